@@ -1,0 +1,65 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+// Layers (imports flow one way):
+//   CBLAS, CLoomKernels (C)  →  LoomCore (tensor, autograd, CPU backend)
+//   →  LoomNN, LoomOptim  →  LoomIO (safetensors)  →  models / train / generate  →  loom CLI
+// LoomTokenizers stands alone (no tensors).
+
+#if canImport(Darwin)
+let blasLinker: [LinkerSetting] = [.linkedFramework("Accelerate")]
+#else
+let blasLinker: [LinkerSetting] = []
+#endif
+
+let package = Package(
+  name: "Loom",
+  platforms: [.macOS(.v14)],
+  products: [
+    .library(name: "LoomCore", targets: ["LoomCore"]),
+    .library(name: "LoomNN", targets: ["LoomNN"]),
+    .library(name: "LoomOptim", targets: ["LoomOptim"]),
+    .library(name: "LoomIO", targets: ["LoomIO"]),
+    .library(name: "LoomTokenizers", targets: ["LoomTokenizers"]),
+    .executable(name: "loom", targets: ["loom"]),
+    .executable(name: "loom-bench", targets: ["loom-bench"]),
+  ],
+  dependencies: [
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    .package(url: "https://github.com/apple/swift-numerics", from: "1.0.0"),
+  ],
+  targets: [
+    .systemLibrary(
+      name: "CBLAS", path: "Sources/CBLAS", pkgConfig: "openblas",
+      providers: [.apt(["libopenblas-dev"])]),
+    .target(
+      name: "CLoomKernels", path: "Sources/CLoomKernels",
+      linkerSettings: [.linkedLibrary("sleef", .when(platforms: [.linux])), .linkedLibrary("pthread", .when(platforms: [.linux]))]),
+    .target(
+      name: "LoomCore",
+      dependencies: [
+        "CLoomKernels", .target(name: "CBLAS", condition: .when(platforms: [.linux])),
+        .product(name: "RealModule", package: "swift-numerics"),
+      ],
+      linkerSettings: blasLinker),
+    .target(name: "LoomNN", dependencies: ["LoomCore"]),
+    .target(name: "LoomOptim", dependencies: ["LoomCore", "LoomNN"]),
+    .target(name: "LoomIO", dependencies: ["LoomCore"]),
+    .target(name: "LoomTokenizers"),
+    .executableTarget(
+      name: "loom",
+      dependencies: [
+        "LoomCore", "LoomNN", "LoomOptim", "LoomIO", "LoomTokenizers",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ]),
+    .executableTarget(
+      name: "loom-bench",
+      dependencies: ["LoomCore", "LoomNN", "LoomOptim", "LoomIO", "LoomTokenizers", "CLoomKernels"]),
+    .testTarget(name: "LoomKernelsTests", dependencies: ["CLoomKernels"]),
+    .testTarget(name: "LoomCoreTests", dependencies: ["LoomCore"]),
+    .testTarget(name: "LoomNNTests", dependencies: ["LoomCore", "LoomNN", "LoomOptim", "LoomIO"]),
+    .testTarget(name: "LoomIOTests", dependencies: ["LoomCore", "LoomIO"]),
+    .testTarget(name: "LoomTokenizersTests", dependencies: ["LoomTokenizers"], resources: [.copy("Fixtures")]),
+  ],
+  swiftLanguageModes: [.v5]
+)

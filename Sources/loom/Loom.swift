@@ -1,0 +1,9 @@
+import ArgumentParser
+
+@main
+struct Loom: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "loom",
+    abstract: "Build, train and run generative models natively in Swift.",
+    subcommands: [])
+}
