@@ -1,0 +1,36 @@
+import Foundation
+
+/// Prints one benchmark figure as a JSON line.
+func emit(suite: String, bench: String, config: String, value: Double, unit: String,
+          extra: [String: Any] = [:]) {
+  var record: [String: Any] = [
+    "suite": suite, "bench": bench, "config": config, "value": value, "unit": unit,
+  ]
+  for (key, item) in extra { record[key] = item }
+  let data = try! JSONSerialization.data(withJSONObject: record, options: [.sortedKeys])
+  print(String(decoding: data, as: UTF8.self))
+  fflush(stdout)
+}
+
+/// Median of a sample.
+func median(_ xs: [Double]) -> Double {
+  let s = xs.sorted()
+  return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
+}
+
+/// Monotonic seconds.
+func now() -> Double {
+  var ts = timespec()
+  clock_gettime(CLOCK_MONOTONIC, &ts)
+  return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
+}
+
+/// Peak resident set size of this process in MiB (Linux: VmHWM).
+func peakRSSMegabytes() -> Double {
+  guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
+  for line in status.split(separator: "\n") where line.hasPrefix("VmHWM:") {
+    let digits = line.split(separator: " ").compactMap { Double($0) }
+    if let kb = digits.first { return kb / 1024 }
+  }
+  return 0
+}

@@ -1,0 +1,1 @@
+func runEngineBench(_ args: [String]) throws { print("engine bench: not yet written") }

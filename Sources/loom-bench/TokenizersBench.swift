@@ -1,0 +1,1 @@
+func runTokenizersBench(_ args: [String]) throws { print("tokenizers bench: not yet written") }
