@@ -21,6 +21,7 @@ let package = Package(
     .library(name: "LoomOptim", targets: ["LoomOptim"]),
     .library(name: "LoomIO", targets: ["LoomIO"]),
     .library(name: "LoomTokenizers", targets: ["LoomTokenizers"]),
+    .library(name: "LoomPlot", targets: ["LoomPlot"]),
     .executable(name: "loom", targets: ["loom"]),
     .executable(name: "loom-bench", targets: ["loom-bench"]),
   ],
@@ -46,10 +47,14 @@ let package = Package(
     .target(name: "LoomOptim", dependencies: ["LoomCore", "LoomNN"]),
     .target(name: "LoomIO", dependencies: ["LoomCore"]),
     .target(name: "LoomTokenizers"),
+    .systemLibrary(
+      name: "CCairo", path: "Sources/CCairo", pkgConfig: "cairo",
+      providers: [.apt(["libcairo2-dev"]), .brew(["cairo"])]),
+    .target(name: "LoomPlot", dependencies: ["CCairo"]),
     .executableTarget(
       name: "loom",
       dependencies: [
-        "LoomCore", "LoomNN", "LoomOptim", "LoomIO", "LoomTokenizers",
+        "LoomCore", "LoomNN", "LoomOptim", "LoomIO", "LoomTokenizers", "LoomPlot",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
     .executableTarget(
@@ -59,6 +64,7 @@ let package = Package(
     .testTarget(name: "LoomCoreTests", dependencies: ["LoomCore"]),
     .testTarget(name: "LoomNNTests", dependencies: ["LoomCore", "LoomNN", "LoomOptim", "LoomIO"]),
     .testTarget(name: "LoomIOTests", dependencies: ["LoomCore", "LoomIO"]),
+    .testTarget(name: "LoomPlotTests", dependencies: ["LoomPlot"]),
     .testTarget(name: "LoomTokenizersTests", dependencies: ["LoomTokenizers"], resources: [.copy("Fixtures")]),
   ],
   swiftLanguageModes: [.v5]
