@@ -1,0 +1,51 @@
+/// Scaled dot-product attention (PyTorch's `F.scaled_dot_product_attention`).
+/// q: [..., Tq, D], k: [..., Tk, D], v: [..., Tk, Dv]. `mask` is either bool (true =
+/// attend) or additive float, broadcast to [..., Tq, Tk]; `isCausal` masks future keys.
+public func scaledDotProductAttention(
+  _ q: Tensor, _ k: Tensor, _ v: Tensor, mask: Tensor? = nil, isCausal: Bool = false,
+  dropoutP: Double = 0, training: Bool = true, scale: Double? = nil, generator: Generator = .global
+) -> Tensor {
+  guard q.rank >= 2, k.rank == q.rank, v.rank == q.rank, q.shape.last == k.shape.last,
+    k.shape[k.rank - 2] == v.shape[v.rank - 2]
+  else {
+    opFailure(LoomError("scaledDotProductAttention: incompatible shapes q \(q.shape), k \(k.shape), v \(v.shape)"))
+  }
+  let d = q.shape[q.rank - 1]
+  let tq = q.shape[q.rank - 2], tk = k.shape[k.rank - 2]
+  let s = scale ?? 1 / Double(d).squareRoot()
+  var scores = q.matmul(k.transpose(-2, -1)) * s
+  if isCausal {
+    let keep = Tensor.triangleMask(rows: tq, cols: tk, diagonal: tk - tq, lower: true)
+    scores = scores.maskedFill(keep.logicalNot(), value: -.infinity)
+  }
+  if let mask {
+    if mask.dtype == .bool {
+      scores = scores.maskedFill(mask.logicalNot(), value: -.infinity)
+    } else {
+      scores = scores + mask
+    }
+  }
+  var p = scores.softmax(dim: -1)
+  if dropoutP > 0 && training { p = dropout(p, p: dropoutP, generator: generator) }
+  return p.matmul(v)
+}
+
+extension Tensor {
+  /// Elementwise NOT of a bool tensor.
+  public func logicalNot() -> Tensor {
+    let c = to(.bool).contiguous()
+    let out = Tensor(empty: shape, dtype: .bool)
+    let src = c.pointer(as: Bool.self), dst = out.pointer(as: Bool.self)
+    for i in 0..<count { dst[i] = !src[i] }
+    return out
+  }
+
+  public func logicalAnd(_ other: Tensor) -> Tensor {
+    let shape = validate { try Shape.broadcast(self.shape, other.shape, op: "logicalAnd") }
+    let a = to(.bool).expand(shape).contiguous(), b = other.to(.bool).expand(shape).contiguous()
+    let out = Tensor(empty: shape, dtype: .bool)
+    let pa = a.pointer(as: Bool.self), pb = b.pointer(as: Bool.self), po = out.pointer(as: Bool.self)
+    for i in 0..<out.count { po[i] = pa[i] && pb[i] }
+    return out
+  }
+}

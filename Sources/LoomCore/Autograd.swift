@@ -1,0 +1,202 @@
+/// Whether ops record history. Off inside `noGrad {}` and during a plain backward;
+/// on during a `createGraph` backward so gradients are themselves differentiable.
+public enum GradMode {
+  nonisolated(unsafe) public internal(set) static var isEnabled = true
+
+  /// Runs `body` with recording set to `enabled`, restoring the previous mode.
+  public static func with<R>(_ enabled: Bool, _ body: () throws -> R) rethrows -> R {
+    let previous = isEnabled
+    isEnabled = enabled
+    defer { isEnabled = previous }
+    return try body()
+  }
+}
+
+/// Runs `body` without recording autograd history (like `torch.no_grad()`).
+public func noGrad<R>(_ body: () throws -> R) rethrows -> R {
+  try GradMode.with(false, body)
+}
+
+/// Runs `body` with recording on, even inside `noGrad` (like `torch.enable_grad()`).
+public func enableGrad<R>(_ body: () throws -> R) rethrows -> R {
+  try GradMode.with(true, body)
+}
+
+/// One recorded op: its inputs and a closure mapping the output's gradient to the
+/// inputs' gradients. Backward closures are written with Tensor ops, so running them
+/// with recording on builds the graph of the gradient (second-order gradients).
+final class Node {
+  let name: String
+  private(set) var inputs: [Tensor]
+  /// (gradient of output, the output itself) -> gradient of each input (nil = none).
+  private var backwardFn: ((Tensor, Tensor) -> [Tensor?])?
+
+  init(name: String, inputs: [Tensor], backward: @escaping (Tensor, Tensor) -> [Tensor?]) {
+    self.name = name
+    self.inputs = inputs
+    self.backwardFn = backward
+  }
+
+  var isReleased: Bool { backwardFn == nil }
+
+  func apply(gradient: Tensor, output: Tensor) -> [Tensor?] {
+    guard let fn = backwardFn else {
+      opFailure(
+        LoomError(
+          "backward: trying to backward through the graph a second time (through \(name)); "
+            + "the saved tensors were freed after the first backward. "
+            + "Pass retainGraph: true to the first backward if you need to do this."))
+    }
+    return fn(gradient, output)
+  }
+
+  /// Frees the saved tensors and the edges to the inputs.
+  func release() {
+    backwardFn = nil
+    inputs = []
+  }
+}
+
+extension Tensor {
+  /// Records `output` as produced by an op over `inputs` when any input needs grad.
+  /// Returns `output` for chaining.
+  @discardableResult
+  func recorded(
+    _ name: String, inputs: [Tensor], backward: @escaping (Tensor, Tensor) -> [Tensor?]
+  ) -> Tensor {
+    guard GradMode.isEnabled, inputs.contains(where: { $0.requiresGrad }) else { return self }
+    requiresGrad = true
+    gradFn = Node(name: name, inputs: inputs, backward: backward)
+    return self
+  }
+
+  /// Name of the op that produced this tensor ("" for leaves).
+  public var gradFnName: String { gradFn?.name ?? "" }
+
+  /// Reverse-mode backward from this tensor.
+  /// - Parameters:
+  ///   - gradient: upstream gradient (defaults to 1 for a one-element tensor).
+  ///   - retainGraph: keep saved tensors so backward can run again.
+  ///   - createGraph: record the backward ops, making gradients differentiable.
+  public func backward(_ gradient: Tensor? = nil, retainGraph: Bool = false, createGraph: Bool = false) {
+    guard requiresGrad else {
+      opFailure(
+        LoomError(
+          "backward: tensor of shape \(shape) does not require grad and has no grad_fn "
+            + "(call requiringGrad() on the inputs, and run outside noGrad)"))
+    }
+    let seed: Tensor
+    if let gradient {
+      guard gradient.shape == shape else {
+        opFailure(LoomError("backward: gradient shape \(gradient.shape) does not match tensor shape \(shape)"))
+      }
+      seed = gradient
+    } else {
+      guard count == 1 else {
+        opFailure(LoomError("backward: grad can be implicitly created only for one-element outputs, got shape \(shape)"))
+      }
+      seed = Tensor.ones(shape, dtype: dtype)
+    }
+    runBackward(roots: [(self, seed)], retainGraph: retainGraph || createGraph, createGraph: createGraph)
+  }
+}
+
+/// Topologically ordered backward over the recorded graph.
+func runBackward(roots: [(Tensor, Tensor)], retainGraph: Bool, createGraph: Bool, capture: [Tensor] = [])
+  -> [Tensor?]
+{
+  // Iterative DFS post-order over tensors that have a grad_fn.
+  // Captured tensors are treated as leaves: gradients stop there.
+  let stopIDs = Set(capture.map { ObjectIdentifier($0) })
+  var order: [Tensor] = []
+  var visited = Set<ObjectIdentifier>()
+  var stack: [(Tensor, Int)] = []
+  for (root, _) in roots where !visited.contains(ObjectIdentifier(root)) {
+    visited.insert(ObjectIdentifier(root))
+    stack.append((root, 0))
+    while let (t, i) = stack.popLast() {
+      let inputs = stopIDs.contains(ObjectIdentifier(t)) ? [] : (t.gradFn?.inputs ?? [])
+      if i < inputs.count {
+        stack.append((t, i + 1))
+        let child = inputs[i]
+        if child.requiresGrad && !visited.contains(ObjectIdentifier(child)) {
+          visited.insert(ObjectIdentifier(child))
+          stack.append((child, 0))
+        }
+      } else {
+        order.append(t)
+      }
+    }
+  }
+
+  let captureIDs = stopIDs
+  var captured: [ObjectIdentifier: Tensor] = [:]
+  var grads: [ObjectIdentifier: Tensor] = [:]
+  for (root, seed) in roots {
+    let id = ObjectIdentifier(root)
+    grads[id] = grads[id].map { $0 + seed } ?? seed
+  }
+
+  GradMode.with(createGraph) {
+    for t in order.reversed() {
+      let id = ObjectIdentifier(t)
+      guard let g = grads.removeValue(forKey: id) else { continue }
+      if captureIDs.contains(id) {
+        captured[id] = g
+        continue
+      }
+      guard let node = t.gradFn else {
+        // A leaf: accumulate into .grad (unless gradients are only being captured).
+        if capture.isEmpty { t.accumulateGrad(g, keepGraph: createGraph) }
+        continue
+      }
+      if t.retainsGrad && capture.isEmpty { t.accumulateGrad(g, keepGraph: createGraph) }
+      let inputGrads = node.apply(gradient: g, output: t)
+      let inputs = node.inputs
+      if !retainGraph { node.release() }
+      for (input, ig) in zip(inputs, inputGrads) {
+        guard let ig, input.requiresGrad else { continue }
+        precondition(
+          ig.shape == input.shape,
+          "Loom internal: \(node.name) backward gave gradient shape \(ig.shape) for input \(input.shape)")
+        let iid = ObjectIdentifier(input)
+        grads[iid] = grads[iid].map { $0 + ig } ?? ig
+      }
+    }
+  }
+  return capture.map { captured[ObjectIdentifier($0)] }
+}
+
+extension Tensor {
+  func accumulateGrad(_ g: Tensor, keepGraph: Bool) {
+    let incoming = keepGraph ? g : g.detach()
+    if let existing = grad {
+      grad = keepGraph ? existing + incoming : noGrad { existing + incoming }
+    } else {
+      // Own the memory so later in-place updates of .grad never alias other tensors.
+      grad = keepGraph ? incoming : incoming.contiguousCopy()
+    }
+  }
+
+  /// Clears the accumulated gradient.
+  public func zeroGrad() { grad = nil }
+}
+
+/// Gradients of `outputs` with respect to `inputs` (like `torch.autograd.grad`),
+/// without touching `.grad`. With `createGraph` the results are differentiable,
+/// which is what a gradient penalty (WGAN-GP) needs.
+public func gradients(
+  of outputs: [Tensor], wrt inputs: [Tensor], gradOutputs: [Tensor]? = nil,
+  retainGraph: Bool? = nil, createGraph: Bool = false
+) -> [Tensor?] {
+  var roots: [(Tensor, Tensor)] = []
+  for (i, out) in outputs.enumerated() {
+    guard out.requiresGrad else {
+      opFailure(LoomError("gradients: output \(i) (shape \(out.shape)) does not require grad"))
+    }
+    let seed = gradOutputs?[i] ?? Tensor.ones(out.shape, dtype: out.dtype)
+    roots.append((out, seed))
+  }
+  return runBackward(
+    roots: roots, retainGraph: retainGraph ?? createGraph, createGraph: createGraph, capture: inputs)
+}

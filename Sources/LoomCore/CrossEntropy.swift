@@ -1,0 +1,92 @@
+import CLoomKernels
+
+/// How per-element losses are combined (PyTorch's `reduction`).
+public enum Reduction: String, Sendable {
+  case mean, sum, none
+}
+
+/// Cross-entropy between logits [N, C] (or [..., C]) and integer targets [N] (or [...]),
+/// with PyTorch's semantics: rows whose target is `ignoreIndex` are skipped (and not
+/// counted by the mean), `labelSmoothing` mixes in the uniform distribution.
+/// One fused pass computes log-sum-exp and the loss; backward is one more pass.
+public func crossEntropy(
+  _ logits: Tensor, _ targets: Tensor, ignoreIndex: Int = -100, labelSmoothing: Double = 0,
+  reduction: Reduction = .mean
+) -> Tensor {
+  guard logits.rank >= 1 else { opFailure(LoomError("crossEntropy: logits must have a class dimension, got a scalar")) }
+  let classes = logits.shape[logits.rank - 1]
+  guard targets.shape == Array(logits.shape.dropLast()) else {
+    opFailure(LoomError("crossEntropy: targets shape \(targets.shape) does not match logits shape \(logits.shape) (expected \(Array(logits.shape.dropLast())))"))
+  }
+  guard (0...1).contains(labelSmoothing) else {
+    opFailure(LoomError("crossEntropy: labelSmoothing must be in [0, 1], got \(labelSmoothing)"))
+  }
+  let t = targets.checkedIndex("crossEntropy").reshape([-1])
+  let x = logits.reshape([-1, classes])
+  let rows = x.shape[0]
+  let tp = t.pointer(as: Int64.self)
+  for i in 0..<rows where tp[i] != Int64(ignoreIndex) && (tp[i] < 0 || tp[i] >= Int64(classes)) {
+    opFailure(LoomError("crossEntropy: target \(tp[i]) at position \(i) is out of range for \(classes) classes"))
+  }
+  if logits.dtype != .float32 {
+    return crossEntropyComposite(x, t, ignoreIndex: ignoreIndex, labelSmoothing: labelSmoothing, reduction: reduction, outShape: targets.shape)
+  }
+  let xc = x.detach().contiguous()
+  let perRow = Tensor(empty: [rows], dtype: .float32)
+  let lse = Tensor(empty: [rows], dtype: .float32)
+  let valid = loom_cross_entropy_f32(
+    xc.pointer(as: Float.self), tp, Int64(ignoreIndex), Float(labelSmoothing), perRow.pointer(as: Float.self),
+    lse.pointer(as: Float.self), Int64(rows), Int64(classes))
+  let out: Tensor
+  switch reduction {
+  case .none: out = perRow.reshape(targets.shape)
+  case .sum: out = Tensor.scalar(Double(Float(loom_sum_f32(perRow.pointer(as: Float.self), Int64(rows)))))
+  case .mean:
+    // PyTorch returns NaN when every target is ignored.
+    out = Tensor.scalar(Double(loom_sum_f32(perRow.pointer(as: Float.self), Int64(rows))) / Double(valid))
+  }
+  let targetShape = targets.shape
+  return out.recorded("NllLossBackward", inputs: [x]) { g, _ in
+    if GradMode.isEnabled {
+      return compositeGradients(inputs: [x], gradOutput: g) { ins in
+        crossEntropyComposite(ins[0]!, t, ignoreIndex: ignoreIndex, labelSmoothing: labelSmoothing, reduction: reduction, outShape: targetShape)
+      }
+    }
+    // Per-row upstream gradient.
+    let grow: Tensor
+    switch reduction {
+    case .none: grow = g.reshape([rows]).contiguous()
+    case .sum: grow = Tensor.full([rows], g.item())
+    case .mean: grow = Tensor.full([rows], g.item() / Double(valid))
+    }
+    let dx = Tensor(empty: [rows, classes], dtype: .float32)
+    loom_cross_entropy_backward_f32(
+      xc.pointer(as: Float.self), tp, Int64(ignoreIndex), Float(labelSmoothing), lse.pointer(as: Float.self),
+      grow.pointer(as: Float.self), dx.pointer(as: Float.self), Int64(rows), Int64(classes))
+    return [dx]
+  }
+}
+
+/// The same loss from differentiable primitives (float64 and second-order gradients).
+func crossEntropyComposite(
+  _ x: Tensor, _ t: Tensor, ignoreIndex: Int, labelSmoothing: Double, reduction: Reduction, outShape: [Int]
+) -> Tensor {
+  let classes = x.shape[1]
+  let keep = (t != Double(ignoreIndex))
+  let safeT = Tensor.where(keep, t, Tensor.zeros([], dtype: .int64))
+  let logp = x.logSoftmax(dim: 1)
+  let nll = -logp.gather(dim: 1, index: safeT.unsqueeze(1)).squeeze(1)
+  var loss = nll
+  if labelSmoothing > 0 {
+    let smooth = -logp.sum(dim: 1) * (1 / Double(classes))
+    loss = nll * (1 - labelSmoothing) + smooth * labelSmoothing
+  }
+  loss = Tensor.where(keep, loss, Tensor.zeros([], dtype: x.dtype))
+  switch reduction {
+  case .none: return loss.reshape(outShape)
+  case .sum: return loss.sum()
+  case .mean:
+    let valid = keep.toArray(Bool.self).filter { $0 }.count
+    return loss.sum() * (1 / Double(valid))
+  }
+}

@@ -1,0 +1,327 @@
+/// Gather / scatter / select ops. Index tensors are int64 (int32 is converted).
+extension Tensor {
+  func checkedIndex(_ op: String) -> Tensor {
+    guard dtype == .int64 || dtype == .int32 else {
+      opFailure(LoomError("\(op): index tensor must be int64 or int32, got \(dtype)"))
+    }
+    return to(.int64).contiguous()
+  }
+
+  /// Rows of `self` along dimension 0 picked by a 1-D index (no autograd).
+  static func takeRows(_ x: Tensor, _ idx: Tensor, op: String) -> Tensor {
+    let xc = x.detach().contiguous()
+    let rows = xc.shape[0]
+    let rowElems = xc.count / Swift.max(rows, 1)
+    let n = idx.count
+    let out = Tensor(empty: [n] + Array(xc.shape.dropFirst()), dtype: xc.dtype)
+    let ip = idx.pointer(as: Int64.self)
+    let bytes = rowElems * xc.dtype.byteSize
+    let src = xc.rawPointer, dst = out.rawPointer
+    for i in 0..<n {
+      var r = Int(ip[i])
+      if r < 0 { r += rows }
+      guard r >= 0 && r < rows else {
+        opFailure(LoomError("\(op): index \(ip[i]) is out of range for dimension of size \(rows)"))
+      }
+      (dst + i * bytes).copyMemory(from: src + r * bytes, byteCount: bytes)
+    }
+    return out
+  }
+
+  /// Adds rows of `source` into rows of a copy of `self` at `index` along dim 0 (no autograd).
+  static func addRows(_ base: Tensor, _ idx: Tensor, _ source: Tensor, op: String) -> Tensor {
+    let out = base.detach().contiguousCopy()
+    let src = source.detach().to(out.dtype).contiguous()
+    let rows = out.shape[0]
+    let rowElems = out.count / Swift.max(rows, 1)
+    let ip = idx.pointer(as: Int64.self)
+    for i in 0..<idx.count {
+      var r = Int(ip[i])
+      if r < 0 { r += rows }
+      guard r >= 0 && r < rows else {
+        opFailure(LoomError("\(op): index \(ip[i]) is out of range for dimension of size \(rows)"))
+      }
+      if out.dtype == .float32 {
+        let d = out.pointer(as: Float.self) + r * rowElems, s = src.pointer(as: Float.self) + i * rowElems
+        for j in 0..<rowElems { d[j] += s[j] }
+      } else {
+        let d = out.pointer(as: Double.self) + r * rowElems, s = src.pointer(as: Double.self) + i * rowElems
+        for j in 0..<rowElems { d[j] += s[j] }
+      }
+    }
+    return out
+  }
+
+  /// Entries along `dim` at the positions of a 1-D `index` (PyTorch's `index_select`).
+  public func indexSelect(dim: Int, index: Tensor) -> Tensor {
+    let d = validate { try Shape.normalize(dim: dim, rank: rank, op: "indexSelect") }
+    guard index.rank <= 1 else { opFailure(LoomError("indexSelect: index must be 1-D, got shape \(index.shape)")) }
+    let idx = index.checkedIndex("indexSelect").reshape([-1])
+    let moved = d == 0 ? self : transpose(0, d)
+    let out0 = Tensor.takeRows(moved, idx, op: "indexSelect")
+    let movedShape = moved.shape
+    let dtype = self.dtype
+    let picked = out0.recorded("IndexSelectBackward", inputs: [moved]) { g, _ in
+      [Tensor.zeros(movedShape, dtype: dtype).indexAdd(index: idx, source: g)]
+    }
+    return d == 0 ? picked : picked.transpose(0, d)
+  }
+
+  /// A copy of `self` with `source` rows added at `index` along dim 0.
+  public func indexAdd(index: Tensor, source: Tensor) -> Tensor {
+    let idx = index.checkedIndex("indexAdd").reshape([-1])
+    let out = Tensor.addRows(self, idx, source, op: "indexAdd")
+    return out.recorded("IndexAddBackward", inputs: [self, source]) { g, _ in
+      [g, Tensor.takeRows(g, idx, op: "indexAdd").recorded("IndexSelectBackward", inputs: [g]) { gg, _ in
+        [Tensor.zeros(g.shape, dtype: g.dtype).indexAdd(index: idx, source: gg)]
+      }]
+    }
+  }
+
+  /// Like `torch.gather`: out[…, j, …] = self[…, index[…, j, …], …] along `dim`.
+  public func gather(dim: Int, index: Tensor) -> Tensor {
+    let d = validate { try Shape.normalize(dim: dim, rank: rank, op: "gather") }
+    guard index.rank == rank else {
+      opFailure(LoomError("gather: index rank \(index.rank) must equal input rank \(rank)"))
+    }
+    let idx = index.checkedIndex("gather")
+    // Restrict other dims to the index's extent, move `dim` last, work row by row.
+    var x = self.detach()
+    for k in 0..<rank where k != d {
+      guard idx.shape[k] <= shape[k] else {
+        opFailure(LoomError("gather: index shape \(index.shape) exceeds input shape \(shape) at dimension \(k)"))
+      }
+      if idx.shape[k] < shape[k] { x = x.slice(dim: k, start: 0, end: idx.shape[k]) }
+    }
+    let order = (0..<rank).filter { $0 != d } + [d]
+    let xs = (x.dtype.isComputeType ? x : x.to(.float32)).permute(order).contiguous()
+    let ii = idx.permute(order).contiguous()
+    let cols = xs.shape[rank - 1], outCols = ii.shape[rank - 1]
+    let rows = ii.count / Swift.max(outCols, 1)
+    let res = Tensor(empty: ii.shape, dtype: xs.dtype)
+    let ip = ii.pointer(as: Int64.self)
+    func run<T>(_ s: UnsafeMutablePointer<T>, _ o: UnsafeMutablePointer<T>) {
+      for r in 0..<rows {
+        for c in 0..<outCols {
+          var j = Int(ip[r * outCols + c])
+          if j < 0 { j += cols }
+          guard j >= 0 && j < cols else {
+            opFailure(LoomError("gather: index \(ip[r * outCols + c]) is out of bounds for dimension \(d) with size \(cols)"))
+          }
+          o[r * outCols + c] = s[r * cols + j]
+        }
+      }
+    }
+    if xs.dtype == .float32 { run(xs.pointer(as: Float.self), res.pointer(as: Float.self)) } else {
+      run(xs.pointer(as: Double.self), res.pointer(as: Double.self))
+    }
+    var inverse = [Int](repeating: 0, count: rank)
+    for (i, o) in order.enumerated() { inverse[o] = i }
+    let out = res.permute(inverse).contiguous()
+    let inShape = shape
+    return out.recorded("GatherBackward", inputs: [self]) { g, _ in
+      [Tensor.zeros(inShape, dtype: g.dtype).scatterAdd(dim: d, index: idx, source: g)]
+    }
+  }
+
+  /// A copy of `self` with `source` added at `index` along `dim` (`torch.scatter_add`).
+  public func scatterAdd(dim: Int, index: Tensor, source: Tensor) -> Tensor {
+    let d = validate { try Shape.normalize(dim: dim, rank: rank, op: "scatterAdd") }
+    let idx = index.checkedIndex("scatterAdd")
+    guard idx.rank == rank, source.rank == rank else {
+      opFailure(LoomError("scatterAdd: index \(index.shape) and source \(source.shape) must have the rank of self \(shape)"))
+    }
+    let out = self.detach().to(dtype.isComputeType ? dtype : .float32).contiguousCopy().detach()
+    let src = source.detach().to(out.dtype).contiguous()
+    let rnk = self.rank
+    let idxStrides = Shape.contiguousStrides(idx.shape)
+    let srcStrides = src.strides
+    let outStrides = out.strides
+    let ip = idx.pointer(as: Int64.self)
+    var pos = [Int](repeating: 0, count: rnk)
+    for linear in 0..<idx.count {
+      var rem = linear
+      for k in 0..<rnk { pos[k] = rem / idxStrides[k]; rem %= idxStrides[k] }
+      var j = Int(ip[linear])
+      if j < 0 { j += shape[d] }
+      guard j >= 0 && j < shape[d] else {
+        opFailure(LoomError("scatterAdd: index \(ip[linear]) is out of bounds for dimension \(d) with size \(shape[d])"))
+      }
+      var so = 0, oo = 0
+      for k in 0..<rnk {
+        so += pos[k] * srcStrides[k]
+        oo += (k == d ? j : pos[k]) * outStrides[k]
+      }
+      if out.dtype == .float32 {
+        out.pointer(as: Float.self)[oo] += src.pointer(as: Float.self)[so]
+      } else {
+        out.pointer(as: Double.self)[oo] += src.pointer(as: Double.self)[so]
+      }
+    }
+    let srcShape = source.shape
+    return out.recorded("ScatterAddBackward", inputs: [self, source]) { g, _ in
+      var gs = g.gather(dim: d, index: idx)
+      if gs.shape != srcShape { gs = gs.reshape(srcShape) }
+      return [g, gs]
+    }
+  }
+
+  /// `where(condition, self, other)`.
+  public func masked(where condition: Tensor, else other: Tensor) -> Tensor {
+    Tensor.where(condition, self, other)
+  }
+
+  /// Elementwise choice: `a` where `condition` is true, else `b` (broadcasting).
+  public static func `where`(_ condition: Tensor, _ a: Tensor, _ b: Tensor) -> Tensor {
+    let shape1 = validate { try Shape.broadcast(a.shape, b.shape, op: "where") }
+    let shape = validate { try Shape.broadcast(condition.shape, shape1, op: "where") }
+    let dtype = promoted(a.dtype, b.dtype)
+    let c = condition.to(.bool).expand(shape).contiguous()
+    let ad = a.detach().to(dtype).expand(shape).contiguous()
+    let bd = b.detach().to(dtype).expand(shape).contiguous()
+    let out = Tensor(empty: shape, dtype: dtype)
+    let n = out.count, cp = c.pointer(as: Bool.self), bs = dtype.byteSize
+    let pa = ad.rawPointer, pb = bd.rawPointer, po = out.rawPointer
+    if dtype == .float32 {
+      let fa = pa.assumingMemoryBound(to: Float.self), fb = pb.assumingMemoryBound(to: Float.self)
+      let fo = po.assumingMemoryBound(to: Float.self)
+      for i in 0..<n { fo[i] = cp[i] ? fa[i] : fb[i] }
+    } else {
+      for i in 0..<n { (po + i * bs).copyMemory(from: (cp[i] ? pa : pb) + i * bs, byteCount: bs) }
+    }
+    let (sa, sb) = (a.shape, b.shape)
+    return out.recorded("WhereBackward", inputs: [a, b]) { g, _ in
+      let zero = Tensor.zeros([], dtype: g.dtype)
+      return [
+        a.requiresGrad ? Tensor.where(c, g, zero).sum(toShape: sa) : nil,
+        b.requiresGrad ? Tensor.where(c, zero, g).sum(toShape: sb) : nil,
+      ]
+    }
+  }
+
+  /// `value` where `mask` is true, else self.
+  public func maskedFill(_ mask: Tensor, value: Double) -> Tensor {
+    Tensor.where(mask, Tensor.scalar(value, dtype: dtype), self)
+  }
+
+  /// Lower triangle of the last two dims (entries above `diagonal` zeroed).
+  public func tril(diagonal: Int = 0) -> Tensor {
+    let mask = Tensor.triangleMask(rows: shape[rank - 2], cols: shape[rank - 1], diagonal: diagonal, lower: true)
+    return Tensor.where(mask, self, Tensor.zeros([], dtype: dtype))
+  }
+
+  /// Upper triangle of the last two dims.
+  public func triu(diagonal: Int = 0) -> Tensor {
+    let mask = Tensor.triangleMask(rows: shape[rank - 2], cols: shape[rank - 1], diagonal: diagonal, lower: false)
+    return Tensor.where(mask, self, Tensor.zeros([], dtype: dtype))
+  }
+
+  /// Bool [rows, cols]: true on and below (lower) or on and above (upper) `diagonal`.
+  public static func triangleMask(rows: Int, cols: Int, diagonal: Int = 0, lower: Bool) -> Tensor {
+    let m = Tensor(empty: [rows, cols], dtype: .bool)
+    let p = m.pointer(as: Bool.self)
+    for i in 0..<rows {
+      for j in 0..<cols { p[i * cols + j] = lower ? (j - i <= diagonal) : (j - i >= diagonal) }
+    }
+    return m
+  }
+
+  /// One-hot encoding of integer classes (int64 result, like PyTorch).
+  public func oneHot(numClasses: Int, dtype: DType = .int64) -> Tensor {
+    let idx = checkedIndex("oneHot")
+    let out = Tensor.zeros(shape + [numClasses], dtype: dtype)
+    let ip = idx.pointer(as: Int64.self)
+    for i in 0..<idx.count {
+      let c = Int(ip[i])
+      guard c >= 0 && c < numClasses else {
+        opFailure(LoomError("oneHot: class \(c) is out of range for \(numClasses) classes"))
+      }
+      Cast.writeDoubles([1], out.rawPointer + (i * numClasses + c) * dtype.byteSize, dtype: dtype)
+    }
+    return out
+  }
+
+  /// Embedding lookup: rows of `weight` [V, C] for integer `ids` → ids.shape + [C].
+  public static func embedding(_ ids: Tensor, weight: Tensor) -> Tensor {
+    guard weight.rank == 2 else { opFailure(LoomError("embedding: weight must be [num_embeddings, dim], got \(weight.shape)")) }
+    let flat = ids.checkedIndex("embedding").reshape([-1])
+    let rows = weight.indexSelect(dim: 0, index: flat)
+    return rows.reshape(ids.shape + [weight.shape[1]])
+  }
+}
+
+/// Concatenation and splitting.
+extension Tensor {
+  /// Joins tensors along an existing dimension.
+  public static func cat(_ tensors: [Tensor], dim: Int = 0) -> Tensor {
+    guard let first = tensors.first else { opFailure(LoomError("cat: expected a non-empty list of tensors")) }
+    let d = validate { try Shape.normalize(dim: dim, rank: first.rank, op: "cat") }
+    let dtype = tensors.map(\.dtype).reduce(first.dtype, promoted)
+    var outShape = first.shape
+    outShape[d] = 0
+    for (i, t) in tensors.enumerated() {
+      guard t.rank == first.rank else {
+        opFailure(LoomError("cat: tensor \(i) has rank \(t.rank), expected \(first.rank)"))
+      }
+      for k in 0..<t.rank where k != d && t.shape[k] != first.shape[k] {
+        opFailure(LoomError("cat: sizes must match except in dimension \(d): tensor 0 has shape \(first.shape), tensor \(i) has \(t.shape)"))
+      }
+      outShape[d] += t.shape[d]
+    }
+    let out = Tensor(empty: outShape, dtype: dtype)
+    var start = 0
+    for t in tensors {
+      let len = t.shape[d]
+      if len > 0 { out.detach().slice(dim: d, start: start, end: start + len).copyIn(t.detach()) }
+      start += len
+    }
+    let sizes = tensors.map { $0.shape[d] }
+    return out.recorded("CatBackward", inputs: tensors) { g, _ in
+      var s = 0
+      return sizes.map { len in
+        defer { s += len }
+        return g.slice(dim: d, start: s, end: s + len)
+      }
+    }
+  }
+
+  /// Joins tensors along a new dimension.
+  public static func stack(_ tensors: [Tensor], dim: Int = 0) -> Tensor {
+    guard let first = tensors.first else { opFailure(LoomError("stack: expected a non-empty list of tensors")) }
+    for (i, t) in tensors.enumerated() where t.shape != first.shape {
+      opFailure(LoomError("stack: all tensors must have the same shape: tensor 0 is \(first.shape), tensor \(i) is \(t.shape)"))
+    }
+    let d = validate { try Shape.normalize(dim: dim, rank: first.rank + 1, op: "stack") }
+    return cat(tensors.map { $0.unsqueeze(d) }, dim: d)
+  }
+
+  /// Splits into pieces of the given sizes along `dim` (views).
+  public func split(_ sizes: [Int], dim: Int = 0) -> [Tensor] {
+    let d = validate { try Shape.normalize(dim: dim, rank: rank, op: "split") }
+    guard sizes.reduce(0, +) == shape[d] else {
+      opFailure(LoomError("split: sizes \(sizes) do not add up to \(shape[d]) (dimension \(d) of \(shape))"))
+    }
+    var s = 0
+    return sizes.map { len in
+      defer { s += len }
+      return slice(dim: d, start: s, end: s + len)
+    }
+  }
+
+  /// Splits into pieces of `size` (the last may be smaller).
+  public func split(size: Int, dim: Int = 0) -> [Tensor] {
+    let d = validate { try Shape.normalize(dim: dim, rank: rank, op: "split") }
+    let total = shape[d]
+    var sizes: [Int] = []
+    var s = 0
+    while s < total { sizes.append(Swift.min(size, total - s)); s += size }
+    return split(sizes, dim: d)
+  }
+
+  /// Splits into `chunks` nearly equal pieces.
+  public func chunk(_ chunks: Int, dim: Int = 0) -> [Tensor] {
+    let d = validate { try Shape.normalize(dim: dim, rank: rank, op: "chunk") }
+    let size = (shape[d] + chunks - 1) / chunks
+    return split(size: Swift.max(size, 1), dim: d)
+  }
+}

@@ -1,0 +1,142 @@
+#if canImport(Accelerate)
+  import Accelerate
+#else
+  import CBLAS
+#endif
+
+/// Matrix products through CBLAS. Transposed views are passed with CBLAS's transpose
+/// flags instead of being copied, and a batch of rows times one matrix becomes a
+/// single GEMM.
+extension Tensor {
+  /// How a matrix view is handed to CBLAS without copying, if possible.
+  struct GemmOperand {
+    let tensor: Tensor
+    let transposed: Bool
+    let ld: Int
+  }
+
+  /// Interprets the last two dims of `t` as a matrix CBLAS can read in place.
+  static func gemmOperand(_ t: Tensor) -> GemmOperand {
+    let r = t.rank
+    let rows = t.shape[r - 2], cols = t.shape[r - 1]
+    let sr = t.strides[r - 2], sc = t.strides[r - 1]
+    if (sc == 1 || cols == 1) && (sr >= Swift.max(cols, 1) || rows == 1) {
+      return GemmOperand(tensor: t, transposed: false, ld: Swift.max(rows == 1 ? cols : sr, 1))
+    }
+    if (sr == 1 || rows == 1) && (sc >= Swift.max(rows, 1) || cols == 1) {
+      return GemmOperand(tensor: t, transposed: true, ld: Swift.max(cols == 1 ? rows : sc, 1))
+    }
+    let c = t.contiguous()
+    return GemmOperand(tensor: c, transposed: false, ld: Swift.max(cols, 1))
+  }
+
+  /// C[M,N] = A[M,K] · B[K,N] for raw operands at element offsets.
+  static func gemm(
+    _ a: GemmOperand, _ aOffset: Int, _ b: GemmOperand, _ bOffset: Int, _ out: Tensor, _ outOffset: Int,
+    m: Int, n: Int, k: Int, beta: Double = 0
+  ) {
+    let ta = a.transposed ? CblasTrans : CblasNoTrans
+    let tb = b.transposed ? CblasTrans : CblasNoTrans
+    if out.dtype == .float32 {
+      cblas_sgemm(
+        CblasRowMajor, ta, tb, Int32(m), Int32(n), Int32(k), 1,
+        a.tensor.pointer(as: Float.self) + aOffset, Int32(a.ld),
+        b.tensor.pointer(as: Float.self) + bOffset, Int32(b.ld), Float(beta),
+        out.pointer(as: Float.self) + outOffset, Int32(Swift.max(n, 1)))
+    } else {
+      cblas_dgemm(
+        CblasRowMajor, ta, tb, Int32(m), Int32(n), Int32(k), 1,
+        a.tensor.pointer(as: Double.self) + aOffset, Int32(a.ld),
+        b.tensor.pointer(as: Double.self) + bOffset, Int32(b.ld), beta,
+        out.pointer(as: Double.self) + outOffset, Int32(Swift.max(n, 1)))
+    }
+  }
+
+  /// Matrix product with PyTorch's `matmul` rules (1-D operands, broadcast batch dims).
+  public func matmul(_ other: Tensor) -> Tensor {
+    if rank == 1 && other.rank == 1 { return (self * other).sum() }
+    if rank == 1 { return unsqueeze(0).matmul(other).squeeze(-2) }
+    if other.rank == 1 { return matmul(other.unsqueeze(1)).squeeze(-1) }
+    guard dtype == other.dtype, dtype == .float32 || dtype == .float64 else {
+      opFailure(LoomError("matmul: operands must both be float32 or float64, got \(dtype) and \(other.dtype)"))
+    }
+    let m = shape[rank - 2], k = shape[rank - 1]
+    let k2 = other.shape[other.rank - 2], n = other.shape[other.rank - 1]
+    guard k == k2 else {
+      opFailure(LoomError("matmul: shapes \(shape) and \(other.shape) are incompatible (inner dimensions \(k) and \(k2) differ)"))
+    }
+    let out = Tensor.matmulCompute(self.detach(), other.detach(), m: m, k: k, n: n)
+    let (sa, sb) = (shape, other.shape)
+    return out.recorded("MmBackward", inputs: [self, other]) { g, _ in
+      var ga: Tensor? = nil
+      var gb: Tensor? = nil
+      if self.requiresGrad { ga = g.matmul(other.transpose(-1, -2)).sum(toShape: sa) }
+      if other.requiresGrad {
+        if other.rank == 2 {
+          // Fold the batch into rows: one GEMM instead of a batch and a sum.
+          let a2 = self.reshape([-1, k]), g2 = g.reshape([-1, n])
+          gb = a2.transpose(0, 1).matmul(g2)
+        } else {
+          gb = self.transpose(-1, -2).matmul(g).sum(toShape: sb)
+        }
+      }
+      return [ga, gb]
+    }
+  }
+
+  static func matmulCompute(_ a: Tensor, _ b: Tensor, m: Int, k: Int, n: Int) -> Tensor {
+    let batchA = Array(a.shape.dropLast(2)), batchB = Array(b.shape.dropLast(2))
+    let batch = validate { try Shape.broadcast(batchA, batchB, op: "matmul") }
+    let out = Tensor(empty: batch + [m, n], dtype: a.dtype)
+    if out.count == 0 { return out }
+    if k == 0 {
+      out.fill(0)
+      return out
+    }
+    // Rows of a contiguous batch times one matrix: a single GEMM.
+    if batchB.allSatisfy({ $0 == 1 }) && a.isContiguous && batch == batchA {
+      let a2 = a.reshape([-1, k])
+      let b2 = b.reshape([k, n])
+      gemm(gemmOperand(a2), 0, gemmOperand(b2), 0, out, 0, m: a2.shape[0], n: n, k: k)
+      return out
+    }
+    let ae = a.expand(batch + [m, k]), be = b.expand(batch + [k, n])
+    let opA = gemmOperand(ae), opB = gemmOperand(be)
+    let count = Shape.count(batch)
+    let nb = batch.count
+    var index = [Int](repeating: 0, count: nb)
+    for i in 0..<count {
+      var offA = 0, offB = 0
+      for d in 0..<nb {
+        offA += index[d] * opA.tensor.strides[d]
+        offB += index[d] * opB.tensor.strides[d]
+      }
+      gemm(opA, offA, opB, offB, out, i * m * n, m: m, n: n, k: k)
+      var d = nb - 1
+      while d >= 0 {
+        index[d] += 1
+        if index[d] < batch[d] { break }
+        index[d] = 0
+        d -= 1
+      }
+    }
+    return out
+  }
+
+  /// Batched matrix product of [B, M, K] and [B, K, N].
+  public func bmm(_ other: Tensor) -> Tensor {
+    guard rank == 3, other.rank == 3, shape[0] == other.shape[0] else {
+      opFailure(LoomError("bmm: expected [B, M, K] and [B, K, N], got \(shape) and \(other.shape)"))
+    }
+    return matmul(other)
+  }
+}
+
+/// y = x · wᵀ + b (PyTorch's `F.linear`; w is [out, in]).
+public func linear(_ x: Tensor, weight: Tensor, bias: Tensor? = nil) -> Tensor {
+  guard x.shape.last == weight.shape.last, weight.rank == 2 else {
+    opFailure(LoomError("linear: input shape \(x.shape) does not match weight shape \(weight.shape) (expected input [..., \(weight.shape.last ?? 0)])"))
+  }
+  let y = x.matmul(weight.transpose(0, 1))
+  return bias.map { y + $0 } ?? y
+}

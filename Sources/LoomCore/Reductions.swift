@@ -1,0 +1,157 @@
+import CLoomKernels
+
+/// Reductions over dimensions. Work is arranged as a dense [rows, cols] problem
+/// (summing rows or columns in place when the reduced dims are trailing or leading,
+/// otherwise after one permuting copy) so the SIMD kernels do the arithmetic.
+extension Tensor {
+  func normalizedDims(_ dims: [Int], op: String) -> [Int] {
+    let r = dims.map { d in validate { try Shape.normalize(dim: d, rank: rank, op: op) } }
+    guard Set(r).count == r.count else { opFailure(LoomError("\(op): repeated dimension in \(dims)")) }
+    return r.sorted()
+  }
+
+  /// Sum over `dims` (all when empty); no autograd.
+  static func sumCompute(_ x0: Tensor, dims: [Int], keepDim: Bool) -> Tensor {
+    let x = (x0.dtype.isComputeType ? x0 : x0.to(x0.dtype.isFloatingPoint ? .float32 : .float64)).detach()
+    let reduce = Set(dims)
+    let keptShape = x.shape.enumerated().map { reduce.contains($0.offset) ? 1 : $0.element }
+    let outShape = keepDim ? keptShape : x.shape.enumerated().filter { !reduce.contains($0.offset) }.map(\.element)
+    let out = Tensor(empty: outShape, dtype: x.dtype)
+    let kept = Shape.count(keptShape)
+    let total = x.count
+    if total == 0 {
+      out.fill(0)
+      return out
+    }
+    let reduced = total / kept
+    let keptDims = (0..<x.rank).filter { !reduce.contains($0) }
+    // Choose layout: reduced dims trailing → sum rows; leading → sum columns.
+    let trailing = keptDims.allSatisfy { d in dims.allSatisfy { $0 > d } }
+    let leading = keptDims.allSatisfy { d in dims.allSatisfy { $0 < d } }
+    let src: Tensor
+    var byColumns = false
+    if x.isContiguous && trailing {
+      src = x
+    } else if x.isContiguous && leading {
+      src = x
+      byColumns = true
+    } else {
+      src = x.permute(keptDims + dims.sorted()).contiguous()
+    }
+    if x.dtype == .float32 {
+      let p = src.pointer(as: Float.self), o = out.pointer(as: Float.self)
+      if kept == 1 {
+        o.pointee = Float(loom_sum_f32(p, Int64(total)))
+      } else if byColumns {
+        loom_sum_cols_f32(p, o, Int64(reduced), Int64(kept))
+      } else {
+        loom_sum_rows_f32(p, o, Int64(kept), Int64(reduced))
+      }
+    } else {
+      let p = src.pointer(as: Double.self), o = out.pointer(as: Double.self)
+      if byColumns {
+        for c in 0..<kept { o[c] = 0 }
+        for r in 0..<reduced { for c in 0..<kept { o[c] += p[r * kept + c] } }
+      } else {
+        for r in 0..<kept {
+          var s = 0.0
+          for c in 0..<reduced { s += p[r * reduced + c] }
+          o[r] = s
+        }
+      }
+    }
+    return out
+  }
+
+  /// Sum over `dims`; all elements when `dims` is empty.
+  public func sum(dims: [Int] = [], keepDim: Bool = false) -> Tensor {
+    let d = dims.isEmpty ? Array(0..<rank) : normalizedDims(dims, op: "sum")
+    let out = Tensor.sumCompute(self, dims: d, keepDim: keepDim)
+    let inShape = shape
+    let keptShape = shape.enumerated().map { d.contains($0.offset) ? 1 : $0.element }
+    return out.recorded("SumBackward", inputs: [self]) { g, _ in
+      [g.reshape(keptShape).expand(inShape)]
+    }
+  }
+
+  public func sum(dim: Int, keepDim: Bool = false) -> Tensor { sum(dims: [dim], keepDim: keepDim) }
+
+  /// Mean over `dims` (all when empty).
+  public func mean(dims: [Int] = [], keepDim: Bool = false) -> Tensor {
+    let d = dims.isEmpty ? Array(0..<rank) : normalizedDims(dims, op: "mean")
+    let n = d.reduce(1) { $0 * shape[$1] }
+    return sum(dims: d, keepDim: keepDim) * (1 / Double(Swift.max(n, 1)))
+  }
+
+  public func mean(dim: Int, keepDim: Bool = false) -> Tensor { mean(dims: [dim], keepDim: keepDim) }
+
+  /// Variance (unbiased by default, like `torch.var`).
+  public func variance(dims: [Int] = [], unbiased: Bool = true, keepDim: Bool = false) -> Tensor {
+    let d = dims.isEmpty ? Array(0..<rank) : normalizedDims(dims, op: "var")
+    let n = d.reduce(1) { $0 * shape[$1] }
+    let centered = self - mean(dims: d, keepDim: true)
+    return centered.square().sum(dims: d, keepDim: keepDim) * (1 / Double(Swift.max(unbiased ? n - 1 : n, 1)))
+  }
+
+  public func std(dims: [Int] = [], unbiased: Bool = true, keepDim: Bool = false) -> Tensor {
+    variance(dims: dims, unbiased: unbiased, keepDim: keepDim).sqrt()
+  }
+
+  /// Max along a dimension with the index of the first maximum.
+  public func max(dim: Int, keepDim: Bool = false) -> (values: Tensor, indices: Tensor) {
+    let d = validate { try Shape.normalize(dim: dim, rank: rank, op: "max") }
+    let order = (0..<rank).filter { $0 != d } + [d]
+    let x = (dtype.isComputeType ? self : to(.float32)).detach().permute(order).contiguous()
+    let cols = shape[d]
+    guard cols > 0 else { opFailure(LoomError("max: cannot reduce over an empty dimension \(d) of shape \(shape)")) }
+    let rows = count / cols
+    var outShape = shape
+    if keepDim { outShape[d] = 1 } else { outShape.remove(at: d) }
+    let values = Tensor(empty: outShape, dtype: x.dtype)
+    let indices = Tensor(empty: outShape, dtype: .int64)
+    let ip = indices.pointer(as: Int64.self)
+    if x.dtype == .float32 {
+      loom_max_rows_f32(x.pointer(as: Float.self), values.pointer(as: Float.self), ip, Int64(rows), Int64(cols))
+    } else {
+      let p = x.pointer(as: Double.self), v = values.pointer(as: Double.self)
+      for r in 0..<rows {
+        var best = p[r * cols], at = 0
+        for c in 1..<cols where p[r * cols + c] > best || (p[r * cols + c].isNaN && !best.isNaN) {
+          best = p[r * cols + c]
+          at = c
+        }
+        v[r] = best
+        ip[r] = Int64(at)
+      }
+    }
+    let inShape = shape
+    let idx = keepDim ? indices : indices.unsqueeze(d)
+    let out = values.recorded("MaxBackward", inputs: [self]) { g, _ in
+      let gk = keepDim ? g : g.unsqueeze(d)
+      return [Tensor.zeros(inShape, dtype: g.dtype).scatterAdd(dim: d, index: idx, source: gk)]
+    }
+    return (out, indices)
+  }
+
+  public func min(dim: Int, keepDim: Bool = false) -> (values: Tensor, indices: Tensor) {
+    let r = (-self).max(dim: dim, keepDim: keepDim)
+    return (-r.values, r.indices)
+  }
+
+  /// Largest element.
+  public func max() -> Tensor { reshape([-1]).max(dim: 0).values }
+  public func min() -> Tensor { reshape([-1]).min(dim: 0).values }
+
+  public func argmax(dim: Int, keepDim: Bool = false) -> Tensor { self.max(dim: dim, keepDim: keepDim).indices }
+
+  /// log(sum(exp(x))) along `dim`, computed stably.
+  public func logSumExp(dim: Int, keepDim: Bool = false) -> Tensor {
+    let m = noGrad { self.max(dim: dim, keepDim: true).values }
+    let r = (self - m).exp().sum(dim: dim, keepDim: true).log() + m
+    return keepDim ? r : r.squeeze(dim)
+  }
+
+  /// True where any / all elements are non-zero (bool result).
+  public func any() -> Bool { toArray(Double.self).contains { $0 != 0 } }
+  public func all() -> Bool { toArray(Double.self).allSatisfy { $0 != 0 } }
+}

@@ -1,0 +1,61 @@
+import CLoomKernels
+
+extension Tensor {
+  /// Moves `dim` last and makes the data dense for row kernels; returns the inverse order.
+  func rowsLast(_ dim: Int) -> (Tensor, [Int]?) {
+    let d = validate { try Shape.normalize(dim: dim, rank: Swift.max(rank, 1), op: "softmax") }
+    if d == rank - 1 || rank == 0 { return (contiguous(), nil) }
+    let order = (0..<rank).filter { $0 != d } + [d]
+    var inverse = [Int](repeating: 0, count: rank)
+    for (i, o) in order.enumerated() { inverse[o] = i }
+    return (permute(order).contiguous(), inverse)
+  }
+
+  /// softmax along `dim` (fused kernel for float32).
+  public func softmax(dim: Int = -1) -> Tensor {
+    if dtype != .float32 {
+      let m = noGrad { self.max(dim: dim, keepDim: true).values }
+      let e = (self - m).exp()
+      return e / e.sum(dim: dim, keepDim: true)
+    }
+    let (x, inverse) = detach().rowsLast(dim)
+    let cols = x.shape.last ?? 1
+    let rows = x.count / Swift.max(cols, 1)
+    let y0 = Tensor(empty: x.shape, dtype: .float32)
+    loom_softmax_f32(x.pointer(as: Float.self), y0.pointer(as: Float.self), Int64(rows), Int64(cols))
+    let y = inverse.map { y0.permute($0) } ?? y0
+    return y.recorded("SoftmaxBackward", inputs: [self]) { g, out in
+      if GradMode.isEnabled {
+        return [out * (g - (g * out).sum(dim: dim, keepDim: true))]
+      }
+      let (yc, inv) = out.detach().rowsLast(dim)
+      let (gc, _) = g.rowsLast(dim)
+      let gx = Tensor(empty: yc.shape, dtype: .float32)
+      loom_softmax_backward_f32(yc.pointer(as: Float.self), gc.pointer(as: Float.self), gx.pointer(as: Float.self), Int64(rows), Int64(cols))
+      return [inv.map { gx.permute($0) } ?? gx]
+    }
+  }
+
+  /// log(softmax) along `dim`, computed stably (fused kernel for float32).
+  public func logSoftmax(dim: Int = -1) -> Tensor {
+    if dtype != .float32 {
+      return self - logSumExp(dim: dim, keepDim: true)
+    }
+    let (x, inverse) = detach().rowsLast(dim)
+    let cols = x.shape.last ?? 1
+    let rows = x.count / Swift.max(cols, 1)
+    let y0 = Tensor(empty: x.shape, dtype: .float32)
+    loom_log_softmax_f32(x.pointer(as: Float.self), y0.pointer(as: Float.self), Int64(rows), Int64(cols))
+    let y = inverse.map { y0.permute($0) } ?? y0
+    return y.recorded("LogSoftmaxBackward", inputs: [self]) { g, out in
+      if GradMode.isEnabled {
+        return [g - out.exp() * g.sum(dim: dim, keepDim: true)]
+      }
+      let (yc, inv) = out.detach().rowsLast(dim)
+      let (gc, _) = g.rowsLast(dim)
+      let gx = Tensor(empty: yc.shape, dtype: .float32)
+      loom_log_softmax_backward_f32(yc.pointer(as: Float.self), gc.pointer(as: Float.self), gx.pointer(as: Float.self), Int64(rows), Int64(cols))
+      return [inv.map { gx.permute($0) } ?? gx]
+    }
+  }
+}

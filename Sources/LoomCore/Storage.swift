@@ -1,0 +1,114 @@
+import Foundation
+
+/// A reference-counted block of device memory. Storage taken from the pool goes back
+/// to it on deinit, so a steady training loop reuses the same blocks instead of
+/// calling malloc per op.
+public final class Storage: @unchecked Sendable {
+  public let data: UnsafeMutableRawPointer
+  public let byteCount: Int
+  private let capacity: Int
+  private let pooled: Bool
+  /// Keeps foreign memory (e.g. a memory-mapped file) alive while tensors view it.
+  private let owner: AnyObject?
+
+  /// Uninitialised memory of at least `byteCount` bytes from the caching allocator.
+  public init(byteCount: Int) {
+    let (pointer, capacity) = BufferPool.shared.allocate(byteCount)
+    self.data = pointer
+    self.byteCount = byteCount
+    self.capacity = capacity
+    self.pooled = true
+    self.owner = nil
+  }
+
+  /// Wraps memory owned by `owner` (zero-copy views of mapped files).
+  public init(borrowing pointer: UnsafeMutableRawPointer, byteCount: Int, owner: AnyObject) {
+    self.data = pointer
+    self.byteCount = byteCount
+    self.capacity = byteCount
+    self.pooled = false
+    self.owner = owner
+  }
+
+  deinit {
+    if pooled { BufferPool.shared.release(data, capacity: capacity) }
+  }
+}
+
+/// Caching allocator: size-bucketed free lists of 64-byte aligned blocks.
+/// Sizes round up (64 B granularity below 1 MiB, 1/8 power-of-two steps above) so
+/// shapes that vary a little still hit the cache. Cached bytes are capped
+/// (LOOM_POOL_LIMIT_MB, default 4096) and the pool can be emptied on demand.
+public final class BufferPool: @unchecked Sendable {
+  public static let shared = BufferPool()
+
+  private var free: [Int: [UnsafeMutableRawPointer]] = [:]
+  private var cachedBytes = 0
+  private let lock = NSLock()
+  private let limitBytes: Int
+  /// Allocation statistics, for tests and benchmarks.
+  public private(set) var mallocCount = 0
+  public private(set) var reuseCount = 0
+
+  init() {
+    let env = ProcessInfo.processInfo.environment["LOOM_POOL_LIMIT_MB"].flatMap { Int($0) }
+    limitBytes = (env ?? 4096) << 20
+  }
+
+  static func bucket(_ bytes: Int) -> Int {
+    let n = max(bytes, 64)
+    if n <= 1 << 20 { return (n + 63) & ~63 }
+    let high = Int.bitWidth - 1 - n.leadingZeroBitCount
+    let step = 1 << (high - 3)
+    return (n + step - 1) / step * step
+  }
+
+  func allocate(_ bytes: Int) -> (UnsafeMutableRawPointer, Int) {
+    let size = BufferPool.bucket(bytes)
+    lock.lock()
+    if var list = free[size], let p = list.popLast() {
+      free[size] = list
+      cachedBytes -= size
+      reuseCount += 1
+      lock.unlock()
+      return (p, size)
+    }
+    mallocCount += 1
+    lock.unlock()
+    var raw: UnsafeMutableRawPointer? = nil
+    let status = posix_memalign(&raw, 64, size)
+    guard status == 0, let p = raw else {
+      fatalError("Loom: out of memory allocating \(size) bytes")
+    }
+    return (p, size)
+  }
+
+  func release(_ pointer: UnsafeMutableRawPointer, capacity: Int) {
+    lock.lock()
+    if cachedBytes + capacity <= limitBytes {
+      free[capacity, default: []].append(pointer)
+      cachedBytes += capacity
+      lock.unlock()
+    } else {
+      lock.unlock()
+      Foundation.free(pointer)
+    }
+  }
+
+  /// Returns every cached block to the system.
+  public func emptyCache() {
+    lock.lock()
+    let lists = free
+    free = [:]
+    cachedBytes = 0
+    lock.unlock()
+    for list in lists.values { for p in list { Foundation.free(p) } }
+  }
+
+  /// Bytes held in free lists right now.
+  public var cachedByteCount: Int {
+    lock.lock()
+    defer { lock.unlock() }
+    return cachedBytes
+  }
+}

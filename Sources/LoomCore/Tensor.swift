@@ -1,0 +1,140 @@
+import Foundation
+
+/// An n-dimensional strided view of a `Storage`, with an optional autograd history.
+///
+/// Views (reshape, permute, slice, expand …) share storage; ops that need dense
+/// memory call `contiguous()`. A tensor with `requiresGrad` records the ops applied
+/// to it so `backward()` can compute gradients.
+public final class Tensor: @unchecked Sendable {
+  public let storage: Storage
+  public let shape: [Int]
+  public let strides: [Int]
+  /// Offset of element [0, …, 0] in elements of `dtype`.
+  public let offset: Int
+  public let dtype: DType
+  public var device: Device { .cpu }
+
+  /// Set on leaves to ask for gradients; true on results of recorded ops.
+  public var requiresGrad: Bool
+  /// Accumulated gradient of a leaf (or of a non-leaf after `retainGrad()`).
+  public var grad: Tensor?
+  /// The op that produced this tensor, when recorded.
+  var gradFn: Node?
+  var retainsGrad = false
+
+  init(storage: Storage, shape: [Int], strides: [Int], offset: Int, dtype: DType,
+       requiresGrad: Bool = false) {
+    self.storage = storage
+    self.shape = shape
+    self.strides = strides
+    self.offset = offset
+    self.dtype = dtype
+    self.requiresGrad = requiresGrad
+  }
+
+  /// Uninitialised contiguous tensor.
+  public init(empty shape: [Int], dtype: DType = .float32) {
+    precondition(shape.allSatisfy { $0 >= 0 }, "Loom: negative dimension in shape \(shape)")
+    let n = Shape.count(shape)
+    self.storage = Storage(byteCount: Swift.max(n, 1) * dtype.byteSize)
+    self.shape = shape
+    self.strides = Shape.contiguousStrides(shape)
+    self.offset = 0
+    self.dtype = dtype
+    self.requiresGrad = false
+  }
+
+  /// A tensor from flat values in row-major order.
+  public convenience init<T: TensorElement>(_ values: [T], shape: [Int]? = nil) {
+    let shape = shape ?? [values.count]
+    let n = Shape.count(shape)
+    precondition(
+      n == values.count,
+      "Loom: \(values.count) values cannot fill shape \(shape) (\(n) elements)")
+    self.init(empty: shape, dtype: T.dtype)
+    values.withUnsafeBufferPointer { src in
+      let dst = storage.data.assumingMemoryBound(to: T.self)
+      if n > 0 { dst.update(from: src.baseAddress!, count: n) }
+    }
+  }
+
+  /// A 0-d tensor.
+  public convenience init<T: TensorElement>(scalar value: T) {
+    self.init([value], shape: [])
+  }
+
+  public var rank: Int { shape.count }
+  public var count: Int { Shape.count(shape) }
+  public var isLeaf: Bool { gradFn == nil }
+
+  /// Size of one dimension (negative counts from the end).
+  public func size(_ dim: Int) -> Int {
+    shape[validate { try Shape.normalize(dim: dim, rank: rank, op: "size") }]
+  }
+
+  public var isContiguous: Bool {
+    var expected = 1
+    for i in stride(from: rank - 1, through: 0, by: -1) where shape[i] != 1 {
+      if strides[i] != expected { return false }
+      expected *= shape[i]
+    }
+    return true
+  }
+
+  /// Raw pointer to element [0, …, 0].
+  @inlinable public var rawPointer: UnsafeMutableRawPointer {
+    storage.data + offset * dtype.byteSize
+  }
+
+  /// Typed pointer to element [0, …, 0]; the dtype must match.
+  @inlinable public func pointer<T: TensorElement>(as type: T.Type) -> UnsafeMutablePointer<T> {
+    precondition(T.dtype == dtype, "Loom: tensor has dtype \(dtype), accessed as \(T.dtype)")
+    return rawPointer.assumingMemoryBound(to: T.self)
+  }
+
+  /// Contiguous elements as a typed buffer (the tensor must be contiguous).
+  @inlinable public func buffer<T: TensorElement>(as type: T.Type) -> UnsafeMutableBufferPointer<T> {
+    precondition(isContiguous, "Loom: buffer(as:) needs a contiguous tensor")
+    return UnsafeMutableBufferPointer(start: pointer(as: T.self), count: count)
+  }
+
+  /// Copies the elements out in row-major order, converting to `T`.
+  public func toArray<T: TensorElement>(_ type: T.Type = T.self) -> [T] {
+    let c = self.to(T.dtype).contiguous()
+    return Array(c.buffer(as: T.self))
+  }
+
+  /// Elements as Float (any dtype).
+  public var floats: [Float] { toArray(Float.self) }
+  public var doubles: [Double] { toArray(Double.self) }
+  public var int64s: [Int64] { toArray(Int64.self) }
+
+  /// The value of a one-element tensor.
+  public func item() -> Double {
+    precondition(count == 1, "Loom: item() needs a tensor with one element, got shape \(shape)")
+    return toArray(Double.self)[0]
+  }
+
+  /// A tensor sharing storage with no autograd history.
+  public func detach() -> Tensor {
+    Tensor(storage: storage, shape: shape, strides: strides, offset: offset, dtype: dtype)
+  }
+
+  /// Marks a leaf as needing gradients (chainable).
+  @discardableResult
+  public func requiringGrad(_ flag: Bool = true) -> Tensor {
+    precondition(isLeaf, "Loom: requiresGrad can only be set on leaf tensors")
+    requiresGrad = flag
+    return self
+  }
+
+  /// Keep `.grad` of this non-leaf tensor after backward.
+  public func retainGrad() { retainsGrad = true }
+}
+
+extension Tensor: CustomStringConvertible {
+  public var description: String {
+    let values = count <= 20 ? toArray(Double.self).map { "\($0)" }.joined(separator: ", ") : "…"
+    return "Tensor(shape: \(shape), dtype: \(dtype), [\(values)])"
+  }
+}
