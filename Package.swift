@@ -61,7 +61,7 @@ let package = Package(
       name: "loom-bench",
       dependencies: ["LoomCore", "LoomNN", "LoomOptim", "LoomIO", "LoomTokenizers", "CLoomKernels"]),
     .testTarget(name: "LoomKernelsTests", dependencies: ["CLoomKernels"]),
-    .testTarget(name: "LoomCoreTests", dependencies: ["LoomCore"]),
+    .testTarget(name: "LoomCoreTests", dependencies: ["LoomCore"], resources: [.copy("Fixtures")]),
     .testTarget(name: "LoomNNTests", dependencies: ["LoomCore", "LoomNN", "LoomOptim", "LoomIO"]),
     .testTarget(name: "LoomIOTests", dependencies: ["LoomCore", "LoomIO"]),
     .testTarget(name: "LoomPlotTests", dependencies: ["LoomPlot"]),

@@ -200,3 +200,8 @@ public func gradients(
   return runBackward(
     roots: roots, retainGraph: retainGraph ?? createGraph, createGraph: createGraph, capture: inputs)
 }
+
+extension Tensor {
+  /// True once a backward without retainGraph has freed this tensor's graph.
+  public var hasReleasedGraph: Bool { gradFn?.isReleased ?? false }
+}
