@@ -59,7 +59,11 @@ let package = Package(
       ]),
     .executableTarget(
       name: "loom-bench",
-      dependencies: ["LoomCore", "LoomNN", "LoomOptim", "LoomIO", "LoomTokenizers", "CLoomKernels"]),
+      dependencies: [
+        "LoomCore", "LoomNN", "LoomOptim", "LoomIO", "LoomTokenizers", "CLoomKernels",
+        .target(name: "CBLAS", condition: .when(platforms: [.linux])),
+      ],
+      linkerSettings: blasLinker),
     .testTarget(name: "LoomKernelsTests", dependencies: ["CLoomKernels"]),
     .testTarget(name: "LoomCoreTests", dependencies: ["LoomCore"], resources: [.copy("Fixtures")]),
     .testTarget(name: "LoomNNTests", dependencies: ["LoomCore", "LoomNN", "LoomOptim", "LoomIO"]),

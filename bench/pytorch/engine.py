@@ -1,0 +1,101 @@
+#!/usr/bin/env python3
+"""PyTorch eager (fp32, CPU) counterpart of `loom-bench engine`: same workloads, same
+JSON lines ({"suite","bench","config","value","unit","impl"}), medians."""
+import json
+import resource
+import statistics
+import sys
+import time
+
+import torch
+import torch.nn.functional as F
+
+quick = "--quick" in sys.argv
+reps = 3 if quick else 10
+
+
+def emit(bench, config, value, unit, **extra):
+    print(json.dumps({"suite": "engine", "bench": bench, "config": config, "value": value, "unit": unit,
+                      "impl": "torch", **extra}, sort_keys=True), flush=True)
+
+
+def timed(body, repeats=reps, warmup=2):
+    for _ in range(warmup):
+        body()
+    samples = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        body()
+        samples.append((time.perf_counter() - t0) * 1000)
+    return statistics.median(samples)
+
+
+with torch.no_grad():
+    for n in ([1024] if quick else [1024, 2048, 4096]):
+        a, b = torch.randn(n, n), torch.randn(n, n)
+        ms = timed(lambda: a @ b, repeats=3 if n >= 4096 else reps, warmup=1)
+        emit("matmul", f"n{n}", 2 * n**3 / ms / 1e6, "GFLOP/s", n=n)
+
+
+def fwd_bwd(name, config, shape, f):
+    x = torch.randn(*shape, requires_grad=True)
+    g = torch.randn_like(f(x))
+
+    def step():
+        x.grad = None
+        f(x).backward(g)
+    emit(name, config, timed(step), "ms")
+
+
+fwd_bwd("softmax", "8x6x256x256", (8 * 6 * 256, 256), lambda x: F.softmax(x, dim=-1))
+ln_w, ln_b = torch.ones(384, requires_grad=True), torch.zeros(384, requires_grad=True)
+fwd_bwd("layernorm", "2048x384", (8 * 256, 384), lambda x: F.layer_norm(x, (384,), ln_w, ln_b))
+fwd_bwd("gelu", "2048x1536", (8 * 256, 1536), lambda x: F.gelu(x, approximate="tanh"))
+t65 = torch.randint(0, 65, (2048,))
+fwd_bwd("cross_entropy", "2048x65", (2048, 65), lambda x: F.cross_entropy(x, t65))
+tbpe = torch.randint(0, 50257, (512,))
+fwd_bwd("cross_entropy", "512x50257", (512, 50257), lambda x: F.cross_entropy(x, tbpe))
+
+q, k, v = (torch.randn(8, 6, 256, 64, requires_grad=True) for _ in range(3))
+g = torch.randn(8, 6, 256, 64)
+emit("attention", "b8h6t256d64",
+     timed(lambda: F.scaled_dot_product_attention(q, k, v, is_causal=True).backward(g)), "ms")
+
+p = torch.nn.Parameter(torch.randn(10_000_000))
+p.grad = torch.randn(10_000_000)
+opt = torch.optim.AdamW([p], lr=1e-3, weight_decay=0.01, foreach=False, fused=False)
+ms_default = timed(opt.step)
+opt_fused = torch.optim.AdamW([p], lr=1e-3, weight_decay=0.01, fused=True)
+ms_fused = timed(opt_fused.step)
+emit("adamw", "10M", min(ms_default, ms_fused), "ms", variants={"single_tensor": ms_default, "fused": ms_fused})
+
+
+class Block(torch.nn.Module):
+    def __init__(self, c=384, h=6):
+        super().__init__()
+        self.h = h
+        self.ln_1, self.ln_2 = torch.nn.LayerNorm(c), torch.nn.LayerNorm(c)
+        self.c_attn, self.c_proj = torch.nn.Linear(c, 3 * c), torch.nn.Linear(c, c)
+        self.c_fc, self.c_fc2 = torch.nn.Linear(c, 4 * c), torch.nn.Linear(4 * c, c)
+
+    def forward(self, x):
+        B, T, C = x.shape
+        q, k, v = self.c_attn(self.ln_1(x)).split(C, dim=2)
+        q, k, v = (t.view(B, T, self.h, C // self.h).transpose(1, 2) for t in (q, k, v))
+        y = F.scaled_dot_product_attention(q, k, v, is_causal=True).transpose(1, 2).reshape(B, T, C)
+        x = x + self.c_proj(y)
+        return x + self.c_fc2(F.gelu(self.c_fc(self.ln_2(x)), approximate="tanh"))
+
+
+block = Block()
+xb = torch.randn(8, 256, 384, requires_grad=True)
+
+
+def block_step():
+    xb.grad = None
+    block.zero_grad(set_to_none=True)
+    block(xb).square().mean().backward()
+
+
+ms = timed(block_step, repeats=3 if quick else 5)
+emit("gpt_block", "b8t256c384h6", ms, "ms", peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
