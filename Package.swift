@@ -35,7 +35,12 @@ let package = Package(
       providers: [.apt(["libopenblas-dev"])]),
     .target(
       name: "CLoomKernels", path: "Sources/CLoomKernels",
-      linkerSettings: [.linkedLibrary("sleef", .when(platforms: [.linux])), .linkedLibrary("pthread", .when(platforms: [.linux]))]),
+      linkerSettings: [
+        .linkedLibrary("sleef", .when(platforms: [.linux])),
+        .linkedLibrary("openblas", .when(platforms: [.linux])),
+        .linkedLibrary("pthread", .when(platforms: [.linux])),
+        .linkedFramework("Accelerate", .when(platforms: [.macOS])),
+      ]),
     .target(
       name: "LoomCore",
       dependencies: [

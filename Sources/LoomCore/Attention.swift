@@ -11,8 +11,19 @@ public func scaledDotProductAttention(
     opFailure(LoomError("scaledDotProductAttention: incompatible shapes q \(q.shape), k \(k.shape), v \(v.shape)"))
   }
   let d = q.shape[q.rank - 1]
-  let tq = q.shape[q.rank - 2], tk = k.shape[k.rank - 2]
   let s = scale ?? 1 / Double(d).squareRoot()
+  if let fused = fusedAttention(q, k, v, mask: mask, isCausal: isCausal, dropoutP: training ? dropoutP : 0, scale: s) {
+    return fused
+  }
+  return compositeAttention(q, k, v, mask: mask, isCausal: isCausal, dropoutP: dropoutP, training: training, scale: s, generator: generator)
+}
+
+/// Attention from primitive ops (float64, dropout, general masks, second order).
+func compositeAttention(
+  _ q: Tensor, _ k: Tensor, _ v: Tensor, mask: Tensor?, isCausal: Bool, dropoutP: Double, training: Bool,
+  scale s: Double, generator: Generator
+) -> Tensor {
+  let tq = q.shape[q.rank - 2], tk = k.shape[k.rank - 2]
   var scores = q.matmul(k.transpose(-2, -1)) * s
   if isCausal {
     let keep = Tensor.triangleMask(rows: tq, cols: tk, diagonal: tk - tq, lower: true)

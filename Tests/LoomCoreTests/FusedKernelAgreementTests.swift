@@ -52,3 +52,47 @@ final class FusedKernelAgreementTests: XCTestCase {
     compare([6, 48], seed: 12) { crossEntropy($0, targets, labelSmoothing: 0.1) }
   }
 }
+
+/// The flash-style attention kernel (float32) against the composite float64 definition,
+/// with blocks that cross the 64-row/column tiles, causal and padding masks, Tq ≠ Tk.
+final class FusedAttentionTests: XCTestCase {
+  func run(b: Int, h: Int, tq: Int, tk: Int, d: Int, causal: Bool, padded: Bool, secondOrder: Bool = false) {
+    let gen = Generator(seed: UInt64(tq * 1000 + tk))
+    let q0 = Tensor.randn([b, h, tq, d], dtype: .float64, generator: gen)
+    let k0 = Tensor.randn([b, h, tk, d], dtype: .float64, generator: gen)
+    let v0 = Tensor.randn([b, h, tk, d + 3], dtype: .float64, generator: gen)
+    let up = Tensor.randn([b, h, tq, d + 3], dtype: .float64, generator: gen)
+    var mask: Tensor? = nil
+    if padded {
+      var keep = [Bool](repeating: true, count: b * tk)
+      for i in 0..<b { for t in 0..<tk where t >= tk - 3 * i { keep[i * tk + t] = false } }
+      mask = Tensor(keep, shape: [b, 1, 1, tk])
+    }
+    func eval(_ dtype: DType) -> [[Double]] {
+      let q = q0.to(dtype).detach().requiringGrad(), k = k0.to(dtype).detach().requiringGrad()
+      let v = v0.to(dtype).detach().requiringGrad()
+      let o = scaledDotProductAttention(q, k, v, mask: mask, isCausal: causal)
+      let loss = (o * up.to(dtype)).sum()
+      let g = gradients(of: [loss], wrt: [q, k, v], createGraph: secondOrder)
+      var result = [o.toArray(Double.self)] + g.map { $0!.toArray(Double.self) }
+      if secondOrder {
+        let s = (g[0]!.square().sum() + g[1]!.square().sum())
+        result += gradients(of: [s], wrt: [q, v]).map { $0!.toArray(Double.self) }
+      }
+      return result
+    }
+    let fused = eval(.float32), reference = eval(.float64)
+    for (i, (a, r)) in zip(fused, reference).enumerated() {
+      let worst = zip(a, r).map { abs($0 - $1) / max(1, abs($1)) }.max() ?? 0
+      XCTAssertLessThanOrEqual(worst, 5e-5, "tensor \(i) (tq \(tq), tk \(tk), causal \(causal), padded \(padded))")
+    }
+  }
+
+  func testAgreesWithComposite() {
+    run(b: 2, h: 3, tq: 70, tk: 70, d: 16, causal: true, padded: false)
+    run(b: 2, h: 2, tq: 130, tk: 130, d: 8, causal: false, padded: true)
+    run(b: 1, h: 2, tq: 5, tk: 67, d: 8, causal: true, padded: false)
+    run(b: 3, h: 1, tq: 1, tk: 9, d: 4, causal: true, padded: true)
+    run(b: 1, h: 2, tq: 9, tk: 9, d: 4, causal: true, padded: false, secondOrder: true)
+  }
+}

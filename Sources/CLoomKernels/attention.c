@@ -1,0 +1,179 @@
+// Flash-style attention on the CPU. See loom_attention.h.
+#include "loom_attention.h"
+#include "loom_kernels.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#if defined(__APPLE__)
+#include <Accelerate/Accelerate.h>
+#else
+#include <cblas.h>
+#endif
+
+enum { BQ = 64, BK = 64 };
+
+static inline float *at(loom_attn_view v, int64_t b, int64_t h, int64_t t) {
+  return v.data + b * v.stride_b + h * v.stride_h + t * v.stride_t;
+}
+
+/// Last key index (inclusive) query row r may see, before the key mask.
+static inline int64_t key_limit(const loom_attn_args *a, int64_t r) {
+  if (!a->causal) return a->tk - 1;
+  int64_t lim = r + (a->tk - a->tq);
+  return lim < a->tk - 1 ? lim : a->tk - 1;
+}
+
+/// Scaled scores with masked entries at -inf: s[i, c] for rows r0.., keys c0..
+static void mask_and_scale(const loom_attn_args *a, int64_t b, float *s, int64_t r0, int64_t rows,
+                           int64_t c0, int64_t cols) {
+  const uint8_t *km = a->key_mask ? a->key_mask + b * a->key_mask_stride_b + c0 : NULL;
+  for (int64_t i = 0; i < rows; i++) {
+    float *row = s + i * BK;
+    int64_t lim = key_limit(a, r0 + i) - c0;
+    for (int64_t c = 0; c < cols; c++) {
+      int visible = c <= lim && (!km || km[c]);
+      row[c] = visible ? row[c] * a->scale : -INFINITY;
+    }
+  }
+}
+
+typedef struct {
+  const loom_attn_args *a;
+} fwd_ctx;
+
+static void forward_range(void *ctx, int64_t begin, int64_t end) {
+  const loom_attn_args *a = ((fwd_ctx *)ctx)->a;
+  float *s = malloc(sizeof(float) * BQ * BK);
+  float m[BQ], l[BQ], alpha[BQ];
+  for (int64_t bh = begin; bh < end; bh++) {
+    int64_t b = bh / a->heads, h = bh % a->heads;
+    for (int64_t r0 = 0; r0 < a->tq; r0 += BQ) {
+      int64_t rows = a->tq - r0 < BQ ? a->tq - r0 : BQ;
+      for (int64_t i = 0; i < rows; i++) {
+        m[i] = -INFINITY;
+        l[i] = 0;
+        memset(at(a->o, b, h, r0 + i), 0, sizeof(float) * a->dv);
+      }
+      int64_t kend = key_limit(a, r0 + rows - 1) + 1;
+      for (int64_t c0 = 0; c0 < kend; c0 += BK) {
+        int64_t cols = kend - c0 < BK ? kend - c0 : BK;
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, (int)cols, (int)a->d, 1.0f,
+                    at(a->q, b, h, r0), (int)a->q.stride_t, at(a->k, b, h, c0), (int)a->k.stride_t, 0.0f, s, BK);
+        mask_and_scale(a, b, s, r0, rows, c0, cols);
+        for (int64_t i = 0; i < rows; i++) {
+          float *row = s + i * BK;
+          float mx = m[i];
+          for (int64_t c = 0; c < cols; c++) mx = row[c] > mx ? row[c] : mx;
+          if (mx == -INFINITY) {  // nothing visible yet in this row
+            alpha[i] = 1;
+            for (int64_t c = 0; c < cols; c++) row[c] = 0;
+            continue;
+          }
+          for (int64_t c = 0; c < cols; c++) row[c] -= mx;
+          loom_unary_f32(LOOM_EXP, row, row, cols);
+          float sum = 0;
+          for (int64_t c = 0; c < cols; c++) sum += row[c];
+          alpha[i] = m[i] == -INFINITY ? 0.0f : expf(m[i] - mx);
+          l[i] = l[i] * alpha[i] + sum;
+          m[i] = mx;
+        }
+        for (int64_t i = 0; i < rows; i++) {
+          if (alpha[i] != 1.0f) {
+            float *o = at(a->o, b, h, r0 + i);
+            for (int64_t j = 0; j < a->dv; j++) o[j] *= alpha[i];
+          }
+        }
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)rows, (int)a->dv, (int)cols, 1.0f, s, BK,
+                    at(a->v, b, h, c0), (int)a->v.stride_t, 1.0f, at(a->o, b, h, r0), (int)a->o.stride_t);
+      }
+      for (int64_t i = 0; i < rows; i++) {
+        float *o = at(a->o, b, h, r0 + i);
+        float inv = 1.0f / l[i];  // l == 0 (no visible key) gives NaN, as PyTorch does
+        for (int64_t j = 0; j < a->dv; j++) o[j] *= inv;
+        a->lse[(b * a->heads + h) * a->tq + r0 + i] = m[i] + logf(l[i]);
+      }
+    }
+  }
+  free(s);
+}
+
+void loom_attention_forward_f32(const loom_attn_args *args) {
+  fwd_ctx ctx = {args};
+  loom_parallel_for(args->batch * args->heads, 1, forward_range, &ctx);
+}
+
+typedef struct {
+  const loom_attn_args *a;
+  loom_attn_view dout, dq, dk, dv;
+} bwd_ctx;
+
+static void backward_range(void *ctx, int64_t begin, int64_t end) {
+  bwd_ctx *c = (bwd_ctx *)ctx;
+  const loom_attn_args *a = c->a;
+  float *p = malloc(sizeof(float) * BQ * BK);
+  float *dp = malloc(sizeof(float) * BQ * BK);
+  float *dd = malloc(sizeof(float) * (size_t)a->tq);
+  for (int64_t bh = begin; bh < end; bh++) {
+    int64_t b = bh / a->heads, h = bh % a->heads;
+    const float *lse = a->lse + (b * a->heads + h) * a->tq;
+    // D_r = dO_r · O_r, and zeroed gradient rows.
+    for (int64_t r = 0; r < a->tq; r++) {
+      const float *o = at(a->o, b, h, r), *g = at(c->dout, b, h, r);
+      double acc = 0;
+      for (int64_t j = 0; j < a->dv; j++) acc += (double)o[j] * g[j];
+      dd[r] = (float)acc;
+      memset(at(c->dq, b, h, r), 0, sizeof(float) * a->d);
+    }
+    for (int64_t t = 0; t < a->tk; t++) {
+      memset(at(c->dk, b, h, t), 0, sizeof(float) * a->d);
+      memset(at(c->dv, b, h, t), 0, sizeof(float) * a->dv);
+    }
+    for (int64_t c0 = 0; c0 < a->tk; c0 += BK) {
+      int64_t cols = a->tk - c0 < BK ? a->tk - c0 : BK;
+      // First query row that can see key c0.
+      int64_t rstart = a->causal ? c0 - (a->tk - a->tq) : 0;
+      if (rstart < 0) rstart = 0;
+      rstart = rstart / BQ * BQ;
+      for (int64_t r0 = rstart; r0 < a->tq; r0 += BQ) {
+        int64_t rows = a->tq - r0 < BQ ? a->tq - r0 : BQ;
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, (int)cols, (int)a->d, 1.0f,
+                    at(a->q, b, h, r0), (int)a->q.stride_t, at(a->k, b, h, c0), (int)a->k.stride_t, 0.0f, p, BK);
+        mask_and_scale(a, b, p, r0, rows, c0, cols);
+        for (int64_t i = 0; i < rows; i++) {
+          float *row = p + i * BK;
+          float base = lse[r0 + i];
+          for (int64_t j = 0; j < cols; j++) row[j] -= base;
+          loom_unary_f32(LOOM_EXP, row, row, cols);  // exp(-inf) = 0 for masked keys
+        }
+        // dV_j += Pᵀ dO_i
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)cols, (int)a->dv, (int)rows, 1.0f, p, BK,
+                    at(c->dout, b, h, r0), (int)c->dout.stride_t, 1.0f, at(c->dv, b, h, c0), (int)c->dv.stride_t);
+        // dP = dO_i V_jᵀ
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, (int)cols, (int)a->dv, 1.0f,
+                    at(c->dout, b, h, r0), (int)c->dout.stride_t, at(a->v, b, h, c0), (int)a->v.stride_t, 0.0f, dp, BK);
+        // dS = P ∘ (dP − D) · scale  (stored in dp)
+        for (int64_t i = 0; i < rows; i++) {
+          float *pr = p + i * BK, *dr = dp + i * BK;
+          float di = dd[r0 + i];
+          for (int64_t j = 0; j < cols; j++) dr[j] = pr[j] * (dr[j] - di) * a->scale;
+        }
+        // dQ_i += dS K_j ; dK_j += dSᵀ Q_i
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)rows, (int)a->d, (int)cols, 1.0f, dp, BK,
+                    at(a->k, b, h, c0), (int)a->k.stride_t, 1.0f, at(c->dq, b, h, r0), (int)c->dq.stride_t);
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)cols, (int)a->d, (int)rows, 1.0f, dp, BK,
+                    at(a->q, b, h, r0), (int)a->q.stride_t, 1.0f, at(c->dk, b, h, c0), (int)c->dk.stride_t);
+      }
+    }
+  }
+  free(p);
+  free(dp);
+  free(dd);
+}
+
+void loom_attention_backward_f32(const loom_attn_args *args, loom_attn_view dout, loom_attn_view dq,
+                                 loom_attn_view dk, loom_attn_view dv) {
+  bwd_ctx ctx = {args, dout, dq, dk, dv};
+  loom_parallel_for(args->batch * args->heads, 1, backward_range, &ctx);
+}
