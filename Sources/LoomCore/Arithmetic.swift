@@ -1,7 +1,7 @@
 /// Differentiable arithmetic with broadcasting.
 extension Tensor {
   public func add(_ other: Tensor) -> Tensor {
-    let out = Elementwise.binary(.add, self, other)
+    let out = backend.binary(.add, self, other)
     let (sa, sb) = (shape, other.shape)
     return out.recorded("AddBackward", inputs: [self, other]) { g, _ in
       [g.sum(toShape: sa), g.sum(toShape: sb)]
@@ -9,7 +9,7 @@ extension Tensor {
   }
 
   public func sub(_ other: Tensor) -> Tensor {
-    let out = Elementwise.binary(.sub, self, other)
+    let out = backend.binary(.sub, self, other)
     let (sa, sb) = (shape, other.shape)
     return out.recorded("SubBackward", inputs: [self, other]) { g, _ in
       [g.sum(toShape: sa), (-g).sum(toShape: sb)]
@@ -17,7 +17,7 @@ extension Tensor {
   }
 
   public func mul(_ other: Tensor) -> Tensor {
-    let out = Elementwise.binary(.mul, self, other)
+    let out = backend.binary(.mul, self, other)
     let (sa, sb) = (shape, other.shape)
     return out.recorded("MulBackward", inputs: [self, other]) { g, _ in
       [
@@ -28,7 +28,7 @@ extension Tensor {
   }
 
   public func div(_ other: Tensor) -> Tensor {
-    let out = Elementwise.binary(.div, self, other)
+    let out = backend.binary(.div, self, other)
     let (sa, sb) = (shape, other.shape)
     return out.recorded("DivBackward", inputs: [self, other]) { g, _ in
       [
@@ -40,7 +40,7 @@ extension Tensor {
 
   /// Elementwise maximum (gradient goes to the larger input; ties split like PyTorch).
   public func maximum(_ other: Tensor) -> Tensor {
-    let out = Elementwise.binary(.maximum, self, other)
+    let out = backend.binary(.maximum, self, other)
     let (sa, sb) = (shape, other.shape)
     return out.recorded("MaximumBackward", inputs: [self, other]) { g, _ in
       let gt = (self > other).to(g.dtype)
@@ -55,7 +55,7 @@ extension Tensor {
 
   /// self ^ exponent elementwise (tensor exponent).
   public func pow(_ exponent: Tensor) -> Tensor {
-    let out = Elementwise.binary(.pow, self, exponent)
+    let out = backend.binary(.pow, self, exponent)
     let (sa, sb) = (shape, exponent.shape)
     return out.recorded("PowBackward", inputs: [self, exponent]) { g, y in
       [
@@ -69,14 +69,7 @@ extension Tensor {
   public func pow(_ p: Double) -> Tensor {
     if p == 2 { return square() }
     if p == 1 { return self }
-    let out: Tensor
-    if dtype == .float32 {
-      let x = contiguous()
-      out = Tensor(empty: shape, dtype: .float32)
-      loomPowScalar(x, Float(p), out)
-    } else {
-      out = Elementwise.binary(.pow, self, Tensor.scalar(p, dtype: dtype))
-    }
+    let out = backend.pow(detach(), exponent: p)
     return out.recorded("PowBackward", inputs: [self]) { g, _ in [g * p * self.pow(p - 1)] }
   }
 
@@ -97,15 +90,9 @@ extension Tensor {
   // Scalar conveniences.
   public func add(_ s: Double) -> Tensor { add(Tensor.scalar(s, dtype: dtype.isFloatingPoint ? dtype : .float32)) }
   public func mul(_ s: Double) -> Tensor {
-    let out = Elementwise.binary(.mul, self, Tensor.scalar(s, dtype: dtype.isFloatingPoint ? dtype : .float32))
+    let out = backend.binary(.mul, self, Tensor.scalar(s, dtype: dtype.isFloatingPoint ? dtype : .float32))
     return out.recorded("MulBackward", inputs: [self]) { g, _ in [g * s] }
   }
-}
-
-import CLoomKernels
-
-func loomPowScalar(_ x: Tensor, _ p: Float, _ out: Tensor) {
-  loom_pow_scalar_f32(x.pointer(as: Float.self), p, out.pointer(as: Float.self), Int64(x.count))
 }
 
 public func + (a: Tensor, b: Tensor) -> Tensor { a.add(b) }
@@ -124,15 +111,15 @@ public func / (a: Tensor, s: Double) -> Tensor { a.mul(1 / s) }
 public func / (s: Double, a: Tensor) -> Tensor { a.reciprocal().mul(s) }
 
 // Comparisons give bool tensors (no gradient).
-public func < (a: Tensor, b: Tensor) -> Tensor { Elementwise.compare(0, a, b) }
-public func <= (a: Tensor, b: Tensor) -> Tensor { Elementwise.compare(1, a, b) }
-public func > (a: Tensor, b: Tensor) -> Tensor { Elementwise.compare(2, a, b) }
-public func >= (a: Tensor, b: Tensor) -> Tensor { Elementwise.compare(3, a, b) }
-public func == (a: Tensor, b: Tensor) -> Tensor { Elementwise.compare(4, a, b) }
-public func != (a: Tensor, b: Tensor) -> Tensor { Elementwise.compare(5, a, b) }
-public func < (a: Tensor, s: Double) -> Tensor { Elementwise.compare(0, a, .scalar(s, dtype: a.dtype)) }
-public func <= (a: Tensor, s: Double) -> Tensor { Elementwise.compare(1, a, .scalar(s, dtype: a.dtype)) }
-public func > (a: Tensor, s: Double) -> Tensor { Elementwise.compare(2, a, .scalar(s, dtype: a.dtype)) }
-public func >= (a: Tensor, s: Double) -> Tensor { Elementwise.compare(3, a, .scalar(s, dtype: a.dtype)) }
-public func == (a: Tensor, s: Double) -> Tensor { Elementwise.compare(4, a, .scalar(s, dtype: a.dtype)) }
-public func != (a: Tensor, s: Double) -> Tensor { Elementwise.compare(5, a, .scalar(s, dtype: a.dtype)) }
+public func < (a: Tensor, b: Tensor) -> Tensor { a.backend.compare(.less, a, b) }
+public func <= (a: Tensor, b: Tensor) -> Tensor { a.backend.compare(.lessEqual, a, b) }
+public func > (a: Tensor, b: Tensor) -> Tensor { a.backend.compare(.greater, a, b) }
+public func >= (a: Tensor, b: Tensor) -> Tensor { a.backend.compare(.greaterEqual, a, b) }
+public func == (a: Tensor, b: Tensor) -> Tensor { a.backend.compare(.equal, a, b) }
+public func != (a: Tensor, b: Tensor) -> Tensor { a.backend.compare(.notEqual, a, b) }
+public func < (a: Tensor, s: Double) -> Tensor { a.backend.compare(.less, a, .scalar(s, dtype: a.dtype)) }
+public func <= (a: Tensor, s: Double) -> Tensor { a.backend.compare(.lessEqual, a, .scalar(s, dtype: a.dtype)) }
+public func > (a: Tensor, s: Double) -> Tensor { a.backend.compare(.greater, a, .scalar(s, dtype: a.dtype)) }
+public func >= (a: Tensor, s: Double) -> Tensor { a.backend.compare(.greaterEqual, a, .scalar(s, dtype: a.dtype)) }
+public func == (a: Tensor, s: Double) -> Tensor { a.backend.compare(.equal, a, .scalar(s, dtype: a.dtype)) }
+public func != (a: Tensor, s: Double) -> Tensor { a.backend.compare(.notEqual, a, .scalar(s, dtype: a.dtype)) }

@@ -5,10 +5,7 @@ extension Tensor {
   /// conversions are differentiable.
   public func to(_ target: DType) -> Tensor {
     if target == dtype { return self }
-    let src = contiguous()
-    let out = Tensor(empty: shape, dtype: target)
-    let n = count
-    Cast.convert(src.rawPointer, from: dtype, to: out.rawPointer, as: target, count: n)
+    let out = backend.convert(detach(), to: target)
     let from = dtype
     if dtype.isFloatingPoint && target.isFloatingPoint {
       return out.recorded("ToCopyBackward", inputs: [self]) { g, _ in [g.to(from)] }

@@ -1,5 +1,3 @@
-import CLoomKernels
-
 /// How per-element losses are combined (PyTorch's `reduction`).
 public enum Reduction: String, Sendable {
   case mean, sum, none
@@ -32,18 +30,14 @@ public func crossEntropy(
     return crossEntropyComposite(x, t, ignoreIndex: ignoreIndex, labelSmoothing: labelSmoothing, reduction: reduction, outShape: targets.shape)
   }
   let xc = x.detach().contiguous()
-  let perRow = Tensor(empty: [rows], dtype: .float32)
-  let lse = Tensor(empty: [rows], dtype: .float32)
-  let valid = loom_cross_entropy_f32(
-    xc.pointer(as: Float.self), tp, Int64(ignoreIndex), Float(labelSmoothing), perRow.pointer(as: Float.self),
-    lse.pointer(as: Float.self), Int64(rows), Int64(classes))
+  let (perRow, lse, valid) = x.backend.crossEntropy(xc, targets: t, ignoreIndex: ignoreIndex, labelSmoothing: labelSmoothing)
   let out: Tensor
   switch reduction {
   case .none: out = perRow.reshape(targets.shape)
-  case .sum: out = Tensor.scalar(Double(Float(loom_sum_f32(perRow.pointer(as: Float.self), Int64(rows)))))
+  case .sum: out = perRow.sum()
   case .mean:
     // PyTorch returns NaN when every target is ignored.
-    out = Tensor.scalar(Double(loom_sum_f32(perRow.pointer(as: Float.self), Int64(rows))) / Double(valid))
+    out = perRow.sum() * (1 / Double(valid))
   }
   let targetShape = targets.shape
   return out.recorded("NllLossBackward", inputs: [x]) { g, _ in
@@ -59,10 +53,8 @@ public func crossEntropy(
     case .sum: grow = Tensor.full([rows], g.item())
     case .mean: grow = Tensor.full([rows], g.item() / Double(valid))
     }
-    let dx = Tensor(empty: [rows, classes], dtype: .float32)
-    loom_cross_entropy_backward_f32(
-      xc.pointer(as: Float.self), tp, Int64(ignoreIndex), Float(labelSmoothing), lse.pointer(as: Float.self),
-      grow.pointer(as: Float.self), dx.pointer(as: Float.self), Int64(rows), Int64(classes))
+    let dx = xc.backend.crossEntropyBackward(
+      xc, targets: t, ignoreIndex: ignoreIndex, labelSmoothing: labelSmoothing, logSumExp: lse, rowGradients: grow)
     return [dx]
   }
 }

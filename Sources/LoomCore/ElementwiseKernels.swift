@@ -3,11 +3,11 @@ import Foundation
 
 /// Binary elementwise ops on the CPU. Float32 runs the C kernels (SIMD, threaded);
 /// float64 and other dtypes run plain Swift loops (gradient checks, indices).
-enum BinaryOp: Int32 {
+public enum BinaryOp: Int32, Sendable {
   case add = 0, sub = 1, mul = 2, div = 3
   case maximum, minimum, pow
 
-  var name: String {
+  public var name: String {
     switch self {
     case .add: return "add"
     case .sub: return "sub"
@@ -20,7 +20,7 @@ enum BinaryOp: Int32 {
   }
 }
 
-enum UnaryOp: Int32 {
+public enum UnaryOp: Int32, Sendable {
   case exp = 0, log, sqrt, rsqrt, tanh, sigmoid, relu, geluErf, geluTanh, silu, neg, abs, square,
     reciprocal, sin, cos
   // Swift-only (not in the C enum).
@@ -35,9 +35,9 @@ func promoted(_ a: DType, _ b: DType) -> DType {
   return .int32
 }
 
-enum Elementwise {
+extension CPUBackend {
   /// out = a op b with broadcasting; no autograd.
-  static func binary(_ op: BinaryOp, _ a0: Tensor, _ b0: Tensor) -> Tensor {
+  public func binary(_ op: BinaryOp, _ a0: Tensor, _ b0: Tensor) -> Tensor {
     let dtype = promoted(a0.dtype, b0.dtype)
     let a = a0.to(dtype).detach()
     let b = b0.to(dtype).detach()
@@ -129,7 +129,7 @@ enum Elementwise {
   }
 
   @inline(__always)
-  static func loop<T: BinaryFloatingPoint>(
+  func loop<T: BinaryFloatingPoint>(
     _ op: BinaryOp, _ a: UnsafeMutablePointer<T>, _ b: UnsafeMutablePointer<T>, _ o: UnsafeMutablePointer<T>, _ n: Int
   ) {
     switch op {
@@ -144,7 +144,7 @@ enum Elementwise {
   }
 
   /// y = f(x); no autograd.
-  static func unary(_ op: UnaryOp, _ x0: Tensor) -> Tensor {
+  public func unary(_ op: UnaryOp, _ x0: Tensor) -> Tensor {
     let x = (x0.dtype.isComputeType ? x0 : x0.to(.float32)).detach().contiguous()
     let out = Tensor(empty: x.shape, dtype: x.dtype)
     let n = x.count
@@ -161,7 +161,7 @@ enum Elementwise {
     return out
   }
 
-  static func unaryLoop<T: BinaryFloatingPoint>(
+  func unaryLoop<T: BinaryFloatingPoint>(
     _ op: UnaryOp, _ x: UnsafeMutablePointer<T>, _ y: UnsafeMutablePointer<T>, _ n: Int
   ) {
     for i in 0..<n {
@@ -193,7 +193,7 @@ enum Elementwise {
   }
 
   /// Comparison producing a bool tensor. op: 0 <, 1 <=, 2 >, 3 >=, 4 ==, 5 !=.
-  static func compare(_ op: Int, _ a0: Tensor, _ b0: Tensor) -> Tensor {
+  public func compare(_ op: ComparisonOp, _ a0: Tensor, _ b0: Tensor) -> Tensor {
     let dtype = promoted(a0.dtype, b0.dtype)
     let outShape = validate { try Shape.broadcast(a0.shape, b0.shape, op: "compare") }
     let a = a0.to(dtype).detach().expand(outShape).contiguous()
@@ -203,12 +203,12 @@ enum Elementwise {
     let o = out.pointer(as: Bool.self)
     func run<T: Comparable>(_ pa: UnsafeMutablePointer<T>, _ pb: UnsafeMutablePointer<T>) {
       switch op {
-      case 0: for i in 0..<n { o[i] = pa[i] < pb[i] }
-      case 1: for i in 0..<n { o[i] = pa[i] <= pb[i] }
-      case 2: for i in 0..<n { o[i] = pa[i] > pb[i] }
-      case 3: for i in 0..<n { o[i] = pa[i] >= pb[i] }
-      case 4: for i in 0..<n { o[i] = pa[i] == pb[i] }
-      default: for i in 0..<n { o[i] = pa[i] != pb[i] }
+      case .less: for i in 0..<n { o[i] = pa[i] < pb[i] }
+      case .lessEqual: for i in 0..<n { o[i] = pa[i] <= pb[i] }
+      case .greater: for i in 0..<n { o[i] = pa[i] > pb[i] }
+      case .greaterEqual: for i in 0..<n { o[i] = pa[i] >= pb[i] }
+      case .equal: for i in 0..<n { o[i] = pa[i] == pb[i] }
+      case .notEqual: for i in 0..<n { o[i] = pa[i] != pb[i] }
       }
     }
     switch dtype {
@@ -219,7 +219,7 @@ enum Elementwise {
     case .uint8: run(a.pointer(as: UInt8.self), b.pointer(as: UInt8.self))
     case .bool:
       let pa = a.pointer(as: Bool.self), pb = b.pointer(as: Bool.self)
-      for i in 0..<n { o[i] = op == 4 ? pa[i] == pb[i] : (op == 5 ? pa[i] != pb[i] : false) }
+      for i in 0..<n { o[i] = op == .equal ? pa[i] == pb[i] : (op == .notEqual ? pa[i] != pb[i] : false) }
     default: fatalError("Loom: compare is not supported for \(dtype)")
     }
     return out

@@ -7,58 +7,13 @@ extension Tensor {
     return to(.int64).contiguous()
   }
 
-  /// Rows of `self` along dimension 0 picked by a 1-D index (no autograd).
-  static func takeRows(_ x: Tensor, _ idx: Tensor, op: String) -> Tensor {
-    let xc = x.detach().contiguous()
-    let rows = xc.shape[0]
-    let rowElems = xc.count / Swift.max(rows, 1)
-    let n = idx.count
-    let out = Tensor(empty: [n] + Array(xc.shape.dropFirst()), dtype: xc.dtype)
-    let ip = idx.pointer(as: Int64.self)
-    let bytes = rowElems * xc.dtype.byteSize
-    let src = xc.rawPointer, dst = out.rawPointer
-    for i in 0..<n {
-      var r = Int(ip[i])
-      if r < 0 { r += rows }
-      guard r >= 0 && r < rows else {
-        opFailure(LoomError("\(op): index \(ip[i]) is out of range for dimension of size \(rows)"))
-      }
-      (dst + i * bytes).copyMemory(from: src + r * bytes, byteCount: bytes)
-    }
-    return out
-  }
-
-  /// Adds rows of `source` into rows of a copy of `self` at `index` along dim 0 (no autograd).
-  static func addRows(_ base: Tensor, _ idx: Tensor, _ source: Tensor, op: String) -> Tensor {
-    let out = base.detach().contiguousCopy()
-    let src = source.detach().to(out.dtype).contiguous()
-    let rows = out.shape[0]
-    let rowElems = out.count / Swift.max(rows, 1)
-    let ip = idx.pointer(as: Int64.self)
-    for i in 0..<idx.count {
-      var r = Int(ip[i])
-      if r < 0 { r += rows }
-      guard r >= 0 && r < rows else {
-        opFailure(LoomError("\(op): index \(ip[i]) is out of range for dimension of size \(rows)"))
-      }
-      if out.dtype == .float32 {
-        let d = out.pointer(as: Float.self) + r * rowElems, s = src.pointer(as: Float.self) + i * rowElems
-        for j in 0..<rowElems { d[j] += s[j] }
-      } else {
-        let d = out.pointer(as: Double.self) + r * rowElems, s = src.pointer(as: Double.self) + i * rowElems
-        for j in 0..<rowElems { d[j] += s[j] }
-      }
-    }
-    return out
-  }
-
   /// Entries along `dim` at the positions of a 1-D `index` (PyTorch's `index_select`).
   public func indexSelect(dim: Int, index: Tensor) -> Tensor {
     let d = validate { try Shape.normalize(dim: dim, rank: rank, op: "indexSelect") }
     guard index.rank <= 1 else { opFailure(LoomError("indexSelect: index must be 1-D, got shape \(index.shape)")) }
     let idx = index.checkedIndex("indexSelect").reshape([-1])
     let moved = d == 0 ? self : transpose(0, d)
-    let out0 = Tensor.takeRows(moved, idx, op: "indexSelect")
+    let out0 = backend.takeRows(moved.detach(), index: idx)
     let movedShape = moved.shape
     let dtype = self.dtype
     let picked = out0.recorded("IndexSelectBackward", inputs: [moved]) { g, _ in
@@ -70,9 +25,9 @@ extension Tensor {
   /// A copy of `self` with `source` rows added at `index` along dim 0.
   public func indexAdd(index: Tensor, source: Tensor) -> Tensor {
     let idx = index.checkedIndex("indexAdd").reshape([-1])
-    let out = Tensor.addRows(self, idx, source, op: "indexAdd")
+    let out = backend.addRows(detach(), index: idx, source: source.detach())
     return out.recorded("IndexAddBackward", inputs: [self, source]) { g, _ in
-      [g, Tensor.takeRows(g, idx, op: "indexAdd").recorded("IndexSelectBackward", inputs: [g]) { gg, _ in
+      [g, g.backend.takeRows(g.detach(), index: idx).recorded("IndexSelectBackward", inputs: [g]) { gg, _ in
         [Tensor.zeros(g.shape, dtype: g.dtype).indexAdd(index: idx, source: gg)]
       }]
     }
@@ -176,19 +131,9 @@ extension Tensor {
     let shape1 = validate { try Shape.broadcast(a.shape, b.shape, op: "where") }
     let shape = validate { try Shape.broadcast(condition.shape, shape1, op: "where") }
     let dtype = promoted(a.dtype, b.dtype)
-    let c = condition.to(.bool).expand(shape).contiguous()
-    let ad = a.detach().to(dtype).expand(shape).contiguous()
-    let bd = b.detach().to(dtype).expand(shape).contiguous()
-    let out = Tensor(empty: shape, dtype: dtype)
-    let n = out.count, cp = c.pointer(as: Bool.self), bs = dtype.byteSize
-    let pa = ad.rawPointer, pb = bd.rawPointer, po = out.rawPointer
-    if dtype == .float32 {
-      let fa = pa.assumingMemoryBound(to: Float.self), fb = pb.assumingMemoryBound(to: Float.self)
-      let fo = po.assumingMemoryBound(to: Float.self)
-      for i in 0..<n { fo[i] = cp[i] ? fa[i] : fb[i] }
-    } else {
-      for i in 0..<n { (po + i * bs).copyMemory(from: (cp[i] ? pa : pb) + i * bs, byteCount: bs) }
-    }
+    let c = condition.to(.bool).detach().expand(shape)
+    let ad = a.detach().to(dtype).expand(shape), bd = b.detach().to(dtype).expand(shape)
+    let out = a.backend.select(c, ad, bd)
     let (sa, sb) = (a.shape, b.shape)
     return out.recorded("WhereBackward", inputs: [a, b]) { g, _ in
       let zero = Tensor.zeros([], dtype: g.dtype)

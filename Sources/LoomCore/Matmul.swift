@@ -8,6 +8,57 @@
 /// flags instead of being copied, and a batch of rows times one matrix becomes a
 /// single GEMM.
 extension Tensor {
+  /// Matrix product with PyTorch's `matmul` rules (1-D operands, broadcast batch dims).
+  public func matmul(_ other: Tensor) -> Tensor {
+    if rank == 1 && other.rank == 1 { return (self * other).sum() }
+    if rank == 1 { return unsqueeze(0).matmul(other).squeeze(-2) }
+    if other.rank == 1 { return matmul(other.unsqueeze(1)).squeeze(-1) }
+    guard dtype == other.dtype, dtype == .float32 || dtype == .float64 else {
+      opFailure(LoomError("matmul: operands must both be float32 or float64, got \(dtype) and \(other.dtype)"))
+    }
+    let m = shape[rank - 2], k = shape[rank - 1]
+    let k2 = other.shape[other.rank - 2], n = other.shape[other.rank - 1]
+    guard k == k2 else {
+      opFailure(LoomError("matmul: shapes \(shape) and \(other.shape) are incompatible (inner dimensions \(k) and \(k2) differ)"))
+    }
+    let out = backend.matmul(self.detach(), other.detach())
+    let (sa, sb) = (shape, other.shape)
+    return out.recorded("MmBackward", inputs: [self, other]) { g, _ in
+      var ga: Tensor? = nil
+      var gb: Tensor? = nil
+      if self.requiresGrad { ga = g.matmul(other.transpose(-1, -2)).sum(toShape: sa) }
+      if other.requiresGrad {
+        if other.rank == 2 {
+          // Fold the batch into rows: one GEMM instead of a batch and a sum.
+          let a2 = self.reshape([-1, k]), g2 = g.reshape([-1, n])
+          gb = a2.transpose(0, 1).matmul(g2)
+        } else {
+          gb = self.transpose(-1, -2).matmul(g).sum(toShape: sb)
+        }
+      }
+      return [ga, gb]
+    }
+  }
+
+  /// Batched matrix product of [B, M, K] and [B, K, N].
+  public func bmm(_ other: Tensor) -> Tensor {
+    guard rank == 3, other.rank == 3, shape[0] == other.shape[0] else {
+      opFailure(LoomError("bmm: expected [B, M, K] and [B, K, N], got \(shape) and \(other.shape)"))
+    }
+    return matmul(other)
+  }
+}
+
+/// y = x · wᵀ + b (PyTorch's `F.linear`; w is [out, in]).
+public func linear(_ x: Tensor, weight: Tensor, bias: Tensor? = nil) -> Tensor {
+  guard x.shape.last == weight.shape.last, weight.rank == 2 else {
+    opFailure(LoomError("linear: input shape \(x.shape) does not match weight shape \(weight.shape) (expected input [..., \(weight.shape.last ?? 0)])"))
+  }
+  let y = x.matmul(weight.transpose(0, 1))
+  return bias.map { y + $0 } ?? y
+}
+
+extension CPUBackend {
   /// How a matrix view is handed to CBLAS without copying, if possible.
   struct GemmOperand {
     let tensor: Tensor
@@ -16,7 +67,7 @@ extension Tensor {
   }
 
   /// Interprets the last two dims of `t` as a matrix CBLAS can read in place.
-  static func gemmOperand(_ t: Tensor) -> GemmOperand {
+  func gemmOperand(_ t: Tensor) -> GemmOperand {
     let r = t.rank
     let rows = t.shape[r - 2], cols = t.shape[r - 1]
     let sr = t.strides[r - 2], sc = t.strides[r - 1]
@@ -31,7 +82,7 @@ extension Tensor {
   }
 
   /// C[M,N] = A[M,K] · B[K,N] for raw operands at element offsets.
-  static func gemm(
+  func gemm(
     _ a: GemmOperand, _ aOffset: Int, _ b: GemmOperand, _ bOffset: Int, _ out: Tensor, _ outOffset: Int,
     m: Int, n: Int, k: Int, beta: Double = 0
   ) {
@@ -52,39 +103,8 @@ extension Tensor {
     }
   }
 
-  /// Matrix product with PyTorch's `matmul` rules (1-D operands, broadcast batch dims).
-  public func matmul(_ other: Tensor) -> Tensor {
-    if rank == 1 && other.rank == 1 { return (self * other).sum() }
-    if rank == 1 { return unsqueeze(0).matmul(other).squeeze(-2) }
-    if other.rank == 1 { return matmul(other.unsqueeze(1)).squeeze(-1) }
-    guard dtype == other.dtype, dtype == .float32 || dtype == .float64 else {
-      opFailure(LoomError("matmul: operands must both be float32 or float64, got \(dtype) and \(other.dtype)"))
-    }
-    let m = shape[rank - 2], k = shape[rank - 1]
-    let k2 = other.shape[other.rank - 2], n = other.shape[other.rank - 1]
-    guard k == k2 else {
-      opFailure(LoomError("matmul: shapes \(shape) and \(other.shape) are incompatible (inner dimensions \(k) and \(k2) differ)"))
-    }
-    let out = Tensor.matmulCompute(self.detach(), other.detach(), m: m, k: k, n: n)
-    let (sa, sb) = (shape, other.shape)
-    return out.recorded("MmBackward", inputs: [self, other]) { g, _ in
-      var ga: Tensor? = nil
-      var gb: Tensor? = nil
-      if self.requiresGrad { ga = g.matmul(other.transpose(-1, -2)).sum(toShape: sa) }
-      if other.requiresGrad {
-        if other.rank == 2 {
-          // Fold the batch into rows: one GEMM instead of a batch and a sum.
-          let a2 = self.reshape([-1, k]), g2 = g.reshape([-1, n])
-          gb = a2.transpose(0, 1).matmul(g2)
-        } else {
-          gb = self.transpose(-1, -2).matmul(g).sum(toShape: sb)
-        }
-      }
-      return [ga, gb]
-    }
-  }
-
-  static func matmulCompute(_ a: Tensor, _ b: Tensor, m: Int, k: Int, n: Int) -> Tensor {
+  public func matmul(_ a: Tensor, _ b: Tensor) -> Tensor {
+    let m = a.shape[a.rank - 2], k = a.shape[a.rank - 1], n = b.shape[b.rank - 1]
     let batchA = Array(a.shape.dropLast(2)), batchB = Array(b.shape.dropLast(2))
     let batch = validate { try Shape.broadcast(batchA, batchB, op: "matmul") }
     let out = Tensor(empty: batch + [m, n], dtype: a.dtype)
@@ -123,20 +143,4 @@ extension Tensor {
     return out
   }
 
-  /// Batched matrix product of [B, M, K] and [B, K, N].
-  public func bmm(_ other: Tensor) -> Tensor {
-    guard rank == 3, other.rank == 3, shape[0] == other.shape[0] else {
-      opFailure(LoomError("bmm: expected [B, M, K] and [B, K, N], got \(shape) and \(other.shape)"))
-    }
-    return matmul(other)
-  }
-}
-
-/// y = x · wᵀ + b (PyTorch's `F.linear`; w is [out, in]).
-public func linear(_ x: Tensor, weight: Tensor, bias: Tensor? = nil) -> Tensor {
-  guard x.shape.last == weight.shape.last, weight.rank == 2 else {
-    opFailure(LoomError("linear: input shape \(x.shape) does not match weight shape \(weight.shape) (expected input [..., \(weight.shape.last ?? 0)])"))
-  }
-  let y = x.matmul(weight.transpose(0, 1))
-  return bias.map { y + $0 } ?? y
 }

@@ -1,5 +1,3 @@
-import CLoomKernels
-
 /// Layer normalisation over the last dimension (PyTorch `F.layer_norm` with
 /// normalized_shape = [C]); weight and bias optional. Fused for float32.
 public func layerNorm(_ x: Tensor, weight: Tensor?, bias: Tensor?, eps: Double = 1e-5) -> Tensor {
@@ -13,13 +11,8 @@ public func layerNorm(_ x: Tensor, weight: Tensor?, bias: Tensor?, eps: Double =
     return layerNormComposite(x, weight, bias, eps)
   }
   let xc = x.detach().contiguous()
-  let rows = x.count / Swift.max(cols, 1)
-  let wc = weight?.detach().contiguous(), bc = bias?.detach().contiguous()
-  let y = Tensor(empty: x.shape, dtype: .float32)
-  let mean = Tensor(empty: [rows], dtype: .float32), rstd = Tensor(empty: [rows], dtype: .float32)
-  loom_layer_norm_f32(
-    xc.pointer(as: Float.self), wc?.pointer(as: Float.self), bc?.pointer(as: Float.self), Float(eps),
-    y.pointer(as: Float.self), mean.pointer(as: Float.self), rstd.pointer(as: Float.self), Int64(rows), Int64(cols))
+  let wc = weight?.detach(), bc = bias?.detach()
+  let (y, mean, rstd) = x.backend.layerNorm(xc, weight: wc, bias: bc, eps: eps)
   var inputs = [x]
   if let weight { inputs.append(weight) }
   if let bias { inputs.append(bias) }
@@ -29,14 +22,8 @@ public func layerNorm(_ x: Tensor, weight: Tensor?, bias: Tensor?, eps: Double =
         layerNormComposite(ins[0]!, weight == nil ? nil : ins[1], bias == nil ? nil : ins[weight == nil ? 1 : 2], eps)
       }
     }
-    let gc = g.contiguous()
-    let gx = Tensor(empty: x.shape, dtype: .float32)
-    let gw = weight.map { _ in Tensor.zeros([cols]) }
-    let gb = bias.map { _ in Tensor.zeros([cols]) }
-    loom_layer_norm_backward_f32(
-      gc.pointer(as: Float.self), xc.pointer(as: Float.self), wc?.pointer(as: Float.self), mean.pointer(as: Float.self),
-      rstd.pointer(as: Float.self), gx.pointer(as: Float.self), gw?.pointer(as: Float.self), gb?.pointer(as: Float.self),
-      Int64(rows), Int64(cols))
+    let (gx, gw, gb) = xc.backend.layerNormBackward(
+      g, input: xc, weight: wc, mean: mean, rstd: rstd, needsWeightGrad: weight != nil, needsBiasGrad: bias != nil)
     var result: [Tensor?] = [gx]
     if weight != nil { result.append(gw) }
     if bias != nil { result.append(gb) }
@@ -62,11 +49,8 @@ public func rmsNorm(_ x: Tensor, weight: Tensor?, eps: Double = 1e-6) -> Tensor 
   }
   if x.dtype != .float32 { return rmsNormComposite(x, weight, eps) }
   let xc = x.detach().contiguous()
-  let rows = x.count / Swift.max(cols, 1)
-  let wc = weight?.detach().contiguous()
-  let y = Tensor(empty: x.shape, dtype: .float32)
-  let rstd = Tensor(empty: [rows], dtype: .float32)
-  loom_rms_norm_f32(xc.pointer(as: Float.self), wc?.pointer(as: Float.self), Float(eps), y.pointer(as: Float.self), rstd.pointer(as: Float.self), Int64(rows), Int64(cols))
+  let wc = weight?.detach()
+  let (y, rstd) = x.backend.rmsNorm(xc, weight: wc, eps: eps)
   let inputs = weight.map { [x, $0] } ?? [x]
   return y.recorded("RmsNormBackward", inputs: inputs) { g, _ in
     if GradMode.isEnabled {
@@ -74,10 +58,7 @@ public func rmsNorm(_ x: Tensor, weight: Tensor?, eps: Double = 1e-6) -> Tensor 
         rmsNormComposite(ins[0]!, weight == nil ? nil : ins[1], eps)
       }
     }
-    let gc = g.contiguous()
-    let gx = Tensor(empty: x.shape, dtype: .float32)
-    let gw = weight.map { _ in Tensor.zeros([cols]) }
-    loom_rms_norm_backward_f32(gc.pointer(as: Float.self), xc.pointer(as: Float.self), wc?.pointer(as: Float.self), rstd.pointer(as: Float.self), gx.pointer(as: Float.self), gw?.pointer(as: Float.self), Int64(rows), Int64(cols))
+    let (gx, gw) = xc.backend.rmsNormBackward(g, input: xc, weight: wc, rstd: rstd)
     return weight == nil ? [gx] : [gx, gw]
   }
 }

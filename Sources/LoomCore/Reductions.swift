@@ -1,4 +1,3 @@
-import CLoomKernels
 
 /// Reductions over dimensions. Work is arranged as a dense [rows, cols] problem
 /// (summing rows or columns in place when the reduced dims are trailing or leading,
@@ -10,8 +9,87 @@ extension Tensor {
     return r.sorted()
   }
 
+  /// Sum over `dims`; all elements when `dims` is empty.
+  public func sum(dims: [Int] = [], keepDim: Bool = false) -> Tensor {
+    let d = dims.isEmpty ? Array(0..<rank) : normalizedDims(dims, op: "sum")
+    let out = backend.sum(self.detach(), dims: d, keepDim: keepDim)
+    let inShape = shape
+    let keptShape = shape.enumerated().map { d.contains($0.offset) ? 1 : $0.element }
+    return out.recorded("SumBackward", inputs: [self]) { g, _ in
+      [g.reshape(keptShape).expand(inShape)]
+    }
+  }
+
+  public func sum(dim: Int, keepDim: Bool = false) -> Tensor { sum(dims: [dim], keepDim: keepDim) }
+
+  /// Mean over `dims` (all when empty).
+  public func mean(dims: [Int] = [], keepDim: Bool = false) -> Tensor {
+    let d = dims.isEmpty ? Array(0..<rank) : normalizedDims(dims, op: "mean")
+    let n = d.reduce(1) { $0 * shape[$1] }
+    return sum(dims: d, keepDim: keepDim) * (1 / Double(Swift.max(n, 1)))
+  }
+
+  public func mean(dim: Int, keepDim: Bool = false) -> Tensor { mean(dims: [dim], keepDim: keepDim) }
+
+  /// Variance (unbiased by default, like `torch.var`).
+  public func variance(dims: [Int] = [], unbiased: Bool = true, keepDim: Bool = false) -> Tensor {
+    let d = dims.isEmpty ? Array(0..<rank) : normalizedDims(dims, op: "var")
+    let n = d.reduce(1) { $0 * shape[$1] }
+    let centered = self - mean(dims: d, keepDim: true)
+    return centered.square().sum(dims: d, keepDim: keepDim) * (1 / Double(Swift.max(unbiased ? n - 1 : n, 1)))
+  }
+
+  public func std(dims: [Int] = [], unbiased: Bool = true, keepDim: Bool = false) -> Tensor {
+    variance(dims: dims, unbiased: unbiased, keepDim: keepDim).sqrt()
+  }
+
+  /// Max along a dimension with the index of the first maximum.
+  public func max(dim: Int, keepDim: Bool = false) -> (values: Tensor, indices: Tensor) {
+    let d = validate { try Shape.normalize(dim: dim, rank: rank, op: "max") }
+    let order = (0..<rank).filter { $0 != d } + [d]
+    let x = (dtype.isComputeType ? self : to(.float32)).detach().permute(order).contiguous()
+    guard shape[d] > 0 else { opFailure(LoomError("max: cannot reduce over an empty dimension \(d) of shape \(shape)")) }
+    var outShape = shape
+    if keepDim { outShape[d] = 1 } else { outShape.remove(at: d) }
+    let (v0, i0) = backend.maxLastDim(x)
+    let values = v0.reshape(outShape), indices = i0.reshape(outShape)
+    let inShape = shape
+    let idx = keepDim ? indices : indices.unsqueeze(d)
+    let out = values.recorded("MaxBackward", inputs: [self]) { g, _ in
+      let gk = keepDim ? g : g.unsqueeze(d)
+      return [Tensor.zeros(inShape, dtype: g.dtype).scatterAdd(dim: d, index: idx, source: gk)]
+    }
+    return (out, indices)
+  }
+
+  public func min(dim: Int, keepDim: Bool = false) -> (values: Tensor, indices: Tensor) {
+    let r = (-self).max(dim: dim, keepDim: keepDim)
+    return (-r.values, r.indices)
+  }
+
+  /// Largest element.
+  public func max() -> Tensor { reshape([-1]).max(dim: 0).values }
+  public func min() -> Tensor { reshape([-1]).min(dim: 0).values }
+
+  public func argmax(dim: Int, keepDim: Bool = false) -> Tensor { self.max(dim: dim, keepDim: keepDim).indices }
+
+  /// log(sum(exp(x))) along `dim`, computed stably.
+  public func logSumExp(dim: Int, keepDim: Bool = false) -> Tensor {
+    let m = noGrad { self.max(dim: dim, keepDim: true).values }
+    let r = (self - m).exp().sum(dim: dim, keepDim: true).log() + m
+    return keepDim ? r : r.squeeze(dim)
+  }
+
+  /// True where any / all elements are non-zero (bool result).
+  public func any() -> Bool { toArray(Double.self).contains { $0 != 0 } }
+  public func all() -> Bool { toArray(Double.self).allSatisfy { $0 != 0 } }
+}
+
+import CLoomKernels
+
+extension CPUBackend {
   /// Sum over `dims` (all when empty); no autograd.
-  static func sumCompute(_ x0: Tensor, dims: [Int], keepDim: Bool) -> Tensor {
+  public func sum(_ x0: Tensor, dims: [Int], keepDim: Bool) -> Tensor {
     let x = (x0.dtype.isComputeType ? x0 : x0.to(x0.dtype.isFloatingPoint ? .float32 : .float64)).detach()
     let reduce = Set(dims)
     let keptShape = x.shape.enumerated().map { reduce.contains($0.offset) ? 1 : $0.element }
@@ -63,95 +141,4 @@ extension Tensor {
     return out
   }
 
-  /// Sum over `dims`; all elements when `dims` is empty.
-  public func sum(dims: [Int] = [], keepDim: Bool = false) -> Tensor {
-    let d = dims.isEmpty ? Array(0..<rank) : normalizedDims(dims, op: "sum")
-    let out = Tensor.sumCompute(self, dims: d, keepDim: keepDim)
-    let inShape = shape
-    let keptShape = shape.enumerated().map { d.contains($0.offset) ? 1 : $0.element }
-    return out.recorded("SumBackward", inputs: [self]) { g, _ in
-      [g.reshape(keptShape).expand(inShape)]
-    }
-  }
-
-  public func sum(dim: Int, keepDim: Bool = false) -> Tensor { sum(dims: [dim], keepDim: keepDim) }
-
-  /// Mean over `dims` (all when empty).
-  public func mean(dims: [Int] = [], keepDim: Bool = false) -> Tensor {
-    let d = dims.isEmpty ? Array(0..<rank) : normalizedDims(dims, op: "mean")
-    let n = d.reduce(1) { $0 * shape[$1] }
-    return sum(dims: d, keepDim: keepDim) * (1 / Double(Swift.max(n, 1)))
-  }
-
-  public func mean(dim: Int, keepDim: Bool = false) -> Tensor { mean(dims: [dim], keepDim: keepDim) }
-
-  /// Variance (unbiased by default, like `torch.var`).
-  public func variance(dims: [Int] = [], unbiased: Bool = true, keepDim: Bool = false) -> Tensor {
-    let d = dims.isEmpty ? Array(0..<rank) : normalizedDims(dims, op: "var")
-    let n = d.reduce(1) { $0 * shape[$1] }
-    let centered = self - mean(dims: d, keepDim: true)
-    return centered.square().sum(dims: d, keepDim: keepDim) * (1 / Double(Swift.max(unbiased ? n - 1 : n, 1)))
-  }
-
-  public func std(dims: [Int] = [], unbiased: Bool = true, keepDim: Bool = false) -> Tensor {
-    variance(dims: dims, unbiased: unbiased, keepDim: keepDim).sqrt()
-  }
-
-  /// Max along a dimension with the index of the first maximum.
-  public func max(dim: Int, keepDim: Bool = false) -> (values: Tensor, indices: Tensor) {
-    let d = validate { try Shape.normalize(dim: dim, rank: rank, op: "max") }
-    let order = (0..<rank).filter { $0 != d } + [d]
-    let x = (dtype.isComputeType ? self : to(.float32)).detach().permute(order).contiguous()
-    let cols = shape[d]
-    guard cols > 0 else { opFailure(LoomError("max: cannot reduce over an empty dimension \(d) of shape \(shape)")) }
-    let rows = count / cols
-    var outShape = shape
-    if keepDim { outShape[d] = 1 } else { outShape.remove(at: d) }
-    let values = Tensor(empty: outShape, dtype: x.dtype)
-    let indices = Tensor(empty: outShape, dtype: .int64)
-    let ip = indices.pointer(as: Int64.self)
-    if x.dtype == .float32 {
-      loom_max_rows_f32(x.pointer(as: Float.self), values.pointer(as: Float.self), ip, Int64(rows), Int64(cols))
-    } else {
-      let p = x.pointer(as: Double.self), v = values.pointer(as: Double.self)
-      for r in 0..<rows {
-        var best = p[r * cols], at = 0
-        for c in 1..<cols where p[r * cols + c] > best || (p[r * cols + c].isNaN && !best.isNaN) {
-          best = p[r * cols + c]
-          at = c
-        }
-        v[r] = best
-        ip[r] = Int64(at)
-      }
-    }
-    let inShape = shape
-    let idx = keepDim ? indices : indices.unsqueeze(d)
-    let out = values.recorded("MaxBackward", inputs: [self]) { g, _ in
-      let gk = keepDim ? g : g.unsqueeze(d)
-      return [Tensor.zeros(inShape, dtype: g.dtype).scatterAdd(dim: d, index: idx, source: gk)]
-    }
-    return (out, indices)
-  }
-
-  public func min(dim: Int, keepDim: Bool = false) -> (values: Tensor, indices: Tensor) {
-    let r = (-self).max(dim: dim, keepDim: keepDim)
-    return (-r.values, r.indices)
-  }
-
-  /// Largest element.
-  public func max() -> Tensor { reshape([-1]).max(dim: 0).values }
-  public func min() -> Tensor { reshape([-1]).min(dim: 0).values }
-
-  public func argmax(dim: Int, keepDim: Bool = false) -> Tensor { self.max(dim: dim, keepDim: keepDim).indices }
-
-  /// log(sum(exp(x))) along `dim`, computed stably.
-  public func logSumExp(dim: Int, keepDim: Bool = false) -> Tensor {
-    let m = noGrad { self.max(dim: dim, keepDim: true).values }
-    let r = (self - m).exp().sum(dim: dim, keepDim: true).log() + m
-    return keepDim ? r : r.squeeze(dim)
-  }
-
-  /// True where any / all elements are non-zero (bool result).
-  public func any() -> Bool { toArray(Double.self).contains { $0 != 0 } }
-  public func all() -> Bool { toArray(Double.self).allSatisfy { $0 != 0 } }
 }

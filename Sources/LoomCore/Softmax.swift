@@ -1,5 +1,3 @@
-import CLoomKernels
-
 extension Tensor {
   /// Moves `dim` last and makes the data dense for row kernels; returns the inverse order.
   func rowsLast(_ dim: Int) -> (Tensor, [Int]?) {
@@ -19,10 +17,7 @@ extension Tensor {
       return e / e.sum(dim: dim, keepDim: true)
     }
     let (x, inverse) = detach().rowsLast(dim)
-    let cols = x.shape.last ?? 1
-    let rows = x.count / Swift.max(cols, 1)
-    let y0 = Tensor(empty: x.shape, dtype: .float32)
-    loom_softmax_f32(x.pointer(as: Float.self), y0.pointer(as: Float.self), Int64(rows), Int64(cols))
+    let y0 = backend.softmax(x, log: false)
     let y = inverse.map { y0.permute($0) } ?? y0
     return y.recorded("SoftmaxBackward", inputs: [self]) { g, out in
       if GradMode.isEnabled {
@@ -30,8 +25,7 @@ extension Tensor {
       }
       let (yc, inv) = out.detach().rowsLast(dim)
       let (gc, _) = g.rowsLast(dim)
-      let gx = Tensor(empty: yc.shape, dtype: .float32)
-      loom_softmax_backward_f32(yc.pointer(as: Float.self), gc.pointer(as: Float.self), gx.pointer(as: Float.self), Int64(rows), Int64(cols))
+      let gx = out.backend.softmaxBackward(output: yc, gradOutput: gc, log: false)
       return [inv.map { gx.permute($0) } ?? gx]
     }
   }
@@ -42,10 +36,7 @@ extension Tensor {
       return self - logSumExp(dim: dim, keepDim: true)
     }
     let (x, inverse) = detach().rowsLast(dim)
-    let cols = x.shape.last ?? 1
-    let rows = x.count / Swift.max(cols, 1)
-    let y0 = Tensor(empty: x.shape, dtype: .float32)
-    loom_log_softmax_f32(x.pointer(as: Float.self), y0.pointer(as: Float.self), Int64(rows), Int64(cols))
+    let y0 = backend.softmax(x, log: true)
     let y = inverse.map { y0.permute($0) } ?? y0
     return y.recorded("LogSoftmaxBackward", inputs: [self]) { g, out in
       if GradMode.isEnabled {
@@ -53,8 +44,7 @@ extension Tensor {
       }
       let (yc, inv) = out.detach().rowsLast(dim)
       let (gc, _) = g.rowsLast(dim)
-      let gx = Tensor(empty: yc.shape, dtype: .float32)
-      loom_log_softmax_backward_f32(yc.pointer(as: Float.self), gc.pointer(as: Float.self), gx.pointer(as: Float.self), Int64(rows), Int64(cols))
+      let gx = out.backend.softmaxBackward(output: yc, gradOutput: gc, log: true)
       return [inv.map { gx.permute($0) } ?? gx]
     }
   }

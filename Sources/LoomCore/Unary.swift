@@ -1,21 +1,16 @@
-import CLoomKernels
-
 /// Differentiable elementwise functions. Backward formulas are written with Tensor ops
 /// (so they differentiate again under createGraph); activations whose derivative needs
 /// several ops use a fused C kernel when no graph is being built.
 extension Tensor {
   func unaryRecorded(_ op: UnaryOp, _ name: String, _ backward: @escaping (Tensor, Tensor) -> Tensor) -> Tensor {
-    let out = Elementwise.unary(op, self)
+    let out = backend.unary(op, self)
     return out.recorded(name, inputs: [self]) { g, y in [backward(g, y)] }
   }
 
   /// Fused backward for float32 when no graph of the gradient is recorded.
   func fusedBackward(_ op: UnaryOp, _ g: Tensor) -> Tensor? {
-    guard !GradMode.isEnabled, dtype == .float32, g.dtype == .float32 else { return nil }
-    let x = contiguous(), gc = g.contiguous()
-    let gx = Tensor(empty: shape, dtype: .float32)
-    loom_unary_backward_f32(op.rawValue, x.pointer(as: Float.self), gc.pointer(as: Float.self), gx.pointer(as: Float.self), Int64(count))
-    return gx
+    guard !GradMode.isEnabled else { return nil }
+    return backend.unaryBackward(op, input: detach(), gradOutput: g)
   }
 
   public func neg() -> Tensor { unaryRecorded(.neg, "NegBackward") { g, _ in -g } }
@@ -30,7 +25,7 @@ extension Tensor {
     unaryRecorded(.reciprocal, "ReciprocalBackward") { g, y in -(g * y * y) }
   }
   public func abs() -> Tensor {
-    unaryRecorded(.abs, "AbsBackward") { g, _ in g * Elementwise.unary(.sign, self) }
+    unaryRecorded(.abs, "AbsBackward") { g, _ in g * self.backend.unary(.sign, self) }
   }
   public func sin() -> Tensor { unaryRecorded(.sin, "SinBackward") { g, _ in g * self.cos() } }
   public func cos() -> Tensor { unaryRecorded(.cos, "CosBackward") { g, _ in -(g * self.sin()) } }
@@ -53,15 +48,7 @@ extension Tensor {
   }
 
   public func leakyRelu(negativeSlope: Double = 0.01) -> Tensor {
-    let x = (dtype.isComputeType ? self : to(.float32)).contiguous()
-    let out: Tensor
-    if x.dtype == .float32 {
-      out = Tensor(empty: shape, dtype: .float32)
-      loom_leaky_relu_f32(x.pointer(as: Float.self), Float(negativeSlope), out.pointer(as: Float.self), Int64(count))
-    } else {
-      let pos = (x > 0).to(x.dtype)
-      out = noGrad { x * (pos + (1 - pos) * negativeSlope) }
-    }
+    let out = backend.leakyRelu(detach(), negativeSlope: negativeSlope)
     return out.recorded("LeakyReluBackward", inputs: [self]) { g, _ in
       let pos = (self > 0).to(g.dtype)
       return [g * (pos + (1 - pos) * negativeSlope)]

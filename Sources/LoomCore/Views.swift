@@ -14,7 +14,7 @@ extension Tensor {
   /// Always a fresh dense copy (keeps autograd history).
   public func contiguousCopy() -> Tensor {
     let out = Tensor(empty: shape, dtype: dtype)
-    StridedCopy.copy(self, to: out.rawPointer)
+    backend.copy(detach(), into: out)
     return out.recorded("CloneBackward", inputs: [self]) { g, _ in [g] }
   }
 
@@ -175,10 +175,6 @@ extension Tensor {
   public func copyIn(_ source: Tensor) {
     let src = source.dtype == dtype ? source : source.to(dtype)
     let expanded = noGrad { src.expand(shape) }
-    if isContiguous {
-      StridedCopy.copy(expanded, to: rawPointer)
-    } else {
-      StridedCopy.copy(expanded, to: rawPointer, dstStrides: strides)
-    }
+    backend.copy(expanded.detach(), into: detach())
   }
 }

@@ -1,0 +1,68 @@
+/// The compute a device provides. Tensor ops do shape checks and autograd, then call
+/// their tensor's backend for the arithmetic, so a CUDA backend slots in by
+/// implementing this protocol — models and layers never see it. Backends receive
+/// tensors without autograd history and return fresh tensors (or write into `out`).
+public protocol Backend: AnyObject {
+  var device: Device { get }
+
+  // Memory.
+  /// Writes `source` (same shape as `destination`, any strides) into `destination`'s view.
+  func copy(_ source: Tensor, into destination: Tensor)
+  func convert(_ x: Tensor, to dtype: DType) -> Tensor
+
+  // Elementwise.
+  func binary(_ op: BinaryOp, _ a: Tensor, _ b: Tensor) -> Tensor
+  func compare(_ op: ComparisonOp, _ a: Tensor, _ b: Tensor) -> Tensor
+  func unary(_ op: UnaryOp, _ x: Tensor) -> Tensor
+  /// gx = gy · f'(x) in one pass, or nil when the backend has no fused kernel for `op`.
+  func unaryBackward(_ op: UnaryOp, input: Tensor, gradOutput: Tensor) -> Tensor?
+  func pow(_ x: Tensor, exponent: Double) -> Tensor
+  func leakyRelu(_ x: Tensor, negativeSlope: Double) -> Tensor
+  func select(_ condition: Tensor, _ a: Tensor, _ b: Tensor) -> Tensor
+
+  // Reductions.
+  func sum(_ x: Tensor, dims: [Int], keepDim: Bool) -> Tensor
+  /// Max over the last dimension of a dense tensor, with first-maximum indices.
+  func maxLastDim(_ x: Tensor) -> (values: Tensor, indices: Tensor)
+
+  // Linear algebra.
+  /// [..., M, K] × [..., K, N] with broadcast batch dims.
+  func matmul(_ a: Tensor, _ b: Tensor) -> Tensor
+
+  // Fused ops over the last dimension of dense tensors.
+  func softmax(_ x: Tensor, log: Bool) -> Tensor
+  func softmaxBackward(output: Tensor, gradOutput: Tensor, log: Bool) -> Tensor
+  func crossEntropy(_ logits: Tensor, targets: Tensor, ignoreIndex: Int, labelSmoothing: Double)
+    -> (losses: Tensor, logSumExp: Tensor, validCount: Int)
+  func crossEntropyBackward(
+    _ logits: Tensor, targets: Tensor, ignoreIndex: Int, labelSmoothing: Double, logSumExp: Tensor, rowGradients: Tensor
+  ) -> Tensor
+  func layerNorm(_ x: Tensor, weight: Tensor?, bias: Tensor?, eps: Double) -> (output: Tensor, mean: Tensor, rstd: Tensor)
+  func layerNormBackward(
+    _ gradOutput: Tensor, input: Tensor, weight: Tensor?, mean: Tensor, rstd: Tensor, needsWeightGrad: Bool, needsBiasGrad: Bool
+  ) -> (input: Tensor, weight: Tensor?, bias: Tensor?)
+  func rmsNorm(_ x: Tensor, weight: Tensor?, eps: Double) -> (output: Tensor, rstd: Tensor)
+  func rmsNormBackward(_ gradOutput: Tensor, input: Tensor, weight: Tensor?, rstd: Tensor) -> (input: Tensor, weight: Tensor?)
+
+  // Indexing.
+  /// Rows of a dense tensor along dim 0 at `index` (int64, 1-D).
+  func takeRows(_ x: Tensor, index: Tensor) -> Tensor
+  /// A copy of `base` with rows of `source` added at `index` along dim 0.
+  func addRows(_ base: Tensor, index: Tensor, source: Tensor) -> Tensor
+}
+
+/// Comparisons producing bool tensors.
+public enum ComparisonOp: Int, Sendable {
+  case less, lessEqual, greater, greaterEqual, equal, notEqual
+}
+
+extension Tensor {
+  /// The backend that computes on this tensor's device.
+  public var backend: any Backend {
+    switch device {
+    case .cpu: return CPUBackend.shared
+    case .cuda(let i):
+      opFailure(LoomError("no CUDA backend is built into this Loom (tensor on cuda:\(i)); use .cpu"))
+    }
+  }
+}
