@@ -44,6 +44,15 @@ public protocol Backend: AnyObject {
   func rmsNorm(_ x: Tensor, weight: Tensor?, eps: Double) -> (output: Tensor, rstd: Tensor)
   func rmsNormBackward(_ gradOutput: Tensor, input: Tensor, weight: Tensor?, rstd: Tensor) -> (input: Tensor, weight: Tensor?)
 
+  /// Attention over [B, H, T, D] views with dense last dims; nil when this backend has no
+  /// fused kernel for the case (the op then uses its composite definition).
+  func attention(_ q: Tensor, _ k: Tensor, _ v: Tensor, keyMask: Tensor?, isCausal: Bool, scale: Double)
+    -> (output: Tensor, logSumExp: Tensor)?
+  func attentionBackward(
+    _ q: Tensor, _ k: Tensor, _ v: Tensor, output: Tensor, logSumExp: Tensor, gradOutput: Tensor, keyMask: Tensor?,
+    isCausal: Bool, scale: Double
+  ) -> (q: Tensor, k: Tensor, v: Tensor)
+
   // Indexing.
   /// Rows of a dense tensor along dim 0 at `index` (int64, 1-D).
   func takeRows(_ x: Tensor, index: Tensor) -> Tensor

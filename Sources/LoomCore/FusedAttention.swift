@@ -1,8 +1,8 @@
 import CLoomKernels
 
-/// The flash-style kernel handles float32 rank-4 [B, H, T, D] inputs whose last dim is
-/// dense, causal or not, with no mask or a boolean key-padding mask broadcast as
-/// [B, 1, 1, Tk], and no dropout; other cases use the composite definition.
+/// The fused kernel handles float32 rank-4 [B, H, T, D] inputs, causal or not, with no
+/// mask or a boolean key-padding mask broadcast as [B, 1, 1, Tk], and no dropout; other
+/// cases use the composite definition.
 func fusedAttention(_ q: Tensor, _ k: Tensor, _ v: Tensor, mask: Tensor?, isCausal: Bool, dropoutP: Double, scale: Double)
   -> Tensor?
 {
@@ -15,40 +15,78 @@ func fusedAttention(_ q: Tensor, _ k: Tensor, _ v: Tensor, mask: Tensor?, isCaus
     guard mask.dtype == .bool, mask.rank == 4, mask.shape[1] == 1, mask.shape[2] == 1, mask.shape[3] == tk,
       mask.shape[0] == b || mask.shape[0] == 1
     else { return nil }
-    keyMask = mask.reshape([mask.shape[0], tk]).expand([b, tk]).contiguous().to(.uint8)
+    keyMask = mask.detach().reshape([mask.shape[0], tk]).expand([b, tk]).contiguous()
   }
-  func dense(_ t: Tensor) -> Tensor { t.strides[3] == 1 ? t : t.contiguous() }
-  let qd = dense(q.detach()), kd = dense(k.detach()), vd = dense(v.detach())
-
-  /// A [B, H, T, X] tensor laid out as [B, T, H, X] memory (so transpose(1, 2) is dense).
-  func headsInterleaved(_ t: Int, _ x: Int) -> Tensor {
-    let base = Tensor(empty: [b, t, h, x])
-    return base.transpose(1, 2).detach()
+  let (qd, kd, vd) = (q.detach(), k.detach(), v.detach())
+  guard let (out, lse) = q.backend.attention(qd, kd, vd, keyMask: keyMask, isCausal: isCausal, scale: scale) else {
+    return nil
   }
-  func view(_ t: Tensor) -> loom_attn_view {
-    loom_attn_view(data: t.pointer(as: Float.self), stride_b: Int64(t.strides[0]), stride_h: Int64(t.strides[1]), stride_t: Int64(t.strides[2]))
-  }
-  let out = headsInterleaved(tq, dv)
-  let lse = Tensor(empty: [b, h, tq])
-  var args = loom_attn_args(
-    batch: Int64(b), heads: Int64(h), tq: Int64(tq), tk: Int64(tk), d: Int64(d), dv: Int64(dv),
-    q: view(qd), k: view(kd), v: view(vd), o: view(out), lse: lse.pointer(as: Float.self), scale: Float(scale),
-    causal: isCausal ? 1 : 0, key_mask: keyMask.map { UnsafePointer($0.pointer(as: UInt8.self)) },
-    key_mask_stride_b: Int64(tk))
-  loom_attention_forward_f32(&args)
   return out.recorded("ScaledDotProductFlashAttentionBackward", inputs: [q, k, v]) { g, o in
     if GradMode.isEnabled {
       return compositeGradients(inputs: [q, k, v], gradOutput: g) { ins in
-        compositeAttention(ins[0]!, ins[1]!, ins[2]!, mask: mask, isCausal: isCausal, dropoutP: 0, training: false, scale: scale, generator: .global)
+        compositeAttention(
+          ins[0]!, ins[1]!, ins[2]!, mask: mask, isCausal: isCausal, dropoutP: 0, training: false, scale: scale,
+          generator: .global)
       }
     }
-    let gd = g.strides[3] == 1 ? g : g.contiguous()
-    let dq = headsInterleaved(tq, d), dk = headsInterleaved(tk, d), dvT = headsInterleaved(tk, dv)
-    var a = args
-    a.o = view(o.detach())
-    withExtendedLifetime((qd, kd, vd, lse, keyMask)) {
-      loom_attention_backward_f32(&a, view(gd), view(dq), view(dk), view(dvT))
+    let r = qd.backend.attentionBackward(
+      qd, kd, vd, output: o.detach(), logSumExp: lse, gradOutput: g, keyMask: keyMask, isCausal: isCausal, scale: scale)
+    return [r.q, r.k, r.v]
+  }
+}
+
+extension CPUBackend {
+  /// A [B, H, T, X] tensor laid out as [B, T, H, X] memory, so the usual
+  /// `transpose(1, 2).reshape([B, T, H·X])` that follows attention needs no copy.
+  func headsInterleaved(_ b: Int, _ h: Int, _ t: Int, _ x: Int) -> Tensor {
+    Tensor(empty: [b, t, h, x]).transpose(1, 2).detach()
+  }
+
+  func attentionView(_ t: Tensor) -> loom_attn_view {
+    loom_attn_view(
+      data: t.pointer(as: Float.self), stride_b: Int64(t.strides[0]), stride_h: Int64(t.strides[1]),
+      stride_t: Int64(t.strides[2]))
+  }
+
+  func attentionArgs(
+    _ q: Tensor, _ k: Tensor, _ v: Tensor, _ o: Tensor, _ lse: Tensor, _ keyMask: Tensor?, _ isCausal: Bool,
+    _ scale: Double
+  ) -> loom_attn_args {
+    loom_attn_args(
+      batch: Int64(q.shape[0]), heads: Int64(q.shape[1]), tq: Int64(q.shape[2]), tk: Int64(k.shape[2]),
+      d: Int64(q.shape[3]), dv: Int64(v.shape[3]), q: attentionView(q), k: attentionView(k), v: attentionView(v),
+      o: attentionView(o), lse: lse.pointer(as: Float.self), scale: Float(scale), causal: isCausal ? 1 : 0,
+      key_mask: keyMask.map { UnsafePointer($0.pointer(as: UInt8.self)) }, key_mask_stride_b: Int64(k.shape[2]))
+  }
+
+  func denseLastDim(_ t: Tensor) -> Tensor { t.strides[3] == 1 ? t : t.contiguous() }
+
+  public func attention(_ q: Tensor, _ k: Tensor, _ v: Tensor, keyMask: Tensor?, isCausal: Bool, scale: Double)
+    -> (output: Tensor, logSumExp: Tensor)?
+  {
+    let (qd, kd, vd) = (denseLastDim(q), denseLastDim(k), denseLastDim(v))
+    let mask = keyMask?.to(.uint8).contiguous()
+    let (b, h, tq) = (q.shape[0], q.shape[1], q.shape[2])
+    let out = headsInterleaved(b, h, tq, v.shape[3])
+    let lse = Tensor(empty: [b, h, tq])
+    var args = attentionArgs(qd, kd, vd, out, lse, mask, isCausal, scale)
+    withExtendedLifetime((qd, kd, vd, mask)) { loom_attention_forward_f32(&args) }
+    return (out, lse)
+  }
+
+  public func attentionBackward(
+    _ q: Tensor, _ k: Tensor, _ v: Tensor, output: Tensor, logSumExp: Tensor, gradOutput: Tensor, keyMask: Tensor?,
+    isCausal: Bool, scale: Double
+  ) -> (q: Tensor, k: Tensor, v: Tensor) {
+    let (qd, kd, vd, od, gd) = (denseLastDim(q), denseLastDim(k), denseLastDim(v), denseLastDim(output), denseLastDim(gradOutput))
+    let mask = keyMask?.to(.uint8).contiguous()
+    let (b, h, tq, tk) = (q.shape[0], q.shape[1], q.shape[2], k.shape[2])
+    let dq = headsInterleaved(b, h, tq, q.shape[3]), dk = headsInterleaved(b, h, tk, k.shape[3])
+    let dv = headsInterleaved(b, h, tk, v.shape[3])
+    var args = attentionArgs(qd, kd, vd, od, logSumExp, mask, isCausal, scale)
+    withExtendedLifetime((qd, kd, vd, od, gd, mask)) {
+      loom_attention_backward_f32(&args, attentionView(gd), attentionView(dq), attentionView(dk), attentionView(dv))
     }
-    return [dq, dk, dvT]
+    return (dq, dk, dv)
   }
 }
