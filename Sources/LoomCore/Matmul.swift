@@ -49,15 +49,56 @@ extension Tensor {
   }
 }
 
-/// y = x · wᵀ + b (PyTorch's `F.linear`; w is [out, in]).
+/// y = x · wᵀ + b (PyTorch's `F.linear`; w is [out, in]). One GEMM forward (the bias
+/// is written first and accumulated into), and backward produces the weight gradient
+/// directly in w's [out, in] layout.
 public func linear(_ x: Tensor, weight: Tensor, bias: Tensor? = nil) -> Tensor {
-  guard x.shape.last == weight.shape.last, weight.rank == 2 else {
-    opFailure(LoomError("linear: input shape \(x.shape) does not match weight shape \(weight.shape) (expected input [..., \(weight.shape.last ?? 0)])"))
+  guard weight.rank == 2, x.rank >= 1, x.shape.last == weight.shape[1] else {
+    opFailure(LoomError("linear: input shape \(x.shape) does not match weight shape \(weight.shape) (expected input [..., \(weight.rank == 2 ? weight.shape[1] : 0)])"))
   }
-  let y = x.matmul(weight.transpose(0, 1))
-  return bias.map { y + $0 } ?? y
+  if let bias, bias.shape != [weight.shape[0]] {
+    opFailure(LoomError("linear: bias shape \(bias.shape) does not match weight shape \(weight.shape) (expected [\(weight.shape[0])])"))
+  }
+  guard x.dtype == weight.dtype, x.dtype.isComputeType else {
+    opFailure(LoomError("linear: input dtype \(x.dtype) and weight dtype \(weight.dtype) must match (float32 or float64)"))
+  }
+  let (inF, outF) = (weight.shape[1], weight.shape[0])
+  let lead = Array(x.shape.dropLast())
+  let x2 = x.detach().reshape([-1, inF])
+  let y = x.backend.linear(x2, weight: weight.detach(), bias: bias?.detach()).reshape(lead + [outF])
+  var inputs = [x, weight]
+  if let bias { inputs.append(bias) }
+  return y.recorded("AddmmBackward", inputs: inputs) { g, _ in
+    if GradMode.isEnabled {
+      // Differentiable form for higher-order gradients.
+      let gx = g.matmul(weight)
+      let gw = g.reshape([-1, outF]).transpose(0, 1).matmul(x.reshape([-1, inF]))
+      return [gx, gw, bias == nil ? nil : g.reshape([-1, outF]).sum(dim: 0)]
+    }
+    let g2 = g.reshape([-1, outF])
+    let gx = x.requiresGrad ? g2.matmul(weight.detach()).reshape(x.shape) : nil
+    let gw = weight.requiresGrad ? g2.transpose(0, 1).matmul(x2) : nil
+    let gb = (bias?.requiresGrad ?? false) ? g2.sum(dim: 0) : nil
+    return bias == nil ? [gx, gw] : [gx, gw, gb]
+  }
 }
 
+extension CPUBackend {
+  public func linear(_ x: Tensor, weight: Tensor, bias: Tensor?) -> Tensor {
+    let n = x.shape[0], k = x.shape[1], m = weight.shape[0]
+    let out = Tensor(empty: [n, m], dtype: x.dtype)
+    if n == 0 || m == 0 { return out }
+    var beta = 0.0
+    if let bias {
+      // Every row starts as the bias; the GEMM accumulates onto it.
+      copy(bias.reshape([1, m]).expand([n, m]), into: out)
+      beta = 1
+    }
+    let a = gemmOperand(x), w = gemmOperand(weight.transpose(0, 1))
+    gemm(a, 0, w, 0, out, 0, m: n, n: m, k: k, beta: beta)
+    return out
+  }
+}
 extension CPUBackend {
   /// How a matrix view is handed to CBLAS without copying, if possible.
   struct GemmOperand {
