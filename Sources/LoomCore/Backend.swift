@@ -29,8 +29,9 @@ public protocol Backend: AnyObject {
   /// [..., M, K] × [..., K, N] with broadcast batch dims.
   func matmul(_ a: Tensor, _ b: Tensor) -> Tensor
 
-  /// y = x · wᵀ + b for x [N, in], w [out, in], b [out].
-  func linear(_ x: Tensor, weight: Tensor, bias: Tensor?) -> Tensor
+  /// y = x · wᵀ + b for x [N, in], w [out, in] (or x · w for w [in, out] when
+  /// `weightIsInputMajor`, Hugging Face's Conv1D layout), b [out].
+  func linear(_ x: Tensor, weight: Tensor, bias: Tensor?, weightIsInputMajor: Bool) -> Tensor
 
   // Fused ops over the last dimension of dense tensors.
   func softmax(_ x: Tensor, log: Bool) -> Tensor

@@ -51,41 +51,54 @@ extension Tensor {
 
 /// y = x · wᵀ + b (PyTorch's `F.linear`; w is [out, in]). One GEMM forward (the bias
 /// is written first and accumulated into), and backward produces the weight gradient
-/// directly in w's [out, in] layout.
+/// directly in w's layout.
 public func linear(_ x: Tensor, weight: Tensor, bias: Tensor? = nil) -> Tensor {
-  guard weight.rank == 2, x.rank >= 1, x.shape.last == weight.shape[1] else {
-    opFailure(LoomError("linear: input shape \(x.shape) does not match weight shape \(weight.shape) (expected input [..., \(weight.rank == 2 ? weight.shape[1] : 0)])"))
+  affine(x, weight: weight, bias: bias, inputMajor: false, op: "linear")
+}
+
+/// y = x · w + b with w [in, out]: Hugging Face's `Conv1D` (GPT-2) and `torch.addmm`.
+public func addmm(_ x: Tensor, weight: Tensor, bias: Tensor? = nil) -> Tensor {
+  affine(x, weight: weight, bias: bias, inputMajor: true, op: "addmm")
+}
+
+func affine(_ x: Tensor, weight: Tensor, bias: Tensor?, inputMajor: Bool, op: String) -> Tensor {
+  let inF = weight.rank == 2 ? weight.shape[inputMajor ? 0 : 1] : -1
+  let outF = weight.rank == 2 ? weight.shape[inputMajor ? 1 : 0] : -1
+  guard weight.rank == 2, x.rank >= 1, x.shape.last == inF else {
+    opFailure(LoomError("\(op): input shape \(x.shape) does not match weight shape \(weight.shape) (expected input [..., \(inF)])"))
   }
-  if let bias, bias.shape != [weight.shape[0]] {
-    opFailure(LoomError("linear: bias shape \(bias.shape) does not match weight shape \(weight.shape) (expected [\(weight.shape[0])])"))
+  if let bias, bias.shape != [outF] {
+    opFailure(LoomError("\(op): bias shape \(bias.shape) does not match weight shape \(weight.shape) (expected [\(outF)])"))
   }
   guard x.dtype == weight.dtype, x.dtype.isComputeType else {
-    opFailure(LoomError("linear: input dtype \(x.dtype) and weight dtype \(weight.dtype) must match (float32 or float64)"))
+    opFailure(LoomError("\(op): input dtype \(x.dtype) and weight dtype \(weight.dtype) must match (float32 or float64)"))
   }
-  let (inF, outF) = (weight.shape[1], weight.shape[0])
   let lead = Array(x.shape.dropLast())
   let x2 = x.detach().reshape([-1, inF])
-  let y = x.backend.linear(x2, weight: weight.detach(), bias: bias?.detach()).reshape(lead + [outF])
+  let y = x.backend.linear(x2, weight: weight.detach(), bias: bias?.detach(), weightIsInputMajor: inputMajor)
+    .reshape(lead + [outF])
   var inputs = [x, weight]
   if let bias { inputs.append(bias) }
   return y.recorded("AddmmBackward", inputs: inputs) { g, _ in
+    let g2 = g.reshape([-1, outF])
     if GradMode.isEnabled {
       // Differentiable form for higher-order gradients.
-      let gx = g.matmul(weight)
-      let gw = g.reshape([-1, outF]).transpose(0, 1).matmul(x.reshape([-1, inF]))
-      return [gx, gw, bias == nil ? nil : g.reshape([-1, outF]).sum(dim: 0)]
+      let xs = x.reshape([-1, inF])
+      let gx = (inputMajor ? g2.matmul(weight.transpose(0, 1)) : g2.matmul(weight)).reshape(x.shape)
+      let gw = inputMajor ? xs.transpose(0, 1).matmul(g2) : g2.transpose(0, 1).matmul(xs)
+      return [gx, gw, bias == nil ? nil : g2.sum(dim: 0)]
     }
-    let g2 = g.reshape([-1, outF])
-    let gx = x.requiresGrad ? g2.matmul(weight.detach()).reshape(x.shape) : nil
-    let gw = weight.requiresGrad ? g2.transpose(0, 1).matmul(x2) : nil
+    let w = weight.detach()
+    let gx = x.requiresGrad ? (inputMajor ? g2.matmul(w.transpose(0, 1)) : g2.matmul(w)).reshape(x.shape) : nil
+    let gw = weight.requiresGrad ? (inputMajor ? x2.transpose(0, 1).matmul(g2) : g2.transpose(0, 1).matmul(x2)) : nil
     let gb = (bias?.requiresGrad ?? false) ? g2.sum(dim: 0) : nil
     return bias == nil ? [gx, gw] : [gx, gw, gb]
   }
 }
 
 extension CPUBackend {
-  public func linear(_ x: Tensor, weight: Tensor, bias: Tensor?) -> Tensor {
-    let n = x.shape[0], k = x.shape[1], m = weight.shape[0]
+  public func linear(_ x: Tensor, weight: Tensor, bias: Tensor?, weightIsInputMajor: Bool) -> Tensor {
+    let n = x.shape[0], k = x.shape[1], m = weight.shape[weightIsInputMajor ? 1 : 0]
     let out = Tensor(empty: [n, m], dtype: x.dtype)
     if n == 0 || m == 0 { return out }
     var beta = 0.0
@@ -94,7 +107,7 @@ extension CPUBackend {
       copy(bias.reshape([1, m]).expand([n, m]), into: out)
       beta = 1
     }
-    let a = gemmOperand(x), w = gemmOperand(weight.transpose(0, 1))
+    let a = gemmOperand(x), w = gemmOperand(weightIsInputMajor ? weight : weight.transpose(0, 1))
     gemm(a, 0, w, 0, out, 0, m: n, n: m, k: k, beta: beta)
     return out
   }

@@ -66,6 +66,9 @@ final class GradCheckTests: XCTestCase {
     assertGrad([a, b, c], secondOrder: true) { t in t[0].matmul(t[1]).matmul(t[2]) }
     let w = leaf([6, 4], seed: 10), bias = leaf([6], seed: 11)
     assertGrad([a, w, bias], secondOrder: true) { t in linear(t[0], weight: t[1], bias: t[2]).tanh() }
+    let wIn = leaf([4, 6], seed: 21)
+    assertGrad([a, wIn, bias], secondOrder: true) { t in addmm(t[0], weight: t[1], bias: t[2]).tanh() }
+    assertGrad([a, w]) { t in linear(t[0], weight: t[1]) }
     let v = leaf([4], seed: 12)
     assertGrad([a, v]) { t in t[0].matmul(t[1]) }
   }

@@ -125,13 +125,13 @@ final class TorchParityTests: XCTestCase {
       let (b, t, c) = (x.shape[0], x.shape[1], x.shape[2])
       let h = 2
       let a = layerNorm(x, weight: p["ln1_w"]!, bias: p["ln1_b"]!)
-      let qkv = a.matmul(p["attn_w"]!) + p["attn_b"]!
+      let qkv = addmm(a, weight: p["attn_w"]!, bias: p["attn_b"]!)
       let parts = qkv.split([c, c, c], dim: 2).map { $0.reshape([b, t, h, c / h]).transpose(1, 2) }
       let y = scaledDotProductAttention(parts[0], parts[1], parts[2], isCausal: true)
         .transpose(1, 2).reshape([b, t, c])
       let x1 = x + (y.matmul(p["proj_w"]!) + p["proj_b"]!)
       let m = layerNorm(x1, weight: p["ln2_w"]!, bias: p["ln2_b"]!)
-      let f = (m.matmul(p["fc_w"]!) + p["fc_b"]!).gelu(approximate: "tanh")
+      let f = addmm(m, weight: p["fc_w"]!, bias: p["fc_b"]!).gelu(approximate: "tanh")
       return x1 + (f.matmul(p["fc2_w"]!) + p["fc2_b"]!)
     }
   }
