@@ -89,7 +89,7 @@ final class AutogradTests: XCTestCase {
   func testReductionsAndSorting() {
     let x = Tensor([Float(3), 1, 4, 1, 5, 9, 2, 6], shape: [2, 4])
     XCTAssertEqual(x.sum(dim: 1).floats, [9, 22])
-    XCTAssertEqual(x.sum(dim: 0).floats, [8, 6, 6, 7])
+    XCTAssertEqual(x.sum(dim: 0).floats, [8, 10, 6, 7])
     XCTAssertEqual(x.mean().item(), 31.0 / 8, accuracy: 1e-6)
     XCTAssertEqual(x.argmax(dim: 1).int64s, [2, 1])
     let (v, i) = x.topk(2, dim: 1)
@@ -133,7 +133,7 @@ final class AutogradTests: XCTestCase {
     let x = Tensor([Float(1.5), -2.25, 3e-3])
     XCTAssertEqual(x.to(.float64).doubles, [1.5, -2.25, Double(Float(3e-3))])
     XCTAssertEqual(x.to(.bfloat16).to(.float32).floats, [1.5, -2.25, 0.0030059814])
-    XCTAssertEqual(x.to(.float16).to(.float32).floats, [1.5, -2.25, 0.0029993057])
+    XCTAssertEqual(x.to(.float16).to(.float32).floats, [1.5, -2.25, 0.0030002594])
     XCTAssertEqual(Tensor([Float(2.7), -1.2]).to(.int64).int64s, [2, -1])
     XCTAssertEqual(Tensor([Int64(3), 1]).oneHot(numClasses: 4).int64s, [0, 0, 0, 1, 0, 1, 0, 0])
   }

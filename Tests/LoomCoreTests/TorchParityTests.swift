@@ -60,11 +60,11 @@ final class TorchParityTests: XCTestCase {
     check("softmax_last") { i, _ in i["x"]!.softmax(dim: -1) }
     check("softmax_dim1") { i, _ in i["x"]!.softmax(dim: 1) }
     check("log_softmax_last") { i, _ in i["x"]!.logSoftmax(dim: -1) }
-    check("gelu") { i, _ in (i["x"]! * 3).gelu() }
-    check("gelu_tanh") { i, _ in (i["x"]! * 3).gelu(approximate: "tanh") }
-    check("silu") { i, _ in (i["x"]! * 3).silu() }
-    check("sigmoid") { i, _ in (i["x"]! * 3).sigmoid() }
-    check("tanh") { i, _ in (i["x"]! * 2).tanh() }
+    check("gelu") { i, _ in i["x"]!.gelu() }
+    check("gelu_tanh") { i, _ in i["x"]!.gelu(approximate: "tanh") }
+    check("silu") { i, _ in i["x"]!.silu() }
+    check("sigmoid") { i, _ in i["x"]!.sigmoid() }
+    check("tanh") { i, _ in i["x"]!.tanh() }
     check("relu") { i, _ in i["x"]!.relu() }
     check("exp_log") { i, _ in (i["x"]!.exp() + 1.5).log() }
     check("sqrt") { i, _ in (i["x"]!.abs() + 0.5).sqrt() }
@@ -91,7 +91,7 @@ final class TorchParityTests: XCTestCase {
   }
 
   func testNormalization() {
-    check("layer_norm") { i, _ in layerNorm(i["x"]! * 2 + 1, weight: i["w"]!, bias: i["b"]!, eps: 1e-5) }
+    check("layer_norm") { i, _ in layerNorm(i["x"]!, weight: i["w"]!, bias: i["b"]!, eps: 1e-5) }
     check("rms_norm") { i, _ in rmsNorm(i["x"]!, weight: i["w"]!, eps: 1e-6) }
   }
 
