@@ -72,7 +72,7 @@ let package = Package(
     .testTarget(name: "LoomKernelsTests", dependencies: ["CLoomKernels"]),
     .testTarget(name: "LoomCoreTests", dependencies: ["LoomCore"], resources: [.copy("Fixtures")]),
     .testTarget(name: "LoomNNTests", dependencies: ["LoomCore", "LoomNN", "LoomOptim", "LoomIO"]),
-    .testTarget(name: "LoomIOTests", dependencies: ["LoomCore", "LoomIO"]),
+    .testTarget(name: "LoomIOTests", dependencies: ["LoomCore", "LoomIO"], resources: [.copy("Fixtures")]),
     .testTarget(name: "LoomPlotTests", dependencies: ["LoomPlot"]),
     .testTarget(name: "LoomTokenizersTests", dependencies: ["LoomTokenizers"], resources: [.copy("Fixtures")]),
   ],

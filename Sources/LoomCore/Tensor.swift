@@ -44,6 +44,16 @@ public final class Tensor: @unchecked Sendable {
     self.requiresGrad = false
   }
 
+  /// A dense tensor viewing memory owned by `owner` (e.g. a memory-mapped file).
+  public init(borrowing pointer: UnsafeMutableRawPointer, shape: [Int], dtype: DType, owner: AnyObject) {
+    self.storage = Storage(borrowing: pointer, byteCount: Swift.max(Shape.count(shape), 1) * dtype.byteSize, owner: owner)
+    self.shape = shape
+    self.strides = Shape.contiguousStrides(shape)
+    self.offset = 0
+    self.dtype = dtype
+    self.requiresGrad = false
+  }
+
   /// A tensor from flat values in row-major order.
   public convenience init<T: TensorElement>(_ values: [T], shape: [Int]? = nil) {
     let shape = shape ?? [values.count]

@@ -1,0 +1,244 @@
+import Foundation
+import LoomCore
+
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
+/// What is wrong with a safetensors file: always names the file, and the tensor when
+/// one is at fault.
+public struct SafeTensorsError: Error, CustomStringConvertible, Equatable {
+  public let path: String
+  public let tensor: String?
+  public let reason: String
+  public var description: String {
+    if let tensor { return "\(path): tensor '\(tensor)': \(reason)" }
+    return "\(path): \(reason)"
+  }
+}
+
+/// A safetensors file opened by memory-mapping it. The header is fully validated on
+/// open; tensors are views of the mapping (zero-copy) when their offset is aligned to
+/// the element size, else copied. The mapping is private copy-on-write, so writing to
+/// a loaded tensor never touches the file.
+public final class SafeTensorsFile: @unchecked Sendable {
+  public struct Entry: Equatable, Sendable {
+    public let name: String
+    /// The file's dtype name ("F32", "BF16", …).
+    public let fileDType: String
+    public let dtype: DType
+    public let shape: [Int]
+    /// Byte range within the data section.
+    public let range: Range<Int>
+  }
+
+  public let path: String
+  public let metadata: [String: String]
+  /// Entries in data order.
+  public let entries: [Entry]
+  private let byName: [String: Int]
+  private let base: UnsafeMutableRawPointer
+  private let mappedLength: Int
+  private let dataStart: Int
+
+  static let dtypes: [String: DType] = [
+    "F32": .float32, "F64": .float64, "F16": .float16, "BF16": .bfloat16, "I64": .int64, "I32": .int32,
+    "U8": .uint8, "BOOL": .bool,
+  ]
+  static let knownButUnsupported: Set<String> = ["I8", "I16", "U16", "U32", "U64", "F8_E4M3", "F8_E5M2"]
+
+  public init(path: String) throws {
+    self.path = path
+    func fail(_ reason: String, _ tensor: String? = nil) -> SafeTensorsError {
+      SafeTensorsError(path: path, tensor: tensor, reason: reason)
+    }
+    let fd = open(path, O_RDONLY)
+    guard fd >= 0 else {
+      throw fail("cannot open: \(String(cString: strerror(errno)))")
+    }
+    defer { close(fd) }
+    var st = stat()
+    guard fstat(fd, &st) == 0 else { throw fail("cannot stat: \(String(cString: strerror(errno)))") }
+    let size = Int(st.st_size)
+    guard size >= 8 else { throw fail("file is \(size) bytes, too short for a safetensors header") }
+    guard let mapped = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0), mapped != MAP_FAILED else {
+      throw fail("cannot memory-map: \(String(cString: strerror(errno)))")
+    }
+    base = mapped
+    mappedLength = size
+    do {
+      let headerLength = Int(UInt64(littleEndian: mapped.loadUnaligned(as: UInt64.self)))
+      guard headerLength > 0, headerLength <= 100_000_000, headerLength <= size - 8 else {
+        throw fail("header length \(headerLength) does not fit the file (\(size) bytes); the file is truncated or not safetensors")
+      }
+      dataStart = 8 + headerLength
+      let headerData = Data(bytes: mapped + 8, count: headerLength)
+      guard let json = try? JSONSerialization.jsonObject(with: headerData), let header = json as? [String: Any] else {
+        throw fail("header is not a JSON object")
+      }
+      var meta: [String: String] = [:]
+      var parsed: [Entry] = []
+      for (name, value) in header {
+        if name == "__metadata__" {
+          guard let m = value as? [String: Any] else { throw fail("__metadata__ is not an object of strings") }
+          for (k, v) in m {
+            guard let s = v as? String else { throw fail("__metadata__ value for '\(k)' is not a string") }
+            meta[k] = s
+          }
+          continue
+        }
+        guard let info = value as? [String: Any] else { throw fail("entry is not an object", name) }
+        guard let dtypeName = info["dtype"] as? String else { throw fail("missing or non-string dtype", name) }
+        guard let dtype = Self.dtypes[dtypeName] else {
+          if Self.knownButUnsupported.contains(dtypeName) {
+            throw fail("dtype \(dtypeName) is not supported by Loom (supported: F32, F64, F16, BF16, I64, I32, U8, BOOL)", name)
+          }
+          throw fail("unknown dtype '\(dtypeName)'", name)
+        }
+        guard let shapeAny = info["shape"] as? [Any] else { throw fail("missing or invalid shape", name) }
+        var shape: [Int] = []
+        for d in shapeAny {
+          guard let n = d as? NSNumber, n.doubleValue == n.doubleValue.rounded(), n.doubleValue >= 0
+          else { throw fail("shape \(shapeAny) has an invalid dimension", name) }
+          shape.append(n.intValue)
+        }
+        guard let offsets = info["data_offsets"] as? [Any], offsets.count == 2,
+          let begin = (offsets[0] as? NSNumber)?.intValue, let end = (offsets[1] as? NSNumber)?.intValue,
+          begin >= 0, end >= begin
+        else { throw fail("data_offsets must be [begin, end] with 0 <= begin <= end", name) }
+        let expected = shape.reduce(1, *) * dtype.byteSize
+        guard end - begin == expected else {
+          throw fail("data_offsets [\(begin), \(end)] hold \(end - begin) bytes but shape \(shape) of \(dtypeName) needs \(expected)", name)
+        }
+        guard end <= size - dataStart else {
+          throw fail("data_offsets [\(begin), \(end)] run past the end of the data section (\(size - dataStart) bytes); the file is truncated", name)
+        }
+        parsed.append(Entry(name: name, fileDType: dtypeName, dtype: dtype, shape: shape, range: begin..<end))
+      }
+      parsed.sort { ($0.range.lowerBound, $0.range.upperBound, $0.name) < ($1.range.lowerBound, $1.range.upperBound, $1.name) }
+      // Tensors must tile the data section exactly: no overlaps, no gaps.
+      var cursor = 0
+      for e in parsed {
+        if e.range.lowerBound < cursor {
+          throw fail("data_offsets [\(e.range.lowerBound), \(e.range.upperBound)] overlap the previous tensor (which ends at \(cursor))", e.name)
+        }
+        if e.range.lowerBound > cursor {
+          throw fail("data_offsets leave a gap of \(e.range.lowerBound - cursor) bytes before this tensor", e.name)
+        }
+        cursor = e.range.upperBound
+      }
+      guard cursor == size - dataStart else {
+        throw fail("the tensors cover \(cursor) bytes but the data section has \(size - dataStart)")
+      }
+      metadata = meta
+      entries = parsed
+      var index: [String: Int] = [:]
+      for (i, e) in parsed.enumerated() { index[e.name] = i }
+      byName = index
+    } catch {
+      munmap(mapped, size)
+      throw error
+    }
+  }
+
+  deinit { munmap(base, mappedLength) }
+
+  public var names: [String] { entries.map(\.name) }
+
+  public func entry(_ name: String) throws -> Entry {
+    guard let i = byName[name] else {
+      throw SafeTensorsError(path: path, tensor: name, reason: "no such tensor (the file has \(entries.count): \(names.prefix(8).joined(separator: ", "))\(entries.count > 8 ? ", …" : ""))")
+    }
+    return entries[i]
+  }
+
+  /// Raw bytes of one tensor, valid while this file object lives.
+  public func withRawBytes<R>(_ name: String, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
+    let e = try entry(name)
+    return try body(UnsafeRawBufferPointer(start: base + dataStart + e.range.lowerBound, count: e.range.count))
+  }
+
+  /// One tensor in its file dtype; a view of the mapping when aligned.
+  public func tensor(_ name: String) throws -> Tensor {
+    let e = try entry(name)
+    let pointer = base + dataStart + e.range.lowerBound
+    let t: Tensor
+    if Int(bitPattern: pointer) % e.dtype.byteSize == 0 && e.range.count > 0 {
+      t = Tensor(borrowing: pointer, shape: e.shape, dtype: e.dtype, owner: self)
+    } else {
+      t = Tensor(empty: e.shape, dtype: e.dtype)
+      if e.range.count > 0 { t.rawPointer.copyMemory(from: pointer, byteCount: e.range.count) }
+    }
+    return t
+  }
+
+  /// Every tensor, converted to `dtype` when given.
+  public func tensors(as dtype: DType? = nil) throws -> [String: Tensor] {
+    var out: [String: Tensor] = [:]
+    for e in entries {
+      let t = try tensor(e.name)
+      out[e.name] = dtype.map { t.to($0) } ?? t
+    }
+    return out
+  }
+}
+
+public enum SafeTensors {
+  static let fileNames: [DType: String] = [
+    .float32: "F32", .float64: "F64", .float16: "F16", .bfloat16: "BF16", .int64: "I64", .int32: "I32",
+    .uint8: "U8", .bool: "BOOL",
+  ]
+
+  /// Loads every tensor of a file.
+  public static func load(_ path: String, as dtype: DType? = nil) throws -> [String: Tensor] {
+    try SafeTensorsFile(path: path).tensors(as: dtype)
+  }
+
+  /// Writes tensors (atomically) in the safetensors format: an 8-byte header length,
+  /// a JSON header padded with spaces to 8 bytes, then the data in name order.
+  public static func save(_ tensors: [String: Tensor], metadata: [String: String]? = nil, to path: String) throws {
+    let names = tensors.keys.sorted()
+    for name in names where name == "__metadata__" {
+      throw SafeTensorsError(path: path, tensor: name, reason: "'__metadata__' is reserved")
+    }
+    var header = "{"
+    var parts: [String] = []
+    if let metadata, !metadata.isEmpty {
+      let items = metadata.keys.sorted().map { "\(jsonString($0)):\(jsonString(metadata[$0]!))" }
+      parts.append("\"__metadata__\":{\(items.joined(separator: ","))}")
+    }
+    var offset = 0
+    var dense: [Tensor] = []
+    for name in names {
+      let t = tensors[name]!.detach().contiguous()
+      guard let dtypeName = fileNames[t.dtype] else {
+        throw SafeTensorsError(path: path, tensor: name, reason: "dtype \(t.dtype) cannot be stored")
+      }
+      let bytes = t.count * t.dtype.byteSize
+      parts.append(
+        "\(jsonString(name)):{\"dtype\":\"\(dtypeName)\",\"shape\":[\(t.shape.map(String.init).joined(separator: ","))],\"data_offsets\":[\(offset),\(offset + bytes)]}"
+      )
+      offset += bytes
+      dense.append(t)
+    }
+    header += parts.joined(separator: ",") + "}"
+    var headerBytes = Array(header.utf8)
+    while headerBytes.count % 8 != 0 { headerBytes.append(0x20) }
+    try AtomicFile.write(to: path) { handle in
+      var length = UInt64(headerBytes.count).littleEndian
+      try handle.write(contentsOf: Data(bytes: &length, count: 8))
+      try handle.write(contentsOf: Data(headerBytes))
+      for t in dense where t.count > 0 {
+        try handle.write(contentsOf: Data(bytesNoCopy: t.rawPointer, count: t.count * t.dtype.byteSize, deallocator: .none))
+      }
+    }
+  }
+
+  static func jsonString(_ s: String) -> String {
+    let data = try! JSONSerialization.data(withJSONObject: [s], options: [.withoutEscapingSlashes])
+    let text = String(decoding: data, as: UTF8.self)
+    return String(text.dropFirst().dropLast())
+  }
+}
