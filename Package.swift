@@ -49,7 +49,7 @@ let package = Package(
       ],
       linkerSettings: blasLinker),
     .target(name: "LoomNN", dependencies: ["LoomCore"]),
-    .target(name: "LoomOptim", dependencies: ["LoomCore", "LoomNN"]),
+    .target(name: "LoomOptim", dependencies: ["LoomCore", "LoomNN", "CLoomKernels"]),
     .target(name: "LoomIO", dependencies: ["LoomCore"]),
     .target(name: "LoomTokenizers"),
     .systemLibrary(
@@ -71,7 +71,7 @@ let package = Package(
       linkerSettings: blasLinker),
     .testTarget(name: "LoomKernelsTests", dependencies: ["CLoomKernels"]),
     .testTarget(name: "LoomCoreTests", dependencies: ["LoomCore"], resources: [.copy("Fixtures")]),
-    .testTarget(name: "LoomNNTests", dependencies: ["LoomCore", "LoomNN", "LoomOptim", "LoomIO"]),
+    .testTarget(name: "LoomNNTests", dependencies: ["LoomCore", "LoomNN", "LoomOptim", "LoomIO"], resources: [.copy("Fixtures")]),
     .testTarget(name: "LoomIOTests", dependencies: ["LoomCore", "LoomIO"], resources: [.copy("Fixtures")]),
     .testTarget(name: "LoomPlotTests", dependencies: ["LoomPlot"]),
     .testTarget(name: "LoomTokenizersTests", dependencies: ["LoomTokenizers"], resources: [.copy("Fixtures")]),
