@@ -22,6 +22,8 @@ let package = Package(
     .library(name: "LoomIO", targets: ["LoomIO"]),
     .library(name: "LoomTokenizers", targets: ["LoomTokenizers"]),
     .library(name: "LoomPlot", targets: ["LoomPlot"]),
+    .library(name: "LoomModels", targets: ["LoomModels"]),
+    .library(name: "LoomGenerate", targets: ["LoomGenerate"]),
     .executable(name: "loom", targets: ["loom"]),
     .executable(name: "loom-bench", targets: ["loom-bench"]),
   ],
@@ -52,6 +54,8 @@ let package = Package(
     .target(name: "LoomOptim", dependencies: ["LoomCore", "LoomNN", "CLoomKernels"]),
     .target(name: "LoomIO", dependencies: ["LoomCore"]),
     .target(name: "LoomTokenizers"),
+    .target(name: "LoomModels", dependencies: ["LoomCore", "LoomNN", "LoomIO"]),
+    .target(name: "LoomGenerate", dependencies: ["LoomCore", "LoomModels"]),
     .systemLibrary(
       name: "CCairo", path: "Sources/CCairo", pkgConfig: "cairo",
       providers: [.apt(["libcairo2-dev"]), .brew(["cairo"])]),
@@ -59,7 +63,7 @@ let package = Package(
     .executableTarget(
       name: "loom",
       dependencies: [
-        "LoomCore", "LoomNN", "LoomOptim", "LoomIO", "LoomTokenizers", "LoomPlot",
+        "LoomCore", "LoomNN", "LoomOptim", "LoomIO", "LoomTokenizers", "LoomPlot", "LoomModels", "LoomGenerate",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
     .executableTarget(
@@ -74,6 +78,9 @@ let package = Package(
     .testTarget(name: "LoomNNTests", dependencies: ["LoomCore", "LoomNN", "LoomOptim", "LoomIO"], resources: [.copy("Fixtures")]),
     .testTarget(name: "LoomIOTests", dependencies: ["LoomCore", "LoomIO"], resources: [.copy("Fixtures")]),
     .testTarget(name: "LoomPlotTests", dependencies: ["LoomPlot"]),
+    .testTarget(
+      name: "LoomModelsTests", dependencies: ["LoomCore", "LoomNN", "LoomOptim", "LoomIO", "LoomModels", "LoomGenerate"],
+      resources: [.copy("Fixtures")]),
     .testTarget(name: "LoomTokenizersTests", dependencies: ["LoomTokenizers"], resources: [.copy("Fixtures")]),
   ],
   swiftLanguageModes: [.v5]

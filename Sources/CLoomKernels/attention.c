@@ -90,9 +90,17 @@ static void forward_range(void *ctx, int64_t begin, int64_t end) {
       }
       for (int64_t i = 0; i < rows; i++) {
         float *o = at(a->o, b, h, r0 + i);
-        float inv = 1.0f / l[i];  // l == 0 (no visible key) gives NaN, as PyTorch does
+        float *lse = &a->lse[(b * a->heads + h) * a->tq + r0 + i];
+        if (l[i] == 0) {
+          // No visible key (a padding query row): output zeros rather than NaN, so
+          // padding cannot poison real positions through P·V; +inf makes P = 0 in backward.
+          memset(o, 0, sizeof(float) * a->dv);
+          *lse = INFINITY;
+          continue;
+        }
+        float inv = 1.0f / l[i];
         for (int64_t j = 0; j < a->dv; j++) o[j] *= inv;
-        a->lse[(b * a->heads + h) * a->tq + r0 + i] = m[i] + logf(l[i]);
+        *lse = m[i] + logf(l[i]);
       }
     }
   }

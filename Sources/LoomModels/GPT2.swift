@@ -1,0 +1,219 @@
+import Foundation
+import LoomCore
+import LoomNN
+
+/// Hugging Face's Conv1D: y = x·W + b with W stored [in, out].
+public final class Conv1D: Module, Layer {
+  public let weight: Tensor
+  public let bias: Tensor
+
+  public init(_ inFeatures: Int, _ outFeatures: Int, std: Double, generator: Generator = .global) {
+    weight = Init.normal([inFeatures, outFeatures], std: std, generator: generator)
+    bias = Init.zeros([outFeatures])
+    super.init()
+  }
+
+  public func callAsFunction(_ x: Tensor) -> Tensor { addmm(x, weight: weight, bias: bias) }
+}
+
+/// Causal multi-head self-attention with fused QKV projection.
+public final class GPT2Attention: Module {
+  public let c_attn: Conv1D
+  public let c_proj: Conv1D
+  let heads: Int
+  let scale: Double
+  let attnDropout: Double
+  let residDropout: Double
+
+  init(_ config: GPT2Config, layerIndex: Int, generator: Generator) {
+    let c = config.nEmbd
+    c_attn = Conv1D(c, 3 * c, std: config.initializerRange, generator: generator)
+    c_proj = Conv1D(c, c, std: config.initializerRange / (2.0 * Double(config.nLayer)).squareRoot(), generator: generator)
+    heads = config.nHead
+    var s = config.scaleAttnWeights ? 1 / Double(c / config.nHead).squareRoot() : 1
+    if config.scaleAttnByInverseLayerIdx { s /= Double(layerIndex + 1) }
+    scale = s
+    attnDropout = config.attnPdrop
+    residDropout = config.residPdrop
+    super.init()
+  }
+
+  func callAsFunction(_ x: Tensor, keyMask: Tensor?, cache: KVCache?) -> Tensor {
+    let (b, t, c) = (x.shape[0], x.shape[1], x.shape[2])
+    let qkv = c_attn(x).reshape([b, t, 3, heads, c / heads])
+    // [B, T, 3, H, D] → three [B, H, T, D] views (no copies).
+    var q = qkv.select(dim: 2, index: 0).transpose(1, 2)
+    var k = qkv.select(dim: 2, index: 1).transpose(1, 2)
+    var v = qkv.select(dim: 2, index: 2).transpose(1, 2)
+    if let cache { (k, v) = cache.append(keys: k, values: v) }
+    q = q.contiguousIfNeeded()
+    let y = scaledDotProductAttention(
+      q, k, v, mask: keyMask, isCausal: true, dropoutP: attnDropout, training: training, scale: scale)
+    let merged = y.transpose(1, 2).reshape([b, t, c])
+    return dropout(c_proj(merged), p: residDropout, training: training)
+  }
+}
+
+extension Tensor {
+  /// Attention reads q with any strides whose last dim is dense.
+  func contiguousIfNeeded() -> Tensor { strides.last == 1 ? self : contiguous() }
+}
+
+public final class GPT2MLP: Module {
+  public let c_fc: Conv1D
+  public let c_proj: Conv1D
+  let activation: String
+  let residDropout: Double
+
+  init(_ config: GPT2Config, generator: Generator) {
+    let inner = config.nInner ?? 4 * config.nEmbd
+    c_fc = Conv1D(config.nEmbd, inner, std: config.initializerRange, generator: generator)
+    c_proj = Conv1D(inner, config.nEmbd, std: config.initializerRange / (2.0 * Double(config.nLayer)).squareRoot(), generator: generator)
+    activation = config.activationFunction
+    residDropout = config.residPdrop
+    super.init()
+  }
+
+  func callAsFunction(_ x: Tensor) -> Tensor {
+    let h = c_fc(x)
+    let a: Tensor
+    switch activation {
+    case "gelu": a = h.gelu()
+    case "relu": a = h.relu()
+    case "silu", "swish": a = h.silu()
+    case "tanh": a = h.tanh()
+    default: a = h.gelu(approximate: "tanh")  // gelu_new, gelu_pytorch_tanh
+    }
+    return dropout(c_proj(a), p: residDropout, training: training)
+  }
+}
+
+public final class GPT2Block: Module {
+  public let ln_1: LayerNorm
+  public let attn: GPT2Attention
+  public let ln_2: LayerNorm
+  public let mlp: GPT2MLP
+
+  init(_ config: GPT2Config, layerIndex: Int, generator: Generator) {
+    ln_1 = LayerNorm(config.nEmbd, eps: config.layerNormEpsilon)
+    attn = GPT2Attention(config, layerIndex: layerIndex, generator: generator)
+    ln_2 = LayerNorm(config.nEmbd, eps: config.layerNormEpsilon)
+    mlp = GPT2MLP(config, generator: generator)
+    super.init()
+  }
+
+  func callAsFunction(_ x: Tensor, keyMask: Tensor?, cache: KVCache?) -> Tensor {
+    let h = x + attn(ln_1(x), keyMask: keyMask, cache: cache)
+    return h + mlp(ln_2(h))
+  }
+}
+
+/// The transformer trunk (`GPT2Model`): embeddings, blocks, final norm.
+public final class GPT2Model: Module {
+  public let wte: Embedding
+  public let wpe: Embedding
+  public let h: [GPT2Block]
+  public let ln_f: LayerNorm
+  let config: GPT2Config
+
+  init(_ config: GPT2Config, generator: Generator) {
+    let tokens = Embedding(config.vocabSize, config.nEmbd, generator: generator)
+    let positions = Embedding(config.nPositions, config.nEmbd, generator: generator)
+    noGrad {
+      for e in [tokens, positions] {
+        e.weight.copyIn(Tensor.randn(e.weight.shape, std: config.initializerRange, generator: generator))
+      }
+    }
+    wte = tokens
+    wpe = positions
+    h = (0..<config.nLayer).map { GPT2Block(config, layerIndex: $0, generator: generator) }
+    ln_f = LayerNorm(config.nEmbd, eps: config.layerNormEpsilon)
+    self.config = config
+    super.init()
+  }
+
+  /// Last hidden states [B, T, C] (HF's `last_hidden_state`).
+  public func callAsFunction(_ ids: Tensor, attentionMask: Tensor? = nil, caches: [KVCache]? = nil) -> Tensor {
+    guard ids.rank == 2 else { opFailure("GPT2: input ids must be [batch, sequence], got shape \(ids.shape)") }
+    let (b, t) = (ids.shape[0], ids.shape[1])
+    let past = caches?.first?.length ?? 0
+    guard past + t <= config.nPositions else {
+      opFailure("GPT2: sequence of \(past + t) tokens is longer than n_positions = \(config.nPositions)")
+    }
+    let positions = Self.positionIDs(batch: b, past: past, length: t, attentionMask: attentionMask)
+    var x = wte(ids) + wpe(positions)
+    x = dropout(x, p: config.embdPdrop, training: training)
+    // Key padding mask [B, 1, 1, past + T]: true where a real token is.
+    let keyMask = attentionMask.map { $0.to(.bool).reshape([b, 1, 1, -1]) }
+    for (i, block) in h.enumerated() { x = block(x, keyMask: keyMask, cache: caches?[i]) }
+    return ln_f(x)
+  }
+
+  /// Positions count real tokens only, so left-padded prompts start at 0 (HF's
+  /// cumsum(attention_mask) − 1, with padding positions set to 1).
+  static func positionIDs(batch: Int, past: Int, length: Int, attentionMask: Tensor?) -> Tensor {
+    guard let mask = attentionMask else {
+      return Tensor.arange(Double(past), Double(past + length)).reshape([1, length]).expand([batch, length])
+    }
+    let m = mask.to(.int64).contiguous()
+    let total = m.shape[1]
+    let mp = m.pointer(as: Int64.self)
+    var out = [Int64](repeating: 0, count: batch * length)
+    for r in 0..<batch {
+      var running: Int64 = 0
+      for c in 0..<total {
+        running += mp[r * total + c]
+        if c >= total - length {
+          out[r * length + c - (total - length)] = mp[r * total + c] == 0 ? 1 : running - 1
+        }
+      }
+    }
+    return Tensor(out, shape: [batch, length])
+  }
+}
+
+/// GPT-2 with a language-modelling head tied to the input embedding
+/// (`GPT2LMHeadModel`). Loads and saves Hugging Face directories.
+public final class GPT2LMHeadModel: Module, CausalLanguageModel {
+  public let transformer: GPT2Model
+  public let config: GPT2Config
+
+  public init(_ config: GPT2Config, generator: Generator = .global) throws {
+    try config.validate()
+    self.config = config
+    transformer = GPT2Model(config, generator: generator)
+    super.init()
+  }
+
+  public var vocabularySize: Int { config.vocabSize }
+  public var maxPositions: Int { config.nPositions }
+
+  /// Logits [B, T, V].
+  public func callAsFunction(_ ids: Tensor, attentionMask: Tensor? = nil, caches: [KVCache]? = nil) -> Tensor {
+    linear(transformer(ids, attentionMask: attentionMask, caches: caches), weight: transformer.wte.weight)
+  }
+
+  /// Next-token cross-entropy: logits at t predict labels at t + 1 (labels are the
+  /// input ids, −100 ignored), like HF's `labels=` argument.
+  public func loss(_ ids: Tensor, labels: Tensor, attentionMask: Tensor? = nil) -> (loss: Tensor, logits: Tensor) {
+    let logits = self(ids, attentionMask: attentionMask)
+    let t = ids.shape[1]
+    let shifted = logits.slice(dim: 1, start: 0, end: t - 1)
+    let targets = labels.slice(dim: 1, start: 1, end: t)
+    return (crossEntropy(shifted.reshape([-1, config.vocabSize]), targets.contiguous().reshape([-1])), logits)
+  }
+
+  public func makeCaches(batch: Int, capacity: Int) -> [KVCache] {
+    (0..<config.nLayer).map { _ in
+      KVCache(batch: batch, heads: config.nHead, capacity: capacity, headDim: config.nEmbd / config.nHead)
+    }
+  }
+
+  public func logits(ids: Tensor, attentionMask: Tensor?, caches: [KVCache]?) -> Tensor {
+    self(ids, attentionMask: attentionMask, caches: caches)
+  }
+}
+
+func opFailure(_ message: String) -> Never {
+  fatalError("Loom: \(message)")
+}
