@@ -135,6 +135,8 @@ struct PairMap {
     }
   }
 
+  var allKeys: [UInt64] { keys.filter { $0 != PairMap.empty } }
+
   mutating func set(_ k: UInt64, _ v: UInt64) {
     if (count + 1) * 2 > keys.count {
       var bigger = PairMap(capacity: keys.count)
