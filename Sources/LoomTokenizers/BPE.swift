@@ -13,6 +13,9 @@ public final class BPE: @unchecked Sendable {
   public var byteFallback = false
   public var ignoreMerges = false
   public var dropout: Double?
+  /// Prefix/suffix exactly as read ("" and nil both mean none but are written back as read).
+  var savedPrefix: String?
+  var savedSuffix: String?
 
   /// (left id, right id) -> rank << 32 | merged id.
   let mergeMap: PairMap
@@ -109,11 +112,11 @@ public final class BPE: @unchecked Sendable {
         i += l
       }
     }
-    if !ignoreMerges || vocab[String(decoding: UnsafeBufferPointer(rebasing: p[...]), as: UTF8.self)] == nil {
-      applyMerges(&ids, &lens)
-    } else if let id = vocab[String(decoding: UnsafeBufferPointer(rebasing: p[...]), as: UTF8.self)] {
-      ids = [id]; lens = [Int32(p.count)]
+    if ignoreMerges, byteLevel, let whole = vocab[ByteLevel.encode(p)] {
+      ids = [whole]; lens = [Int32(p.count)]
+      return
     }
+    applyMerges(&ids, &lens)
   }
 
   private var unkId: UInt32? { unkToken.flatMap { vocab[$0] } }

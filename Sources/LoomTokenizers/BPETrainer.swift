@@ -250,7 +250,7 @@ extension BPETrainer.Result {
     let t = Tokenizer(model: .bpe(try BPE(vocab: v, merges: merges)))
     t.preTokenizer = .byteLevel(addPrefixSpace: false, useRegex: true, trimOffsets: true)
     t.decoder = .byteLevel
-    t.postProcessor = .byteLevel(trimOffsets: false, addPrefixSpace: false)
+    t.postProcessor = .byteLevel(trimOffsets: false, addPrefixSpace: true)
     t.addSpecialTokens(specialTokens)
     return t
   }

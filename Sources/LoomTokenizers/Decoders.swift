@@ -25,7 +25,10 @@ public indirect enum Decoder {
       var out = ""
       for (i, t) in tokens.enumerated() {
         var piece = t
-        if i != 0 && piece.hasPrefix(prefix) { piece = String(piece.dropFirst(prefix.count)) } else if i != 0 { piece = " " + piece }
+        // Compare bytes, not Characters: "##ि" is not Character-prefixed by "##".
+        if i != 0 && piece.utf8.starts(with: prefix.utf8) {
+          piece = String(decoding: piece.utf8.dropFirst(prefix.utf8.count), as: UTF8.self)
+        } else if i != 0 { piece = " " + piece }
         if cleanup { piece = cleanupTokenization(piece) }
         out += piece
       }

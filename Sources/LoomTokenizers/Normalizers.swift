@@ -15,8 +15,8 @@ public indirect enum Normalizer {
     case .stripAccents: n.mapScalars { v, out in if !isMark(v) { out.append(v) } }
     case .nfc: unicodeForm(&n) { $0.precomposedStringWithCanonicalMapping }
     case .nfkc: unicodeForm(&n) { $0.precomposedStringWithCompatibilityMapping }
-    case .nfd: unicodeForm(&n) { $0.decomposedStringWithCanonicalMapping }
-    case .nfkd: unicodeForm(&n) { $0.decomposedStringWithCompatibilityMapping }
+    case .nfd: decompose(&n, compatibility: false)
+    case .nfkd: decompose(&n, compatibility: true)
     case .bert(let clean, let chinese, let strip, let lower):
       if clean {
         n.mapScalars { v, out in
@@ -54,6 +54,18 @@ private func unicodeForm(_ n: inout NormalizedText, _ f: (String) -> String) {
   n = NormalizedText(bytes: nb, starts: ns, ends: ne)
 }
 
+/// Decomposition works scalar by scalar, so each output keeps its own source's range
+/// (what lets a stripped accent drop out of the offsets, as in HF).
+private func decompose(_ n: inout NormalizedText, compatibility: Bool) {
+  if n.bytes.allSatisfy({ $0 < 0x80 }) { return }
+  n.mapScalars { v, out in
+    guard v >= 0xC0, let s = Unicode.Scalar(v) else { out.append(v); return }
+    let str = String(s)
+    let d = compatibility ? str.decomposedStringWithCompatibilityMapping : str.decomposedStringWithCanonicalMapping
+    for u in d.unicodeScalars { out.append(u.value) }
+  }
+}
+
 private func appendLower(_ v: UInt32, _ out: inout [UInt32]) {
   if v < 0x80 { out.append(v >= 0x41 && v <= 0x5A ? v + 32 : v); return }
   guard let s = Unicode.Scalar(v) else { out.append(v); return }
@@ -62,10 +74,7 @@ private func appendLower(_ v: UInt32, _ out: inout [UInt32]) {
 
 func isMark(_ v: UInt32) -> Bool {
   guard let s = Unicode.Scalar(v) else { return false }
-  switch s.properties.generalCategory {
-  case .nonspacingMark, .spacingMark, .enclosingMark: return true
-  default: return false
-  }
+  return s.properties.generalCategory == .nonspacingMark
 }
 
 private func isControl(_ v: UInt32) -> Bool {

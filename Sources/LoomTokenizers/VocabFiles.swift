@@ -47,8 +47,7 @@ public enum VocabFiles {
       throw TokenizerError.malformed(file: path, place: "file", reason: "not valid UTF-8")
     }
     var out = [(String, String)]()
-    for (n, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-      let l = line.hasSuffix("\r") ? line.dropLast() : line
+    for (n, l) in splitLines(text).enumerated() {
       if l.isEmpty || (n == 0 && l.hasPrefix("#version")) { continue }
       let parts = l.split(separator: " ", omittingEmptySubsequences: false)
       guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
@@ -104,4 +103,11 @@ func jsonString(_ s: String) -> String {
     }
   }
   return out + "\""
+}
+
+/// Lines split on "\n" bytes (a trailing "\r" dropped); String.split would treat "\r\n" as one Character.
+func splitLines(_ text: String) -> [String] {
+  text.utf8.split(separator: 0x0A, omittingEmptySubsequences: false).map { l in
+    String(decoding: l.last == 0x0D ? l.dropLast() : l[...], as: UTF8.self)
+  }
 }

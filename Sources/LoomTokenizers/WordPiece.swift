@@ -20,7 +20,7 @@ public final class WordPiece: @unchecked Sendable {
   public static func vocab(fromFile path: String) throws -> [String: UInt32] {
     guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw TokenizerError.missingFile(path) }
     var v = [String: UInt32]()
-    var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map { $0.hasSuffix("\r") ? String($0.dropLast()) : String($0) }
+    var lines = splitLines(text)
     if lines.last == "" { lines.removeLast() }
     for (i, l) in lines.enumerated() where v[l] == nil { v[l] = UInt32(i) }
     return v

@@ -33,3 +33,22 @@ final class TrainerParityTests: XCTestCase {
   func testProseSmallVocab() throws { try check("prose", 600) }
   func testProsePairsRunOut() throws { try check("prose", 20000) }
 }
+
+extension TrainerParityTests {
+  /// tokenizer.json of the trained tokenizer equals HF's `save(path)` output byte for byte.
+  func testTokenizerJSONMatchesHF() throws {
+    for corpus in ["c", "prose"] {
+      var trainer = BPETrainer(vocabSize: 600, minFrequency: 2, specialTokens: specials)
+      trainer.showProgress = false
+      let r = try trainer.train(files: [fixturePath("train/\(corpus)_corpus.txt")])
+      let mine = try r.tokenizer().jsonString()
+      let hf = try String(contentsOfFile: fixturePath("train/\(corpus)_600/tokenizer.json"), encoding: .utf8)
+      XCTAssertEqual(mine, hf, corpus)
+      // And it loads back to the same thing.
+      let path = NSTemporaryDirectory() + "loom-tj-\(getpid()).json"
+      try mine.write(toFile: path, atomically: true, encoding: .utf8)
+      defer { try? FileManager.default.removeItem(atPath: path) }
+      XCTAssertEqual(try Tokenizer.load(tokenizerJSON: path).jsonString(), hf)
+    }
+  }
+}
