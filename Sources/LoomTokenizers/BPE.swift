@@ -34,16 +34,9 @@ public final class BPE: @unchecked Sendable {
     self.unkToken = unkToken
     var mm = PairMap(capacity: merges.count)
     for (rank, (a, b)) in merges.enumerated() {
-      guard let ia = vocab[a], let ib = vocab[b] else {
-        throw TokenizerError.malformed(
-          file: "merges", place: "merge \(rank + 1) \"\(a) \(b)\"",
-          reason: "references a token missing from the vocabulary: \(vocab[a] == nil ? a : b)")
-      }
-      guard let im = vocab[a + b] else {
-        throw TokenizerError.malformed(
-          file: "merges", place: "merge \(rank + 1) \"\(a) \(b)\"",
-          reason: "merged token \(a + b) is missing from the vocabulary")
-      }
+      guard let ia = vocab[a] else { throw BadMerge.unknownToken(rank: rank, token: a) }
+      guard let ib = vocab[b] else { throw BadMerge.unknownToken(rank: rank, token: b) }
+      guard let im = vocab[a + b] else { throw BadMerge.unknownToken(rank: rank, token: a + b) }
       let k = PairMap.key(ia, ib)
       if mm.get(k) == nil { mm.set(k, UInt64(rank) << 32 | UInt64(im)) }
     }
@@ -54,6 +47,16 @@ public final class BPE: @unchecked Sendable {
   public func id(of token: String) -> UInt32? { vocab[token] }
   public func token(of id: UInt32) -> String? { Int(id) < idToToken.count ? idToToken[Int(id)] : nil }
   public var vocabSize: Int { vocab.count }
+
+  /// A merge naming a token missing from the vocabulary (callers add the file and place).
+  public enum BadMerge: Error, CustomStringConvertible {
+    case unknownToken(rank: Int, token: String)
+    public var description: String {
+      switch self {
+      case .unknownToken(let r, let t): return "merge \(r): token \"\(t)\" is not in the vocabulary"
+      }
+    }
+  }
 
   /// Applies the merges to `ids` in place (`lens` carries symbol lengths), always merging the
   /// lowest-ranked adjacent pair, leftmost first, as HF's `Word::merge_all` does.

@@ -155,30 +155,34 @@ public final class Tokenizer: @unchecked Sendable {
   /// Only the ids of raw UTF-8 bytes (invalid sequences are kept as bytes): the fast path.
   public func encodeIds(bytes: UnsafeBufferPointer<UInt8>, into out: inout [UInt32]) {
     let w = takeWorker(); defer { giveBack(w) }
-    if normalizer != nil || prefixSpace || !matcher.isEmpty {
-      let text = String(decoding: bytes, as: UTF8.self)
-      out += encodeSequence(text, sequence: 0, typeId: 0, worker: w).ids
+    if normalizer != nil || prefixSpace {
+      out += encodeSequence(String(decoding: bytes, as: UTF8.self), sequence: 0, typeId: 0, worker: w).ids
       return
     }
-    var pieces = [(0, bytes.count)]
-    let arr = Array(bytes)
-    if case .byteLevel(_, true, _)? = preTokenizer {
-      w.ends.removeAll(keepingCapacity: true)
-      gpt2Split(bytes, 0, bytes.count, into: &w.ends)
-      var a = 0
-      for b in w.ends {
-        let off = w.encodePiece(model, UnsafeBufferPointer(rebasing: bytes[a..<b]), byteLevel: byteLevel)
+    let segments = matcher.isEmpty ? [(0..<bytes.count, nil)] : matcher.split(Array(bytes))
+    let gpt2 = { if case .byteLevel(_, true, _)? = preTokenizer { return true }; return false }()
+    var pieces = [(Int, Int)]()
+    var arr = [UInt8]()
+    for (range, tok) in segments {
+      if let tok { out.append(addedTokens[tok].id); continue }
+      pieces.removeAll(keepingCapacity: true)
+      if gpt2 {
+        w.ends.removeAll(keepingCapacity: true)
+        gpt2Split(bytes, range.lowerBound, range.upperBound, into: &w.ends)
+        var a = range.lowerBound
+        for b in w.ends { pieces.append((a, b)); a = b }
+      } else {
+        pieces.append((range.lowerBound, range.upperBound))
+        if let pt = preTokenizer {
+          if arr.isEmpty { arr = Array(bytes) }
+          pt.split(arr, &pieces)
+        }
+      }
+      for (s, e) in pieces where e > s {
+        let off = w.encodePiece(model, UnsafeBufferPointer(rebasing: bytes[s..<e]), byteLevel: byteLevel)
         let n = Int(w.arena[off])
         out.append(contentsOf: w.arena[(off + 1)..<(off + 1 + n)])
-        a = b
       }
-      return
-    }
-    preTokenizer?.split(arr, &pieces)
-    for (s, e) in pieces where e > s {
-      let off = w.encodePiece(model, UnsafeBufferPointer(rebasing: bytes[s..<e]), byteLevel: byteLevel)
-      let n = Int(w.arena[off])
-      out.append(contentsOf: w.arena[(off + 1)..<(off + 1 + n)])
     }
   }
 

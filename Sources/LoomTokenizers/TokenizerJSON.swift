@@ -111,9 +111,8 @@ struct TokenizerJSONReader {
         }
       }
       let bpe: BPE
-      do { bpe = try BPE(vocab: vocab, merges: merges, unkToken: optStr(m, "unk_token")) } catch TokenizerError.malformed(_, let place, let why) {
-        let n = Int(place.split(separator: " ")[1]).map { $0 - 1 } ?? 0
-        throw fail("model.merges[\(n)]", why)
+      do { bpe = try BPE(vocab: vocab, merges: merges, unkToken: optStr(m, "unk_token")) } catch BPE.BadMerge.unknownToken(let rank, let token) {
+        throw fail("model.merges[\(rank)]", "refers to \"\(token)\", which is not in model.vocab")
       }
       bpe.continuingSubwordPrefix = optStr(m, "continuing_subword_prefix").flatMap { $0.isEmpty ? nil : $0 }
       bpe.endOfWordSuffix = optStr(m, "end_of_word_suffix").flatMap { $0.isEmpty ? nil : $0 }

@@ -14,13 +14,19 @@ public enum VocabFiles {
     } catch {
       let ns = error as NSError
       var place = "JSON"
-      if let idx = ns.userInfo["NSJSONSerializationErrorIndex"] as? Int {
+      let why = ns.userInfo[NSDebugDescriptionErrorKey] as? String ?? ns.localizedDescription
+      // Darwin gives the offset in userInfo; corelibs-foundation only in the message.
+      var offset = ns.userInfo["NSJSONSerializationErrorIndex"] as? Int
+      if offset == nil, let r = why.range(of: #"character (\d+)"#, options: .regularExpression) {
+        offset = Int(why[r].split(separator: " ")[1])
+      }
+      if let idx = offset, idx <= data.count {
         let prefix = data.prefix(idx)
         let line = prefix.filter { $0 == 0x0A }.count + 1
         let col = idx - (prefix.lastIndex(of: 0x0A).map { $0 + 1 } ?? 0) + 1
         place = "line \(line), column \(col)"
       }
-      throw TokenizerError.malformed(file: file, place: place, reason: "malformed JSON (\(ns.userInfo[NSDebugDescriptionErrorKey] as? String ?? ns.localizedDescription))")
+      throw TokenizerError.malformed(file: file, place: place, reason: "malformed JSON (\(why))")
     }
   }
 
@@ -42,18 +48,23 @@ public enum VocabFiles {
 
   /// merges.txt: optional `#version` line, then "left right" a line.
   public static func readMerges(_ path: String) throws -> [(String, String)] {
+    try readMergesWithLines(path).map { ($0.0, $0.1) }
+  }
+
+  /// Merges with the 1-based line each came from.
+  static func readMergesWithLines(_ path: String) throws -> [(String, String, Int)] {
     let data = try readData(path)
     guard let text = String(data: data, encoding: .utf8) else {
       throw TokenizerError.malformed(file: path, place: "file", reason: "not valid UTF-8")
     }
-    var out = [(String, String)]()
+    var out = [(String, String, Int)]()
     for (n, l) in splitLines(text).enumerated() {
       if l.isEmpty || (n == 0 && l.hasPrefix("#version")) { continue }
       let parts = l.split(separator: " ", omittingEmptySubsequences: false)
       guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
         throw TokenizerError.malformed(file: path, place: "line \(n + 1)", reason: "expected two tokens separated by one space, got \"\(l)\"")
       }
-      out.append((String(parts[0]), String(parts[1])))
+      out.append((String(parts[0]), String(parts[1]), n + 1))
     }
     return out
   }
@@ -61,11 +72,13 @@ public enum VocabFiles {
   /// Builds the BPE model, re-labelling merge errors with the merges file.
   public static func bpe(vocab vocabPath: String, merges mergesPath: String) throws -> BPE {
     let vocab = try readVocab(vocabPath)
-    let merges = try readMerges(mergesPath)
+    let merges = try readMergesWithLines(mergesPath)
     do {
-      return try BPE(vocab: vocab, merges: merges)
-    } catch TokenizerError.malformed(_, let place, let reason) {
-      throw TokenizerError.malformed(file: mergesPath, place: place.replacingOccurrences(of: "merge ", with: "line ").replacingOccurrences(of: "line \(0)", with: "line 0"), reason: reason)
+      return try BPE(vocab: vocab, merges: merges.map { ($0.0, $0.1) })
+    } catch BPE.BadMerge.unknownToken(let rank, let token) {
+      let m = merges[rank]
+      throw TokenizerError.malformed(file: mergesPath, place: "line \(m.2) \"\(m.0) \(m.1)\"",
+        reason: "refers to \"\(token)\", which is not in \(vocabPath)")
     }
   }
 

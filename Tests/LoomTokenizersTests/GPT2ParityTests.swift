@@ -25,3 +25,13 @@ final class GPT2ParityTests: XCTestCase {
     for (i, want) in toks.enumerated() { XCTAssertEqual(try tok.encode(texts[i]).tokens, want) }
   }
 }
+
+extension GPT2ParityTests {
+  /// The ids-only fast path agrees with the full pipeline.
+  func testFastPathMatchesFullEncode() throws {
+    let tok = try gpt2()
+    for t in try FixtureStrings().texts + ["<|endoftext|>a<|endoftext|> b"] {
+      XCTAssertEqual(tok.encodeIds(t), try tok.encode(t).ids, t)
+    }
+  }
+}
