@@ -12,7 +12,7 @@ public indirect enum Normalizer {
     switch self {
     case .sequence(let xs): for x in xs { x.apply(&n) }
     case .lowercase: n.mapScalars { v, out in appendLower(v, &out) }
-    case .stripAccents: n.mapScalars { v, out in if !isMark(v) { out.append(v) } }
+    case .stripAccents: n.mapScalars { v, out in if !isMark(v, anyKind: true) { out.append(v) } }
     case .nfc: unicodeForm(&n) { $0.precomposedStringWithCanonicalMapping }
     case .nfkc: unicodeForm(&n) { $0.precomposedStringWithCompatibilityMapping }
     case .nfd: decompose(&n, compatibility: false)
@@ -30,26 +30,35 @@ public indirect enum Normalizer {
         }
       }
       // HF strips accents whenever lowercasing unless told otherwise.
-      if strip ?? lower { Normalizer.nfd.apply(&n); Normalizer.stripAccents.apply(&n) }
+      if strip ?? lower {
+        Normalizer.nfd.apply(&n)
+        n.mapScalars { v, out in if !isMark(v) { out.append(v) } }
+      }
       if lower { Normalizer.lowercase.apply(&n) }
     }
   }
 }
 
-/// Applies a Unicode normalization form per run of scalars, each output scalar taking the
-/// range of the input cluster it came from.
+/// Applies a Unicode normalization form per grapheme cluster (normalization never crosses
+/// one). Output scalar k takes the range of input scalar k (the last one past the end), so a
+/// composed character keeps its base's range and a dropped combining mark leaves none, as in HF.
 private func unicodeForm(_ n: inout NormalizedText, _ f: (String) -> String) {
   if n.bytes.allSatisfy({ $0 < 0x80 }) { return }
   var nb = [UInt8](), ns = [Int32](), ne = [Int32]()
   let s = n.string
   var off = 0
-  for ch in s {  // Character = grapheme cluster: normalization never crosses it
-    let u = ch.utf8.count
-    let st = n.starts[off], en = n.ends[off + u - 1]
-    for v in f(String(ch)).unicodeScalars {
-      appendScalar(v.value, &nb) { ns.append(st); ne.append(en) }
+  var ranges = [(Int32, Int32)]()
+  for ch in s {
+    ranges.removeAll(keepingCapacity: true)
+    for u in ch.unicodeScalars {
+      let l = String(u).utf8.count
+      ranges.append((n.starts[off], n.ends[off + l - 1]))
+      off += l
     }
-    off += u
+    for (k, v) in f(String(ch)).unicodeScalars.enumerated() {
+      let r = ranges[min(k, ranges.count - 1)]
+      appendScalar(v.value, &nb) { ns.append(r.0); ne.append(r.1) }
+    }
   }
   n = NormalizedText(bytes: nb, starts: ns, ends: ne)
 }
@@ -72,9 +81,14 @@ private func appendLower(_ v: UInt32, _ out: inout [UInt32]) {
   for u in s.properties.lowercaseMapping.unicodeScalars { out.append(u.value) }
 }
 
-func isMark(_ v: UInt32) -> Bool {
+/// BERT strips nonspacing marks only; the StripAccents normalizer strips every mark.
+func isMark(_ v: UInt32, anyKind: Bool = false) -> Bool {
   guard let s = Unicode.Scalar(v) else { return false }
-  return s.properties.generalCategory == .nonspacingMark
+  switch s.properties.generalCategory {
+  case .nonspacingMark: return true
+  case .spacingMark, .enclosingMark: return anyKind
+  default: return false
+  }
 }
 
 private func isControl(_ v: UInt32) -> Bool {

@@ -32,7 +32,21 @@ public indirect enum PreTokenizer {
     }
   }
 
-  /// Refines `pieces` ([start, end) byte ranges of `text`).
+  /// Refines `pieces` of normalized text; ByteLevel with `add_prefix_space` may insert a
+  /// space before each piece (HF does it per split), so the text itself can change.
+  func split(_ nt: inout NormalizedText, _ pieces: inout [(Int, Int)]) {
+    switch self {
+    case .sequence(let xs):
+      for x in xs { x.split(&nt, &pieces) }
+      return
+    case .byteLevel(true, _, _) where !nt.starts.isEmpty:
+      prefixSpaces(&nt, &pieces)
+    default: break
+    }
+    split(nt.bytes, &pieces)
+  }
+
+  /// Refines `pieces` ([start, end) byte ranges of `text`); no text changes.
   func split(_ text: [UInt8], _ pieces: inout [(Int, Int)]) {
     if case .sequence(let xs) = self {
       for x in xs { x.split(text, &pieces) }
@@ -61,6 +75,25 @@ public indirect enum PreTokenizer {
     }
     pieces = out
   }
+}
+
+/// Prepends a space (aligned like the piece's first character) to pieces not starting with one.
+private func prefixSpaces(_ nt: inout NormalizedText, _ pieces: inout [(Int, Int)]) {
+  guard pieces.contains(where: { $0.1 > $0.0 && nt.bytes[$0.0] != 0x20 }) else { return }
+  var nb = [UInt8](), ns = [Int32](), ne = [Int32]()
+  var out = [(Int, Int)]()
+  var last = 0
+  for (s, e) in pieces {
+    if s > last { nb += nt.bytes[last..<s]; ns += nt.starts[last..<s]; ne += nt.ends[last..<s] }
+    let ps = nb.count
+    if e > s && nt.bytes[s] != 0x20 { nb.append(0x20); ns.append(nt.starts[s]); ne.append(nt.ends[s]) }
+    nb += nt.bytes[s..<e]; ns += nt.starts[s..<e]; ne += nt.ends[s..<e]
+    out.append((ps, nb.count))
+    last = max(last, e)
+  }
+  if last < nt.bytes.count { nb += nt.bytes[last...]; ns += nt.starts[last...]; ne += nt.ends[last...] }
+  nt = NormalizedText(bytes: nb, starts: ns, ends: ne)
+  pieces = out
 }
 
 /// Whitespace removed; with `punctuation` each punctuation character is its own piece.
@@ -102,11 +135,15 @@ private func splitWordsPunct(_ p: UnsafeBufferPointer<UInt8>, _ s: Int, _ e: Int
   if start >= 0 { out.append((start, e)) }
 }
 
+/// Oniguruma's Unicode `\w`: Alphabetic, marks, decimal digits, connector punctuation, joiners.
 private func isWordChar(_ v: UInt32, _ c: CharClass) -> Bool {
-  if c == .letter || c == .number || v == 0x5F { return true }
+  if v < 0x80 { return (v >= 0x30 && v <= 0x39) || (v | 0x20 >= 0x61 && v | 0x20 <= 0x7A) || v == 0x5F }
+  if v == 0x200C || v == 0x200D { return true }
   guard let s = Unicode.Scalar(v) else { return false }
-  switch s.properties.generalCategory {
-  case .nonspacingMark, .spacingMark, .enclosingMark, .connectorPunctuation: return true
+  let p = s.properties
+  if p.isAlphabetic { return true }
+  switch p.generalCategory {
+  case .nonspacingMark, .spacingMark, .enclosingMark, .connectorPunctuation, .decimalNumber: return true
   default: return false
   }
 }

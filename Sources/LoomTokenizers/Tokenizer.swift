@@ -127,13 +127,10 @@ public final class Tokenizer: @unchecked Sendable {
       } else {
         nt = NormalizedText(text.utf8[text.utf8.index(text.utf8.startIndex, offsetBy: range.lowerBound)..<text.utf8.index(text.utf8.startIndex, offsetBy: range.upperBound)], base: range.lowerBound)
         normalizer?.apply(&nt)
-        if prefixSpace, nt.bytes.first.map({ $0 != 0x20 }) ?? false {
-          nt.bytes.insert(0x20, at: 0); nt.starts.insert(nt.starts[0], at: 0); nt.ends.insert(nt.ends[0], at: 0)
-        }
       }
       let identity = nt.starts.isEmpty
       var pieces = identity ? [(range.lowerBound, range.upperBound)] : [(0, nt.bytes.count)]
-      preTokenizer?.split(nt.bytes, &pieces)
+      preTokenizer?.split(&nt, &pieces)
       nt.bytes.withUnsafeBufferPointer { p in
         for (s, e) in pieces where e > s {
           let off = w.encodePiece(model, UnsafeBufferPointer(rebasing: p[s..<e]), byteLevel: byteLevel)

@@ -6,7 +6,7 @@ import XCTest
 /// as the seeds set it up, against HF's encodings.
 final class TrainedBPEParityTests: XCTestCase {
   func tokenizer() throws -> Tokenizer {
-    let t = try Tokenizer.byteLevelBPE(vocab: fixturePath("train/c_600/vocab.json"), merges: fixturePath("train/c_600/merges.txt"))
+    let t = try Tokenizer.byteLevelBPE(vocab: fixturePath("train/c_20000/vocab.json"), merges: fixturePath("train/c_20000/merges.txt"))
     t.postProcessor = .bert(sep: ("</s>", 2), cls: ("<s>", 0))
     return t
   }
@@ -16,7 +16,7 @@ final class TrainedBPEParityTests: XCTestCase {
   }
 
   func testTokenizerJSONLoadMatches() throws {
-    let t = try Tokenizer.load(tokenizerJSON: fixturePath("train/c_600_tokenizer.json"))
+    let t = try Tokenizer.load(tokenizerJSON: fixturePath("train/c_20000_tokenizer.json"))
     let u = try tokenizer()
     for s in try FixtureStrings().texts { XCTAssertEqual(try t.encode(s), try u.encode(s)) }
   }
