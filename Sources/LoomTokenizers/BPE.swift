@@ -64,6 +64,7 @@ public final class BPE: @unchecked Sendable {
   func applyMerges(_ ids: inout [UInt32], _ lens: inout [Int32]) {
     var n = ids.count
     if n < 2 { return }
+    if n > 48 { applyMergesLong(&ids, &lens); return }
     while true {
       var bestRank = UInt64.max, bestPos = -1, bestId: UInt32 = 0
       var i = 0
@@ -82,6 +83,61 @@ public final class BPE: @unchecked Sendable {
       n -= 1
       if n < 2 { return }
     }
+  }
+
+  /// Same result in O(n log n) for long words: a min-heap of (rank, position) over a linked
+  /// list of symbols; stale entries are skipped when popped.
+  func applyMergesLong(_ ids: inout [UInt32], _ lens: inout [Int32]) {
+    let n = ids.count
+    var next = (0..<n).map { Int32($0 + 1) }
+    var prev = (0..<n).map { Int32($0 - 1) }
+    next[n - 1] = -1
+    var alive = [Bool](repeating: true, count: n)
+    // Heap of rank << 32 | position: smallest rank first, then leftmost.
+    var heap = [UInt64]()
+    func push(_ i: Int) {
+      let j = Int(next[i])
+      guard j >= 0, let v = mergeMap.get(PairMap.key(ids[i], ids[j])) else { return }
+      heap.append((v >> 32) << 32 | UInt64(i))
+      var k = heap.count - 1
+      while k > 0 {
+        let p = (k - 1) / 2
+        if heap[p] <= heap[k] { break }
+        heap.swapAt(p, k); k = p
+      }
+    }
+    func pop() -> UInt64? {
+      guard let last = heap.popLast() else { return nil }
+      if heap.isEmpty { return last }
+      let top = heap[0]
+      heap[0] = last
+      var k = 0
+      while true {
+        var c = 2 * k + 1
+        if c >= heap.count { break }
+        if c + 1 < heap.count && heap[c + 1] < heap[c] { c += 1 }
+        if heap[k] <= heap[c] { break }
+        heap.swapAt(k, c); k = c
+      }
+      return top
+    }
+    for i in 0..<(n - 1) { push(i) }
+    while let e = pop() {
+      let i = Int(e & 0xFFFF_FFFF), rank = e >> 32
+      guard alive[i], next[i] >= 0 else { continue }
+      let j = Int(next[i])
+      guard let v = mergeMap.get(PairMap.key(ids[i], ids[j])), v >> 32 == rank else { continue }
+      ids[i] = UInt32(truncatingIfNeeded: v)
+      lens[i] += lens[j]
+      alive[j] = false
+      next[i] = next[j]
+      if next[j] >= 0 { prev[Int(next[j])] = Int32(i) }
+      if prev[i] >= 0 { push(Int(prev[i])) }
+      push(i)
+    }
+    var w = 0
+    for i in 0..<n where alive[i] { ids[w] = ids[i]; lens[w] = lens[i]; w += 1 }
+    ids.removeLast(n - w); lens.removeLast(n - w)
   }
 
   /// Encodes one pre-token given as raw bytes. `byteLevel`: the bytes stand for their
