@@ -8,9 +8,16 @@ public struct AddedToken: Equatable, Sendable {
   public var rstrip = false
   public var normalized: Bool
 
-  public init(content: String, id: UInt32, special: Bool, singleWord: Bool = false, lstrip: Bool = false, rstrip: Bool = false, normalized: Bool? = nil) {
-    self.content = content; self.id = id; self.special = special
-    self.singleWord = singleWord; self.lstrip = lstrip; self.rstrip = rstrip
+  public init(
+    content: String, id: UInt32, special: Bool, singleWord: Bool = false, lstrip: Bool = false,
+    rstrip: Bool = false, normalized: Bool? = nil
+  ) {
+    self.content = content
+    self.id = id
+    self.special = special
+    self.singleWord = singleWord
+    self.lstrip = lstrip
+    self.rstrip = rstrip
     self.normalized = normalized ?? !special
   }
 }
@@ -44,16 +51,22 @@ struct AddedMatcher {
         let p = patterns[t]
         if i + p.count <= n && text[i..<(i + p.count)].elementsEqual(p) {
           if tokens[t].singleWord && !isWordBoundary(text, i, i + p.count) { continue }
-          hit = t; break
+          hit = t
+          break
         }
       }
-      guard let t = hit else { i += 1; continue }
-      var s = i, e = i + patterns[t].count
+      guard let t = hit else {
+        i += 1
+        continue
+      }
+      var s = i
+      var e = i + patterns[t].count
       if tokens[t].lstrip { while s > plainStart && isSpaceByte(text[s - 1]) { s -= 1 } }
       if tokens[t].rstrip { while e < n && isSpaceByte(text[e]) { e += 1 } }
       if s > plainStart { out.append((plainStart..<s, nil)) }
       out.append((s..<e, t))
-      plainStart = e; i = e
+      plainStart = e
+      i = e
     }
     if plainStart < n { out.append((plainStart..<n, nil)) }
     return out
@@ -62,7 +75,9 @@ struct AddedMatcher {
   private func isSpaceByte(_ b: UInt8) -> Bool { b == 0x20 || (b >= 0x09 && b <= 0x0D) }
 
   private func isWordBoundary(_ t: [UInt8], _ s: Int, _ e: Int) -> Bool {
-    func isWordByte(_ b: UInt8) -> Bool { b >= 0x80 || (b >= 0x30 && b <= 0x39) || (b | 0x20 >= 0x61 && b | 0x20 <= 0x7A) || b == 0x5F }
+    func isWordByte(_ b: UInt8) -> Bool {
+      b >= 0x80 || (b >= 0x30 && b <= 0x39) || (b | 0x20 >= 0x61 && b | 0x20 <= 0x7A) || b == 0x5F
+    }
     return (s == 0 || !isWordByte(t[s - 1])) && (e == t.count || !isWordByte(t[e]))
   }
 }

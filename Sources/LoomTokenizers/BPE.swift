@@ -45,7 +45,9 @@ public final class BPE: @unchecked Sendable {
   }
 
   public func id(of token: String) -> UInt32? { vocab[token] }
-  public func token(of id: UInt32) -> String? { Int(id) < idToToken.count ? idToToken[Int(id)] : nil }
+  public func token(of id: UInt32) -> String? {
+    Int(id) < idToToken.count ? idToToken[Int(id)] : nil
+  }
   public var vocabSize: Int { vocab.count }
 
   /// A merge naming a token missing from the vocabulary (callers add the file and place).
@@ -64,14 +66,23 @@ public final class BPE: @unchecked Sendable {
   func applyMerges(_ ids: inout [UInt32], _ lens: inout [Int32]) {
     var n = ids.count
     if n < 2 { return }
-    if n > 48 { applyMergesLong(&ids, &lens); return }
+    if n > 48 {
+      applyMergesLong(&ids, &lens)
+      return
+    }
     while true {
-      var bestRank = UInt64.max, bestPos = -1, bestId: UInt32 = 0
+      var bestRank = UInt64.max
+      var bestPos = -1
+      var bestId: UInt32 = 0
       var i = 0
       while i + 1 < n {
         if let v = mergeMap.get(PairMap.key(ids[i], ids[i + 1])) {
           let r = v >> 32
-          if r < bestRank { bestRank = r; bestPos = i; bestId = UInt32(truncatingIfNeeded: v) }
+          if r < bestRank {
+            bestRank = r
+            bestPos = i
+            bestId = UInt32(truncatingIfNeeded: v)
+          }
         }
         i += 1
       }
@@ -103,7 +114,8 @@ public final class BPE: @unchecked Sendable {
       while k > 0 {
         let p = (k - 1) / 2
         if heap[p] <= heap[k] { break }
-        heap.swapAt(p, k); k = p
+        heap.swapAt(p, k)
+        k = p
       }
     }
     func pop() -> UInt64? {
@@ -117,13 +129,15 @@ public final class BPE: @unchecked Sendable {
         if c >= heap.count { break }
         if c + 1 < heap.count && heap[c + 1] < heap[c] { c += 1 }
         if heap[k] <= heap[c] { break }
-        heap.swapAt(k, c); k = c
+        heap.swapAt(k, c)
+        k = c
       }
       return top
     }
     for i in 0..<(n - 1) { push(i) }
     while let e = pop() {
-      let i = Int(e & 0xFFFF_FFFF), rank = e >> 32
+      let i = Int(e & 0xFFFF_FFFF)
+      let rank = e >> 32
       guard alive[i], next[i] >= 0 else { continue }
       let j = Int(next[i])
       guard let v = mergeMap.get(PairMap.key(ids[i], ids[j])), v >> 32 == rank else { continue }
@@ -136,34 +150,55 @@ public final class BPE: @unchecked Sendable {
       push(i)
     }
     var w = 0
-    for i in 0..<n where alive[i] { ids[w] = ids[i]; lens[w] = lens[i]; w += 1 }
-    ids.removeLast(n - w); lens.removeLast(n - w)
+    for i in 0..<n where alive[i] {
+      ids[w] = ids[i]
+      lens[w] = lens[i]
+      w += 1
+    }
+    ids.removeLast(n - w)
+    lens.removeLast(n - w)
   }
 
   /// Encodes one pre-token given as raw bytes. `byteLevel`: the bytes stand for their
   /// GPT-2 mapped characters; otherwise symbols are the UTF-8 characters themselves.
-  func encodeWord(_ p: UnsafeBufferPointer<UInt8>, byteLevel: Bool, ids: inout [UInt32], lens: inout [Int32]) {
+  func encodeWord(
+    _ p: UnsafeBufferPointer<UInt8>, byteLevel: Bool, ids: inout [UInt32], lens: inout [Int32]
+  ) {
     ids.removeAll(keepingCapacity: true)
     lens.removeAll(keepingCapacity: true)
     if byteLevel && continuingSubwordPrefix == nil && endOfWordSuffix == nil {
       for b in p {
         let id = byteIds[Int(b)]
-        if id != UInt32.max { ids.append(id); lens.append(1) } else { appendUnk(&ids, &lens, 1) }
+        if id != UInt32.max {
+          ids.append(id)
+          lens.append(1)
+        } else {
+          appendUnk(&ids, &lens, 1)
+        }
       }
     } else {
       var i = 0
       while i < p.count {
         let (_, l0) = decodeScalar(p, i)
         let l = byteLevel ? 1 : l0
-        var s = byteLevel ? ByteLevel.encode(p[i..<(i + 1)]) : String(decoding: UnsafeBufferPointer(rebasing: p[i..<(i + l)]), as: UTF8.self)
+        var s =
+          byteLevel
+          ? ByteLevel.encode(p[i..<(i + 1)])
+          : String(decoding: UnsafeBufferPointer(rebasing: p[i..<(i + l)]), as: UTF8.self)
         if i > 0, let pre = continuingSubwordPrefix { s = pre + s }
         if i + l == p.count, let suf = endOfWordSuffix { s += suf }
         if let id = vocab[s] {
-          ids.append(id); lens.append(Int32(l))
+          ids.append(id)
+          lens.append(Int32(l))
         } else if byteFallback, !byteLevel {
           for k in i..<(i + l) {
             let hex = "<0x" + String(format: "%02X", p[k]) + ">"
-            if let id = vocab[hex] { ids.append(id); lens.append(1) } else { appendUnk(&ids, &lens, 1) }
+            if let id = vocab[hex] {
+              ids.append(id)
+              lens.append(1)
+            } else {
+              appendUnk(&ids, &lens, 1)
+            }
           }
         } else {
           appendUnk(&ids, &lens, Int32(l))
@@ -172,7 +207,8 @@ public final class BPE: @unchecked Sendable {
       }
     }
     if ignoreMerges, byteLevel, let whole = vocab[ByteLevel.encode(p)] {
-      ids = [whole]; lens = [Int32(p.count)]
+      ids = [whole]
+      lens = [Int32(p.count)]
       return
     }
     applyMerges(&ids, &lens)
@@ -183,7 +219,11 @@ public final class BPE: @unchecked Sendable {
   @inline(__always)
   private func appendUnk(_ ids: inout [UInt32], _ lens: inout [Int32], _ l: Int32) {
     guard let u = unkId else { return }  // HF drops unknown symbols when no unk token is set
-    if fuseUnk, let last = ids.last, last == u { lens[lens.count - 1] += l; return }
-    ids.append(u); lens.append(l)
+    if fuseUnk, let last = ids.last, last == u {
+      lens[lens.count - 1] += l
+      return
+    }
+    ids.append(u)
+    lens.append(l)
   }
 }

@@ -11,9 +11,14 @@ public struct BPETrainer {
   public var limitAlphabet: Int?
   public var showProgress = true
 
-  public init(vocabSize: Int = 30000, minFrequency: Int = 2, specialTokens: [String] = [], showProgress: Bool = true) {
-    self.vocabSize = vocabSize; self.minFrequency = minFrequency
-    self.specialTokens = specialTokens; self.showProgress = showProgress
+  public init(
+    vocabSize: Int = 30000, minFrequency: Int = 2, specialTokens: [String] = [],
+    showProgress: Bool = true
+  ) {
+    self.vocabSize = vocabSize
+    self.minFrequency = minFrequency
+    self.specialTokens = specialTokens
+    self.showProgress = showProgress
   }
 
   public struct Result {
@@ -38,13 +43,20 @@ public struct BPETrainer {
     var count: Int64
     var pair: UInt64
     var pos: Int32  // index into the position lists
-    @inline(__always) func above(_ o: Entry) -> Bool { count != o.count ? count > o.count : pair < o.pair }
+    @inline(__always) func above(_ o: Entry) -> Bool {
+      count != o.count ? count > o.count : pair < o.pair
+    }
   }
 
   func train(_ wc: WordCounts) throws -> Result {
     var idToWord = [String]()
     var wordToId = [String: UInt32]()
-    func add(_ s: String) { if wordToId[s] == nil { wordToId[s] = UInt32(idToWord.count); idToWord.append(s) } }
+    func add(_ s: String) {
+      if wordToId[s] == nil {
+        wordToId[s] = UInt32(idToWord.count)
+        idToWord.append(s)
+      }
+    }
     for s in specialTokens { add(s) }
 
     // Alphabet: byte-level characters weighted by use, plus the initial alphabet.
@@ -54,11 +66,15 @@ public struct BPETrainer {
     map.arena.withUnsafeBufferPointer { ab in
       for s in slots {
         let c = map.values[s]
-        for k in map.keyStart[s]..<(map.keyStart[s] + Int(map.keyLen[s])) { byteFreq[Int(ab[k])] += c }
+        for k in map.keyStart[s]..<(map.keyStart[s] + Int(map.keyLen[s])) {
+          byteFreq[Int(ab[k])] += c
+        }
       }
     }
     var alphabet = [String: Int]()
-    for b in 0..<256 where byteFreq[b] > 0 { alphabet[String(Unicode.Scalar(ByteLevel.byteToScalar[b])!)] = byteFreq[b] }
+    for b in 0..<256 where byteFreq[b] > 0 {
+      alphabet[String(Unicode.Scalar(ByteLevel.byteToScalar[b])!)] = byteFreq[b]
+    }
     for c in initialAlphabet { alphabet[c] = Int.max }
     var kept = Array(alphabet)
     if let limit = limitAlphabet, alphabet.count > limit {
@@ -68,11 +84,16 @@ public struct BPETrainer {
     kept.sort { $0.key.unicodeScalars.first!.value < $1.key.unicodeScalars.first!.value }
     for (c, _) in kept { add(c) }
     var byteId = [UInt32](repeating: UInt32.max, count: 256)
-    for b in 0..<256 { byteId[b] = wordToId[String(Unicode.Scalar(ByteLevel.byteToScalar[b])!)] ?? UInt32.max }
+    for b in 0..<256 {
+      byteId[b] = wordToId[String(Unicode.Scalar(ByteLevel.byteToScalar[b])!)] ?? UInt32.max
+    }
 
     // Words as symbol runs in one flat buffer; merging only shrinks a word.
-    var syms = [UInt32](); syms.reserveCapacity(map.arena.count)
-    var wStart = [Int](), wLen = [Int32](), wCount = [Int64]()
+    var syms = [UInt32]()
+    syms.reserveCapacity(map.arena.count)
+    var wStart = [Int]()
+    var wLen = [Int32]()
+    var wCount = [Int64]()
     map.arena.withUnsafeBufferPointer { ab in
       for s in slots {
         wStart.append(syms.count)
@@ -92,18 +113,23 @@ public struct BPETrainer {
     var heap = [Entry]()
     func indexOf(_ k: UInt64) -> Int {
       if let v = pairIndex.get(k) { return Int(v) }
-      pairIndex.set(k, UInt64(pairCount.count)); pairCount.append(0)
+      pairIndex.set(k, UInt64(pairCount.count))
+      pairCount.append(0)
       return pairCount.count - 1
     }
     var firstPos = [Int32]()  // pair -> initial position list index
     for w in 0..<wStart.count {
-      let s = wStart[w], n = Int(wLen[w])
+      let s = wStart[w]
+      let n = Int(wLen[w])
       if n < 2 { continue }
       for i in s..<(s + n - 1) {
         let k = PairMap.key(syms[i], syms[i + 1])
         let pi = indexOf(k)
         pairCount[pi] += wCount[w]
-        if pi >= firstPos.count { firstPos.append(Int32(posLists.count)); posLists.append([]) }
+        if pi >= firstPos.count {
+          firstPos.append(Int32(posLists.count))
+          posLists.append([])
+        }
         let li = Int(firstPos[pi])
         if posLists[li].last != Int32(w) { posLists[li].append(Int32(w)) }
       }
@@ -129,10 +155,16 @@ public struct BPETrainer {
         continue
       }
       if top.count < 1 || Int64(minFrequency) > top.count { break }
-      let a = UInt32(truncatingIfNeeded: top.pair >> 32), b = UInt32(truncatingIfNeeded: top.pair)
+      let a = UInt32(truncatingIfNeeded: top.pair >> 32)
+      let b = UInt32(truncatingIfNeeded: top.pair)
       let newToken = idToWord[Int(a)] + idToWord[Int(b)]
       let newId: UInt32
-      if let e = wordToId[newToken] { newId = e } else { newId = UInt32(idToWord.count); add(newToken) }
+      if let e = wordToId[newToken] {
+        newId = e
+      } else {
+        newId = UInt32(idToWord.count)
+        add(newToken)
+      }
       merges.append((top.pair, newId))
 
       touched.removeAll(keepingCapacity: true)
@@ -146,7 +178,9 @@ public struct BPETrainer {
           if let li = touched[p] {
             if posLists[li].last != Int32(w) { posLists[li].append(Int32(w)) }
           } else {
-            touched[p] = posLists.count; touchedOrder.append(p); posLists.append([Int32(w)])
+            touched[p] = posLists.count
+            touchedOrder.append(p)
+            posLists.append([Int32(w)])
           }
         }
       }
@@ -160,14 +194,16 @@ public struct BPETrainer {
           if syms[s + i] == a && i + 1 < n && syms[s + i + 1] == b {
             if i > 0 {
               let prev = syms[s + i - 1]
-              change(prev, a, -1, w); change(prev, newId, 1, w)
+              change(prev, a, -1, w)
+              change(prev, newId, 1, w)
             }
             syms[s + i] = newId
             if i + 2 < n { for k in (s + i + 1)..<(s + n - 1) { syms[k] = syms[k + 1] } }
             n -= 1
             if i < n - 1 {
               let next = syms[s + i + 1]
-              change(b, next, -1, w); change(newId, next, 1, w)
+              change(b, next, -1, w)
+              change(newId, next, 1, w)
             }
           }
           i += 1
@@ -210,7 +246,8 @@ private func siftDown(_ h: inout [BPETrainer.Entry], _ start: Int) {
     if c >= n { break }
     if c + 1 < n && h[c + 1].above(h[c]) { c += 1 }
     if !h[c].above(x) { break }
-    h[i] = h[c]; i = c
+    h[i] = h[c]
+    i = c
   }
   h[i] = x
 }
@@ -221,7 +258,8 @@ private func pushHeap(_ h: inout [BPETrainer.Entry], _ e: BPETrainer.Entry) {
   while i > 0 {
     let p = (i - 1) / 2
     if !e.above(h[p]) { break }
-    h[i] = h[p]; i = p
+    h[i] = h[p]
+    i = p
   }
   h[i] = e
 }
@@ -239,8 +277,10 @@ extension BPETrainer.Result {
   /// Writes vocab.json and merges.txt as HF's `save_model` does.
   public func saveModel(to dir: String) throws {
     try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-    try VocabFiles.vocabJSON(vocab).write(toFile: dir + "/vocab.json", atomically: true, encoding: .utf8)
-    try VocabFiles.mergesText(merges).write(toFile: dir + "/merges.txt", atomically: true, encoding: .utf8)
+    try VocabFiles.vocabJSON(vocab).write(
+      toFile: dir + "/vocab.json", atomically: true, encoding: .utf8)
+    try VocabFiles.mergesText(merges).write(
+      toFile: dir + "/merges.txt", atomically: true, encoding: .utf8)
   }
 
   /// The trained tokenizer, configured as `ByteLevelBPETokenizer` leaves it.

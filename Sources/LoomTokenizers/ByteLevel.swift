@@ -7,7 +7,12 @@ public enum ByteLevel {
     var out = [UInt32](repeating: 0, count: 256)
     var extra: UInt32 = 0
     for b in 0..<256 {
-      if printable[b] { out[b] = UInt32(b) } else { out[b] = 256 + extra; extra += 1 }
+      if printable[b] {
+        out[b] = UInt32(b)
+      } else {
+        out[b] = 256 + extra
+        extra += 1
+      }
     }
     return out
   }()
@@ -52,8 +57,10 @@ func gpt2Split(_ p: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int, into e
   CharClasses.bmp.withUnsafeBufferPointer { tb in
     let t = tb.baseAddress!
     let q = UnsafeBufferPointer(rebasing: p[..<end])
-    let letter = CharClass.letter.rawValue, number = CharClass.number.rawValue
-    let space = CharClass.space.rawValue, other = CharClass.other.rawValue
+    let letter = CharClass.letter.rawValue
+    let number = CharClass.number.rawValue
+    let space = CharClass.space.rawValue
+    let other = CharClass.other.rawValue
     var i = start
     while i < end {
       let b = q[i]
@@ -61,12 +68,17 @@ func gpt2Split(_ p: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int, into e
       if b == 0x27, i + 1 < end {
         let c1 = q[i + 1]
         if c1 == 0x73 || c1 == 0x74 || c1 == 0x6D || c1 == 0x64 {  // s t m d
-          i += 2; ends.append(i); continue
+          i += 2
+          ends.append(i)
+          continue
         }
         if i + 2 < end {
           let c2 = q[i + 2]
-          if (c1 == 0x72 && c2 == 0x65) || (c1 == 0x76 && c2 == 0x65) || (c1 == 0x6C && c2 == 0x6C) {
-            i += 3; ends.append(i); continue
+          if (c1 == 0x72 && c2 == 0x65) || (c1 == 0x76 && c2 == 0x65) || (c1 == 0x6C && c2 == 0x6C)
+          {
+            i += 3
+            ends.append(i)
+            continue
           }
         }
       }
@@ -75,7 +87,11 @@ func gpt2Split(_ p: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int, into e
       if b == 0x20, i + 1 < end {
         // ` ?X+`: a single leading space joins a following run of letters, numbers or others.
         let (c2, l2) = classify(q, i + 1, t)
-        if c2 != space { cls = c2; j = i + 1; len = l2 }
+        if c2 != space {
+          cls = c2
+          j = i + 1
+          len = l2
+        }
       }
       if cls == letter || cls == number || cls == other {
         j += len
@@ -84,7 +100,9 @@ func gpt2Split(_ p: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int, into e
           if c != cls { break }
           j += l
         }
-        ends.append(j); i = j; continue
+        ends.append(j)
+        i = j
+        continue
       }
       // Whitespace run: keep its last character for the next piece when a non-space follows.
       var last = j
@@ -92,10 +110,12 @@ func gpt2Split(_ p: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int, into e
       while j < end {
         let (c, l) = classify(q, j, t)
         if c != space { break }
-        last = j; j += l
+        last = j
+        j += l
       }
       if j < end && last > i { j = last }
-      ends.append(j); i = j
+      ends.append(j)
+      i = j
     }
   }
 }

@@ -22,7 +22,9 @@ public struct CharTokenizer: Sendable, Equatable {
     out.reserveCapacity(text.utf8.count)
     for (i, u) in text.unicodeScalars.enumerated() {
       guard let id = index[u.value] else {
-        throw TokenizerError.invalidArgument("character U+\(String(u.value, radix: 16, uppercase: true)) at position \(i) is not in the vocabulary")
+        throw TokenizerError.invalidArgument(
+          "character U+\(String(u.value, radix: 16, uppercase: true)) at position \(i) is not in the vocabulary"
+        )
       }
       out.append(id)
     }

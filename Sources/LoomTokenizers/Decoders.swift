@@ -28,7 +28,9 @@ public indirect enum Decoder {
         // Compare bytes, not Characters: "##ि" is not Character-prefixed by "##".
         if i != 0 && piece.utf8.starts(with: prefix.utf8) {
           piece = String(decoding: piece.utf8.dropFirst(prefix.utf8.count), as: UTF8.self)
-        } else if i != 0 { piece = " " + piece }
+        } else if i != 0 {
+          piece = " " + piece
+        }
         if cleanup { piece = cleanupTokenization(piece) }
         out += piece
       }
@@ -44,8 +46,10 @@ public indirect enum Decoder {
 /// HF's `cleanup` of WordPiece output: glue punctuation and English contractions back.
 func cleanupTokenization(_ s: String) -> String {
   var r = s
-  for (a, b) in [(" .", "."), (" ?", "?"), (" !", "!"), (" ,", ","), (" ' ", "'"), (" n't", "n't"),
-                 (" 'm", "'m"), (" do not", " don't"), (" 's", "'s"), (" 've", "'ve"), (" 're", "'re")] {
+  for (a, b) in [
+    (" .", "."), (" ?", "?"), (" !", "!"), (" ,", ","), (" ' ", "'"), (" n't", "n't"),
+    (" 'm", "'m"), (" do not", " don't"), (" 's", "'s"), (" 've", "'ve"), (" 're", "'re"),
+  ] {
     r = r.replacingOccurrences(of: a, with: b)
   }
   return r

@@ -14,7 +14,11 @@ func hashBytes(_ p: UnsafeRawPointer, _ n: Int) -> UInt64 {
   if i < n {
     var w: UInt64 = 0
     var s: UInt64 = 0
-    while i < n { w |= UInt64(p.load(fromByteOffset: i, as: UInt8.self)) << s; s += 8; i += 1 }
+    while i < n {
+      w |= UInt64(p.load(fromByteOffset: i, as: UInt8.self)) << s
+      s += 8
+      i += 1
+    }
     h = (h ^ w) &* 0xC4CE_B9FE_1A85_EC53
   }
   h ^= h >> 29
@@ -98,7 +102,9 @@ struct BytesMap {
     arena.reserveCapacity(old.arena.count)
     for s in 0..<old.hashes.count where old.hashes[s] != 0 {
       old.arena.withUnsafeBufferPointer { ab in
-        let slot = self.slot(ab.baseAddress! + old.keyStart[s], Int(old.keyLen[s]), hash: old.hashes[s], initial: old.values[s])
+        let slot = self.slot(
+          ab.baseAddress! + old.keyStart[s], Int(old.keyLen[s]), hash: old.hashes[s],
+          initial: old.values[s])
         _ = slot
       }
     }
@@ -145,8 +151,16 @@ struct PairMap {
     }
     var s = Int(truncatingIfNeeded: mix64(k)) & mask
     while true {
-      if keys[s] == k { vals[s] = v; return }
-      if keys[s] == PairMap.empty { keys[s] = k; vals[s] = v; count += 1; return }
+      if keys[s] == k {
+        vals[s] = v
+        return
+      }
+      if keys[s] == PairMap.empty {
+        keys[s] = k
+        vals[s] = v
+        count += 1
+        return
+      }
       s = (s + 1) & mask
     }
   }

@@ -22,23 +22,32 @@ indirect enum JSONValue {
     case .null: out += "null"
     case .bool(let b): out += b ? "true" : "false"
     case .int(let i): out += String(i)
-    case .double(let d): out += d == d.rounded() && abs(d) < 1e15 ? String(format: "%.1f", d) : String(d)
+    case .double(let d):
+      out += d == d.rounded() && abs(d) < 1e15 ? String(format: "%.1f", d) : String(d)
     case .string(let s): out += jsonString(s)
     case .array(let xs):
-      if xs.isEmpty { out += "[]"; return }
+      if xs.isEmpty {
+        out += "[]"
+        return
+      }
       let inner = indent + "  "
       out += "[\n"
       for (i, x) in xs.enumerated() {
-        out += inner; x.write(&out, inner)
+        out += inner
+        x.write(&out, inner)
         out += i + 1 < xs.count ? ",\n" : "\n"
       }
       out += indent + "]"
     case .object(let kv):
-      if kv.isEmpty { out += "{}"; return }
+      if kv.isEmpty {
+        out += "{}"
+        return
+      }
       let inner = indent + "  "
       out += "{\n"
       for (i, (k, v)) in kv.enumerated() {
-        out += inner + jsonString(k) + ": "; v.write(&out, inner)
+        out += inner + jsonString(k) + ": "
+        v.write(&out, inner)
         out += i + 1 < kv.count ? ",\n" : "\n"
       }
       out += indent + "}"

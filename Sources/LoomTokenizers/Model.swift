@@ -27,7 +27,9 @@ public enum Model {
   }
 
   @inline(__always)
-  func encodeWord(_ p: UnsafeBufferPointer<UInt8>, byteLevel: Bool, ids: inout [UInt32], lens: inout [Int32]) {
+  func encodeWord(
+    _ p: UnsafeBufferPointer<UInt8>, byteLevel: Bool, ids: inout [UInt32], lens: inout [Int32]
+  ) {
     switch self {
     case .bpe(let m): m.encodeWord(p, byteLevel: byteLevel, ids: &ids, lens: &lens)
     case .wordPiece(let m): m.encodeWord(p, ids: &ids, lens: &lens)
@@ -52,7 +54,8 @@ final class EncodeWorker {
     if let s = cache.find(p.baseAddress!, p.count, hash: h) { return cache.values[s] }
     model.encodeWord(p, byteLevel: byteLevel, ids: &ids, lens: &lens)
     if cache.count >= EncodeWorker.maxCachedWords {
-      cache = BytesMap(capacity: 4096); arena.removeAll(keepingCapacity: true)
+      cache = BytesMap(capacity: 4096)
+      arena.removeAll(keepingCapacity: true)
     }
     let off = arena.count
     arena.append(UInt32(ids.count))

@@ -26,7 +26,13 @@ public indirect enum Normalizer {
       }
       if chinese {
         n.mapScalars { v, out in
-          if isChinese(v) { out.append(0x20); out.append(v); out.append(0x20) } else { out.append(v) }
+          if isChinese(v) {
+            out.append(0x20)
+            out.append(v)
+            out.append(0x20)
+          } else {
+            out.append(v)
+          }
         }
       }
       // HF strips accents whenever lowercasing unless told otherwise.
@@ -44,7 +50,9 @@ public indirect enum Normalizer {
 /// composed character keeps its base's range and a dropped combining mark leaves none, as in HF.
 private func unicodeForm(_ n: inout NormalizedText, _ f: (String) -> String) {
   if n.bytes.allSatisfy({ $0 < 0x80 }) { return }
-  var nb = [UInt8](), ns = [Int32](), ne = [Int32]()
+  var nb = [UInt8]()
+  var ns = [Int32]()
+  var ne = [Int32]()
   let s = n.string
   var off = 0
   var ranges = [(Int32, Int32)]()
@@ -57,7 +65,10 @@ private func unicodeForm(_ n: inout NormalizedText, _ f: (String) -> String) {
     }
     for (k, v) in f(String(ch)).unicodeScalars.enumerated() {
       let r = ranges[min(k, ranges.count - 1)]
-      appendScalar(v.value, &nb) { ns.append(r.0); ne.append(r.1) }
+      appendScalar(v.value, &nb) {
+        ns.append(r.0)
+        ne.append(r.1)
+      }
     }
   }
   n = NormalizedText(bytes: nb, starts: ns, ends: ne)
@@ -68,16 +79,27 @@ private func unicodeForm(_ n: inout NormalizedText, _ f: (String) -> String) {
 private func decompose(_ n: inout NormalizedText, compatibility: Bool) {
   if n.bytes.allSatisfy({ $0 < 0x80 }) { return }
   n.mapScalars { v, out in
-    guard v >= 0xC0, let s = Unicode.Scalar(v) else { out.append(v); return }
+    guard v >= 0xC0, let s = Unicode.Scalar(v) else {
+      out.append(v)
+      return
+    }
     let str = String(s)
-    let d = compatibility ? str.decomposedStringWithCompatibilityMapping : str.decomposedStringWithCanonicalMapping
+    let d =
+      compatibility
+      ? str.decomposedStringWithCompatibilityMapping : str.decomposedStringWithCanonicalMapping
     for u in d.unicodeScalars { out.append(u.value) }
   }
 }
 
 private func appendLower(_ v: UInt32, _ out: inout [UInt32]) {
-  if v < 0x80 { out.append(v >= 0x41 && v <= 0x5A ? v + 32 : v); return }
-  guard let s = Unicode.Scalar(v) else { out.append(v); return }
+  if v < 0x80 {
+    out.append(v >= 0x41 && v <= 0x5A ? v + 32 : v)
+    return
+  }
+  guard let s = Unicode.Scalar(v) else {
+    out.append(v)
+    return
+  }
   for u in s.properties.lowercaseMapping.unicodeScalars { out.append(u.value) }
 }
 

@@ -7,9 +7,12 @@ public enum TemplatePiece: Equatable {
 /// Post-processors: add special tokens around encoded sequences (and trim byte-level offsets).
 public enum PostProcessor {
   case byteLevel(trimOffsets: Bool, addPrefixSpace: Bool)
-  case roberta(sep: (String, UInt32), cls: (String, UInt32), trimOffsets: Bool, addPrefixSpace: Bool)
+  case roberta(
+    sep: (String, UInt32), cls: (String, UInt32), trimOffsets: Bool, addPrefixSpace: Bool)
   case bert(sep: (String, UInt32), cls: (String, UInt32))
-  case template(single: [TemplatePiece], pair: [TemplatePiece], specials: [String: (ids: [UInt32], tokens: [String])])
+  case template(
+    single: [TemplatePiece], pair: [TemplatePiece],
+    specials: [String: (ids: [UInt32], tokens: [String])])
 
   /// Number of tokens added to a single or pair input.
   public func addedTokens(isPair: Bool) -> Int {
@@ -26,13 +29,22 @@ public enum PostProcessor {
   }
 
   func process(_ a: Encoding, _ b: Encoding?, addSpecialTokens: Bool) -> Encoding {
-    var a = a, b = b
+    var a = a
+    var b = b
     switch self {
     case .byteLevel(let trim, let aps), .roberta(_, _, let trim, let aps):
-      if trim { trimOffsets(&a, aps); if b != nil { trimOffsets(&b!, aps) } }
+      if trim {
+        trimOffsets(&a, aps)
+        if b != nil { trimOffsets(&b!, aps) }
+      }
     default: break
     }
-    if !addSpecialTokens || { if case .byteLevel = self { return true }; return false }() {
+    if !addSpecialTokens
+      || {
+        if case .byteLevel = self { return true }
+        return false
+      }()
+    {
       var r = a
       if let b { r.merge(with: b) }
       return r
@@ -42,16 +54,31 @@ public enum PostProcessor {
     switch self {
     case .roberta(let sep, let cls, _, _):
       specials = [cls.0: ([cls.1], [cls.0]), sep.0: ([sep.1], [sep.0])]
-      pieces = b == nil
-        ? [.special(id: cls.0, typeId: 0), .sequence(id: "A", typeId: 0), .special(id: sep.0, typeId: 0)]
-        : [.special(id: cls.0, typeId: 0), .sequence(id: "A", typeId: 0), .special(id: sep.0, typeId: 0),
-           .special(id: sep.0, typeId: 0), .sequence(id: "B", typeId: 0), .special(id: sep.0, typeId: 0)]
+      pieces =
+        b == nil
+        ? [
+          .special(id: cls.0, typeId: 0), .sequence(id: "A", typeId: 0),
+          .special(id: sep.0, typeId: 0),
+        ]
+        : [
+          .special(id: cls.0, typeId: 0), .sequence(id: "A", typeId: 0),
+          .special(id: sep.0, typeId: 0),
+          .special(id: sep.0, typeId: 0), .sequence(id: "B", typeId: 0),
+          .special(id: sep.0, typeId: 0),
+        ]
     case .bert(let sep, let cls):
       specials = [cls.0: ([cls.1], [cls.0]), sep.0: ([sep.1], [sep.0])]
-      pieces = b == nil
-        ? [.special(id: cls.0, typeId: 0), .sequence(id: "A", typeId: 0), .special(id: sep.0, typeId: 0)]
-        : [.special(id: cls.0, typeId: 0), .sequence(id: "A", typeId: 0), .special(id: sep.0, typeId: 0),
-           .sequence(id: "B", typeId: 1), .special(id: sep.0, typeId: 1)]
+      pieces =
+        b == nil
+        ? [
+          .special(id: cls.0, typeId: 0), .sequence(id: "A", typeId: 0),
+          .special(id: sep.0, typeId: 0),
+        ]
+        : [
+          .special(id: cls.0, typeId: 0), .sequence(id: "A", typeId: 0),
+          .special(id: sep.0, typeId: 0),
+          .sequence(id: "B", typeId: 1), .special(id: sep.0, typeId: 1),
+        ]
     case .template(let s, let p, let sp):
       specials = sp
       pieces = b == nil ? s : p
@@ -62,7 +89,10 @@ public enum PostProcessor {
 }
 
 /// Builds the template around `a` (and `b`); overflowing parts get the same template.
-private func applyTemplate(_ pieces: [TemplatePiece], _ specials: [String: (ids: [UInt32], tokens: [String])], _ a: Encoding, _ b: Encoding?) -> Encoding {
+private func applyTemplate(
+  _ pieces: [TemplatePiece], _ specials: [String: (ids: [UInt32], tokens: [String])], _ a: Encoding,
+  _ b: Encoding?
+) -> Encoding {
   func wrap(_ e: Encoding, _ which: String) -> Encoding {
     // The part of the template belonging to sequence `which`: for pairs, A owns everything
     // up to the B placeholder, B the rest (as HF splits the template per sequence).
@@ -74,12 +104,16 @@ private func applyTemplate(_ pieces: [TemplatePiece], _ specials: [String: (ids:
       switch piece {
       case .sequence(_, let t):
         for i in 0..<e.count {
-          out.append(id: e.ids[i], token: e.tokens[i], offset: e.offsets[i], byteOffset: e.byteOffsets[i], typeId: t, special: e.specialTokensMask[i] != 0, sequence: e.sequenceIds[i])
+          out.append(
+            id: e.ids[i], token: e.tokens[i], offset: e.offsets[i], byteOffset: e.byteOffsets[i],
+            typeId: t, special: e.specialTokensMask[i] != 0, sequence: e.sequenceIds[i])
         }
       case .special(let id, let t):
         guard let sp = specials[id] else { continue }
         for (k, sid) in sp.ids.enumerated() {
-          out.append(id: sid, token: sp.tokens[k], offset: 0..<0, byteOffset: 0..<0, typeId: t, special: true, sequence: nil)
+          out.append(
+            id: sid, token: sp.tokens[k], offset: 0..<0, byteOffset: 0..<0, typeId: t,
+            special: true, sequence: nil)
         }
       }
     }
@@ -107,7 +141,8 @@ private func trimOne(_ e: inout Encoding, _ i: Int, _ addPrefixSpace: Bool) {
   if lead == 0 && trail == 0 { return }
   for pass in 0..<2 {
     var r = pass == 0 ? e.offsets[i] : e.byteOffsets[i]
-    var s = r.lowerBound, t = r.upperBound
+    var s = r.lowerBound
+    var t = r.upperBound
     var l = lead
     if l > 0 {
       if (i == 0 || s == 0) && addPrefixSpace && l == 1 { l = 0 }

@@ -2,8 +2,11 @@ import Foundation
 
 /// How a Split pre-tokenizer treats the matched delimiters.
 public enum SplitBehavior: String {
-  case removed = "Removed", isolated = "Isolated", mergedWithPrevious = "MergedWithPrevious"
-  case mergedWithNext = "MergedWithNext", contiguous = "Contiguous"
+  case removed = "Removed"
+  case isolated = "Isolated"
+  case mergedWithPrevious = "MergedWithPrevious"
+  case mergedWithNext = "MergedWithNext"
+  case contiguous = "Contiguous"
 }
 
 /// Pre-tokenizers from HF tokenizers; they cut normalized bytes into pieces.
@@ -59,11 +62,17 @@ public indirect enum PreTokenizer {
       for (s, e) in pieces where e > s {
         switch self {
         case .byteLevel(_, let useRegex, _):
-          if !useRegex { out.append((s, e)); continue }
+          if !useRegex {
+            out.append((s, e))
+            continue
+          }
           ends.removeAll(keepingCapacity: true)
           gpt2Split(p, s, e, into: &ends)
           var a = s
-          for b in ends { out.append((a, b)); a = b }
+          for b in ends {
+            out.append((a, b))
+            a = b
+          }
         case .bert: splitClasses(p, s, e, &out, punctuation: true)
         case .whitespaceSplit: splitClasses(p, s, e, &out, punctuation: false)
         case .whitespace: splitWordsPunct(p, s, e, &out)
@@ -80,32 +89,57 @@ public indirect enum PreTokenizer {
 /// Prepends a space (aligned like the piece's first character) to pieces not starting with one.
 private func prefixSpaces(_ nt: inout NormalizedText, _ pieces: inout [(Int, Int)]) {
   guard pieces.contains(where: { $0.1 > $0.0 && nt.bytes[$0.0] != 0x20 }) else { return }
-  var nb = [UInt8](), ns = [Int32](), ne = [Int32]()
+  var nb = [UInt8]()
+  var ns = [Int32]()
+  var ne = [Int32]()
   var out = [(Int, Int)]()
   var last = 0
   for (s, e) in pieces {
-    if s > last { nb += nt.bytes[last..<s]; ns += nt.starts[last..<s]; ne += nt.ends[last..<s] }
+    if s > last {
+      nb += nt.bytes[last..<s]
+      ns += nt.starts[last..<s]
+      ne += nt.ends[last..<s]
+    }
     let ps = nb.count
-    if e > s && nt.bytes[s] != 0x20 { nb.append(0x20); ns.append(nt.starts[s]); ne.append(nt.ends[s]) }
-    nb += nt.bytes[s..<e]; ns += nt.starts[s..<e]; ne += nt.ends[s..<e]
+    if e > s && nt.bytes[s] != 0x20 {
+      nb.append(0x20)
+      ns.append(nt.starts[s])
+      ne.append(nt.ends[s])
+    }
+    nb += nt.bytes[s..<e]
+    ns += nt.starts[s..<e]
+    ne += nt.ends[s..<e]
     out.append((ps, nb.count))
     last = max(last, e)
   }
-  if last < nt.bytes.count { nb += nt.bytes[last...]; ns += nt.starts[last...]; ne += nt.ends[last...] }
+  if last < nt.bytes.count {
+    nb += nt.bytes[last...]
+    ns += nt.starts[last...]
+    ne += nt.ends[last...]
+  }
   nt = NormalizedText(bytes: nb, starts: ns, ends: ne)
   pieces = out
 }
 
 /// Whitespace removed; with `punctuation` each punctuation character is its own piece.
-private func splitClasses(_ p: UnsafeBufferPointer<UInt8>, _ s: Int, _ e: Int, _ out: inout [(Int, Int)], punctuation: Bool) {
-  var i = s, start = -1
+private func splitClasses(
+  _ p: UnsafeBufferPointer<UInt8>, _ s: Int, _ e: Int, _ out: inout [(Int, Int)], punctuation: Bool
+) {
+  var i = s
+  var start = -1
   while i < e {
     let (v, l) = decodeScalar(p, i)
     let c = v.map { CharClasses.of($0) } ?? .other
     if c == .space {
-      if start >= 0 { out.append((start, i)); start = -1 }
+      if start >= 0 {
+        out.append((start, i))
+        start = -1
+      }
     } else if punctuation, let v, isBertPunctuation(v) {
-      if start >= 0 { out.append((start, i)); start = -1 }
+      if start >= 0 {
+        out.append((start, i))
+        start = -1
+      }
       out.append((i, i + l))
     } else if start < 0 {
       start = i
@@ -116,15 +150,21 @@ private func splitClasses(_ p: UnsafeBufferPointer<UInt8>, _ s: Int, _ e: Int, _
 }
 
 /// HF `Whitespace`: the pattern `\w+|[^\w\s]+`.
-private func splitWordsPunct(_ p: UnsafeBufferPointer<UInt8>, _ s: Int, _ e: Int, _ out: inout [(Int, Int)]) {
-  var i = s, start = -1, kind = 0  // 1 word, 2 other
+private func splitWordsPunct(
+  _ p: UnsafeBufferPointer<UInt8>, _ s: Int, _ e: Int, _ out: inout [(Int, Int)]
+) {
+  var i = s
+  var start = -1
+  var kind = 0  // 1 word, 2 other
   while i < e {
     let (v, l) = decodeScalar(p, i)
     let k: Int
     if let v {
       let c = CharClasses.of(v)
       k = c == .space ? 0 : (isWordChar(v, c) ? 1 : 2)
-    } else { k = 2 }
+    } else {
+      k = 2
+    }
     if k != kind {
       if start >= 0 { out.append((start, i)) }
       start = k == 0 ? -1 : i
@@ -137,19 +177,24 @@ private func splitWordsPunct(_ p: UnsafeBufferPointer<UInt8>, _ s: Int, _ e: Int
 
 /// Oniguruma's Unicode `\w`: Alphabetic, marks, decimal digits, connector punctuation, joiners.
 private func isWordChar(_ v: UInt32, _ c: CharClass) -> Bool {
-  if v < 0x80 { return (v >= 0x30 && v <= 0x39) || (v | 0x20 >= 0x61 && v | 0x20 <= 0x7A) || v == 0x5F }
+  if v < 0x80 {
+    return (v >= 0x30 && v <= 0x39) || (v | 0x20 >= 0x61 && v | 0x20 <= 0x7A) || v == 0x5F
+  }
   if v == 0x200C || v == 0x200D { return true }
   guard let s = Unicode.Scalar(v) else { return false }
   let p = s.properties
   if p.isAlphabetic { return true }
   switch p.generalCategory {
-  case .nonspacingMark, .spacingMark, .enclosingMark, .connectorPunctuation, .decimalNumber: return true
+  case .nonspacingMark, .spacingMark, .enclosingMark, .connectorPunctuation, .decimalNumber:
+    return true
   default: return false
   }
 }
 
 func isBertPunctuation(_ v: UInt32) -> Bool {
-  if (33...47).contains(v) || (58...64).contains(v) || (91...96).contains(v) || (123...126).contains(v) {
+  if (33...47).contains(v) || (58...64).contains(v) || (91...96).contains(v)
+    || (123...126).contains(v)
+  {
     return true
   }
   guard v >= 0x80, let s = Unicode.Scalar(v) else { return false }
@@ -181,8 +226,11 @@ private func splitPattern(
       var i = 0
       while i + needle.count <= piece.count {
         if piece[i..<(i + needle.count)].elementsEqual(needle) {
-          matches.append((s + i, s + i + needle.count)); i += needle.count
-        } else { i += 1 }
+          matches.append((s + i, s + i + needle.count))
+          i += needle.count
+        } else {
+          i += 1
+        }
       }
     }
   case .regex(let pat):
@@ -191,15 +239,19 @@ private func splitPattern(
     let ns = str as NSString
     // UTF-16 offsets -> byte offsets.
     var u16ToByte = [Int](repeating: 0, count: ns.length + 1)
-    var u16 = 0, b = 0
+    var u16 = 0
+    var b = 0
     for ch in str.unicodeScalars {
       let w = ch.utf16.count
       for k in 0..<w { u16ToByte[u16 + k] = b }
-      u16 += w; b += ch.utf8.count
+      u16 += w
+      b += ch.utf8.count
     }
     u16ToByte[u16] = b
-    for m in re.matches(in: str, range: NSRange(location: 0, length: ns.length)) where m.range.length > 0 {
-      matches.append((s + u16ToByte[m.range.location], s + u16ToByte[m.range.location + m.range.length]))
+    for m in re.matches(in: str, range: NSRange(location: 0, length: ns.length))
+    where m.range.length > 0 {
+      matches.append(
+        (s + u16ToByte[m.range.location], s + u16ToByte[m.range.location + m.range.length]))
     }
   }
   // Segments flagged as match or not.
@@ -207,7 +259,8 @@ private func splitPattern(
   var a = s
   for (ms, me) in matches {
     if ms > a { segs.append((a, ms, false)) }
-    segs.append((ms, me, true)); a = me
+    segs.append((ms, me, true))
+    a = me
   }
   if a < e { segs.append((a, e, false)) }
   if invert { segs = segs.map { ($0.0, $0.1, !$0.2) } }
@@ -217,7 +270,9 @@ private func splitPattern(
   case .contiguous:
     var cur: (Int, Int, Bool)?
     for x in segs {
-      if let c = cur, c.2 == x.2 { cur = (c.0, x.1, c.2) } else {
+      if let c = cur, c.2 == x.2 {
+        cur = (c.0, x.1, c.2)
+      } else {
         if let c = cur { out.append((c.0, c.1)) }
         cur = x
       }
@@ -228,10 +283,12 @@ private func splitPattern(
     var curHasMatch = false
     for x in segs {
       if x.2, let c = cur, !curHasMatch {
-        cur = (c.0, x.1); curHasMatch = true
+        cur = (c.0, x.1)
+        curHasMatch = true
       } else {
         if let c = cur { out.append(c) }
-        cur = (x.0, x.1); curHasMatch = x.2
+        cur = (x.0, x.1)
+        curHasMatch = x.2
       }
     }
     if let c = cur { out.append(c) }
@@ -242,7 +299,8 @@ private func splitPattern(
         if let q = pending { out.append(q) }
         pending = (x.0, x.1)
       } else if let q = pending {
-        out.append((q.0, x.1)); pending = nil
+        out.append((q.0, x.1))
+        pending = nil
       } else {
         out.append((x.0, x.1))
       }

@@ -22,7 +22,9 @@ final class ProgressBar {
     let width = 30
     let filled = pct * width / 100
     let bar = String(repeating: "█", count: filled) + String(repeating: "░", count: width - filled)
-    let line = String(format: "\r[%6.1fs] %-24@ %@ %3d%%", Date().timeIntervalSince(start), label as NSString, bar as NSString, pct)
+    let line = String(
+      format: "\r[%6.1fs] %-24@ %@ %3d%%", Date().timeIntervalSince(start), label as NSString,
+      bar as NSString, pct)
     FileHandle.standardError.write(line.data(using: .utf8)!)
   }
 

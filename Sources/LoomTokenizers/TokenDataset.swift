@@ -14,9 +14,13 @@ public final class TokenFile: @unchecked Sendable {
     self.bytesPerToken = bytesPerToken
     tokens = try Data(contentsOf: URL(fileURLWithPath: tokenPath), options: .alwaysMapped)
     let idx = try Data(contentsOf: URL(fileURLWithPath: indexPath))
-    offsets = idx.withUnsafeBytes { Array($0.bindMemory(to: UInt64.self)).map { Int(UInt64(littleEndian: $0)) } }
+    offsets = idx.withUnsafeBytes {
+      Array($0.bindMemory(to: UInt64.self)).map { Int(UInt64(littleEndian: $0)) }
+    }
     guard offsets.last == tokens.count / bytesPerToken else {
-      throw TokenizerError.malformed(file: indexPath, place: "last offset", reason: "does not match the \(tokens.count / bytesPerToken) tokens of \(tokenPath)")
+      throw TokenizerError.malformed(
+        file: indexPath, place: "last offset",
+        reason: "does not match the \(tokens.count / bytesPerToken) tokens of \(tokenPath)")
     }
   }
 
@@ -27,7 +31,8 @@ public final class TokenFile: @unchecked Sendable {
   @inline(__always)
   public func token(at i: Int) -> UInt32 {
     tokens.withUnsafeBytes { raw in
-      bytesPerToken == 2 ? UInt32(UInt16(littleEndian: raw.load(fromByteOffset: i * 2, as: UInt16.self)))
+      bytesPerToken == 2
+        ? UInt32(UInt16(littleEndian: raw.load(fromByteOffset: i * 2, as: UInt16.self)))
         : UInt32(littleEndian: raw.load(fromByteOffset: i * 4, as: UInt32.self))
     }
   }
@@ -42,17 +47,26 @@ public final class TokenFile: @unchecked Sendable {
   }
 
   /// `count` blocks at random positions drawn from `rng` (nanoGPT-style batches).
-  public func randomBlocks(count: Int, length: Int, rng: inout SplitMix64) -> [(input: [UInt32], target: [UInt32])] {
+  public func randomBlocks(count: Int, length: Int, rng: inout SplitMix64) -> [(
+    input: [UInt32], target: [UInt32]
+  )] {
     precondition(tokenCount > length, "need more than \(length) tokens")
-    return (0..<count).map { _ in block(at: Int(rng.next() % UInt64(tokenCount - length)), length: length) }
+    return (0..<count).map { _ in
+      block(at: Int(rng.next() % UInt64(tokenCount - length)), length: length)
+    }
   }
 
   /// Consecutive non-overlapping blocks, for evaluation sweeps.
-  public func blockStarts(length: Int) -> StrideTo<Int> { stride(from: 0, to: max(tokenCount - length, 0), by: length) }
+  public func blockStarts(length: Int) -> StrideTo<Int> {
+    stride(from: 0, to: max(tokenCount - length, 0), by: length)
+  }
 
   /// Sequences `indices` padded (right) or cut to `maxLength`, with attention masks (MLM, classification).
-  public func paddedBatch(_ indices: [Int], maxLength: Int, padId: UInt32) -> (ids: [[UInt32]], attentionMask: [[UInt32]]) {
-    var ids = [[UInt32]](), mask = [[UInt32]]()
+  public func paddedBatch(_ indices: [Int], maxLength: Int, padId: UInt32) -> (
+    ids: [[UInt32]], attentionMask: [[UInt32]]
+  ) {
+    var ids = [[UInt32]]()
+    var mask = [[UInt32]]()
     for i in indices {
       var s = sequence(i)
       if s.count > maxLength { s.removeLast(s.count - maxLength) }
@@ -88,8 +102,13 @@ public struct TokenDataset {
   public var seed: UInt64 = 1337
   public var showProgress = true
 
-  public init(files: [String], unit: Unit = .lines, trainFraction: Double = 0.9, seed: UInt64 = 1337) {
-    self.files = files; self.unit = unit; self.trainFraction = trainFraction; self.seed = seed
+  public init(
+    files: [String], unit: Unit = .lines, trainFraction: Double = 0.9, seed: UInt64 = 1337
+  ) {
+    self.files = files
+    self.unit = unit
+    self.trainFraction = trainFraction
+    self.seed = seed
   }
 
   public struct Built {
@@ -102,12 +121,22 @@ public struct TokenDataset {
 
   func cacheKey(_ tok: Tokenizer) throws -> String {
     var h: UInt64 = 0xCBF2_9CE4_8422_2325
-    func mix(_ s: String) { for b in s.utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01B3 }; h = (h ^ 0xFF) &* 0x100_0000_01B3 }
-    for f in files {
-      guard let a = try? FileManager.default.attributesOfItem(atPath: f) else { throw TokenizerError.missingFile(f) }
-      mix(f); mix("\(a[.size] ?? 0)"); mix("\((a[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0)")
+    func mix(_ s: String) {
+      for b in s.utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01B3 }
+      h = (h ^ 0xFF) &* 0x100_0000_01B3
     }
-    mix(tok.jsonString()); mix(unit.rawValue); mix("\(trainFraction)"); mix("\(seed)")
+    for f in files {
+      guard let a = try? FileManager.default.attributesOfItem(atPath: f) else {
+        throw TokenizerError.missingFile(f)
+      }
+      mix(f)
+      mix("\(a[.size] ?? 0)")
+      mix("\((a[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0)")
+    }
+    mix(tok.jsonString())
+    mix(unit.rawValue)
+    mix("\(trainFraction)")
+    mix("\(seed)")
     return String(format: "%016llx", h)
   }
 
@@ -118,8 +147,11 @@ public struct TokenDataset {
     let bpt = tok.vocabSize <= 65536 ? 2 : 4
     let fm = FileManager.default
     func open(_ reused: Bool) throws -> Built {
-      Built(train: try TokenFile(tokenPath: dir + "/train.bin", indexPath: dir + "/train.idx", bytesPerToken: bpt),
-        validation: try TokenFile(tokenPath: dir + "/val.bin", indexPath: dir + "/val.idx", bytesPerToken: bpt),
+      Built(
+        train: try TokenFile(
+          tokenPath: dir + "/train.bin", indexPath: dir + "/train.idx", bytesPerToken: bpt),
+        validation: try TokenFile(
+          tokenPath: dir + "/val.bin", indexPath: dir + "/val.idx", bytesPerToken: bpt),
         directory: dir, reused: reused)
     }
     if fm.fileExists(atPath: dir + "/meta.json") { return try open(true) }
@@ -129,7 +161,10 @@ public struct TokenDataset {
     for f in files {
       guard fm.fileExists(atPath: f) else { throw TokenizerError.missingFile(f) }
       let d = try Data(contentsOf: URL(fileURLWithPath: f))
-      if unit == .documents { units.append(Array(d)); continue }
+      if unit == .documents {
+        units.append(Array(d))
+        continue
+      }
       for l in d.split(separator: 0x0A) where !l.isEmpty { units.append(Array(l)) }
     }
     if units.isEmpty { throw TokenizerError.emptyCorpus(files) }
@@ -146,9 +181,17 @@ public struct TokenDataset {
     ids.withUnsafeMutableBufferPointer { ib in
       let ibp = ib
       DispatchQueue.concurrentPerform(iterations: chunks) { c in
-        let lo = units.count * c / chunks, hi = units.count * (c + 1) / chunks
-        for i in lo..<hi { var out = [UInt32](); units[i].withUnsafeBufferPointer { tok.encodeIds(bytes: $0, into: &out) }; ibp[i] = out }
-        lock.lock(); done += hi - lo; bar.update(done); lock.unlock()
+        let lo = units.count * c / chunks
+        let hi = units.count * (c + 1) / chunks
+        for i in lo..<hi {
+          var out = [UInt32]()
+          units[i].withUnsafeBufferPointer { tok.encodeIds(bytes: $0, into: &out) }
+          ibp[i] = out
+        }
+        lock.lock()
+        done += hi - lo
+        bar.update(done)
+        lock.unlock()
       }
     }
     bar.finish()
@@ -159,8 +202,12 @@ public struct TokenDataset {
       var index = [UInt64(0)]
       for i in range {
         for t in ids[i] {
-          if bpt == 2 { var v = UInt16(t).littleEndian; withUnsafeBytes(of: &v) { data.append(contentsOf: $0) } } else {
-            var v = t.littleEndian; withUnsafeBytes(of: &v) { data.append(contentsOf: $0) }
+          if bpt == 2 {
+            var v = UInt16(t).littleEndian
+            withUnsafeBytes(of: &v) { data.append(contentsOf: $0) }
+          } else {
+            var v = t.littleEndian
+            withUnsafeBytes(of: &v) { data.append(contentsOf: $0) }
           }
         }
         index.append(index.last! + UInt64(ids[i].count))
@@ -168,7 +215,8 @@ public struct TokenDataset {
       try data.write(to: URL(fileURLWithPath: dir + "/\(name).bin"))
       try index.withUnsafeBytes { Data($0) }.write(to: URL(fileURLWithPath: dir + "/\(name).idx"))
     }
-    let meta = "{\"key\":\"\(key)\",\"bytes_per_token\":\(bpt),\"vocab_size\":\(tok.vocabSize),\"unit\":\"\(unit.rawValue)\",\"train_sequences\":\(nTrain),\"val_sequences\":\(units.count - nTrain)}\n"
+    let meta =
+      "{\"key\":\"\(key)\",\"bytes_per_token\":\(bpt),\"vocab_size\":\(tok.vocabSize),\"unit\":\"\(unit.rawValue)\",\"train_sequences\":\(nTrain),\"val_sequences\":\(units.count - nTrain)}\n"
     // meta.json last: its presence marks a complete build.
     try meta.write(toFile: dir + "/meta.json", atomically: true, encoding: .utf8)
     return try open(false)

@@ -1,6 +1,9 @@
 /// Character classes used by the pre-tokenizers, looked up on raw UTF-8 bytes.
 enum CharClass: UInt8 {
-  case other = 0, letter = 1, number = 2, space = 3
+  case other = 0
+  case letter = 1
+  case number = 2
+  case space = 3
 }
 
 /// Decodes one scalar at `i`; invalid or truncated sequences yield (nil, 1) so they act as one opaque byte.
@@ -60,7 +63,9 @@ enum CharClasses {
 
 /// Class and byte length of the character at `i`.
 @inline(__always)
-func classify(_ p: UnsafeBufferPointer<UInt8>, _ i: Int, _ table: UnsafePointer<UInt8>) -> (UInt8, Int) {
+func classify(_ p: UnsafeBufferPointer<UInt8>, _ i: Int, _ table: UnsafePointer<UInt8>) -> (
+  UInt8, Int
+) {
   let b = p[i]
   if b < 0x80 { return (table[Int(b)], 1) }
   let (v, len) = decodeScalar(p, i)

@@ -3,7 +3,9 @@ import Foundation
 /// Readers and writers for vocab.json / merges.txt (GPT-2's encoder.json / vocab.bpe).
 public enum VocabFiles {
   static func readData(_ path: String) throws -> Data {
-    guard FileManager.default.fileExists(atPath: path) else { throw TokenizerError.missingFile(path) }
+    guard FileManager.default.fileExists(atPath: path) else {
+      throw TokenizerError.missingFile(path)
+    }
     return try Data(contentsOf: URL(fileURLWithPath: path))
   }
 
@@ -33,13 +35,15 @@ public enum VocabFiles {
   public static func readVocab(_ path: String) throws -> [String: UInt32] {
     let obj = try parseJSON(try readData(path), file: path)
     guard let dict = obj as? [String: Any] else {
-      throw TokenizerError.malformed(file: path, place: "top level", reason: "expected a JSON object mapping tokens to ids")
+      throw TokenizerError.malformed(
+        file: path, place: "top level", reason: "expected a JSON object mapping tokens to ids")
     }
     var v = [String: UInt32]()
     v.reserveCapacity(dict.count)
     for (k, x) in dict {
       guard let n = x as? NSNumber, let i = UInt32(exactly: n.doubleValue) else {
-        throw TokenizerError.malformed(file: path, place: "token \"\(k)\"", reason: "id is not a non-negative integer")
+        throw TokenizerError.malformed(
+          file: path, place: "token \"\(k)\"", reason: "id is not a non-negative integer")
       }
       v[k] = i
     }
@@ -62,7 +66,9 @@ public enum VocabFiles {
       if l.isEmpty || (n == 0 && l.hasPrefix("#version")) { continue }
       let parts = l.split(separator: " ", omittingEmptySubsequences: false)
       guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
-        throw TokenizerError.malformed(file: path, place: "line \(n + 1)", reason: "expected two tokens separated by one space, got \"\(l)\"")
+        throw TokenizerError.malformed(
+          file: path, place: "line \(n + 1)",
+          reason: "expected two tokens separated by one space, got \"\(l)\"")
       }
       out.append((String(parts[0]), String(parts[1]), n + 1))
     }
@@ -77,7 +83,8 @@ public enum VocabFiles {
       return try BPE(vocab: vocab, merges: merges.map { ($0.0, $0.1) })
     } catch BPE.BadMerge.unknownToken(let rank, let token) {
       let m = merges[rank]
-      throw TokenizerError.malformed(file: mergesPath, place: "line \(m.2) \"\(m.0) \(m.1)\"",
+      throw TokenizerError.malformed(
+        file: mergesPath, place: "line \(m.2) \"\(m.0) \(m.1)\"",
         reason: "refers to \"\(token)\", which is not in \(vocabPath)")
     }
   }
@@ -112,7 +119,11 @@ func jsonString(_ s: String) -> String {
     case "\u{08}": out += "\\b"
     case "\u{0C}": out += "\\f"
     default:
-      if u.value < 0x20 { out += String(format: "\\u%04x", u.value) } else { out.unicodeScalars.append(u) }
+      if u.value < 0x20 {
+        out += String(format: "\\u%04x", u.value)
+      } else {
+        out.unicodeScalars.append(u)
+      }
     }
   }
   return out + "\""

@@ -25,14 +25,16 @@ public struct WordCounts {
         while s < p.count {
           var e = min(s + (1 << 20), p.count)
           while e < p.count && p[e - 1] != 0x0A { e += 1 }
-          chunks.append((fi, s, e)); s = e
+          chunks.append((fi, s, e))
+          s = e
         }
       }
     }
     let total = datas.reduce(0) { $0 + $1.count }
     let bar = ProgressBar("Count words", total: total, enabled: showProgress)
     let threads = max(1, min(ProcessInfo.processInfo.activeProcessorCount, chunks.count))
-    var partial = [WordCounts](repeating: WordCounts(map: BytesMap(capacity: 1 << 14)), count: threads)
+    var partial = [WordCounts](
+      repeating: WordCounts(map: BytesMap(capacity: 1 << 14)), count: threads)
     let lock = NSLock()
     var done = 0
     var nextChunk = 0
@@ -42,13 +44,19 @@ public struct WordCounts {
         var local = WordCounts(map: BytesMap(capacity: 1 << 14))
         var ends = [Int]()
         while true {
-          lock.lock(); let c = nextChunk; nextChunk += 1; lock.unlock()
+          lock.lock()
+          let c = nextChunk
+          nextChunk += 1
+          lock.unlock()
           if c >= chunks.count { break }
           let (fi, s, e) = chunks[c]
           datas[fi].withUnsafeBytes { (raw: UnsafeRawBufferPointer) in
             local.add(raw.bindMemory(to: UInt8.self), s, e, &ends)
           }
-          lock.lock(); done += e - s; bar.update(done); lock.unlock()
+          lock.lock()
+          done += e - s
+          bar.update(done)
+          lock.unlock()
         }
         pbp[t] = local
       }
@@ -66,7 +74,10 @@ public struct WordCounts {
     while ls < e {
       var le = ls
       var ascii = true
-      while le < e && p[le] != 0x0A { if p[le] >= 0x80 { ascii = false }; le += 1 }
+      while le < e && p[le] != 0x0A {
+        if p[le] >= 0x80 { ascii = false }
+        le += 1
+      }
       if le < e { le += 1 }
       if !ascii && !isValidUTF8(p, ls, le) { invalidUTF8Lines += 1 }
       ends.removeAll(keepingCapacity: true)
@@ -94,14 +105,19 @@ public struct WordCounts {
   }
 
   /// (word bytes, count) pairs.
-  public var words: [([UInt8], Int)] { map.occupiedSlots.map { (Array(map.key(at: $0)), map.values[$0]) } }
+  public var words: [([UInt8], Int)] {
+    map.occupiedSlots.map { (Array(map.key(at: $0)), map.values[$0]) }
+  }
 }
 
 func isValidUTF8(_ p: UnsafeBufferPointer<UInt8>, _ s: Int, _ e: Int) -> Bool {
   var i = s
   let q = UnsafeBufferPointer(rebasing: p[..<e])
   while i < e {
-    if q[i] < 0x80 { i += 1; continue }
+    if q[i] < 0x80 {
+      i += 1
+      continue
+    }
     let (v, l) = decodeScalar(q, i)
     if v == nil { return false }
     i += l

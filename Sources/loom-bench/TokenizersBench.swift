@@ -8,7 +8,10 @@ private let benchRoots = [
   "/usr/include/wolfssl", "/usr/include/cyassl", "/usr/share/doc/libwolfssl-dev/examples",
   "/usr/include/openssl", "/usr/include/linux", "/usr/include/x86_64-linux-gnu",
 ]
-private let benchSingles = ["/usr/include/sqlite3.h", "/usr/include/sqlite3ext.h", "/usr/include/zlib.h", "/usr/include/zconf.h"]
+private let benchSingles = [
+  "/usr/include/sqlite3.h", "/usr/include/sqlite3ext.h", "/usr/include/zlib.h",
+  "/usr/include/zconf.h",
+]
 
 /// The same file list as the Python side: sorted .h/.c under the roots, then the single headers.
 private func benchCorpus() -> [String] {
@@ -31,8 +34,12 @@ private func benchCorpus() -> [String] {
 func runTokenizersBench(_ args: [String]) throws {
   let reps = args.first.flatMap { Int($0) } ?? 3
   let files = benchCorpus()
-  guard !files.isEmpty else { throw TokenizerError.missingAsset(path: "/usr/include/wolfssl", command: LoomHome.fetchCommand) }
-  let texts = try files.map { String(decoding: try Data(contentsOf: URL(fileURLWithPath: $0)), as: UTF8.self) }
+  guard !files.isEmpty else {
+    throw TokenizerError.missingAsset(path: "/usr/include/wolfssl", command: LoomHome.fetchCommand)
+  }
+  let texts = try files.map {
+    String(decoding: try Data(contentsOf: URL(fileURLWithPath: $0)), as: UTF8.self)
+  }
   let bytes = texts.reduce(0) { $0 + $1.utf8.count }
   let mb = Double(bytes) / 1e6
   let config = String(format: "%d C files, %.1f MB", files.count, mb)
@@ -40,17 +47,22 @@ func runTokenizersBench(_ args: [String]) throws {
   var times = [Double]()
   var result: BPETrainer.Result?
   for _ in 0..<reps {
-    var trainer = BPETrainer(vocabSize: 52000, minFrequency: 2, specialTokens: ["<s>", "<pad>", "</s>", "<unk>", "<mask>"])
+    var trainer = BPETrainer(
+      vocabSize: 52000, minFrequency: 2, specialTokens: ["<s>", "<pad>", "</s>", "<unk>", "<mask>"])
     trainer.showProgress = false
     let t0 = now()
     result = try trainer.train(files: files)
     times.append(now() - t0)
   }
-  emit(suite: "tokenizers", bench: "train_bpe", config: config + ", vocab 52000, min_frequency 2", value: median(times),
+  emit(
+    suite: "tokenizers", bench: "train_bpe", config: config + ", vocab 52000, min_frequency 2",
+    value: median(times),
     unit: "s", extra: ["impl": "loom", "vocab": result!.vocab.count, "runs": times])
 
   let tok = try result!.tokenizer()
-  let lines = texts.flatMap { $0.split(separator: "\n", omittingEmptySubsequences: false).map(String.init) }
+  let lines = texts.flatMap {
+    $0.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+  }
   for (name, batch) in [("encode_lines", lines), ("encode_files", texts)] {
     var ts = [Double]()
     var ntok = 0
@@ -61,7 +73,9 @@ func runTokenizersBench(_ args: [String]) throws {
       ntok = enc.reduce(0) { $0 + $1.count }
     }
     let t = median(ts)
-    emit(suite: "tokenizers", bench: name, config: config + ", batch of \(batch.count)", value: mb / t, unit: "MB/s",
+    emit(
+      suite: "tokenizers", bench: name, config: config + ", batch of \(batch.count)", value: mb / t,
+      unit: "MB/s",
       extra: ["impl": "loom", "tokens": ntok, "seconds": t])
   }
 }

@@ -21,7 +21,10 @@ final class BadInputTests: XCTestCase {
   }
 
   func message(_ body: () throws -> Void) -> String {
-    do { try body(); return "" } catch { return "\(error)" }
+    do {
+      try body()
+      return ""
+    } catch { return "\(error)" }
   }
 
   func trainer() -> BPETrainer {
@@ -60,9 +63,12 @@ final class BadInputTests: XCTestCase {
   }
 
   func testMalformedTokenizerJSON() {
-    let p = write("tokenizer.json", "{\n  \"model\": {\n    \"type\": \"BPE\",\n    \"vocab\": {\"a\": 0,,}\n  }\n}")
+    let p = write(
+      "tokenizer.json",
+      "{\n  \"model\": {\n    \"type\": \"BPE\",\n    \"vocab\": {\"a\": 0,,}\n  }\n}")
     let m = message { _ = try Tokenizer.load(tokenizerJSON: p) }
-    XCTAssertTrue(m.contains("tokenizer.json") && m.contains("line 4") && m.contains("malformed JSON"), m)
+    XCTAssertTrue(
+      m.contains("tokenizer.json") && m.contains("line 4") && m.contains("malformed JSON"), m)
   }
 
   func testUnknownModelType() {
@@ -72,7 +78,9 @@ final class BadInputTests: XCTestCase {
   }
 
   func testTokenizerJSONMergeWithUnknownToken() {
-    let p = write("t.json", #"{"model": {"type": "BPE", "vocab": {"a": 0, "b": 1, "ab": 2}, "merges": ["a b", "ab c"]}}"#)
+    let p = write(
+      "t.json",
+      #"{"model": {"type": "BPE", "vocab": {"a": 0, "b": 1, "ab": 2}, "merges": ["a b", "ab c"]}}"#)
     let m = message { _ = try Tokenizer.load(tokenizerJSON: p) }
     XCTAssertTrue(m.contains("t.json") && m.contains("model.merges[1]") && m.contains("\"c\""), m)
   }

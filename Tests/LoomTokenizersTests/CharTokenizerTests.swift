@@ -9,7 +9,8 @@ final class CharTokenizerTests: XCTestCase {
     let corpus = try String(contentsOfFile: fixturePath("train/prose_corpus.txt"), encoding: .utf8)
     let tok = CharTokenizer(corpus: corpus)
     XCTAssertEqual(String(String.UnicodeScalarView(tok.chars)), d["chars"] as! String)
-    let texts = d["texts"] as! [String], ids = d["ids"] as! [[Int]]
+    let texts = d["texts"] as! [String]
+    let ids = d["ids"] as! [[Int]]
     XCTAssertFalse(texts.isEmpty)
     for (t, want) in zip(texts, ids) {
       XCTAssertEqual(try tok.encode(t), want)

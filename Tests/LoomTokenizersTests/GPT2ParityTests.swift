@@ -5,7 +5,8 @@ import XCTest
 /// GPT-2 from the package-shipped encoder.json + vocab.bpe against HF `GPT2TokenizerFast`.
 final class GPT2ParityTests: XCTestCase {
   func gpt2() throws -> Tokenizer {
-    try Tokenizer.gpt2(encoder: requireAsset("gpt2/encoder.json"), merges: requireAsset("gpt2/vocab.bpe"))
+    try Tokenizer.gpt2(
+      encoder: requireAsset("gpt2/encoder.json"), merges: requireAsset("gpt2/vocab.bpe"))
   }
 
   func testEncodingsMatchHF() throws {
@@ -44,17 +45,22 @@ extension GPT2ParityTests {
     for text in try FixtureStrings().texts where text.utf8.count > 48 {
       var ids = Array(text.utf8).map { bpe.byteIds[Int($0)] }
       var lens = [Int32](repeating: 1, count: ids.count)
-      var ids2 = ids, lens2 = lens
+      var ids2 = ids
+      var lens2 = lens
       bpe.applyMergesLong(&ids, &lens)
       // Reference: the leftmost lowest-rank pair, one merge at a time.
       while ids2.count > 1 {
         var best = (UInt64.max, -1, UInt32(0))
         for i in 0..<(ids2.count - 1) {
-          if let v = bpe.mergeMap.get(PairMap.key(ids2[i], ids2[i + 1])), v >> 32 < best.0 { best = (v >> 32, i, UInt32(truncatingIfNeeded: v)) }
+          if let v = bpe.mergeMap.get(PairMap.key(ids2[i], ids2[i + 1])), v >> 32 < best.0 {
+            best = (v >> 32, i, UInt32(truncatingIfNeeded: v))
+          }
         }
         if best.1 < 0 { break }
-        ids2[best.1] = best.2; lens2[best.1] += lens2[best.1 + 1]
-        ids2.remove(at: best.1 + 1); lens2.remove(at: best.1 + 1)
+        ids2[best.1] = best.2
+        lens2[best.1] += lens2[best.1 + 1]
+        ids2.remove(at: best.1 + 1)
+        lens2.remove(at: best.1 + 1)
       }
       XCTAssertEqual(ids, ids2, text)
       XCTAssertEqual(lens, lens2, text)

@@ -10,8 +10,13 @@ final class PipelineParityTests: XCTestCase {
     let path = fixturePath("pipelines/\(name).json")
     if name.hasPrefix("bpe") { return try Tokenizer.load(tokenizerJSON: path) }
     // WordPiece pipelines are committed without the vocabulary: take MiniLM's.
-    let minilm = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: requireAsset("minilm/tokenizer.json")))) as! [String: Any]
-    var d = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as! [String: Any]
+    let minilm =
+      try JSONSerialization.jsonObject(
+        with: Data(contentsOf: URL(fileURLWithPath: requireAsset("minilm/tokenizer.json"))))
+      as! [String: Any]
+    var d =
+      try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path)))
+      as! [String: Any]
     var model = d["model"] as! [String: Any]
     model["vocab"] = (minilm["model"] as! [String: Any])["vocab"]
     d["model"] = model
@@ -28,7 +33,10 @@ final class PipelineParityTests: XCTestCase {
     let s = try FixtureStrings()
     let single = d["single"] as! [[String: Any]]
     XCTAssertGreaterThan(single.count, 100)
-    for (i, h) in single.enumerated() { assertMatches(try tok.encode(s.texts[i]), h, "\(name) #\(i) \(s.texts[i].prefix(30).debugDescription)") }
+    for (i, h) in single.enumerated() {
+      assertMatches(
+        try tok.encode(s.texts[i]), h, "\(name) #\(i) \(s.texts[i].prefix(30).debugDescription)")
+    }
     for (i, h) in (d["pair"] as! [[String: Any]]).enumerated() {
       assertMatches(try tok.encode(s.pairs[i].0, pair: s.pairs[i].1), h, "\(name) pair #\(i)")
     }
@@ -38,7 +46,9 @@ final class PipelineParityTests: XCTestCase {
   }
 
   func testBPEWithNFKCSplitRoberta() throws { try check("bpe_nfkc_split_roberta") }
-  func testWordPieceWithNFCWhitespaceTemplate() throws { try check("wordpiece_nfc_whitespace_template") }
+  func testWordPieceWithNFCWhitespaceTemplate() throws {
+    try check("wordpiece_nfc_whitespace_template")
+  }
   func testSplitRemoved() throws { try check("split_removed") }
   func testSplitIsolated() throws { try check("split_isolated") }
   func testSplitMergedWithPrevious() throws { try check("split_merged_with_previous") }

@@ -8,7 +8,9 @@ final class TokenDatasetTests: XCTestCase {
     let cache = NSTemporaryDirectory() + "loom-ds-\(getpid())"
     defer { try? FileManager.default.removeItem(atPath: cache) }
     let corpus = fixturePath("train/prose_corpus.txt")
-    let tok = try Tokenizer.byteLevelBPE(vocab: fixturePath("train/prose_20000/vocab.json"), merges: fixturePath("train/prose_20000/merges.txt"))
+    let tok = try Tokenizer.byteLevelBPE(
+      vocab: fixturePath("train/prose_20000/vocab.json"),
+      merges: fixturePath("train/prose_20000/merges.txt"))
     var ds = TokenDataset(files: [corpus], unit: .lines, trainFraction: 0.9, seed: 42)
     ds.showProgress = false
     let a = try ds.build(tokenizer: tok, cacheDir: cache)
@@ -22,7 +24,9 @@ final class TokenDatasetTests: XCTestCase {
     var expected = [[UInt32]: Int]()
     for l in lines { expected[tok.encodeIds(l), default: 0] += 1 }
     var got = [[UInt32]: Int]()
-    for f in [a.train, a.validation] { for i in 0..<f.sequenceCount { got[f.sequence(i), default: 0] += 1 } }
+    for f in [a.train, a.validation] {
+      for i in 0..<f.sequenceCount { got[f.sequence(i), default: 0] += 1 }
+    }
     XCTAssertEqual(got, expected)
 
     // Same inputs: reused, same order. Another seed or tokenizer: rebuilt.

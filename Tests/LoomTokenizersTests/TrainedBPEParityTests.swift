@@ -6,13 +6,16 @@ import XCTest
 /// as the seeds set it up, against HF's encodings.
 final class TrainedBPEParityTests: XCTestCase {
   func tokenizer() throws -> Tokenizer {
-    let t = try Tokenizer.byteLevelBPE(vocab: fixturePath("train/c_20000/vocab.json"), merges: fixturePath("train/c_20000/merges.txt"))
+    let t = try Tokenizer.byteLevelBPE(
+      vocab: fixturePath("train/c_20000/vocab.json"),
+      merges: fixturePath("train/c_20000/merges.txt"))
     t.postProcessor = .bert(sep: ("</s>", 2), cls: ("<s>", 0))
     return t
   }
 
   func testEncodingsMatchHF() throws {
-    try checkEncodingCases(try tokenizer(), fixtureName: "trained_c_encodings.json", padToken: "<pad>")
+    try checkEncodingCases(
+      try tokenizer(), fixtureName: "trained_c_encodings.json", padToken: "<pad>")
   }
 
   func testTokenizerJSONLoadMatches() throws {
@@ -23,6 +26,8 @@ final class TrainedBPEParityTests: XCTestCase {
 
   func testRoundTrip() throws {
     let t = try tokenizer()
-    for s in try FixtureStrings().texts { XCTAssertEqual(t.decode(try t.encode(s, addSpecialTokens: false).ids), s) }
+    for s in try FixtureStrings().texts {
+      XCTAssertEqual(t.decode(try t.encode(s, addSpecialTokens: false).ids), s)
+    }
   }
 }

