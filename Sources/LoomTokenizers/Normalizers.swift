@@ -113,11 +113,12 @@ func isMark(_ v: UInt32, anyKind: Bool = false) -> Bool {
   }
 }
 
+/// HF counts Cc, Cf and Co as control; unassigned code points are kept (they become [UNK]).
 private func isControl(_ v: UInt32) -> Bool {
   if v == 0x09 || v == 0x0A || v == 0x0D { return false }
   guard let s = Unicode.Scalar(v) else { return false }
   switch s.properties.generalCategory {
-  case .control, .format, .privateUse, .surrogate, .unassigned: return true
+  case .control, .format, .privateUse, .surrogate: return true
   default: return false
   }
 }

@@ -42,7 +42,7 @@ public indirect enum PreTokenizer {
     case .sequence(let xs):
       for x in xs { x.split(&nt, &pieces) }
       return
-    case .byteLevel(true, _, _) where !nt.starts.isEmpty:
+    case .byteLevel(true, _, _) where nt.starts.count == nt.bytes.count:
       prefixSpaces(&nt, &pieces)
     default: break
     }

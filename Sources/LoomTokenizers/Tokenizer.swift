@@ -157,7 +157,9 @@ public final class Tokenizer: @unchecked Sendable {
         continue
       }
       var nt: NormalizedText
-      if normalizer == nil && !prefixSpace {
+      // Identity: offsets are positions in `bytes` itself (no alignment arrays needed).
+      let identity = normalizer == nil && !prefixSpace
+      if identity {
         nt = NormalizedText(bytes: bytes, starts: [], ends: [])
       } else {
         nt = NormalizedText(
@@ -167,7 +169,6 @@ public final class Tokenizer: @unchecked Sendable {
                 text.utf8.startIndex, offsetBy: range.upperBound)], base: range.lowerBound)
         normalizer?.apply(&nt)
       }
-      let identity = nt.starts.isEmpty
       var pieces = identity ? [(range.lowerBound, range.upperBound)] : [(0, nt.bytes.count)]
       preTokenizer?.split(&nt, &pieces)
       nt.bytes.withUnsafeBufferPointer { p in

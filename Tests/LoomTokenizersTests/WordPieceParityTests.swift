@@ -38,3 +38,13 @@ final class WordPieceParityTests: XCTestCase {
     }
   }
 }
+
+extension WordPieceParityTests {
+  /// Text that normalizes to nothing (a lone combining mark, controls) gives no tokens, as in HF.
+  func testTextNormalizedAway() throws {
+    let tok = try minilm()
+    for t in ["\u{5C1}", "\u{301}\u{32D}", "\u{0}\u{FFFD}", "\u{7}"] {
+      XCTAssertEqual(try tok.encode(t).tokens, ["[CLS]", "[SEP]"], t.debugDescription)
+    }
+  }
+}
