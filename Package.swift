@@ -24,6 +24,7 @@ let package = Package(
     .library(name: "LoomPlot", targets: ["LoomPlot"]),
     .library(name: "LoomModels", targets: ["LoomModels"]),
     .library(name: "LoomGenerate", targets: ["LoomGenerate"]),
+    .library(name: "LoomTrain", targets: ["LoomTrain"]),
     .executable(name: "loom", targets: ["loom"]),
     .executable(name: "loom-bench", targets: ["loom-bench"]),
   ],
@@ -56,6 +57,7 @@ let package = Package(
     .target(name: "LoomTokenizers"),
     .target(name: "LoomModels", dependencies: ["LoomCore", "LoomNN", "LoomIO"]),
     .target(name: "LoomGenerate", dependencies: ["LoomCore", "LoomModels"]),
+    .target(name: "LoomTrain", dependencies: ["LoomCore", "LoomNN", "LoomOptim", "LoomIO"]),
     .systemLibrary(
       name: "CCairo", path: "Sources/CCairo", pkgConfig: "cairo",
       providers: [.apt(["libcairo2-dev"]), .brew(["cairo"])]),
@@ -63,7 +65,7 @@ let package = Package(
     .executableTarget(
       name: "loom",
       dependencies: [
-        "LoomCore", "LoomNN", "LoomOptim", "LoomIO", "LoomTokenizers", "LoomPlot", "LoomModels", "LoomGenerate",
+        "LoomCore", "LoomNN", "LoomOptim", "LoomIO", "LoomTokenizers", "LoomPlot", "LoomModels", "LoomGenerate", "LoomTrain",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
     .executableTarget(
@@ -78,6 +80,7 @@ let package = Package(
     .testTarget(name: "LoomNNTests", dependencies: ["LoomCore", "LoomNN", "LoomOptim", "LoomIO"], resources: [.copy("Fixtures")]),
     .testTarget(name: "LoomIOTests", dependencies: ["LoomCore", "LoomIO"], resources: [.copy("Fixtures")]),
     .testTarget(name: "LoomPlotTests", dependencies: ["LoomPlot"]),
+    .testTarget(name: "LoomTrainTests", dependencies: ["LoomCore", "LoomNN", "LoomOptim", "LoomIO", "LoomTrain"]),
     .testTarget(
       name: "LoomModelsTests", dependencies: ["LoomCore", "LoomNN", "LoomOptim", "LoomIO", "LoomModels", "LoomGenerate"],
       resources: [.copy("Fixtures")]),

@@ -1,0 +1,50 @@
+import LoomCore
+
+/// One batch: model inputs and the labels its loss is computed against.
+public struct Batch {
+  public var inputs: Tensor
+  public var labels: Tensor
+  public var attentionMask: Tensor?
+  public init(inputs: Tensor, labels: Tensor, attentionMask: Tensor? = nil) {
+    self.inputs = inputs
+    self.labels = labels
+    self.attentionMask = attentionMask
+  }
+  /// Tokens (or samples) in the batch, for throughput figures.
+  public var tokenCount: Int { inputs.count }
+}
+
+/// Indexable examples the Trainer batches (HF's Dataset + data collator in one).
+public protocol TrainingDataset {
+  var count: Int { get }
+  /// Collates the examples at `indices` into a batch.
+  func batch(_ indices: [Int]) -> Batch
+}
+
+/// Fixed-length blocks of a token stream for causal language modelling (HF's
+/// `group_texts`): example i is tokens [i·L, (i+1)·L], inputs = labels (the model shifts).
+public struct CausalLMBlocks: TrainingDataset {
+  public let tokens: [Int32]
+  public let blockSize: Int
+
+  public init(tokens: [Int32], blockSize: Int) throws {
+    guard blockSize >= 2 else { throw LoomError("block size must be >= 2, got \(blockSize)") }
+    guard tokens.count >= blockSize else {
+      throw LoomError("the corpus has \(tokens.count) tokens, fewer than one block of \(blockSize); use more text or a smaller block size")
+    }
+    self.tokens = tokens
+    self.blockSize = blockSize
+  }
+
+  public var count: Int { tokens.count / blockSize }
+
+  public func batch(_ indices: [Int]) -> Batch {
+    var flat = [Int64]()
+    flat.reserveCapacity(indices.count * blockSize)
+    for i in indices {
+      for j in (i * blockSize)..<((i + 1) * blockSize) { flat.append(Int64(tokens[j])) }
+    }
+    let t = Tensor(flat, shape: [indices.count, blockSize])
+    return Batch(inputs: t, labels: t)
+  }
+}

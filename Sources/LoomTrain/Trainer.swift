@@ -1,0 +1,296 @@
+import Foundation
+import LoomCore
+import LoomIO
+import LoomNN
+import LoomOptim
+
+/// Hugging Face-style training loop: AdamW with decay groups, LR schedule with warmup,
+/// gradient accumulation and clipping, logging, evaluation, checkpoints laid out as
+/// `checkpoint-N/` (rotated by save_total_limit, written atomically), exact resume
+/// and loading the best model at the end.
+public final class Trainer {
+  public let model: Module
+  public let args: TrainingArguments
+  public let trainDataset: any TrainingDataset
+  public let evalDataset: (any TrainingDataset)?
+  /// Loss of a batch (mean over its examples).
+  public let computeLoss: (Batch) -> Tensor
+  /// Extra metrics from the evaluation losses (e.g. accuracy needs predictions; here
+  /// the hook receives the mean eval loss and returns named values).
+  public let computeMetrics: ((Double) -> [String: Double])?
+  /// Writes the model into a directory (weights plus config and tokenizer files).
+  public let saveModel: (Module, String) throws -> Void
+  public var callbacks: [TrainerCallback] = []
+  /// Called with each log record (also appended to output_dir/metrics.jsonl).
+  public var onLog: (([String: Double]) -> Void)? = nil
+  public private(set) var state = TrainerState()
+
+  public init(
+    model: Module, args: TrainingArguments, trainDataset: any TrainingDataset, evalDataset: (any TrainingDataset)? = nil,
+    computeLoss: @escaping (Batch) -> Tensor, computeMetrics: ((Double) -> [String: Double])? = nil,
+    saveModel: ((Module, String) throws -> Void)? = nil
+  ) {
+    self.model = model
+    self.args = args
+    self.trainDataset = trainDataset
+    self.evalDataset = evalDataset
+    self.computeLoss = computeLoss
+    self.computeMetrics = computeMetrics
+    self.saveModel = saveModel ?? { m, dir in
+      try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+      try SafeTensors.save(m.stateDict(), metadata: ["format": "pt"], to: dir + "/model.safetensors")
+    }
+  }
+
+  var batchesPerEpoch: Int {
+    let n = trainDataset.count, b = args.perDeviceTrainBatchSize
+    return args.dataloaderDropLast ? n / b : (n + b - 1) / b
+  }
+
+  var stepsPerEpoch: Int { max(1, (batchesPerEpoch + args.gradientAccumulationSteps - 1) / args.gradientAccumulationSteps) }
+
+  public var totalSteps: Int {
+    args.maxSteps > 0 ? args.maxSteps : Int((args.numTrainEpochs * Double(stepsPerEpoch)).rounded(.up))
+  }
+
+  /// Batch order of an epoch: a permutation seeded by (seed, epoch), so resuming
+  /// reproduces it.
+  func order(epoch: Int) -> [[Int]] {
+    let perm = Tensor.randperm(trainDataset.count, generator: Generator(seed: args.seed &+ UInt64(epoch) &* 0x9E37_79B9)).int64s.map(Int.init)
+    let b = args.perDeviceTrainBatchSize
+    var batches: [[Int]] = []
+    var i = 0
+    while i < perm.count {
+      let chunk = Array(perm[i..<min(i + b, perm.count)])
+      if chunk.count == b || !args.dataloaderDropLast { batches.append(chunk) }
+      i += b
+    }
+    return batches
+  }
+
+  /// Runs training; returns the final state.
+  @discardableResult
+  public func train() throws -> TrainerState {
+    try args.validate()
+    guard trainDataset.count > 0, batchesPerEpoch > 0 else {
+      throw LoomError("the training set has \(trainDataset.count) examples: not enough for one batch of \(args.perDeviceTrainBatchSize)\(args.dataloaderDropLast ? " with dataloader_drop_last" : "")")
+    }
+    if args.evalStrategy != .no && evalDataset == nil {
+      throw LoomError("eval_strategy is \(args.evalStrategy.rawValue) but no evaluation dataset was given")
+    }
+    try prepareOutputDirectory()
+    manualSeed(args.seed)
+    let total = totalSteps
+    let warmup = args.warmupSteps > 0 ? args.warmupSteps : Int((args.warmupRatio * Double(total)).rounded(.up))
+    let optimizer = AdamW(
+      decayGroups(model, lr: args.learningRate, weightDecay: args.weightDecay), betas: (args.adamBeta1, args.adamBeta2),
+      eps: args.adamEpsilon)
+    let scheduler = LRScheduler(optimizer, schedule: try LRSchedule(name: args.lrSchedulerType, warmupSteps: warmup, totalSteps: total))
+    state = TrainerState(maxSteps: total, numTrainEpochs: Int(args.numTrainEpochs.rounded(.up)), trainBatchSize: args.perDeviceTrainBatchSize)
+    if let resume = try resolveResume() { try restore(from: resume, optimizer: optimizer, scheduler: scheduler) }
+    model.train()
+    let progress = ProgressBar(total: total, label: "train", plainEvery: args.loggingSteps)
+    var control = TrainerControl()
+    var runningLoss = 0.0, runningCount = 0, tokens = 0
+    var windowStart = Date()
+    let accumulation = args.gradientAccumulationSteps
+    epochs: while state.globalStep < total && !control.shouldStop {
+      let batches = order(epoch: state.epochIndex)
+      var micro = 0
+      while state.batchesInEpoch < batches.count {
+        let batch = trainDataset.batch(batches[state.batchesInEpoch])
+        state.batchesInEpoch += 1
+        micro += 1
+        let loss = computeLoss(batch)
+        (accumulation > 1 ? loss / Double(accumulation) : loss).backward()
+        runningLoss += loss.item()
+        runningCount += 1
+        tokens += batch.tokenCount
+        let endOfEpoch = state.batchesInEpoch == batches.count
+        guard micro % accumulation == 0 || endOfEpoch else { continue }
+        if args.maxGradNorm > 0 { clipGradNorm(model.parameters(), maxNorm: args.maxGradNorm) }
+        let lr = optimizer.paramGroups[0].lr
+        optimizer.step()
+        scheduler.step()
+        optimizer.zeroGrad()
+        state.globalStep += 1
+        state.epoch = Double(state.epochIndex) + Double(state.batchesInEpoch) / Double(batches.count)
+        let seconds = Date().timeIntervalSince(windowStart)
+        progress.update(state.globalStep, [
+          "loss": String(format: "%.4f", runningLoss / Double(max(runningCount, 1))), "lr": String(format: "%.2e", lr),
+          "tok/s": String(format: "%.0f", Double(tokens) / max(seconds, 1e-9)),
+        ])
+        if state.globalStep % args.loggingSteps == 0 || state.globalStep == total {
+          let logs = ["loss": runningLoss / Double(max(runningCount, 1)), "learning_rate": lr, "epoch": state.epoch, "step": Double(state.globalStep), "tokens_per_second": Double(tokens) / max(seconds, 1e-9)]
+          try log(logs, control: &control)
+          runningLoss = 0; runningCount = 0; tokens = 0; windowStart = Date()
+        }
+        let evalNow = (args.evalStrategy == .steps && state.globalStep % (args.evalSteps ?? args.loggingSteps) == 0)
+          || (args.evalStrategy == .epoch && endOfEpoch)
+        var metrics: [String: Double]? = nil
+        if evalNow {
+          metrics = evaluate()
+          model.train()
+          for c in callbacks { c.onEvaluate(metrics!, state: state, control: &control) }
+          try log(metrics!, control: &control)
+        }
+        let saveNow = (args.saveStrategy == .steps && state.globalStep % args.saveSteps == 0)
+          || (args.saveStrategy == .epoch && endOfEpoch)
+        if saveNow { try saveCheckpoint(optimizer: optimizer, scheduler: scheduler, metrics: metrics) }
+        if state.globalStep >= total || control.shouldStop { break epochs }
+      }
+      state.epochIndex += 1
+      state.batchesInEpoch = 0
+    }
+    progress.finish()
+    if args.loadBestModelAtEnd, let best = state.bestModelCheckpoint {
+      let weights = try SafeTensors.load(best + "/model.safetensors")
+      try model.loadStateDict(weights, strict: false, source: best + "/model.safetensors")
+      FileHandle.standardError.write("loaded the best model from \(best) (\(args.bestMetric.name) = \(state.bestMetric ?? .nan))\n".data(using: .utf8)!)
+    }
+    return state
+  }
+
+  /// Mean loss over the evaluation set (and its perplexity), plus computeMetrics.
+  public func evaluate() -> [String: Double] {
+    guard let eval = evalDataset, eval.count > 0 else { return [:] }
+    model.eval()
+    var total = 0.0, n = 0
+    noGrad {
+      var i = 0
+      while i < eval.count {
+        let idx = Array(i..<min(i + args.perDeviceEvalBatchSize, eval.count))
+        let loss = computeLoss(eval.batch(idx)).item()
+        total += loss * Double(idx.count)
+        n += idx.count
+        i += args.perDeviceEvalBatchSize
+      }
+    }
+    let mean = total / Double(max(n, 1))
+    var metrics = ["eval_loss": mean, "eval_perplexity": Foundation.exp(min(mean, 700)), "epoch": state.epoch, "step": Double(state.globalStep)]
+    for (k, v) in computeMetrics?(mean) ?? [:] { metrics[k.hasPrefix("eval_") ? k : "eval_" + k] = v }
+    return metrics
+  }
+
+  /// Losses of each evaluation batch under `noGrad` (HF's `predict` without outputs).
+  public func predict(_ dataset: any TrainingDataset, _ step: (Batch) -> Tensor) -> [Tensor] {
+    model.eval()
+    defer { model.train() }
+    var outputs: [Tensor] = []
+    noGrad {
+      var i = 0
+      while i < dataset.count {
+        outputs.append(step(dataset.batch(Array(i..<min(i + args.perDeviceEvalBatchSize, dataset.count)))))
+        i += args.perDeviceEvalBatchSize
+      }
+    }
+    return outputs
+  }
+
+  func log(_ logs: [String: Double], control: inout TrainerControl) throws {
+    state.logHistory.append(logs)
+    for c in callbacks { c.onLog(logs, state: state, control: &control) }
+    onLog?(logs)
+    let data = try JSONSerialization.data(withJSONObject: logs, options: [.sortedKeys])
+    let path = args.outputDir + "/metrics.jsonl"
+    if !FileManager.default.fileExists(atPath: path) { FileManager.default.createFile(atPath: path, contents: nil) }
+    let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+    defer { try? handle.close() }
+    try handle.seekToEnd()
+    try handle.write(contentsOf: data + Data("\n".utf8))
+  }
+
+  func prepareOutputDirectory() throws {
+    let fm = FileManager.default
+    let dir = args.outputDir
+    if let contents = try? fm.contentsOfDirectory(atPath: dir), !contents.isEmpty, !args.overwriteOutputDir,
+      args.resumeFromCheckpoint == nil
+    {
+      throw LoomError("output directory \(dir) already exists and is not empty; pass --overwrite-output-dir to reuse it or --resume-from-checkpoint to continue")
+    }
+    if args.overwriteOutputDir && args.resumeFromCheckpoint == nil {
+      for name in (try? fm.contentsOfDirectory(atPath: dir)) ?? [] where name.hasPrefix("checkpoint-") || name == "metrics.jsonl" {
+        try fm.removeItem(atPath: dir + "/" + name)
+      }
+    }
+    try fm.createDirectory(atPath: dir, withIntermediateDirectories: true)
+  }
+
+  /// Checkpoint directories in step order.
+  public func checkpoints() -> [String] {
+    let names = (try? FileManager.default.contentsOfDirectory(atPath: args.outputDir)) ?? []
+    return names.compactMap { n -> (Int, String)? in
+      guard n.hasPrefix("checkpoint-"), let step = Int(n.dropFirst("checkpoint-".count)) else { return nil }
+      return (step, args.outputDir + "/" + n)
+    }.sorted { $0.0 < $1.0 }.map(\.1)
+  }
+
+  func resolveResume() throws -> String? {
+    guard let r = args.resumeFromCheckpoint else { return nil }
+    if r == "true" || r == "last" || r == "latest" {
+      guard let last = checkpoints().last else {
+        throw LoomError("resume_from_checkpoint: no checkpoint-N directory in \(args.outputDir)")
+      }
+      return last
+    }
+    guard FileManager.default.fileExists(atPath: r + "/trainer_state.json") else {
+      throw LoomError("resume_from_checkpoint: \(r) is not a checkpoint (no trainer_state.json)")
+    }
+    return r
+  }
+
+  func saveCheckpoint(optimizer: Adam, scheduler: LRScheduler, metrics: [String: Double]?) throws {
+    let fm = FileManager.default
+    let name = "checkpoint-\(state.globalStep)"
+    let final = args.outputDir + "/" + name
+    if let metrics, let value = metrics[args.bestMetric.name] {
+      let better = state.bestMetric.map { args.bestMetric.greaterIsBetter ? value > $0 : value < $0 } ?? true
+      if better {
+        state.bestMetric = value
+        state.bestModelCheckpoint = final
+      }
+    }
+    // Write everything into a temporary directory, then rename: a crash mid-write
+    // leaves earlier checkpoints untouched and no half-written checkpoint-N.
+    let tmp = args.outputDir + "/.\(name).tmp-\(getpid())"
+    try? fm.removeItem(atPath: tmp)
+    try fm.createDirectory(atPath: tmp, withIntermediateDirectories: true)
+    try saveModel(model, tmp)
+    try SafeTensors.save(optimizer.stateDict(), to: tmp + "/optimizer.safetensors")
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+    try AtomicFile.write(try encoder.encode(["step_count": scheduler.stepCount]), to: tmp + "/scheduler.json")
+    try AtomicFile.write(try encoder.encode(["global_generator": Generator.global.state]), to: tmp + "/rng_state.json")
+    try AtomicFile.write(try encoder.encode(state), to: tmp + "/trainer_state.json")
+    try AtomicFile.write(try encoder.encode(args), to: tmp + "/training_args.json")
+    if fm.fileExists(atPath: final) { try fm.removeItem(atPath: final) }
+    try fm.moveItem(atPath: tmp, toPath: final)
+    try rotateCheckpoints()
+  }
+
+  /// Keeps the newest `save_total_limit` checkpoints, never deleting the best one.
+  func rotateCheckpoints() throws {
+    guard var limit = args.saveTotalLimit else { return }
+    var all = checkpoints()
+    if let best = state.bestModelCheckpoint, let i = all.firstIndex(of: best) {
+      if limit == 1 && best != all.last { limit = 2 }
+      all.remove(at: i)
+      all.append(best)
+    }
+    for dir in all.prefix(max(0, all.count - limit)) { try FileManager.default.removeItem(atPath: dir) }
+  }
+
+  func restore(from dir: String, optimizer: Adam, scheduler: LRScheduler) throws {
+    let decoder = JSONDecoder()
+    let weights = try SafeTensors.load(dir + "/model.safetensors")
+    try model.loadStateDict(weights, source: dir + "/model.safetensors")
+    try optimizer.loadStateDict(SafeTensors.load(dir + "/optimizer.safetensors"))
+    state = try decoder.decode(TrainerState.self, from: Data(contentsOf: URL(fileURLWithPath: dir + "/trainer_state.json")))
+    let sched = try decoder.decode([String: Int].self, from: Data(contentsOf: URL(fileURLWithPath: dir + "/scheduler.json")))
+    scheduler.restore(stepCount: sched["step_count"] ?? state.globalStep)
+    let rng = try decoder.decode([String: [UInt64]].self, from: Data(contentsOf: URL(fileURLWithPath: dir + "/rng_state.json")))
+    if let g = rng["global_generator"] { Generator.global.state = g }
+    state.maxSteps = totalSteps
+    FileHandle.standardError.write("resuming from \(dir) at step \(state.globalStep)\n".data(using: .utf8)!)
+  }
+}
