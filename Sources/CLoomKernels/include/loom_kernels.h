@@ -14,6 +14,10 @@ extern "C" {
 // ---- runtime facts ---------------------------------------------------------
 /// 512 when AVX-512F is used, 256 for AVX2+FMA, 0 for the portable scalar path.
 int loom_simd_width_bits(void);
+/// Caps the SIMD level (512, 256 or 0) for testing; picks the best supported level
+/// not above `bits` and returns its width. Not thread-safe with running kernels.
+/// (The environment variable LOOM_SIMD=scalar|avx2|avx512 caps it at startup.)
+int loom_set_simd_width_bits(int bits);
 /// Number of threads the pool uses (>= 1).
 int loom_num_threads(void);
 /// Changes the pool size (1 = run inline). Call before heavy work, not concurrently.

@@ -1,0 +1,107 @@
+// Strided gather and storage-type conversions (memory-bound; portable C).
+#include <string.h>
+#include "kern_internal.h"
+
+typedef struct {
+  const float *src;
+  const int64_t *shape, *strides;
+  int ndim;
+  float *dst;
+  int64_t inner;  // shape[ndim-1]
+} sc_ctx;
+
+// copies "outer rows" [b, e): each row is the innermost dimension
+static void sc_rng(void *p, int64_t b, int64_t e) {
+  sc_ctx *c = p;
+  int nd = c->ndim;
+  int64_t inner = c->inner, is = c->strides[nd - 1];
+  int64_t idx[8] = {0};
+  int64_t rem = b, off = 0;
+  for (int d = nd - 2; d >= 0; d--) {  // unravel b over dims [0, nd-1)
+    idx[d] = rem % c->shape[d];
+    rem /= c->shape[d];
+    off += idx[d] * c->strides[d];
+  }
+  float *dst = c->dst + b * inner;
+  for (int64_t row = b; row < e; row++) {
+    const float *s = c->src + off;
+    if (is == 1) memcpy(dst, s, (size_t)inner * sizeof(float));
+    else if (is == 0) { float v = *s; for (int64_t i = 0; i < inner; i++) dst[i] = v; }
+    else for (int64_t i = 0; i < inner; i++) dst[i] = s[i * is];
+    dst += inner;
+    for (int d = nd - 2; d >= 0; d--) {  // odometer increment
+      off += c->strides[d];
+      if (++idx[d] < c->shape[d]) break;
+      off -= idx[d] * c->strides[d];
+      idx[d] = 0;
+    }
+  }
+}
+
+void loom_strided_copy_f32(const float *src, const int64_t *shape, const int64_t *strides, int ndim,
+                           float *dst) {
+  if (ndim <= 0) { dst[0] = src[0]; return; }
+  int64_t total = 1;
+  for (int d = 0; d < ndim; d++) total *= shape[d];
+  if (total <= 0) return;
+  sc_ctx c = {src, shape, strides, ndim, dst, shape[ndim - 1]};
+  int64_t outer = total / c.inner;
+  if (total < LOOM_PAR_ELEMS * 2) sc_rng(&c, 0, outer);
+  else loom_parallel_for(outer, loom_row_grain(c.inner) * 2, sc_rng, &c);
+}
+
+void loom_f32_to_f64(const float *src, double *dst, int64_t n) {
+  for (int64_t i = 0; i < n; i++) dst[i] = (double)src[i];
+}
+void loom_f64_to_f32(const double *src, float *dst, int64_t n) {
+  for (int64_t i = 0; i < n; i++) dst[i] = (float)src[i];
+}
+
+static inline uint32_t f2u(float f) { uint32_t u; memcpy(&u, &f, 4); return u; }
+static inline float u2f(uint32_t u) { float f; memcpy(&f, &u, 4); return f; }
+
+void loom_f32_to_bf16(const float *src, uint16_t *dst, int64_t n) {
+  for (int64_t i = 0; i < n; i++) {
+    uint32_t u = f2u(src[i]);
+    if ((u & 0x7fffffffu) > 0x7f800000u) dst[i] = (uint16_t)((u >> 16) | 0x40);  // quiet NaN
+    else dst[i] = (uint16_t)((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);          // round to nearest even
+  }
+}
+void loom_bf16_to_f32(const uint16_t *src, float *dst, int64_t n) {
+  for (int64_t i = 0; i < n; i++) dst[i] = u2f((uint32_t)src[i] << 16);
+}
+
+static inline uint16_t f32_to_f16_one(float f) {
+  uint32_t u = f2u(f);
+  uint16_t sign = (uint16_t)((u >> 16) & 0x8000u);
+  uint32_t a = u & 0x7fffffffu;
+  if (a > 0x7f800000u) return sign | 0x7e00u;            // NaN
+  if (a >= 0x477ff000u) return sign | 0x7c00u;           // overflow (>= 65520 rounds to inf) or inf
+  if (a >= 0x38800000u) {                                // normal half
+    uint32_t r = a + 0xfffu + ((a >> 13) & 1u);          // RNE on the 13 dropped bits
+    return sign | (uint16_t)((r - 0x38000000u) >> 13);
+  }
+  if (a < 0x33000000u) return sign;                      // < 2^-25 rounds to 0
+  // subnormal half: value = m * 2^-24
+  uint32_t e = a >> 23, m = (a & 0x7fffffu) | 0x800000u;
+  uint32_t shift = 126 - e;                              // (113 - e) + 13
+  uint32_t q = m >> shift, rem = m & ((1u << shift) - 1u), halfw = 1u << (shift - 1);
+  if (rem > halfw || (rem == halfw && (q & 1u))) q++;
+  return sign | (uint16_t)q;
+}
+static inline float f16_to_f32_one(uint16_t h) {
+  uint32_t sign = (uint32_t)(h & 0x8000u) << 16, e = (h >> 10) & 0x1fu, m = h & 0x3ffu;
+  if (e == 0x1f) return u2f(sign | 0x7f800000u | (m << 13));
+  if (e == 0) {
+    if (m == 0) return u2f(sign);
+    float v = (float)m * 5.9604644775390625e-8f;  // m * 2^-24, exact
+    return sign ? -v : v;
+  }
+  return u2f(sign | ((e + 112) << 23) | (m << 13));
+}
+void loom_f32_to_f16(const float *src, uint16_t *dst, int64_t n) {
+  for (int64_t i = 0; i < n; i++) dst[i] = f32_to_f16_one(src[i]);
+}
+void loom_f16_to_f32(const uint16_t *src, float *dst, int64_t n) {
+  for (int64_t i = 0; i < n; i++) dst[i] = f16_to_f32_one(src[i]);
+}
