@@ -53,7 +53,10 @@ let package = Package(
       linkerSettings: blasLinker),
     .target(name: "LoomNN", dependencies: ["LoomCore"]),
     .target(name: "LoomOptim", dependencies: ["LoomCore", "LoomNN", "CLoomKernels"]),
-    .target(name: "LoomIO", dependencies: ["LoomCore"]),
+    .systemLibrary(
+      name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
+      providers: [.apt(["zlib1g-dev"]), .brew(["zlib"])]),
+    .target(name: "LoomIO", dependencies: ["LoomCore", "CZlib"]),
     .target(name: "LoomTokenizers"),
     .target(name: "LoomModels", dependencies: ["LoomCore", "LoomNN", "LoomIO"]),
     .target(name: "LoomGenerate", dependencies: ["LoomCore", "LoomModels"]),

@@ -5,5 +5,5 @@ struct Loom: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "loom",
     abstract: "Build, train and run generative models natively in Swift.",
-    subcommands: [DemoCommand.self, TokenizerCommand.self])
+    subcommands: [TrainCommand.self, GenerateCommand.self, TokenizerCommand.self, DemoCommand.self])
 }

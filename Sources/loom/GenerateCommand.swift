@@ -1,0 +1,92 @@
+import ArgumentParser
+import Foundation
+import LoomCore
+import LoomGenerate
+import LoomModels
+
+/// `loom generate`: text from a model directory, like HF's text-generation pipeline
+/// (the prompt is included in the output).
+struct GenerateCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "generate", abstract: "Generate text with a trained model (prompt included in the output).")
+
+  @Option(help: "Model directory (config.json, model.safetensors and a tokenizer).") var model: String
+  @Option(help: "Text to continue.") var prompt: String
+  @Option(help: "Tokens to generate.") var maxNewTokens = 50
+  @Option(help: "Minimum tokens before end-of-text is allowed.") var minNewTokens = 0
+  @Flag(help: "Sample instead of choosing the most likely token.") var doSample = false
+  @Option(help: "Sampling temperature.") var temperature: Double = 1
+  @Option(help: "Keep the K most likely tokens (0 = all).") var topK = 50
+  @Option(help: "Nucleus sampling mass.") var topP: Double = 1
+  @Option(help: "Beams for beam search.") var numBeams = 1
+  @Option(help: "Beam length penalty.") var lengthPenalty: Double = 1
+  @Flag(help: "Stop beam search when num_beams hypotheses are finished.") var earlyStopping = false
+  @Option(help: "Block repeated n-grams of this size.") var noRepeatNgramSize = 0
+  @Option(help: "Penalty for repeating tokens (> 1 discourages).") var repetitionPenalty: Double = 1
+  @Option(help: "Sequences to return.") var numReturnSequences = 1
+  @Option(help: "Random seed for sampling.") var seed: UInt64?
+  @Flag(help: "Print tokens as they are generated (one sequence).") var stream = false
+
+  func validate() throws {
+    if maxNewTokens < 0 { throw ValidationError("--max-new-tokens must be >= 0") }
+    if numReturnSequences > 1 && numBeams == 1 && !doSample {
+      throw ValidationError("--num-return-sequences \(numReturnSequences) needs --do-sample or --num-beams >= \(numReturnSequences)")
+    }
+    if prompt.isEmpty { throw ValidationError("--prompt must not be empty") }
+  }
+
+  func run() throws {
+    let lm = try GPT2LMHeadModel.load(from: model)
+    lm.eval()
+    let codec = try TextCodec.load(model)
+    let ids = try codec.encode(prompt)
+    guard !ids.isEmpty else { throw ValidationError("the prompt encodes to no tokens") }
+    guard ids.count < lm.config.nPositions else {
+      throw ValidationError("the prompt has \(ids.count) tokens; the model takes at most \(lm.config.nPositions) (n_positions)")
+    }
+    var g = GenerationConfig()
+    g.maxNewTokens = min(maxNewTokens, lm.config.nPositions - ids.count)
+    g.minNewTokens = minNewTokens
+    g.doSample = doSample
+    g.temperature = temperature
+    g.topK = topK
+    g.topP = topP
+    g.numBeams = numBeams
+    g.lengthPenalty = lengthPenalty
+    g.earlyStopping = earlyStopping ? .enabled : .heuristic
+    g.noRepeatNgramSize = noRepeatNgramSize
+    g.repetitionPenalty = repetitionPenalty
+    g.numReturnSequences = numReturnSequences
+    g.seed = seed
+    if let eos = lm.config.eosTokenId ?? codec.eosTokenId, eos < lm.config.vocabSize { g.eosTokenIds = [eos] }
+    g.padTokenId = lm.config.padTokenId ?? g.eosTokenIds.first
+    let streaming = stream && numBeams == 1 && numReturnSequences == 1
+    var generated: [Int] = []
+    var printed = ""
+    if streaming {
+      print(prompt, terminator: "")
+      fflush(stdout)
+    }
+    let outputs = try Generation.generate(lm, prompts: [ids], config: g) { _, token in
+      guard streaming else { return }
+      generated.append(token)
+      let text = codec.decode(generated)
+      if text.count > printed.count, text.hasPrefix(printed) {
+        print(text.dropFirst(printed.count), terminator: "")
+        fflush(stdout)
+        printed = text
+      }
+    }
+    if streaming {
+      let text = codec.decode(generated)
+      if text.hasPrefix(printed) { print(text.dropFirst(printed.count), terminator: "") }
+      print()
+      return
+    }
+    for (i, out) in outputs.enumerated() {
+      if outputs.count > 1 { print("--- sequence \(i + 1) ---") }
+      let newTokens = Array(out.dropFirst(ids.count)).filter { !g.eosTokenIds.contains($0) || $0 != g.padTokenId }
+      print(prompt + codec.decode(newTokens))
+    }
+  }
+}
