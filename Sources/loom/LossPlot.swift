@@ -1,16 +1,20 @@
 import Foundation
+import LoomPlot
 
-/// The train/eval loss curve as a PNG next to the model (needs LoomPlot; until it
-/// lands the curve is written as CSV and no PNG is produced).
+/// The train/eval loss curve of a run as loss.png (Cairo).
 enum LossPlot {
   static func write(history: [[String: Double]], to path: String) throws -> String? {
-    var csv = "step,loss,eval_loss\n"
+    var trainX: [Double] = [], trainY: [Double] = [], evalX: [Double] = [], evalY: [Double] = []
     for r in history {
       guard let step = r["step"] else { continue }
-      csv += "\(Int(step)),\(r["loss"].map { "\($0)" } ?? ""),\(r["eval_loss"].map { "\($0)" } ?? "")\n"
+      if let l = r["loss"] { trainX.append(step); trainY.append(l) }
+      if let l = r["eval_loss"] { evalX.append(step); evalY.append(l) }
     }
-    let csvPath = (path as NSString).deletingPathExtension + ".csv"
-    try csv.write(toFile: csvPath, atomically: true, encoding: .utf8)
-    return csvPath
+    guard !trainX.isEmpty else { return nil }
+    var plot = LinePlot(title: "Training loss", xLabel: "step", yLabel: "cross-entropy")
+    plot.add("train", x: trainX, y: trainY)
+    if !evalX.isEmpty { plot.add("eval", x: evalX, y: evalY, markers: true) }
+    _ = try plot.write(to: path)
+    return path
   }
 }

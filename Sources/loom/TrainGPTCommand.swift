@@ -108,6 +108,7 @@ struct TrainGPTCommand: ParsableCommand {
   }
 
   func run() throws {
+    setvbuf(stdout, nil, _IOLBF, 0)  // interleave with the progress bar on stderr
     let args = try training.arguments()
     var text = ""
     for path in data {
@@ -128,6 +129,7 @@ struct TrainGPTCommand: ParsableCommand {
     } else {
       modelConfig = try GPT2Config.preset(preset, vocabSize: codec.vocabSize)
     }
+    if char { modelConfig.vocabSize = codec.vocabSize }  // the characters define the vocabulary
     if modelConfig.vocabSize < codec.vocabSize {
       throw ValidationError("the model's vocab_size (\(modelConfig.vocabSize)) is smaller than the tokenizer's (\(codec.vocabSize))")
     }
