@@ -14,6 +14,26 @@
 
 enum { BQ = 64, BK = 64 };
 
+float loom_attention_dropout_scale(uint64_t seed, float p, int64_t b, int64_t h, int64_t heads, int64_t r,
+                                   int64_t tq, int64_t c, int64_t tk) {
+  uint64_t z = seed ^ ((uint64_t)(((b * heads + h) * tq + r) * tk + c) * 0x9E3779B97F4A7C15ull);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  z ^= z >> 31;
+  float u = (float)(z >> 40) * 0x1.0p-24f;
+  return u >= p ? 1.0f / (1.0f - p) : 0.0f;
+}
+
+/// Multiplies a block of probabilities by the dropout mask.
+static void apply_dropout(const loom_attn_args *a, int64_t b, int64_t h, float *p, int64_t r0, int64_t rows,
+                          int64_t c0, int64_t cols) {
+  for (int64_t i = 0; i < rows; i++) {
+    float *row = p + i * BK;
+    for (int64_t c = 0; c < cols; c++)
+      row[c] *= loom_attention_dropout_scale(a->seed, a->dropout_p, b, h, a->heads, r0 + i, a->tq, c0 + c, a->tk);
+  }
+}
+
 static inline float *at(loom_attn_view v, int64_t b, int64_t h, int64_t t) {
   return v.data + b * v.stride_b + h * v.stride_h + t * v.stride_t;
 }
@@ -79,6 +99,7 @@ static void forward_range(void *ctx, int64_t begin, int64_t end) {
           l[i] = l[i] * alpha[i] + sum;
           m[i] = mx;
         }
+        if (a->dropout_p > 0) apply_dropout(a, b, h, s, r0, rows, c0, cols);
         for (int64_t i = 0; i < rows; i++) {
           if (alpha[i] != 1.0f) {
             float *o = at(a->o, b, h, r0 + i);
@@ -122,6 +143,7 @@ static void backward_range(void *ctx, int64_t begin, int64_t end) {
   const loom_attn_args *a = c->a;
   float *p = malloc(sizeof(float) * BQ * BK);
   float *dp = malloc(sizeof(float) * BQ * BK);
+  float *pd = malloc(sizeof(float) * BQ * BK);
   float *dd = malloc(sizeof(float) * (size_t)a->tq);
   for (int64_t bh = begin; bh < end; bh++) {
     int64_t b = bh / a->heads, h = bh % a->heads;
@@ -155,12 +177,20 @@ static void backward_range(void *ctx, int64_t begin, int64_t end) {
           for (int64_t j = 0; j < cols; j++) row[j] -= base;
           loom_unary_f32(LOOM_EXP, row, row, cols);  // exp(-inf) = 0 for masked keys
         }
+        float *pv = p;
+        if (a->dropout_p > 0) {
+          // dV uses the dropped probabilities; dP is masked the same way.
+          memcpy(pd, p, sizeof(float) * BQ * BK);
+          apply_dropout(a, b, h, pd, r0, rows, c0, cols);
+          pv = pd;
+        }
         // dV_j += Pᵀ dO_i
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)cols, (int)a->dv, (int)rows, 1.0f, p, BK,
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)cols, (int)a->dv, (int)rows, 1.0f, pv, BK,
                     at(c->dout, b, h, r0), (int)c->dout.stride_t, 1.0f, at(c->dv, b, h, c0), (int)c->dv.stride_t);
         // dP = dO_i V_jᵀ
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, (int)cols, (int)a->dv, 1.0f,
                     at(c->dout, b, h, r0), (int)c->dout.stride_t, at(a->v, b, h, c0), (int)a->v.stride_t, 0.0f, dp, BK);
+        if (a->dropout_p > 0) apply_dropout(a, b, h, dp, r0, rows, c0, cols);
         // dS = P ∘ (dP − D) · scale  (stored in dp)
         for (int64_t i = 0; i < rows; i++) {
           float *pr = p + i * BK, *dr = dp + i * BK;
@@ -177,6 +207,7 @@ static void backward_range(void *ctx, int64_t begin, int64_t end) {
   }
   free(p);
   free(dp);
+  free(pd);
   free(dd);
 }
 

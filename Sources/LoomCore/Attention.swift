@@ -12,7 +12,9 @@ public func scaledDotProductAttention(
   }
   let d = q.shape[q.rank - 1]
   let s = scale ?? 1 / Double(d).squareRoot()
-  if let fused = fusedAttention(q, k, v, mask: mask, isCausal: isCausal, dropoutP: training ? dropoutP : 0, scale: s) {
+  if let fused = fusedAttention(
+    q, k, v, mask: mask, isCausal: isCausal, dropoutP: training ? dropoutP : 0, scale: s, generator: generator)
+  {
     return fused
   }
   return compositeAttention(q, k, v, mask: mask, isCausal: isCausal, dropoutP: dropoutP, training: training, scale: s, generator: generator)

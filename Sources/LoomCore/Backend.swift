@@ -50,11 +50,12 @@ public protocol Backend: AnyObject {
 
   /// Attention over [B, H, T, D] views with dense last dims; nil when this backend has no
   /// fused kernel for the case (the op then uses its composite definition).
-  func attention(_ q: Tensor, _ k: Tensor, _ v: Tensor, keyMask: Tensor?, isCausal: Bool, scale: Double)
-    -> (output: Tensor, logSumExp: Tensor)?
+  func attention(
+    _ q: Tensor, _ k: Tensor, _ v: Tensor, keyMask: Tensor?, isCausal: Bool, scale: Double, dropout: AttentionDropout
+  ) -> (output: Tensor, logSumExp: Tensor)?
   func attentionBackward(
     _ q: Tensor, _ k: Tensor, _ v: Tensor, output: Tensor, logSumExp: Tensor, gradOutput: Tensor, keyMask: Tensor?,
-    isCausal: Bool, scale: Double
+    isCausal: Bool, scale: Double, dropout: AttentionDropout
   ) -> (q: Tensor, k: Tensor, v: Tensor)
 
   // Indexing.

@@ -3,10 +3,11 @@ import CLoomKernels
 /// The fused kernel handles float32 rank-4 [B, H, T, D] inputs, causal or not, with no
 /// mask or a boolean key-padding mask broadcast as [B, 1, 1, Tk], and no dropout; other
 /// cases use the composite definition.
-func fusedAttention(_ q: Tensor, _ k: Tensor, _ v: Tensor, mask: Tensor?, isCausal: Bool, dropoutP: Double, scale: Double)
-  -> Tensor?
-{
-  guard q.dtype == .float32, k.dtype == .float32, v.dtype == .float32, q.rank == 4, dropoutP == 0 else { return nil }
+func fusedAttention(
+  _ q: Tensor, _ k: Tensor, _ v: Tensor, mask: Tensor?, isCausal: Bool, dropoutP: Double, scale: Double,
+  generator: Generator
+) -> Tensor? {
+  guard q.dtype == .float32, k.dtype == .float32, v.dtype == .float32, q.rank == 4, dropoutP < 1 else { return nil }
   let (b, h, tq, d) = (q.shape[0], q.shape[1], q.shape[2], q.shape[3])
   let (tk, dv) = (k.shape[2], v.shape[3])
   guard k.shape == [b, h, tk, d], v.shape == [b, h, tk, dv], tq > 0, tk > 0 else { return nil }
@@ -18,11 +19,12 @@ func fusedAttention(_ q: Tensor, _ k: Tensor, _ v: Tensor, mask: Tensor?, isCaus
     keyMask = mask.detach().reshape([mask.shape[0], tk]).expand([b, tk]).contiguous()
   }
   let (qd, kd, vd) = (q.detach(), k.detach(), v.detach())
-  guard let (out, lse) = q.backend.attention(qd, kd, vd, keyMask: keyMask, isCausal: isCausal, scale: scale) else {
-    return nil
-  }
+  let dropout = AttentionDropout(p: dropoutP, seed: dropoutP > 0 ? generator.next() : 0)
+  guard let (out, lse) = q.backend.attention(qd, kd, vd, keyMask: keyMask, isCausal: isCausal, scale: scale, dropout: dropout)
+  else { return nil }
   return out.recorded("ScaledDotProductFlashAttentionBackward", inputs: [q, k, v]) { g, o in
     if GradMode.isEnabled {
+      precondition(dropoutP == 0, "Loom: second-order gradients through attention dropout are not supported")
       return compositeGradients(inputs: [q, k, v], gradOutput: g) { ins in
         compositeAttention(
           ins[0]!, ins[1]!, ins[2]!, mask: mask, isCausal: isCausal, dropoutP: 0, training: false, scale: scale,
@@ -30,7 +32,8 @@ func fusedAttention(_ q: Tensor, _ k: Tensor, _ v: Tensor, mask: Tensor?, isCaus
       }
     }
     let r = qd.backend.attentionBackward(
-      qd, kd, vd, output: o.detach(), logSumExp: lse, gradOutput: g, keyMask: keyMask, isCausal: isCausal, scale: scale)
+      qd, kd, vd, output: o.detach(), logSumExp: lse, gradOutput: g, keyMask: keyMask, isCausal: isCausal, scale: scale,
+      dropout: dropout)
     return [r.q, r.k, r.v]
   }
 }
@@ -50,43 +53,60 @@ extension CPUBackend {
 
   func attentionArgs(
     _ q: Tensor, _ k: Tensor, _ v: Tensor, _ o: Tensor, _ lse: Tensor, _ keyMask: Tensor?, _ isCausal: Bool,
-    _ scale: Double
+    _ scale: Double, _ dropout: AttentionDropout
   ) -> loom_attn_args {
     loom_attn_args(
       batch: Int64(q.shape[0]), heads: Int64(q.shape[1]), tq: Int64(q.shape[2]), tk: Int64(k.shape[2]),
       d: Int64(q.shape[3]), dv: Int64(v.shape[3]), q: attentionView(q), k: attentionView(k), v: attentionView(v),
       o: attentionView(o), lse: lse.pointer(as: Float.self), scale: Float(scale), causal: isCausal ? 1 : 0,
-      key_mask: keyMask.map { UnsafePointer($0.pointer(as: UInt8.self)) }, key_mask_stride_b: Int64(k.shape[2]))
+      key_mask: keyMask.map { UnsafePointer($0.pointer(as: UInt8.self)) }, key_mask_stride_b: Int64(k.shape[2]),
+      dropout_p: Float(dropout.p), seed: dropout.seed)
   }
 
   func denseLastDim(_ t: Tensor) -> Tensor { t.strides[3] == 1 ? t : t.contiguous() }
 
-  public func attention(_ q: Tensor, _ k: Tensor, _ v: Tensor, keyMask: Tensor?, isCausal: Bool, scale: Double)
-    -> (output: Tensor, logSumExp: Tensor)?
+  public func attention(
+    _ q: Tensor, _ k: Tensor, _ v: Tensor, keyMask: Tensor?, isCausal: Bool, scale: Double, dropout: AttentionDropout
+  ) -> (output: Tensor, logSumExp: Tensor)?
   {
     let (qd, kd, vd) = (denseLastDim(q), denseLastDim(k), denseLastDim(v))
     let mask = keyMask?.to(.uint8).contiguous()
     let (b, h, tq) = (q.shape[0], q.shape[1], q.shape[2])
     let out = headsInterleaved(b, h, tq, v.shape[3])
     let lse = Tensor(empty: [b, h, tq])
-    var args = attentionArgs(qd, kd, vd, out, lse, mask, isCausal, scale)
+    var args = attentionArgs(qd, kd, vd, out, lse, mask, isCausal, scale, dropout)
     withExtendedLifetime((qd, kd, vd, mask)) { loom_attention_forward_f32(&args) }
     return (out, lse)
   }
 
   public func attentionBackward(
     _ q: Tensor, _ k: Tensor, _ v: Tensor, output: Tensor, logSumExp: Tensor, gradOutput: Tensor, keyMask: Tensor?,
-    isCausal: Bool, scale: Double
+    isCausal: Bool, scale: Double, dropout: AttentionDropout
   ) -> (q: Tensor, k: Tensor, v: Tensor) {
     let (qd, kd, vd, od, gd) = (denseLastDim(q), denseLastDim(k), denseLastDim(v), denseLastDim(output), denseLastDim(gradOutput))
     let mask = keyMask?.to(.uint8).contiguous()
     let (b, h, tq, tk) = (q.shape[0], q.shape[1], q.shape[2], k.shape[2])
     let dq = headsInterleaved(b, h, tq, q.shape[3]), dk = headsInterleaved(b, h, tk, k.shape[3])
     let dv = headsInterleaved(b, h, tk, v.shape[3])
-    var args = attentionArgs(qd, kd, vd, od, logSumExp, mask, isCausal, scale)
+    var args = attentionArgs(qd, kd, vd, od, logSumExp, mask, isCausal, scale, dropout)
     withExtendedLifetime((qd, kd, vd, od, gd, mask)) {
       loom_attention_backward_f32(&args, attentionView(gd), attentionView(dq), attentionView(dk), attentionView(dv))
     }
     return (dq, dk, dv)
+  }
+}
+
+/// Dropout inside fused attention: probability and the seed of its hashed mask.
+public struct AttentionDropout: Sendable {
+  public let p: Double
+  public let seed: UInt64
+  public init(p: Double, seed: UInt64) {
+    self.p = p
+    self.seed = seed
+  }
+
+  /// The multiplier (0 or 1/(1-p)) at (batch, head, query, key) — the kernel's mask.
+  public func scale(batch: Int, head: Int, heads: Int, query: Int, queries: Int, key: Int, keys: Int) -> Float {
+    loom_attention_dropout_scale(seed, Float(p), Int64(batch), Int64(head), Int64(heads), Int64(query), Int64(queries), Int64(key), Int64(keys))
   }
 }

@@ -96,3 +96,44 @@ final class FusedAttentionTests: XCTestCase {
     run(b: 1, h: 2, tq: 9, tk: 9, d: 4, causal: true, padded: false, secondOrder: true)
   }
 }
+
+/// Attention dropout inside the fused kernel equals the composite definition with the
+/// same (hashed) mask, forward and backward, and is reproducible from the generator.
+final class FusedAttentionDropoutTests: XCTestCase {
+  func testDropoutMatchesCompositeWithTheSameMask() {
+    let (b, h, t, d) = (2, 2, 70, 8)
+    let p = 0.3
+    let gen = Generator(seed: 11)
+    let q0 = Tensor.randn([b, h, t, d], dtype: .float64, generator: gen)
+    let k0 = Tensor.randn([b, h, t, d], dtype: .float64, generator: gen)
+    let v0 = Tensor.randn([b, h, t, d], dtype: .float64, generator: gen)
+    let up = Tensor.randn([b, h, t, d], dtype: .float64, generator: gen)
+    // Fused, float32: the seed is the generator's next value.
+    let seedSource = Generator(seed: 99)
+    let seed = Generator(seed: 99).next()
+    let q = q0.to(.float32).detach().requiringGrad(), k = k0.to(.float32).detach().requiringGrad()
+    let v = v0.to(.float32).detach().requiringGrad()
+    let out = scaledDotProductAttention(q, k, v, isCausal: true, dropoutP: p, training: true, generator: seedSource)
+    (out * up.to(.float32)).sum().backward()
+    // Composite, float64, with the mask rebuilt from the same seed.
+    let dropout = AttentionDropout(p: p, seed: seed)
+    var m = [Double](repeating: 0, count: b * h * t * t)
+    for bi in 0..<b { for hi in 0..<h { for r in 0..<t { for c in 0..<t {
+      m[((bi * h + hi) * t + r) * t + c] = Double(dropout.scale(batch: bi, head: hi, heads: h, query: r, queries: t, key: c, keys: t))
+    } } } }
+    let mask = Tensor(m, shape: [b, h, t, t])
+    let q64 = q0.detach().requiringGrad(), k64 = k0.detach().requiringGrad(), v64 = v0.detach().requiringGrad()
+    let scores = q64.matmul(k64.transpose(-2, -1)) * (1 / Double(d).squareRoot())
+    let causal = Tensor.triangleMask(rows: t, cols: t, lower: true)
+    let probs = scores.maskedFill(causal.logicalNot(), value: -.infinity).softmax(dim: -1)
+    let ref = (probs * mask).matmul(v64)
+    (ref * up).sum().backward()
+    for (name, a, r) in [("output", out, ref), ("dq", q.grad!, q64.grad!), ("dk", k.grad!, k64.grad!), ("dv", v.grad!, v64.grad!)] {
+      let worst = zip(a.toArray(Double.self), r.toArray(Double.self)).map { abs($0 - $1) / max(1, abs($1)) }.max()!
+      XCTAssertLessThanOrEqual(worst, 5e-5, "\(name) differs by \(worst)")
+    }
+    // About p of the entries are dropped.
+    let dropped = Double(m.filter { $0 == 0 }.count) / Double(m.count)
+    XCTAssertEqual(dropped, p, accuracy: 0.02)
+  }
+}

@@ -26,7 +26,16 @@ typedef struct {
   /// Optional [B, Tk] key mask (1 = attend), row stride key_mask_stride_b; NULL for none.
   const uint8_t *key_mask;
   int64_t key_mask_stride_b;
+  /// Dropout on the attention probabilities (0 = none). The keep mask is a hash of
+  /// (seed, b, h, query, key), so backward regenerates it instead of storing it.
+  float dropout_p;
+  uint64_t seed;
 } loom_attn_args;
+
+/// The dropout multiplier (0 or 1/(1-p)) the kernels apply at one position; exposed
+/// so tests can rebuild the same mask.
+float loom_attention_dropout_scale(uint64_t seed, float p, int64_t b, int64_t h, int64_t heads, int64_t r,
+                                   int64_t tq, int64_t c, int64_t tk);
 
 void loom_attention_forward_f32(const loom_attn_args *args);
 
