@@ -7,6 +7,7 @@ let arguments = Array(CommandLine.arguments.dropFirst())
 let suites: [String: ([String]) throws -> Void] = [
   "engine": runEngineBench,
   "tokenizers": runTokenizersBench,
+  "gpt": runGPTBench,
 ]
 guard let suite = arguments.first, let run = suites[suite] else {
   let names = suites.keys.sorted().joined(separator: ", ")
