@@ -140,6 +140,12 @@ extension CPUBackend {
     _ a: GemmOperand, _ aOffset: Int, _ b: GemmOperand, _ bOffset: Int, _ out: Tensor, _ outOffset: Int,
     m: Int, n: Int, k: Int, beta: Double = 0
   ) {
+    if m == 1 && n > 1 {
+      // A row vector times a matrix (token-by-token generation): GEMV reads the matrix
+      // once and skips GEMM's packing copies.
+      gemv(a, aOffset, b, bOffset, out, outOffset, n: n, k: k, beta: beta)
+      return
+    }
     let ta = a.transposed ? CblasTrans : CblasNoTrans
     let tb = b.transposed ? CblasTrans : CblasNoTrans
     if out.dtype == .float32 {
@@ -154,6 +160,24 @@ extension CPUBackend {
         a.tensor.pointer(as: Double.self) + aOffset, Int32(a.ld),
         b.tensor.pointer(as: Double.self) + bOffset, Int32(b.ld), beta,
         out.pointer(as: Double.self) + outOffset, Int32(Swift.max(n, 1)))
+    }
+  }
+
+  /// out[1, N] = a[1, K] · B[K, N] with B as stored (transposed or not).
+  func gemv(_ a: GemmOperand, _ aOffset: Int, _ b: GemmOperand, _ bOffset: Int, _ out: Tensor, _ outOffset: Int, n: Int, k: Int, beta: Double) {
+    // The vector's stride: a row of a plain matrix is dense; a row of a transposed one steps by ld.
+    let incx = Int32(a.transposed ? a.ld : 1)
+    // y = Bᵀx for B stored [K, N]; y = B x for B stored transposed as [N, K].
+    let trans = b.transposed ? CblasNoTrans : CblasTrans
+    let rows = Int32(b.transposed ? n : k), cols = Int32(b.transposed ? k : n)
+    if out.dtype == .float32 {
+      cblas_sgemv(
+        CblasRowMajor, trans, rows, cols, 1, b.tensor.pointer(as: Float.self) + bOffset, Int32(b.ld),
+        a.tensor.pointer(as: Float.self) + aOffset, incx, Float(beta), out.pointer(as: Float.self) + outOffset, 1)
+    } else {
+      cblas_dgemv(
+        CblasRowMajor, trans, rows, cols, 1, b.tensor.pointer(as: Double.self) + bOffset, Int32(b.ld),
+        a.tensor.pointer(as: Double.self) + aOffset, incx, beta, out.pointer(as: Double.self) + outOffset, 1)
     }
   }
 

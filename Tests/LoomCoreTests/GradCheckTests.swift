@@ -69,6 +69,11 @@ final class GradCheckTests: XCTestCase {
     let wIn = leaf([4, 6], seed: 21)
     assertGrad([a, wIn, bias], secondOrder: true) { t in addmm(t[0], weight: t[1], bias: t[2]).tanh() }
     assertGrad([a, w]) { t in linear(t[0], weight: t[1]) }
+    // Row-vector products take the GEMV path (plain and transposed operands).
+    let row = leaf([1, 4], seed: 22), col = leaf([4, 1], seed: 23)
+    assertGrad([row, b]) { t in t[0].matmul(t[1]) }
+    assertGrad([col, b]) { t in t[0].T.matmul(t[1]) + t[0].T.matmul(t[1].T.T) }
+    assertGrad([row, w]) { t in t[0].matmul(t[1].T) }
     let v = leaf([4], seed: 12)
     assertGrad([a, v]) { t in t[0].matmul(t[1]) }
   }

@@ -3,13 +3,17 @@
 backward, clipping, AdamW) for the seeds' scratch config and GPT-2 small, and greedy
 `generate` tokens/s with the KV cache, fp32 eager, random weights."""
 import json
+import os
 import resource
 import statistics
 import sys
 import time
 
-import torch
-from transformers import GPT2Config, GPT2LMHeadModel
+# bench/pytorch/tokenizers.py would shadow the `tokenizers` package transformers needs.
+sys.path = [p for p in sys.path if os.path.abspath(p or ".") != os.path.dirname(os.path.abspath(__file__))]
+
+import torch  # noqa: E402
+from transformers import GPT2Config, GPT2LMHeadModel  # noqa: E402
 
 quick = "--quick" in sys.argv
 
