@@ -130,6 +130,11 @@ struct TrainGPTCommand: ParsableCommand {
       modelConfig = try GPT2Config.preset(preset, vocabSize: codec.vocabSize)
     }
     if char { modelConfig.vocabSize = codec.vocabSize }  // the characters define the vocabulary
+    // Special token ids must exist in the vocabulary (a character vocabulary has none).
+    let inVocab = { (id: Int?) in id.flatMap { $0 < modelConfig.vocabSize ? $0 : nil } }
+    modelConfig.bosTokenId = char ? nil : inVocab(modelConfig.bosTokenId ?? codec.eosTokenId)
+    modelConfig.eosTokenId = char ? nil : inVocab(modelConfig.eosTokenId ?? codec.eosTokenId)
+    modelConfig.padTokenId = inVocab(modelConfig.padTokenId)
     if modelConfig.vocabSize < codec.vocabSize {
       throw ValidationError("the model's vocab_size (\(modelConfig.vocabSize)) is smaller than the tokenizer's (\(codec.vocabSize))")
     }
