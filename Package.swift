@@ -59,7 +59,7 @@ let package = Package(
     .target(name: "LoomIO", dependencies: ["LoomCore", "CZlib"]),
     .target(name: "LoomTokenizers"),
     .target(name: "LoomModels", dependencies: ["LoomCore", "LoomNN", "LoomIO"]),
-    .target(name: "LoomGenerate", dependencies: ["LoomCore", "LoomModels"]),
+    .target(name: "LoomGenerate", dependencies: ["LoomCore", "LoomModels", "LoomTokenizers"]),
     .target(name: "LoomTrain", dependencies: ["LoomCore", "LoomNN", "LoomOptim", "LoomIO"]),
     .systemLibrary(
       name: "CCairo", path: "Sources/CCairo", pkgConfig: "cairo",
@@ -85,7 +85,8 @@ let package = Package(
     .testTarget(name: "LoomPlotTests", dependencies: ["LoomPlot"]),
     .testTarget(name: "LoomTrainTests", dependencies: ["LoomCore", "LoomNN", "LoomOptim", "LoomIO", "LoomTrain"]),
     .testTarget(
-      name: "LoomModelsTests", dependencies: ["LoomCore", "LoomNN", "LoomOptim", "LoomIO", "LoomModels", "LoomGenerate"],
+      name: "LoomModelsTests",
+      dependencies: ["LoomCore", "LoomNN", "LoomOptim", "LoomIO", "LoomModels", "LoomGenerate", "LoomTokenizers"],
       resources: [.copy("Fixtures")]),
     .testTarget(name: "LoomTokenizersTests", dependencies: ["LoomTokenizers"], resources: [.copy("Fixtures")]),
   ],

@@ -1,0 +1,34 @@
+import Foundation
+import LoomCore
+import LoomGenerate
+import LoomModels
+import LoomTokenizers
+import XCTest
+
+/// Pipelines over GPT-2's real tokenizer (from Loom's data directory) and a small
+/// random GPT-2 with its vocabulary.
+final class PipelineTests: XCTestCase {
+  func gpt2Tokenizer() throws -> Tokenizer {
+    do { return try Tokenizer.gpt2() } catch { throw XCTSkip("GPT-2 vocabulary missing: \(error)") }
+  }
+
+  func testTextGenerationAndFeatureExtraction() throws {
+    let tokenizer = try gpt2Tokenizer()
+    manualSeed(3)
+    let model = try GPT2LMHeadModel(GPT2Config(vocabSize: 50257, nPositions: 64, nEmbd: 32, nLayer: 2, nHead: 2))
+    let pipe = TextGenerationPipeline(model: model, tokenizer: tokenizer)
+    var config = GenerationConfig()
+    config.maxNewTokens = 6
+    let text = try pipe("Hello, my name is", config: config)
+    XCTAssertEqual(text.count, 1)
+    XCTAssertTrue(text[0].hasPrefix("Hello, my name is"), text[0])
+    XCTAssertGreaterThan(text[0].count, "Hello, my name is".count)
+
+    let features = try FeatureExtractionPipeline(model: model, tokenizer: tokenizer)("Hello world")
+    let ids = tokenizer.encodeIds("Hello world").map { Int64($0) }
+    XCTAssertEqual(ids, [15496, 995])
+    XCTAssertEqual(features.shape, [2, 32])
+    let direct = noGrad { model.transformer(Tensor(ids, shape: [1, 2])) }
+    XCTAssertEqual(features.floats, direct.squeeze(0).floats)
+  }
+}
