@@ -14,6 +14,12 @@ public struct Encoding: Equatable, Sendable {
   public var overflowing: [Encoding] = []
 
   public init() {}
+
+  mutating func reserve(_ n: Int) {
+    ids.reserveCapacity(n); typeIds.reserveCapacity(n); tokens.reserveCapacity(n)
+    offsets.reserveCapacity(n); byteOffsets.reserveCapacity(n); specialTokensMask.reserveCapacity(n)
+    attentionMask.reserveCapacity(n); sequenceIds.reserveCapacity(n)
+  }
   public var count: Int { ids.count }
 
   mutating func append(

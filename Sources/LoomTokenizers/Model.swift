@@ -37,8 +37,9 @@ public enum Model {
   }
 }
 
-/// Per-thread scratch state: the word cache and buffers.
-final class EncodeWorker {
+/// Per-thread scratch state: the word cache and buffers. A struct passed `inout`, so the hot
+/// loop pays no dynamic exclusivity checks (a class's stored properties would).
+struct EncodeWorker {
   var cache = BytesMap(capacity: 4096)
   /// Cached results: [n, ids..., lens...] at the offset stored in the cache.
   var arena = [UInt32]()
@@ -49,7 +50,7 @@ final class EncodeWorker {
 
   /// Encodes one piece through the cache; returns the arena offset of its result.
   @inline(__always)
-  func encodePiece(_ model: Model, _ p: UnsafeBufferPointer<UInt8>, byteLevel: Bool) -> Int {
+  mutating func encodePiece(_ model: Model, _ p: UnsafeBufferPointer<UInt8>, byteLevel: Bool) -> Int {
     let h = hashBytes(p.baseAddress!, p.count)
     if let s = cache.find(p.baseAddress!, p.count, hash: h) { return cache.values[s] }
     model.encodeWord(p, byteLevel: byteLevel, ids: &ids, lens: &lens)

@@ -112,7 +112,7 @@ public final class Tokenizer: @unchecked Sendable {
     return pool.popLast() ?? EncodeWorker()
   }
 
-  private func giveBack(_ w: EncodeWorker) {
+  private func giveBack(_ w: consuming EncodeWorker) {
     lock.lock()
     pool.append(w)
     lock.unlock()
@@ -121,15 +121,15 @@ public final class Tokenizer: @unchecked Sendable {
   // MARK: encoding
 
   /// Encodes one sequence into tokens with offsets (no special tokens, no truncation).
-  func encodeSequence(_ text: String, sequence: Int, typeId: UInt32, worker w: EncodeWorker)
+  func encodeSequence(_ text: String, sequence: Int, typeId: UInt32, worker w: inout EncodeWorker)
     -> Encoding
   {
     let bytes = Array(text.utf8)
     var enc = Encoding()
-    enc.ids.reserveCapacity(bytes.count / 3)
+    enc.reserve(bytes.count / 3 + 4)
     // Byte -> character index, only needed for non-ASCII text.
-    var charAt: [Int32]? = nil
-    if bytes.contains(where: { $0 >= 0x80 }) {
+    let charAt: [Int32]? = {
+      guard bytes.contains(where: { $0 >= 0x80 }) else { return nil }
       var t = [Int32](repeating: 0, count: bytes.count + 1)
       var c: Int32 = 0
       for (i, b) in bytes.enumerated() {
@@ -137,8 +137,8 @@ public final class Tokenizer: @unchecked Sendable {
         if b & 0xC0 != 0x80 { c += 1 }
       }
       t[bytes.count] = c
-      charAt = t
-    }
+      return t
+    }()
     func chars(_ r: Range<Int>) -> Range<Int> {
       guard let t = charAt else { return r }
       // t[i] counts characters starting before i: a start inside a character rounds down,
@@ -175,11 +175,12 @@ public final class Tokenizer: @unchecked Sendable {
         for (s, e) in pieces where e > s {
           let off = w.encodePiece(
             model, UnsafeBufferPointer(rebasing: p[s..<e]), byteLevel: byteLevel)
-          let n = Int(w.arena[off])
+          let arena = w.arena
+          let n = Int(arena[off])
           var pos = s
           for k in 0..<n {
-            let id = w.arena[off + 1 + k]
-            let len = Int(Int32(bitPattern: w.arena[off + 1 + n + k]))
+            let id = arena[off + 1 + k]
+            let len = Int(Int32(bitPattern: arena[off + 1 + n + k]))
             let br =
               identity ? pos..<(pos + len) : Int(nt.starts[pos])..<Int(nt.ends[pos + len - 1])
             pos += len
@@ -195,11 +196,11 @@ public final class Tokenizer: @unchecked Sendable {
 
   /// Only the ids of raw UTF-8 bytes (invalid sequences are kept as bytes): the fast path.
   public func encodeIds(bytes: UnsafeBufferPointer<UInt8>, into out: inout [UInt32]) {
-    let w = takeWorker()
+    var w = takeWorker()
     defer { giveBack(w) }
     if normalizer != nil || prefixSpace {
       out +=
-        encodeSequence(String(decoding: bytes, as: UTF8.self), sequence: 0, typeId: 0, worker: w)
+        encodeSequence(String(decoding: bytes, as: UTF8.self), sequence: 0, typeId: 0, worker: &w)
         .ids
       return
     }
@@ -259,10 +260,10 @@ public final class Tokenizer: @unchecked Sendable {
   private func encodeUnpadded(_ text: String, pair: String?, addSpecialTokens: Bool) throws
     -> Encoding
   {
-    let w = takeWorker()
+    var w = takeWorker()
     defer { giveBack(w) }
-    var a = encodeSequence(text, sequence: 0, typeId: 0, worker: w)
-    var b = pair.map { encodeSequence($0, sequence: 1, typeId: 1, worker: w) }
+    var a = encodeSequence(text, sequence: 0, typeId: 0, worker: &w)
+    var b = pair.map { encodeSequence($0, sequence: 1, typeId: 1, worker: &w) }
     if let t = truncation { try truncate(&a, &b, t, addSpecialTokens: addSpecialTokens) }
     if let pp = postProcessor { return pp.process(a, b, addSpecialTokens: addSpecialTokens) }
     if let b { a.merge(with: b) }

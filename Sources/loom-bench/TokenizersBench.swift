@@ -77,5 +77,31 @@ func runTokenizersBench(_ args: [String]) throws {
       suite: "tokenizers", bench: name, config: config + ", batch of \(batch.count)", value: mb / t,
       unit: "MB/s",
       extra: ["impl": "loom", "tokens": ntok, "seconds": t])
+    // Ids only (no offsets/tokens/masks): the path token datasets take.
+    var tsIds = [Double]()
+    for _ in 0..<reps {
+      let t0 = now()
+      var total = 0
+      let chunks = ProcessInfo.processInfo.activeProcessorCount * 4
+      let lock = NSLock()
+      DispatchQueue.concurrentPerform(iterations: chunks) { c in
+        var n = 0
+        var out = [UInt32]()
+        for i in (batch.count * c / chunks)..<(batch.count * (c + 1) / chunks) {
+          out.removeAll(keepingCapacity: true)
+          var s = batch[i]
+          s.withUTF8 { tok.encodeIds(bytes: $0, into: &out) }
+          n += out.count
+        }
+        lock.lock()
+        total += n
+        lock.unlock()
+      }
+      tsIds.append(now() - t0)
+      precondition(total == ntok, "ids-only path disagrees with encodeBatch")
+    }
+    emit(
+      suite: "tokenizers", bench: name + "_ids", config: config + ", batch of \(batch.count), ids only",
+      value: mb / median(tsIds), unit: "MB/s", extra: ["impl": "loom", "tokens": ntok, "seconds": median(tsIds)])
   }
 }
