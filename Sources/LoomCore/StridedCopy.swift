@@ -95,34 +95,11 @@ enum StridedCopy {
     }
   }
 
+  /// Gathers into dense memory: a scatter whose destination strides are row-major.
   private static func generic<T>(
     _ srcRaw: UnsafeMutableRawPointer, _ dstRaw: UnsafeMutableRawPointer, _ shape: [Int],
-    _ strides: [Int], _: T.Type
+    _ strides: [Int], _ type: T.Type
   ) {
-    let src = srcRaw.assumingMemoryBound(to: T.self)
-    let dst = dstRaw.assumingMemoryBound(to: T.self)
-    let rank = shape.count
-    let inner = shape[rank - 1]
-    let innerStride = strides[rank - 1]
-    let outer = Shape.count(Array(shape.dropLast()))
-    var index = [Int](repeating: 0, count: max(rank - 1, 0))
-    var out = 0
-    for _ in 0..<outer {
-      var base = 0
-      for k in 0..<(rank - 1) { base += index[k] * strides[k] }
-      var p = src + base
-      for _ in 0..<inner {
-        dst[out] = p.pointee
-        out += 1
-        p += innerStride
-      }
-      var k = rank - 2
-      while k >= 0 {
-        index[k] += 1
-        if index[k] < shape[k] { break }
-        index[k] = 0
-        k -= 1
-      }
-    }
+    scatter(srcRaw, strides, dstRaw, Shape.contiguousStrides(shape), shape, type)
   }
 }
