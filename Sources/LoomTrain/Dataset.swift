@@ -48,3 +48,11 @@ public struct CausalLMBlocks: TrainingDataset {
     return Batch(inputs: t, labels: t)
   }
 }
+
+/// What `compute_metrics` receives: stacked model outputs and labels of the evaluation
+/// set (nil without a prediction step), and the mean loss.
+public struct EvalPrediction {
+  public let predictions: Tensor?
+  public let labelIds: Tensor?
+  public let loss: Double
+}

@@ -15,9 +15,11 @@ public final class Trainer {
   public let evalDataset: (any TrainingDataset)?
   /// Loss of a batch (mean over its examples).
   public let computeLoss: (Batch) -> Tensor
-  /// Extra metrics from the evaluation losses (e.g. accuracy needs predictions; here
-  /// the hook receives the mean eval loss and returns named values).
-  public let computeMetrics: ((Double) -> [String: Double])?
+  /// HF's `compute_metrics`: named metrics from the evaluation predictions and labels
+  /// (collected with `predictionStep`).
+  public let computeMetrics: ((EvalPrediction) -> [String: Double])?
+  /// Model outputs for a batch (e.g. logits), for `computeMetrics` and `predict`.
+  public let predictionStep: ((Batch) -> Tensor)?
   /// Writes the model into a directory (weights plus config and tokenizer files).
   public let saveModel: (Module, String) throws -> Void
   public var callbacks: [TrainerCallback] = []
@@ -27,9 +29,10 @@ public final class Trainer {
 
   public init(
     model: Module, args: TrainingArguments, trainDataset: any TrainingDataset, evalDataset: (any TrainingDataset)? = nil,
-    computeLoss: @escaping (Batch) -> Tensor, computeMetrics: ((Double) -> [String: Double])? = nil,
-    saveModel: ((Module, String) throws -> Void)? = nil
+    computeLoss: @escaping (Batch) -> Tensor, computeMetrics: ((EvalPrediction) -> [String: Double])? = nil,
+    predictionStep: ((Batch) -> Tensor)? = nil, saveModel: ((Module, String) throws -> Void)? = nil
   ) {
+    self.predictionStep = predictionStep
     self.model = model
     self.args = args
     self.trainDataset = trainDataset
@@ -156,35 +159,58 @@ public final class Trainer {
     guard let eval = evalDataset, eval.count > 0 else { return [:] }
     model.eval()
     var total = 0.0, n = 0
+    var predictions: [Tensor] = [], labels: [Tensor] = []
     noGrad {
       var i = 0
       while i < eval.count {
         let idx = Array(i..<min(i + args.perDeviceEvalBatchSize, eval.count))
-        let loss = computeLoss(eval.batch(idx)).item()
+        let batch = eval.batch(idx)
+        let loss = computeLoss(batch).item()
         total += loss * Double(idx.count)
         n += idx.count
+        if computeMetrics != nil, let step = predictionStep {
+          predictions.append(step(batch))
+          labels.append(batch.labels)
+        }
         i += args.perDeviceEvalBatchSize
       }
     }
     let mean = total / Double(max(n, 1))
     var metrics = ["eval_loss": mean, "eval_perplexity": Foundation.exp(min(mean, 700)), "epoch": state.epoch, "step": Double(state.globalStep)]
-    for (k, v) in computeMetrics?(mean) ?? [:] { metrics[k.hasPrefix("eval_") ? k : "eval_" + k] = v }
+    if let computeMetrics {
+      let prediction = EvalPrediction(
+        predictions: predictions.isEmpty ? nil : Tensor.cat(predictions), labelIds: labels.isEmpty ? nil : Tensor.cat(labels),
+        loss: mean)
+      for (k, v) in computeMetrics(prediction) { metrics[k.hasPrefix("eval_") ? k : "eval_" + k] = v }
+    }
     return metrics
   }
 
-  /// Losses of each evaluation batch under `noGrad` (HF's `predict` without outputs).
-  public func predict(_ dataset: any TrainingDataset, _ step: (Batch) -> Tensor) -> [Tensor] {
+  /// Predictions (from `predictionStep`), labels and metrics over a dataset, like HF's
+  /// `predict`.
+  public func predict(_ dataset: any TrainingDataset) throws -> (predictions: Tensor, labelIds: Tensor, metrics: [String: Double]) {
+    guard let step = predictionStep else { throw LoomError("predict needs a predictionStep (model outputs for a batch)") }
     model.eval()
     defer { model.train() }
-    var outputs: [Tensor] = []
+    var outputs: [Tensor] = [], labels: [Tensor] = []
+    var total = 0.0
     noGrad {
       var i = 0
       while i < dataset.count {
-        outputs.append(step(dataset.batch(Array(i..<min(i + args.perDeviceEvalBatchSize, dataset.count)))))
+        let idx = Array(i..<min(i + args.perDeviceEvalBatchSize, dataset.count))
+        let batch = dataset.batch(idx)
+        outputs.append(step(batch))
+        labels.append(batch.labels)
+        total += computeLoss(batch).item() * Double(idx.count)
         i += args.perDeviceEvalBatchSize
       }
     }
-    return outputs
+    let predictions = Tensor.cat(outputs), labelIds = Tensor.cat(labels)
+    var metrics = ["test_loss": total / Double(max(dataset.count, 1))]
+    for (k, v) in computeMetrics?(EvalPrediction(predictions: predictions, labelIds: labelIds, loss: metrics["test_loss"]!)) ?? [:] {
+      metrics["test_" + k] = v
+    }
+    return (predictions, labelIds, metrics)
   }
 
   func log(_ logs: [String: Double], control: inout TrainerControl) throws {

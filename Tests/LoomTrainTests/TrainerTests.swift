@@ -156,6 +156,30 @@ final class TrainerTests: XCTestCase {
     }
   }
 
+  /// compute_metrics sees every evaluation prediction with its label; predict returns them.
+  func testComputeMetricsAndPredict() throws {
+    let model = Regressor()
+    let evalSet = RegressionData(count: 32, seed: 4)
+    var a = args { $0.maxSteps = 6; $0.evalStrategy = .steps; $0.evalSteps = 6 }
+    a.perDeviceEvalBatchSize = 5
+    let trainer = Trainer(
+      model: model, args: a, trainDataset: RegressionData(count: 96, seed: 3), evalDataset: evalSet,
+      computeLoss: { b in Loss.mse(model(b.inputs), b.labels) },
+      computeMetrics: { p in
+        let err = (p.predictions! - p.labelIds!).abs().mean().item()
+        return ["mae": err, "count": Double(p.predictions!.shape[0])]
+      },
+      predictionStep: { b in model(b.inputs) })
+    try trainer.train()
+    let evalLog = trainer.state.logHistory.first { $0["eval_mae"] != nil }!
+    XCTAssertEqual(evalLog["eval_count"], 32)
+    let (predictions, labels, metrics) = try trainer.predict(evalSet)
+    XCTAssertEqual(predictions.shape, [32, 1])
+    XCTAssertEqual(labels.floats, evalSet.y)
+    XCTAssertEqual(metrics["test_mae"]!, (predictions - labels).abs().mean().item(), accuracy: 1e-6)
+    XCTAssertEqual(metrics["test_mae"]!, evalLog["eval_mae"]!, accuracy: 1e-6)
+  }
+
   func testEarlyStoppingCallbackStopsTraining() throws {
     let (t, _) = makeTrainer(args {
       $0.maxSteps = 200; $0.evalStrategy = .steps; $0.evalSteps = 2; $0.learningRate = 0; $0.warmupSteps = 0
