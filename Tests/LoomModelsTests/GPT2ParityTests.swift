@@ -108,6 +108,23 @@ final class GPT2ParityTests: XCTestCase {
       g.no_repeat_greedy)
   }
 
+  /// min_new_tokens holds EOS back; bad_words_ids never appear (single and two-token).
+  func testMinNewTokensAndBadWords() throws {
+    let m = try model()
+    let g = Self.generation
+    // Greedy reaches EOS (96) after 6 new tokens; with min_new_tokens 9 it cannot.
+    XCTAssertEqual(g.greedy.last, 96)
+    let held = try Generation.generate(m, prompts: [g.prompt], config: config { $0.maxNewTokens = 12; $0.minNewTokens = 9 })[0]
+    XCTAssertFalse(held.dropFirst(g.prompt.count).prefix(9).contains(96), "\(held)")
+    let banned = try Generation.generate(m, prompts: [g.prompt], config: config {
+      $0.maxNewTokens = 12; $0.badWordsIds = [[39], [47, 48]]
+    })[0]
+    let new = Array(banned.dropFirst(g.prompt.count))
+    XCTAssertFalse(new.contains(39), "\(banned)")
+    for i in 1..<max(new.count, 1) where i < new.count { XCTAssertFalse(new[i - 1] == 47 && new[i] == 48, "\(banned)") }
+    XCTAssertNotEqual(new, Array(g.greedy.dropFirst(g.prompt.count)))
+  }
+
   func testBeamSearchMatchesTransformers() throws {
     let m = try model()
     let g = Self.generation
