@@ -16,6 +16,28 @@ private func defaultBias(_ count: Int, fanIn: Int, _ on: Bool, _ generator: Gene
   on ? Init.uniform([count], bound: 1 / Double(Swift.max(fanIn, 1)).squareRoot(), generator: generator) : nil
 }
 
+/// Stateless layer functions (like torch.nn.functional).
+public enum Functional {
+  /// 2-D convolution of x [N, C, H, W] with weight [O, C/groups, kh, kw].
+  public static func conv2d(
+    _ x: Tensor, weight: Tensor, bias: Tensor? = nil, stride: (Int, Int) = (1, 1), padding: (Int, Int) = (0, 0),
+    dilation: (Int, Int) = (1, 1), groups: Int = 1
+  ) -> Tensor {
+    conv2d(x, weight: weight, bias: bias, stride: stride, padding: padding, dilation: dilation, groups: groups, cache: nil)
+  }
+
+  static func conv2d(
+    _ x: Tensor, weight: Tensor, bias: Tensor?, stride: (Int, Int), padding: (Int, Int), dilation: (Int, Int),
+    groups: Int, cache: PatchIndexCache?
+  ) -> Tensor {
+    precondition(x.rank == 4, "conv2d: expected input [N, C, H, W], got \(x.shape)")
+    let g = PatchGeometry(
+      channels: x.shape[1], height: x.shape[2], width: x.shape[3], kernel: (weight.shape[2], weight.shape[3]),
+      stride: stride, dilation: dilation, padBefore: padding, padAfter: padding, groups: groups)
+    return convolve(x, weight: weight, bias: bias, geometry: g, cache: cache)
+  }
+}
+
 /// 2-D convolution with PyTorch's parameters and default initialisation.
 public final class Conv2d: Module, Layer {
   public let weight: Tensor
@@ -45,11 +67,7 @@ public final class Conv2d: Module, Layer {
   }
 
   public func callAsFunction(_ x: Tensor) -> Tensor {
-    precondition(x.rank == 4, "Conv2d: expected input [N, C, H, W], got \(x.shape)")
-    let g = PatchGeometry(
-      channels: x.shape[1], height: x.shape[2], width: x.shape[3], kernel: (weight.shape[2], weight.shape[3]),
-      stride: stride, dilation: dilation, padBefore: padding, padAfter: padding, groups: groups)
-    return convolve(x, weight: weight, bias: bias, geometry: g, cache: cache)
+    Functional.conv2d(x, weight: weight, bias: bias, stride: stride, padding: padding, dilation: dilation, groups: groups, cache: cache)
   }
 }
 
@@ -114,6 +132,27 @@ public final class ConvTranspose2d: Module, Layer {
   }
 
   public func callAsFunction(_ x: Tensor) -> Tensor {
+    Functional.convTranspose2d(
+      x, weight: weight, bias: bias, stride: stride, padding: padding, outputPadding: outputPadding,
+      dilation: dilation, groups: groups, cache: cache)
+  }
+}
+
+extension Functional {
+  /// Transposed 2-D convolution; weight [Cin, Cout/groups, kh, kw].
+  public static func convTranspose2d(
+    _ x: Tensor, weight: Tensor, bias: Tensor? = nil, stride: (Int, Int) = (1, 1), padding: (Int, Int) = (0, 0),
+    outputPadding: (Int, Int) = (0, 0), dilation: (Int, Int) = (1, 1), groups: Int = 1
+  ) -> Tensor {
+    convTranspose2d(
+      x, weight: weight, bias: bias, stride: stride, padding: padding, outputPadding: outputPadding,
+      dilation: dilation, groups: groups, cache: nil)
+  }
+
+  static func convTranspose2d(
+    _ x: Tensor, weight: Tensor, bias: Tensor?, stride: (Int, Int), padding: (Int, Int),
+    outputPadding: (Int, Int), dilation: (Int, Int), groups: Int, cache: PatchIndexCache?
+  ) -> Tensor {
     precondition(x.rank == 4, "ConvTranspose2d: expected input [N, C, H, W], got \(x.shape)")
     let (cin, og, kh, kw) = (weight.shape[0], weight.shape[1], weight.shape[2], weight.shape[3])
     let cg = cin / groups
