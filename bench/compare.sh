@@ -20,17 +20,19 @@ python3 - "$out/loom.jsonl" "$out/torch.jsonl" <<'PY'
 import json, statistics, sys
 from collections import defaultdict
 
-def load(path):
+def load(path, reference=False):
     d = defaultdict(list)
     for line in open(path):
         line = line.strip()
         if not line.startswith("{"):
             continue
         r = json.loads(line)
-        d[(r["bench"], r["config"], r.get("impl", ""))].append(r)
+        # The Python side may name its implementation (torch, hf-tokenizers, ...).
+        impl = "torch" if reference else r.get("impl", "")
+        d[(r["bench"], r["config"], impl)].append(r)
     return d
 
-loom, torch_ = load(sys.argv[1]), load(sys.argv[2])
+loom, torch_ = load(sys.argv[1]), load(sys.argv[2], reference=True)
 print(f"{'bench':<16}{'config':<16}{'loom':>12}{'other':>12}{'unit':>10}{'ratio':>8}")
 for (bench, config, impl), rows in sorted(loom.items()):
     ours = statistics.median(r["value"] for r in rows)
