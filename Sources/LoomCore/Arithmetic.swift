@@ -81,10 +81,8 @@ extension Tensor {
     for (i, d) in target.enumerated() where d == 1 && shape[lead + i] != 1 {
       dims.append(lead + i)
     }
-    var r = dims.isEmpty ? self : sum(dims: dims, keepDim: true)
-    if lead > 0 { r = r.reshape(target) }
-    if r.shape != target { r = r.reshape(target) }
-    return r
+    let r = dims.isEmpty ? self : sum(dims: dims, keepDim: true)
+    return r.shape == target ? r : r.reshape(target)
   }
 
   // Scalar conveniences.

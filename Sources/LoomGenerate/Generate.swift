@@ -41,6 +41,14 @@ public enum Generation {
     return sample(model, ids: ids, mask: padded ? mask : nil, maxLength: maxLength, config: config, pad: pad, onToken: onToken)
   }
 
+  /// The generated part of an output row: after the prompt, up to (not including) the
+  /// first end-of-text token — what follows it is padding.
+  public static func continuation(_ output: [Int], promptLength: Int, eosTokenIds: [Int]) -> [Int] {
+    let generated = Array(output.dropFirst(promptLength))
+    let end = generated.firstIndex { eosTokenIds.contains($0) } ?? generated.count
+    return Array(generated[..<end])
+  }
+
   static func lastLogits(_ logits: Tensor) -> [[Float]] {
     let (b, t, v) = (logits.shape[0], logits.shape[1], logits.shape[2])
     let last = logits.select(dim: 1, index: t - 1).contiguous()

@@ -27,7 +27,7 @@ public final class TextGenerationPipeline {
     let ids = tokenizer.encodeIds(prompt).map(Int.init)
     let outputs = try Generation.generate(model, prompts: [ids], config: c)
     return outputs.map { out in
-      let generated = out.dropFirst(ids.count).filter { !c.eosTokenIds.contains($0) }
+      let generated = Generation.continuation(out, promptLength: ids.count, eosTokenIds: c.eosTokenIds)
       return prompt + tokenizer.decode(generated.map { UInt32($0) }, skipSpecialTokens: true)
     }
   }

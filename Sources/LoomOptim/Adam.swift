@@ -1,4 +1,5 @@
 import CLoomKernels
+import Foundation
 import LoomCore
 
 /// Adam and AdamW with PyTorch's update rules (bias-corrected moments; AdamW decays
@@ -106,5 +107,3 @@ public func AdamW(
 ) -> Adam {
   Adam([ParamGroup(params: params, lr: lr, weightDecay: weightDecay)], betas: betas, eps: eps, decoupledWeightDecay: true)
 }
-
-import Foundation

@@ -85,8 +85,7 @@ struct GenerateCommand: ParsableCommand {
     }
     for (i, out) in outputs.enumerated() {
       if outputs.count > 1 { print("--- sequence \(i + 1) ---") }
-      let newTokens = Array(out.dropFirst(ids.count)).filter { !g.eosTokenIds.contains($0) || $0 != g.padTokenId }
-      print(prompt + codec.decode(newTokens))
+      print(prompt + codec.decode(Generation.continuation(out, promptLength: ids.count, eosTokenIds: g.eosTokenIds)))
     }
   }
 }

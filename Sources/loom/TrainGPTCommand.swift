@@ -178,7 +178,7 @@ struct TrainGPTCommand: ParsableCommand {
       let prompt = [try codec.encode("\n").first ?? 0]
       let out = try Generation.generate(model, prompts: [prompt], config: g)
       print("--- sample \(s + 1) ---")
-      print(codec.decode(Array(out[0].dropFirst())))
+      print(codec.decode(Generation.continuation(out[0], promptLength: prompt.count, eosTokenIds: g.eosTokenIds)))
     }
   }
 }

@@ -125,6 +125,13 @@ final class GPT2ParityTests: XCTestCase {
     XCTAssertNotEqual(new, Array(g.greedy.dropFirst(g.prompt.count)))
   }
 
+  /// The printed continuation stops at the first end-of-text; padding after it is dropped.
+  func testContinuationStopsAtEndOfText() {
+    XCTAssertEqual(Generation.continuation([5, 6, 7, 96, 96, 96], promptLength: 2, eosTokenIds: [96]), [7])
+    XCTAssertEqual(Generation.continuation([5, 6, 7, 8], promptLength: 2, eosTokenIds: [96]), [7, 8])
+    XCTAssertEqual(Generation.continuation(Self.generation.greedy, promptLength: 5, eosTokenIds: [96]), [39, 39, 47, 48, 53])
+  }
+
   func testBeamSearchMatchesTransformers() throws {
     let m = try model()
     let g = Self.generation
