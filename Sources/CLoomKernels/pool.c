@@ -18,6 +18,7 @@
 #endif
 
 #define CLAIM_CLOSED (INT64_MAX / 2)  // `next` while a job is being set up
+#define PAUSE_ITERS 200
 #define SPIN_ITERS 20000
 
 typedef struct {
@@ -58,7 +59,10 @@ static void *worker_main(void *arg) {
   for (;;) {
     int spins = 0;
     while (atomic_load(&g_gen) == seen && !atomic_load(&g_stop)) {
-      if (++spins < SPIN_ITERS) { CPU_RELAX(); continue; }
+      // Pause briefly, then yield: the BLAS library's own threads share these cores and
+      // must get them promptly while a GEMM runs between two of our kernels.
+      if (++spins < PAUSE_ITERS) { CPU_RELAX(); continue; }
+      if (spins < SPIN_ITERS) { sched_yield(); continue; }
       pthread_mutex_lock(&g_mu);
       atomic_fetch_add(&g_sleepers, 1);
       while (atomic_load(&g_gen) == seen && !atomic_load(&g_stop)) pthread_cond_wait(&g_cv, &g_mu);
@@ -150,7 +154,7 @@ void loom_parallel_for(int64_t n, int64_t grain, loom_range_fn fn, void *ctx) {
   }
   run_chunks(j);
   for (int spins = 0; atomic_load(&j->done) < nch; spins++) {
-    if (spins < SPIN_ITERS) CPU_RELAX();
+    if (spins < PAUSE_ITERS) CPU_RELAX();
     else sched_yield();
   }
   tl_in_region = 0;

@@ -63,6 +63,18 @@ public protocol Backend: AnyObject {
   func takeRows(_ x: Tensor, index: Tensor) -> Tensor
   /// A copy of `base` with rows of `source` added at `index` along dim 0.
   func addRows(_ base: Tensor, index: Tensor, source: Tensor) -> Tensor
+  /// out[r, c] = x[r, index[r, c]] for dense x [rows, cols] and int64 index [rows, outCols].
+  func gatherLastDim(_ x: Tensor, index: Tensor) -> Tensor
+  /// A copy of dense `base` with `source` added at `index` along `dim` (`torch.scatter_add`);
+  /// `index` is dense int64 with the rank of `base`, `source` at least its extent.
+  func scatterAdd(_ base: Tensor, dim: Int, index: Tensor, source: Tensor) -> Tensor
+
+  // Sorting and sampling.
+  /// Int64 indices [rows, k] of the k largest (or smallest) entries of each row of dense
+  /// x [rows, cols], sorted, ties in index order, NaN as largest.
+  func topkIndices(_ x: Tensor, k: Int, largest: Bool) -> Tensor
+  /// Int64 [rows, numSamples] category draws from dense non-negative weights [rows, cols].
+  func multinomial(_ weights: Tensor, numSamples: Int, replacement: Bool, generator: Generator) -> Tensor
 }
 
 /// Comparisons producing bool tensors.

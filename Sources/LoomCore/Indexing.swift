@@ -53,23 +53,7 @@ extension Tensor {
     let ii = idx.permute(order).contiguous()
     let cols = xs.shape[rank - 1], outCols = ii.shape[rank - 1]
     let rows = ii.count / Swift.max(outCols, 1)
-    let res = Tensor(empty: ii.shape, dtype: xs.dtype)
-    let ip = ii.pointer(as: Int64.self)
-    func run<T>(_ s: UnsafeMutablePointer<T>, _ o: UnsafeMutablePointer<T>) {
-      for r in 0..<rows {
-        for c in 0..<outCols {
-          var j = Int(ip[r * outCols + c])
-          if j < 0 { j += cols }
-          guard j >= 0 && j < cols else {
-            opFailure(LoomError("gather: index \(ip[r * outCols + c]) is out of bounds for dimension \(d) with size \(cols)"))
-          }
-          o[r * outCols + c] = s[r * cols + j]
-        }
-      }
-    }
-    if xs.dtype == .float32 { run(xs.pointer(as: Float.self), res.pointer(as: Float.self)) } else {
-      run(xs.pointer(as: Double.self), res.pointer(as: Double.self))
-    }
+    let res = backend.gatherLastDim(xs.reshape([rows, cols]), index: ii.reshape([rows, outCols])).reshape(ii.shape)
     var inverse = [Int](repeating: 0, count: rank)
     for (i, o) in order.enumerated() { inverse[o] = i }
     let out = res.permute(inverse).contiguous()
@@ -86,33 +70,11 @@ extension Tensor {
     guard idx.rank == rank, source.rank == rank else {
       opFailure(LoomError("scatterAdd: index \(index.shape) and source \(source.shape) must have the rank of self \(shape)"))
     }
-    let out = self.detach().to(dtype.isComputeType ? dtype : .float32).contiguousCopy().detach()
-    let src = source.detach().to(out.dtype).contiguous()
-    let rnk = self.rank
-    let idxStrides = Shape.contiguousStrides(idx.shape)
-    let srcStrides = src.strides
-    let outStrides = out.strides
-    let ip = idx.pointer(as: Int64.self)
-    var pos = [Int](repeating: 0, count: rnk)
-    for linear in 0..<idx.count {
-      var rem = linear
-      for k in 0..<rnk { pos[k] = rem / idxStrides[k]; rem %= idxStrides[k] }
-      var j = Int(ip[linear])
-      if j < 0 { j += shape[d] }
-      guard j >= 0 && j < shape[d] else {
-        opFailure(LoomError("scatterAdd: index \(ip[linear]) is out of bounds for dimension \(d) with size \(shape[d])"))
-      }
-      var so = 0, oo = 0
-      for k in 0..<rnk {
-        so += pos[k] * srcStrides[k]
-        oo += (k == d ? j : pos[k]) * outStrides[k]
-      }
-      if out.dtype == .float32 {
-        out.pointer(as: Float.self)[oo] += src.pointer(as: Float.self)[so]
-      } else {
-        out.pointer(as: Double.self)[oo] += src.pointer(as: Double.self)[so]
-      }
+    for k in 0..<rank where idx.shape[k] > source.shape[k] || (k != d && idx.shape[k] > shape[k]) {
+      opFailure(LoomError("scatterAdd: index \(index.shape) exceeds source \(source.shape) or self \(shape) at dimension \(k)"))
     }
+    let base = self.detach().to(dtype.isComputeType ? dtype : .float32).contiguous()
+    let out = backend.scatterAdd(base, dim: d, index: idx, source: source.detach().to(base.dtype))
     let srcShape = source.shape
     return out.recorded("ScatterAddBackward", inputs: [self, source]) { g, _ in
       var gs = g.gather(dim: d, index: idx)

@@ -7,12 +7,15 @@ import LoomCore
   import CBLAS
 #endif
 
-/// `loom-bench engine [--quick]`: matmul vs raw CBLAS, fused kernels forward+backward
+/// `loom-bench engine [--quick] [--only BENCH]`: matmul vs raw CBLAS, fused kernels forward+backward
 /// at GPT sizes, attention, AdamW on 10M parameters and a whole GPT block.
 /// Times are medians in milliseconds; matmul is GFLOP/s.
 func runEngineBench(_ args: [String]) throws {
   let quick = args.contains("--quick")
   let reps = quick ? 3 : 10
+  // `--only NAME` runs one bench (for profiling).
+  let only = args.firstIndex(of: "--only").flatMap { $0 + 1 < args.count ? args[$0 + 1] : nil }
+  func wanted(_ name: String) -> Bool { only == nil || only == name }
 
   func time(_ repeats: Int = reps, warmup: Int = 2, _ body: () -> Void) -> Double {
     for _ in 0..<warmup { body() }
@@ -26,7 +29,7 @@ func runEngineBench(_ args: [String]) throws {
   }
 
   // Matmul: Loom's Tensor.matmul against the same cblas_sgemm call on raw buffers.
-  for n in quick ? [1024] : [1024, 2048, 4096] {
+  for n in quick ? [1024] : [1024, 2048, 4096] where wanted("matmul") {
     let a = Tensor.randn([n, n]), b = Tensor.randn([n, n])
     let flops = 2.0 * Double(n * n * n)
     let r = n >= 4096 ? 3 : reps
@@ -43,6 +46,7 @@ func runEngineBench(_ args: [String]) throws {
   }
 
   func fwdBwd(_ name: String, _ config: String, _ shape: [Int], _ f: (Tensor) -> Tensor) {
+    guard wanted(name) else { return }
     let x = Tensor.randn(shape).requiringGrad()
     let g = Tensor.randn(noGrad { f(x) }.shape)
     let ms = time {
@@ -62,7 +66,7 @@ func runEngineBench(_ args: [String]) throws {
   fwdBwd("cross_entropy", "512x50257", [512, 50257]) { crossEntropy($0, bpeTargets) }
 
   // Attention forward+backward, causal.
-  do {
+  if wanted("attention") {
     let shape = [8, 6, 256, 64]
     let q = Tensor.randn(shape).requiringGrad(), k = Tensor.randn(shape).requiringGrad()
     let v = Tensor.randn(shape).requiringGrad()
@@ -74,7 +78,7 @@ func runEngineBench(_ args: [String]) throws {
   }
 
   // AdamW step over 10M parameters (one flat tensor), through the fused kernel.
-  do {
+  if wanted("adamw") {
     let n = 10_000_000
     let p = Tensor.randn([n]), g = Tensor.randn([n]), m = Tensor.zeros([n]), v = Tensor.zeros([n])
     var step: Int64 = 0
@@ -86,7 +90,7 @@ func runEngineBench(_ args: [String]) throws {
   }
 
   // A whole GPT block, forward + backward.
-  do {
+  if wanted("gpt_block") {
     let block = BenchGPTBlock(channels: 384, heads: 6)
     let x = Tensor.randn([8, 256, 384]).requiringGrad()
     let ms = time(quick ? 3 : 5) {

@@ -8,6 +8,7 @@ let suites: [String: ([String]) throws -> Void] = [
   "engine": runEngineBench,
   "tokenizers": runTokenizersBench,
   "gpt": runGPTBench,
+  "autoencoders": runAutoencodersBench,
 ]
 guard let suite = arguments.first, let run = suites[suite] else {
   let names = suites.keys.sorted().joined(separator: ", ")
