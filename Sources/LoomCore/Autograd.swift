@@ -140,17 +140,17 @@ func runBackward(roots: [(Tensor, Tensor)], retainGraph: Bool, createGraph: Bool
   GradMode.with(createGraph) {
     for t in order.reversed() {
       let id = ObjectIdentifier(t)
-      guard let g = grads.removeValue(forKey: id) else { continue }
+      guard var g = grads.removeValue(forKey: id) else { continue }
       if captureIDs.contains(id) {
         captured[id] = g
         continue
       }
       guard let node = t.gradFn else {
         // A leaf: accumulate into .grad (unless gradients are only being captured).
-        if capture.isEmpty { t.accumulateGrad(g, keepGraph: createGraph) }
+        if capture.isEmpty { t.accumulateGrad(&g, keepGraph: createGraph) }
         continue
       }
-      if t.retainsGrad && capture.isEmpty { t.accumulateGrad(g, keepGraph: createGraph) }
+      if t.retainsGrad && capture.isEmpty { t.accumulateGrad(&g, keepGraph: createGraph) }
       let inputGrads = node.apply(gradient: g, output: t)
       let inputs = node.inputs
       if !retainGraph { node.release() }
@@ -168,14 +168,25 @@ func runBackward(roots: [(Tensor, Tensor)], retainGraph: Bool, createGraph: Bool
 }
 
 extension Tensor {
-  func accumulateGrad(_ g: Tensor, keepGraph: Bool) {
-    let incoming = keepGraph ? g : g.detach()
+  func accumulateGrad(_ g: inout Tensor, keepGraph: Bool) {
     if let existing = grad {
-      grad = keepGraph ? existing + incoming : noGrad { existing + incoming }
+      grad = keepGraph ? existing + g : noGrad { existing + g.detach() }
+    } else if keepGraph {
+      grad = g
+    } else if isKnownUniquelyReferenced(&g) && g.gradFn == nil && g.ownsStorageExclusively {
+      // Nothing else can see this gradient's memory: adopt it, as PyTorch does.
+      grad = g
     } else {
       // Own the memory so later in-place updates of .grad never alias other tensors.
-      grad = keepGraph ? incoming : incoming.contiguousCopy()
+      grad = g.detach().contiguousCopy()
     }
+  }
+
+  /// True when this dense tensor is the only one viewing its storage, so in-place
+  /// writes through it are invisible elsewhere.
+  var ownsStorageExclusively: Bool {
+    isContiguous && offset == 0 && count * dtype.byteSize == storage.byteCount
+      && storageRetainCount(self) <= StorageOwnership.soleOwnerCount
   }
 
   /// Clears the accumulated gradient.
@@ -205,3 +216,15 @@ extension Tensor {
   /// True once a backward without retainGraph has freed this tensor's graph.
   public var hasReleasedGraph: Bool { gradFn?.isReleased ?? false }
 }
+
+/// The retain count a storage shows when exactly one tensor holds it, measured once through the
+/// same call path as the check (so retains the optimiser adds or removes cancel out).
+enum StorageOwnership {
+  static let soleOwnerCount: UInt = {
+    let probe = Tensor(empty: [1])
+    return storageRetainCount(probe)
+  }()
+}
+
+@inline(never)
+func storageRetainCount(_ t: Tensor) -> UInt { _getRetainCount(t.storage) }

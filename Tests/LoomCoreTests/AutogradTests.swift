@@ -12,6 +12,30 @@ final class AutogradTests: XCTestCase {
     XCTAssertNil(x.grad)
   }
 
+  /// Leaf gradients are adopted without a copy only when nothing else sees their memory:
+  /// writing into one .grad must never change another gradient or the caller's seed.
+  func testLeafGradientsNeverAlias() {
+    let a = Tensor([Float(1), 2, 3, 4]).requiringGrad(), b = Tensor([Float(5), 6, 7, 8]).requiringGrad()
+    let c = Tensor([Float(1), 1]).requiringGrad()
+    let seed = Tensor([Float(1), 2, 3, 4])
+    // add's backward hands the same gradient to both inputs; reshape's is a view of it.
+    (a + b + Tensor.cat([c, c])).backward(seed)
+    (a.reshape([2, 2]) + b.reshape([2, 2])).sum().backward()
+    a.grad!.pointer(as: Float.self)[0] = 100
+    XCTAssertEqual(b.grad!.floats, [2, 3, 4, 5])
+    XCTAssertEqual(seed.floats, [1, 2, 3, 4])
+    let x = Tensor([Float(1), 2]).requiringGrad()
+    let g = Tensor([Float(3), 4])
+    x.reshape([1, 2]).squeeze(0).backward(g)
+    x.grad!.pointer(as: Float.self)[1] = -1
+    XCTAssertEqual(g.floats, [3, 4])
+    // A fresh kernel result (softmax backward) is adopted: the values are still right.
+    let s = Tensor([Float(0.5), -1, 2]).requiringGrad()
+    s.softmax(dim: 0).backward(Tensor([Float(1), 0, 0]))
+    let p = s.detach().softmax(dim: 0).floats
+    XCTAssertEqual(s.grad!.floats[0], p[0] * (1 - p[0]), accuracy: 1e-6)
+  }
+
   func testNoGradAndDetachRecordNothing() {
     let x = Tensor([Float(1), 2]).requiringGrad()
     let y = noGrad { x * 2 }
