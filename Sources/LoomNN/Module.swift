@@ -31,10 +31,10 @@ public struct LoadStateDictError: Error, CustomStringConvertible, Equatable {
 }
 
 /// Base class of layers and models. Parameters (stored `Tensor` properties) and
-/// submodules (stored `Module`, optional, array and dictionary properties) are found
-/// by reflection, so subclasses just declare them. Names are dotted paths like
-/// Hugging Face's (`transformer.h.0.attn.c_attn.weight`); a subclass can rename a
-/// property's key with `keyOverrides`.
+/// submodules (stored `Module`, optional, array, dictionary and `[(String, Module)]`
+/// properties) are found by reflection, so subclasses just declare them. Names are
+/// dotted paths like Hugging Face's (`transformer.h.0.attn.c_attn.weight`); a subclass
+/// can rename a property's key with `keyOverrides`.
 open class Module {
   public private(set) var training = true
 
@@ -76,6 +76,9 @@ open class Module {
           for (i, c) in list.enumerated() { out.append(.child(key.isEmpty ? "\(i)" : "\(key).\(i)", c)) }
         } else if let dict = value as? [String: Module] {
           for k in dict.keys.sorted() { out.append(.child(key.isEmpty ? k : "\(key).\(k)", dict[k]!)) }
+        } else if let pairs = value as? [(String, Module)] {
+          // Named children in insertion order (ModuleDict).
+          for (k, c) in pairs { out.append(.child(key.isEmpty ? k : "\(key).\(k)", c)) }
         }
       }
     }
