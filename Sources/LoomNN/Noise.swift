@@ -18,7 +18,9 @@ public enum ImageNoise: Equatable, Sendable, CustomStringConvertible {
     case ("gaussian", let v?): self = .gaussian(std: v)
     case ("masking", let v?): self = .masking(fraction: v)
     default:
-      throw LoomError("noise '\(text)' is not one of none, gaussian:<std>, masking:<fraction> (e.g. gaussian:0.3)")
+      throw LoomError(
+        "noise '\(text)' is not one of none, gaussian:<std>, masking:<fraction> (e.g. gaussian:0.3)"
+      )
     }
     try validate()
   }
@@ -34,8 +36,10 @@ public enum ImageNoise: Equatable, Sendable, CustomStringConvertible {
   public func validate() throws {
     switch self {
     case .none: break
-    case .gaussian(let s) where !(s >= 0 && s.isFinite): throw LoomError("gaussian noise std must be >= 0, got \(s)")
-    case .masking(let p) where !(0...1).contains(p): throw LoomError("masking noise fraction must be in [0, 1], got \(p)")
+    case .gaussian(let s) where !(s >= 0 && s.isFinite):
+      throw LoomError("gaussian noise std must be >= 0, got \(s)")
+    case .masking(let p) where !(0...1).contains(p):
+      throw LoomError("masking noise fraction must be in [0, 1], got \(p)")
     default: break
     }
   }
@@ -82,7 +86,9 @@ public enum ImageNoise: Equatable, Sendable, CustomStringConvertible {
 
 /// Coded as its CLI string ("gaussian:0.3").
 extension ImageNoise: Codable {
-  public init(from decoder: Decoder) throws { try self.init(parsing: decoder.singleValueContainer().decode(String.self)) }
+  public init(from decoder: Decoder) throws {
+    try self.init(parsing: decoder.singleValueContainer().decode(String.self))
+  }
   public func encode(to encoder: Encoder) throws {
     var c = encoder.singleValueContainer()
     try c.encode(description)
@@ -105,9 +111,13 @@ public final class NoiseLayer: Module, Layer {
   public func callAsFunction(_ x: Tensor) -> Tensor {
     guard training, noise != .none, x.count > 0 else { return x }
     let out = x.detach().to(.float32).contiguousCopy()
-    let rows = x.shape.first ?? 1, width = out.count / Swift.max(rows, 1)
+    let rows = x.shape.first ?? 1
+    let width = out.count / Swift.max(rows, 1)
     let p = out.pointer(as: Float.self)
-    for r in 0..<rows { noise.apply(UnsafeMutableBufferPointer(start: p + r * width, count: width), generator: generator) }
+    for r in 0..<rows {
+      noise.apply(
+        UnsafeMutableBufferPointer(start: p + r * width, count: width), generator: generator)
+    }
     return out
   }
 }

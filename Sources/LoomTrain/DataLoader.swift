@@ -24,14 +24,20 @@ public final class DataLoader: Sequence {
   public var nextEpoch = 0
 
   public init(
-    _ dataset: any TrainingDataset, batchSize: Int, shuffle: Bool = false, seed: UInt64 = 0, dropLast: Bool = false,
+    _ dataset: any TrainingDataset, batchSize: Int, shuffle: Bool = false, seed: UInt64 = 0,
+    dropLast: Bool = false,
     prefetch: Bool = true
   ) throws {
-    guard batchSize >= 1 else { throw LoomError("DataLoader: batch size must be >= 1, got \(batchSize)") }
-    guard dataset.count > 0 else { throw LoomError("DataLoader: the dataset is empty (0 examples)") }
+    guard batchSize >= 1 else {
+      throw LoomError("DataLoader: batch size must be >= 1, got \(batchSize)")
+    }
+    guard dataset.count > 0 else {
+      throw LoomError("DataLoader: the dataset is empty (0 examples)")
+    }
     if dropLast && batchSize > dataset.count {
       throw LoomError(
-        "DataLoader: batch size \(batchSize) is larger than the dataset (\(dataset.count) examples) and drop_last leaves no batch")
+        "DataLoader: batch size \(batchSize) is larger than the dataset (\(dataset.count) examples) and drop_last leaves no batch"
+      )
     }
     self.dataset = dataset
     self.batchSize = batchSize
@@ -52,7 +58,9 @@ public final class DataLoader: Sequence {
     let n = dataset.count
     let order: [Int]
     if shuffle {
-      order = Tensor.randperm(n, generator: LoomCore.Generator(seed: seed &+ UInt64(epoch) &* 0x9E37_79B9)).int64s.map(Int.init)
+      order = Tensor.randperm(
+        n, generator: LoomCore.Generator(seed: seed &+ UInt64(epoch) &* 0x9E37_79B9)
+      ).int64s.map(Int.init)
     } else {
       order = Array(0..<n)
     }
@@ -69,7 +77,9 @@ public final class DataLoader: Sequence {
 
   /// The batches of `epoch`, starting at batch `start` (to resume inside an epoch).
   public func epoch(_ epoch: Int, from start: Int = 0) -> EpochBatches {
-    EpochBatches(dataset: dataset, epoch: epoch, indices: Array(batchIndices(epoch: epoch).dropFirst(start)), prefetch: prefetch)
+    EpochBatches(
+      dataset: dataset, epoch: epoch, indices: Array(batchIndices(epoch: epoch).dropFirst(start)),
+      prefetch: prefetch)
   }
 
   public func makeIterator() -> EpochBatches.Iterator {

@@ -27,23 +27,32 @@ public struct ImageDataset: TrainingDataset, Sendable {
   public var noiseSeed: UInt64
 
   public init(
-    pixels: [Float], classLabels: [Int], height: Int, width: Int, layout: Layout = .flat, target: Target = .images,
-    normalization: (mean: Float, std: Float)? = nil, noise: ImageNoise = .none, noiseSeed: UInt64 = 0
+    pixels: [Float], classLabels: [Int], height: Int, width: Int, layout: Layout = .flat,
+    target: Target = .images,
+    normalization: (mean: Float, std: Float)? = nil, noise: ImageNoise = .none,
+    noiseSeed: UInt64 = 0
   ) throws {
     guard height > 0, width > 0, pixels.count == classLabels.count * height * width else {
-      throw LoomError("image dataset: \(pixels.count) pixels do not make \(classLabels.count) images of \(height)×\(width)")
+      throw LoomError(
+        "image dataset: \(pixels.count) pixels do not make \(classLabels.count) images of \(height)×\(width)"
+      )
     }
-    if let n = normalization, !(n.std > 0) { throw LoomError("image dataset: normalisation std must be > 0, got \(n.std)") }
+    if let n = normalization, !(n.std > 0) {
+      throw LoomError("image dataset: normalisation std must be > 0, got \(n.std)")
+    }
     try noise.validate()
     self.pixels = pixels
     self.classLabels = classLabels
     (self.height, self.width) = (height, width)
-    (self.layout, self.target, self.normalization, self.noise, self.noiseSeed) = (layout, target, normalization, noise, noiseSeed)
+    (self.layout, self.target, self.normalization, self.noise, self.noiseSeed) = (
+      layout, target, normalization, noise, noiseSeed
+    )
   }
 
   /// Converts IDX bytes to floats in [0, 1] once.
   public init(
-    _ idx: IDXDataset, layout: Layout = .flat, target: Target = .images, normalization: (mean: Float, std: Float)? = nil,
+    _ idx: IDXDataset, layout: Layout = .flat, target: Target = .images,
+    normalization: (mean: Float, std: Float)? = nil,
     noise: ImageNoise = .none, noiseSeed: UInt64 = 0
   ) throws {
     let n = idx.images.pixels.count
@@ -54,28 +63,35 @@ public struct ImageDataset: TrainingDataset, Sendable {
       count = n
     }
     try self.init(
-      pixels: floats, classLabels: idx.labels.labels.map(Int.init), height: idx.images.rows, width: idx.images.cols,
-      layout: layout, target: target, normalization: normalization, noise: noise, noiseSeed: noiseSeed)
+      pixels: floats, classLabels: idx.labels.labels.map(Int.init), height: idx.images.rows,
+      width: idx.images.cols,
+      layout: layout, target: target, normalization: normalization, noise: noise,
+      noiseSeed: noiseSeed)
   }
 
   /// Fashion-MNIST from Debian's `dataset-fashion-mnist` (or `directory`).
   public static func fashionMNIST(
     split: DatasetSplit, directory: String = FashionMNIST.defaultDirectory, layout: Layout = .flat,
-    target: Target = .images, normalization: (mean: Float, std: Float)? = nil, noise: ImageNoise = .none,
+    target: Target = .images, normalization: (mean: Float, std: Float)? = nil,
+    noise: ImageNoise = .none,
     noiseSeed: UInt64 = 0
   ) throws -> ImageDataset {
     try ImageDataset(
-      FashionMNIST.load(split: split, directory: directory), layout: layout, target: target, normalization: normalization,
+      FashionMNIST.load(split: split, directory: directory), layout: layout, target: target,
+      normalization: normalization,
       noise: noise, noiseSeed: noiseSeed)
   }
 
   /// MNIST digits in the same IDX layout.
   public static func mnist(
-    split: DatasetSplit, directory: String = MNIST.defaultDirectory, layout: Layout = .flat, target: Target = .images,
-    normalization: (mean: Float, std: Float)? = nil, noise: ImageNoise = .none, noiseSeed: UInt64 = 0
+    split: DatasetSplit, directory: String = MNIST.defaultDirectory, layout: Layout = .flat,
+    target: Target = .images,
+    normalization: (mean: Float, std: Float)? = nil, noise: ImageNoise = .none,
+    noiseSeed: UInt64 = 0
   ) throws -> ImageDataset {
     try ImageDataset(
-      MNIST.load(split: split, directory: directory), layout: layout, target: target, normalization: normalization,
+      MNIST.load(split: split, directory: directory), layout: layout, target: target,
+      normalization: normalization,
       noise: noise, noiseSeed: noiseSeed)
   }
 
@@ -85,12 +101,15 @@ public struct ImageDataset: TrainingDataset, Sendable {
   /// The first `n` images (e.g. a quick run on a subset).
   public func prefix(_ n: Int) -> ImageDataset {
     let k = Swift.max(0, Swift.min(n, count))
-    return try! ImageDataset(copying: self, pixels: Array(pixels[0..<(k * pixelsPerImage)]), classLabels: Array(classLabels[0..<k]))
+    return try! ImageDataset(
+      copying: self, pixels: Array(pixels[0..<(k * pixelsPerImage)]),
+      classLabels: Array(classLabels[0..<k]))
   }
 
   private init(copying d: ImageDataset, pixels: [Float], classLabels: [Int]) throws {
     try self.init(
-      pixels: pixels, classLabels: classLabels, height: d.height, width: d.width, layout: d.layout, target: d.target,
+      pixels: pixels, classLabels: classLabels, height: d.height, width: d.width, layout: d.layout,
+      target: d.target,
       normalization: d.normalization, noise: d.noise, noiseSeed: d.noiseSeed)
   }
 
@@ -124,9 +143,12 @@ public struct ImageDataset: TrainingDataset, Sendable {
     switch target {
     case .images:
       let clean = images(indices)
-      return Batch(inputs: noise == .none ? clean : images(indices, epoch: epoch, noisy: true), labels: clean)
+      return Batch(
+        inputs: noise == .none ? clean : images(indices, epoch: epoch, noisy: true), labels: clean)
     case .classes:
-      return Batch(inputs: images(indices, epoch: epoch, noisy: true), labels: Tensor(indices.map { Int64(classLabels[$0]) }))
+      return Batch(
+        inputs: images(indices, epoch: epoch, noisy: true),
+        labels: Tensor(indices.map { Int64(classLabels[$0]) }))
     }
   }
 }

@@ -14,7 +14,9 @@ public final class Autoencoder: Module, ImageAutoencoder {
   let corrupt: NoiseLayer?
 
   public init(_ config: AutoencoderConfig = AutoencoderConfig(), generator: Generator = .global) {
-    precondition(config.layerSizes.count >= 2, "Autoencoder: needs at least an input and a code size, got \(config.layerSizes)")
+    precondition(
+      config.layerSizes.count >= 2,
+      "Autoencoder: needs at least an input and a code size, got \(config.layerSizes)")
     self.config = config
     let sizes = config.layerSizes
     var enc: [Module] = []
@@ -30,7 +32,9 @@ public final class Autoencoder: Module, ImageAutoencoder {
     }
     encoder = Sequential(enc)
     decoder = Sequential(dec)
-    corrupt = config.noiseInModel && config.noise != .none ? NoiseLayer(config.noise, generator: generator) : nil
+    corrupt =
+      config.noiseInModel && config.noise != .none
+      ? NoiseLayer(config.noise, generator: generator) : nil
     super.init()
   }
 

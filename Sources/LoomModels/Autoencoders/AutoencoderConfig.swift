@@ -11,17 +11,25 @@ public struct AutoencoderConfig: Codable, Equatable, Sendable {
   /// Corrupt inside the model in training mode (otherwise the dataset does).
   public var noiseInModel = false
 
-  public init(layerSizes: [Int] = [784, 128, 64, 36, 18, 9], noise: ImageNoise = .none, noiseInModel: Bool = false) {
+  public init(
+    layerSizes: [Int] = [784, 128, 64, 36, 18, 9], noise: ImageNoise = .none,
+    noiseInModel: Bool = false
+  ) {
     self.layerSizes = layerSizes
     self.noise = noise
     self.noiseInModel = noiseInModel
   }
 
-  enum CodingKeys: String, CodingKey { case layerSizes = "layer_sizes", noise, noiseInModel = "noise_in_model" }
+  enum CodingKeys: String, CodingKey {
+    case layerSizes = "layer_sizes"
+    case noise
+    case noiseInModel = "noise_in_model"
+  }
 
   public func validate() throws {
     guard layerSizes.count >= 2, layerSizes.allSatisfy({ $0 > 0 }) else {
-      throw LoomError("autoencoder layer_sizes must list at least 2 positive sizes, got \(layerSizes)")
+      throw LoomError(
+        "autoencoder layer_sizes must list at least 2 positive sizes, got \(layerSizes)")
     }
     try noise.validate()
   }
@@ -42,7 +50,10 @@ public struct VAEConfig: Codable, Equatable, Sendable {
   public var imageHeight = 28, imageWidth = 28
   public var channels = [32, 64]
 
-  public init(latentSize: Int = 20, hiddenSize: Int = 400, beta: Double = 1, reconstruction: Reconstruction = .bce) {
+  public init(
+    latentSize: Int = 20, hiddenSize: Int = 400, beta: Double = 1,
+    reconstruction: Reconstruction = .bce
+  ) {
     self.latentSize = latentSize
     self.hiddenSize = hiddenSize
     self.beta = beta
@@ -50,13 +61,20 @@ public struct VAEConfig: Codable, Equatable, Sendable {
   }
 
   enum CodingKeys: String, CodingKey {
-    case inputSize = "input_size", hiddenSize = "hidden_size", latentSize = "latent_size", beta, reconstruction
-    case imageHeight = "image_height", imageWidth = "image_width", channels
+    case inputSize = "input_size"
+    case hiddenSize = "hidden_size"
+    case latentSize = "latent_size"
+    case beta, reconstruction
+    case imageHeight = "image_height"
+    case imageWidth = "image_width"
+    case channels
   }
 
   public func validate() throws {
     guard inputSize > 0, hiddenSize > 0, latentSize > 0 else {
-      throw LoomError("VAE sizes must be positive, got input \(inputSize), hidden \(hiddenSize), latent \(latentSize)")
+      throw LoomError(
+        "VAE sizes must be positive, got input \(inputSize), hidden \(hiddenSize), latent \(latentSize)"
+      )
     }
     guard beta >= 0 else { throw LoomError("VAE beta must be >= 0, got \(beta)") }
   }
@@ -69,14 +87,17 @@ public enum AutoencoderKind: String, CaseIterable, Codable, Sendable {
 
   public init(name: String) throws {
     guard let k = AutoencoderKind(rawValue: name) else {
-      throw LoomError("unknown autoencoder '\(name)'; valid: \(Self.allCases.map(\.rawValue).joined(separator: ", "))")
+      throw LoomError(
+        "unknown autoencoder '\(name)'; valid: \(Self.allCases.map(\.rawValue).joined(separator: ", "))"
+      )
     }
     self = k
   }
 
   /// Builds the model ("dae" without noise gets masking noise of 0.25).
   public func make(
-    autoencoder: AutoencoderConfig = AutoencoderConfig(), vae: VAEConfig = VAEConfig(), generator: Generator = .global
+    autoencoder: AutoencoderConfig = AutoencoderConfig(), vae: VAEConfig = VAEConfig(),
+    generator: Generator = .global
   ) throws -> any ImageAutoencoder {
     switch self {
     case .ae:
@@ -92,8 +113,12 @@ public enum AutoencoderKind: String, CaseIterable, Codable, Sendable {
       return VAE(vae, generator: generator)
     case .convVAE:
       try vae.validate()
-      guard vae.imageHeight % 4 == 0, vae.imageWidth % 4 == 0, vae.channels.count == 2, vae.channels.allSatisfy({ $0 > 0 }) else {
-        throw LoomError("conv-vae needs an image size divisible by 4 and two positive channel counts, got \(vae.imageHeight)×\(vae.imageWidth), \(vae.channels)")
+      guard vae.imageHeight % 4 == 0, vae.imageWidth % 4 == 0, vae.channels.count == 2,
+        vae.channels.allSatisfy({ $0 > 0 })
+      else {
+        throw LoomError(
+          "conv-vae needs an image size divisible by 4 and two positive channel counts, got \(vae.imageHeight)×\(vae.imageWidth), \(vae.channels)"
+        )
       }
       return ConvVAE(vae, generator: generator)
     }

@@ -5,7 +5,7 @@ import LoomNN
 /// encoder Conv2d(1→c₀, 4, stride 2, pad 1)·ReLU·Conv2d(c₀→c₁, 4, 2, 1)·ReLU·Flatten,
 /// `fc_mu` / `fc_logvar` to the latent; decoder Linear(latent → c₁·H/4·W/4)·ReLU·
 /// Unflatten·ConvTranspose2d(c₁→c₀, 4, 2, 1)·ReLU·ConvTranspose2d(c₀→1, 4, 2, 1)·Sigmoid.
-public final class ConvVAE: Module, ImageAutoencoder {
+public final class ConvVAE: Module, VariationalAutoencoder {
   public let config: VAEConfig
   public let encoder: Sequential
   public let fcMu: Linear, fcLogvar: Linear
@@ -17,7 +17,8 @@ public final class ConvVAE: Module, ImageAutoencoder {
   public init(_ config: VAEConfig = VAEConfig(), generator: Generator = .global) {
     let (h, w) = (config.imageHeight, config.imageWidth)
     precondition(h % 4 == 0 && w % 4 == 0, "ConvVAE: image size \(h)×\(w) must be divisible by 4")
-    precondition(config.channels.count == 2, "ConvVAE: needs two channel counts, got \(config.channels)")
+    precondition(
+      config.channels.count == 2, "ConvVAE: needs two channel counts, got \(config.channels)")
     self.config = config
     self.generator = generator
     let (c0, c1) = (config.channels[0], config.channels[1])
@@ -28,17 +29,19 @@ public final class ConvVAE: Module, ImageAutoencoder {
     fcMu = Linear(flat, config.latentSize, generator: generator)
     fcLogvar = Linear(flat, config.latentSize, generator: generator)
     decoder = Sequential(
-      Linear(config.latentSize, flat, generator: generator), ReLU(), Unflatten(dim: 1, sizes: [c1, h / 4, w / 4]),
+      Linear(config.latentSize, flat, generator: generator), ReLU(),
+      Unflatten(dim: 1, sizes: [c1, h / 4, w / 4]),
       ConvTranspose2d(c1, c0, kernelSize: 4, stride: 2, padding: 1, generator: generator), ReLU(),
       ConvTranspose2d(c0, 1, kernelSize: 4, stride: 2, padding: 1, generator: generator), Sigmoid())
     super.init()
   }
 
   public var takesImages: Bool { true }
-  public var latentSize: Int { config.latentSize }
 
   /// Accepts [N, 1, H, W] or flattened [N, H·W].
-  func asImages(_ x: Tensor) -> Tensor { x.reshape([x.shape[0], 1, config.imageHeight, config.imageWidth]) }
+  func asImages(_ x: Tensor) -> Tensor {
+    x.reshape([x.shape[0], 1, config.imageHeight, config.imageWidth])
+  }
 
   public func encode(_ x: Tensor) -> (mu: Tensor, logvar: Tensor) {
     let h = encoder(asImages(x))
@@ -46,29 +49,4 @@ public final class ConvVAE: Module, ImageAutoencoder {
   }
 
   public func decode(_ z: Tensor) -> Tensor { decoder(z) }
-
-  public func callAsFunction(_ x: Tensor, eps: Tensor? = nil) -> (recon: Tensor, mu: Tensor, logvar: Tensor) {
-    let (mu, logvar) = encode(x)
-    let e = eps ?? Tensor.randn(mu.shape, generator: generator)
-    return (decode(VAEMath.reparameterize(mu: mu, logvar: logvar, eps: e)), mu, logvar)
-  }
-
-  public func vaeLoss(_ inputs: Tensor, target: Tensor, eps: Tensor? = nil) -> VAELoss {
-    let (recon, mu, logvar) = self(inputs, eps: eps)
-    return VAEMath.loss(
-      recon: recon, target: target.reshape(recon.shape), mu: mu, logvar: logvar, beta: config.beta,
-      reconstruction: config.reconstruction)
-  }
-
-  public func loss(_ inputs: Tensor, target: Tensor) -> AutoencoderLoss { vaeLoss(inputs, target: target).autoencoderLoss }
-  public func reconstruct(_ x: Tensor) -> Tensor { decode(encode(x).mu).reshape(x.shape) }
-  public func encodeMean(_ x: Tensor) -> Tensor { encode(x).mu }
-
-  public func sample(count: Int, generator: Generator? = nil) -> Tensor {
-    noGrad { decode(Tensor.randn([count, config.latentSize], generator: generator ?? self.generator)) }
-  }
-
-  public func interpolate(_ a: Tensor, _ b: Tensor, steps: Int) -> Tensor {
-    noGrad { decode(VAEMath.interpolate(encodeMean(a.reshape([1, -1])), encodeMean(b.reshape([1, -1])), steps: steps)) }
-  }
 }
