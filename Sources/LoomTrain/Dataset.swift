@@ -1,7 +1,7 @@
 import LoomCore
 
 /// One batch: model inputs and the labels its loss is computed against.
-public struct Batch {
+public struct Batch: @unchecked Sendable {
   public var inputs: Tensor
   public var labels: Tensor
   public var attentionMask: Tensor?
@@ -19,6 +19,14 @@ public protocol TrainingDataset {
   var count: Int { get }
   /// Collates the examples at `indices` into a batch.
   func batch(_ indices: [Int]) -> Batch
+  /// The same during training epoch `epoch` (0-based), for datasets whose examples
+  /// change per epoch (e.g. fresh noise for a denoising autoencoder). The default
+  /// ignores the epoch. Called from the DataLoader's worker thread when prefetching.
+  func batch(_ indices: [Int], epoch: Int) -> Batch
+}
+
+extension TrainingDataset {
+  public func batch(_ indices: [Int], epoch: Int) -> Batch { batch(indices) }
 }
 
 /// Fixed-length blocks of a token stream for causal language modelling (HF's

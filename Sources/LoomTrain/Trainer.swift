@@ -4,7 +4,18 @@ import LoomIO
 import LoomNN
 import LoomOptim
 
-/// Hugging Face-style training loop: AdamW with decay groups, LR schedule with warmup,
+/// A loss with named parts logged beside it (e.g. a VAE's reconstruction and KL
+/// terms): training logs `name`, evaluation `eval_name`, each a mean over examples.
+public struct LossOutput {
+  public var loss: Tensor
+  public var parts: [String: Tensor]
+  public init(loss: Tensor, parts: [String: Tensor] = [:]) {
+    self.loss = loss
+    self.parts = parts
+  }
+}
+
+/// Hugging Face-style training loop: AdamW with decay groups (or Adam, SGD), LR schedule with warmup,
 /// gradient accumulation and clipping, logging, evaluation, checkpoints laid out as
 /// `checkpoint-N/` (rotated by save_total_limit, written atomically), exact resume
 /// and loading the best model at the end.
@@ -14,7 +25,9 @@ public final class Trainer {
   public let trainDataset: any TrainingDataset
   public let evalDataset: (any TrainingDataset)?
   /// Loss of a batch (mean over its examples).
-  public let computeLoss: (Batch) -> Tensor
+  public var computeLoss: (Batch) -> Tensor { { [computeLossOutput] in computeLossOutput($0).loss } }
+  /// Loss of a batch with its named parts (each a mean over the batch's examples).
+  public let computeLossOutput: (Batch) -> LossOutput
   /// HF's `compute_metrics`: named metrics from the evaluation predictions and labels
   /// (collected with `predictionStep`).
   public let computeMetrics: ((EvalPrediction) -> [String: Double])?
@@ -27,9 +40,21 @@ public final class Trainer {
   public var onLog: (([String: Double]) -> Void)? = nil
   public private(set) var state = TrainerState()
 
-  public init(
+  public convenience init(
     model: Module, args: TrainingArguments, trainDataset: any TrainingDataset, evalDataset: (any TrainingDataset)? = nil,
     computeLoss: @escaping (Batch) -> Tensor, computeMetrics: ((EvalPrediction) -> [String: Double])? = nil,
+    predictionStep: ((Batch) -> Tensor)? = nil, saveModel: ((Module, String) throws -> Void)? = nil
+  ) {
+    self.init(
+      model: model, args: args, trainDataset: trainDataset, evalDataset: evalDataset,
+      computeLossOutput: { LossOutput(loss: computeLoss($0)) }, computeMetrics: computeMetrics, predictionStep: predictionStep,
+      saveModel: saveModel)
+  }
+
+  /// A trainer whose loss comes with named parts to log (see `LossOutput`).
+  public init(
+    model: Module, args: TrainingArguments, trainDataset: any TrainingDataset, evalDataset: (any TrainingDataset)? = nil,
+    computeLossOutput: @escaping (Batch) -> LossOutput, computeMetrics: ((EvalPrediction) -> [String: Double])? = nil,
     predictionStep: ((Batch) -> Tensor)? = nil, saveModel: ((Module, String) throws -> Void)? = nil
   ) {
     self.predictionStep = predictionStep
@@ -37,7 +62,7 @@ public final class Trainer {
     self.args = args
     self.trainDataset = trainDataset
     self.evalDataset = evalDataset
-    self.computeLoss = computeLoss
+    self.computeLossOutput = computeLossOutput
     self.computeMetrics = computeMetrics
     self.saveModel = saveModel ?? { m, dir in
       try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
@@ -56,19 +81,29 @@ public final class Trainer {
     args.maxSteps > 0 ? args.maxSteps : Int((args.numTrainEpochs * Double(stepsPerEpoch)).rounded(.up))
   }
 
-  /// Batch order of an epoch: a permutation seeded by (seed, epoch), so resuming
-  /// reproduces it.
-  func order(epoch: Int) -> [[Int]] {
-    let perm = Tensor.randperm(trainDataset.count, generator: Generator(seed: args.seed &+ UInt64(epoch) &* 0x9E37_79B9)).int64s.map(Int.init)
-    let b = args.perDeviceTrainBatchSize
-    var batches: [[Int]] = []
-    var i = 0
-    while i < perm.count {
-      let chunk = Array(perm[i..<min(i + b, perm.count)])
-      if chunk.count == b || !args.dataloaderDropLast { batches.append(chunk) }
-      i += b
+  /// The training batches: a permutation seeded by (seed, epoch), so resuming
+  /// reproduces the order.
+  func trainLoader() throws -> DataLoader {
+    try DataLoader(
+      trainDataset, batchSize: args.perDeviceTrainBatchSize, shuffle: true, seed: args.seed, dropLast: args.dataloaderDropLast,
+      prefetch: args.dataloaderPrefetch)
+  }
+
+  /// The optimizer `args.optim` names (validated before).
+  func makeOptimizer() -> any Optimizer {
+    switch args.optim {
+    case "adam":
+      let params = model.parameters().filter(\.requiresGrad)
+      return Adam(
+        [ParamGroup(params: params, lr: args.learningRate, weightDecay: args.weightDecay)], betas: (args.adamBeta1, args.adamBeta2),
+        eps: args.adamEpsilon)
+    case "sgd":
+      return SGD(decayGroups(model, lr: args.learningRate, weightDecay: args.weightDecay), momentum: args.sgdMomentum)
+    default:
+      return AdamW(
+        decayGroups(model, lr: args.learningRate, weightDecay: args.weightDecay), betas: (args.adamBeta1, args.adamBeta2),
+        eps: args.adamEpsilon)
     }
-    return batches
   }
 
   /// Runs training; returns the final state.
@@ -85,9 +120,8 @@ public final class Trainer {
     manualSeed(args.seed)
     let total = totalSteps
     let warmup = args.warmupSteps > 0 ? args.warmupSteps : Int((args.warmupRatio * Double(total)).rounded(.up))
-    let optimizer = AdamW(
-      decayGroups(model, lr: args.learningRate, weightDecay: args.weightDecay), betas: (args.adamBeta1, args.adamBeta2),
-      eps: args.adamEpsilon)
+    let loader = try trainLoader()
+    let optimizer = makeOptimizer()
     let scheduler = LRScheduler(optimizer, schedule: try LRSchedule(name: args.lrSchedulerType, warmupSteps: warmup, totalSteps: total))
     state = TrainerState(maxSteps: total, numTrainEpochs: Int(args.numTrainEpochs.rounded(.up)), trainBatchSize: args.perDeviceTrainBatchSize)
     if let resume = try resolveResume() { try restore(from: resume, optimizer: optimizer, scheduler: scheduler) }
@@ -95,21 +129,23 @@ public final class Trainer {
     let progress = ProgressBar(total: total, label: "train", plainEvery: args.loggingSteps)
     var control = TrainerControl()
     var runningLoss = 0.0, runningCount = 0, tokens = 0
+    var runningParts: [String: Double] = [:]
     var windowStart = Date()
     let accumulation = args.gradientAccumulationSteps
     epochs: while state.globalStep < total && !control.shouldStop {
-      let batches = order(epoch: state.epochIndex)
+      let batchCount = loader.count
       var micro = 0
-      while state.batchesInEpoch < batches.count {
-        let batch = trainDataset.batch(batches[state.batchesInEpoch])
+      for batch in loader.epoch(state.epochIndex, from: state.batchesInEpoch) {
         state.batchesInEpoch += 1
         micro += 1
-        let loss = computeLoss(batch)
+        let output = computeLossOutput(batch)
+        let loss = output.loss
         (accumulation > 1 ? loss / Double(accumulation) : loss).backward()
         runningLoss += loss.item()
+        for (k, v) in output.parts { runningParts[k, default: 0] += v.item() }
         runningCount += 1
         tokens += batch.tokenCount
-        let endOfEpoch = state.batchesInEpoch == batches.count
+        let endOfEpoch = state.batchesInEpoch == batchCount
         guard micro % accumulation == 0 || endOfEpoch else { continue }
         if args.maxGradNorm > 0 { clipGradNorm(model.parameters(), maxNorm: args.maxGradNorm) }
         let lr = optimizer.paramGroups[0].lr
@@ -117,16 +153,17 @@ public final class Trainer {
         scheduler.step()
         optimizer.zeroGrad()
         state.globalStep += 1
-        state.epoch = Double(state.epochIndex) + Double(state.batchesInEpoch) / Double(batches.count)
+        state.epoch = Double(state.epochIndex) + Double(state.batchesInEpoch) / Double(batchCount)
         let seconds = Date().timeIntervalSince(windowStart)
         progress.update(state.globalStep, [
           "loss": String(format: "%.4f", runningLoss / Double(max(runningCount, 1))), "lr": String(format: "%.2e", lr),
           "tok/s": String(format: "%.0f", Double(tokens) / max(seconds, 1e-9)),
         ])
         if state.globalStep % args.loggingSteps == 0 || state.globalStep == total {
-          let logs = ["loss": runningLoss / Double(max(runningCount, 1)), "learning_rate": lr, "epoch": state.epoch, "step": Double(state.globalStep), "tokens_per_second": Double(tokens) / max(seconds, 1e-9)]
+          var logs = ["loss": runningLoss / Double(max(runningCount, 1)), "learning_rate": lr, "epoch": state.epoch, "step": Double(state.globalStep), "tokens_per_second": Double(tokens) / max(seconds, 1e-9)]
+          for (k, v) in runningParts { logs[k] = v / Double(max(runningCount, 1)) }
           try log(logs, control: &control)
-          runningLoss = 0; runningCount = 0; tokens = 0; windowStart = Date()
+          runningLoss = 0; runningCount = 0; tokens = 0; windowStart = Date(); runningParts = [:]
         }
         let evalNow = (args.evalStrategy == .steps && state.globalStep % (args.evalSteps ?? args.loggingSteps) == 0)
           || (args.evalStrategy == .epoch && endOfEpoch)
@@ -156,27 +193,29 @@ public final class Trainer {
 
   /// Mean loss over the evaluation set (and its perplexity), plus computeMetrics.
   public func evaluate() -> [String: Double] {
-    guard let eval = evalDataset, eval.count > 0 else { return [:] }
+    guard let eval = evalDataset, eval.count > 0,
+      let loader = try? DataLoader(eval, batchSize: args.perDeviceEvalBatchSize, prefetch: args.dataloaderPrefetch)
+    else { return [:] }
     model.eval()
     var total = 0.0, n = 0
+    var parts: [String: Double] = [:]
     var predictions: [Tensor] = [], labels: [Tensor] = []
     noGrad {
-      var i = 0
-      while i < eval.count {
-        let idx = Array(i..<min(i + args.perDeviceEvalBatchSize, eval.count))
-        let batch = eval.batch(idx)
-        let loss = computeLoss(batch).item()
-        total += loss * Double(idx.count)
+      let batches = loader.epoch(0)
+      for (idx, batch) in zip(batches.indices, batches) {
+        let output = computeLossOutput(batch)
+        total += output.loss.item() * Double(idx.count)
+        for (k, v) in output.parts { parts[k, default: 0] += v.item() * Double(idx.count) }
         n += idx.count
         if computeMetrics != nil, let step = predictionStep {
           predictions.append(step(batch))
           labels.append(batch.labels)
         }
-        i += args.perDeviceEvalBatchSize
       }
     }
     let mean = total / Double(max(n, 1))
     var metrics = ["eval_loss": mean, "eval_perplexity": Foundation.exp(min(mean, 700)), "epoch": state.epoch, "step": Double(state.globalStep)]
+    for (k, v) in parts { metrics["eval_" + k] = v / Double(max(n, 1)) }
     if let computeMetrics {
       let prediction = EvalPrediction(
         predictions: predictions.isEmpty ? nil : Tensor.cat(predictions), labelIds: labels.isEmpty ? nil : Tensor.cat(labels),
@@ -194,15 +233,13 @@ public final class Trainer {
     defer { model.train() }
     var outputs: [Tensor] = [], labels: [Tensor] = []
     var total = 0.0
+    let loader = try DataLoader(dataset, batchSize: args.perDeviceEvalBatchSize, prefetch: args.dataloaderPrefetch)
     noGrad {
-      var i = 0
-      while i < dataset.count {
-        let idx = Array(i..<min(i + args.perDeviceEvalBatchSize, dataset.count))
-        let batch = dataset.batch(idx)
+      let batches = loader.epoch(0)
+      for (idx, batch) in zip(batches.indices, batches) {
         outputs.append(step(batch))
         labels.append(batch.labels)
-        total += computeLoss(batch).item() * Double(idx.count)
-        i += args.perDeviceEvalBatchSize
+        total += computeLossOutput(batch).loss.item() * Double(idx.count)
       }
     }
     let predictions = Tensor.cat(outputs), labelIds = Tensor.cat(labels)
@@ -265,7 +302,7 @@ public final class Trainer {
     return r
   }
 
-  func saveCheckpoint(optimizer: Adam, scheduler: LRScheduler, metrics: [String: Double]?) throws {
+  func saveCheckpoint(optimizer: any Optimizer, scheduler: LRScheduler, metrics: [String: Double]?) throws {
     let fm = FileManager.default
     let name = "checkpoint-\(state.globalStep)"
     let final = args.outputDir + "/" + name
@@ -306,8 +343,17 @@ public final class Trainer {
     for dir in all.prefix(max(0, all.count - limit)) { try FileManager.default.removeItem(atPath: dir) }
   }
 
-  func restore(from dir: String, optimizer: Adam, scheduler: LRScheduler) throws {
+  func restore(from dir: String, optimizer: any Optimizer, scheduler: LRScheduler) throws {
     let decoder = JSONDecoder()
+    // Optimizer states do not carry over between kinds (Adam moments vs SGD momentum).
+    if let data = FileManager.default.contents(atPath: dir + "/training_args.json"),
+      let saved = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
+    {
+      let optim = saved["optim"] as? String ?? "adamw_torch"
+      if optim != args.optim {
+        throw LoomError("resume_from_checkpoint: \(dir) was written with optim '\(optim)', this run uses '\(args.optim)'")
+      }
+    }
     let weights = try SafeTensors.load(dir + "/model.safetensors")
     try model.loadStateDict(weights, source: dir + "/model.safetensors")
     try optimizer.loadStateDict(SafeTensors.load(dir + "/optimizer.safetensors"))

@@ -34,6 +34,14 @@ public struct TrainingArguments: Codable, Equatable, Sendable {
   public var greaterIsBetter: Bool? = nil
   public var seed: UInt64 = 42
   public var dataloaderDropLast = false
+  /// Loom extension: collate the next batch on a worker thread while a step runs.
+  public var dataloaderPrefetch = true
+  /// "adamw_torch" (AdamW with HF's decay groups), "sgd" (torch.optim.SGD with
+  /// `sgdMomentum`, same groups) or Loom's "adam" (torch.optim.Adam: L2 weight decay
+  /// added to the gradient of every parameter).
+  public var optim = "adamw_torch"
+  /// Loom extension: momentum of optim "sgd".
+  public var sgdMomentum: Double = 0
   public var resumeFromCheckpoint: String? = nil
 
   public init(outputDir: String) { self.outputDir = outputDir }
@@ -49,7 +57,11 @@ public struct TrainingArguments: Codable, Equatable, Sendable {
     case saveTotalLimit = "save_total_limit", loadBestModelAtEnd = "load_best_model_at_end"
     case metricForBestModel = "metric_for_best_model", greaterIsBetter = "greater_is_better", seed
     case dataloaderDropLast = "dataloader_drop_last", resumeFromCheckpoint = "resume_from_checkpoint"
+    case dataloaderPrefetch = "dataloader_prefetch", optim, sgdMomentum = "sgd_momentum"
   }
+
+  /// Values `optim` accepts.
+  public static let optimizers = ["adamw_torch", "adam", "sgd"]
 
   /// The metric that picks the best checkpoint ("eval_loss" unless set) and its direction.
   public var bestMetric: (name: String, greaterIsBetter: Bool) {
@@ -64,6 +76,10 @@ public struct TrainingArguments: Codable, Equatable, Sendable {
     if perDeviceEvalBatchSize < 1 { throw LoomError("per_device_eval_batch_size must be >= 1, got \(perDeviceEvalBatchSize)") }
     if gradientAccumulationSteps < 1 { throw LoomError("gradient_accumulation_steps must be >= 1, got \(gradientAccumulationSteps)") }
     if maxSteps <= 0 && numTrainEpochs <= 0 { throw LoomError("set max_steps > 0 or num_train_epochs > 0") }
+    if !Self.optimizers.contains(optim) {
+      throw LoomError("unknown optim '\(optim)'; valid values: \(Self.optimizers.joined(separator: ", "))")
+    }
+    if sgdMomentum < 0 { throw LoomError("sgd_momentum must be >= 0, got \(sgdMomentum)") }
     if learningRate < 0 { throw LoomError("learning_rate must be >= 0, got \(learningRate)") }
     if !(0...1).contains(warmupRatio) { throw LoomError("warmup_ratio must be in [0, 1], got \(warmupRatio)") }
     if loggingSteps < 1 { throw LoomError("logging_steps must be >= 1, got \(loggingSteps)") }
