@@ -36,8 +36,12 @@ public final class Trainer {
   /// Writes the model into a directory (weights plus config and tokenizer files).
   public let saveModel: (Module, String) throws -> Void
   public var callbacks: [TrainerCallback] = []
-  /// Called with each log record (also appended to output_dir/metrics.jsonl).
+  /// Called with each log record (also appended to output_dir/`logFileName`).
   public var onLog: (([String: Double]) -> Void)? = nil
+  /// The JSON-lines log inside output_dir.
+  public var logFileName = "metrics.jsonl"
+  /// Throughput in the progress bar and logs: tokens (elements of the inputs) or samples (rows).
+  public var throughputUnit = ThroughputUnit.tokens
   public private(set) var state = TrainerState()
 
   public convenience init(
@@ -144,7 +148,7 @@ public final class Trainer {
         runningLoss += loss.item()
         for (k, v) in output.parts { runningParts[k, default: 0] += v.item() }
         runningCount += 1
-        tokens += batch.tokenCount
+        tokens += throughputUnit == .tokens ? batch.tokenCount : batch.inputs.shape.first ?? 1
         let endOfEpoch = state.batchesInEpoch == batchCount
         guard micro % accumulation == 0 || endOfEpoch else { continue }
         if args.maxGradNorm > 0 { clipGradNorm(model.parameters(), maxNorm: args.maxGradNorm) }
@@ -157,10 +161,10 @@ public final class Trainer {
         let seconds = Date().timeIntervalSince(windowStart)
         progress.update(state.globalStep, [
           "loss": String(format: "%.4f", runningLoss / Double(max(runningCount, 1))), "lr": String(format: "%.2e", lr),
-          "tok/s": String(format: "%.0f", Double(tokens) / max(seconds, 1e-9)),
+          throughputUnit.progressLabel: String(format: "%.0f", Double(tokens) / max(seconds, 1e-9)),
         ])
         if state.globalStep % args.loggingSteps == 0 || state.globalStep == total {
-          var logs = ["loss": runningLoss / Double(max(runningCount, 1)), "learning_rate": lr, "epoch": state.epoch, "step": Double(state.globalStep), "tokens_per_second": Double(tokens) / max(seconds, 1e-9)]
+          var logs = ["loss": runningLoss / Double(max(runningCount, 1)), "learning_rate": lr, "epoch": state.epoch, "step": Double(state.globalStep), throughputUnit.logKey: Double(tokens) / max(seconds, 1e-9)]
           for (k, v) in runningParts { logs[k] = v / Double(max(runningCount, 1)) }
           try log(logs, control: &control)
           runningLoss = 0; runningCount = 0; tokens = 0; windowStart = Date(); runningParts = [:]
@@ -255,7 +259,7 @@ public final class Trainer {
     for c in callbacks { c.onLog(logs, state: state, control: &control) }
     onLog?(logs)
     let data = try JSONSerialization.data(withJSONObject: logs, options: [.sortedKeys])
-    let path = args.outputDir + "/metrics.jsonl"
+    let path = args.outputDir + "/" + logFileName
     if !FileManager.default.fileExists(atPath: path) { FileManager.default.createFile(atPath: path, contents: nil) }
     let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
     defer { try? handle.close() }
@@ -272,7 +276,7 @@ public final class Trainer {
       throw LoomError("output directory \(dir) already exists and is not empty; pass --overwrite-output-dir to reuse it or --resume-from-checkpoint to continue")
     }
     if args.overwriteOutputDir && args.resumeFromCheckpoint == nil {
-      for name in (try? fm.contentsOfDirectory(atPath: dir)) ?? [] where name.hasPrefix("checkpoint-") || name == "metrics.jsonl" {
+      for name in (try? fm.contentsOfDirectory(atPath: dir)) ?? [] where name.hasPrefix("checkpoint-") || name == logFileName {
         try fm.removeItem(atPath: dir + "/" + name)
       }
     }
@@ -365,4 +369,11 @@ public final class Trainer {
     state.maxSteps = totalSteps
     FileHandle.standardError.write("resuming from \(dir) at step \(state.globalStep)\n".data(using: .utf8)!)
   }
+}
+
+/// What the Trainer counts for throughput.
+public enum ThroughputUnit: Sendable {
+  case tokens, samples
+  var progressLabel: String { self == .tokens ? "tok/s" : "samples/s" }
+  var logKey: String { self == .tokens ? "tokens_per_second" : "samples_per_second" }
 }

@@ -10,7 +10,7 @@ import LoomTrain
 
 struct TrainCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
-    commandName: "train", abstract: "Train a model.", subcommands: [TrainGPTCommand.self])
+    commandName: "train", abstract: "Train a model.", subcommands: [TrainGPTCommand.self, TrainAECommand.self, TrainDAECommand.self, TrainVAECommand.self])
 }
 
 /// Hugging Face TrainingArguments as command-line flags (--learning-rate, --max-steps, …).
