@@ -104,3 +104,25 @@ static void k_unary_bwd(int op, const float *x, const float *gy, float *gx, int6
     default: UNB_LOOP(g); break;
   }
 }
+
+// Binary cross-entropy on probabilities, PyTorch's clamping: logs floored at -100.
+static void k_bce(const float *p, const float *t, float *out, int64_t n) {
+  const vf one = vset(1.0f), floor = vset(-100.0f);
+  for (int64_t i = 0; i < n; i += VW) {
+    int64_t r = n - i;
+    vf vp = ldn(p + i, r), vt = ldn(t + i, r);
+    vf lp = vmax(floor, vlog(vp)), l1p = vmax(floor, vlog(one - vp));  // NaN propagates
+    stn(out + i, -vfma(vt, lp - l1p, l1p), r);
+  }
+}
+
+// d/dp = g · (p − t) / max(p·(1 − p), 1e-12); g per element (gy) or one scalar (gs).
+static void k_bce_bwd(const float *p, const float *t, const float *gy, float gs, float *gx, int64_t n) {
+  const vf one = vset(1.0f), eps = vset(1e-12f), vg = vset(gs);
+  for (int64_t i = 0; i < n; i += VW) {
+    int64_t r = n - i;
+    vf vp = ldn(p + i, r), vt = ldn(t + i, r);
+    vf g = gy ? ldn(gy + i, r) : vg;
+    stn(gx + i, g * (vp - vt) / vmax(eps, vp * (one - vp)), r);
+  }
+}

@@ -46,6 +46,8 @@ typedef struct {
   void (*adam)(float *p, const float *g, float *m, float *v, int64_t n, const loom_adam_consts *c);
   void (*sgd)(float *p, const float *g, float *buf, int64_t n, float lr, float momentum, float dampening,
               float wd, int nesterov, int first_step);
+  void (*bce)(const float *p, const float *t, float *out, int64_t n);
+  void (*bce_bwd)(const float *p, const float *t, const float *gy, float gs, float *gx, int64_t n);
 } loom_ktable;
 
 extern const loom_ktable loom_kt_scalar;

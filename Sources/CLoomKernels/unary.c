@@ -58,3 +58,30 @@ void loom_unary_backward_f32(int op, const float *x, const float *gy, float *gx,
   if (n < 2 * g) { c.kt->unary_bwd(op, x, gy, gx, n); return; }
   loom_parallel_for(n, g, bwd_rng, &c);
 }
+
+typedef struct {
+  const loom_ktable *kt;
+  const float *p, *t, *gy;
+  float gs;
+  float *out;
+} bce_ctx;
+
+static void bce_rng(void *q, int64_t b, int64_t e) {
+  bce_ctx *c = q;
+  c->kt->bce(c->p + b, c->t + b, c->out + b, e - b);
+}
+void loom_bce_f32(const float *p, const float *t, float *out, int64_t n) {
+  bce_ctx c = {KT(), p, t, NULL, 0, out};
+  if (n < 8192) { c.kt->bce(p, t, out, n); return; }
+  loom_parallel_for(n, 4096, bce_rng, &c);
+}
+
+static void bce_bwd_rng(void *q, int64_t b, int64_t e) {
+  bce_ctx *c = q;
+  c->kt->bce_bwd(c->p + b, c->t + b, c->gy ? c->gy + b : NULL, c->gs, c->out + b, e - b);
+}
+void loom_bce_backward_f32(const float *p, const float *t, const float *gy, float gs, float *gx, int64_t n) {
+  bce_ctx c = {KT(), p, t, gy, gs, gx};
+  if (n < 16384) { c.kt->bce_bwd(p, t, gy, gs, gx, n); return; }
+  loom_parallel_for(n, 8192, bce_bwd_rng, &c);
+}

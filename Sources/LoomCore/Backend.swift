@@ -41,6 +41,10 @@ public protocol Backend: AnyObject {
   func crossEntropyBackward(
     _ logits: Tensor, targets: Tensor, ignoreIndex: Int, labelSmoothing: Double, logSumExp: Tensor, rowGradients: Tensor
   ) -> Tensor
+  /// Elementwise binary cross-entropy of probabilities (logs floored at -100), and its
+  /// gradient for the probabilities; nil when the backend has no fused kernel for the dtypes.
+  func binaryCrossEntropy(_ p: Tensor, _ t: Tensor) -> Tensor?
+  func binaryCrossEntropyBackward(_ p: Tensor, _ t: Tensor, gradOutput: Tensor) -> Tensor?
   func layerNorm(_ x: Tensor, weight: Tensor?, bias: Tensor?, eps: Double) -> (output: Tensor, mean: Tensor, rstd: Tensor)
   func layerNormBackward(
     _ gradOutput: Tensor, input: Tensor, weight: Tensor?, mean: Tensor, rstd: Tensor, needsWeightGrad: Bool, needsBiasGrad: Bool

@@ -36,6 +36,13 @@ enum Cast {
       loom_f32_to_f16(src.assumingMemoryBound(to: Float.self), dst.assumingMemoryBound(to: UInt16.self), Int64(n))
     case (.float16, .float32):
       loom_f16_to_f32(src.assumingMemoryBound(to: UInt16.self), dst.assumingMemoryBound(to: Float.self), Int64(n))
+    case (.bool, .float32):
+      // Masks become float factors in backward passes (relu, maximum, clamp): keep it one pass.
+      let s = src.assumingMemoryBound(to: UInt8.self), d = dst.assumingMemoryBound(to: Float.self)
+      for i in 0..<n { d[i] = s[i] != 0 ? 1 : 0 }
+    case (.int64, .float32):
+      let s = src.assumingMemoryBound(to: Int64.self), d = dst.assumingMemoryBound(to: Float.self)
+      for i in 0..<n { d[i] = Float(s[i]) }
     case (.float16, _), (.bfloat16, _), (_, .float16), (_, .bfloat16):
       // Go through float32.
       let tmp = Storage(byteCount: max(n, 1) * 4)

@@ -1,3 +1,4 @@
+import CLoomKernels
 #if canImport(Accelerate)
   import Accelerate
 #else
@@ -149,6 +150,7 @@ extension CPUBackend {
     let ta = a.transposed ? CblasTrans : CblasNoTrans
     let tb = b.transposed ? CblasTrans : CblasNoTrans
     if out.dtype == .float32 {
+      loom_blas_prepare(Int64(m), Int64(n), Int64(k))
       cblas_sgemm(
         CblasRowMajor, ta, tb, Int32(m), Int32(n), Int32(k), 1,
         a.tensor.pointer(as: Float.self) + aOffset, Int32(a.ld),

@@ -36,9 +36,7 @@ public enum Loss {
   /// Binary cross-entropy on probabilities; log terms clamped at −100 like PyTorch.
   public static func bce(_ input: Tensor, _ target: Tensor, weight: Tensor? = nil, reduction: Reduction = .mean) -> Tensor {
     checkSameShape(input, target, "bce")
-    let logP = input.log().clamp(min: -100)
-    let log1mP = (1 - input).log().clamp(min: -100)
-    var l = -(target * logP + (1 - target) * log1mP)
+    var l = input.binaryCrossEntropy(target)
     if let weight { l = l * weight }
     return reduce(l, reduction)
   }

@@ -1,3 +1,4 @@
+import Foundation
 import LoomCore
 import XCTest
 
@@ -34,6 +35,21 @@ final class FusedKernelAgreementTests: XCTestCase {
     compare([7, 33], seed: 1) { $0.softmax(dim: -1) }
     compare([5, 9, 4], seed: 2) { $0.softmax(dim: 1) }
     compare([7, 33], seed: 3) { $0.logSoftmax(dim: -1) }
+  }
+
+  func testBinaryCrossEntropy() {
+    let t = Tensor.rand([6, 50], dtype: .float64, generator: Generator(seed: 11))
+    for second in [false, true] {
+      compare([6, 50], seed: 12, secondOrder: second) { $0.sigmoid().binaryCrossEntropy(t.to($0.dtype)) }
+      // A scalar upstream gradient (sum) takes the kernel's broadcast path.
+      compare([6, 50], seed: 13, secondOrder: second) { $0.sigmoid().binaryCrossEntropy(t.to($0.dtype)).sum() }
+    }
+    // Saturated probabilities: the logs are floored at -100 and the gradient stays finite.
+    let p = Tensor([Float(0), 1, 0.5]).requiringGrad()
+    let l = p.binaryCrossEntropy(Tensor([Float(1), 0, 1]))
+    XCTAssertEqual(l.floats, [100, 100, Float(-Foundation.log(0.5))])
+    l.sum().backward()
+    XCTAssertTrue(p.grad!.floats.allSatisfy { $0.isFinite })
   }
 
   func testActivations() {

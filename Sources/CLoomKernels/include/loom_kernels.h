@@ -60,6 +60,15 @@ void loom_leaky_relu_f32(const float *x, float slope, float *y, int64_t n);
 /// Supported ops: TANH, SIGMOID, RELU, GELU_ERF, GELU_TANH, SILU, EXP, LOG, SQRT.
 void loom_unary_backward_f32(int op, const float *x, const float *gy, float *gx, int64_t n);
 
+/// Call before a float32 GEMM of m×n×k: small products run BLAS single-threaded.
+void loom_blas_prepare(int64_t m, int64_t n, int64_t k);
+
+/// Elementwise binary cross-entropy of probabilities p against targets t (logs floored
+/// at -100, as PyTorch), and its gradient for p: gy per element, or the scalar gs when
+/// gy is NULL.
+void loom_bce_f32(const float *p, const float *t, float *out, int64_t n);
+void loom_bce_backward_f32(const float *p, const float *t, const float *gy, float gs, float *gx, int64_t n);
+
 // ---- reductions -------------------------------------------------------------
 /// sum of all n elements, accumulated in double for accuracy
 double loom_sum_f32(const float *x, int64_t n);
