@@ -27,6 +27,9 @@ public func enableGrad<R>(_ body: () throws -> R) rethrows -> R {
 /// with recording on builds the graph of the gradient (second-order gradients).
 final class Node {
   let name: String
+  /// Set for `slice` views: lets backward write the gradient straight into its region of
+  /// the input's gradient instead of materialising a zero-padded copy per slice.
+  var slice: (dim: Int, start: Int, step: Int)?
   private(set) var inputs: [Tensor]
   /// (gradient of output, the output itself) -> gradient of each input (nil = none).
   private var backwardFn: ((Tensor, Tensor) -> [Tensor?])?
@@ -132,6 +135,7 @@ func runBackward(roots: [(Tensor, Tensor)], retainGraph: Bool, createGraph: Bool
   let captureIDs = stopIDs
   var captured: [ObjectIdentifier: Tensor] = [:]
   var grads: [ObjectIdentifier: Tensor] = [:]
+  var sliceGradients = SliceGradientAccumulator()
   for (root, seed) in roots {
     let id = ObjectIdentifier(root)
     grads[id] = grads[id].map { $0 + seed } ?? seed
@@ -151,6 +155,12 @@ func runBackward(roots: [(Tensor, Tensor)], retainGraph: Bool, createGraph: Bool
         continue
       }
       if t.retainsGrad && capture.isEmpty { t.accumulateGrad(&g, keepGraph: createGraph) }
+      if !createGraph, let info = node.slice, let input = node.inputs.first {
+        // Slices of one tensor (split q/k/v, chunks) fill one gradient buffer.
+        if input.requiresGrad { sliceGradients.add(g, at: info, into: input, grads: &grads) }
+        if !retainGraph { node.release() }
+        continue
+      }
       let inputGrads = node.apply(gradient: g, output: t)
       let inputs = node.inputs
       if !retainGraph { node.release() }
@@ -160,7 +170,13 @@ func runBackward(roots: [(Tensor, Tensor)], retainGraph: Bool, createGraph: Bool
           ig.shape == input.shape,
           "Loom internal: \(node.name) backward gave gradient shape \(ig.shape) for input \(input.shape)")
         let iid = ObjectIdentifier(input)
-        grads[iid] = grads[iid].map { $0 + ig } ?? ig
+        if let existing = grads[iid] {
+          grads[iid] = existing + ig
+          sliceGradients.owned[iid] = []  // a fresh sum: ours to write into, contents unknown
+        } else {
+          grads[iid] = ig
+          sliceGradients.owned[iid] = nil  // may alias other tensors: never written in place
+        }
       }
     }
   }
@@ -228,3 +244,46 @@ enum StorageOwnership {
 
 @inline(never)
 func storageRetainCount(_ t: Tensor) -> UInt { _getRetainCount(t.storage) }
+
+/// Accumulates the gradients of slices into one buffer per sliced tensor. A buffer this
+/// accumulator allocated (or a fresh sum) is written in place; regions known to be still
+/// zero take a plain copy, others an add. Other gradients may alias user tensors and are
+/// never written in place.
+struct SliceGradientAccumulator {
+  /// Buffers we own, with the disjoint regions (dim, start, end) written into zeros so
+  /// far; an empty list means "contents unknown" (always add).
+  var owned: [ObjectIdentifier: [(dim: Int, start: Int, end: Int)]] = [:]
+  private var zeroed: Set<ObjectIdentifier> = []
+
+  mutating func add(
+    _ g: Tensor, at info: (dim: Int, start: Int, step: Int), into input: Tensor, grads: inout [ObjectIdentifier: Tensor]
+  ) {
+    let iid = ObjectIdentifier(input)
+    let end = info.start + (g.shape[info.dim] - 1) * info.step + 1
+    let buffer: Tensor
+    if let existing = grads[iid], owned[iid] != nil {
+      buffer = existing
+    } else if let existing = grads[iid] {
+      buffer = existing.contiguousCopy()
+      owned[iid] = []
+      zeroed.remove(iid)
+    } else {
+      buffer = Tensor.zeros(input.shape, dtype: g.dtype)
+      owned[iid] = []
+      zeroed.insert(iid)
+    }
+    grads[iid] = buffer
+    let region = buffer.slice(dim: info.dim, start: info.start, end: end, step: info.step)
+    let written = owned[iid]!
+    let untouched =
+      zeroed.contains(iid) && info.step == 1
+      && written.allSatisfy { $0.dim == info.dim && ($0.end <= info.start || end <= $0.start) }
+    if untouched {
+      region.copyIn(g)
+      owned[iid]!.append((info.dim, info.start, end))
+    } else {
+      region.copyIn(region + g)
+      zeroed.remove(iid)
+    }
+  }
+}

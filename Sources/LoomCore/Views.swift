@@ -84,9 +84,11 @@ extension Tensor {
     newStrides[d] = strides[d] * step
     let out = view(shape: newShape, strides: newStrides, offset: offset + s * strides[d])
     let inShape = shape
-    return out.recorded("SliceBackward", inputs: [self]) { g, _ in
+    out.recorded("SliceBackward", inputs: [self]) { g, _ in
       [g.sliceScatter(into: inShape, dim: d, start: s, step: step)]
     }
+    out.gradFn?.slice = (d, s, step)
+    return out
   }
 
   /// Same as `slice(dim:start:end:)` with a length (PyTorch's `narrow`).

@@ -36,6 +36,24 @@ final class AutogradTests: XCTestCase {
     XCTAssertEqual(s.grad!.floats[0], p[0] * (1 - p[0]), accuracy: 1e-6)
   }
 
+  /// Slice gradients are written into one buffer in place; overlapping slices, strided
+  /// slices and other consumers of the same tensor must still add up (checked against the
+  /// zero-padded path that createGraph takes).
+  func testSliceGradientsAccumulate() {
+    let x = Tensor.randn([6, 4], generator: Generator(seed: 3)).requiringGrad()
+    let w = Tensor.randn([4, 4], generator: Generator(seed: 4))
+    func loss() -> Tensor {
+      let parts = x.split([1, 2, 1], dim: 1)
+      let overlapping = x.slice(dim: 0, start: 0, end: 4) * w + x.slice(dim: 0, start: 2, end: 6) * 2
+      let strided = x.slice(dim: 0, start: 1, end: 6, step: 2).sum()
+      return (parts[0] * 3).sum() + parts[2].square().sum() + overlapping.sum() + strided + (x * x).sum()
+        + parts[1].slice(dim: 0, start: 1, end: 3).sum()
+    }
+    let reference = gradients(of: [loss()], wrt: [x], createGraph: true)[0]!.floats
+    loss().backward()
+    for (a, b) in zip(x.grad!.floats, reference) { XCTAssertEqual(a, b, accuracy: 1e-5) }
+  }
+
   func testNoGradAndDetachRecordNothing() {
     let x = Tensor([Float(1), 2]).requiringGrad()
     let y = noGrad { x * 2 }
