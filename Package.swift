@@ -86,7 +86,7 @@ let package = Package(
     .testTarget(name: "LoomTrainTests", dependencies: ["LoomCore", "LoomNN", "LoomOptim", "LoomIO", "LoomTrain"]),
     .testTarget(
       name: "LoomModelsTests",
-      dependencies: ["LoomCore", "LoomNN", "LoomOptim", "LoomIO", "LoomModels", "LoomGenerate", "LoomTokenizers", "LoomTrain"],
+      dependencies: ["LoomCore", "LoomNN", "LoomOptim", "LoomIO", "LoomModels", "LoomGenerate", "LoomTokenizers", "LoomTrain", "LoomPlot"],
       resources: [.copy("Fixtures")]),
     .testTarget(name: "LoomTokenizersTests", dependencies: ["LoomTokenizers"], resources: [.copy("Fixtures")]),
   ],
