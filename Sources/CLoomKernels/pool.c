@@ -19,7 +19,7 @@
 
 #define CLAIM_CLOSED (INT64_MAX / 2)  // `next` while a job is being set up
 #define PAUSE_ITERS 200
-#define SPIN_ITERS 2000
+#define SPIN_ITERS 300
 
 typedef struct {
   loom_range_fn fn;

@@ -150,12 +150,10 @@ extension CPUBackend {
     let ta = a.transposed ? CblasTrans : CblasNoTrans
     let tb = b.transposed ? CblasTrans : CblasNoTrans
     if out.dtype == .float32 {
-      loom_blas_prepare(Int64(m), Int64(n), Int64(k))
-      cblas_sgemm(
-        CblasRowMajor, ta, tb, Int32(m), Int32(n), Int32(k), 1,
-        a.tensor.pointer(as: Float.self) + aOffset, Int32(a.ld),
-        b.tensor.pointer(as: Float.self) + bOffset, Int32(b.ld), Float(beta),
-        out.pointer(as: Float.self) + outOffset, Int32(Swift.max(n, 1)))
+      loom_sgemm(
+        a.transposed ? 1 : 0, b.transposed ? 1 : 0, Int64(m), Int64(n), Int64(k), 1,
+        a.tensor.pointer(as: Float.self) + aOffset, Int64(a.ld), b.tensor.pointer(as: Float.self) + bOffset, Int64(b.ld),
+        Float(beta), out.pointer(as: Float.self) + outOffset, Int64(Swift.max(n, 1)))
     } else {
       cblas_dgemm(
         CblasRowMajor, ta, tb, Int32(m), Int32(n), Int32(k), 1,
@@ -173,9 +171,9 @@ extension CPUBackend {
     let trans = b.transposed ? CblasNoTrans : CblasTrans
     let rows = Int32(b.transposed ? n : k), cols = Int32(b.transposed ? k : n)
     if out.dtype == .float32 {
-      cblas_sgemv(
-        CblasRowMajor, trans, rows, cols, 1, b.tensor.pointer(as: Float.self) + bOffset, Int32(b.ld),
-        a.tensor.pointer(as: Float.self) + aOffset, incx, Float(beta), out.pointer(as: Float.self) + outOffset, 1)
+      loom_sgemv(
+        b.transposed ? 0 : 1, Int64(rows), Int64(cols), 1, b.tensor.pointer(as: Float.self) + bOffset, Int64(b.ld),
+        a.tensor.pointer(as: Float.self) + aOffset, Int64(incx), Float(beta), out.pointer(as: Float.self) + outOffset)
     } else {
       cblas_dgemv(
         CblasRowMajor, trans, rows, cols, 1, b.tensor.pointer(as: Double.self) + bOffset, Int32(b.ld),

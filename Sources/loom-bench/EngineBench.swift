@@ -28,13 +28,16 @@ func runEngineBench(_ args: [String]) throws {
     return median(samples)
   }
 
-  // Matmul: Loom's Tensor.matmul against the same cblas_sgemm call on raw buffers.
+  // Matmul: Loom's Tensor.matmul (its own pool splitting single-threaded BLAS calls)
+  // against one cblas_sgemm call on raw buffers with OpenBLAS's own threads.
   for n in quick ? [1024] : [1024, 2048, 4096] where wanted("matmul") {
     let a = Tensor.randn([n, n]), b = Tensor.randn([n, n])
     let flops = 2.0 * Double(n * n * n)
     let r = n >= 4096 ? 3 : reps
     let loomMs = time(r, warmup: 1) { _ = noGrad { a.matmul(b) } }
     let c = Tensor(empty: [n, n])
+    setBLASThreads(Int(loom_num_threads()))
+    defer { setBLASThreads(1) }
     let cblasMs = time(r, warmup: 1) {
       cblas_sgemm(
         CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(n), Int32(n), Int32(n), 1,
@@ -105,6 +108,12 @@ func runEngineBench(_ args: [String]) throws {
 }
 
 import CLoomKernels
+
+func setBLASThreads(_ n: Int) {
+  #if !canImport(Accelerate)
+    openblas_set_num_threads(Int32(n))
+  #endif
+}
 
 func adamwStep(_ p: Tensor, _ g: Tensor, _ m: Tensor, _ v: Tensor, step: Int64) {
   loom_adamw_step_f32(

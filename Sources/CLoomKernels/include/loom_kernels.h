@@ -60,8 +60,15 @@ void loom_leaky_relu_f32(const float *x, float slope, float *y, int64_t n);
 /// Supported ops: TANH, SIGMOID, RELU, GELU_ERF, GELU_TANH, SILU, EXP, LOG, SQRT.
 void loom_unary_backward_f32(int op, const float *x, const float *gy, float *gx, int64_t n);
 
-/// Call before a float32 GEMM of m×n×k: small products run BLAS single-threaded.
-void loom_blas_prepare(int64_t m, int64_t n, int64_t k);
+/// Row-major C = alpha·op(A)·op(B) + beta·C on Loom's thread pool: large products split
+/// into row (or column) blocks, one single-threaded BLAS call per block.
+void loom_sgemm(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float *a, int64_t lda,
+                const float *b, int64_t ldb, float beta, float *c, int64_t ldc);
+/// Row-major y = alpha·op(A)·x + beta·y (A rows×cols) on Loom's pool, split over y.
+void loom_sgemv(int trans, int64_t rows, int64_t cols, float alpha, const float *a, int64_t lda, const float *x,
+                int64_t incx, float beta, float *y);
+/// Makes BLAS single-threaded (Loom's pool does the splitting); idempotent.
+void loom_blas_serial(void);
 
 /// Elementwise binary cross-entropy of probabilities p against targets t (logs floored
 /// at -100, as PyTorch), and its gradient for p: gy per element, or the scalar gs when
