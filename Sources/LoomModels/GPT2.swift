@@ -13,7 +13,7 @@ public final class Conv1D: Module, Layer {
     super.init()
   }
 
-  public func callAsFunction(_ x: Tensor) -> Tensor { addmm(x, weight: weight, bias: bias) }
+  public func forward(_ x: Tensor) -> Tensor { addmm(x, weight: weight, bias: bias) }
 }
 
 /// Causal multi-head self-attention with fused QKV projection.
@@ -50,7 +50,7 @@ public final class GPT2Attention: Module {
     let y = scaledDotProductAttention(
       q, k, v, mask: keyMask, isCausal: true, dropoutP: attnDropout, training: training, scale: scale)
     let merged = y.transpose(1, 2).reshape([b, t, c])
-    return dropout(c_proj(merged), p: residDropout, training: training)
+    return recordForward(dropout(c_proj(merged), p: residDropout, training: training), inputs: [x])
   }
 }
 
@@ -59,7 +59,7 @@ extension Tensor {
   func contiguousIfNeeded() -> Tensor { strides.last == 1 ? self : contiguous() }
 }
 
-public final class GPT2MLP: Module {
+public final class GPT2MLP: Module, Layer {
   public let c_fc: Conv1D
   public let c_proj: Conv1D
   let activation: String
@@ -74,7 +74,7 @@ public final class GPT2MLP: Module {
     super.init()
   }
 
-  func callAsFunction(_ x: Tensor) -> Tensor {
+  public func forward(_ x: Tensor) -> Tensor {
     let h = c_fc(x)
     let a: Tensor
     switch activation {
@@ -104,7 +104,7 @@ public final class GPT2Block: Module {
 
   func callAsFunction(_ x: Tensor, keyMask: Tensor?, cache: KVCache?) -> Tensor {
     let h = x + attn(ln_1(x), keyMask: keyMask, cache: cache)
-    return h + mlp(ln_2(h))
+    return recordForward(h + mlp(ln_2(h)), inputs: [x])
   }
 }
 
@@ -146,7 +146,7 @@ public final class GPT2Model: Module {
     // Key padding mask [B, 1, 1, past + T]: true where a real token is.
     let keyMask = attentionMask.map { $0.to(.bool).reshape([b, 1, 1, -1]) }
     for (i, block) in h.enumerated() { x = block(x, keyMask: keyMask, cache: caches?[i]) }
-    return ln_f(x)
+    return recordForward(ln_f(x), inputs: [ids])
   }
 
   /// Positions count real tokens only, so left-padded prompts start at 0 (HF's
@@ -190,7 +190,8 @@ public final class GPT2LMHeadModel: Module, CausalLanguageModel {
 
   /// Logits [B, T, V].
   public func callAsFunction(_ ids: Tensor, attentionMask: Tensor? = nil, caches: [KVCache]? = nil) -> Tensor {
-    linear(transformer(ids, attentionMask: attentionMask, caches: caches), weight: transformer.wte.weight)
+    let logits = linear(transformer(ids, attentionMask: attentionMask, caches: caches), weight: transformer.wte.weight)
+    return recordForward(logits, inputs: [ids])
   }
 
   /// Next-token cross-entropy: logits at t predict labels at t + 1 (labels are the

@@ -25,7 +25,7 @@ public class BatchNorm: Module, Layer {
     ["runningMean": "running_mean", "runningVar": "running_var", "numBatchesTracked": "num_batches_tracked"]
   }
 
-  public func callAsFunction(_ x: Tensor) -> Tensor {
+  public func forward(_ x: Tensor) -> Tensor {
     precondition(x.rank >= 2, "BatchNorm: expected [N, C, …], got \(x.shape)")
     let c = x.shape[1]
     let dims = [0] + Array(2..<x.rank)
@@ -71,7 +71,7 @@ public final class GroupNorm: Module, Layer {
     super.init()
   }
 
-  public func callAsFunction(_ x: Tensor) -> Tensor {
+  public func forward(_ x: Tensor) -> Tensor {
     let n = x.shape[0], c = x.shape[1]
     let g = x.reshape([n, groups, -1])
     let mean = g.mean(dim: 2, keepDim: true)

@@ -66,7 +66,7 @@ public final class Conv2d: Module, Layer {
       padding: (padding, padding), dilation: (dilation, dilation), groups: groups, bias: bias, generator: generator)
   }
 
-  public func callAsFunction(_ x: Tensor) -> Tensor {
+  public func forward(_ x: Tensor) -> Tensor {
     Functional.conv2d(x, weight: weight, bias: bias, stride: stride, padding: padding, dilation: dilation, groups: groups, cache: cache)
   }
 }
@@ -89,7 +89,7 @@ public final class Conv1d: Module, Layer {
     super.init()
   }
 
-  public func callAsFunction(_ x: Tensor) -> Tensor {
+  public func forward(_ x: Tensor) -> Tensor {
     precondition(x.rank == 3, "Conv1d: expected input [N, C, L], got \(x.shape)")
     let g = PatchGeometry(
       channels: x.shape[1], height: 1, width: x.shape[2], kernel: (1, weight.shape[2]),
@@ -131,7 +131,7 @@ public final class ConvTranspose2d: Module, Layer {
       generator: generator)
   }
 
-  public func callAsFunction(_ x: Tensor) -> Tensor {
+  public func forward(_ x: Tensor) -> Tensor {
     Functional.convTranspose2d(
       x, weight: weight, bias: bias, stride: stride, padding: padding, outputPadding: outputPadding,
       dilation: dilation, groups: groups, cache: cache)

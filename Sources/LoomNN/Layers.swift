@@ -12,11 +12,11 @@ public final class Linear: Module, Layer {
     super.init()
   }
 
-  public func callAsFunction(_ x: Tensor) -> Tensor { linear(x, weight: weight, bias: bias) }
+  public func forward(_ x: Tensor) -> Tensor { linear(x, weight: weight, bias: bias) }
 }
 
 /// A lookup table [num, dim], initialised N(0, 1) like PyTorch.
-public final class Embedding: Module {
+public final class Embedding: Module, Layer {
   public let weight: Tensor
 
   public init(_ count: Int, _ dimension: Int, generator: Generator = .global) {
@@ -24,7 +24,7 @@ public final class Embedding: Module {
     super.init()
   }
 
-  public func callAsFunction(_ ids: Tensor) -> Tensor { Tensor.embedding(ids, weight: weight) }
+  public func forward(_ ids: Tensor) -> Tensor { Tensor.embedding(ids, weight: weight) }
 }
 
 /// Layer normalisation over the last dimension.
@@ -40,7 +40,7 @@ public final class LayerNorm: Module, Layer {
     super.init()
   }
 
-  public func callAsFunction(_ x: Tensor) -> Tensor { layerNorm(x, weight: weight, bias: bias, eps: eps) }
+  public func forward(_ x: Tensor) -> Tensor { layerNorm(x, weight: weight, bias: bias, eps: eps) }
 }
 
 /// RMS normalisation over the last dimension.
@@ -54,7 +54,7 @@ public final class RMSNorm: Module, Layer {
     super.init()
   }
 
-  public func callAsFunction(_ x: Tensor) -> Tensor { rmsNorm(x, weight: weight, eps: eps) }
+  public func forward(_ x: Tensor) -> Tensor { rmsNorm(x, weight: weight, eps: eps) }
 }
 
 /// Inverted dropout, active in training mode only.
@@ -68,7 +68,7 @@ public final class Dropout: Module, Layer {
     super.init()
   }
 
-  public func callAsFunction(_ x: Tensor) -> Tensor { dropout(x, p: p, training: training, generator: generator) }
+  public func forward(_ x: Tensor) -> Tensor { dropout(x, p: p, training: training, generator: generator) }
 }
 
 /// Runs layers in order.
@@ -88,7 +88,7 @@ public final class Sequential: Module, Layer {
   /// PyTorch's Sequential names children "0", "1", …
   override public var keyOverrides: [String: String] { ["layers": ""] }
 
-  public func callAsFunction(_ x: Tensor) -> Tensor {
+  public func forward(_ x: Tensor) -> Tensor {
     layers.reduce(x) { ($1 as! any Layer)($0) }
   }
 }
@@ -96,7 +96,7 @@ public final class Sequential: Module, Layer {
 /// Activation layers.
 public final class ReLU: Module, Layer {
   override public init() { super.init() }
-  public func callAsFunction(_ x: Tensor) -> Tensor { x.relu() }
+  public func forward(_ x: Tensor) -> Tensor { x.relu() }
 }
 
 public final class LeakyReLU: Module, Layer {
@@ -105,7 +105,7 @@ public final class LeakyReLU: Module, Layer {
     self.negativeSlope = negativeSlope
     super.init()
   }
-  public func callAsFunction(_ x: Tensor) -> Tensor { x.leakyRelu(negativeSlope: negativeSlope) }
+  public func forward(_ x: Tensor) -> Tensor { x.leakyRelu(negativeSlope: negativeSlope) }
 }
 
 public final class GELU: Module, Layer {
@@ -114,22 +114,22 @@ public final class GELU: Module, Layer {
     self.approximate = approximate
     super.init()
   }
-  public func callAsFunction(_ x: Tensor) -> Tensor { x.gelu(approximate: approximate) }
+  public func forward(_ x: Tensor) -> Tensor { x.gelu(approximate: approximate) }
 }
 
 public final class SiLU: Module, Layer {
   override public init() { super.init() }
-  public func callAsFunction(_ x: Tensor) -> Tensor { x.silu() }
+  public func forward(_ x: Tensor) -> Tensor { x.silu() }
 }
 
 public final class Tanh: Module, Layer {
   override public init() { super.init() }
-  public func callAsFunction(_ x: Tensor) -> Tensor { x.tanh() }
+  public func forward(_ x: Tensor) -> Tensor { x.tanh() }
 }
 
 public final class Sigmoid: Module, Layer {
   override public init() { super.init() }
-  public func callAsFunction(_ x: Tensor) -> Tensor { x.sigmoid() }
+  public func forward(_ x: Tensor) -> Tensor { x.sigmoid() }
 }
 
 public final class Softmax: Module, Layer {
@@ -138,7 +138,7 @@ public final class Softmax: Module, Layer {
     self.dim = dim
     super.init()
   }
-  public func callAsFunction(_ x: Tensor) -> Tensor { x.softmax(dim: dim) }
+  public func forward(_ x: Tensor) -> Tensor { x.softmax(dim: dim) }
 }
 
 public final class Flatten: Module, Layer {
@@ -148,5 +148,5 @@ public final class Flatten: Module, Layer {
     self.endDim = endDim
     super.init()
   }
-  public func callAsFunction(_ x: Tensor) -> Tensor { x.flatten(startDim: startDim, endDim: endDim) }
+  public func forward(_ x: Tensor) -> Tensor { x.flatten(startDim: startDim, endDim: endDim) }
 }

@@ -37,6 +37,8 @@ public struct LoadStateDictError: Error, CustomStringConvertible, Equatable {
 /// can rename a property's key with `keyOverrides`.
 open class Module {
   public private(set) var training = true
+  /// Hooks registered on this module (see Hooks.swift); nil when none ever were.
+  var forwardHooks: ForwardHookList?
 
   public init() {}
 
@@ -123,6 +125,11 @@ open class Module {
 
   public func parameters() -> [Tensor] { namedParameters().map(\.1) }
 
+  /// This module's own parameters, without its submodules'.
+  func directParameters() -> [Tensor] {
+    slots().compactMap { if case .parameter(_, let t) = $0 { return t } else { return nil } }
+  }
+
   public func namedBuffers() -> [(String, Buffer)] {
     var out: [(String, Buffer)] = []
     for (name, m) in namedModules() {
@@ -140,6 +147,14 @@ open class Module {
 
   /// Evaluation mode.
   public func eval() { train(false) }
+
+  /// Runs `body` in evaluation mode, then gives every module back its own mode.
+  func inEvalMode<R>(_ body: () throws -> R) rethrows -> R {
+    let modes = namedModules().map { ($0.1, $0.1.training) }
+    eval()
+    defer { for (m, on) in modes { m.training = on } }
+    return try body()
+  }
 
   /// Stops gradients for every parameter (e.g. a frozen backbone).
   public func freeze() { for p in parameters() { p.requiresGrad = false } }
@@ -190,7 +205,9 @@ open class Module {
   }
 }
 
-/// A module mapping one tensor to another; what `Sequential` chains.
+/// A module mapping one tensor to another; what `Sequential` chains. Layers implement
+/// `forward(_:)`; callers write `layer(x)`, which runs the forward hooks around it
+/// (like PyTorch's `forward` and `__call__`).
 public protocol Layer: Module {
-  func callAsFunction(_ x: Tensor) -> Tensor
+  func forward(_ x: Tensor) -> Tensor
 }

@@ -15,7 +15,7 @@ public final class MaxPool2d: Module, Layer {
     (self.kernelSize, self.stride, self.padding, self.dilation) = (kernelSize, stride ?? kernelSize, padding, dilation)
     super.init()
   }
-  public func callAsFunction(_ x: Tensor) -> Tensor {
+  public func forward(_ x: Tensor) -> Tensor {
     let g = poolGeometry(x, kernelSize, stride, padding, dilation)
     let cols = extractPatches(x, g, padValue: -Double.infinity, cache: cache)  // [N, C, L, kk]
     return cols.max(dim: -1).values.reshape([x.shape[0], x.shape[1], g.outHeight, g.outWidth])
@@ -30,7 +30,7 @@ public final class AvgPool2d: Module, Layer {
     (self.kernelSize, self.stride, self.padding) = (kernelSize, stride ?? kernelSize, padding)
     super.init()
   }
-  public func callAsFunction(_ x: Tensor) -> Tensor {
+  public func forward(_ x: Tensor) -> Tensor {
     let g = poolGeometry(x, kernelSize, stride, padding)
     let cols = extractPatches(x, g, cache: cache)
     return cols.mean(dim: -1).reshape([x.shape[0], x.shape[1], g.outHeight, g.outWidth])
@@ -44,7 +44,7 @@ public final class Upsample: Module, Layer {
     self.scaleFactor = scaleFactor
     super.init()
   }
-  public func callAsFunction(_ x: Tensor) -> Tensor {
+  public func forward(_ x: Tensor) -> Tensor {
     precondition(x.rank == 4, "Upsample: expected input [N, C, H, W], got \(x.shape)")
     let s = scaleFactor
     let rows = Tensor((0..<(x.shape[2] * s)).map { Int64($0 / s) }, shape: [x.shape[2] * s])
@@ -60,7 +60,7 @@ public final class Unflatten: Module, Layer {
     (self.dim, self.sizes) = (dim, sizes)
     super.init()
   }
-  public func callAsFunction(_ x: Tensor) -> Tensor {
+  public func forward(_ x: Tensor) -> Tensor {
     let d = dim < 0 ? dim + x.rank : dim
     return x.reshape(Array(x.shape[..<d]) + sizes + Array(x.shape[(d + 1)...]))
   }

@@ -26,7 +26,7 @@ final class TinyAutoencoder: Module, Layer {
     decoder = Sequential(dec)
     super.init()
   }
-  func callAsFunction(_ x: Tensor) -> Tensor { decoder(encoder(x)) }
+  func forward(_ x: Tensor) -> Tensor { decoder(encoder(x)) }
 }
 
 final class Block: Module {
