@@ -18,9 +18,10 @@ public final class SwiGLU: Module, Layer {
     super.init()
   }
 
-  public func callAsFunction(_ x: Tensor) -> Tensor {
+  public func forward(_ x: Tensor) -> Tensor {
     Functional.swiGLU(
-      x, gate: gateProj.weight, up: upProj.weight, down: downProj.weight, gateBias: gateProj.bias, upBias: upProj.bias,
+      x, gate: gateProj.weight, up: upProj.weight, down: downProj.weight, gateBias: gateProj.bias,
+      upBias: upProj.bias,
       downBias: downProj.bias)
   }
 }
@@ -37,7 +38,8 @@ public final class GeGLU: Module, Layer {
   public let generator: Generator
 
   public init(
-    _ dimension: Int, hidden: Int, bias: Bool = false, approximate: String = "tanh", dropout: Double = 0,
+    _ dimension: Int, hidden: Int, bias: Bool = false, approximate: String = "tanh",
+    dropout: Double = 0,
     generator: Generator = .global
   ) {
     wi_0 = Linear(dimension, hidden, bias: bias, generator: generator)
@@ -49,9 +51,10 @@ public final class GeGLU: Module, Layer {
     super.init()
   }
 
-  public func callAsFunction(_ x: Tensor) -> Tensor {
+  public func forward(_ x: Tensor) -> Tensor {
     Functional.geGLU(
-      x, wi0: wi_0.weight, wi1: wi_1.weight, wo: wo.weight, bias0: wi_0.bias, bias1: wi_1.bias, outBias: wo.bias,
+      x, wi0: wi_0.weight, wi1: wi_1.weight, wo: wo.weight, bias0: wi_0.bias, bias1: wi_1.bias,
+      outBias: wo.bias,
       approximate: approximate, dropout: dropout, training: training, generator: generator)
   }
 }
@@ -59,7 +62,8 @@ public final class GeGLU: Module, Layer {
 extension Functional {
   /// down(silu(x·gateᵀ + b) · (x·upᵀ + b)) + b — `SwiGLU`'s forward with explicit weights.
   public static func swiGLU(
-    _ x: Tensor, gate: Tensor, up: Tensor, down: Tensor, gateBias: Tensor? = nil, upBias: Tensor? = nil,
+    _ x: Tensor, gate: Tensor, up: Tensor, down: Tensor, gateBias: Tensor? = nil,
+    upBias: Tensor? = nil,
     downBias: Tensor? = nil
   ) -> Tensor {
     let h = linear(x, weight: gate, bias: gateBias).silu() * linear(x, weight: up, bias: upBias)
@@ -69,10 +73,14 @@ extension Functional {
   /// wo(dropout(gelu(x·wi0ᵀ) · x·wi1ᵀ)) — `GeGLU`'s forward with explicit weights.
   public static func geGLU(
     _ x: Tensor, wi0: Tensor, wi1: Tensor, wo: Tensor, bias0: Tensor? = nil, bias1: Tensor? = nil,
-    outBias: Tensor? = nil, approximate: String = "tanh", dropout p: Double = 0, training: Bool = false,
+    outBias: Tensor? = nil, approximate: String = "tanh", dropout p: Double = 0,
+    training: Bool = false,
     generator: Generator = .global
   ) -> Tensor {
-    let h = linear(x, weight: wi0, bias: bias0).gelu(approximate: approximate) * linear(x, weight: wi1, bias: bias1)
-    return linear(dropout(h, p: p, training: training, generator: generator), weight: wo, bias: outBias)
+    let h =
+      linear(x, weight: wi0, bias: bias0).gelu(approximate: approximate)
+      * linear(x, weight: wi1, bias: bias1)
+    return linear(
+      dropout(h, p: p, training: training, generator: generator), weight: wo, bias: outBias)
   }
 }

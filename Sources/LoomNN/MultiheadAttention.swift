@@ -19,7 +19,8 @@ public final class MultiheadAttention: Module, Layer {
 
   override public var keyOverrides: [String: String] {
     [
-      "inProjWeight": "in_proj_weight", "qProjWeight": "q_proj_weight", "kProjWeight": "k_proj_weight",
+      "inProjWeight": "in_proj_weight", "qProjWeight": "q_proj_weight",
+      "kProjWeight": "k_proj_weight",
       "vProjWeight": "v_proj_weight", "inProjBias": "in_proj_bias", "outProj": "out_proj",
     ]
   }
@@ -27,7 +28,8 @@ public final class MultiheadAttention: Module, Layer {
   /// Throws when `embedDim` is not divisible by `heads` or a size is not positive.
   /// Initialised like torch: Xavier-uniform projections, zero biases.
   public init(
-    embedDim: Int, heads: Int, dropout: Double = 0, bias: Bool = true, kdim: Int? = nil, vdim: Int? = nil,
+    embedDim: Int, heads: Int, dropout: Double = 0, bias: Bool = true, kdim: Int? = nil,
+    vdim: Int? = nil,
     generator: Generator = .global
   ) throws {
     let kd = kdim ?? embedDim
@@ -38,7 +40,8 @@ public final class MultiheadAttention: Module, Layer {
       )
     }
     guard embedDim % heads == 0 else {
-      throw LoomError("MultiheadAttention: embed_dim \(embedDim) is not divisible by num_heads \(heads)")
+      throw LoomError(
+        "MultiheadAttention: embed_dim \(embedDim) is not divisible by num_heads \(heads)")
     }
     guard (0...1).contains(dropout) else {
       throw LoomError("MultiheadAttention: dropout must be in [0, 1], got \(dropout)")
@@ -63,7 +66,7 @@ public final class MultiheadAttention: Module, Layer {
   }
 
   /// Self-attention without masks.
-  public func callAsFunction(_ x: Tensor) -> Tensor { self(x, x, x).output }
+  public func forward(_ x: Tensor) -> Tensor { self(x, x, x).output }
 
   /// Attention of `query` [B, T, E] over `key` [B, S, kdim] and `value` [B, S, vdim]
   /// (or unbatched [T, E], [S, kdim], [S, vdim]) → output [B, T, E] and, with
@@ -75,41 +78,52 @@ public final class MultiheadAttention: Module, Layer {
   /// With a `cache`, key/value hold only the new positions: they are appended and the
   /// queries attend over every cached position (S in the masks counts them all).
   public func callAsFunction(
-    _ query: Tensor, _ key: Tensor, _ value: Tensor, keyPaddingMask: Tensor? = nil, attnMask: Tensor? = nil,
-    isCausal: Bool = false, needWeights: Bool = false, averageWeights: Bool = true, cache: AttentionCache? = nil
+    _ query: Tensor, _ key: Tensor, _ value: Tensor, keyPaddingMask: Tensor? = nil,
+    attnMask: Tensor? = nil,
+    isCausal: Bool = false, needWeights: Bool = false, averageWeights: Bool = true,
+    cache: AttentionCache? = nil
   ) -> (output: Tensor, weights: Tensor?) {
     Functional.multiheadAttention(
-      query, key, value, heads: heads, inProjWeight: inProjWeight, qProjWeight: qProjWeight, kProjWeight: kProjWeight,
-      vProjWeight: vProjWeight, inProjBias: inProjBias, outProjWeight: outProj.weight, outProjBias: outProj.bias,
-      keyPaddingMask: keyPaddingMask, attnMask: attnMask, isCausal: isCausal, needWeights: needWeights,
-      averageWeights: averageWeights, dropout: dropout, training: training, generator: generator, cache: cache)
+      query, key, value, heads: heads, inProjWeight: inProjWeight, qProjWeight: qProjWeight,
+      kProjWeight: kProjWeight,
+      vProjWeight: vProjWeight, inProjBias: inProjBias, outProjWeight: outProj.weight,
+      outProjBias: outProj.bias,
+      keyPaddingMask: keyPaddingMask, attnMask: attnMask, isCausal: isCausal,
+      needWeights: needWeights,
+      averageWeights: averageWeights, dropout: dropout, training: training, generator: generator,
+      cache: cache)
   }
 
   /// Checks a call's shapes (batched); the message names the argument and the shapes
   /// involved. `cachedLength` counts positions already in the cache.
   public func validate(
-    query: Tensor, key: Tensor, value: Tensor, keyPaddingMask: Tensor? = nil, attnMask: Tensor? = nil,
+    query: Tensor, key: Tensor, value: Tensor, keyPaddingMask: Tensor? = nil,
+    attnMask: Tensor? = nil,
     cachedLength: Int = 0
   ) throws {
     try AttentionShapes.validate(
-      query: query, key: key, value: value, keyPaddingMask: keyPaddingMask, attnMask: attnMask, embedDim: embedDim,
+      query: query, key: key, value: value, keyPaddingMask: keyPaddingMask, attnMask: attnMask,
+      embedDim: embedDim,
       kdim: kdim, vdim: vdim, heads: heads, cachedLength: cachedLength)
   }
 }
 
 enum AttentionShapes {
   static func validate(
-    query: Tensor, key: Tensor, value: Tensor, keyPaddingMask: Tensor?, attnMask: Tensor?, embedDim e: Int, kdim: Int,
+    query: Tensor, key: Tensor, value: Tensor, keyPaddingMask: Tensor?, attnMask: Tensor?,
+    embedDim e: Int, kdim: Int,
     vdim: Int, heads: Int, cachedLength: Int
   ) throws {
     guard query.rank == 3, query.shape[2] == e else {
       throw LoomError("MultiheadAttention: query must be [batch, target, \(e)], got \(query.shape)")
     }
     guard key.rank == 3, key.shape[2] == kdim else {
-      throw LoomError("MultiheadAttention: key must be [batch, source, \(kdim)] (kdim), got \(key.shape)")
+      throw LoomError(
+        "MultiheadAttention: key must be [batch, source, \(kdim)] (kdim), got \(key.shape)")
     }
     guard value.rank == 3, value.shape[2] == vdim else {
-      throw LoomError("MultiheadAttention: value must be [batch, source, \(vdim)] (vdim), got \(value.shape)")
+      throw LoomError(
+        "MultiheadAttention: value must be [batch, source, \(vdim)] (vdim), got \(value.shape)")
     }
     let (b, t) = (query.shape[0], query.shape[1])
     guard key.shape[0] == b, value.shape[0] == b, key.shape[1] == value.shape[1] else {
@@ -138,7 +152,8 @@ enum AttentionShapes {
 
   /// Embed, key and value widths implied by the projection weights.
   static func widths(
-    heads: Int, inProjWeight: Tensor?, qProjWeight: Tensor?, kProjWeight: Tensor?, vProjWeight: Tensor?,
+    heads: Int, inProjWeight: Tensor?, qProjWeight: Tensor?, kProjWeight: Tensor?,
+    vProjWeight: Tensor?,
     inProjBias: Tensor?, outProjWeight: Tensor
   ) throws -> (embed: Int, kdim: Int, vdim: Int) {
     let e = outProjWeight.shape.last ?? 0
@@ -180,9 +195,12 @@ extension Functional {
   /// value given as one tensor take a single projection GEMM.
   public static func multiheadAttention(
     _ query: Tensor, _ key: Tensor, _ value: Tensor, heads: Int, inProjWeight: Tensor? = nil,
-    qProjWeight: Tensor? = nil, kProjWeight: Tensor? = nil, vProjWeight: Tensor? = nil, inProjBias: Tensor? = nil,
-    outProjWeight: Tensor, outProjBias: Tensor? = nil, keyPaddingMask: Tensor? = nil, attnMask: Tensor? = nil,
-    isCausal: Bool = false, needWeights: Bool = false, averageWeights: Bool = true, dropout: Double = 0,
+    qProjWeight: Tensor? = nil, kProjWeight: Tensor? = nil, vProjWeight: Tensor? = nil,
+    inProjBias: Tensor? = nil,
+    outProjWeight: Tensor, outProjBias: Tensor? = nil, keyPaddingMask: Tensor? = nil,
+    attnMask: Tensor? = nil,
+    isCausal: Bool = false, needWeights: Bool = false, averageWeights: Bool = true,
+    dropout: Double = 0,
     training: Bool = false, generator: Generator = .global, cache: AttentionCache? = nil
   ) -> (output: Tensor, weights: Tensor?) {
     let packedSelf = query === key && key === value && inProjWeight != nil
@@ -191,18 +209,21 @@ extension Functional {
     if unbatched {
       // A batch of one.
       (q0, k0, v0) = (
-        query.unsqueeze(0), key.rank == 2 ? key.unsqueeze(0) : key, value.rank == 2 ? value.unsqueeze(0) : value
+        query.unsqueeze(0), key.rank == 2 ? key.unsqueeze(0) : key,
+        value.rank == 2 ? value.unsqueeze(0) : value
       )
       kpm = keyPaddingMask.map { $0.rank == 1 ? $0.unsqueeze(0) : $0 }
     }
     let e: Int
     do {
       let w = try AttentionShapes.widths(
-        heads: heads, inProjWeight: inProjWeight, qProjWeight: qProjWeight, kProjWeight: kProjWeight,
+        heads: heads, inProjWeight: inProjWeight, qProjWeight: qProjWeight,
+        kProjWeight: kProjWeight,
         vProjWeight: vProjWeight, inProjBias: inProjBias, outProjWeight: outProjWeight)
       e = w.embed
       try AttentionShapes.validate(
-        query: q0, key: k0, value: v0, keyPaddingMask: kpm, attnMask: attnMask, embedDim: w.embed, kdim: w.kdim,
+        query: q0, key: k0, value: v0, keyPaddingMask: kpm, attnMask: attnMask, embedDim: w.embed,
+        kdim: w.kdim,
         vdim: w.vdim, heads: heads, cachedLength: cache?.length ?? 0)
     } catch { fatalError("Loom: \(error)") }
     let (b, t, h, d) = (q0.shape[0], q0.shape[1], heads, e / heads)
@@ -216,15 +237,23 @@ extension Functional {
       let qkv = linear(q0, weight: w, bias: inProjBias).reshape([b, t, 3, h, d])
       (q, k, v) = (0..<3).map { qkv.select(dim: 2, index: $0).transpose(1, 2) }.triple
     } else {
-      func part(_ x: Tensor?, _ i: Int) -> Tensor? { x?.slice(dim: 0, start: i * e, end: (i + 1) * e) }
-      func split(_ x: Tensor) -> Tensor { x.reshape([x.shape[0], x.shape[1], h, d]).transpose(1, 2) }
-      q = split(linear(q0, weight: part(inProjWeight, 0) ?? qProjWeight!, bias: part(inProjBias, 0)))
-      k = split(linear(k0, weight: part(inProjWeight, 1) ?? kProjWeight!, bias: part(inProjBias, 1)))
-      v = split(linear(v0, weight: part(inProjWeight, 2) ?? vProjWeight!, bias: part(inProjBias, 2)))
+      func part(_ x: Tensor?, _ i: Int) -> Tensor? {
+        x?.slice(dim: 0, start: i * e, end: (i + 1) * e)
+      }
+      func split(_ x: Tensor) -> Tensor {
+        x.reshape([x.shape[0], x.shape[1], h, d]).transpose(1, 2)
+      }
+      q = split(
+        linear(q0, weight: part(inProjWeight, 0) ?? qProjWeight!, bias: part(inProjBias, 0)))
+      k = split(
+        linear(k0, weight: part(inProjWeight, 1) ?? kProjWeight!, bias: part(inProjBias, 1)))
+      v = split(
+        linear(v0, weight: part(inProjWeight, 2) ?? vProjWeight!, bias: part(inProjBias, 2)))
     }
     if let cache { (k, v) = cache.append(keys: k, values: v) }
     let s = k.shape[2]
-    let mask = combinedAttentionMask(kpm, attnMask, batch: b, heads: h, target: t, source: s, dtype: q.dtype)
+    let mask = combinedAttentionMask(
+      kpm, attnMask, batch: b, heads: h, target: t, source: s, dtype: q.dtype)
 
     var weights: Tensor? = nil
     let y: Tensor
@@ -245,9 +274,11 @@ extension Functional {
       weights = averageWeights ? p.mean(dim: 1) : p
     } else {
       y = scaledDotProductAttention(
-        q, k, v, mask: mask, isCausal: isCausal, dropoutP: dropout, training: training, generator: generator)
+        q, k, v, mask: mask, isCausal: isCausal, dropoutP: dropout, training: training,
+        generator: generator)
     }
-    let out = linear(y.transpose(1, 2).reshape([b, t, e]), weight: outProjWeight, bias: outProjBias)
+    let out = linear(
+      y.transpose(1, 2).reshape([b, t, e]), weight: outProjWeight, bias: outProjBias)
     return unbatched ? (out.squeeze(0), weights?.squeeze(0)) : (out, weights)
   }
 
@@ -255,7 +286,8 @@ extension Functional {
   /// convention (bool true = attend, or additive float), broadcastable to [B, H, T, S].
   /// A lone key-padding mask stays [B, 1, 1, S], the shape the fused kernel takes.
   static func combinedAttentionMask(
-    _ keyPadding: Tensor?, _ attn: Tensor?, batch b: Int, heads: Int, target t: Int, source s: Int, dtype: DType
+    _ keyPadding: Tensor?, _ attn: Tensor?, batch b: Int, heads: Int, target t: Int, source s: Int,
+    dtype: DType
   ) -> Tensor? {
     var parts: [Tensor] = []
     if let m = keyPadding {
@@ -271,7 +303,8 @@ extension Functional {
     if first.dtype == .bool && parts[1].dtype == .bool { return first.logicalAnd(parts[1]) }
     // Mixed kinds: bool masks become 0 / −∞ and the two add.
     let additive = parts.map { m in
-      m.dtype == .bool ? Tensor.zeros(m.shape, dtype: dtype).maskedFill(m.logicalNot(), value: -.infinity) : m
+      m.dtype == .bool
+        ? Tensor.zeros(m.shape, dtype: dtype).maskedFill(m.logicalNot(), value: -.infinity) : m
     }
     return additive[0] + additive[1]
   }

@@ -108,7 +108,7 @@ public final class NoiseLayer: Module, Layer {
     super.init()
   }
 
-  public func callAsFunction(_ x: Tensor) -> Tensor {
+  public func forward(_ x: Tensor) -> Tensor {
     guard training, noise != .none, x.count > 0 else { return x }
     let out = x.detach().to(.float32).contiguousCopy()
     let rows = x.shape.first ?? 1

@@ -11,7 +11,8 @@ public final class SinusoidalPositionalEncoding: Module, Layer {
   public let generator: Generator
 
   public init(
-    dimension: Int, maxLength: Int = 5000, base: Double = 10000, dropout: Double = 0, generator: Generator = .global
+    dimension: Int, maxLength: Int = 5000, base: Double = 10000, dropout: Double = 0,
+    generator: Generator = .global
   ) {
     precondition(
       dimension > 0 && maxLength > 0,
@@ -51,7 +52,7 @@ public final class SinusoidalPositionalEncoding: Module, Layer {
     return pe.value.slice(dim: 0, start: offset, end: offset + length)
   }
 
-  public func callAsFunction(_ x: Tensor) -> Tensor { self(x, offset: 0) }
+  public func forward(_ x: Tensor) -> Tensor { self(x, offset: 0) }
 
   /// x [B, T, d] (or [T, d]) plus the encodings of positions offset..<offset + T.
   public func callAsFunction(_ x: Tensor, offset: Int) -> Tensor {
@@ -93,7 +94,7 @@ public final class LearnedPositionalEmbedding: Module, Layer {
     Tensor.embedding(positions, weight: weight)
   }
 
-  public func callAsFunction(_ x: Tensor) -> Tensor { self(x, offset: 0) }
+  public func forward(_ x: Tensor) -> Tensor { self(x, offset: 0) }
 
   /// x [B, T, d] (or [T, d]) plus the embeddings of positions offset..<offset + T.
   public func callAsFunction(_ x: Tensor, offset: Int) -> Tensor {

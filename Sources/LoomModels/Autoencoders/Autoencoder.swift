@@ -7,7 +7,7 @@ import LoomNN
 /// PyTorch names `encoder.0.weight` … `decoder.8.bias`). With noise it is a denoising
 /// autoencoder: the dataset corrupts inputs, or the model itself in training mode
 /// when `config.noiseInModel`.
-public final class Autoencoder: Module, ImageAutoencoder {
+public final class Autoencoder: Module, Layer, ImageAutoencoder {
   public let config: AutoencoderConfig
   public let encoder: Sequential
   public let decoder: Sequential
@@ -42,7 +42,7 @@ public final class Autoencoder: Module, ImageAutoencoder {
   public var latentSize: Int { config.layerSizes.last! }
 
   /// Encodes and decodes (corrupting first in training mode when the model noises).
-  public func callAsFunction(_ x: Tensor) -> Tensor {
+  public func forward(_ x: Tensor) -> Tensor {
     decoder(encoder(corrupt?(x) ?? x))
   }
 
