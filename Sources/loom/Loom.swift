@@ -5,5 +5,8 @@ struct Loom: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "loom",
     abstract: "Build, train and run generative models natively in Swift.",
-    subcommands: [TrainCommand.self, GenerateCommand.self, TokenizerCommand.self, DemoCommand.self])
+    subcommands: [
+      TrainCommand.self, GenerateCommand.self, SummaryCommand.self, TokenizerCommand.self,
+      DemoCommand.self,
+    ])
 }

@@ -4,6 +4,7 @@ import LoomCore
 import LoomIO
 import LoomModels
 import LoomNN
+import LoomPlot
 import LoomTrain
 
 /// Flags shared by `loom train ae|dae|vae` (relied on by users' scripts: keep them).
@@ -12,20 +13,26 @@ struct AutoencoderFlags: ParsableArguments {
   @Option(help: "Training epochs.") var epochs = 10
   @Option(help: "Batch size (default: 32 for ae/dae, 128 for vae).") var batchSize: Int?
   @Option(help: "Learning rate (the seeds used 1e-1; 1e-3 trains reliably).") var lr: Double = 1e-3
-  @Option(help: "Weight decay (default: 1e-8 for ae/dae as in the seeds, 0 for vae).") var weightDecay: Double?
+  @Option(help: "Weight decay (default: 1e-8 for ae/dae as in the seeds, 0 for vae).")
+  var weightDecay: Double?
   @Option(help: "adam (L2 weight decay, as the seeds), adamw or sgd.") var optimizer = "adam"
   @Option(help: "Momentum for --optimizer sgd.") var momentum: Double = 0
   @Option(help: "Random seed (weights, shuffling, noise, sampling).") var seed: UInt64 = 0
-  @Option(help: "Fashion-MNIST directory (IDX files, gzip or plain).") var dataDir = FashionMNIST.defaultDirectory
+  @Option(help: "Fashion-MNIST directory (IDX files, gzip or plain).") var dataDir = FashionMNIST
+    .defaultDirectory
   @Option(help: "Use only the first N training images (quick runs).") var trainLimit: Int?
   @Option(help: "Use only the first N test images.") var testLimit: Int?
   @Flag(help: "Reuse a non-empty output directory.") var overwriteOutputDir = false
 
   func validate() throws {
     if epochs < 1 { throw ValidationError("--epochs must be at least 1, got \(epochs)") }
-    if let b = batchSize, b < 1 { throw ValidationError("--batch-size must be at least 1, got \(b)") }
+    if let b = batchSize, b < 1 {
+      throw ValidationError("--batch-size must be at least 1, got \(b)")
+    }
     if !(lr > 0) { throw ValidationError("--lr must be > 0, got \(lr)") }
-    if let wd = weightDecay, wd < 0 { throw ValidationError("--weight-decay must be >= 0, got \(wd)") }
+    if let wd = weightDecay, wd < 0 {
+      throw ValidationError("--weight-decay must be >= 0, got \(wd)")
+    }
     if !["adam", "adamw", "sgd"].contains(optimizer) {
       throw ValidationError("--optimizer must be adam, adamw or sgd, got '\(optimizer)'")
     }
@@ -37,7 +44,8 @@ struct AutoencoderFlags: ParsableArguments {
 
 struct TrainAECommand: ParsableCommand {
   static let configuration = CommandConfiguration(
-    commandName: "ae", abstract: "Train the seeds' Fashion-MNIST autoencoder (784-128-64-36-18-9 and back).")
+    commandName: "ae",
+    abstract: "Train the seeds' Fashion-MNIST autoencoder (784-128-64-36-18-9 and back).")
   @OptionGroup var flags: AutoencoderFlags
   func run() throws { try AutoencoderRun(kind: .ae, flags: flags).run() }
 }
@@ -46,7 +54,8 @@ struct TrainDAECommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "dae", abstract: "Train a denoising autoencoder (noisy inputs, clean targets).")
   @OptionGroup var flags: AutoencoderFlags
-  @Option(help: "Input corruption: masking:P (zero a fraction P of pixels) or gaussian:STD.") var noise = "masking:0.25"
+  @Option(help: "Input corruption: masking:P (zero a fraction P of pixels) or gaussian:STD.")
+  var noise = "masking:0.25"
   func run() throws {
     var r = AutoencoderRun(kind: .dae, flags: flags)
     r.noise = try ImageNoise(parsing: noise)
@@ -56,7 +65,8 @@ struct TrainDAECommand: ParsableCommand {
 
 struct TrainVAECommand: ParsableCommand {
   static let configuration = CommandConfiguration(
-    commandName: "vae", abstract: "Train a variational autoencoder (MLP, or --conv) with reconstruction + β·KL.")
+    commandName: "vae",
+    abstract: "Train a variational autoencoder (MLP, or --conv) with reconstruction + β·KL.")
   @OptionGroup var flags: AutoencoderFlags
   @Option(help: "Latent dimensions.") var latentDim = 20
   @Option(help: "Weight of the KL term (β-VAE).") var beta: Double = 1
@@ -93,7 +103,8 @@ struct AutoencoderRun {
     var train = try ImageDataset.fashionMNIST(
       split: .train, directory: flags.dataDir, layout: layout, noise: noise, noiseSeed: flags.seed)
     var test = try ImageDataset.fashionMNIST(
-      split: .test, directory: flags.dataDir, layout: layout, noise: noise, noiseSeed: flags.seed &+ 1)
+      split: .test, directory: flags.dataDir, layout: layout, noise: noise,
+      noiseSeed: flags.seed &+ 1)
     if let n = flags.trainLimit { train = train.prefix(n) }
     if let n = flags.testLimit { test = test.prefix(n) }
 
@@ -114,10 +125,12 @@ struct AutoencoderRun {
     args.seed = flags.seed
     guard args.perDeviceTrainBatchSize <= train.count else {
       throw ValidationError(
-        "--batch-size \(args.perDeviceTrainBatchSize) is larger than the \(train.count) training images")
+        "--batch-size \(args.perDeviceTrainBatchSize) is larger than the \(train.count) training images"
+      )
     }
     // One training-loss record per epoch: the mean over the epoch's batches.
-    args.loggingSteps = (train.count + args.perDeviceTrainBatchSize - 1) / args.perDeviceTrainBatchSize
+    args.loggingSteps =
+      (train.count + args.perDeviceTrainBatchSize - 1) / args.perDeviceTrainBatchSize
     try args.validate()
 
     let trainer = Trainer(
@@ -134,7 +147,9 @@ struct AutoencoderRun {
     trainer.onLog = { logs in
       if let l = logs["loss"] { pendingTrain = l }
       guard let testLoss = logs["eval_loss"], let epoch = logs["epoch"] else { return }
-      var row: [String: Double] = ["epoch": epoch.rounded(), "train_loss": pendingTrain, "test_loss": testLoss]
+      var row: [String: Double] = [
+        "epoch": epoch.rounded(), "train_loss": pendingTrain, "test_loss": testLoss,
+      ]
       if let r = logs["eval_recon_loss"], let k = logs["eval_kl_loss"] {
         row["test_recon_loss"] = r
         row["test_kl_loss"] = k
@@ -146,14 +161,23 @@ struct AutoencoderRun {
     try trainer.train()
     try Self.writeJSONLines(epochs, to: metricsPath)
 
-    try SafeTensors.save(model.stateDict(), metadata: ["format": "pt"], to: out + "/model.safetensors")
+    try SafeTensors.save(
+      model.stateDict(), metadata: ["format": "pt"], to: out + "/model.safetensors")
     try AtomicFile.write(try configJSON(), to: out + "/config.json")
+    let rendered = try writeGraphAndSummary(model: model)
     try writePictures(model: model, test: test, epochs: epochs)
-    print("wrote \(out)/{metrics.jsonl, loss.png, reconstructions.png, model.safetensors, config.json\(isVAE ? ", samples.png, latent.png" : ", latent.png")}")
+    let files =
+      ["metrics.jsonl", "loss.png", "reconstructions.png", "latent.png"]
+      + (isVAE ? ["samples.png"] : [])
+      + ["model.safetensors", "config.json", "summary.txt", "graph.dot"]
+      + (rendered ? ["graph.png"] : [])
+    print("wrote \(out)/{\(files.joined(separator: ", "))}")
   }
 
   static func describe(_ row: [String: Double]) -> String {
-    var s = String(format: "epoch %.0f  train_loss %.5f  test_loss %.5f", row["epoch"]!, row["train_loss"]!, row["test_loss"]!)
+    var s = String(
+      format: "epoch %.0f  train_loss %.5f  test_loss %.5f", row["epoch"]!, row["train_loss"]!,
+      row["test_loss"]!)
     if let e = row["test_elbo"] { s += String(format: "  test_elbo %.2f", e) }
     return s
   }
@@ -182,12 +206,31 @@ struct AutoencoderRun {
     return try JSONSerialization.data(withJSONObject: dict, options: [.sortedKeys, .prettyPrinted])
   }
 
-  func writePictures(model: any ImageAutoencoder, test: ImageDataset, epochs: [[String: Double]]) throws {
+  /// summary.txt (torchsummary's table), graph.dot (the autograd graph of one forward)
+  /// and graph.png when Graphviz's `dot` is installed; returns whether the PNG was made.
+  func writeGraphAndSummary(model: any ImageAutoencoder) throws -> Bool {
+    let out = flags.outputDir
+    let table = AutoencoderViews.summary(model, batchSize: -1).render()
+    try AtomicFile.write(Data(table.utf8), to: out + "/summary.txt")
+    let dot = AutoencoderViews.graphDOT(model)
+    guard GraphViz.dotExecutable() != nil else {
+      try AtomicFile.write(Data(dot.utf8), to: out + "/graph.dot")
+      print("note: Graphviz is not installed, so graph.dot was not rendered (apt install graphviz)")
+      return false
+    }
+    try GraphViz.render(dot: dot, toPNG: out + "/graph.png", dotPath: out + "/graph.dot")
+    return true
+  }
+
+  func writePictures(model: any ImageAutoencoder, test: ImageDataset, epochs: [[String: Double]])
+    throws
+  {
     let out = flags.outputDir
     model.eval()
     try ImageReports.lossCurves(
       epochs: epochs.map { $0["epoch"]! }, train: epochs.map { $0["train_loss"]! },
-      test: epochs.map { $0["test_loss"]! }, lossName: isVAE ? "−ELBO per image" : "MSE", to: out + "/loss.png")
+      test: epochs.map { $0["test_loss"]! }, lossName: isVAE ? "−ELBO per image" : "MSE",
+      to: out + "/loss.png")
 
     // One test image of each class (the first found), then the reconstructions.
     var firstOfClass: [Int] = []
@@ -198,11 +241,13 @@ struct AutoencoderRun {
     var rows: [(String, [[Float]])] = [("original", Self.rows(clean))]
     if noise != .none { rows.append(("noisy", Self.rows(inputs))) }
     rows.append(("reconstructed", Self.rows(recon)))
-    try ImageReports.reconstructions(rows: rows.map { (label: $0.0, images: $0.1) }, to: out + "/reconstructions.png")
+    try ImageReports.reconstructions(
+      rows: rows.map { (label: $0.0, images: $0.1) }, to: out + "/reconstructions.png")
 
     if let v = model as? any VariationalAutoencoder {
       let samples = v.sample(count: 64, generator: Generator(seed: flags.seed &+ 7))
-      try ImageReports.samples(Self.rows(samples), columns: 8, title: "Samples from the prior", to: out + "/samples.png")
+      try ImageReports.samples(
+        Self.rows(samples), columns: 8, title: "Samples from the prior", to: out + "/samples.png")
     }
     // Latent space of up to 5000 test images.
     let n = min(test.count, 5000)
@@ -210,7 +255,8 @@ struct AutoencoderRun {
     let d = codes.shape[1]
     let flat = codes.floats
     let points = (0..<n).map { i in (0..<d).map { Double(flat[i * d + $0]) } }
-    try ImageReports.latent(codes: points, labels: Array(test.classLabels[0..<n]), to: out + "/latent.png")
+    try ImageReports.latent(
+      codes: points, labels: Array(test.classLabels[0..<n]), to: out + "/latent.png")
   }
 
   /// [N, …] images in [0, 1] as N flat rows.

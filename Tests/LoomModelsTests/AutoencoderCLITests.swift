@@ -62,6 +62,36 @@ final class AutoencoderCLITests: XCTestCase {
     XCTAssertEqual([latent.width, latent.height], [860, 680])
     let config = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/config.json"))) as! [String: Any]
     XCTAssertEqual(config["model_type"] as? String, "ae")
+    // The torchsummary table and the autograd graph with PyTorch's parameter names.
+    let table = try String(contentsOfFile: out + "/summary.txt", encoding: .utf8)
+    XCTAssertTrue(table.contains("Total params: 224,601"), table)
+    let dot = try String(contentsOfFile: out + "/graph.dot", encoding: .utf8)
+    XCTAssertTrue(dot.hasPrefix("digraph"), dot)
+    for name in ["encoder.0.weight", "decoder.8.bias"] { XCTAssertTrue(dot.contains(name), "\(name) in graph.dot") }
+    if GraphViz.dotExecutable() != nil {
+      let graph = try DecodedPNG(path: out + "/graph.png")
+      XCTAssertGreaterThan(graph.height, 200)
+    }
+  }
+
+  func testSummaryCommand() throws {
+    let ae = try loom(["summary", "ae"])
+    XCTAssertEqual(ae.status, 0, ae.err)
+    let lines = ae.out.split(separator: "\n").map(String.init)
+    XCTAssertEqual(lines.filter { $0.contains("Linear-") }.count, 10)
+    XCTAssertTrue(lines.contains { $0.hasSuffix("[-1, 784]               0") && $0.contains("Sigmoid-19") }, ae.out)
+    XCTAssertTrue(ae.out.contains("Total params: 224,601\nTrainable params: 224,601\nNon-trainable params: 0"), ae.out)
+    let vae = try loom(["summary", "vae", "--batch-size", "16"])
+    XCTAssertEqual(vae.status, 0, vae.err)
+    // PyTorch's VAE example: fc1 784→400, fc21/fc22 400→20, fc3 20→400, fc4 400→784.
+    XCTAssertTrue(vae.out.contains("[16, 400]"), vae.out)
+    XCTAssertTrue(vae.out.contains("Total params: 652,824"), vae.out)
+    let conv = try loom(["summary", "conv-vae"])
+    XCTAssertEqual(conv.status, 0, conv.err)
+    XCTAssertTrue(conv.out.contains("Conv2d-1"), conv.out)
+    let bad = try loom(["summary", "gan"])
+    XCTAssertNotEqual(bad.status, 0)
+    XCTAssertTrue(bad.err.contains("unknown model 'gan'"), bad.err)
   }
 
   func testTrainVAEAndDAE() throws {
