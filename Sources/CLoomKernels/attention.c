@@ -1,6 +1,7 @@
 // Flash-style attention on the CPU. See loom_attention.h.
 #include "loom_attention.h"
 #include "loom_kernels.h"
+#include "kern_internal.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -45,18 +46,22 @@ static inline int64_t key_limit(const loom_attn_args *a, int64_t r) {
   return lim < a->tk - 1 ? lim : a->tk - 1;
 }
 
-/// Scaled scores with masked entries at -inf: s[i, c] for rows r0.., keys c0..
-static void mask_and_scale(const loom_attn_args *a, int64_t b, float *s, int64_t r0, int64_t rows,
-                           int64_t c0, int64_t cols) {
-  const uint8_t *km = a->key_mask ? a->key_mask + b * a->key_mask_stride_b + c0 : NULL;
-  for (int64_t i = 0; i < rows; i++) {
-    float *row = s + i * BK;
-    int64_t lim = key_limit(a, r0 + i) - c0;
-    for (int64_t c = 0; c < cols; c++) {
-      int visible = c <= lim && (!km || km[c]);
-      row[c] = visible ? row[c] * a->scale : -INFINITY;
+/// Scales one row of scores s[c] (keys c0.., `cols` of them) for query row r, masked
+/// keys at -inf; returns the row's max (-inf when no key is visible).
+static float scores_row(const loom_ktable *kt, const loom_attn_args *a, int64_t b, float *row, int64_t r,
+                        int64_t c0, int64_t cols) {
+  int64_t vis = key_limit(a, r) - c0 + 1;
+  vis = vis < 0 ? 0 : (vis > cols ? cols : vis);
+  float mx = kt->attn_scores(row, vis, cols, a->scale);
+  if (a->key_mask) {
+    const uint8_t *km = a->key_mask + b * a->key_mask_stride_b + c0;
+    mx = -INFINITY;
+    for (int64_t c = 0; c < vis; c++) {
+      if (!km[c]) row[c] = -INFINITY;
+      mx = row[c] > mx ? row[c] : mx;
     }
   }
+  return mx;
 }
 
 typedef struct {
@@ -65,6 +70,7 @@ typedef struct {
 
 static void forward_range(void *ctx, int64_t begin, int64_t end) {
   const loom_attn_args *a = ((fwd_ctx *)ctx)->a;
+  const loom_ktable *kt = KT();
   float *s = malloc(sizeof(float) * BQ * BK);
   float m[BQ], l[BQ], alpha[BQ];
   for (int64_t bh = begin; bh < end; bh++) {
@@ -81,20 +87,16 @@ static void forward_range(void *ctx, int64_t begin, int64_t end) {
         int64_t cols = kend - c0 < BK ? kend - c0 : BK;
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, (int)cols, (int)a->d, 1.0f,
                     at(a->q, b, h, r0), (int)a->q.stride_t, at(a->k, b, h, c0), (int)a->k.stride_t, 0.0f, s, BK);
-        mask_and_scale(a, b, s, r0, rows, c0, cols);
         for (int64_t i = 0; i < rows; i++) {
           float *row = s + i * BK;
-          float mx = m[i];
-          for (int64_t c = 0; c < cols; c++) mx = row[c] > mx ? row[c] : mx;
+          float bm = scores_row(kt, a, b, row, r0 + i, c0, cols);
+          float mx = bm > m[i] ? bm : m[i];
           if (mx == -INFINITY) {  // nothing visible yet in this row
             alpha[i] = 1;
-            for (int64_t c = 0; c < cols; c++) row[c] = 0;
+            memset(row, 0, sizeof(float) * cols);
             continue;
           }
-          for (int64_t c = 0; c < cols; c++) row[c] -= mx;
-          loom_unary_f32(LOOM_EXP, row, row, cols);
-          float sum = 0;
-          for (int64_t c = 0; c < cols; c++) sum += row[c];
+          float sum = kt->exp_store_sum(row, mx, row, cols);
           alpha[i] = m[i] == -INFINITY ? 0.0f : expf(m[i] - mx);
           l[i] = l[i] * alpha[i] + sum;
           m[i] = mx;
@@ -129,6 +131,7 @@ static void forward_range(void *ctx, int64_t begin, int64_t end) {
 }
 
 void loom_attention_forward_f32(const loom_attn_args *args) {
+  loom_blas_serial();  // the block GEMMs run inside Loom's pool workers
   fwd_ctx ctx = {args};
   loom_parallel_for(args->batch * args->heads, 1, forward_range, &ctx);
 }
@@ -141,6 +144,7 @@ typedef struct {
 static void backward_range(void *ctx, int64_t begin, int64_t end) {
   bwd_ctx *c = (bwd_ctx *)ctx;
   const loom_attn_args *a = c->a;
+  const loom_ktable *kt = KT();
   float *p = malloc(sizeof(float) * BQ * BK);
   float *dp = malloc(sizeof(float) * BQ * BK);
   float *pd = malloc(sizeof(float) * BQ * BK);
@@ -151,9 +155,7 @@ static void backward_range(void *ctx, int64_t begin, int64_t end) {
     // D_r = dO_r · O_r, and zeroed gradient rows.
     for (int64_t r = 0; r < a->tq; r++) {
       const float *o = at(a->o, b, h, r), *g = at(c->dout, b, h, r);
-      double acc = 0;
-      for (int64_t j = 0; j < a->dv; j++) acc += (double)o[j] * g[j];
-      dd[r] = (float)acc;
+      dd[r] = (float)kt->dot(o, g, a->dv);
       memset(at(c->dq, b, h, r), 0, sizeof(float) * a->d);
     }
     for (int64_t t = 0; t < a->tk; t++) {
@@ -170,12 +172,10 @@ static void backward_range(void *ctx, int64_t begin, int64_t end) {
         int64_t rows = a->tq - r0 < BQ ? a->tq - r0 : BQ;
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, (int)cols, (int)a->d, 1.0f,
                     at(a->q, b, h, r0), (int)a->q.stride_t, at(a->k, b, h, c0), (int)a->k.stride_t, 0.0f, p, BK);
-        mask_and_scale(a, b, p, r0, rows, c0, cols);
         for (int64_t i = 0; i < rows; i++) {
           float *row = p + i * BK;
-          float base = lse[r0 + i];
-          for (int64_t j = 0; j < cols; j++) row[j] -= base;
-          loom_unary_f32(LOOM_EXP, row, row, cols);  // exp(-inf) = 0 for masked keys
+          scores_row(kt, a, b, row, r0 + i, c0, cols);
+          kt->exp_store_sum(row, lse[r0 + i], row, cols);  // exp(-inf) = 0 for masked keys
         }
         float *pv = p;
         if (a->dropout_p > 0) {
@@ -192,11 +192,7 @@ static void backward_range(void *ctx, int64_t begin, int64_t end) {
                     at(c->dout, b, h, r0), (int)c->dout.stride_t, at(a->v, b, h, c0), (int)a->v.stride_t, 0.0f, dp, BK);
         if (a->dropout_p > 0) apply_dropout(a, b, h, dp, r0, rows, c0, cols);
         // dS = P ∘ (dP − D) · scale  (stored in dp)
-        for (int64_t i = 0; i < rows; i++) {
-          float *pr = p + i * BK, *dr = dp + i * BK;
-          float di = dd[r0 + i];
-          for (int64_t j = 0; j < cols; j++) dr[j] = pr[j] * (dr[j] - di) * a->scale;
-        }
+        for (int64_t i = 0; i < rows; i++) kt->attn_ds(p + i * BK, dp + i * BK, dd[r0 + i], a->scale, cols);
         // dQ_i += dS K_j ; dK_j += dSᵀ Q_i
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)rows, (int)a->d, (int)cols, 1.0f, dp, BK,
                     at(a->k, b, h, c0), (int)a->k.stride_t, 1.0f, at(c->dq, b, h, r0), (int)c->dq.stride_t);
@@ -213,6 +209,7 @@ static void backward_range(void *ctx, int64_t begin, int64_t end) {
 
 void loom_attention_backward_f32(const loom_attn_args *args, loom_attn_view dout, loom_attn_view dq,
                                  loom_attn_view dk, loom_attn_view dv) {
+  loom_blas_serial();
   bwd_ctx ctx = {args, dout, dq, dk, dv};
   loom_parallel_for(args->batch * args->heads, 1, backward_range, &ctx);
 }

@@ -43,6 +43,11 @@ typedef struct {
   void (*rms_row)(const float *x, const float *w, float eps, float *y, float *rstd, int64_t n);
   void (*rms_bwd_row)(const float *gy, const float *x, const float *w, float rstd, float *gx,
                       float *gwacc, int64_t n);
+  // y = exp(x - m) (in place allowed), returns the sum; exp(-inf) = 0.
+  float (*exp_store_sum)(const float *x, float m, float *y, int64_t n);
+  double (*dot)(const float *a, const float *b, int64_t n);
+  float (*attn_scores)(float *row, int64_t vis, int64_t n, float scale);
+  void (*attn_ds)(const float *p, float *dp, float d, float scale, int64_t n);
   void (*adam)(float *p, const float *g, float *m, float *v, int64_t n, const loom_adam_consts *c);
   void (*sgd)(float *p, const float *g, float *buf, int64_t n, float lr, float momentum, float dampening,
               float wd, int nesterov, int first_step);

@@ -155,6 +155,7 @@ extension CPUBackend {
         a.tensor.pointer(as: Float.self) + aOffset, Int64(a.ld), b.tensor.pointer(as: Float.self) + bOffset, Int64(b.ld),
         Float(beta), out.pointer(as: Float.self) + outOffset, Int64(Swift.max(n, 1)))
     } else {
+      loom_blas_serial()  // one pool: OpenBLAS never starts its own threads
       cblas_dgemm(
         CblasRowMajor, ta, tb, Int32(m), Int32(n), Int32(k), 1,
         a.tensor.pointer(as: Double.self) + aOffset, Int32(a.ld),
@@ -175,6 +176,7 @@ extension CPUBackend {
         b.transposed ? 0 : 1, Int64(rows), Int64(cols), 1, b.tensor.pointer(as: Float.self) + bOffset, Int64(b.ld),
         a.tensor.pointer(as: Float.self) + aOffset, Int64(incx), Float(beta), out.pointer(as: Float.self) + outOffset)
     } else {
+      loom_blas_serial()
       cblas_dgemv(
         CblasRowMajor, trans, rows, cols, 1, b.tensor.pointer(as: Double.self) + bOffset, Int32(b.ld),
         a.tensor.pointer(as: Double.self) + aOffset, incx, beta, out.pointer(as: Double.self) + outOffset, 1)
