@@ -1,4 +1,5 @@
 import Foundation
+import CLoomKernels
 import LoomCore
 
 #if canImport(Accelerate)
@@ -30,6 +31,7 @@ func runEngineBench(_ args: [String]) throws {
 
   // Matmul: Loom's Tensor.matmul (its own pool splitting single-threaded BLAS calls)
   // against one cblas_sgemm call on raw buffers with OpenBLAS's own threads.
+  let core = String(cString: loom_blas_core())
   for n in quick ? [1024] : [1024, 2048, 4096] where wanted("matmul") {
     let a = Tensor.randn([n, n]), b = Tensor.randn([n, n])
     let flops = 2.0 * Double(n * n * n)
@@ -44,8 +46,8 @@ func runEngineBench(_ args: [String]) throws {
         a.pointer(as: Float.self), Int32(n), b.pointer(as: Float.self), Int32(n), 0,
         c.pointer(as: Float.self), Int32(n))
     }
-    emit(suite: "engine", bench: "matmul", config: "n\(n)", value: flops / loomMs / 1e6, unit: "GFLOP/s", extra: ["impl": "loom", "n": n])
-    emit(suite: "engine", bench: "matmul", config: "n\(n)", value: flops / cblasMs / 1e6, unit: "GFLOP/s", extra: ["impl": "cblas", "n": n])
+    emit(suite: "engine", bench: "matmul", config: "n\(n)", value: flops / loomMs / 1e6, unit: "GFLOP/s", extra: ["impl": "loom", "n": n, "blas_core": core])
+    emit(suite: "engine", bench: "matmul", config: "n\(n)", value: flops / cblasMs / 1e6, unit: "GFLOP/s", extra: ["impl": "cblas", "n": n, "blas_core": core])
   }
 
   func fwdBwd(_ name: String, _ config: String, _ shape: [Int], _ f: (Tensor) -> Tensor) {

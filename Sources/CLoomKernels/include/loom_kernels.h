@@ -69,6 +69,8 @@ void loom_sgemv(int trans, int64_t rows, int64_t cols, float alpha, const float 
                 int64_t incx, float beta, float *y);
 /// Makes BLAS single-threaded (Loom's pool does the splitting); idempotent.
 void loom_blas_serial(void);
+/// The OpenBLAS kernel family in use ("SkylakeX", "Haswell", ...; "" when not OpenBLAS).
+const char *loom_blas_core(void);
 
 /// Elementwise binary cross-entropy of probabilities p against targets t (logs floored
 /// at -100, as PyTorch), and its gradient for p: gy per element, or the scalar gs when
