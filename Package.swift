@@ -41,6 +41,8 @@ let package = Package(
       linkerSettings: [
         .linkedLibrary("sleef", .when(platforms: [.linux])),
         .linkedLibrary("openblas", .when(platforms: [.linux])),
+        .linkedLibrary("dnnl", .when(platforms: [.linux])),
+        .linkedLibrary("gomp", .when(platforms: [.linux])),
         .linkedLibrary("pthread", .when(platforms: [.linux])),
         .linkedFramework("Accelerate", .when(platforms: [.macOS])),
       ]),

@@ -2,11 +2,10 @@
 // Loom's, and on few cores the two fight: each pool's waiting threads hold the cores the
 // other needs (thousands of context switches per training step). So OpenBLAS runs
 // single-threaded and Loom splits a large GEMM into row (or column) blocks over its own
-// pool, one single-threaded sgemm per block. Accelerate manages its threads itself.
+// pool, one single-threaded sgemm per block (`loom_sgemm_serial`, gemm_engines.c).
+// Accelerate manages its threads itself.
 #include "kern_internal.h"
 #include <stdatomic.h>
-#include <stdlib.h>
-#include <strings.h>
 #if defined(__APPLE__)
 #include <Accelerate/Accelerate.h>
 #else
@@ -17,56 +16,6 @@
 #define SERIAL_MNK ((int64_t)4 * 1024 * 1024)
 
 static _Atomic int g_blas_serial;
-
-#if !defined(__APPLE__) && defined(__x86_64__)
-// OpenBLAS built with DYNAMIC_ARCH picks its kernels from the CPU model number, and
-// releases older than the CPU do not know it: Debian 12's 0.3.21 takes an Emerald Rapids
-// Xeon for a Prescott and runs SSE3 kernels (30 instead of 180 GFLOP/s on 2 cores). When
-// that happened, and the user did not choose a core with OPENBLAS_CORETYPE, pick the core
-// from the instruction sets the CPU reports and redo OpenBLAS's set-up. Weak symbols: a
-// build without DYNAMIC_ARCH has neither function and keeps its own kernels.
-extern char *openblas_get_corename(void) __attribute__((weak));
-extern void gotoblas_dynamic_init(void) __attribute__((weak));
-extern void gotoblas_dynamic_quit(void) __attribute__((weak));
-
-static const char *core_from_features(void) {
-  __builtin_cpu_init();
-  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
-      __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl"))
-    return "SkylakeX";
-  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return "Haswell";
-  if (__builtin_cpu_supports("avx")) return "Sandybridge";
-  return NULL;
-}
-
-// Cores without AVX that OpenBLAS falls back to for a CPU it does not recognise.
-static int is_pre_avx_core(const char *name) {
-  static const char *const generic[] = {"Prescott", "Core2", "Penryn", "Dunnington", "Nehalem", "Atom",
-                                        "Katmai", "Coppermine", "Northwood", "Banias", "Nano", NULL};
-  for (int i = 0; generic[i]; i++)
-    if (!strcasecmp(name, generic[i])) return 1;
-  return 0;
-}
-
-__attribute__((constructor)) static void fix_openblas_core(void) {
-  if (!openblas_get_corename || !gotoblas_dynamic_init || !gotoblas_dynamic_quit) return;
-  if (getenv("OPENBLAS_CORETYPE")) return;
-  const char *current = openblas_get_corename();
-  const char *wanted = core_from_features();
-  if (!current || !wanted || !is_pre_avx_core(current)) return;
-  setenv("OPENBLAS_CORETYPE", wanted, 1);
-  gotoblas_dynamic_quit();
-  gotoblas_dynamic_init();
-  unsetenv("OPENBLAS_CORETYPE");
-}
-#endif
-
-const char *loom_blas_core(void) {
-#if !defined(__APPLE__) && defined(__x86_64__)
-  if (openblas_get_corename) return openblas_get_corename();
-#endif
-  return "";
-}
 
 static void ensure_serial_blas(void) {
 #if !defined(__APPLE__)
@@ -89,17 +38,16 @@ typedef struct {
 
 static void gemm_block(void *p, int64_t lo, int64_t hi) {
   const gemm_ctx *g = p;
-  enum CBLAS_TRANSPOSE ta = g->ta ? CblasTrans : CblasNoTrans, tb = g->tb ? CblasTrans : CblasNoTrans;
   if (g->by_rows) {
     // Rows lo..<hi of op(A) and of C.
     const float *a = g->ta ? g->a + lo : g->a + lo * g->lda;
-    cblas_sgemm(CblasRowMajor, ta, tb, (int)(hi - lo), (int)g->n, (int)g->k, g->alpha, a, (int)g->lda, g->b,
-                (int)g->ldb, g->beta, g->c + lo * g->ldc, (int)g->ldc);
+    loom_sgemm_serial(g->ta, g->tb, hi - lo, g->n, g->k, g->alpha, a, g->lda, g->b, g->ldb, g->beta,
+                      g->c + lo * g->ldc, g->ldc);
   } else {
     // Columns lo..<hi of op(B) and of C.
     const float *b = g->tb ? g->b + lo * g->ldb : g->b + lo;
-    cblas_sgemm(CblasRowMajor, ta, tb, (int)g->m, (int)(hi - lo), (int)g->k, g->alpha, g->a, (int)g->lda, b,
-                (int)g->ldb, g->beta, g->c + lo, (int)g->ldc);
+    loom_sgemm_serial(g->ta, g->tb, g->m, hi - lo, g->k, g->alpha, g->a, g->lda, b, g->ldb, g->beta, g->c + lo,
+                      g->ldc);
   }
 }
 

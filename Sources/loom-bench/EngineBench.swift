@@ -8,15 +8,17 @@ import LoomCore
   import CBLAS
 #endif
 
-/// `loom-bench engine [--quick] [--only BENCH]`: matmul vs raw CBLAS, fused kernels forward+backward
+/// `loom-bench engine [--quick] [--only BENCH[,BENCH...]]`: matmul vs raw CBLAS, fused kernels forward+backward
 /// at GPT sizes, attention, AdamW on 10M parameters and a whole GPT block.
 /// Times are medians in milliseconds; matmul is GFLOP/s.
 func runEngineBench(_ args: [String]) throws {
   let quick = args.contains("--quick")
   let reps = quick ? 3 : 10
-  // `--only NAME` runs one bench (for profiling).
-  let only = args.firstIndex(of: "--only").flatMap { $0 + 1 < args.count ? args[$0 + 1] : nil }
-  func wanted(_ name: String) -> Bool { only == nil || only == name }
+  // `--only A,B` runs just those benches (for profiling).
+  let only = args.firstIndex(of: "--only").flatMap {
+    $0 + 1 < args.count ? Set(args[$0 + 1].split(separator: ",").map(String.init)) : nil
+  }
+  func wanted(_ name: String) -> Bool { only?.contains(name) ?? true }
 
   func time(_ repeats: Int = reps, warmup: Int = 2, _ body: () -> Void) -> Double {
     for _ in 0..<warmup { body() }
@@ -32,6 +34,7 @@ func runEngineBench(_ args: [String]) throws {
   // Matmul: Loom's Tensor.matmul (its own pool splitting single-threaded BLAS calls)
   // against one cblas_sgemm call on raw buffers with OpenBLAS's own threads.
   let core = String(cString: loom_blas_core())
+  let engine = String(cString: loom_gemm_engine())
   for n in quick ? [1024] : [1024, 2048, 4096] where wanted("matmul") {
     let a = Tensor.randn([n, n]), b = Tensor.randn([n, n])
     let flops = 2.0 * Double(n * n * n)
@@ -46,8 +49,8 @@ func runEngineBench(_ args: [String]) throws {
         a.pointer(as: Float.self), Int32(n), b.pointer(as: Float.self), Int32(n), 0,
         c.pointer(as: Float.self), Int32(n))
     }
-    emit(suite: "engine", bench: "matmul", config: "n\(n)", value: flops / loomMs / 1e6, unit: "GFLOP/s", extra: ["impl": "loom", "n": n, "blas_core": core])
-    emit(suite: "engine", bench: "matmul", config: "n\(n)", value: flops / cblasMs / 1e6, unit: "GFLOP/s", extra: ["impl": "cblas", "n": n, "blas_core": core])
+    emit(suite: "engine", bench: "matmul", config: "n\(n)", value: flops / loomMs / 1e6, unit: "GFLOP/s", extra: ["impl": "loom", "n": n, "blas_core": core, "gemm": engine])
+    emit(suite: "engine", bench: "matmul", config: "n\(n)", value: flops / cblasMs / 1e6, unit: "GFLOP/s", extra: ["impl": "cblas", "n": n, "blas_core": core, "gemm": engine])
   }
 
   func fwdBwd(_ name: String, _ config: String, _ shape: [Int], _ f: (Tensor) -> Tensor) {

@@ -11,6 +11,12 @@ import torch
 import torch.nn.functional as F
 
 quick = "--quick" in sys.argv
+# --only a,b runs just those benches (as loom-bench's --only).
+only = set(sys.argv[sys.argv.index("--only") + 1].split(",")) if "--only" in sys.argv else None
+
+
+def wanted(name):
+    return only is None or name in only
 reps = 3 if quick else 10
 
 
@@ -31,13 +37,15 @@ def timed(body, repeats=reps, warmup=2):
 
 
 with torch.no_grad():
-    for n in ([1024] if quick else [1024, 2048, 4096]):
+    for n in ([1024] if quick else [1024, 2048, 4096]) if wanted("matmul") else []:
         a, b = torch.randn(n, n), torch.randn(n, n)
         ms = timed(lambda: a @ b, repeats=3 if n >= 4096 else reps, warmup=1)
         emit("matmul", f"n{n}", 2 * n**3 / ms / 1e6, "GFLOP/s", n=n)
 
 
 def fwd_bwd(name, config, shape, f):
+    if not wanted(name):
+        return
     x = torch.randn(*shape, requires_grad=True)
     g = torch.randn_like(f(x))
 
@@ -56,18 +64,20 @@ fwd_bwd("cross_entropy", "2048x65", (2048, 65), lambda x: F.cross_entropy(x, t65
 tbpe = torch.randint(0, 50257, (512,))
 fwd_bwd("cross_entropy", "512x50257", (512, 50257), lambda x: F.cross_entropy(x, tbpe))
 
-q, k, v = (torch.randn(8, 6, 256, 64, requires_grad=True) for _ in range(3))
-g = torch.randn(8, 6, 256, 64)
-emit("attention", "b8h6t256d64",
-     timed(lambda: F.scaled_dot_product_attention(q, k, v, is_causal=True).backward(g)), "ms")
+if wanted("attention"):
+    q, k, v = (torch.randn(8, 6, 256, 64, requires_grad=True) for _ in range(3))
+    g = torch.randn(8, 6, 256, 64)
+    emit("attention", "b8h6t256d64",
+         timed(lambda: F.scaled_dot_product_attention(q, k, v, is_causal=True).backward(g)), "ms")
 
-p = torch.nn.Parameter(torch.randn(10_000_000))
-p.grad = torch.randn(10_000_000)
-opt = torch.optim.AdamW([p], lr=1e-3, weight_decay=0.01, foreach=False, fused=False)
-ms_default = timed(opt.step)
-opt_fused = torch.optim.AdamW([p], lr=1e-3, weight_decay=0.01, fused=True)
-ms_fused = timed(opt_fused.step)
-emit("adamw", "10M", min(ms_default, ms_fused), "ms", variants={"single_tensor": ms_default, "fused": ms_fused})
+if wanted("adamw"):
+    p = torch.nn.Parameter(torch.randn(10_000_000))
+    p.grad = torch.randn(10_000_000)
+    opt = torch.optim.AdamW([p], lr=1e-3, weight_decay=0.01, foreach=False, fused=False)
+    ms_default = timed(opt.step)
+    opt_fused = torch.optim.AdamW([p], lr=1e-3, weight_decay=0.01, fused=True)
+    ms_fused = timed(opt_fused.step)
+    emit("adamw", "10M", min(ms_default, ms_fused), "ms", variants={"single_tensor": ms_default, "fused": ms_fused})
 
 
 class Block(torch.nn.Module):
@@ -87,15 +97,14 @@ class Block(torch.nn.Module):
         return x + self.c_fc2(F.gelu(self.c_fc(self.ln_2(x)), approximate="tanh"))
 
 
-block = Block()
-xb = torch.randn(8, 256, 384, requires_grad=True)
-
-
 def block_step():
     xb.grad = None
     block.zero_grad(set_to_none=True)
     block(xb).square().mean().backward()
 
 
-ms = timed(block_step, repeats=3 if quick else 5)
-emit("gpt_block", "b8t256c384h6", ms, "ms", peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+if wanted("gpt_block"):
+    block = Block()
+    xb = torch.randn(8, 256, 384, requires_grad=True)
+    ms = timed(block_step, repeats=3 if quick else 5)
+    emit("gpt_block", "b8t256c384h6", ms, "ms", peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)

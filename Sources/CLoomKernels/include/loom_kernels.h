@@ -71,6 +71,12 @@ void loom_sgemv(int trans, int64_t rows, int64_t cols, float alpha, const float 
 void loom_blas_serial(void);
 /// The OpenBLAS kernel family in use ("SkylakeX", "Haswell", ...; "" when not OpenBLAS).
 const char *loom_blas_core(void);
+/// One single-threaded row-major GEMM C = alpha·op(A)·op(B) + beta·C on the calling
+/// thread, by the engine measured fastest for its shape (oneDNN or OpenBLAS).
+void loom_sgemm_serial(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float *a,
+                       int64_t lda, const float *b, int64_t ldb, float beta, float *c, int64_t ldc);
+/// The GEMM engines in use: "onednn+openblas", "openblas" (LOOM_GEMM=openblas) or "accelerate".
+const char *loom_gemm_engine(void);
 
 /// Elementwise binary cross-entropy of probabilities p against targets t (logs floored
 /// at -100, as PyTorch), and its gradient for p: gy per element, or the scalar gs when
