@@ -7,12 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#if defined(__APPLE__)
-#include <Accelerate/Accelerate.h>
-#else
-#include <cblas.h>
-#endif
-
 enum { BQ = 64, BK = 64 };
 
 float loom_attention_dropout_scale(uint64_t seed, float p, int64_t b, int64_t h, int64_t heads, int64_t r,
@@ -85,8 +79,8 @@ static void forward_range(void *ctx, int64_t begin, int64_t end) {
       int64_t kend = key_limit(a, r0 + rows - 1) + 1;
       for (int64_t c0 = 0; c0 < kend; c0 += BK) {
         int64_t cols = kend - c0 < BK ? kend - c0 : BK;
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, (int)cols, (int)a->d, 1.0f,
-                    at(a->q, b, h, r0), (int)a->q.stride_t, at(a->k, b, h, c0), (int)a->k.stride_t, 0.0f, s, BK);
+        loom_sgemm_serial(0, 1, rows, cols, a->d, 1.0f,
+                    at(a->q, b, h, r0), a->q.stride_t, at(a->k, b, h, c0), a->k.stride_t, 0.0f, s, BK);
         for (int64_t i = 0; i < rows; i++) {
           float *row = s + i * BK;
           float bm = scores_row(kt, a, b, row, r0 + i, c0, cols);
@@ -108,8 +102,8 @@ static void forward_range(void *ctx, int64_t begin, int64_t end) {
             for (int64_t j = 0; j < a->dv; j++) o[j] *= alpha[i];
           }
         }
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)rows, (int)a->dv, (int)cols, 1.0f, s, BK,
-                    at(a->v, b, h, c0), (int)a->v.stride_t, 1.0f, at(a->o, b, h, r0), (int)a->o.stride_t);
+        loom_sgemm_serial(0, 0, rows, a->dv, cols, 1.0f, s, BK,
+                    at(a->v, b, h, c0), a->v.stride_t, 1.0f, at(a->o, b, h, r0), a->o.stride_t);
       }
       for (int64_t i = 0; i < rows; i++) {
         float *o = at(a->o, b, h, r0 + i);
@@ -170,8 +164,8 @@ static void backward_range(void *ctx, int64_t begin, int64_t end) {
       rstart = rstart / BQ * BQ;
       for (int64_t r0 = rstart; r0 < a->tq; r0 += BQ) {
         int64_t rows = a->tq - r0 < BQ ? a->tq - r0 : BQ;
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, (int)cols, (int)a->d, 1.0f,
-                    at(a->q, b, h, r0), (int)a->q.stride_t, at(a->k, b, h, c0), (int)a->k.stride_t, 0.0f, p, BK);
+        loom_sgemm_serial(0, 1, rows, cols, a->d, 1.0f,
+                    at(a->q, b, h, r0), a->q.stride_t, at(a->k, b, h, c0), a->k.stride_t, 0.0f, p, BK);
         for (int64_t i = 0; i < rows; i++) {
           float *row = p + i * BK;
           scores_row(kt, a, b, row, r0 + i, c0, cols);
@@ -185,19 +179,19 @@ static void backward_range(void *ctx, int64_t begin, int64_t end) {
           pv = pd;
         }
         // dV_j += Pᵀ dO_i
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)cols, (int)a->dv, (int)rows, 1.0f, pv, BK,
-                    at(c->dout, b, h, r0), (int)c->dout.stride_t, 1.0f, at(c->dv, b, h, c0), (int)c->dv.stride_t);
+        loom_sgemm_serial(1, 0, cols, a->dv, rows, 1.0f, pv, BK,
+                    at(c->dout, b, h, r0), c->dout.stride_t, 1.0f, at(c->dv, b, h, c0), c->dv.stride_t);
         // dP = dO_i V_jᵀ
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, (int)cols, (int)a->dv, 1.0f,
-                    at(c->dout, b, h, r0), (int)c->dout.stride_t, at(a->v, b, h, c0), (int)a->v.stride_t, 0.0f, dp, BK);
+        loom_sgemm_serial(0, 1, rows, cols, a->dv, 1.0f,
+                    at(c->dout, b, h, r0), c->dout.stride_t, at(a->v, b, h, c0), a->v.stride_t, 0.0f, dp, BK);
         if (a->dropout_p > 0) apply_dropout(a, b, h, dp, r0, rows, c0, cols);
         // dS = P ∘ (dP − D) · scale  (stored in dp)
         for (int64_t i = 0; i < rows; i++) kt->attn_ds(p + i * BK, dp + i * BK, dd[r0 + i], a->scale, cols);
         // dQ_i += dS K_j ; dK_j += dSᵀ Q_i
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)rows, (int)a->d, (int)cols, 1.0f, dp, BK,
-                    at(a->k, b, h, c0), (int)a->k.stride_t, 1.0f, at(c->dq, b, h, r0), (int)c->dq.stride_t);
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)cols, (int)a->d, (int)rows, 1.0f, dp, BK,
-                    at(a->q, b, h, r0), (int)a->q.stride_t, 1.0f, at(c->dk, b, h, c0), (int)c->dk.stride_t);
+        loom_sgemm_serial(0, 0, rows, a->d, cols, 1.0f, dp, BK,
+                    at(a->k, b, h, c0), a->k.stride_t, 1.0f, at(c->dq, b, h, r0), c->dq.stride_t);
+        loom_sgemm_serial(1, 0, cols, a->d, rows, 1.0f, dp, BK,
+                    at(a->q, b, h, r0), a->q.stride_t, 1.0f, at(c->dk, b, h, c0), c->dk.stride_t);
       }
     }
   }
