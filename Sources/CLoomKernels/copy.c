@@ -1,4 +1,5 @@
 // Strided gather and storage-type conversions (memory-bound; portable C).
+#include <stdlib.h>
 #include <string.h>
 #include "kern_internal.h"
 
@@ -104,4 +105,79 @@ void loom_f32_to_f16(const float *src, uint16_t *dst, int64_t n) {
 }
 void loom_f16_to_f32(const uint16_t *src, float *dst, int64_t n) {
   for (int64_t i = 0; i < n; i++) dst[i] = f16_to_f32_one(src[i]);
+}
+
+// Column gather / scatter-add for index_select along the last dimension (convolution
+// patches): every row picks the same columns, so rows split over the pool and the output
+// stays dense. Index −1 stands for a zero column (padding) and receives no gradient; the
+// caller rejects anything else outside [0, cols).
+typedef struct {
+  const float *src;
+  float *dst;
+  const int64_t *index;
+  int64_t cols, picked;
+} cols_ctx;
+
+static void take_cols_rows(void *p, int64_t b, int64_t e) {
+  const cols_ctx *c = p;
+  for (int64_t r = b; r < e; r++) {
+    const float *s = c->src + r * c->cols;
+    float *d = c->dst + r * c->picked;
+    for (int64_t j = 0; j < c->picked; j++) {
+      int64_t k = c->index[j];
+      d[j] = k >= 0 ? s[k] : 0.0f;
+    }
+  }
+}
+
+// Scatter-add as a gather: for each destination column, sum the source columns that map to
+// it (a CSR inverse of the index, built once per call). A direct scatter would chain
+// read-modify-writes on repeated columns (every padding entry of a patch matrix hits the
+// same pad column), which serialises on store-to-load forwarding.
+typedef struct {
+  const float *src;
+  float *dst;
+  const int64_t *start, *order;
+  int64_t cols, picked;
+} add_cols_ctx;
+
+static void add_cols_rows(void *p, int64_t b, int64_t e) {
+  const add_cols_ctx *c = p;
+  for (int64_t r = b; r < e; r++) {
+    const float *s = c->src + r * c->picked;
+    float *d = c->dst + r * c->cols;
+    for (int64_t col = 0; col < c->cols; col++) {
+      int64_t lo = c->start[col], hi = c->start[col + 1];
+      if (lo == hi) continue;
+      float acc = 0;
+      for (int64_t t = lo; t < hi; t++) acc += s[c->order[t]];
+      d[col] += acc;
+    }
+  }
+}
+
+void loom_take_cols_f32(const float *src, int64_t rows, int64_t cols, const int64_t *index, int64_t picked,
+                        float *dst) {
+  cols_ctx c = {src, dst, index, cols, picked};
+  if (rows * picked < LOOM_PAR_ELEMS * 2) take_cols_rows(&c, 0, rows);
+  else loom_parallel_for(rows, loom_row_grain(picked), take_cols_rows, &c);
+}
+
+void loom_add_cols_f32(float *dst, int64_t rows, int64_t cols, const int64_t *index, int64_t picked,
+                       const float *src) {
+  int64_t *start = calloc((size_t)cols + 1, sizeof(int64_t));
+  int64_t *order = malloc((size_t)(picked > 0 ? picked : 1) * sizeof(int64_t));
+  for (int64_t j = 0; j < picked; j++)
+    if (index[j] >= 0) start[index[j] + 1]++;
+  for (int64_t col = 0; col < cols; col++) start[col + 1] += start[col];
+  int64_t *fill = malloc((size_t)(cols > 0 ? cols : 1) * sizeof(int64_t));
+  memcpy(fill, start, (size_t)cols * sizeof(int64_t));
+  for (int64_t j = 0; j < picked; j++)  // ascending j per column
+    if (index[j] >= 0) order[fill[index[j]]++] = j;
+  free(fill);
+  add_cols_ctx c = {src, dst, start, order, cols, picked};
+  if (rows * picked < LOOM_PAR_ELEMS * 2) add_cols_rows(&c, 0, rows);
+  else loom_parallel_for(rows, loom_row_grain(picked), add_cols_rows, &c);
+  free(start);
+  free(order);
 }

@@ -67,6 +67,13 @@ public protocol Backend: AnyObject {
   func takeRows(_ x: Tensor, index: Tensor) -> Tensor
   /// A copy of `base` with rows of `source` added at `index` along dim 0.
   func addRows(_ base: Tensor, index: Tensor, source: Tensor) -> Tensor
+  /// out[r, j] = x[r, index[j]] for dense x [rows, cols] and an int64 index [picked] shared by
+  /// every row (index_select along the last dimension: convolution patches). Entries are in
+  /// [0, cols), or −1 for a zero column.
+  func takeColumns(_ x: Tensor, index: Tensor) -> Tensor
+  /// A copy of dense `base` [rows, cols] with source[r, j] added at base[r, index[j]]; entries
+  /// of −1 are skipped.
+  func addColumns(_ base: Tensor, index: Tensor, source: Tensor) -> Tensor
   /// out[r, c] = x[r, index[r, c]] for dense x [rows, cols] and int64 index [rows, outCols].
   func gatherLastDim(_ x: Tensor, index: Tensor) -> Tensor
   /// A copy of dense `base` with `source` added at `index` along `dim` (`torch.scatter_add`);

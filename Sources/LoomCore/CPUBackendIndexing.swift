@@ -1,6 +1,42 @@
+import CLoomKernels
+
 /// Gather, scatter-add, top-k and multinomial sampling on the CPU: row loops over raw
-/// buffers (these run on index-sized data, off the hot path of training).
+/// buffers (these run on index-sized data, off the hot path of training), and the column
+/// gather / scatter-add of convolution patches (C kernels over the pool).
 extension CPUBackend {
+  public func takeColumns(_ x: Tensor, index: Tensor) -> Tensor {
+    let xc = x.contiguous()
+    let rows = xc.shape[0], cols = xc.shape[1], picked = index.count
+    let out = Tensor(empty: [rows, picked], dtype: xc.dtype)
+    let ip = index.pointer(as: Int64.self)
+    if xc.dtype == .float32 {
+      loom_take_cols_f32(
+        xc.pointer(as: Float.self), Int64(rows), Int64(cols), ip, Int64(picked), out.pointer(as: Float.self))
+    } else {
+      let s = xc.pointer(as: Double.self), d = out.pointer(as: Double.self)
+      for r in 0..<rows {
+        for j in 0..<picked { d[r * picked + j] = ip[j] < 0 ? 0 : s[r * cols + Int(ip[j])] }
+      }
+    }
+    return out
+  }
+
+  public func addColumns(_ base: Tensor, index: Tensor, source: Tensor) -> Tensor {
+    let out = Tensor(empty: base.shape, dtype: base.dtype)
+    copy(base, into: out)
+    let src = source.to(out.dtype).contiguous()
+    let rows = out.shape[0], cols = out.shape[1], picked = index.count
+    let ip = index.pointer(as: Int64.self)
+    if out.dtype == .float32 {
+      loom_add_cols_f32(
+        out.pointer(as: Float.self), Int64(rows), Int64(cols), ip, Int64(picked), src.pointer(as: Float.self))
+    } else {
+      let s = src.pointer(as: Double.self), d = out.pointer(as: Double.self)
+      for r in 0..<rows { for j in 0..<picked where ip[j] >= 0 { d[r * cols + Int(ip[j])] += s[r * picked + j] } }
+    }
+    return out
+  }
+
   public func gatherLastDim(_ x: Tensor, index: Tensor) -> Tensor {
     let rows = x.shape[0], cols = x.shape[1], outCols = index.shape[1]
     let out = Tensor(empty: index.shape, dtype: x.dtype)

@@ -12,6 +12,11 @@ extension Tensor {
     let d = validate { try Shape.normalize(dim: dim, rank: rank, op: "indexSelect") }
     guard index.rank <= 1 else { opFailure(LoomError("indexSelect: index must be 1-D, got shape \(index.shape)")) }
     let idx = index.checkedIndex("indexSelect").reshape([-1])
+    if d == rank - 1 && rank >= 2 && (dtype == .float32 || dtype == .float64) {
+      // Last dimension (convolution patches): gather columns row by row into a dense
+      // result, instead of transposing so the output is a strided view.
+      return takeColumns(Self.columnIndex(idx, size: shape[d], allowPadding: false, op: "indexSelect"))
+    }
     let moved = d == 0 ? self : transpose(0, d)
     let out0 = backend.takeRows(moved.detach(), index: idx)
     let movedShape = moved.shape
@@ -30,6 +35,73 @@ extension Tensor {
       [g, g.backend.takeRows(g.detach(), index: idx).recorded("IndexSelectBackward", inputs: [g]) { gg, _ in
         [Tensor.zeros(g.shape, dtype: g.dtype).indexAdd(index: idx, source: gg)]
       }]
+    }
+  }
+
+  /// Indices along a dimension of `size` as int64 in [0, size): negative ones count from the
+  /// end, except −1 which stays a padding marker when `allowPadding`.
+  static func columnIndex(_ index: Tensor, size: Int, allowPadding: Bool, op: String) -> Tensor {
+    let out = Tensor(empty: [index.count], dtype: .int64)
+    let ip = index.pointer(as: Int64.self), o = out.pointer(as: Int64.self)
+    for i in 0..<index.count {
+      var j = ip[i]
+      if j < 0 && !(allowPadding && j == -1) { j += Int64(size) }
+      guard (j >= 0 || (allowPadding && j == -1)) && j < size else {
+        opFailure(LoomError("\(op): index \(ip[i]) is out of range for a dimension of size \(size)"))
+      }
+      o[i] = j
+    }
+    return out
+  }
+
+  /// Columns of the last dimension at a 1-D `index`, where −1 gives a zero column: the patch
+  /// matrix of a padded convolution in one dense gather (`indexSelect(dim: -1)` without −1).
+  /// Padding entries get no gradient; differentiable to any order.
+  public func takeColumns(padded index: Tensor) -> Tensor {
+    guard rank >= 1, dtype == .float32 || dtype == .float64 else {
+      opFailure(LoomError("takeColumns: expected a float tensor of rank >= 1, got \(dtype) \(shape)"))
+    }
+    let idx = Self.columnIndex(
+      index.checkedIndex("takeColumns").reshape([-1]), size: shape[rank - 1], allowPadding: true, op: "takeColumns")
+    return takeColumns(idx)
+  }
+
+  /// `takeColumns(padded:)` on an already validated index.
+  func takeColumns(_ idx: Tensor) -> Tensor {
+    let inShape = shape
+    let cols = inShape[rank - 1]
+    let out = backend.takeColumns(detach().reshape([count / Swift.max(cols, 1), cols]), index: idx)
+    return out.reshape(Array(inShape.dropLast()) + [idx.count])
+      .recorded("IndexSelectBackward", inputs: [self]) { g, _ in
+        [Tensor.zeros(inShape, dtype: g.dtype).addColumns(idx, source: g)]
+      }
+  }
+
+  /// A copy of `self` with source[…, j] added at self[…, index[j]] along the last dimension,
+  /// where −1 entries are skipped (the adjoint of `takeColumns(padded:)`: col2im).
+  /// Differentiable to any order.
+  public func addColumns(padded index: Tensor, source: Tensor) -> Tensor {
+    guard rank >= 1, dtype == .float32 || dtype == .float64 else {
+      opFailure(LoomError("addColumns: expected a float tensor of rank >= 1, got \(dtype) \(shape)"))
+    }
+    let idx = Self.columnIndex(
+      index.checkedIndex("addColumns").reshape([-1]), size: shape[rank - 1], allowPadding: true, op: "addColumns")
+    return addColumns(idx, source: source.to(dtype))
+  }
+
+  /// `addColumns(padded:source:)` on an already validated index.
+  func addColumns(_ idx: Tensor, source: Tensor) -> Tensor {
+    let cols = shape[rank - 1]
+    let rows = count / Swift.max(cols, 1)
+    guard source.count == rows * idx.count else {
+      opFailure(LoomError("indexAdd: source \(source.shape) does not match \(rows) rows of \(idx.count) indices"))
+    }
+    let out = backend.addColumns(
+      detach().reshape([rows, cols]), index: idx, source: source.detach().reshape([rows, idx.count])
+    ).reshape(shape)
+    let sourceShape = source.shape
+    return out.recorded("IndexAddBackward", inputs: [self, source]) { g, _ in
+      [g, g.takeColumns(idx).reshape(sourceShape)]
     }
   }
 

@@ -156,6 +156,11 @@ extension Functional {
     precondition(x.rank == 4, "ConvTranspose2d: expected input [N, C, H, W], got \(x.shape)")
     let (cin, og, kh, kw) = (weight.shape[0], weight.shape[1], weight.shape[2], weight.shape[3])
     let cg = cin / groups
+    if groups == 1 {
+      return transposedByColumnAdd(
+        x, weight: weight, bias: bias, stride: stride, padding: padding, outputPadding: outputPadding,
+        dilation: dilation, cache: cache)
+    }
     let edge = (dilation.0 * (kh - 1) - padding.0, dilation.1 * (kw - 1) - padding.1)
     precondition(edge.0 >= 0 && edge.1 >= 0, "ConvTranspose2d: padding larger than dilation·(kernel-1) is not supported")
     // [G, Cg, Og, kk] → [G, Og, Cg, kk], kernel reversed → conv weight [G·Og, Cg, kh, kw].
@@ -167,4 +172,36 @@ extension Functional {
       inputDilation: stride, padBefore: edge, padAfter: (edge.0 + outputPadding.0, edge.1 + outputPadding.1), groups: groups)
     return convolve(x, weight: w, bias: bias, geometry: g, cache: cache)
   }
+
+
+  /// A transposed convolution is the adjoint of the convolution it inverts: each input pixel
+  /// times the weight gives a Cout·kh·kw patch (one GEMM, no zero-inserted input), and the
+  /// patches are added into the output where that convolution would have read them (col2im,
+  /// as a differentiable column add). 4× fewer multiply-adds than zero insertion at stride 2.
+  static func transposedByColumnAdd(
+    _ x: Tensor, weight: Tensor, bias: Tensor?, stride: (Int, Int), padding: (Int, Int),
+    outputPadding: (Int, Int), dilation: (Int, Int), cache: PatchIndexCache?
+  ) -> Tensor {
+    let (n, cin, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
+    let (cout, kh, kw) = (weight.shape[1], weight.shape[2], weight.shape[3])
+    precondition(weight.shape[0] == cin, "ConvTranspose2d: input has \(cin) channels, weight expects \(weight.shape[0])")
+    let oh = (h - 1) * stride.0 - 2 * padding.0 + dilation.0 * (kh - 1) + outputPadding.0 + 1
+    let ow = (w - 1) * stride.1 - 2 * padding.1 + dilation.1 * (kw - 1) + outputPadding.1 + 1
+    precondition(oh > 0 && ow > 0, "ConvTranspose2d: output size \(oh)x\(ow) is not positive for input \(h)x\(w)")
+    // The convolution over the output that this one inverts: its windows are the patches.
+    let g = PatchGeometry(
+      channels: cout, height: oh, width: ow, kernel: (kh, kw), stride: stride, dilation: dilation,
+      padBefore: padding, padAfter: padding)
+    precondition(
+      g.outHeight == h && g.outWidth == w,
+      "ConvTranspose2d: output padding \(outputPadding) must be smaller than stride \(stride) or dilation")
+    let pixels = x.reshape([n, cin, h * w]).transpose(1, 2)  // [N, H·W, Cin]
+    let patches = pixels.matmul(weight.reshape([cin, cout * kh * kw]))  // [N, H·W, Cout·kh·kw]
+    let y = Tensor.zeros([n, cout * oh * ow], dtype: x.dtype)
+      .addColumns(padded: cache?.index(g) ?? g.index(), source: patches.reshape([n, -1]))
+      .reshape([n, cout, oh, ow])
+    guard let bias else { return y }
+    return y + bias.reshape([1, cout, 1, 1])
+  }
 }
+

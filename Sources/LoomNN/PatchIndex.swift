@@ -1,8 +1,8 @@
 import LoomCore
 
 /// Geometry of a sliding window over a 2-D input, possibly zero-dilated (transposed
-/// convolution) and padded. Patches are materialised with one `indexSelect` over the
-/// flattened input plus a trailing pad slot, so forward, backward (index-add, the
+/// convolution) and padded. Patches are materialised with one `takeColumns(padded:)` over
+/// the flattened input (index −1 for padding), so forward, backward (column add, the
 /// col2im adjoint) and double backward all come from core's differentiable gather.
 struct PatchGeometry: Hashable {
   var channels: Int, height: Int, width: Int
@@ -28,12 +28,13 @@ struct PatchGeometry: Hashable {
      inputDilation.h, inputDilation.w, padBefore.h, padBefore.w, padAfter.h, padAfter.w, groups]
   }
 
-  /// Flat input positions ordered [group, oh·ow, c-in-group, kh, kw]; `padSlot` for padding.
-  func index() -> Tensor {
+  /// Flat input positions ordered [group, oh·ow, c-in-group, kh, kw]; `padding` (−1: a zero
+  /// column; `padSlot`: a pad column appended to the input) where the window is off the input.
+  func index(padding: Int64 = -1) -> Tensor {
     let oh = outHeight, ow = outWidth
     precondition(oh > 0 && ow > 0, "convolution/pooling: window \(kernel) larger than padded input \(height)x\(width)")
     let cg = channels / groups, kk = kernel.h * kernel.w
-    var out = [Int64](repeating: Int64(padSlot), count: groups * oh * ow * cg * kk)
+    var out = [Int64](repeating: padding, count: groups * oh * ow * cg * kk)
     out.withUnsafeMutableBufferPointer { p in
       var i = 0
       for g in 0..<groups {
@@ -64,12 +65,17 @@ struct PatchGeometry: Hashable {
 
 /// Caches index tensors by geometry (modules see the same input shape every step).
 final class PatchIndexCache {
-  private var cache: [PatchGeometry: Tensor] = [:]
-  func index(_ g: PatchGeometry) -> Tensor {
-    if let t = cache[g] { return t }
-    let t = g.index()
+  private struct Key: Hashable {
+    let geometry: PatchGeometry
+    let padding: Int64
+  }
+  private var cache: [Key: Tensor] = [:]
+  func index(_ g: PatchGeometry, padding: Int64 = -1) -> Tensor {
+    let key = Key(geometry: g, padding: padding)
+    if let t = cache[key] { return t }
+    let t = g.index(padding: padding)
     if cache.count > 16 { cache.removeAll() }
-    cache[g] = t
+    cache[key] = t
     return t
   }
 }
@@ -79,9 +85,15 @@ func extractPatches(_ x: Tensor, _ g: PatchGeometry, padValue: Double = 0, cache
   precondition(x.rank == 4, "extractPatches: expected [N, C, H, W], got \(x.shape)")
   let n = x.shape[0]
   let flat = x.reshape([n, g.padSlot])
-  let pad = Tensor.full([n, 1], padValue, dtype: x.dtype)
-  let padded = Tensor.cat([flat, pad], dim: 1)
-  let idx = cache?.index(g) ?? g.index()
-  let cols = padded.indexSelect(dim: 1, index: idx)
+  let cols: Tensor
+  if padValue == 0 {
+    cols = flat.takeColumns(padded: cache?.index(g) ?? g.index())
+  } else {
+    // A pad column holding padValue (−inf for max pooling) appended at position padSlot.
+    let slot = Int64(g.padSlot)
+    let pad = Tensor.full([n, 1], padValue, dtype: x.dtype)
+    let padded = Tensor.cat([flat, pad], dim: 1)
+    cols = padded.indexSelect(dim: 1, index: cache?.index(g, padding: slot) ?? g.index(padding: slot))
+  }
   return cols.reshape([n, g.groups, g.outHeight * g.outWidth, g.channels / g.groups * g.kernel.h * g.kernel.w])
 }

@@ -30,6 +30,26 @@ final class LayerGradCheckTests: XCTestCase {
     assertPasses(GradCheck.checkSecondOrder([x, w, b]) { f($0).tanh() }, "convTranspose2d second order")
   }
 
+  /// groups = 1 takes the GEMM + column-add (col2im) path, with padding, output padding
+  /// and dilation; also the padded column gather/add ops it is built from.
+  func testConvTranspose2dColumnAddGradients() {
+    let x = leaf([2, 3, 3, 4]), w = leaf([3, 2, 3, 2]), b = leaf([2])
+    let f: ([Tensor]) -> Tensor = {
+      Functional.convTranspose2d(
+        $0[0], weight: $0[1], bias: $0[2], stride: (2, 3), padding: (1, 1), outputPadding: (1, 2), dilation: (1, 2))
+    }
+    XCTAssertEqual(f([x, w, b]).shape, [2, 2, 6, 12])  // (in − 1)·s − 2p + d·(k − 1) + op + 1
+    assertPasses(GradCheck.check([x, w, b], f), "convTranspose2d column add")
+    assertPasses(GradCheck.checkSecondOrder([x, w, b]) { f($0).tanh() }, "convTranspose2d column add second order")
+    let index = Tensor([Int64]([2, -1, 0, 2, 4]), shape: [5])
+    let base = leaf([3, 5]), src = leaf([3, 5])
+    assertPasses(GradCheck.check([base]) { $0[0].takeColumns(padded: index) }, "takeColumns")
+    assertPasses(GradCheck.check([base, src]) { $0[0].addColumns(padded: index, source: $0[1]) }, "addColumns")
+    assertPasses(
+      GradCheck.checkSecondOrder([base, src]) { ($0[0].addColumns(padded: index, source: $0[1]) * $0[0]).tanh() },
+      "addColumns second order")
+  }
+
   func testConv1dAndPoolingGradients() {
     let x = leaf([2, 3, 6, 5])
     assertPasses(GradCheck.check([x]) { MaxPool2d(2, stride: 1, padding: 1)($0[0]) }, "maxpool")

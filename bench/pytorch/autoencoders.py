@@ -1,6 +1,7 @@
 """PyTorch side of `loom-bench autoencoders`: training samples/s of the seeds' Fashion-MNIST
 autoencoder (batch 32, Adam lr 1e-3, weight decay 1e-8, MSE) and of the MLP VAE
-(784-400-20, batch 128, Adam lr 1e-3, BCE-sum + KL), eager fp32, fed by a DataLoader
+(784-400-20, batch 128, Adam lr 1e-3, BCE-sum + KL) and of the small conv VAE (Loom's ConvVAE layout,
+batch 128), eager fp32, fed by a DataLoader
 (shuffle) over the real training images. One JSON line per figure."""
 import gzip
 import json
@@ -47,6 +48,25 @@ class VAE(torch.nn.Module):
         return torch.sigmoid(self.fc4(torch.relu(self.fc3(z)))), mu, logvar
 
 
+class ConvVAE(torch.nn.Module):
+    """Loom's ConvVAE: two stride-2 4×4 convs (32, 64 channels), latent 20, two transposed convs."""
+
+    def __init__(self, latent=20, c0=32, c1=64):
+        super().__init__()
+        nn = torch.nn
+        self.encoder = nn.Sequential(nn.Conv2d(1, c0, 4, 2, 1), nn.ReLU(), nn.Conv2d(c0, c1, 4, 2, 1), nn.ReLU(), nn.Flatten())
+        self.fc_mu, self.fc_logvar = nn.Linear(c1 * 49, latent), nn.Linear(c1 * 49, latent)
+        self.decoder = nn.Sequential(
+            nn.Linear(latent, c1 * 49), nn.ReLU(), nn.Unflatten(1, (c1, 7, 7)),
+            nn.ConvTranspose2d(c1, c0, 4, 2, 1), nn.ReLU(), nn.ConvTranspose2d(c0, 1, 4, 2, 1), nn.Sigmoid())
+
+    def forward(self, x):
+        h = self.encoder(x.view(-1, 1, 28, 28))
+        mu, logvar = self.fc_mu(h), self.fc_logvar(h)
+        z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
+        return self.decoder(z).view(-1, 784), mu, logvar
+
+
 def measure(name, model, loss_fn, data, batch, steps, rounds):
     torch.manual_seed(0)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3, weight_decay=1e-8 if name == "ae_train" else 0)
@@ -65,7 +85,7 @@ def measure(name, model, loss_fn, data, batch, steps, rounds):
         loss.backward()
         opt.step()
 
-    for _ in range(50):
+    for _ in range(min(50, 2 * steps)):
         step()
     samples = []
     for _ in range(rounds):
@@ -93,3 +113,5 @@ train = images(os.path.join(DATA, "train-images-idx3-ubyte.gz"))
 torch.manual_seed(0)
 measure("ae_train", seeds_autoencoder(), ae_loss, train, 32, 200, 3 if QUICK else 9)
 measure("vae_train", VAE(), vae_loss, train, 128, 50, 3 if QUICK else 9)
+torch.manual_seed(0)
+measure("conv_vae_train", ConvVAE(), vae_loss, train, 128, 10, 3 if QUICK else 9)

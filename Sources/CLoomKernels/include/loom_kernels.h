@@ -78,6 +78,15 @@ void loom_sgemm_serial(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k
 /// The GEMM engines in use: "onednn+openblas", "openblas" (LOOM_GEMM=openblas) or "accelerate".
 const char *loom_gemm_engine(void);
 
+/// dst[r, j] = src[r, index[j]] for dense src [rows, cols]; index −1 gives 0 (padding);
+/// indices already validated.
+void loom_take_cols_f32(const float *src, int64_t rows, int64_t cols, const int64_t *index, int64_t picked,
+                        float *dst);
+/// dst[r, index[j]] += src[r, j] for dense dst [rows, cols] (repeated indices accumulate;
+/// index −1 is skipped).
+void loom_add_cols_f32(float *dst, int64_t rows, int64_t cols, const int64_t *index, int64_t picked,
+                       const float *src);
+
 /// Elementwise binary cross-entropy of probabilities p against targets t (logs floored
 /// at -100, as PyTorch), and its gradient for p: gy per element, or the scalar gs when
 /// gy is NULL.
