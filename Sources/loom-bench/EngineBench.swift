@@ -110,6 +110,13 @@ func runEngineBench(_ args: [String]) throws {
       suite: "engine", bench: "gpt_block", config: "b8t256c384h6", value: ms, unit: "ms",
       extra: ["impl": "loom", "peak_rss_mb": peakRSSMegabytes()])
   }
+  // The same block's forward alone (no graph): splits the block figure into forward and backward.
+  if wanted("gpt_block_forward") {
+    let block = BenchGPTBlock(channels: 384, heads: 6)
+    let x = Tensor.randn([8, 256, 384])
+    let ms = time(quick ? 3 : 10) { _ = noGrad { block(x) } }
+    emit(suite: "engine", bench: "gpt_block_forward", config: "b8t256c384h6", value: ms, unit: "ms", extra: ["impl": "loom"])
+  }
 }
 
 import CLoomKernels

@@ -108,3 +108,10 @@ if wanted("gpt_block"):
     xb = torch.randn(8, 256, 384, requires_grad=True)
     ms = timed(block_step, repeats=3 if quick else 5)
     emit("gpt_block", "b8t256c384h6", ms, "ms", peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+
+if wanted("gpt_block_forward"):
+    block = Block()
+    xf = torch.randn(8, 256, 384)
+    with torch.no_grad():
+        emit("gpt_block_forward", "b8t256c384h6", timed(lambda: block(xf), repeats=3 if quick else 10), "ms")
+
