@@ -39,26 +39,34 @@ public protocol Backend: AnyObject {
   func crossEntropy(_ logits: Tensor, targets: Tensor, ignoreIndex: Int, labelSmoothing: Double)
     -> (losses: Tensor, logSumExp: Tensor, validCount: Int)
   func crossEntropyBackward(
-    _ logits: Tensor, targets: Tensor, ignoreIndex: Int, labelSmoothing: Double, logSumExp: Tensor, rowGradients: Tensor
+    _ logits: Tensor, targets: Tensor, ignoreIndex: Int, labelSmoothing: Double, logSumExp: Tensor,
+    rowGradients: Tensor
   ) -> Tensor
   /// Elementwise binary cross-entropy of probabilities (logs floored at -100), and its
   /// gradient for the probabilities; nil when the backend has no fused kernel for the dtypes.
   func binaryCrossEntropy(_ p: Tensor, _ t: Tensor) -> Tensor?
   func binaryCrossEntropyBackward(_ p: Tensor, _ t: Tensor, gradOutput: Tensor) -> Tensor?
-  func layerNorm(_ x: Tensor, weight: Tensor?, bias: Tensor?, eps: Double) -> (output: Tensor, mean: Tensor, rstd: Tensor)
+  func layerNorm(_ x: Tensor, weight: Tensor?, bias: Tensor?, eps: Double) -> (
+    output: Tensor, mean: Tensor, rstd: Tensor
+  )
   func layerNormBackward(
-    _ gradOutput: Tensor, input: Tensor, weight: Tensor?, mean: Tensor, rstd: Tensor, needsWeightGrad: Bool, needsBiasGrad: Bool
+    _ gradOutput: Tensor, input: Tensor, weight: Tensor?, mean: Tensor, rstd: Tensor,
+    needsWeightGrad: Bool, needsBiasGrad: Bool
   ) -> (input: Tensor, weight: Tensor?, bias: Tensor?)
   func rmsNorm(_ x: Tensor, weight: Tensor?, eps: Double) -> (output: Tensor, rstd: Tensor)
-  func rmsNormBackward(_ gradOutput: Tensor, input: Tensor, weight: Tensor?, rstd: Tensor) -> (input: Tensor, weight: Tensor?)
+  func rmsNormBackward(_ gradOutput: Tensor, input: Tensor, weight: Tensor?, rstd: Tensor) -> (
+    input: Tensor, weight: Tensor?
+  )
 
   /// Attention over [B, H, T, D] views with dense last dims; nil when this backend has no
   /// fused kernel for the case (the op then uses its composite definition).
   func attention(
-    _ q: Tensor, _ k: Tensor, _ v: Tensor, keyMask: Tensor?, isCausal: Bool, scale: Double, dropout: AttentionDropout
+    _ q: Tensor, _ k: Tensor, _ v: Tensor, keyMask: Tensor?, isCausal: Bool, scale: Double,
+    dropout: AttentionDropout
   ) -> (output: Tensor, logSumExp: Tensor)?
   func attentionBackward(
-    _ q: Tensor, _ k: Tensor, _ v: Tensor, output: Tensor, logSumExp: Tensor, gradOutput: Tensor, keyMask: Tensor?,
+    _ q: Tensor, _ k: Tensor, _ v: Tensor, output: Tensor, logSumExp: Tensor, gradOutput: Tensor,
+    keyMask: Tensor?,
     isCausal: Bool, scale: Double, dropout: AttentionDropout
   ) -> (q: Tensor, k: Tensor, v: Tensor)
 
@@ -85,7 +93,8 @@ public protocol Backend: AnyObject {
   /// x [rows, cols], sorted, ties in index order, NaN as largest.
   func topkIndices(_ x: Tensor, k: Int, largest: Bool) -> Tensor
   /// Int64 [rows, numSamples] category draws from dense non-negative weights [rows, cols].
-  func multinomial(_ weights: Tensor, numSamples: Int, replacement: Bool, generator: Generator) -> Tensor
+  func multinomial(_ weights: Tensor, numSamples: Int, replacement: Bool, generator: Generator)
+    -> Tensor
 }
 
 /// Comparisons producing bool tensors.
@@ -99,7 +108,8 @@ extension Tensor {
     switch device {
     case .cpu: return CPUBackend.shared
     case .cuda(let i):
-      opFailure(LoomError("no CUDA backend is built into this Loom (tensor on cuda:\(i)); use .cpu"))
+      opFailure(
+        LoomError("no CUDA backend is built into this Loom (tensor on cuda:\(i)); use .cpu"))
     }
   }
 }

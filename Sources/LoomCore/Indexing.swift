@@ -10,12 +10,15 @@ extension Tensor {
   /// Entries along `dim` at the positions of a 1-D `index` (PyTorch's `index_select`).
   public func indexSelect(dim: Int, index: Tensor) -> Tensor {
     let d = validate { try Shape.normalize(dim: dim, rank: rank, op: "indexSelect") }
-    guard index.rank <= 1 else { opFailure(LoomError("indexSelect: index must be 1-D, got shape \(index.shape)")) }
+    guard index.rank <= 1 else {
+      opFailure(LoomError("indexSelect: index must be 1-D, got shape \(index.shape)"))
+    }
     let idx = index.checkedIndex("indexSelect").reshape([-1])
     if d == rank - 1 && rank >= 2 && (dtype == .float32 || dtype == .float64) {
       // Last dimension (convolution patches): gather columns row by row into a dense
       // result, instead of transposing so the output is a strided view.
-      return takeColumns(Self.columnIndex(idx, size: shape[d], allowPadding: false, op: "indexSelect"))
+      return takeColumns(
+        Self.columnIndex(idx, size: shape[d], allowPadding: false, op: "indexSelect"))
     }
     let moved = d == 0 ? self : transpose(0, d)
     let out0 = backend.takeRows(moved.detach(), index: idx)
@@ -32,9 +35,13 @@ extension Tensor {
     let idx = index.checkedIndex("indexAdd").reshape([-1])
     let out = backend.addRows(detach(), index: idx, source: source.detach())
     return out.recorded("IndexAddBackward", inputs: [self, source]) { g, _ in
-      [g, g.backend.takeRows(g.detach(), index: idx).recorded("IndexSelectBackward", inputs: [g]) { gg, _ in
-        [Tensor.zeros(g.shape, dtype: g.dtype).indexAdd(index: idx, source: gg)]
-      }]
+      [
+        g,
+        g.backend.takeRows(g.detach(), index: idx).recorded("IndexSelectBackward", inputs: [g]) {
+          gg, _ in
+          [Tensor.zeros(g.shape, dtype: g.dtype).indexAdd(index: idx, source: gg)]
+        },
+      ]
     }
   }
 
@@ -42,12 +49,14 @@ extension Tensor {
   /// end, except −1 which stays a padding marker when `allowPadding`.
   static func columnIndex(_ index: Tensor, size: Int, allowPadding: Bool, op: String) -> Tensor {
     let out = Tensor(empty: [index.count], dtype: .int64)
-    let ip = index.pointer(as: Int64.self), o = out.pointer(as: Int64.self)
+    let ip = index.pointer(as: Int64.self)
+    let o = out.pointer(as: Int64.self)
     for i in 0..<index.count {
       var j = ip[i]
       if j < 0 && !(allowPadding && j == -1) { j += Int64(size) }
       guard (j >= 0 || (allowPadding && j == -1)) && j < size else {
-        opFailure(LoomError("\(op): index \(ip[i]) is out of range for a dimension of size \(size)"))
+        opFailure(
+          LoomError("\(op): index \(ip[i]) is out of range for a dimension of size \(size)"))
       }
       o[i] = j
     }
@@ -59,10 +68,12 @@ extension Tensor {
   /// Padding entries get no gradient; differentiable to any order.
   public func takeColumns(padded index: Tensor) -> Tensor {
     guard rank >= 1, dtype == .float32 || dtype == .float64 else {
-      opFailure(LoomError("takeColumns: expected a float tensor of rank >= 1, got \(dtype) \(shape)"))
+      opFailure(
+        LoomError("takeColumns: expected a float tensor of rank >= 1, got \(dtype) \(shape)"))
     }
     let idx = Self.columnIndex(
-      index.checkedIndex("takeColumns").reshape([-1]), size: shape[rank - 1], allowPadding: true, op: "takeColumns")
+      index.checkedIndex("takeColumns").reshape([-1]), size: shape[rank - 1], allowPadding: true,
+      op: "takeColumns")
     return takeColumns(idx)
   }
 
@@ -82,10 +93,12 @@ extension Tensor {
   /// Differentiable to any order.
   public func addColumns(padded index: Tensor, source: Tensor) -> Tensor {
     guard rank >= 1, dtype == .float32 || dtype == .float64 else {
-      opFailure(LoomError("addColumns: expected a float tensor of rank >= 1, got \(dtype) \(shape)"))
+      opFailure(
+        LoomError("addColumns: expected a float tensor of rank >= 1, got \(dtype) \(shape)"))
     }
     let idx = Self.columnIndex(
-      index.checkedIndex("addColumns").reshape([-1]), size: shape[rank - 1], allowPadding: true, op: "addColumns")
+      index.checkedIndex("addColumns").reshape([-1]), size: shape[rank - 1], allowPadding: true,
+      op: "addColumns")
     return addColumns(idx, source: source.to(dtype))
   }
 
@@ -94,10 +107,13 @@ extension Tensor {
     let cols = shape[rank - 1]
     let rows = count / Swift.max(cols, 1)
     guard source.count == rows * idx.count else {
-      opFailure(LoomError("indexAdd: source \(source.shape) does not match \(rows) rows of \(idx.count) indices"))
+      opFailure(
+        LoomError(
+          "indexAdd: source \(source.shape) does not match \(rows) rows of \(idx.count) indices"))
     }
     let out = backend.addColumns(
-      detach().reshape([rows, cols]), index: idx, source: source.detach().reshape([rows, idx.count])
+      detach().reshape([rows, cols]), index: idx,
+      source: source.detach().reshape([rows, idx.count])
     ).reshape(shape)
     let sourceShape = source.shape
     return out.recorded("IndexAddBackward", inputs: [self, source]) { g, _ in
@@ -116,16 +132,20 @@ extension Tensor {
     var x = self.detach()
     for k in 0..<rank where k != d {
       guard idx.shape[k] <= shape[k] else {
-        opFailure(LoomError("gather: index shape \(index.shape) exceeds input shape \(shape) at dimension \(k)"))
+        opFailure(
+          LoomError(
+            "gather: index shape \(index.shape) exceeds input shape \(shape) at dimension \(k)"))
       }
       if idx.shape[k] < shape[k] { x = x.slice(dim: k, start: 0, end: idx.shape[k]) }
     }
     let order = (0..<rank).filter { $0 != d } + [d]
     let xs = (x.dtype.isComputeType ? x : x.to(.float32)).permute(order).contiguous()
     let ii = idx.permute(order).contiguous()
-    let cols = xs.shape[rank - 1], outCols = ii.shape[rank - 1]
+    let cols = xs.shape[rank - 1]
+    let outCols = ii.shape[rank - 1]
     let rows = ii.count / Swift.max(outCols, 1)
-    let res = backend.gatherLastDim(xs.reshape([rows, cols]), index: ii.reshape([rows, outCols])).reshape(ii.shape)
+    let res = backend.gatherLastDim(xs.reshape([rows, cols]), index: ii.reshape([rows, outCols]))
+      .reshape(ii.shape)
     var inverse = [Int](repeating: 0, count: rank)
     for (i, o) in order.enumerated() { inverse[o] = i }
     let out = res.permute(inverse).contiguous()
@@ -140,10 +160,16 @@ extension Tensor {
     let d = validate { try Shape.normalize(dim: dim, rank: rank, op: "scatterAdd") }
     let idx = index.checkedIndex("scatterAdd")
     guard idx.rank == rank, source.rank == rank else {
-      opFailure(LoomError("scatterAdd: index \(index.shape) and source \(source.shape) must have the rank of self \(shape)"))
+      opFailure(
+        LoomError(
+          "scatterAdd: index \(index.shape) and source \(source.shape) must have the rank of self \(shape)"
+        ))
     }
     for k in 0..<rank where idx.shape[k] > source.shape[k] || (k != d && idx.shape[k] > shape[k]) {
-      opFailure(LoomError("scatterAdd: index \(index.shape) exceeds source \(source.shape) or self \(shape) at dimension \(k)"))
+      opFailure(
+        LoomError(
+          "scatterAdd: index \(index.shape) exceeds source \(source.shape) or self \(shape) at dimension \(k)"
+        ))
     }
     let base = self.detach().to(dtype.isComputeType ? dtype : .float32).contiguous()
     let out = backend.scatterAdd(base, dim: d, index: idx, source: source.detach().to(base.dtype))
@@ -166,7 +192,8 @@ extension Tensor {
     let shape = validate { try Shape.broadcast(condition.shape, shape1, op: "where") }
     let dtype = promoted(a.dtype, b.dtype)
     let c = condition.to(.bool).detach().expand(shape)
-    let ad = a.detach().to(dtype).expand(shape), bd = b.detach().to(dtype).expand(shape)
+    let ad = a.detach().to(dtype).expand(shape)
+    let bd = b.detach().to(dtype).expand(shape)
     let out = a.backend.select(c, ad, bd)
     let (sa, sb) = (a.shape, b.shape)
     return out.recorded("WhereBackward", inputs: [a, b]) { g, _ in
@@ -185,13 +212,15 @@ extension Tensor {
 
   /// Lower triangle of the last two dims (entries above `diagonal` zeroed).
   public func tril(diagonal: Int = 0) -> Tensor {
-    let mask = Tensor.triangleMask(rows: shape[rank - 2], cols: shape[rank - 1], diagonal: diagonal, lower: true)
+    let mask = Tensor.triangleMask(
+      rows: shape[rank - 2], cols: shape[rank - 1], diagonal: diagonal, lower: true)
     return Tensor.where(mask, self, Tensor.zeros([], dtype: dtype))
   }
 
   /// Upper triangle of the last two dims.
   public func triu(diagonal: Int = 0) -> Tensor {
-    let mask = Tensor.triangleMask(rows: shape[rank - 2], cols: shape[rank - 1], diagonal: diagonal, lower: false)
+    let mask = Tensor.triangleMask(
+      rows: shape[rank - 2], cols: shape[rank - 1], diagonal: diagonal, lower: false)
     return Tensor.where(mask, self, Tensor.zeros([], dtype: dtype))
   }
 
@@ -222,7 +251,9 @@ extension Tensor {
 
   /// Embedding lookup: rows of `weight` [V, C] for integer `ids` → ids.shape + [C].
   public static func embedding(_ ids: Tensor, weight: Tensor) -> Tensor {
-    guard weight.rank == 2 else { opFailure(LoomError("embedding: weight must be [num_embeddings, dim], got \(weight.shape)")) }
+    guard weight.rank == 2 else {
+      opFailure(LoomError("embedding: weight must be [num_embeddings, dim], got \(weight.shape)"))
+    }
     let flat = ids.checkedIndex("embedding").reshape([-1])
     let rows = weight.indexSelect(dim: 0, index: flat)
     return rows.reshape(ids.shape + [weight.shape[1]])
@@ -233,7 +264,9 @@ extension Tensor {
 extension Tensor {
   /// Joins tensors along an existing dimension.
   public static func cat(_ tensors: [Tensor], dim: Int = 0) -> Tensor {
-    guard let first = tensors.first else { opFailure(LoomError("cat: expected a non-empty list of tensors")) }
+    guard let first = tensors.first else {
+      opFailure(LoomError("cat: expected a non-empty list of tensors"))
+    }
     let d = validate { try Shape.normalize(dim: dim, rank: first.rank, op: "cat") }
     let dtype = tensors.map(\.dtype).reduce(first.dtype, promoted)
     var outShape = first.shape
@@ -243,7 +276,10 @@ extension Tensor {
         opFailure(LoomError("cat: tensor \(i) has rank \(t.rank), expected \(first.rank)"))
       }
       for k in 0..<t.rank where k != d && t.shape[k] != first.shape[k] {
-        opFailure(LoomError("cat: sizes must match except in dimension \(d): tensor 0 has shape \(first.shape), tensor \(i) has \(t.shape)"))
+        opFailure(
+          LoomError(
+            "cat: sizes must match except in dimension \(d): tensor 0 has shape \(first.shape), tensor \(i) has \(t.shape)"
+          ))
       }
       outShape[d] += t.shape[d]
     }
@@ -266,9 +302,14 @@ extension Tensor {
 
   /// Joins tensors along a new dimension.
   public static func stack(_ tensors: [Tensor], dim: Int = 0) -> Tensor {
-    guard let first = tensors.first else { opFailure(LoomError("stack: expected a non-empty list of tensors")) }
+    guard let first = tensors.first else {
+      opFailure(LoomError("stack: expected a non-empty list of tensors"))
+    }
     for (i, t) in tensors.enumerated() where t.shape != first.shape {
-      opFailure(LoomError("stack: all tensors must have the same shape: tensor 0 is \(first.shape), tensor \(i) is \(t.shape)"))
+      opFailure(
+        LoomError(
+          "stack: all tensors must have the same shape: tensor 0 is \(first.shape), tensor \(i) is \(t.shape)"
+        ))
     }
     let d = validate { try Shape.normalize(dim: dim, rank: first.rank + 1, op: "stack") }
     return cat(tensors.map { $0.unsqueeze(d) }, dim: d)
@@ -278,7 +319,9 @@ extension Tensor {
   public func split(_ sizes: [Int], dim: Int = 0) -> [Tensor] {
     let d = validate { try Shape.normalize(dim: dim, rank: rank, op: "split") }
     guard sizes.reduce(0, +) == shape[d] else {
-      opFailure(LoomError("split: sizes \(sizes) do not add up to \(shape[d]) (dimension \(d) of \(shape))"))
+      opFailure(
+        LoomError("split: sizes \(sizes) do not add up to \(shape[d]) (dimension \(d) of \(shape))")
+      )
     }
     var s = 0
     return sizes.map { len in
@@ -293,7 +336,10 @@ extension Tensor {
     let total = shape[d]
     var sizes: [Int] = []
     var s = 0
-    while s < total { sizes.append(Swift.min(size, total - s)); s += size }
+    while s < total {
+      sizes.append(Swift.min(size, total - s))
+      s += size
+    }
     return split(sizes, dim: d)
   }
 

@@ -2,9 +2,13 @@ import LoomCore
 
 /// Convolution as patches (one differentiable gather) times the weight matrix.
 /// x [N, C, H, W], weight [O, C/groups, kh, kw] → [N, O, OH, OW].
-func convolve(_ x: Tensor, weight: Tensor, bias: Tensor?, geometry g: PatchGeometry, cache: PatchIndexCache?) -> Tensor {
-  let n = x.shape[0], o = weight.shape[0]
-  precondition(x.shape[1] == g.channels, "conv: input has \(x.shape[1]) channels, layer expects \(g.channels)")
+func convolve(
+  _ x: Tensor, weight: Tensor, bias: Tensor?, geometry g: PatchGeometry, cache: PatchIndexCache?
+) -> Tensor {
+  let n = x.shape[0]
+  let o = weight.shape[0]
+  precondition(
+    x.shape[1] == g.channels, "conv: input has \(x.shape[1]) channels, layer expects \(g.channels)")
   let cols = extractPatches(x, g, cache: cache)  // [N, G, L, Cg·kk]
   let w = weight.reshape([g.groups, o / g.groups, -1]).transpose(-1, -2)  // [G, Cg·kk, Og]
   let y = cols.matmul(w).permute(0, 1, 3, 2).reshape([n, o, g.outHeight, g.outWidth])
@@ -13,26 +17,33 @@ func convolve(_ x: Tensor, weight: Tensor, bias: Tensor?, geometry g: PatchGeome
 }
 
 private func defaultBias(_ count: Int, fanIn: Int, _ on: Bool, _ generator: Generator) -> Tensor? {
-  on ? Init.uniform([count], bound: 1 / Double(Swift.max(fanIn, 1)).squareRoot(), generator: generator) : nil
+  on
+    ? Init.uniform(
+      [count], bound: 1 / Double(Swift.max(fanIn, 1)).squareRoot(), generator: generator) : nil
 }
 
 /// Stateless layer functions (like torch.nn.functional).
 public enum Functional {
   /// 2-D convolution of x [N, C, H, W] with weight [O, C/groups, kh, kw].
   public static func conv2d(
-    _ x: Tensor, weight: Tensor, bias: Tensor? = nil, stride: (Int, Int) = (1, 1), padding: (Int, Int) = (0, 0),
+    _ x: Tensor, weight: Tensor, bias: Tensor? = nil, stride: (Int, Int) = (1, 1),
+    padding: (Int, Int) = (0, 0),
     dilation: (Int, Int) = (1, 1), groups: Int = 1
   ) -> Tensor {
-    conv2d(x, weight: weight, bias: bias, stride: stride, padding: padding, dilation: dilation, groups: groups, cache: nil)
+    conv2d(
+      x, weight: weight, bias: bias, stride: stride, padding: padding, dilation: dilation,
+      groups: groups, cache: nil)
   }
 
   static func conv2d(
-    _ x: Tensor, weight: Tensor, bias: Tensor?, stride: (Int, Int), padding: (Int, Int), dilation: (Int, Int),
+    _ x: Tensor, weight: Tensor, bias: Tensor?, stride: (Int, Int), padding: (Int, Int),
+    dilation: (Int, Int),
     groups: Int, cache: PatchIndexCache?
   ) -> Tensor {
     precondition(x.rank == 4, "conv2d: expected input [N, C, H, W], got \(x.shape)")
     let g = PatchGeometry(
-      channels: x.shape[1], height: x.shape[2], width: x.shape[3], kernel: (weight.shape[2], weight.shape[3]),
+      channels: x.shape[1], height: x.shape[2], width: x.shape[3],
+      kernel: (weight.shape[2], weight.shape[3]),
       stride: stride, dilation: dilation, padBefore: padding, padAfter: padding, groups: groups)
     return convolve(x, weight: weight, bias: bias, geometry: g, cache: cache)
   }
@@ -50,8 +61,12 @@ public final class Conv2d: Module, Layer {
     padding: (Int, Int) = (0, 0), dilation: (Int, Int) = (1, 1), groups: Int = 1, bias: Bool = true,
     generator: Generator = .global
   ) {
-    precondition(inChannels % groups == 0 && outChannels % groups == 0, "Conv2d: channels must be divisible by groups")
-    weight = Init.kaimingUniform([outChannels, inChannels / groups, kernelSize.0, kernelSize.1], a: 5.0.squareRoot(), generator: generator)
+    precondition(
+      inChannels % groups == 0 && outChannels % groups == 0,
+      "Conv2d: channels must be divisible by groups")
+    weight = Init.kaimingUniform(
+      [outChannels, inChannels / groups, kernelSize.0, kernelSize.1], a: 5.0.squareRoot(),
+      generator: generator)
     self.bias = defaultBias(outChannels, fanIn: Init.fans(weight.shape).fanIn, bias, generator)
     (self.stride, self.padding, self.dilation, self.groups) = (stride, padding, dilation, groups)
     super.init()
@@ -63,11 +78,14 @@ public final class Conv2d: Module, Layer {
   ) {
     self.init(
       inChannels, outChannels, kernelSize: (kernelSize, kernelSize), stride: (stride, stride),
-      padding: (padding, padding), dilation: (dilation, dilation), groups: groups, bias: bias, generator: generator)
+      padding: (padding, padding), dilation: (dilation, dilation), groups: groups, bias: bias,
+      generator: generator)
   }
 
   public func forward(_ x: Tensor) -> Tensor {
-    Functional.conv2d(x, weight: weight, bias: bias, stride: stride, padding: padding, dilation: dilation, groups: groups, cache: cache)
+    Functional.conv2d(
+      x, weight: weight, bias: bias, stride: stride, padding: padding, dilation: dilation,
+      groups: groups, cache: cache)
   }
 }
 
@@ -82,8 +100,11 @@ public final class Conv1d: Module, Layer {
     _ inChannels: Int, _ outChannels: Int, kernelSize: Int, stride: Int = 1, padding: Int = 0,
     dilation: Int = 1, groups: Int = 1, bias: Bool = true, generator: Generator = .global
   ) {
-    precondition(inChannels % groups == 0 && outChannels % groups == 0, "Conv1d: channels must be divisible by groups")
-    weight = Init.kaimingUniform([outChannels, inChannels / groups, kernelSize], a: 5.0.squareRoot(), generator: generator)
+    precondition(
+      inChannels % groups == 0 && outChannels % groups == 0,
+      "Conv1d: channels must be divisible by groups")
+    weight = Init.kaimingUniform(
+      [outChannels, inChannels / groups, kernelSize], a: 5.0.squareRoot(), generator: generator)
     self.bias = defaultBias(outChannels, fanIn: Init.fans(weight.shape).fanIn, bias, generator)
     (self.stride, self.padding, self.dilation, self.groups) = (stride, padding, dilation, groups)
     super.init()
@@ -93,7 +114,8 @@ public final class Conv1d: Module, Layer {
     precondition(x.rank == 3, "Conv1d: expected input [N, C, L], got \(x.shape)")
     let g = PatchGeometry(
       channels: x.shape[1], height: 1, width: x.shape[2], kernel: (1, weight.shape[2]),
-      stride: (1, stride), dilation: (1, dilation), padBefore: (0, padding), padAfter: (0, padding), groups: groups)
+      stride: (1, stride), dilation: (1, dilation), padBefore: (0, padding), padAfter: (0, padding),
+      groups: groups)
     let w4 = weight.reshape([weight.shape[0], weight.shape[1], 1, weight.shape[2]])
     return convolve(x.unsqueeze(2), weight: w4, bias: bias, geometry: g, cache: cache).squeeze(2)
   }
@@ -105,7 +127,8 @@ public final class Conv1d: Module, Layer {
 public final class ConvTranspose2d: Module, Layer {
   public let weight: Tensor
   public let bias: Tensor?
-  public let stride: (Int, Int), padding: (Int, Int), outputPadding: (Int, Int), dilation: (Int, Int), groups: Int
+  public let stride: (Int, Int), padding: (Int, Int), outputPadding: (Int, Int),
+    dilation: (Int, Int), groups: Int
   private let cache = PatchIndexCache()
 
   public init(
@@ -113,21 +136,30 @@ public final class ConvTranspose2d: Module, Layer {
     padding: (Int, Int) = (0, 0), outputPadding: (Int, Int) = (0, 0), dilation: (Int, Int) = (1, 1),
     groups: Int = 1, bias: Bool = true, generator: Generator = .global
   ) {
-    precondition(inChannels % groups == 0 && outChannels % groups == 0, "ConvTranspose2d: channels must be divisible by groups")
-    weight = Init.kaimingUniform([inChannels, outChannels / groups, kernelSize.0, kernelSize.1], a: 5.0.squareRoot(), generator: generator)
+    precondition(
+      inChannels % groups == 0 && outChannels % groups == 0,
+      "ConvTranspose2d: channels must be divisible by groups")
+    weight = Init.kaimingUniform(
+      [inChannels, outChannels / groups, kernelSize.0, kernelSize.1], a: 5.0.squareRoot(),
+      generator: generator)
     // PyTorch computes fan_in from weight.size(1) here too.
     self.bias = defaultBias(outChannels, fanIn: Init.fans(weight.shape).fanIn, bias, generator)
-    (self.stride, self.padding, self.outputPadding, self.dilation, self.groups) = (stride, padding, outputPadding, dilation, groups)
+    (self.stride, self.padding, self.outputPadding, self.dilation, self.groups) = (
+      stride, padding, outputPadding, dilation, groups
+    )
     super.init()
   }
 
   public convenience init(
     _ inChannels: Int, _ outChannels: Int, kernelSize: Int, stride: Int = 1, padding: Int = 0,
-    outputPadding: Int = 0, dilation: Int = 1, groups: Int = 1, bias: Bool = true, generator: Generator = .global
+    outputPadding: Int = 0, dilation: Int = 1, groups: Int = 1, bias: Bool = true,
+    generator: Generator = .global
   ) {
     self.init(
-      inChannels, outChannels, kernelSize: (kernelSize, kernelSize), stride: (stride, stride), padding: (padding, padding),
-      outputPadding: (outputPadding, outputPadding), dilation: (dilation, dilation), groups: groups, bias: bias,
+      inChannels, outChannels, kernelSize: (kernelSize, kernelSize), stride: (stride, stride),
+      padding: (padding, padding),
+      outputPadding: (outputPadding, outputPadding), dilation: (dilation, dilation), groups: groups,
+      bias: bias,
       generator: generator)
   }
 
@@ -141,7 +173,8 @@ public final class ConvTranspose2d: Module, Layer {
 extension Functional {
   /// Transposed 2-D convolution; weight [Cin, Cout/groups, kh, kw].
   public static func convTranspose2d(
-    _ x: Tensor, weight: Tensor, bias: Tensor? = nil, stride: (Int, Int) = (1, 1), padding: (Int, Int) = (0, 0),
+    _ x: Tensor, weight: Tensor, bias: Tensor? = nil, stride: (Int, Int) = (1, 1),
+    padding: (Int, Int) = (0, 0),
     outputPadding: (Int, Int) = (0, 0), dilation: (Int, Int) = (1, 1), groups: Int = 1
   ) -> Tensor {
     convTranspose2d(
@@ -158,21 +191,27 @@ extension Functional {
     let cg = cin / groups
     if groups == 1 {
       return transposedByColumnAdd(
-        x, weight: weight, bias: bias, stride: stride, padding: padding, outputPadding: outputPadding,
+        x, weight: weight, bias: bias, stride: stride, padding: padding,
+        outputPadding: outputPadding,
         dilation: dilation, cache: cache)
     }
     let edge = (dilation.0 * (kh - 1) - padding.0, dilation.1 * (kw - 1) - padding.1)
-    precondition(edge.0 >= 0 && edge.1 >= 0, "ConvTranspose2d: padding larger than dilation·(kernel-1) is not supported")
+    precondition(
+      edge.0 >= 0 && edge.1 >= 0,
+      "ConvTranspose2d: padding larger than dilation·(kernel-1) is not supported")
     // [G, Cg, Og, kk] → [G, Og, Cg, kk], kernel reversed → conv weight [G·Og, Cg, kh, kw].
     let flip = Tensor((0..<(kh * kw)).reversed().map { Int64($0) }, shape: [kh * kw])
-    let w = weight.reshape([groups, cg, og, kh * kw]).permute(0, 2, 1, 3).reshape([groups * og * cg, kh * kw])
-      .indexSelect(dim: 1, index: flip).reshape([groups * og, cg, kh, kw])
+    let w = weight.reshape([groups, cg, og, kh * kw]).permute(0, 2, 1, 3).reshape([
+      groups * og * cg, kh * kw,
+    ])
+    .indexSelect(dim: 1, index: flip).reshape([groups * og, cg, kh, kw])
     let g = PatchGeometry(
-      channels: x.shape[1], height: x.shape[2], width: x.shape[3], kernel: (kh, kw), dilation: dilation,
-      inputDilation: stride, padBefore: edge, padAfter: (edge.0 + outputPadding.0, edge.1 + outputPadding.1), groups: groups)
+      channels: x.shape[1], height: x.shape[2], width: x.shape[3], kernel: (kh, kw),
+      dilation: dilation,
+      inputDilation: stride, padBefore: edge,
+      padAfter: (edge.0 + outputPadding.0, edge.1 + outputPadding.1), groups: groups)
     return convolve(x, weight: w, bias: bias, geometry: g, cache: cache)
   }
-
 
   /// A transposed convolution is the adjoint of the convolution it inverts: each input pixel
   /// times the weight gives a Cout·kh·kw patch (one GEMM, no zero-inserted input), and the
@@ -184,17 +223,22 @@ extension Functional {
   ) -> Tensor {
     let (n, cin, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
     let (cout, kh, kw) = (weight.shape[1], weight.shape[2], weight.shape[3])
-    precondition(weight.shape[0] == cin, "ConvTranspose2d: input has \(cin) channels, weight expects \(weight.shape[0])")
+    precondition(
+      weight.shape[0] == cin,
+      "ConvTranspose2d: input has \(cin) channels, weight expects \(weight.shape[0])")
     let oh = (h - 1) * stride.0 - 2 * padding.0 + dilation.0 * (kh - 1) + outputPadding.0 + 1
     let ow = (w - 1) * stride.1 - 2 * padding.1 + dilation.1 * (kw - 1) + outputPadding.1 + 1
-    precondition(oh > 0 && ow > 0, "ConvTranspose2d: output size \(oh)x\(ow) is not positive for input \(h)x\(w)")
+    precondition(
+      oh > 0 && ow > 0,
+      "ConvTranspose2d: output size \(oh)x\(ow) is not positive for input \(h)x\(w)")
     // The convolution over the output that this one inverts: its windows are the patches.
     let g = PatchGeometry(
       channels: cout, height: oh, width: ow, kernel: (kh, kw), stride: stride, dilation: dilation,
       padBefore: padding, padAfter: padding)
     precondition(
       g.outHeight == h && g.outWidth == w,
-      "ConvTranspose2d: output padding \(outputPadding) must be smaller than stride \(stride) or dilation")
+      "ConvTranspose2d: output padding \(outputPadding) must be smaller than stride \(stride) or dilation"
+    )
     let pixels = x.reshape([n, cin, h * w]).transpose(1, 2)  // [N, H·W, Cin]
     let patches = pixels.matmul(weight.reshape([cin, cout * kh * kw]))  // [N, H·W, Cout·kh·kw]
     let y = Tensor.zeros([n, cout * oh * ow], dtype: x.dtype)
@@ -204,4 +248,3 @@ extension Functional {
     return y + bias.reshape([1, cout, 1, 1])
   }
 }
-

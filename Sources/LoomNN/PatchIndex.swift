@@ -24,16 +24,22 @@ struct PatchGeometry: Hashable {
   static func == (a: PatchGeometry, b: PatchGeometry) -> Bool { a.key == b.key }
   func hash(into h: inout Hasher) { h.combine(key) }
   private var key: [Int] {
-    [channels, height, width, kernel.h, kernel.w, stride.h, stride.w, dilation.h, dilation.w,
-     inputDilation.h, inputDilation.w, padBefore.h, padBefore.w, padAfter.h, padAfter.w, groups]
+    [
+      channels, height, width, kernel.h, kernel.w, stride.h, stride.w, dilation.h, dilation.w,
+      inputDilation.h, inputDilation.w, padBefore.h, padBefore.w, padAfter.h, padAfter.w, groups,
+    ]
   }
 
   /// Flat input positions ordered [group, oh·ow, c-in-group, kh, kw]; `padding` (−1: a zero
   /// column; `padSlot`: a pad column appended to the input) where the window is off the input.
   func index(padding: Int64 = -1) -> Tensor {
-    let oh = outHeight, ow = outWidth
-    precondition(oh > 0 && ow > 0, "convolution/pooling: window \(kernel) larger than padded input \(height)x\(width)")
-    let cg = channels / groups, kk = kernel.h * kernel.w
+    let oh = outHeight
+    let ow = outWidth
+    precondition(
+      oh > 0 && ow > 0,
+      "convolution/pooling: window \(kernel) larger than padded input \(height)x\(width)")
+    let cg = channels / groups
+    let kk = kernel.h * kernel.w
     var out = [Int64](repeating: padding, count: groups * oh * ow * cg * kk)
     out.withUnsafeMutableBufferPointer { p in
       var i = 0
@@ -81,7 +87,9 @@ final class PatchIndexCache {
 }
 
 /// Patches of x [N, C, H, W] as [N, groups, L, C/groups·kh·kw], pad entries = `padValue`.
-func extractPatches(_ x: Tensor, _ g: PatchGeometry, padValue: Double = 0, cache: PatchIndexCache? = nil) -> Tensor {
+func extractPatches(
+  _ x: Tensor, _ g: PatchGeometry, padValue: Double = 0, cache: PatchIndexCache? = nil
+) -> Tensor {
   precondition(x.rank == 4, "extractPatches: expected [N, C, H, W], got \(x.shape)")
   let n = x.shape[0]
   let flat = x.reshape([n, g.padSlot])
@@ -93,7 +101,10 @@ func extractPatches(_ x: Tensor, _ g: PatchGeometry, padValue: Double = 0, cache
     let slot = Int64(g.padSlot)
     let pad = Tensor.full([n, 1], padValue, dtype: x.dtype)
     let padded = Tensor.cat([flat, pad], dim: 1)
-    cols = padded.indexSelect(dim: 1, index: cache?.index(g, padding: slot) ?? g.index(padding: slot))
+    cols = padded.indexSelect(
+      dim: 1, index: cache?.index(g, padding: slot) ?? g.index(padding: slot))
   }
-  return cols.reshape([n, g.groups, g.outHeight * g.outWidth, g.channels / g.groups * g.kernel.h * g.kernel.w])
+  return cols.reshape([
+    n, g.groups, g.outHeight * g.outWidth, g.channels / g.groups * g.kernel.h * g.kernel.w,
+  ])
 }

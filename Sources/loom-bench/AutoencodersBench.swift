@@ -16,7 +16,9 @@ func runAutoencodersBench(_ args: [String]) throws {
   let only = args.firstIndex(of: "--only").flatMap { $0 + 1 < args.count ? args[$0 + 1] : nil }
   let train = try ImageDataset.fashionMNIST(split: .train)
 
-  func measure(_ name: String, _ model: any ImageAutoencoder, batch: Int, steps: Int, weightDecay: Double) throws {
+  func measure(
+    _ name: String, _ model: any ImageAutoencoder, batch: Int, steps: Int, weightDecay: Double
+  ) throws {
     guard only == nil || only == name else { return }
     manualSeed(0)
     let opt = Adam(model.parameters(), lr: 1e-3, weightDecay: weightDecay)
@@ -40,7 +42,8 @@ func runAutoencodersBench(_ args: [String]) throws {
       samples.append(Double(steps * batch) / (now() - t0))
     }
     emit(
-      suite: "autoencoders", bench: name, config: "batch\(batch)", value: median(samples), unit: "samples/s",
+      suite: "autoencoders", bench: name, config: "batch\(batch)", value: median(samples),
+      unit: "samples/s",
       extra: ["impl": "loom", "peak_rss_mb": peakRSSMegabytes()])
   }
   manualSeed(0)

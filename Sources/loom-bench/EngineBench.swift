@@ -1,5 +1,5 @@
-import Foundation
 import CLoomKernels
+import Foundation
 import LoomCore
 
 #if canImport(Accelerate)
@@ -36,7 +36,8 @@ func runEngineBench(_ args: [String]) throws {
   let core = String(cString: loom_blas_core())
   let engine = String(cString: loom_gemm_engine())
   for n in quick ? [1024] : [1024, 2048, 4096] where wanted("matmul") {
-    let a = Tensor.randn([n, n]), b = Tensor.randn([n, n])
+    let a = Tensor.randn([n, n])
+    let b = Tensor.randn([n, n])
     let flops = 2.0 * Double(n * n * n)
     let r = n >= 4096 ? 3 : reps
     let loomMs = time(r, warmup: 1) { _ = noGrad { a.matmul(b) } }
@@ -49,8 +50,12 @@ func runEngineBench(_ args: [String]) throws {
         a.pointer(as: Float.self), Int32(n), b.pointer(as: Float.self), Int32(n), 0,
         c.pointer(as: Float.self), Int32(n))
     }
-    emit(suite: "engine", bench: "matmul", config: "n\(n)", value: flops / loomMs / 1e6, unit: "GFLOP/s", extra: ["impl": "loom", "n": n, "blas_core": core, "gemm": engine])
-    emit(suite: "engine", bench: "matmul", config: "n\(n)", value: flops / cblasMs / 1e6, unit: "GFLOP/s", extra: ["impl": "cblas", "n": n, "blas_core": core, "gemm": engine])
+    emit(
+      suite: "engine", bench: "matmul", config: "n\(n)", value: flops / loomMs / 1e6,
+      unit: "GFLOP/s", extra: ["impl": "loom", "n": n, "blas_core": core, "gemm": engine])
+    emit(
+      suite: "engine", bench: "matmul", config: "n\(n)", value: flops / cblasMs / 1e6,
+      unit: "GFLOP/s", extra: ["impl": "cblas", "n": n, "blas_core": core, "gemm": engine])
   }
 
   func fwdBwd(_ name: String, _ config: String, _ shape: [Int], _ f: (Tensor) -> Tensor) {
@@ -61,11 +66,13 @@ func runEngineBench(_ args: [String]) throws {
       x.zeroGrad()
       f(x).backward(g)
     }
-    emit(suite: "engine", bench: name, config: config, value: ms, unit: "ms", extra: ["impl": "loom"])
+    emit(
+      suite: "engine", bench: name, config: config, value: ms, unit: "ms", extra: ["impl": "loom"])
   }
 
   fwdBwd("softmax", "8x6x256x256", [8 * 6 * 256, 256]) { $0.softmax(dim: -1) }
-  let lnW = Tensor.ones([384]).requiringGrad(), lnB = Tensor.zeros([384]).requiringGrad()
+  let lnW = Tensor.ones([384]).requiringGrad()
+  let lnB = Tensor.zeros([384]).requiringGrad()
   fwdBwd("layernorm", "2048x384", [8 * 256, 384]) { layerNorm($0, weight: lnW, bias: lnB) }
   fwdBwd("gelu", "2048x1536", [8 * 256, 1536]) { $0.gelu(approximate: "tanh") }
   let charTargets = Tensor.randint(0, 65, [2048])
@@ -76,25 +83,33 @@ func runEngineBench(_ args: [String]) throws {
   // Attention forward+backward, causal.
   if wanted("attention") {
     let shape = [8, 6, 256, 64]
-    let q = Tensor.randn(shape).requiringGrad(), k = Tensor.randn(shape).requiringGrad()
+    let q = Tensor.randn(shape).requiringGrad()
+    let k = Tensor.randn(shape).requiringGrad()
     let v = Tensor.randn(shape).requiringGrad()
     let g = Tensor.randn(shape)
     let ms = time {
       scaledDotProductAttention(q, k, v, isCausal: true).backward(g)
     }
-    emit(suite: "engine", bench: "attention", config: "b8h6t256d64", value: ms, unit: "ms", extra: ["impl": "loom"])
+    emit(
+      suite: "engine", bench: "attention", config: "b8h6t256d64", value: ms, unit: "ms",
+      extra: ["impl": "loom"])
   }
 
   // AdamW step over 10M parameters (one flat tensor), through the fused kernel.
   if wanted("adamw") {
     let n = 10_000_000
-    let p = Tensor.randn([n]), g = Tensor.randn([n]), m = Tensor.zeros([n]), v = Tensor.zeros([n])
+    let p = Tensor.randn([n])
+    let g = Tensor.randn([n])
+    let m = Tensor.zeros([n])
+    let v = Tensor.zeros([n])
     var step: Int64 = 0
     let ms = time {
       step += 1
       adamwStep(p, g, m, v, step: step)
     }
-    emit(suite: "engine", bench: "adamw", config: "10M", value: ms, unit: "ms", extra: ["impl": "loom"])
+    emit(
+      suite: "engine", bench: "adamw", config: "10M", value: ms, unit: "ms", extra: ["impl": "loom"]
+    )
   }
 
   // A whole GPT block, forward + backward.
@@ -115,11 +130,11 @@ func runEngineBench(_ args: [String]) throws {
     let block = BenchGPTBlock(channels: 384, heads: 6)
     let x = Tensor.randn([8, 256, 384])
     let ms = time(quick ? 3 : 10) { _ = noGrad { block(x) } }
-    emit(suite: "engine", bench: "gpt_block_forward", config: "b8t256c384h6", value: ms, unit: "ms", extra: ["impl": "loom"])
+    emit(
+      suite: "engine", bench: "gpt_block_forward", config: "b8t256c384h6", value: ms, unit: "ms",
+      extra: ["impl": "loom"])
   }
 }
-
-import CLoomKernels
 
 func setBLASThreads(_ n: Int) {
   #if !canImport(Accelerate)
@@ -129,7 +144,8 @@ func setBLASThreads(_ n: Int) {
 
 func adamwStep(_ p: Tensor, _ g: Tensor, _ m: Tensor, _ v: Tensor, step: Int64) {
   loom_adamw_step_f32(
-    p.pointer(as: Float.self), g.pointer(as: Float.self), m.pointer(as: Float.self), v.pointer(as: Float.self),
+    p.pointer(as: Float.self), g.pointer(as: Float.self), m.pointer(as: Float.self),
+    v.pointer(as: Float.self),
     Int64(p.count), 1e-3, 0.9, 0.999, 1e-8, 0.01, step)
 }
 
@@ -143,24 +159,36 @@ struct BenchGPTBlock {
     self.heads = heads
     func w(_ shape: [Int]) -> Tensor { Tensor.randn(shape, std: 0.02).requiringGrad() }
     func z(_ n: Int) -> Tensor { Tensor.zeros([n]).requiringGrad() }
-    ln1W = Tensor.ones([c]).requiringGrad(); ln1B = z(c)
-    attnW = w([3 * c, c]); attnB = z(3 * c)
-    projW = w([c, c]); projB = z(c)
-    ln2W = Tensor.ones([c]).requiringGrad(); ln2B = z(c)
-    fcW = w([4 * c, c]); fcB = z(4 * c)
-    fc2W = w([c, 4 * c]); fc2B = z(c)
+    ln1W = Tensor.ones([c]).requiringGrad()
+    ln1B = z(c)
+    attnW = w([3 * c, c])
+    attnB = z(3 * c)
+    projW = w([c, c])
+    projB = z(c)
+    ln2W = Tensor.ones([c]).requiringGrad()
+    ln2B = z(c)
+    fcW = w([4 * c, c])
+    fcB = z(4 * c)
+    fc2W = w([c, 4 * c])
+    fc2B = z(c)
   }
 
-  var parameters: [Tensor] { [ln1W, ln1B, attnW, attnB, projW, projB, ln2W, ln2B, fcW, fcB, fc2W, fc2B] }
+  var parameters: [Tensor] {
+    [ln1W, ln1B, attnW, attnB, projW, projB, ln2W, ln2B, fcW, fcB, fc2W, fc2B]
+  }
 
   func callAsFunction(_ x: Tensor) -> Tensor {
     let (b, t, c) = (x.shape[0], x.shape[1], x.shape[2])
     let a = layerNorm(x, weight: ln1W, bias: ln1B)
     let qkv = linear(a, weight: attnW, bias: attnB)
-    let parts = qkv.split([c, c, c], dim: 2).map { $0.reshape([b, t, heads, c / heads]).transpose(1, 2) }
-    let y = scaledDotProductAttention(parts[0], parts[1], parts[2], isCausal: true).transpose(1, 2).reshape([b, t, c])
+    let parts = qkv.split([c, c, c], dim: 2).map {
+      $0.reshape([b, t, heads, c / heads]).transpose(1, 2)
+    }
+    let y = scaledDotProductAttention(parts[0], parts[1], parts[2], isCausal: true).transpose(1, 2)
+      .reshape([b, t, c])
     let x1 = x + linear(y, weight: projW, bias: projB)
-    let m = linear(layerNorm(x1, weight: ln2W, bias: ln2B), weight: fcW, bias: fcB).gelu(approximate: "tanh")
+    let m = linear(layerNorm(x1, weight: ln2W, bias: ln2B), weight: fcW, bias: fcB).gelu(
+      approximate: "tanh")
     return x1 + linear(m, weight: fc2W, bias: fc2B)
   }
 }
