@@ -14,6 +14,7 @@
 #include <oneapi/dnnl/dnnl.h>
 // oneDNN's OpenMP runtime (libgomp); its header is not on clang's path.
 void omp_set_num_threads(int);
+int omp_get_max_threads(void);
 #endif
 
 #if !defined(__APPLE__) && defined(__x86_64__)
@@ -69,9 +70,6 @@ const char *loom_blas_core(void) {
 
 #if !defined(__APPLE__)
 static int g_use_dnnl = 1;
-// oneDNN would start an OpenMP team per call; Loom's pool already splits the work, so
-// each calling thread asks for one OpenMP thread (a per-thread setting), once.
-static _Thread_local int t_omp_serial;
 #endif
 
 __attribute__((constructor)) static void gemm_engines_setup(void) {
@@ -99,11 +97,14 @@ void loom_sgemm_serial(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k
   // Small untransposed products (attention's 64×64×64 P·V and dS·K blocks) ran 17% slower in
   // oneDNN than in OpenBLAS; with a transposed B (Q·Kᵀ) oneDNN was 17% faster.
   if (g_use_dnnl && !trans_a && k > 0 && (trans_b || m * n * k >= ((int64_t)1 << 20))) {
-    if (!t_omp_serial) {
-      omp_set_num_threads(1);
-      t_omp_serial = 1;
-    }
-    if (dnnl_sgemm('N', trans_b ? 'T' : 'N', m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) == dnnl_success) return;
+    // oneDNN would start an OpenMP team per call; Loom's pool already splits the work. The
+    // thread count is a per-thread OpenMP setting: lower it for this call only, so an
+    // application's own OpenMP regions on this thread keep theirs.
+    int threads = omp_get_max_threads();
+    if (threads != 1) omp_set_num_threads(1);
+    dnnl_status_t status = dnnl_sgemm('N', trans_b ? 'T' : 'N', m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    if (threads != 1) omp_set_num_threads(threads);
+    if (status == dnnl_success) return;
   }
 #endif
   cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans, (int)m,
