@@ -1,4 +1,5 @@
-// Strided gather and storage-type conversions (memory-bound; portable C).
+// Strided gather, column gather / scatter-add (convolution patches) and storage-type
+// conversions (memory-bound; portable C).
 #include <stdlib.h>
 #include <string.h>
 #include "kern_internal.h"
