@@ -116,7 +116,7 @@ func runEngineBench(_ args: [String]) throws {
   if wanted("gpt_block") {
     let block = BenchGPTBlock(channels: 384, heads: 6)
     let x = Tensor.randn([8, 256, 384]).requiringGrad()
-    let ms = time(quick ? 3 : 5) {
+    let ms = time(quick ? 3 : 10) {
       x.zeroGrad()
       for p in block.parameters { p.zeroGrad() }
       block(x).square().mean().backward()

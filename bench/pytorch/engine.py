@@ -106,7 +106,7 @@ def block_step():
 if wanted("gpt_block"):
     block = Block()
     xb = torch.randn(8, 256, 384, requires_grad=True)
-    ms = timed(block_step, repeats=3 if quick else 5)
+    ms = timed(block_step, repeats=3 if quick else 10)
     emit("gpt_block", "b8t256c384h6", ms, "ms", peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 
 if wanted("gpt_block_forward"):
