@@ -80,7 +80,7 @@ static void forward_range(void *ctx, int64_t begin, int64_t end) {
       for (int64_t c0 = 0; c0 < kend; c0 += BK) {
         int64_t cols = kend - c0 < BK ? kend - c0 : BK;
         loom_sgemm_serial(0, 1, rows, cols, a->d, 1.0f,
-                    at(a->q, b, h, r0), a->q.stride_t, at(a->k, b, h, c0), a->k.stride_t, 0.0f, s, BK);
+                          at(a->q, b, h, r0), a->q.stride_t, at(a->k, b, h, c0), a->k.stride_t, 0.0f, s, BK);
         for (int64_t i = 0; i < rows; i++) {
           float *row = s + i * BK;
           float bm = scores_row(kt, a, b, row, r0 + i, c0, cols);
@@ -103,7 +103,7 @@ static void forward_range(void *ctx, int64_t begin, int64_t end) {
           }
         }
         loom_sgemm_serial(0, 0, rows, a->dv, cols, 1.0f, s, BK,
-                    at(a->v, b, h, c0), a->v.stride_t, 1.0f, at(a->o, b, h, r0), a->o.stride_t);
+                          at(a->v, b, h, c0), a->v.stride_t, 1.0f, at(a->o, b, h, r0), a->o.stride_t);
       }
       for (int64_t i = 0; i < rows; i++) {
         float *o = at(a->o, b, h, r0 + i);
@@ -165,7 +165,7 @@ static void backward_range(void *ctx, int64_t begin, int64_t end) {
       for (int64_t r0 = rstart; r0 < a->tq; r0 += BQ) {
         int64_t rows = a->tq - r0 < BQ ? a->tq - r0 : BQ;
         loom_sgemm_serial(0, 1, rows, cols, a->d, 1.0f,
-                    at(a->q, b, h, r0), a->q.stride_t, at(a->k, b, h, c0), a->k.stride_t, 0.0f, p, BK);
+                          at(a->q, b, h, r0), a->q.stride_t, at(a->k, b, h, c0), a->k.stride_t, 0.0f, p, BK);
         for (int64_t i = 0; i < rows; i++) {
           float *row = p + i * BK;
           scores_row(kt, a, b, row, r0 + i, c0, cols);
@@ -180,18 +180,18 @@ static void backward_range(void *ctx, int64_t begin, int64_t end) {
         }
         // dV_j += Pᵀ dO_i
         loom_sgemm_serial(1, 0, cols, a->dv, rows, 1.0f, pv, BK,
-                    at(c->dout, b, h, r0), c->dout.stride_t, 1.0f, at(c->dv, b, h, c0), c->dv.stride_t);
+                          at(c->dout, b, h, r0), c->dout.stride_t, 1.0f, at(c->dv, b, h, c0), c->dv.stride_t);
         // dP = dO_i V_jᵀ
         loom_sgemm_serial(0, 1, rows, cols, a->dv, 1.0f,
-                    at(c->dout, b, h, r0), c->dout.stride_t, at(a->v, b, h, c0), a->v.stride_t, 0.0f, dp, BK);
+                          at(c->dout, b, h, r0), c->dout.stride_t, at(a->v, b, h, c0), a->v.stride_t, 0.0f, dp, BK);
         if (a->dropout_p > 0) apply_dropout(a, b, h, dp, r0, rows, c0, cols);
         // dS = P ∘ (dP − D) · scale  (stored in dp)
         for (int64_t i = 0; i < rows; i++) kt->attn_ds(p + i * BK, dp + i * BK, dd[r0 + i], a->scale, cols);
         // dQ_i += dS K_j ; dK_j += dSᵀ Q_i
         loom_sgemm_serial(0, 0, rows, a->d, cols, 1.0f, dp, BK,
-                    at(a->k, b, h, c0), a->k.stride_t, 1.0f, at(c->dq, b, h, r0), c->dq.stride_t);
+                          at(a->k, b, h, c0), a->k.stride_t, 1.0f, at(c->dq, b, h, r0), c->dq.stride_t);
         loom_sgemm_serial(1, 0, cols, a->d, rows, 1.0f, dp, BK,
-                    at(a->q, b, h, r0), a->q.stride_t, 1.0f, at(c->dk, b, h, c0), c->dk.stride_t);
+                          at(a->q, b, h, r0), a->q.stride_t, 1.0f, at(c->dk, b, h, c0), c->dk.stride_t);
       }
     }
   }

@@ -115,7 +115,8 @@ void loom_f16_to_f32(const uint16_t *src, float *dst, int64_t n) {
 typedef struct {
   const float *src;
   float *dst;
-  const int64_t *index;
+  const int64_t *index;         // take: the column each output column reads
+  const int64_t *start, *order;  // add: CSR inverse of the index (see add_cols_rows)
   int64_t cols, picked;
 } cols_ctx;
 
@@ -135,15 +136,8 @@ static void take_cols_rows(void *p, int64_t b, int64_t e) {
 // it (a CSR inverse of the index, built once per call). A direct scatter would chain
 // read-modify-writes on repeated columns (every padding entry of a patch matrix hits the
 // same pad column), which serialises on store-to-load forwarding.
-typedef struct {
-  const float *src;
-  float *dst;
-  const int64_t *start, *order;
-  int64_t cols, picked;
-} add_cols_ctx;
-
 static void add_cols_rows(void *p, int64_t b, int64_t e) {
-  const add_cols_ctx *c = p;
+  const cols_ctx *c = p;
   for (int64_t r = b; r < e; r++) {
     const float *s = c->src + r * c->picked;
     float *d = c->dst + r * c->cols;
@@ -159,7 +153,7 @@ static void add_cols_rows(void *p, int64_t b, int64_t e) {
 
 void loom_take_cols_f32(const float *src, int64_t rows, int64_t cols, const int64_t *index, int64_t picked,
                         float *dst) {
-  cols_ctx c = {src, dst, index, cols, picked};
+  cols_ctx c = {src, dst, index, NULL, NULL, cols, picked};
   if (rows * picked < LOOM_PAR_ELEMS * 2) take_cols_rows(&c, 0, rows);
   else loom_parallel_for(rows, loom_row_grain(picked), take_cols_rows, &c);
 }
@@ -176,7 +170,7 @@ void loom_add_cols_f32(float *dst, int64_t rows, int64_t cols, const int64_t *in
   for (int64_t j = 0; j < picked; j++)  // ascending j per column
     if (index[j] >= 0) order[fill[index[j]]++] = j;
   free(fill);
-  add_cols_ctx c = {src, dst, start, order, cols, picked};
+  cols_ctx c = {src, dst, index, start, order, cols, picked};
   if (rows * picked < LOOM_PAR_ELEMS * 2) add_cols_rows(&c, 0, rows);
   else loom_parallel_for(rows, loom_row_grain(picked), add_cols_rows, &c);
   free(start);

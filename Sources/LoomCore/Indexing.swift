@@ -18,7 +18,7 @@ extension Tensor {
       // Last dimension (convolution patches): gather columns row by row into a dense
       // result, instead of transposing so the output is a strided view.
       return takeColumns(
-        Self.columnIndex(idx, size: shape[d], allowPadding: false, op: "indexSelect"))
+        validated: Self.columnIndex(idx, size: shape[d], allowPadding: false, op: "indexSelect"))
     }
     let moved = d == 0 ? self : transpose(0, d)
     let out0 = backend.takeRows(moved.detach(), index: idx)
@@ -63,28 +63,32 @@ extension Tensor {
     return out
   }
 
+  /// `index` as a validated column index for the last dimension (−1 = padding); traps with
+  /// the op's name on a non-float tensor or an index out of range.
+  private func paddedColumnIndex(_ index: Tensor, op: String) -> Tensor {
+    guard rank >= 1, dtype == .float32 || dtype == .float64 else {
+      opFailure(LoomError("\(op): expected a float tensor of rank >= 1, got \(dtype) \(shape)"))
+    }
+    return Self.columnIndex(
+      index.checkedIndex(op).reshape([-1]), size: shape[rank - 1], allowPadding: true, op: op)
+  }
+
   /// Columns of the last dimension at a 1-D `index`, where −1 gives a zero column: the patch
   /// matrix of a padded convolution in one dense gather (`indexSelect(dim: -1)` without −1).
   /// Padding entries get no gradient; differentiable to any order.
   public func takeColumns(padded index: Tensor) -> Tensor {
-    guard rank >= 1, dtype == .float32 || dtype == .float64 else {
-      opFailure(
-        LoomError("takeColumns: expected a float tensor of rank >= 1, got \(dtype) \(shape)"))
-    }
-    let idx = Self.columnIndex(
-      index.checkedIndex("takeColumns").reshape([-1]), size: shape[rank - 1], allowPadding: true,
-      op: "takeColumns")
-    return takeColumns(idx)
+    takeColumns(validated: paddedColumnIndex(index, op: "takeColumns"))
   }
 
-  /// `takeColumns(padded:)` on an already validated index.
-  func takeColumns(_ idx: Tensor) -> Tensor {
+  /// `takeColumns(padded:)` on an index known to be int64, dense and in [-1, columns) (e.g.
+  /// convolution patch indices, valid by construction), so each step does not re-check it.
+  package func takeColumns(validated idx: Tensor) -> Tensor {
     let inShape = shape
     let cols = inShape[rank - 1]
     let out = backend.takeColumns(detach().reshape([count / Swift.max(cols, 1), cols]), index: idx)
     return out.reshape(Array(inShape.dropLast()) + [idx.count])
       .recorded("IndexSelectBackward", inputs: [self]) { g, _ in
-        [Tensor.zeros(inShape, dtype: g.dtype).addColumns(idx, source: g)]
+        [Tensor.zeros(inShape, dtype: g.dtype).addColumns(validated: idx, source: g)]
       }
   }
 
@@ -92,18 +96,11 @@ extension Tensor {
   /// where −1 entries are skipped (the adjoint of `takeColumns(padded:)`: col2im).
   /// Differentiable to any order.
   public func addColumns(padded index: Tensor, source: Tensor) -> Tensor {
-    guard rank >= 1, dtype == .float32 || dtype == .float64 else {
-      opFailure(
-        LoomError("addColumns: expected a float tensor of rank >= 1, got \(dtype) \(shape)"))
-    }
-    let idx = Self.columnIndex(
-      index.checkedIndex("addColumns").reshape([-1]), size: shape[rank - 1], allowPadding: true,
-      op: "addColumns")
-    return addColumns(idx, source: source.to(dtype))
+    addColumns(validated: paddedColumnIndex(index, op: "addColumns"), source: source.to(dtype))
   }
 
-  /// `addColumns(padded:source:)` on an already validated index.
-  func addColumns(_ idx: Tensor, source: Tensor) -> Tensor {
+  /// `addColumns(padded:source:)` on an already validated index (see `takeColumns(validated:)`).
+  package func addColumns(validated idx: Tensor, source: Tensor) -> Tensor {
     let cols = shape[rank - 1]
     let rows = count / Swift.max(cols, 1)
     guard source.count == rows * idx.count else {
@@ -117,7 +114,7 @@ extension Tensor {
     ).reshape(shape)
     let sourceShape = source.shape
     return out.recorded("IndexAddBackward", inputs: [self, source]) { g, _ in
-      [g, g.takeColumns(idx).reshape(sourceShape)]
+      [g, g.takeColumns(validated: idx).reshape(sourceShape)]
     }
   }
 

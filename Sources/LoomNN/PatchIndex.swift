@@ -1,8 +1,8 @@
 import LoomCore
 
 /// Geometry of a sliding window over a 2-D input, possibly zero-dilated (transposed
-/// convolution) and padded. Patches are materialised with one `takeColumns(padded:)` over
-/// the flattened input (index −1 for padding), so forward, backward (column add, the
+/// convolution) and padded. Patches are materialised with one column gather over the
+/// flattened input (index −1 for padding; built in range, so `takeColumns(validated:)`), so forward, backward (column add, the
 /// col2im adjoint) and double backward all come from core's differentiable gather.
 struct PatchGeometry: Hashable {
   var channels: Int, height: Int, width: Int
@@ -95,7 +95,7 @@ func extractPatches(
   let flat = x.reshape([n, g.padSlot])
   let cols: Tensor
   if padValue == 0 {
-    cols = flat.takeColumns(padded: cache?.index(g) ?? g.index())
+    cols = flat.takeColumns(validated: cache?.index(g) ?? g.index())
   } else {
     // A pad column holding padValue (−inf for max pooling) appended at position padSlot.
     let slot = Int64(g.padSlot)
