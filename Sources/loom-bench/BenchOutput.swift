@@ -1,8 +1,10 @@
 import Foundation
 
 /// Prints one benchmark figure as a JSON line.
-func emit(suite: String, bench: String, config: String, value: Double, unit: String,
-          extra: [String: Any] = [:]) {
+func emit(
+  suite: String, bench: String, config: String, value: Double, unit: String,
+  extra: [String: Any] = [:]
+) {
   var record: [String: Any] = [
     "suite": suite, "bench": bench, "config": config, "value": value, "unit": unit,
   ]
@@ -27,10 +29,37 @@ func now() -> Double {
 
 /// Peak resident set size of this process in MiB (Linux: VmHWM).
 func peakRSSMegabytes() -> Double {
-  guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
+  guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else {
+    return 0
+  }
   for line in status.split(separator: "\n") where line.hasPrefix("VmHWM:") {
     let digits = line.split(separator: " ").compactMap { Double($0) }
     if let kb = digits.first { return kb / 1024 }
   }
   return 0
+}
+
+/// A bad `loom-bench` command line.
+struct BenchUsageError: Error, CustomStringConvertible {
+  let description: String
+  init(_ description: String) { self.description = description }
+}
+
+/// The lockstep protocol of bench/paired.py: print `ready`, then for every `step` line read
+/// from standard input run `body` once and print `step MS`; on `stop` (or end of input)
+/// return the median of the steps.
+func lockstepMedian(_ body: () -> Void) -> Double {
+  var samples: [Double] = []
+  print("ready")
+  fflush(stdout)
+  while let line = readLine(), line == "step" {
+    let t0 = now()
+    body()
+    let ms = (now() - t0) * 1000
+    samples.append(ms)
+    print("step \(ms)")
+    fflush(stdout)
+  }
+  if samples.isEmpty { fatalError("lockstep: stopped before any step") }
+  return median(samples)
 }

@@ -19,9 +19,16 @@ func runEngineBench(_ args: [String]) throws {
     $0 + 1 < args.count ? Set(args[$0 + 1].split(separator: ",").map(String.init)) : nil
   }
   func wanted(_ name: String) -> Bool { only?.contains(name) ?? true }
+  // `--lockstep` (with `--only BENCH`): bench/paired.py drives the timed steps one at a time,
+  // alternating with PyTorch's, so both sides see the same moments of a noisy machine.
+  let lockstep = args.contains("--lockstep")
+  if lockstep && only?.count != 1 {
+    throw BenchUsageError("--lockstep needs --only with exactly one bench")
+  }
 
   func time(_ repeats: Int = reps, warmup: Int = 2, _ body: () -> Void) -> Double {
     for _ in 0..<warmup { body() }
+    if lockstep { return lockstepMedian(body) }
     var samples: [Double] = []
     for _ in 0..<repeats {
       let t0 = now()
@@ -124,6 +131,29 @@ func runEngineBench(_ args: [String]) throws {
     emit(
       suite: "engine", bench: "gpt_block", config: "b8t256c384h6", value: ms, unit: "ms",
       extra: ["impl": "loom", "peak_rss_mb": peakRSSMegabytes()])
+  }
+  // The block's twelve GEMMs alone, in the layouts its linear layers use (x·Wᵀ forward, dY·W
+  // and dYᵀ·X backward): the share of the block figure that is GEMM engine.
+  if wanted("gpt_block_gemms") {
+    let tokens = 2048
+    let layers = [(384, 1152), (384, 384), (384, 1536), (1536, 384)].map { inF, outF in
+      (
+        x: Tensor.randn([tokens, inF]), w: Tensor.randn([outF, inF]),
+        g: Tensor.randn([tokens, outF])
+      )
+    }
+    let ms = time(quick ? 3 : 10) {
+      noGrad {
+        for l in layers {
+          _ = l.x.matmul(l.w.transpose(0, 1))
+          _ = l.g.matmul(l.w)
+          _ = l.g.transpose(0, 1).matmul(l.x)
+        }
+      }
+    }
+    emit(
+      suite: "engine", bench: "gpt_block_gemms", config: "b8t256c384h6", value: ms, unit: "ms",
+      extra: ["impl": "loom", "gemm": engine])
   }
   // The same block's forward alone (no graph): splits the block figure into forward and backward.
   if wanted("gpt_block_forward") {

@@ -17,6 +17,28 @@ only = set(sys.argv[sys.argv.index("--only") + 1].split(",")) if "--only" in sys
 
 def wanted(name):
     return only is None or name in only
+
+
+# --lockstep (with --only BENCH): bench/paired.py drives the timed steps one at a time,
+# alternating with Loom's (the protocol of loom-bench's --lockstep).
+lockstep = "--lockstep" in sys.argv
+if lockstep and (only is None or len(only) != 1):
+    sys.exit("--lockstep needs --only with exactly one bench")
+
+
+def lockstep_median(body):
+    samples = []
+    print("ready", flush=True)
+    for line in sys.stdin:
+        if line.strip() != "step":
+            break
+        t0 = time.perf_counter()
+        body()
+        samples.append((time.perf_counter() - t0) * 1000)
+        print(f"step {samples[-1]}", flush=True)
+    if not samples:
+        sys.exit("lockstep: stopped before any step")
+    return statistics.median(samples)
 reps = 3 if quick else 10
 
 
@@ -28,6 +50,8 @@ def emit(bench, config, value, unit, **extra):
 def timed(body, repeats=reps, warmup=2):
     for _ in range(warmup):
         body()
+    if lockstep:
+        return lockstep_median(body)
     samples = []
     for _ in range(repeats):
         t0 = time.perf_counter()
@@ -74,10 +98,14 @@ if wanted("adamw"):
     p = torch.nn.Parameter(torch.randn(10_000_000))
     p.grad = torch.randn(10_000_000)
     opt = torch.optim.AdamW([p], lr=1e-3, weight_decay=0.01, foreach=False, fused=False)
-    ms_default = timed(opt.step)
+    # In lockstep the pairing is against the fused step (the faster one, which `value` reports).
+    ms_default = float("nan") if lockstep else timed(opt.step)
     opt_fused = torch.optim.AdamW([p], lr=1e-3, weight_decay=0.01, fused=True)
     ms_fused = timed(opt_fused.step)
-    emit("adamw", "10M", min(ms_default, ms_fused), "ms", variants={"single_tensor": ms_default, "fused": ms_fused})
+    if lockstep:
+        emit("adamw", "10M", ms_fused, "ms", variants={"fused": ms_fused})
+    else:
+        emit("adamw", "10M", min(ms_default, ms_fused), "ms", variants={"single_tensor": ms_default, "fused": ms_fused})
 
 
 class Block(torch.nn.Module):
@@ -108,6 +136,19 @@ if wanted("gpt_block"):
     xb = torch.randn(8, 256, 384, requires_grad=True)
     ms = timed(block_step, repeats=3 if quick else 10)
     emit("gpt_block", "b8t256c384h6", ms, "ms", peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+
+if wanted("gpt_block_gemms"):
+    layers = [(torch.randn(2048, i), torch.randn(o, i), torch.randn(2048, o))
+              for i, o in ((384, 1152), (384, 384), (384, 1536), (1536, 384))]
+
+    def gemms():
+        for x, w, g in layers:
+            x @ w.t()
+            g @ w
+            g.t() @ x
+
+    with torch.no_grad():
+        emit("gpt_block_gemms", "b8t256c384h6", timed(gemms, repeats=3 if quick else 10), "ms")
 
 if wanted("gpt_block_forward"):
     block = Block()
