@@ -70,7 +70,8 @@ final class FusedKernelAgreementTests: XCTestCase {
 }
 
 /// The flash-style attention kernel (float32) against the composite float64 definition,
-/// with blocks that cross the 64-row/column tiles, causal and padding masks, Tq ≠ Tk.
+/// with blocks that cross the 32-row query tiles and the 512-wide key blocks (the online
+/// softmax across key blocks), causal and padding masks, Tq ≠ Tk.
 final class FusedAttentionTests: XCTestCase {
   func run(b: Int, h: Int, tq: Int, tk: Int, d: Int, causal: Bool, padded: Bool, secondOrder: Bool = false) {
     let gen = Generator(seed: UInt64(tq * 1000 + tk))
@@ -110,6 +111,9 @@ final class FusedAttentionTests: XCTestCase {
     run(b: 1, h: 2, tq: 5, tk: 67, d: 8, causal: true, padded: false)
     run(b: 3, h: 1, tq: 1, tk: 9, d: 4, causal: true, padded: true)
     run(b: 1, h: 2, tq: 9, tk: 9, d: 4, causal: true, padded: false, secondOrder: true)
+    run(b: 1, h: 1, tq: 600, tk: 600, d: 8, causal: true, padded: false)
+    run(b: 2, h: 1, tq: 40, tk: 1030, d: 4, causal: false, padded: true)
+    run(b: 1, h: 1, tq: 70, tk: 530, d: 4, causal: true, padded: false)
   }
 }
 
