@@ -78,12 +78,17 @@ enum StridedCopy {
         sb += index[k] * srcStrides[k]
         db += index[k] * dstStrides[k]
       }
-      var p = src + sb
-      var q = dst + db
-      for _ in 0..<inner {
-        q.pointee = p.pointee
-        p += si
-        q += di
+      if si == 1 && di == 1 {
+        // Dense rows on both sides (a gradient written into a slice of a wider buffer).
+        (dst + db).update(from: src + sb, count: inner)
+      } else {
+        var p = src + sb
+        var q = dst + db
+        for _ in 0..<inner {
+          q.pointee = p.pointee
+          p += si
+          q += di
+        }
       }
       var k = rank - 2
       while k >= 0 {
