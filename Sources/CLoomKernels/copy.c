@@ -52,6 +52,54 @@ void loom_strided_copy_f32(const float *src, const int64_t *shape, const int64_t
   else loom_parallel_for(outer, loom_row_grain(c.inner) * 2, sc_rng, &c);
 }
 
+typedef struct {
+  const float *src;
+  float *dst;
+  const int64_t *shape, *src_strides, *dst_strides;
+  int ndim;
+} sc2_ctx;
+
+// Outer rows [b, e) of a strided-to-strided copy; each row is the innermost dimension.
+static void sc2_rng(void *p, int64_t b, int64_t e) {
+  const sc2_ctx *c = p;
+  int nd = c->ndim;
+  int64_t inner = c->shape[nd - 1], si = c->src_strides[nd - 1], di = c->dst_strides[nd - 1];
+  int64_t idx[8] = {0};
+  int64_t rem = b, so = 0, dof = 0;
+  for (int d = nd - 2; d >= 0; d--) {
+    idx[d] = rem % c->shape[d];
+    rem /= c->shape[d];
+    so += idx[d] * c->src_strides[d];
+    dof += idx[d] * c->dst_strides[d];
+  }
+  for (int64_t row = b; row < e; row++) {
+    const float *s = c->src + so;
+    float *t = c->dst + dof;
+    if (si == 1 && di == 1) memcpy(t, s, (size_t)inner * sizeof(float));
+    else for (int64_t i = 0; i < inner; i++) t[i * di] = s[i * si];
+    for (int d = nd - 2; d >= 0; d--) {
+      so += c->src_strides[d];
+      dof += c->dst_strides[d];
+      if (++idx[d] < c->shape[d]) break;
+      so -= idx[d] * c->src_strides[d];
+      dof -= idx[d] * c->dst_strides[d];
+      idx[d] = 0;
+    }
+  }
+}
+
+void loom_strided_copy2_f32(const float *src, const int64_t *shape, const int64_t *src_strides, int ndim, float *dst,
+                            const int64_t *dst_strides) {
+  if (ndim <= 0) { dst[0] = src[0]; return; }
+  int64_t total = 1;
+  for (int d = 0; d < ndim; d++) total *= shape[d];
+  if (total <= 0) return;
+  sc2_ctx c = {src, dst, shape, src_strides, dst_strides, ndim};
+  int64_t inner = shape[ndim - 1], outer = total / inner;
+  if (total < LOOM_PAR_ELEMS * 2) sc2_rng(&c, 0, outer);
+  else loom_parallel_for(outer, loom_row_grain(inner) * 2, sc2_rng, &c);
+}
+
 void loom_f32_to_f64(const float *src, double *dst, int64_t n) {
   for (int64_t i = 0; i < n; i++) dst[i] = (double)src[i];
 }

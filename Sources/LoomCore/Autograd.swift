@@ -81,7 +81,9 @@ extension Tensor {
   ///   - gradient: upstream gradient (defaults to 1 for a one-element tensor).
   ///   - retainGraph: keep saved tensors so backward can run again.
   ///   - createGraph: record the backward ops, making gradients differentiable.
-  public func backward(_ gradient: Tensor? = nil, retainGraph: Bool = false, createGraph: Bool = false) {
+  public func backward(
+    _ gradient: Tensor? = nil, retainGraph: Bool = false, createGraph: Bool = false
+  ) {
     guard requiresGrad else {
       opFailure(
         LoomError(
@@ -91,21 +93,29 @@ extension Tensor {
     let seed: Tensor
     if let gradient {
       guard gradient.shape == shape else {
-        opFailure(LoomError("backward: gradient shape \(gradient.shape) does not match tensor shape \(shape)"))
+        opFailure(
+          LoomError(
+            "backward: gradient shape \(gradient.shape) does not match tensor shape \(shape)"))
       }
       seed = gradient
     } else {
       guard count == 1 else {
-        opFailure(LoomError("backward: grad can be implicitly created only for one-element outputs, got shape \(shape)"))
+        opFailure(
+          LoomError(
+            "backward: grad can be implicitly created only for one-element outputs, got shape \(shape)"
+          ))
       }
       seed = Tensor.ones(shape, dtype: dtype)
     }
-    runBackward(roots: [(self, seed)], retainGraph: retainGraph || createGraph, createGraph: createGraph)
+    runBackward(
+      roots: [(self, seed)], retainGraph: retainGraph || createGraph, createGraph: createGraph)
   }
 }
 
 /// Topologically ordered backward over the recorded graph.
-func runBackward(roots: [(Tensor, Tensor)], retainGraph: Bool, createGraph: Bool, capture: [Tensor] = [])
+func runBackward(
+  roots: [(Tensor, Tensor)], retainGraph: Bool, createGraph: Bool, capture: [Tensor] = []
+)
   -> [Tensor?]
 {
   // Iterative DFS post-order over tensors that have a grad_fn.
@@ -144,6 +154,7 @@ func runBackward(roots: [(Tensor, Tensor)], retainGraph: Bool, createGraph: Bool
   GradMode.with(createGraph) {
     for t in order.reversed() {
       let id = ObjectIdentifier(t)
+      sliceGradients.settle(id, grads: grads)
       guard var g = grads.removeValue(forKey: id) else { continue }
       if captureIDs.contains(id) {
         captured[id] = g
@@ -168,14 +179,16 @@ func runBackward(roots: [(Tensor, Tensor)], retainGraph: Bool, createGraph: Bool
         guard let ig, input.requiresGrad else { continue }
         precondition(
           ig.shape == input.shape,
-          "Loom internal: \(node.name) backward gave gradient shape \(ig.shape) for input \(input.shape)")
+          "Loom internal: \(node.name) backward gave gradient shape \(ig.shape) for input \(input.shape)"
+        )
         let iid = ObjectIdentifier(input)
         if let existing = grads[iid] {
+          sliceGradients.settle(iid, grads: grads)
           grads[iid] = existing + ig
-          sliceGradients.owned[iid] = []  // a fresh sum: ours to write into, contents unknown
+          sliceGradients.adopt(iid)
         } else {
           grads[iid] = ig
-          sliceGradients.owned[iid] = nil  // may alias other tensors: never written in place
+          sliceGradients.disown(iid)
         }
       }
     }
@@ -225,7 +238,8 @@ public func gradients(
     roots.append((out, seed))
   }
   return runBackward(
-    roots: roots, retainGraph: retainGraph ?? createGraph, createGraph: createGraph, capture: inputs)
+    roots: roots, retainGraph: retainGraph ?? createGraph, createGraph: createGraph, capture: inputs
+  )
 }
 
 extension Tensor {
@@ -248,15 +262,65 @@ func storageRetainCount(_ t: Tensor) -> UInt { _getRetainCount(t.storage) }
 /// Accumulates the gradients of slices into one buffer per sliced tensor. A buffer this
 /// accumulator allocated (or a fresh sum) is written in place; regions known to be still
 /// zero take a plain copy, others an add. Other gradients may alias user tensors and are
-/// never written in place.
+/// never written in place. A buffer it allocates starts uninitialised: slices usually tile
+/// the whole tensor (q/k/v of a fused projection), so only the regions no slice wrote are
+/// zeroed, when the buffer is first read (`settle`).
 struct SliceGradientAccumulator {
   /// Buffers we own, with the disjoint regions (dim, start, end) written into zeros so
   /// far; an empty list means "contents unknown" (always add).
-  var owned: [ObjectIdentifier: [(dim: Int, start: Int, end: Int)]] = [:]
+  private var owned: [ObjectIdentifier: [(dim: Int, start: Int, end: Int)]] = [:]
+  /// Owned buffers whose memory outside the written regions is logically zero.
   private var zeroed: Set<ObjectIdentifier> = []
+  /// Of those, the ones whose unwritten regions are not yet physically zero.
+  private var unzeroed: Set<ObjectIdentifier> = []
+
+  /// `grads[iid]` is now a fresh sum: ours to write into, contents unknown.
+  mutating func adopt(_ iid: ObjectIdentifier) {
+    owned[iid] = []
+    zeroed.remove(iid)
+    unzeroed.remove(iid)
+  }
+
+  /// `grads[iid]` may alias other tensors: never written in place.
+  mutating func disown(_ iid: ObjectIdentifier) {
+    owned[iid] = nil
+    zeroed.remove(iid)
+    unzeroed.remove(iid)
+  }
+
+  /// Zeroes what no slice wrote in `grads[iid]`, before anything reads it.
+  mutating func settle(_ iid: ObjectIdentifier, grads: [ObjectIdentifier: Tensor]) {
+    guard unzeroed.remove(iid) != nil, let buffer = grads[iid], let written = owned[iid] else {
+      return
+    }
+    guard let dim = written.first?.dim else {
+      buffer.rawPointer.initializeMemory(
+        as: UInt8.self, repeating: 0, count: buffer.count * buffer.dtype.byteSize)
+      return
+    }
+    // Every written region lies along `dim` (a plain copy needs that); zero the gaps between them.
+    var next = 0
+    for region in written.sorted(by: { $0.start < $1.start }) {
+      if region.start > next { zeroSlab(buffer, dim: dim, start: next, end: region.start) }
+      next = region.end
+    }
+    if next < buffer.shape[dim] { zeroSlab(buffer, dim: dim, start: next, end: buffer.shape[dim]) }
+  }
+
+  /// Zeroes indices start..<end of `dim` in a contiguous buffer.
+  private func zeroSlab(_ buffer: Tensor, dim: Int, start: Int, end: Int) {
+    let outer = buffer.shape[..<dim].reduce(1, *)
+    let inner = buffer.shape[(dim + 1)...].reduce(1, *) * buffer.dtype.byteSize
+    let size = buffer.shape[dim]
+    for o in 0..<outer {
+      (buffer.rawPointer + (o * size + start) * inner).initializeMemory(
+        as: UInt8.self, repeating: 0, count: (end - start) * inner)
+    }
+  }
 
   mutating func add(
-    _ g: Tensor, at info: (dim: Int, start: Int, step: Int), into input: Tensor, grads: inout [ObjectIdentifier: Tensor]
+    _ g: Tensor, at info: (dim: Int, start: Int, step: Int), into input: Tensor,
+    grads: inout [ObjectIdentifier: Tensor]
   ) {
     let iid = ObjectIdentifier(input)
     let end = info.start + (g.shape[info.dim] - 1) * info.step + 1
@@ -265,12 +329,12 @@ struct SliceGradientAccumulator {
       buffer = existing
     } else if let existing = grads[iid] {
       buffer = existing.contiguousCopy()
-      owned[iid] = []
-      zeroed.remove(iid)
+      adopt(iid)
     } else {
-      buffer = Tensor.zeros(input.shape, dtype: g.dtype)
+      buffer = Tensor(empty: input.shape, dtype: g.dtype)
       owned[iid] = []
       zeroed.insert(iid)
+      unzeroed.insert(iid)
     }
     grads[iid] = buffer
     let region = buffer.slice(dim: info.dim, start: info.start, end: end, step: info.step)
@@ -282,6 +346,7 @@ struct SliceGradientAccumulator {
       region.copyIn(g)
       owned[iid]!.append((info.dim, info.start, end))
     } else {
+      settle(iid, grads: grads)
       region.copyIn(region + g)
       zeroed.remove(iid)
     }

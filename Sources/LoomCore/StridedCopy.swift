@@ -44,9 +44,40 @@ enum StridedCopy {
     }
   }
 
+  /// Merges adjacent dimensions that are contiguous relative to each other in both layouts.
+  static func coalesce(shape: [Int], _ a: [Int], _ b: [Int]) -> ([Int], [Int], [Int]) {
+    var outShape: [Int] = []
+    var outA: [Int] = []
+    var outB: [Int] = []
+    for d in shape.indices where shape[d] != 1 {
+      if let last = outShape.last, outA.last == a[d] * shape[d], outB.last == b[d] * shape[d] {
+        outShape[outShape.count - 1] = last * shape[d]
+        outA[outA.count - 1] = a[d]
+        outB[outB.count - 1] = b[d]
+      } else {
+        outShape.append(shape[d])
+        outA.append(a[d])
+        outB.append(b[d])
+      }
+    }
+    if outShape.isEmpty { return ([1], [1], [1]) }
+    return (outShape, outA, outB)
+  }
+
   /// Copies `src` (a view of shape S) into memory at `dst` laid out with `dstStrides`.
   static func copy(_ src: Tensor, to dst: UnsafeMutableRawPointer, dstStrides: [Int]) {
     if src.count == 0 { return }
+    if src.dtype == .float32 {
+      let (shape, srcStrides, outStrides) = coalesce(shape: src.shape, src.strides, dstStrides)
+      if shape.count <= 8 {
+        // The C kernel: parallel over rows, memcpy for dense rows (slice gradients, views).
+        loom_strided_copy2_f32(
+          src.rawPointer.assumingMemoryBound(to: Float.self), shape.map { Int64($0) },
+          srcStrides.map { Int64($0) }, Int32(shape.count), dst.assumingMemoryBound(to: Float.self),
+          outStrides.map { Int64($0) })
+        return
+      }
+    }
     switch src.dtype.byteSize {
     case 8: scatter(src.rawPointer, src.strides, dst, dstStrides, src.shape, UInt64.self)
     case 4: scatter(src.rawPointer, src.strides, dst, dstStrides, src.shape, UInt32.self)

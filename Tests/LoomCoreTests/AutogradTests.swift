@@ -15,7 +15,8 @@ final class AutogradTests: XCTestCase {
   /// Leaf gradients are adopted without a copy only when nothing else sees their memory:
   /// writing into one .grad must never change another gradient or the caller's seed.
   func testLeafGradientsNeverAlias() {
-    let a = Tensor([Float(1), 2, 3, 4]).requiringGrad(), b = Tensor([Float(5), 6, 7, 8]).requiringGrad()
+    let a = Tensor([Float(1), 2, 3, 4]).requiringGrad()
+    let b = Tensor([Float(5), 6, 7, 8]).requiringGrad()
     let c = Tensor([Float(1), 1]).requiringGrad()
     let seed = Tensor([Float(1), 2, 3, 4])
     // add's backward hands the same gradient to both inputs; reshape's is a view of it.
@@ -44,14 +45,52 @@ final class AutogradTests: XCTestCase {
     let w = Tensor.randn([4, 4], generator: Generator(seed: 4))
     func loss() -> Tensor {
       let parts = x.split([1, 2, 1], dim: 1)
-      let overlapping = x.slice(dim: 0, start: 0, end: 4) * w + x.slice(dim: 0, start: 2, end: 6) * 2
+      let overlapping =
+        x.slice(dim: 0, start: 0, end: 4) * w + x.slice(dim: 0, start: 2, end: 6) * 2
       let strided = x.slice(dim: 0, start: 1, end: 6, step: 2).sum()
-      return (parts[0] * 3).sum() + parts[2].square().sum() + overlapping.sum() + strided + (x * x).sum()
+      return (parts[0] * 3).sum() + parts[2].square().sum() + overlapping.sum() + strided
+        + (x * x).sum()
         + parts[1].slice(dim: 0, start: 1, end: 3).sum()
     }
     let reference = gradients(of: [loss()], wrt: [x], createGraph: true)[0]!.floats
     loss().backward()
     for (a, b) in zip(x.grad!.floats, reference) { XCTAssertEqual(a, b, accuracy: 1e-5) }
+  }
+
+  /// Slice gradients start in uninitialised memory: whatever order slices and plain
+  /// consumers of the same tensor arrive in, unwritten regions read as zeros and plain
+  /// contributions are added, not overwritten (checked against dx = [a | 0 | c] + b).
+  func testSliceGradientsWithGapsAndInterleavedConsumers() {
+    let x = Tensor.randn([3, 7], generator: Generator(seed: 5)).requiringGrad()
+    let a = Tensor.randn([3, 2], generator: Generator(seed: 6))
+    let b = Tensor.randn([3, 7], generator: Generator(seed: 7))
+    let c = Tensor.randn([3, 3], generator: Generator(seed: 8))
+    let terms: [() -> Tensor] = [
+      { (x.slice(dim: 1, start: 0, end: 2) * a).sum() },
+      { (x * b).sum() },
+      { (x.slice(dim: 1, start: 4, end: 7) * c).sum() },
+    ]
+    var expected = b.floats
+    for r in 0..<3 {
+      for j in 0..<2 { expected[r * 7 + j] += a.floats[r * 2 + j] }
+      for j in 0..<3 { expected[r * 7 + 4 + j] += c.floats[r * 3 + j] }
+    }
+    for order in [[0, 1, 2], [0, 2, 1], [1, 0, 2], [1, 2, 0], [2, 0, 1], [2, 1, 0]] {
+      x.zeroGrad()
+      order.map { terms[$0]() }.reduce(Tensor.scalar(0), +).backward()
+      for (got, want) in zip(x.grad!.floats, expected) {
+        XCTAssertEqual(got, want, accuracy: 1e-5, "order \(order)")
+      }
+    }
+    // Slices alone, with a gap between them: the gap's gradient is zero.
+    x.zeroGrad()
+    (terms[0]() + terms[2]()).backward()
+    for r in 0..<3 {
+      for j in 0..<7 {
+        let want: Float = j < 2 ? a.floats[r * 2 + j] : j >= 4 ? c.floats[r * 3 + j - 4] : 0
+        XCTAssertEqual(x.grad!.floats[r * 7 + j], want, accuracy: 1e-6)
+      }
+    }
   }
 
   func testNoGradAndDetachRecordNothing() {
@@ -105,7 +144,8 @@ final class AutogradTests: XCTestCase {
     let w = Tensor.randn([4, 3], dtype: .float64, generator: Generator(seed: 1)).requiringGrad()
     let x = Tensor.randn([5, 3], dtype: .float64, generator: Generator(seed: 2)).requiringGrad()
     func penalty(_ w: Tensor) -> Tensor {
-      let d = layerNorm(linear(x, weight: w).leakyRelu(negativeSlope: 0.2), weight: nil, bias: nil).tanh().sum()
+      let d = layerNorm(linear(x, weight: w).leakyRelu(negativeSlope: 0.2), weight: nil, bias: nil)
+        .tanh().sum()
       let gx = gradients(of: [d], wrt: [x], createGraph: true)[0]!
       return ((gx.square().sum(dim: 1) + 1e-12).sqrt() - 1).square().mean()
     }
@@ -122,7 +162,8 @@ final class AutogradTests: XCTestCase {
     XCTAssertEqual(x.slice(dim: 1, start: 1, end: 4, step: 2).floats, [1, 3, 5, 7, 9, 11])
     XCTAssertEqual(x.select(dim: 0, index: -1).floats, [8, 9, 10, 11])
     XCTAssertEqual(x.reshape([2, -1]).shape, [2, 6])
-    XCTAssertEqual(Tensor([Float(1), 2]).reshape([2, 1]).expand([2, 3]).floats, [1, 1, 1, 2, 2, 2])
+    XCTAssertEqual(
+      Tensor([Float(1), 2]).reshape([2, 1]).expand([2, 3]).floats, [1, 1, 1, 2, 2, 2])
     XCTAssertEqual(x.unsqueeze(1).shape, [3, 1, 4])
     XCTAssertEqual(x.unsqueeze(1).squeeze().shape, [3, 4])
     XCTAssertEqual(x.flatten().shape, [12])
@@ -160,7 +201,8 @@ final class AutogradTests: XCTestCase {
 
   func testMultinomialFrequenciesMatchProbabilities() {
     let p = Tensor([Float(0.1), 0.0, 0.6, 0.3])
-    let draws = p.multinomial(numSamples: 20_000, replacement: true, generator: Generator(seed: 6)).int64s
+    let draws = p.multinomial(numSamples: 20_000, replacement: true, generator: Generator(seed: 6))
+      .int64s
     var counts = [Int](repeating: 0, count: 4)
     for d in draws { counts[Int(d)] += 1 }
     XCTAssertEqual(counts[1], 0)
@@ -180,5 +222,3 @@ final class AutogradTests: XCTestCase {
     XCTAssertEqual(Tensor([Int64(3), 1]).oneHot(numClasses: 4).int64s, [0, 0, 0, 1, 0, 1, 0, 0])
   }
 }
-
-import Foundation

@@ -157,6 +157,10 @@ void loom_sgd_step_f32(float *p, const float *g, float *buf, int64_t n, float lr
 /// contiguous buffer.
 void loom_strided_copy_f32(const float *src, const int64_t *shape, const int64_t *strides, int ndim,
                            float *dst);
+/// Copies a strided view into strided memory: dst[idx · dst_strides] = src[idx · src_strides] for
+/// every index of `shape` (ndim ≤ 8); parallel over the outer rows.
+void loom_strided_copy2_f32(const float *src, const int64_t *shape, const int64_t *src_strides, int ndim, float *dst,
+                            const int64_t *dst_strides);
 void loom_f32_to_f64(const float *src, double *dst, int64_t n);
 void loom_f64_to_f32(const double *src, float *dst, int64_t n);
 /// bfloat16 / float16 storage conversions (round to nearest even)
