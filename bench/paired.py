@@ -94,6 +94,8 @@ def run_bench(bench, args, a_cmd, b_cmd):
         results.append((ta, tb, len(a.records), len(b.records)))
     for proc in (a.proc, b.proc):
         proc.stdin.close()
+    if not results:
+        sys.exit(f"paired: no timed sections for {bench!r}: is it a bench of the {args.suite!r} suite?")
     for index, (ta, tb, ra, rb) in enumerate(results):
         # The JSON line a side prints right after a section's `stop` names its config.
         rec_a = a.records[ra] if ra < len(a.records) else {}
