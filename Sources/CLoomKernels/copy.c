@@ -6,67 +6,19 @@
 
 typedef struct {
   const float *src;
-  const int64_t *shape, *strides;
-  int ndim;
-  float *dst;
-  int64_t inner;  // shape[ndim-1]
-} sc_ctx;
-
-// copies "outer rows" [b, e): each row is the innermost dimension
-static void sc_rng(void *p, int64_t b, int64_t e) {
-  sc_ctx *c = p;
-  int nd = c->ndim;
-  int64_t inner = c->inner, is = c->strides[nd - 1];
-  int64_t idx[8] = {0};
-  int64_t rem = b, off = 0;
-  for (int d = nd - 2; d >= 0; d--) {  // unravel b over dims [0, nd-1)
-    idx[d] = rem % c->shape[d];
-    rem /= c->shape[d];
-    off += idx[d] * c->strides[d];
-  }
-  float *dst = c->dst + b * inner;
-  for (int64_t row = b; row < e; row++) {
-    const float *s = c->src + off;
-    if (is == 1) memcpy(dst, s, (size_t)inner * sizeof(float));
-    else if (is == 0) { float v = *s; for (int64_t i = 0; i < inner; i++) dst[i] = v; }
-    else for (int64_t i = 0; i < inner; i++) dst[i] = s[i * is];
-    dst += inner;
-    for (int d = nd - 2; d >= 0; d--) {  // odometer increment
-      off += c->strides[d];
-      if (++idx[d] < c->shape[d]) break;
-      off -= idx[d] * c->strides[d];
-      idx[d] = 0;
-    }
-  }
-}
-
-void loom_strided_copy_f32(const float *src, const int64_t *shape, const int64_t *strides, int ndim,
-                           float *dst) {
-  if (ndim <= 0) { dst[0] = src[0]; return; }
-  int64_t total = 1;
-  for (int d = 0; d < ndim; d++) total *= shape[d];
-  if (total <= 0) return;
-  sc_ctx c = {src, shape, strides, ndim, dst, shape[ndim - 1]};
-  int64_t outer = total / c.inner;
-  if (total < LOOM_PAR_ELEMS * 2) sc_rng(&c, 0, outer);
-  else loom_parallel_for(outer, loom_row_grain(c.inner) * 2, sc_rng, &c);
-}
-
-typedef struct {
-  const float *src;
   float *dst;
   const int64_t *shape, *src_strides, *dst_strides;
   int ndim;
-} sc2_ctx;
+} sc_ctx;
 
 // Outer rows [b, e) of a strided-to-strided copy; each row is the innermost dimension.
-static void sc2_rng(void *p, int64_t b, int64_t e) {
-  const sc2_ctx *c = p;
+static void sc_rng(void *p, int64_t b, int64_t e) {
+  const sc_ctx *c = p;
   int nd = c->ndim;
   int64_t inner = c->shape[nd - 1], si = c->src_strides[nd - 1], di = c->dst_strides[nd - 1];
   int64_t idx[8] = {0};
   int64_t rem = b, so = 0, dof = 0;
-  for (int d = nd - 2; d >= 0; d--) {
+  for (int d = nd - 2; d >= 0; d--) {  // unravel b over dims [0, nd-1)
     idx[d] = rem % c->shape[d];
     rem /= c->shape[d];
     so += idx[d] * c->src_strides[d];
@@ -76,8 +28,9 @@ static void sc2_rng(void *p, int64_t b, int64_t e) {
     const float *s = c->src + so;
     float *t = c->dst + dof;
     if (si == 1 && di == 1) memcpy(t, s, (size_t)inner * sizeof(float));
+    else if (si == 0 && di == 1) { float v = *s; for (int64_t i = 0; i < inner; i++) t[i] = v; }
     else for (int64_t i = 0; i < inner; i++) t[i * di] = s[i * si];
-    for (int d = nd - 2; d >= 0; d--) {
+    for (int d = nd - 2; d >= 0; d--) {  // odometer increment
       so += c->src_strides[d];
       dof += c->dst_strides[d];
       if (++idx[d] < c->shape[d]) break;
@@ -94,10 +47,22 @@ void loom_strided_copy2_f32(const float *src, const int64_t *shape, const int64_
   int64_t total = 1;
   for (int d = 0; d < ndim; d++) total *= shape[d];
   if (total <= 0) return;
-  sc2_ctx c = {src, dst, shape, src_strides, dst_strides, ndim};
+  sc_ctx c = {src, dst, shape, src_strides, dst_strides, ndim};
   int64_t inner = shape[ndim - 1], outer = total / inner;
-  if (total < LOOM_PAR_ELEMS * 2) sc2_rng(&c, 0, outer);
-  else loom_parallel_for(outer, loom_row_grain(inner) * 2, sc2_rng, &c);
+  if (total < LOOM_PAR_ELEMS * 2) sc_rng(&c, 0, outer);
+  else loom_parallel_for(outer, loom_row_grain(inner) * 2, sc_rng, &c);
+}
+
+void loom_strided_copy_f32(const float *src, const int64_t *shape, const int64_t *strides, int ndim,
+                           float *dst) {
+  if (ndim <= 0) { dst[0] = src[0]; return; }
+  int64_t dense[8];  // row-major strides of the destination (ndim ≤ 8, as the header says)
+  int64_t step = 1;
+  for (int d = ndim - 1; d >= 0; d--) {
+    dense[d] = step;
+    step *= shape[d];
+  }
+  loom_strided_copy2_f32(src, shape, strides, ndim, dst, dense);
 }
 
 void loom_f32_to_f64(const float *src, double *dst, int64_t n) {

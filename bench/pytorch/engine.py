@@ -99,7 +99,7 @@ if wanted("adamw"):
     p.grad = torch.randn(10_000_000)
     opt = torch.optim.AdamW([p], lr=1e-3, weight_decay=0.01, foreach=False, fused=False)
     # In lockstep the pairing is against the fused step (the faster one, which `value` reports).
-    ms_default = float("nan") if lockstep else timed(opt.step)
+    ms_default = None if lockstep else timed(opt.step)
     opt_fused = torch.optim.AdamW([p], lr=1e-3, weight_decay=0.01, fused=True)
     ms_fused = timed(opt_fused.step)
     if lockstep:
