@@ -107,9 +107,19 @@ extension Tensor {
   public var backend: any Backend {
     switch device {
     case .cpu: return CPUBackend.shared
+    case .emulated:
+      opFailure(LoomError("the emulated device's backend is not built yet"))
     case .cuda(let i):
       opFailure(
         LoomError("no CUDA backend is built into this Loom (tensor on cuda:\(i)); use .cpu"))
     }
+  }
+}
+
+extension Tensor {
+  /// This tensor on `device` (self when already there); differentiable, like `Tensor.to(device)`.
+  public func to(device target: Device) -> Tensor {
+    if target == device { return self }
+    opFailure(LoomError("moving tensors between devices is not built yet (\(device) → \(target))"))
   }
 }

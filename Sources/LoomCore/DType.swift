@@ -68,13 +68,31 @@ extension Bool: TensorElement {
 
 /// Where a tensor's memory lives. Only the CPU backend exists today; CUDA slots in
 /// behind `Backend` without touching models.
-public enum Device: Equatable, Sendable, CustomStringConvertible {
+public enum Device: Hashable, Sendable, CustomStringConvertible {
   case cpu
+  /// A test device whose memory only its backend may touch (it delegates to the CPU
+  /// kernels), proving that models, layers and optimizers never read device memory.
+  case emulated
   case cuda(Int)
   public var description: String {
     switch self {
     case .cpu: return "cpu"
+    case .emulated: return "emulated"
     case .cuda(let i): return "cuda:\(i)"
+    }
+  }
+
+  /// Parses "cpu", "emulated" or "cuda:N" (PyTorch's spelling).
+  public init(parsing text: String) throws {
+    switch text {
+    case "cpu": self = .cpu
+    case "emulated": self = .emulated
+    default:
+      if text.hasPrefix("cuda"), let i = Int(text.dropFirst(5)) ?? (text == "cuda" ? 0 : nil) {
+        self = .cuda(i)
+      } else {
+        throw LoomError("unknown device '\(text)'; valid values: cpu, emulated, cuda:N")
+      }
     }
   }
 }

@@ -6,6 +6,8 @@ import Foundation
 public final class Storage: @unchecked Sendable {
   public let data: UnsafeMutableRawPointer
   public let byteCount: Int
+  /// The device whose backend owns this memory.
+  public let device: Device = .cpu
   private let capacity: Int
   private let pooled: Bool
   /// Keeps foreign memory (e.g. a memory-mapped file) alive while tensors view it.

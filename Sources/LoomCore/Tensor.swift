@@ -6,13 +6,13 @@ import Foundation
 /// memory call `contiguous()`. A tensor with `requiresGrad` records the ops applied
 /// to it so `backward()` can compute gradients.
 public final class Tensor: @unchecked Sendable {
-  public let storage: Storage
-  public let shape: [Int]
-  public let strides: [Int]
+  public private(set) var storage: Storage
+  public private(set) var shape: [Int]
+  public private(set) var strides: [Int]
   /// Offset of element [0, …, 0] in elements of `dtype`.
-  public let offset: Int
-  public let dtype: DType
-  public var device: Device { .cpu }
+  public private(set) var offset: Int
+  public private(set) var dtype: DType
+  public var device: Device { storage.device }
 
   /// Set on leaves to ask for gradients; true on results of recorded ops.
   public var requiresGrad: Bool
@@ -140,6 +140,19 @@ public final class Tensor: @unchecked Sendable {
 
   /// Keep `.grad` of this non-leaf tensor after backward.
   public func retainGrad() { retainsGrad = true }
+
+  /// Points this leaf at `other`'s memory, shape and dtype in place, like PyTorch's
+  /// `param.data = other`: modules and optimizers that hold this tensor keep holding it.
+  /// Used by `Module.to(dtype:)` / `Module.to(device:)`; drops any gradient.
+  public func setData(_ other: Tensor) {
+    precondition(isLeaf, "Loom: setData needs a leaf tensor")
+    storage = other.storage
+    shape = other.shape
+    strides = other.strides
+    offset = other.offset
+    dtype = other.dtype
+    grad = nil
+  }
 }
 
 extension Tensor: CustomStringConvertible {

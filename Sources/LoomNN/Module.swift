@@ -211,3 +211,30 @@ open class Module {
 public protocol Layer: Module {
   func forward(_ x: Tensor) -> Tensor
 }
+
+extension Module {
+  /// Moves every parameter and buffer to `device` in place (references held by optimizers
+  /// and tied weights stay valid), like `module.to(device)`.
+  @discardableResult
+  public func to(device: Device) -> Self {
+    noGrad {
+      for p in parameters() where p.device != device { p.setData(p.detach().to(device: device)) }
+      for (_, b) in namedBuffers() where b.value.device != device { b.value = b.value.to(device: device) }
+    }
+    return self
+  }
+
+  /// Casts every floating-point parameter and buffer to `dtype` in place, like
+  /// `module.to(torch.bfloat16)`.
+  @discardableResult
+  public func to(dtype: DType) -> Self {
+    precondition(dtype.isFloatingPoint, "Module.to(dtype:): \(dtype) is not a floating-point type")
+    noGrad {
+      for p in parameters() where p.dtype.isFloatingPoint && p.dtype != dtype { p.setData(p.detach().to(dtype)) }
+      for (_, b) in namedBuffers() where b.value.dtype.isFloatingPoint && b.value.dtype != dtype {
+        b.value = b.value.to(dtype)
+      }
+    }
+    return self
+  }
+}
