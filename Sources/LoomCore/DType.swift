@@ -96,3 +96,9 @@ public enum Device: Hashable, Sendable, CustomStringConvertible {
     }
   }
 }
+
+extension Device {
+  /// Where creation functions (`zeros`, `rand`, `Tensor(values)`, …) put new tensors, like
+  /// `torch.set_default_device`: the CLI's `--device` flag and `LOOM_TEST_DEVICE` in tests set it.
+  nonisolated(unsafe) public static var `default`: Device = .cpu
+}
