@@ -56,4 +56,27 @@ final class PipelineTests: XCTestCase {
     XCTAssertEqual(text, "to be" + chars.decode(Array(direct.dropFirst(ids.count))))
     XCTAssertThrowsError(try pipe("xyz")) { XCTAssertTrue("\($0)".contains("not in the vocabulary"), "\($0)") }
   }
+
+  /// README's library snippet: generate ids, then decode the continuation.
+  func testReadmeSnippetDecodesTheContinuation() throws {
+    let dir = NSTemporaryDirectory() + "loom-readme-\(UUID().uuidString)"
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    let chars = CharTokenizer(corpus: "ROMEO: and JULIET\n")
+    manualSeed(7)
+    try GPT2LMHeadModel(
+      GPT2Config(vocabSize: chars.vocabSize, nPositions: 64, nEmbd: 16, nLayer: 1, nHead: 2, bosTokenId: nil, eosTokenId: nil)
+    ).save(to: dir)
+    try TextCodec.chars(chars).save(to: dir, source: nil)
+
+    let model = try GPT2LMHeadModel.load(from: dir)
+    let codec = try TextCodec.load(dir)
+    let prompt = try codec.encode("ROMEO:")
+    var config = GenerationConfig()
+    config.maxNewTokens = 50
+    config.numBeams = 4
+    let ids = try Generation.generate(model, prompts: [prompt], config: config)
+    let text = codec.decode(Generation.continuation(ids[0], promptLength: prompt.count, eosTokenIds: config.eosTokenIds))
+    XCTAssertEqual(text.unicodeScalars.count, 50)
+    XCTAssertEqual(try TextGenerationPipeline(directory: dir)("ROMEO:", config: config)[0], "ROMEO:" + text)
+  }
 }
