@@ -69,6 +69,7 @@ final class PipelineTests: XCTestCase {
     try TextCodec.chars(chars).save(to: dir, source: nil)
 
     let model = try GPT2LMHeadModel.load(from: dir)
+    model.eval()  // dropout off, as HF's from_pretrained leaves it
     let codec = try TextCodec.load(dir)
     let prompt = try codec.encode("ROMEO:")
     var config = GenerationConfig()
