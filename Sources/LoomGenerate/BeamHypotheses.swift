@@ -25,7 +25,8 @@ public struct BeamHypotheses: Sendable {
     self.numBeams = numBeams
     self.lengthPenalty = Float(lengthPenalty)
     self.earlyStopping = earlyStopping
-    slots = Array(repeating: Hypothesis(tokens: [], score: beamNegative, finished: false), count: numBeams)
+    slots = Array(
+      repeating: Hypothesis(tokens: [], score: beamNegative, finished: false), count: numBeams)
   }
 
   /// Every slot holds a finished hypothesis.
@@ -62,9 +63,12 @@ public struct BeamHypotheses: Sendable {
   /// Whether the best running beam (accumulated `bestRunningScore`) can still beat a
   /// finished hypothesis: scored at the current length, or with `early_stopping="never"`
   /// and a positive length penalty at the longest possible one. Once false it stays.
-  public mutating func updateImprovable(bestRunningScore: Float, generatedLength: Int, maxGeneratedLength: Int) {
+  public mutating func updateImprovable(
+    bestRunningScore: Float, generatedLength: Int, maxGeneratedLength: Int
+  ) {
     let length =
-      (earlyStopping == .never && lengthPenalty > 0) ? Double(maxGeneratedLength) : Double(generatedLength)
+      (earlyStopping == .never && lengthPenalty > 0)
+      ? Double(maxGeneratedLength) : Double(generatedLength)
     let bestPossible = bestRunningScore / Float(pow(length, Double(lengthPenalty)))
     let worst = slots.map(\.score).min() ?? beamNegative
     let beatsAny = slots.contains { h in bestPossible > (h.finished ? worst : beamNegative) }
@@ -87,7 +91,9 @@ public struct BeamSearchScorer: Sendable {
     self.maxLength = maxLength
     eosTokenIds = config.eosTokenIds
     hypotheses = (0..<batchSize).map { _ in
-      BeamHypotheses(numBeams: config.numBeams, lengthPenalty: config.lengthPenalty, earlyStopping: config.earlyStopping)
+      BeamHypotheses(
+        numBeams: config.numBeams, lengthPenalty: config.lengthPenalty,
+        earlyStopping: config.earlyStopping)
     }
   }
 
@@ -120,7 +126,8 @@ public struct BeamSearchScorer: Sendable {
         nextScores.append(scored[j].score + (scored[j].stops ? beamNegative : 0))
         origins.append(scored[j].origin)
       }
-      hypotheses[b].add(scored.map { ($0.tokens, $0.score, $0.stops) }, generatedLength: curLen + 1 - promptLength)
+      hypotheses[b].add(
+        scored.map { ($0.tokens, $0.score, $0.stops) }, generatedLength: curLen + 1 - promptLength)
     }
     return (nextRunning, nextScores, origins, allStopped)
   }

@@ -9,7 +9,8 @@ extension Generation {
   /// (`BeamSearchScorer`: continue with the best `numBeams` that did not stop, move
   /// stopped ones among the top `numBeams` into each item's `BeamHypotheses`).
   static func beamSearch(
-    _ decoder: Decoder, ids prompts: [[Int]], mask promptMask: [[Int]]?, maxLength: Int, capacity: Int,
+    _ decoder: Decoder, ids prompts: [[Int]], mask promptMask: [[Int]]?, maxLength: Int,
+    capacity: Int,
     config: GenerationConfig, pad: Int
   ) throws -> [[Int]] {
     let beams = config.numBeams
@@ -17,7 +18,8 @@ extension Generation {
     let promptLength = prompts[0].count
     let keep = max(2, 1 + config.eosTokenIds.count) * beams
     let processors = LogitsProcessors(config: config)
-    var scorer = BeamSearchScorer(batchSize: batch, promptLength: promptLength, maxLength: maxLength, config: config)
+    var scorer = BeamSearchScorer(
+      batchSize: batch, promptLength: promptLength, maxLength: maxLength, config: config)
     // Running beams per batch item, flattened as [batch · beams] for the model.
     var running: [[Int]] = prompts.flatMap { Array(repeating: $0, count: beams) }
     var runningScores = [Float](repeating: 0, count: batch * beams)
@@ -34,11 +36,13 @@ extension Generation {
         let candidates = (0..<batch).map { b in
           let logProbs = (0..<beams).map { i in
             var lp = logSoftmax(rows[b * beams + i])
-            processors.process(&lp, history: running[b * beams + i], generatedCount: curLen - promptLength)
+            processors.process(
+              &lp, history: running[b * beams + i], generatedCount: curLen - promptLength)
             return lp
           }
           return beamCandidates(
-            logProbs: logProbs, beamScores: Array(runningScores[(b * beams)..<((b + 1) * beams)]), count: keep)
+            logProbs: logProbs, beamScores: Array(runningScores[(b * beams)..<((b + 1) * beams)]),
+            count: keep)
         }
         let step = scorer.process(candidates, running: running, curLen: curLen)
         running = step.running
@@ -58,7 +62,9 @@ extension Generation {
   /// best continuations (beam, token) of one batch item by accumulated log-probability
   /// `beamScores[beam] + logProbs[beam][token]` over beams × vocab, best first (ties:
   /// lower beam·vocab + token first).
-  public static func beamCandidates(logProbs: [[Float]], beamScores: [Float], count: Int) -> [BeamCandidate] {
+  public static func beamCandidates(logProbs: [[Float]], beamScores: [Float], count: Int)
+    -> [BeamCandidate]
+  {
     let vocab = logProbs.first?.count ?? 0
     var flat = [Float](repeating: 0, count: logProbs.count * vocab)
     for (i, row) in logProbs.enumerated() {

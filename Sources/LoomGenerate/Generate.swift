@@ -24,13 +24,18 @@ public enum Generation {
     let mask: [[Int]] = prompts.map {
       [Int](repeating: 0, count: width - $0.count) + [Int](repeating: 1, count: $0.count)
     }
-    let maxLength = try checkedMaxLength(promptLength: width, config: config, maxPositions: model.maxPositions)
+    let maxLength = try checkedMaxLength(
+      promptLength: width, config: config, maxPositions: model.maxPositions)
     let padded = mask.contains { $0.contains(0) }
     let decoder = Decoder(
       vocabularySize: model.vocabularySize, maxPositions: model.maxPositions,
-      makeState: { rows, capacity in model.makeState(batch: prompts.count * rows, capacity: capacity) },
+      makeState: { rows, capacity in
+        model.makeState(batch: prompts.count * rows, capacity: capacity)
+      },
       step: { model.logits(ids: $0, attentionMask: $1, state: $2) })
-    return try run(decoder, ids: ids, mask: padded ? mask : nil, maxLength: maxLength, config: config, pad: pad, onToken: onToken)
+    return try run(
+      decoder, ids: ids, mask: padded ? mask : nil, maxLength: maxLength, config: config, pad: pad,
+      onToken: onToken)
   }
 
   /// Encodes `inputs` (source token ids, left-padded to a common length) once, then
@@ -49,8 +54,11 @@ public enum Generation {
       [Int](repeating: 0, count: width - $0.count) + [Int](repeating: 1, count: $0.count)
     }
     let padded = sourceMask.contains { $0.contains(0) }
-    let maxLength = try checkedMaxLength(promptLength: 1, config: config, maxPositions: model.maxPositions)
-    let state = noGrad { model.encode(ids: tensor(source), attentionMask: padded ? tensor(sourceMask) : nil) }
+    let maxLength = try checkedMaxLength(
+      promptLength: 1, config: config, maxPositions: model.maxPositions)
+    let state = noGrad {
+      model.encode(ids: tensor(source), attentionMask: padded ? tensor(sourceMask) : nil)
+    }
     let decoder = Decoder(
       vocabularySize: model.vocabularySize, maxPositions: model.maxPositions,
       makeState: { rows, _ in
@@ -59,7 +67,9 @@ public enum Generation {
       },
       step: { ids, _, state in model.decode(ids: ids, state: state) })
     let start = [[Int]](repeating: [model.decoderStartTokenId], count: inputs.count)
-    return try run(decoder, ids: start, mask: nil, maxLength: maxLength, config: config, pad: pad, onToken: onToken)
+    return try run(
+      decoder, ids: start, mask: nil, maxLength: maxLength, config: config, pad: pad,
+      onToken: onToken)
   }
 
   /// The generated part of an output row: after the prompt, up to (not including) the
@@ -77,7 +87,8 @@ public enum Generation {
     promptLength: Int, config: GenerationConfig, maxPositions: Int,
     newTokensName: String = "max_new_tokens", slidingWindowName: String = "slidingWindow"
   ) throws -> Int {
-    let maxLength = config.maxNewTokens.map { promptLength + $0 } ?? config.maxLength ?? (promptLength + 20)
+    let maxLength =
+      config.maxNewTokens.map { promptLength + $0 } ?? config.maxLength ?? (promptLength + 20)
     if maxLength > maxPositions && !config.slidingWindow {
       let request =
         config.maxNewTokens != nil
@@ -96,7 +107,8 @@ public enum Generation {
     }
     for p in rows {
       for t in p where t < 0 || t >= vocabularySize {
-        throw LoomError("generate: \(what) token \(t) is outside the vocabulary (size \(vocabularySize))")
+        throw LoomError(
+          "generate: \(what) token \(t) is outside the vocabulary (size \(vocabularySize))")
       }
     }
   }
@@ -124,19 +136,24 @@ public enum Generation {
   }
 
   static func run(
-    _ decoder: Decoder, ids: [[Int]], mask: [[Int]]?, maxLength: Int, config: GenerationConfig, pad: Int,
+    _ decoder: Decoder, ids: [[Int]], mask: [[Int]]?, maxLength: Int, config: GenerationConfig,
+    pad: Int,
     onToken: ((Int, Int) -> Void)?
   ) throws -> [[Int]] {
     let capacity = min(maxLength, decoder.maxPositions)
     if config.numBeams > 1 {
-      return try beamSearch(decoder, ids: ids, mask: mask, maxLength: maxLength, capacity: capacity, config: config, pad: pad)
+      return try beamSearch(
+        decoder, ids: ids, mask: mask, maxLength: maxLength, capacity: capacity, config: config,
+        pad: pad)
     }
     // Sampling with num_return_sequences expands each prompt.
     let n = config.numReturnSequences
     let rows = n > 1 ? ids.flatMap { Array(repeating: $0, count: n) } : ids
     let rowMask = n > 1 ? mask?.flatMap { Array(repeating: $0, count: n) } : mask
     let state = decoder.makeState(n, capacity)
-    return sample(decoder, state: state, ids: rows, mask: rowMask, maxLength: maxLength, config: config, pad: pad, onToken: onToken)
+    return sample(
+      decoder, state: state, ids: rows, mask: rowMask, maxLength: maxLength, config: config,
+      pad: pad, onToken: onToken)
   }
 
   static func lastLogits(_ logits: Tensor) -> [[Float]] {
@@ -151,7 +168,8 @@ public enum Generation {
   }
 
   static func sample(
-    _ decoder: Decoder, state: GenerationState, ids start: [[Int]], mask startMask: [[Int]]?, maxLength: Int,
+    _ decoder: Decoder, state: GenerationState, ids start: [[Int]], mask startMask: [[Int]]?,
+    maxLength: Int,
     config: GenerationConfig, pad: Int, onToken: ((Int, Int) -> Void)?
   ) -> [[Int]] {
     var ids = start
@@ -176,7 +194,10 @@ public enum Generation {
             var u = Float(generator.nextDouble())
             var pick = probs.lastIndex { $0 > 0 } ?? 0
             for (i, p) in probs.enumerated() where p > 0 {
-              if u < p { pick = i; break }
+              if u < p {
+                pick = i
+                break
+              }
               u -= p
             }
             next[r] = pick

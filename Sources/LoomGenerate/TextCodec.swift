@@ -36,7 +36,9 @@ public enum TextCodec {
 
   /// The end-of-text token, when the vocabulary has one (a character vocabulary has none).
   public var eosTokenId: Int? {
-    if case .hf(let t) = self, let id = t.tokenToId("<|endoftext|>") ?? t.tokenToId("</s>") { return Int(id) }
+    if case .hf(let t) = self, let id = t.tokenToId("<|endoftext|>") ?? t.tokenToId("</s>") {
+      return Int(id)
+    }
     return nil
   }
 
@@ -49,7 +51,9 @@ public enum TextCodec {
         let list = try? JSONDecoder().decode([String].self, from: data)
       else { throw LoomError("\(chars) is not a JSON list of characters") }
       let scalars = try list.enumerated().map { i, s -> Unicode.Scalar in
-        guard s.unicodeScalars.count == 1 else { throw LoomError("\(chars): entry \(i) is not one character") }
+        guard s.unicodeScalars.count == 1 else {
+          throw LoomError("\(chars): entry \(i) is not one character")
+        }
         return s.unicodeScalars.first!
       }
       return .chars(CharTokenizer(chars: scalars))

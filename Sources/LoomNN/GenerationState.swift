@@ -26,7 +26,9 @@ public final class GenerationState {
   public var pastLength: Int { selfAttention.first?.length ?? 0 }
 
   /// Batch rows (batch × beams when beam searching).
-  public var batchSize: Int? { encoderHiddenStates?.shape[0] ?? selfAttention.first?.keys?.shape[0] }
+  public var batchSize: Int? {
+    encoderHiddenStates?.shape[0] ?? selfAttention.first?.keys?.shape[0]
+  }
 
   /// Keeps the rows at `beams` (new row i takes old row beams[i]) in every cache and
   /// encoder tensor, like HF's `_reorder_cache`.

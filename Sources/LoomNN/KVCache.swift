@@ -34,7 +34,9 @@ public final class KVCache {
   /// Cached keys [B, H, length, D] (a view), nil before the first append.
   public var keys: Tensor? { length > 0 ? keyBuffer?.slice(dim: 2, start: 0, end: length) : nil }
   /// Cached values [B, H, length, Dv] (a view), nil before the first append.
-  public var values: Tensor? { length > 0 ? valueBuffer?.slice(dim: 2, start: 0, end: length) : nil }
+  public var values: Tensor? {
+    length > 0 ? valueBuffer?.slice(dim: 2, start: 0, end: length) : nil
+  }
 
   /// Forgets every position (the buffers are kept).
   public func reset() { length = 0 }
@@ -61,7 +63,8 @@ public final class KVCache {
   /// Appends keys and values [B, H, T, D]; returns every cached position (views).
   public func append(keys k: Tensor, values v: Tensor) -> (keys: Tensor, values: Tensor) {
     if length == 0, let kb = keyBuffer,
-      [kb.shape[0], kb.shape[1], kb.shape[3]] != [k.shape[0], k.shape[1], k.shape[3]] || kb.dtype != k.dtype
+      [kb.shape[0], kb.shape[1], kb.shape[3]] != [k.shape[0], k.shape[1], k.shape[3]]
+        || kb.dtype != k.dtype
     {
       // An empty cache takes any batch or dtype (e.g. reused for another generation).
       (keyBuffer, valueBuffer) = (nil, nil)

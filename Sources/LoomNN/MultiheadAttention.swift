@@ -237,9 +237,9 @@ extension Functional {
     var v: Tensor
     if let cache, cache.isCrossAttention, let ck = cache.keys, let cv = cache.values {
       // Encoder keys/values were projected on the first step.
-      q = linear(q0, weight: inProjWeight?.slice(dim: 0, start: 0, end: e) ?? qProjWeight!,
-        bias: inProjBias?.slice(dim: 0, start: 0, end: e))
-        .reshape([b, t, h, d]).transpose(1, 2)
+      let wq = inProjWeight?.slice(dim: 0, start: 0, end: e) ?? qProjWeight!
+      let bq = inProjBias?.slice(dim: 0, start: 0, end: e)
+      q = linear(q0, weight: wq, bias: bq).reshape([b, t, h, d]).transpose(1, 2)
       (k, v) = (ck, cv)
     } else if packedSelf, let w = inProjWeight {
       // One GEMM; [B, T, 3, H, D] → three views, no copies.

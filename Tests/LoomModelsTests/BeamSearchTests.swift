@@ -12,10 +12,12 @@ final class BeamSearchTests: XCTestCase {
       c,
       [
         BeamCandidate(beam: 0, token: 2, score: -0.5), BeamCandidate(beam: 0, token: 0, score: -1),
-        BeamCandidate(beam: 1, token: 0, score: -1.125), BeamCandidate(beam: 0, token: 1, score: -2),
+        BeamCandidate(beam: 1, token: 0, score: -1.125),
+        BeamCandidate(beam: 0, token: 1, score: -2),
       ])
     // Ties go to the lower beam·vocab + token.
-    let tie = Generation.beamCandidates(logProbs: [[-1, -1], [-1, -1]], beamScores: [0, 0], count: 3)
+    let tie = Generation.beamCandidates(
+      logProbs: [[-1, -1], [-1, -1]], beamScores: [0, 0], count: 3)
     XCTAssertEqual(tie.map { [$0.beam, $0.token] }, [[0, 0], [0, 1], [1, 0]])
   }
 
@@ -57,15 +59,20 @@ final class BeamSearchTests: XCTestCase {
     config.eosTokenIds = [9]
     var scorer = BeamSearchScorer(batchSize: 1, promptLength: 1, maxLength: 10, config: config)
     let step = scorer.process(
-      [[
-        BeamCandidate(beam: 0, token: 9, score: -0.25), BeamCandidate(beam: 0, token: 3, score: -0.5),
-        BeamCandidate(beam: 1, token: 4, score: -0.75), BeamCandidate(beam: 1, token: 9, score: -1),
-      ]], running: [[0], [7]], curLen: 1)
+      [
+        [
+          BeamCandidate(beam: 0, token: 9, score: -0.25),
+          BeamCandidate(beam: 0, token: 3, score: -0.5),
+          BeamCandidate(beam: 1, token: 4, score: -0.75),
+          BeamCandidate(beam: 1, token: 9, score: -1),
+        ]
+      ], running: [[0], [7]], curLen: 1)
     XCTAssertEqual(step.running, [[0, 3], [7, 4]])
     XCTAssertEqual(step.scores, [-0.5, -0.75])
     XCTAssertEqual(step.origins, [0, 1])
     XCTAssertFalse(step.allStopped)
-    XCTAssertEqual(scorer.hypotheses[0].finished.map(\.tokens), [[0, 9]], "[7, 9] ranked below num_beams")
+    XCTAssertEqual(
+      scorer.hypotheses[0].finished.map(\.tokens), [[0, 9]], "[7, 9] ranked below num_beams")
     XCTAssertFalse(scorer.isDone)
     scorer.updateImprovable(runningScores: step.scores, curLen: 2)
     XCTAssertFalse(scorer.isDone, "-0.5 can still beat the empty slot")

@@ -38,23 +38,27 @@ final class TinySeq2Seq: Module, EncoderDecoderModel {
   /// Encoder outputs (no positions: left padding leaves real rows unchanged).
   func encoderOutputs(_ ids: Tensor, mask: Tensor?) -> Tensor {
     let x = embed(ids)
-    return x + encoderAttention(x, x, x, keyPaddingMask: mask.map { $0.to(.bool).logicalNot() }).output
+    return x
+      + encoderAttention(x, x, x, keyPaddingMask: mask.map { $0.to(.bool).logicalNot() }).output
   }
 
   func encode(ids: Tensor, attentionMask: Tensor?) -> GenerationState {
     GenerationState(
       selfAttention: [KVCache()], crossAttention: [KVCache(isCrossAttention: true)],
-      encoderHiddenStates: encoderOutputs(ids, mask: attentionMask), encoderAttentionMask: attentionMask)
+      encoderHiddenStates: encoderOutputs(ids, mask: attentionMask),
+      encoderAttentionMask: attentionMask)
   }
 
   func decode(ids: Tensor, state: GenerationState) -> Tensor {
     decoderLogits(
-      ids, encoder: state.encoderHiddenStates!, encoderMask: state.encoderAttentionMask, past: state.pastLength,
+      ids, encoder: state.encoderHiddenStates!, encoderMask: state.encoderAttentionMask,
+      past: state.pastLength,
       selfCache: state.selfAttention[0], crossCache: state.crossAttention[0])
   }
 
   func decoderLogits(
-    _ ids: Tensor, encoder: Tensor, encoderMask: Tensor?, past: Int, selfCache: KVCache?, crossCache: KVCache?
+    _ ids: Tensor, encoder: Tensor, encoderMask: Tensor?, past: Int, selfCache: KVCache?,
+    crossCache: KVCache?
   ) -> Tensor {
     let t = ids.shape[1]
     let pos = Tensor((past..<(past + t)).map { Int64($0) }, shape: [1, t])
@@ -70,25 +74,32 @@ final class TinySeq2Seq: Module, EncoderDecoderModel {
     let src = Tensor(source.map { Int64($0) }, shape: [1, source.count])
     let dec = Tensor(decoder.map { Int64($0) }, shape: [1, decoder.count])
     return decoderLogits(
-      dec, encoder: encoderOutputs(src, mask: nil), encoderMask: nil, past: 0, selfCache: nil, crossCache: nil)
+      dec, encoder: encoderOutputs(src, mask: nil), encoderMask: nil, past: 0, selfCache: nil,
+      crossCache: nil)
   }
 }
 
 final class EncoderDecoderGenerationTests: XCTestCase {
-  func argmax(_ xs: [Float]) -> Int { xs.indices.max { xs[$0] < xs[$1] || (xs[$0] == xs[$1] && $0 > $1) }! }
+  func argmax(_ xs: [Float]) -> Int {
+    xs.indices.max { xs[$0] < xs[$1] || (xs[$0] == xs[$1] && $0 > $1) }!
+  }
 
   func testCachedStepsGiveTheFullRecomputesLogits() throws {
     let m = try TinySeq2Seq(seed: 1)
-    let source = [3, 7, 1, 9, 4], decoder = [0, 5, 11, 2, 8]
+    let source = [3, 7, 1, 9, 4]
+    let decoder = [0, 5, 11, 2, 8]
     let full = noGrad { m.fullLogits(source: source, decoder: decoder) }
-    let state = noGrad { m.encode(ids: Tensor(source.map { Int64($0) }, shape: [1, 5]), attentionMask: nil) }
+    let state = noGrad {
+      m.encode(ids: Tensor(source.map { Int64($0) }, shape: [1, 5]), attentionMask: nil)
+    }
     let steps = noGrad {
       [m.decode(ids: Tensor(decoder[0..<2].map { Int64($0) }, shape: [1, 2]), state: state)]
         + (2..<5).map { m.decode(ids: Tensor([Int64(decoder[$0])], shape: [1, 1]), state: state) }
     }
     let cached = Tensor.cat(steps, dim: 1)
     XCTAssertEqual(state.pastLength, 5)
-    let err = zip(cached.toArray(Double.self), full.toArray(Double.self)).map { abs($0 - $1) }.max()!
+    let err = zip(cached.toArray(Double.self), full.toArray(Double.self)).map { abs($0 - $1) }
+      .max()!
     XCTAssertLessThanOrEqual(err, 1e-5)
   }
 

@@ -17,17 +17,23 @@ final class GenerateCLITests: XCTestCase {
 
   func loom(_ args: [String]) throws -> (status: Int32, out: String, err: String) {
     let url = Bundle.module.bundleURL.deletingLastPathComponent().appendingPathComponent("loom")
-    guard FileManager.default.isExecutableFile(atPath: url.path) else { throw XCTSkip("loom binary not built at \(url.path)") }
+    guard FileManager.default.isExecutableFile(atPath: url.path) else {
+      throw XCTSkip("loom binary not built at \(url.path)")
+    }
     let p = Process()
     p.executableURL = url
     p.arguments = args
-    let o = Pipe(), e = Pipe()
+    let o = Pipe()
+    let e = Pipe()
     p.standardOutput = o
     p.standardError = e
     try p.run()
-    let od = o.fileHandleForReading.readDataToEndOfFile(), ed = e.fileHandleForReading.readDataToEndOfFile()
+    let od = o.fileHandleForReading.readDataToEndOfFile()
+    let ed = e.fileHandleForReading.readDataToEndOfFile()
     p.waitUntilExit()
-    return (p.terminationStatus, String(decoding: od, as: UTF8.self), String(decoding: ed, as: UTF8.self))
+    return (
+      p.terminationStatus, String(decoding: od, as: UTF8.self), String(decoding: ed, as: UTF8.self)
+    )
   }
 
   /// A random character-level GPT-2 with 16 positions, saved as `loom train gpt --char` does.
@@ -36,7 +42,9 @@ final class GenerateCLITests: XCTestCase {
     let codec = TextCodec.chars(CharTokenizer(corpus: "abcdefgh ,.\n"))
     manualSeed(4)
     let m = try GPT2LMHeadModel(
-      GPT2Config(vocabSize: codec.vocabSize, nPositions: 16, nEmbd: 16, nLayer: 1, nHead: 2, bosTokenId: nil, eosTokenId: nil))
+      GPT2Config(
+        vocabSize: codec.vocabSize, nPositions: 16, nEmbd: 16, nLayer: 1, nHead: 2, bosTokenId: nil,
+        eosTokenId: nil))
     try m.save(to: out)
     try codec.save(to: out, source: nil)
     return out
@@ -51,7 +59,9 @@ final class GenerateCLITests: XCTestCase {
         "prompt 3 + --max-new-tokens 400 = 403 tokens exceed the model's n_positions (16); lower --max-new-tokens or use --sliding-window"
       ), r.err)
     XCTAssertEqual(r.out, "")
-    let s = try loom(["generate", "--model", model, "--prompt", "abc", "--max-new-tokens", "40", "--sliding-window"])
+    let s = try loom([
+      "generate", "--model", model, "--prompt", "abc", "--max-new-tokens", "40", "--sliding-window",
+    ])
     XCTAssertEqual(s.status, 0, s.err)
     XCTAssertEqual(s.out.dropLast().unicodeScalars.count, 43, s.out)
     // The same text as the library's sliding window.
@@ -65,7 +75,9 @@ final class GenerateCLITests: XCTestCase {
   func testDeviceCPUGivesTheSameText() throws {
     let model = try charModel()
     let plain = try loom(["generate", "--model", model, "--prompt", "ab", "--max-new-tokens", "8"])
-    let cpu = try loom(["generate", "--model", model, "--prompt", "ab", "--max-new-tokens", "8", "--device", "cpu"])
+    let cpu = try loom([
+      "generate", "--model", model, "--prompt", "ab", "--max-new-tokens", "8", "--device", "cpu",
+    ])
     XCTAssertEqual(cpu.status, 0, cpu.err)
     XCTAssertEqual(cpu.out, plain.out)
     XCTAssertEqual(cpu.out.dropLast().count, 10)
@@ -77,14 +89,17 @@ final class GenerateCLITests: XCTestCase {
   func testUnsupportedModelTypeIsNamed() throws {
     let bert = dir + "/bert"
     try FileManager.default.createDirectory(atPath: bert, withIntermediateDirectories: true)
-    try #"{"model_type": "bert", "hidden_size": 384}"#.write(toFile: bert + "/config.json", atomically: true, encoding: .utf8)
+    try #"{"model_type": "bert", "hidden_size": 384}"#.write(
+      toFile: bert + "/config.json", atomically: true, encoding: .utf8)
     var dirs = [bert]
     let minilm = LoomHome.url.appendingPathComponent("minilm").path
     if FileManager.default.fileExists(atPath: minilm + "/config.json") { dirs.append(minilm) }
     for d in dirs {
       let r = try loom(["generate", "--model", d, "--prompt", "hello"])
       XCTAssertNotEqual(r.status, 0)
-      XCTAssertTrue(r.err.contains("model_type 'bert' is not supported for text generation (supported: gpt2)"), r.err)
+      XCTAssertTrue(
+        r.err.contains("model_type 'bert' is not supported for text generation (supported: gpt2)"),
+        r.err)
       XCTAssertFalse(r.err.contains("missing"), r.err)
     }
     XCTAssertThrowsError(try TextGenerationPipeline(directory: bert)) {
@@ -94,9 +109,12 @@ final class GenerateCLITests: XCTestCase {
 
   func testTokenizerAcceptsGPT2FilesAndName() throws {
     let gpt2 = LoomHome.url.appendingPathComponent("gpt2").path
-    guard FileManager.default.fileExists(atPath: gpt2 + "/encoder.json") else { throw XCTSkip("GPT-2 vocabulary missing") }
+    guard FileManager.default.fileExists(atPath: gpt2 + "/encoder.json") else {
+      throw XCTSkip("GPT-2 vocabulary missing")
+    }
     XCTAssertEqual(try Tokenizer.load(path: gpt2).encodeIds("Hello world"), [15496, 995])
-    XCTAssertEqual(try Tokenizer.load(path: gpt2 + "/encoder.json").encodeIds("Hello world"), [15496, 995])
+    XCTAssertEqual(
+      try Tokenizer.load(path: gpt2 + "/encoder.json").encodeIds("Hello world"), [15496, 995])
     XCTAssertEqual(try Tokenizer.load(nameOrPath: "gpt2").encodeIds("Hello world"), [15496, 995])
     XCTAssertThrowsError(try Tokenizer.load(nameOrPath: dir + "/none")) {
       XCTAssertTrue("\($0)".contains("encoder.json + vocab.bpe"), "\($0)")
@@ -110,10 +128,16 @@ final class GenerateCLITests: XCTestCase {
     let model = dir + "/gpt2-random"
     manualSeed(5)
     try GPT2LMHeadModel(GPT2Config(nPositions: 16, nEmbd: 8, nLayer: 1, nHead: 2)).save(to: model)
-    let byName = try loom(["generate", "--model", model, "--tokenizer", "gpt2", "--prompt", "Hello", "--max-new-tokens", "3"])
+    let byName = try loom([
+      "generate", "--model", model, "--tokenizer", "gpt2", "--prompt", "Hello", "--max-new-tokens",
+      "3",
+    ])
     XCTAssertEqual(byName.status, 0, byName.err)
     XCTAssertTrue(byName.out.hasPrefix("Hello"), byName.out)
-    let byFiles = try loom(["generate", "--model", model, "--tokenizer", gpt2, "--prompt", "Hello", "--max-new-tokens", "3"])
+    let byFiles = try loom([
+      "generate", "--model", model, "--tokenizer", gpt2, "--prompt", "Hello", "--max-new-tokens",
+      "3",
+    ])
     XCTAssertEqual(byFiles.out, byName.out)
   }
 }

@@ -9,7 +9,8 @@ import XCTest
 final class GenerationLengthTests: XCTestCase {
   func model() throws -> GPT2LMHeadModel {
     manualSeed(11)
-    let m = try GPT2LMHeadModel(GPT2Config(vocabSize: 40, nPositions: 16, nEmbd: 16, nLayer: 2, nHead: 2))
+    let m = try GPT2LMHeadModel(
+      GPT2Config(vocabSize: 40, nPositions: 16, nEmbd: 16, nLayer: 2, nHead: 2))
     m.eval()
     return m
   }
@@ -36,8 +37,14 @@ final class GenerationLengthTests: XCTestCase {
       try Generation.checkedMaxLength(
         promptLength: 10, config: greedy(400), maxPositions: 256, newTokensName: "--max-new-tokens",
         slidingWindowName: "--sliding-window")
-    ) { XCTAssertTrue("\($0)".contains("prompt 10 + --max-new-tokens 400 = 410 tokens exceed the model's n_positions (256); lower --max-new-tokens or use --sliding-window"), "\($0)") }
-    XCTAssertEqual(try Generation.checkedMaxLength(promptLength: 10, config: greedy(6), maxPositions: 16), 16)
+    ) {
+      XCTAssertTrue(
+        "\($0)".contains(
+          "prompt 10 + --max-new-tokens 400 = 410 tokens exceed the model's n_positions (256); lower --max-new-tokens or use --sliding-window"
+        ), "\($0)")
+    }
+    XCTAssertEqual(
+      try Generation.checkedMaxLength(promptLength: 10, config: greedy(6), maxPositions: 16), 16)
   }
 
   /// Every token past the window equals the argmax of a full forward over the last
@@ -47,7 +54,8 @@ final class GenerationLengthTests: XCTestCase {
     let prompt = [3, 14, 15, 9, 2]
     let out = try Generation.generate(m, prompts: [prompt], config: greedy(30, sliding: true))[0]
     XCTAssertEqual(out.count, 35)
-    XCTAssertEqual(Array(out.prefix(16)), try Generation.generate(m, prompts: [prompt], config: greedy(11))[0])
+    XCTAssertEqual(
+      Array(out.prefix(16)), try Generation.generate(m, prompts: [prompt], config: greedy(11))[0])
     for end in 5..<35 {
       let window = Array(out[max(0, end - 16)..<end])
       let logits = noGrad { m(Tensor(window.map { Int64($0) }, shape: [1, window.count])) }
@@ -57,8 +65,10 @@ final class GenerationLengthTests: XCTestCase {
     }
     // A prompt longer than the window is cropped the same way; beam search slides too.
     let long = Array(repeating: prompt, count: 4).flatMap { $0 }
-    XCTAssertEqual(try Generation.generate(m, prompts: [long], config: greedy(3, sliding: true))[0].count, 23)
-    let beams = try Generation.generate(m, prompts: [prompt], config: greedy(20, sliding: true, beams: 2))[0]
+    XCTAssertEqual(
+      try Generation.generate(m, prompts: [long], config: greedy(3, sliding: true))[0].count, 23)
+    let beams = try Generation.generate(
+      m, prompts: [prompt], config: greedy(20, sliding: true, beams: 2))[0]
     XCTAssertEqual(beams.count, 25)
     XCTAssertEqual(Array(beams.prefix(5)), prompt)
   }
