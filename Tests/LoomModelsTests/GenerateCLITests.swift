@@ -124,6 +124,23 @@ final class GenerateCLITests: XCTestCase {
       XCTAssertEqual(r.status, 0, r.err)
       XCTAssertEqual(r.out.trimmingCharacters(in: .whitespacesAndNewlines), "15496 995")
     }
+    // `loom train gpt --tokenizer` with the fetched files saves a tokenizer generate reads.
+    let corpus = dir + "/corpus.txt"
+    try String(repeating: "to be or not to be, that is the question.\n", count: 40)
+      .write(toFile: corpus, atomically: true, encoding: .utf8)
+    let config = dir + "/config.json"
+    try #"{"n_positions": 32, "n_embd": 16, "n_layer": 1, "n_head": 2}"#
+      .write(toFile: config, atomically: true, encoding: .utf8)
+    let trained = dir + "/trained"
+    let t = try loom([
+      "train", "gpt", "--data", corpus, "--tokenizer", gpt2, "--config", config, "--max-steps", "2",
+      "--per-device-train-batch-size", "2", "--samples", "0", "--output-dir", trained,
+    ])
+    XCTAssertEqual(t.status, 0, t.err)
+    XCTAssertTrue(FileManager.default.fileExists(atPath: trained + "/tokenizer.json"))
+    let g = try loom(["generate", "--model", trained, "--prompt", "to be", "--max-new-tokens", "4"])
+    XCTAssertEqual(g.status, 0, g.err)
+    XCTAssertTrue(g.out.hasPrefix("to be"), g.out)
     // A GPT-2 directory without tokenizer files, given one with --tokenizer.
     let model = dir + "/gpt2-random"
     manualSeed(5)
