@@ -57,8 +57,9 @@ extension Trainer {
         handler.onEpochEnd(args, state, &control)
         try maybeLogSaveEvaluate(&running, learningRate: optimizer.paramGroups[0].lr)
       }
-      // Stopped (inside the epoch or at the end): the state stays where the last step left it.
-      guard state.batchesInEpoch == loader.count, !control.shouldTrainingStop, state.globalStep < total else { break }
+      // Training stopped: the state stays where the last step left it (inside the epoch
+      // or at its end), which is where a resumed run continues. An epoch stop moves on.
+      guard !control.shouldTrainingStop, state.globalStep < total else { break }
       state.epochIndex += 1
       state.batchesInEpoch = 0
     }
