@@ -32,9 +32,9 @@ struct TrainingFlags: ParsableArguments {
   @Option(help: "Short for --learning-rate.") var lr: Double?
   @Option(help: "Weight decay, not on biases and norms except for adam (TrainingArguments: 0; gpt: 0.01; ae/dae: 1e-8; vae: 0).")
   var weightDecay: Double?
-  @Option var adamBeta1: Double?
-  @Option var adamBeta2: Double?
-  @Option var adamEpsilon: Double?
+  @Option(help: "Adam β₁ (0.9).") var adamBeta1: Double?
+  @Option(help: "Adam β₂ (0.999).") var adamBeta2: Double?
+  @Option(help: "Adam ε (1e-8).") var adamEpsilon: Double?
   @Option(help: "Optimizer: \(OptimizerNames.allCases.map(\.rawValue).joined(separator: ", ")) (TrainingArguments and gpt: adamw_torch; ae/dae/vae: adam).")
   var optim: String?
   @Option(help: "adam, adamw or sgd: the autoencoders' spelling of --optim.") var optimizer: String?
