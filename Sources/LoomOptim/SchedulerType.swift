@@ -12,7 +12,8 @@ public enum SchedulerType: String, CaseIterable, Codable, Sendable {
   public init(parsing name: String) throws {
     guard let t = SchedulerType(rawValue: name) else {
       throw LoomError(
-        "unknown lr_scheduler_type '\(name)'; valid values: \(Self.allCases.map(\.rawValue).joined(separator: ", "))")
+        "unknown lr_scheduler_type '\(name)'; valid values: \(Self.allCases.map(\.rawValue).joined(separator: ", "))"
+      )
     }
     self = t
   }
@@ -28,8 +29,10 @@ public enum SchedulerType: String, CaseIterable, Codable, Sendable {
     switch self {
     case .linear: return .linear(warmupSteps: warmupSteps, totalSteps: totalSteps)
     case .cosine: return .cosine(warmupSteps: warmupSteps, totalSteps: totalSteps)
-    case .cosineWithRestarts: return .cosineWithRestarts(warmupSteps: warmupSteps, totalSteps: totalSteps)
-    case .polynomial: return .polynomial(warmupSteps: warmupSteps, totalSteps: totalSteps, lrInit: lrInit)
+    case .cosineWithRestarts:
+      return .cosineWithRestarts(warmupSteps: warmupSteps, totalSteps: totalSteps)
+    case .polynomial:
+      return .polynomial(warmupSteps: warmupSteps, totalSteps: totalSteps, lrInit: lrInit)
     case .constant: return .constant
     case .constantWithWarmup: return .constantWithWarmup(warmupSteps: warmupSteps)
     case .inverseSqrt: return .inverseSqrt(warmupSteps: warmupSteps)

@@ -30,7 +30,8 @@ public struct Batch: @unchecked Sendable {
   public init(_ tensors: [String: Tensor], mainInputName: String? = nil) {
     self.tensors = tensors
     self.mainInputName =
-      mainInputName ?? [Key.inputIds, Key.pixelValues, Key.inputValues].first { tensors[$0] != nil } ?? Key.inputIds
+      mainInputName ?? [Key.inputIds, Key.pixelValues, Key.inputValues].first { tensors[$0] != nil }
+      ?? Key.inputIds
   }
 
   /// The classic inputs/labels pair: integer inputs are `input_ids`, floating-point ones
@@ -95,19 +96,27 @@ public struct Batch: @unchecked Sendable {
 
   /// Moves every tensor to `device`.
   public func to(device: Device) -> Batch {
-    Batch(tensors.mapValues { $0.device == device ? $0 : $0.to(device: device) }, mainInputName: mainInputName)
+    Batch(
+      tensors.mapValues { $0.device == device ? $0 : $0.to(device: device) },
+      mainInputName: mainInputName)
   }
 
   /// torch's default collation: stacks the examples' tensors key by key along a new
   /// first dimension (every example must have the same keys and shapes).
-  public static func collate(_ examples: [[String: Tensor]], mainInputName: String? = nil) throws -> Batch {
+  public static func collate(_ examples: [[String: Tensor]], mainInputName: String? = nil) throws
+    -> Batch
+  {
     guard let first = examples.first else { throw LoomError("collate: no examples") }
     var out: [String: Tensor] = [:]
     for key in first.keys {
       let column = try examples.enumerated().map { i, e -> Tensor in
-        guard let t = e[key] else { throw LoomError("collate: example \(i) has no '\(key)' (example 0 has)") }
+        guard let t = e[key] else {
+          throw LoomError("collate: example \(i) has no '\(key)' (example 0 has)")
+        }
         guard t.shape == first[key]!.shape else {
-          throw LoomError("collate: '\(key)' of example \(i) has shape \(t.shape), example 0 has \(first[key]!.shape)")
+          throw LoomError(
+            "collate: '\(key)' of example \(i) has shape \(t.shape), example 0 has \(first[key]!.shape)"
+          )
         }
         return t.unsqueeze(0)
       }
@@ -117,7 +126,10 @@ public struct Batch: @unchecked Sendable {
   }
 
   static func required(_ t: Tensor?, _ key: String, _ all: [String: Tensor]) -> Tensor {
-    guard let t else { preconditionFailure("Batch has no '\(key)' (it has \(all.keys.sorted().joined(separator: ", ")))") }
+    guard let t else {
+      preconditionFailure(
+        "Batch has no '\(key)' (it has \(all.keys.sorted().joined(separator: ", ")))")
+    }
     return t
   }
 }

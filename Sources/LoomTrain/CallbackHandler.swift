@@ -9,7 +9,10 @@ public final class CallbackHandler {
 
   typealias Event = (TrainerCallback, TrainingArguments, TrainerState, inout TrainerControl) -> Void
 
-  func fire(_ args: TrainingArguments, _ state: TrainerState, _ control: inout TrainerControl, _ event: Event) {
+  func fire(
+    _ args: TrainingArguments, _ state: TrainerState, _ control: inout TrainerControl,
+    _ event: Event
+  ) {
     for c in callbacks { event(c, args, state, &control) }
   }
 
@@ -48,11 +51,16 @@ public final class CallbackHandler {
   func onStepEnd(_ a: TrainingArguments, _ s: TrainerState, _ c: inout TrainerControl) {
     fire(a, s, &c) { $0.onStepEnd(args: $1, state: $2, control: &$3) }
   }
-  func onLog(_ a: TrainingArguments, _ s: TrainerState, _ c: inout TrainerControl, _ logs: [String: Double]) {
+  func onLog(
+    _ a: TrainingArguments, _ s: TrainerState, _ c: inout TrainerControl, _ logs: [String: Double]
+  ) {
     c.shouldLog = false
     fire(a, s, &c) { $0.onLog(args: $1, state: $2, control: &$3, logs: logs) }
   }
-  func onEvaluate(_ a: TrainingArguments, _ s: TrainerState, _ c: inout TrainerControl, _ metrics: [String: Double]) {
+  func onEvaluate(
+    _ a: TrainingArguments, _ s: TrainerState, _ c: inout TrainerControl,
+    _ metrics: [String: Double]
+  ) {
     c.shouldEvaluate = false
     fire(a, s, &c) { $0.onEvaluate(args: $1, state: $2, control: &$3, metrics: metrics) }
   }

@@ -16,12 +16,16 @@ public enum OptimizerNames: String, CaseIterable, Codable, Sendable {
   case adamwHf = "adamw_hf"
 
   /// The order error messages list them in.
-  static let listed: [OptimizerNames] = [.adamwTorch, .adam, .sgd, .adafactor, .adamwTorchFused, .adamw, .adamwHf]
+  static let listed: [OptimizerNames] = [
+    .adamwTorch, .adam, .sgd, .adafactor, .adamwTorchFused, .adamw, .adamwHf,
+  ]
 
   /// Parses a name, or throws listing the valid ones.
   public init(parsing name: String) throws {
     guard let o = OptimizerNames(rawValue: name) else {
-      throw LoomError("unknown optim '\(name)'; valid values: \(Self.listed.map(\.rawValue).joined(separator: ", "))")
+      throw LoomError(
+        "unknown optim '\(name)'; valid values: \(Self.listed.map(\.rawValue).joined(separator: ", "))"
+      )
     }
     self = o
   }

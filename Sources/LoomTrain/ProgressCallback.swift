@@ -9,15 +9,22 @@ public final class ProgressCallback: TrainerCallback {
 
   public init(unit: ThroughputUnit = .tokens) { self.unit = unit }
 
-  public func onTrainBegin(args: TrainingArguments, state: TrainerState, control: inout TrainerControl) {
+  public func onTrainBegin(
+    args: TrainingArguments, state: TrainerState, control: inout TrainerControl
+  ) {
     bar = ProgressBar(total: state.maxSteps, label: "train", plainEvery: args.loggingSteps)
   }
 
-  public func onStepEnd(args: TrainingArguments, state: TrainerState, control: inout TrainerControl) {
-    if !control.shouldLog { bar?.update(state.globalStep, fields) }  // a log redraws it with fresh figures
+  public func onStepEnd(args: TrainingArguments, state: TrainerState, control: inout TrainerControl)
+  {
+    // A log step redraws the bar with fresh figures in onLog.
+    if !control.shouldLog { bar?.update(state.globalStep, fields) }
   }
 
-  public func onLog(args: TrainingArguments, state: TrainerState, control: inout TrainerControl, logs: [String: Double]) {
+  public func onLog(
+    args: TrainingArguments, state: TrainerState, control: inout TrainerControl,
+    logs: [String: Double]
+  ) {
     if let loss = logs["loss"], let lr = logs["learning_rate"] {
       fields = [
         "loss": String(format: "%.4f", loss), "lr": String(format: "%.2e", lr),
@@ -28,7 +35,9 @@ public final class ProgressCallback: TrainerCallback {
     if logs.keys.contains(where: { $0.hasPrefix("eval_") }) { bar?.write(Self.describe(logs)) }
   }
 
-  public func onTrainEnd(args: TrainingArguments, state: TrainerState, control: inout TrainerControl) {
+  public func onTrainEnd(
+    args: TrainingArguments, state: TrainerState, control: inout TrainerControl
+  ) {
     bar?.finish()
     bar = nil
   }
@@ -36,12 +45,17 @@ public final class ProgressCallback: TrainerCallback {
   /// A log record as HF prints it: {'eval_loss': 1.234, 'epoch': 1.0}, metrics first.
   static func describe(_ logs: [String: Double]) -> String {
     let order = logs.keys.sorted { a, b in
-      let ra = ["epoch", "step"].contains(a), rb = ["epoch", "step"].contains(b)
+      let ra = ["epoch", "step"].contains(a)
+      let rb = ["epoch", "step"].contains(b)
       return ra == rb ? a < b : rb
     }
     let items = order.map { k -> String in
       let v = logs[k]!
-      let text = k == "step" ? String(Int(v)) : (abs(v) >= 1e-4 && abs(v) < 1e6 || v == 0 ? String(format: "%.4g", v) : String(format: "%.3e", v))
+      let text =
+        k == "step"
+        ? String(Int(v))
+        : (abs(v) >= 1e-4 && abs(v) < 1e6 || v == 0
+          ? String(format: "%.4g", v) : String(format: "%.3e", v))
       return "'\(k)': \(text)"
     }
     return "{" + items.joined(separator: ", ") + "}"

@@ -9,7 +9,8 @@ extension Trainer {
   func defaultSaveModel(_ dir: String) throws {
     if let saveFunction { return try saveFunction(model, dir) }
     try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-    try SafeTensors.save(model.stateDict(), metadata: ["format": "pt"], to: dir + "/model.safetensors")
+    try SafeTensors.save(
+      model.stateDict(), metadata: ["format": "pt"], to: dir + "/model.safetensors")
   }
 
   /// Throws if `args.output_dir` holds files and neither overwrite_output_dir nor
@@ -17,10 +18,13 @@ extension Trainer {
   /// CLI) that want it before loading data and model.
   public static func checkOutputDirectory(_ args: TrainingArguments) throws {
     let dir = args.outputDir
-    if let contents = try? FileManager.default.contentsOfDirectory(atPath: dir), !contents.isEmpty, !args.overwriteOutputDir,
+    if let contents = try? FileManager.default.contentsOfDirectory(atPath: dir), !contents.isEmpty,
+      !args.overwriteOutputDir,
       args.resumeFromCheckpoint == nil
     {
-      throw LoomError("output directory \(dir) already exists and is not empty; pass --overwrite-output-dir to reuse it or --resume-from-checkpoint to continue")
+      throw LoomError(
+        "output directory \(dir) already exists and is not empty; pass --overwrite-output-dir to reuse it or --resume-from-checkpoint to continue"
+      )
     }
   }
 
@@ -29,7 +33,8 @@ extension Trainer {
     let dir = args.outputDir
     try Self.checkOutputDirectory(args)
     if args.overwriteOutputDir && args.resumeFromCheckpoint == nil {
-      for name in (try? fm.contentsOfDirectory(atPath: dir)) ?? [] where name.hasPrefix("checkpoint-") || name == logFileName {
+      for name in (try? fm.contentsOfDirectory(atPath: dir)) ?? []
+      where name.hasPrefix("checkpoint-") || name == logFileName {
         try fm.removeItem(atPath: dir + "/" + name)
       }
     }
@@ -40,7 +45,9 @@ extension Trainer {
   public func checkpoints() -> [String] {
     let names = (try? FileManager.default.contentsOfDirectory(atPath: args.outputDir)) ?? []
     return names.compactMap { n -> (Int, String)? in
-      guard n.hasPrefix("checkpoint-"), let step = Int(n.dropFirst("checkpoint-".count)) else { return nil }
+      guard n.hasPrefix("checkpoint-"), let step = Int(n.dropFirst("checkpoint-".count)) else {
+        return nil
+      }
       return (step, args.outputDir + "/" + n)
     }.sorted { $0.0 < $1.0 }.map(\.1)
   }
@@ -59,12 +66,15 @@ extension Trainer {
     return r
   }
 
-  func saveCheckpoint(optimizer: any Optimizer, scheduler: LRScheduler, metrics: [String: Double]?) throws {
+  func saveCheckpoint(optimizer: any Optimizer, scheduler: LRScheduler, metrics: [String: Double]?)
+    throws
+  {
     let fm = FileManager.default
     let name = "checkpoint-\(state.globalStep)"
     let final = args.outputDir + "/" + name
     if let metrics, let value = metrics[args.bestMetric.name] {
-      let better = state.bestMetric.map { args.bestMetric.greaterIsBetter ? value > $0 : value < $0 } ?? true
+      let better =
+        state.bestMetric.map { args.bestMetric.greaterIsBetter ? value > $0 : value < $0 } ?? true
       if better {
         state.bestMetric = value
         state.bestModelCheckpoint = final
@@ -79,8 +89,10 @@ extension Trainer {
     try SafeTensors.save(optimizer.stateDict(), to: tmp + "/optimizer.safetensors")
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-    try AtomicFile.write(try encoder.encode(["step_count": scheduler.stepCount]), to: tmp + "/scheduler.json")
-    try AtomicFile.write(try encoder.encode(["global_generator": Generator.global.state]), to: tmp + "/rng_state.json")
+    try AtomicFile.write(
+      try encoder.encode(["step_count": scheduler.stepCount]), to: tmp + "/scheduler.json")
+    try AtomicFile.write(
+      try encoder.encode(["global_generator": Generator.global.state]), to: tmp + "/rng_state.json")
     try AtomicFile.write(try encoder.encode(state), to: tmp + "/trainer_state.json")
     try AtomicFile.write(try encoder.encode(args), to: tmp + "/training_args.json")
     if fm.fileExists(atPath: final) { try fm.removeItem(atPath: final) }
@@ -97,7 +109,9 @@ extension Trainer {
       all.remove(at: i)
       all.append(best)
     }
-    for dir in all.prefix(max(0, all.count - limit)) { try FileManager.default.removeItem(atPath: dir) }
+    for dir in all.prefix(max(0, all.count - limit)) {
+      try FileManager.default.removeItem(atPath: dir)
+    }
   }
 
   /// Restores model, optimizer, schedule, RNG and the trainer state (with its
@@ -111,19 +125,26 @@ extension Trainer {
     {
       let optim = saved["optim"] as? String ?? "adamw_torch"
       if (try? OptimizerNames(parsing: optim))?.canonical != args.optim.canonical {
-        throw LoomError("resume_from_checkpoint: \(dir) was written with optim '\(optim)', this run uses '\(args.optim.rawValue)'")
+        throw LoomError(
+          "resume_from_checkpoint: \(dir) was written with optim '\(optim)', this run uses '\(args.optim.rawValue)'"
+        )
       }
     }
     let weights = try SafeTensors.load(dir + "/model.safetensors")
     try model.loadStateDict(weights, source: dir + "/model.safetensors")
     try optimizer.loadStateDict(SafeTensors.load(dir + "/optimizer.safetensors"))
-    state = try decoder.decode(TrainerState.self, from: Data(contentsOf: URL(fileURLWithPath: dir + "/trainer_state.json")))
-    let sched = try decoder.decode([String: Int].self, from: Data(contentsOf: URL(fileURLWithPath: dir + "/scheduler.json")))
+    state = try decoder.decode(
+      TrainerState.self, from: Data(contentsOf: URL(fileURLWithPath: dir + "/trainer_state.json")))
+    let sched = try decoder.decode(
+      [String: Int].self, from: Data(contentsOf: URL(fileURLWithPath: dir + "/scheduler.json")))
     scheduler.restore(stepCount: sched["step_count"] ?? state.globalStep)
-    let rng = try decoder.decode([String: [UInt64]].self, from: Data(contentsOf: URL(fileURLWithPath: dir + "/rng_state.json")))
+    let rng = try decoder.decode(
+      [String: [UInt64]].self, from: Data(contentsOf: URL(fileURLWithPath: dir + "/rng_state.json"))
+    )
     if let g = rng["global_generator"] { Generator.global.state = g }
     state.maxSteps = totalSteps
     try rewriteLogFile()
-    FileHandle.standardError.write("resuming from \(dir) at step \(state.globalStep)\n".data(using: .utf8)!)
+    FileHandle.standardError.write(
+      "resuming from \(dir) at step \(state.globalStep)\n".data(using: .utf8)!)
   }
 }

@@ -17,7 +17,9 @@ public struct EvalLoopOutput {
 
 /// Default implementations of the evaluation pieces (`Trainer`'s open methods call them).
 extension Trainer {
-  func defaultPredictionStep(model: Module, inputs: Batch, predictionLossOnly: Bool) -> PredictionStepOutput {
+  func defaultPredictionStep(model: Module, inputs: Batch, predictionLossOnly: Bool)
+    -> PredictionStepOutput
+  {
     let inputs = prepareInputs(inputs)
     let labels = inputs[Batch.Key.labels]
     return noGrad {
@@ -33,15 +35,18 @@ extension Trainer {
   }
 
   func defaultEvaluationLoop(
-    _ dataset: any TrainingDataset, description: String, predictionLossOnly: Bool, metricKeyPrefix prefix: String
+    _ dataset: any TrainingDataset, description: String, predictionLossOnly: Bool,
+    metricKeyPrefix prefix: String
   ) throws -> EvalLoopOutput {
-    let loader = try DataLoader(dataset, batchSize: args.perDeviceEvalBatchSize, prefetch: args.dataloaderPrefetch)
+    let loader = try DataLoader(
+      dataset, batchSize: args.perDeviceEvalBatchSize, prefetch: args.dataloaderPrefetch)
     model.eval()
     // Sums stay on the device (float64, weighted by batch size) until the end.
     var lossSum: Tensor? = nil
     var partSums: [String: Tensor] = [:]
     var n = 0
-    var predictions: [Tensor] = [], labels: [Tensor] = []
+    var predictions: [Tensor] = []
+    var labels: [Tensor] = []
     let batches = loader.epoch(0)
     for (indices, batch) in zip(batches.indices, batches) {
       let out = predictionStep(model: model, inputs: batch, predictionLossOnly: predictionLossOnly)
@@ -75,15 +80,19 @@ extension Trainer {
     let stackedLabels = labels.isEmpty ? nil : Tensor.cat(labels)
     if let computeMetrics, !predictionLossOnly {
       let p = EvalPrediction(predictions: stacked, labelIds: stackedLabels, loss: mean ?? .nan)
-      for (k, v) in computeMetrics(p) { metrics[k.hasPrefix(prefix + "_") ? k : prefix + "_" + k] = v }
+      for (k, v) in computeMetrics(p) {
+        metrics[k.hasPrefix(prefix + "_") ? k : prefix + "_" + k] = v
+      }
     }
-    return EvalLoopOutput(predictions: stacked, labelIds: stackedLabels, metrics: metrics, numSamples: n)
+    return EvalLoopOutput(
+      predictions: stacked, labelIds: stackedLabels, metrics: metrics, numSamples: n)
   }
 
   func defaultEvaluate() -> [String: Double] {
     guard let eval = evalDataset, eval.count > 0,
       let output = try? evaluationLoop(
-        eval, description: "Evaluation", predictionLossOnly: computeMetrics == nil, metricKeyPrefix: "eval")
+        eval, description: "Evaluation", predictionLossOnly: computeMetrics == nil,
+        metricKeyPrefix: "eval")
     else { return [:] }
     var metrics = output.metrics
     metrics["epoch"] = state.epoch
@@ -91,14 +100,20 @@ extension Trainer {
     return metrics
   }
 
-  func defaultPredict(_ dataset: any TrainingDataset) throws -> (predictions: Tensor, labelIds: Tensor, metrics: [String: Double]) {
+  func defaultPredict(_ dataset: any TrainingDataset) throws -> (
+    predictions: Tensor, labelIds: Tensor, metrics: [String: Double]
+  ) {
     defer { model.train() }
-    let output = try evaluationLoop(dataset, description: "Prediction", predictionLossOnly: false, metricKeyPrefix: "test")
+    let output = try evaluationLoop(
+      dataset, description: "Prediction", predictionLossOnly: false, metricKeyPrefix: "test")
     guard let predictions = output.predictions else {
       throw LoomError(
-        "predict needs model outputs: build the Trainer with lossAndLogits (or predictionStep), or override predictionStep")
+        "predict needs model outputs: build the Trainer with lossAndLogits (or predictionStep), or override predictionStep"
+      )
     }
-    guard let labels = output.labelIds else { throw LoomError("predict: the dataset's batches have no labels") }
+    guard let labels = output.labelIds else {
+      throw LoomError("predict: the dataset's batches have no labels")
+    }
     return (predictions, labels, output.metrics)
   }
 }

@@ -11,10 +11,13 @@ extension Trainer {
   func runTraining() throws -> TrainerState {
     try args.validate()
     guard trainDataset.count > 0, batchesPerEpoch > 0 else {
-      throw LoomError("the training set has \(trainDataset.count) examples: not enough for one batch of \(args.perDeviceTrainBatchSize)\(args.dataloaderDropLast ? " with dataloader_drop_last" : "")")
+      throw LoomError(
+        "the training set has \(trainDataset.count) examples: not enough for one batch of \(args.perDeviceTrainBatchSize)\(args.dataloaderDropLast ? " with dataloader_drop_last" : "")"
+      )
     }
     if args.evalStrategy != .no && evalDataset == nil {
-      throw LoomError("eval_strategy is \(args.evalStrategy.rawValue) but no evaluation dataset was given")
+      throw LoomError(
+        "eval_strategy is \(args.evalStrategy.rawValue) but no evaluation dataset was given")
     }
     try prepareOutputDirectory()
     manualSeed(args.seed)
@@ -24,8 +27,12 @@ extension Trainer {
     let scheduler = try createScheduler(numTrainingSteps: total, optimizer: optimizer)
     self.optimizer = optimizer
     lrScheduler = scheduler
-    state = TrainerState(maxSteps: total, numTrainEpochs: Int(args.numTrainEpochs.rounded(.up)), trainBatchSize: args.perDeviceTrainBatchSize)
-    if let resume = try resolveResume() { try restore(from: resume, optimizer: optimizer, scheduler: scheduler) }
+    state = TrainerState(
+      maxSteps: total, numTrainEpochs: Int(args.numTrainEpochs.rounded(.up)),
+      trainBatchSize: args.perDeviceTrainBatchSize)
+    if let resume = try resolveResume() {
+      try restore(from: resume, optimizer: optimizer, scheduler: scheduler)
+    }
     model.train()
     var running = RunningLoss()
     handler.onTrainBegin(args, state, &control)
@@ -40,7 +47,9 @@ extension Trainer {
           if micro % accumulation == 0 { handler.onStepBegin(args, state, &control) }
           state.batchesInEpoch += 1
           micro += 1
-          running.add(try trainingStep(model: model, inputs: batch), tokens: throughputUnit == .tokens ? batch.tokenCount : batch.count)
+          running.add(
+            try trainingStep(model: model, inputs: batch),
+            tokens: throughputUnit == .tokens ? batch.tokenCount : batch.count)
           let endOfEpoch = state.batchesInEpoch == loader.count
           guard micro % accumulation == 0 || endOfEpoch else {
             handler.onSubstepEnd(args, state, &control)
@@ -49,7 +58,8 @@ extension Trainer {
           let lr = optimizer.paramGroups[0].lr
           try optimizerStep(optimizer: optimizer, scheduler: scheduler)
           state.globalStep += 1
-          state.epoch = Double(state.epochIndex) + Double(state.batchesInEpoch) / Double(loader.count)
+          state.epoch =
+            Double(state.epochIndex) + Double(state.batchesInEpoch) / Double(loader.count)
           handler.onStepEnd(args, state, &control)
           try maybeLogSaveEvaluate(&running, learningRate: lr)
           if control.shouldEpochStop || control.shouldTrainingStop { break }
@@ -66,7 +76,9 @@ extension Trainer {
     if args.loadBestModelAtEnd, let best = state.bestModelCheckpoint {
       let weights = try SafeTensors.load(best + "/model.safetensors")
       try model.loadStateDict(weights, strict: false, source: best + "/model.safetensors")
-      FileHandle.standardError.write("loaded the best model from \(best) (\(args.bestMetric.name) = \(state.bestMetric ?? .nan))\n".data(using: .utf8)!)
+      FileHandle.standardError.write(
+        "loaded the best model from \(best) (\(args.bestMetric.name) = \(state.bestMetric ?? .nan))\n"
+          .data(using: .utf8)!)
     }
     handler.onTrainEnd(args, state, &control)
     return state
@@ -97,7 +109,6 @@ extension Trainer {
     }
   }
 }
-
 
 /// The training loss and its parts summed on the device over a logging window (in
 /// float64, so the logged mean equals the sum of the float32 losses read one by one).

@@ -33,7 +33,8 @@ extension Trainer {
     case .adam:
       let params = model.parameters().filter(\.requiresGrad)
       return Adam(
-        [ParamGroup(params: params, lr: args.learningRate, weightDecay: args.weightDecay)], betas: (args.adamBeta1, args.adamBeta2),
+        [ParamGroup(params: params, lr: args.learningRate, weightDecay: args.weightDecay)],
+        betas: (args.adamBeta1, args.adamBeta2),
         eps: args.adamEpsilon)
     case .sgd:
       return SGD(groups, momentum: args.sgdMomentum)
@@ -49,9 +50,11 @@ extension Trainer {
     args.warmupSteps > 0 ? args.warmupSteps : Int((args.warmupRatio * Double(total)).rounded(.up))
   }
 
-  func defaultCreateScheduler(numTrainingSteps: Int, optimizer: any Optimizer) throws -> LRScheduler {
+  func defaultCreateScheduler(numTrainingSteps: Int, optimizer: any Optimizer) throws -> LRScheduler
+  {
     let schedule = args.lrSchedulerType.schedule(
-      warmupSteps: warmupSteps(numTrainingSteps), totalSteps: numTrainingSteps, lrInit: args.learningRate)
+      warmupSteps: warmupSteps(numTrainingSteps), totalSteps: numTrainingSteps,
+      lrInit: args.learningRate)
     return LRScheduler(optimizer, schedule: schedule)
   }
 

@@ -15,7 +15,9 @@ public struct LossOutput {
   }
 
   /// The same values cut from the autograd graph.
-  public func detached() -> LossOutput { LossOutput(loss: loss.detach(), parts: parts.mapValues { $0.detach() }) }
+  public func detached() -> LossOutput {
+    LossOutput(loss: loss.detach(), parts: parts.mapValues { $0.detach() })
+  }
 }
 
 /// Hugging Face's `Trainer`: AdamW with decay groups (or Adam, SGD, Adafactor), LR
@@ -73,46 +75,57 @@ open class Trainer {
   public internal(set) var lrScheduler: LRScheduler?
 
   public convenience init(
-    model: Module, args: TrainingArguments, trainDataset: any TrainingDataset, evalDataset: (any TrainingDataset)? = nil,
-    computeLoss: @escaping (Batch) -> Tensor, computeMetrics: ((EvalPrediction) -> [String: Double])? = nil,
+    model: Module, args: TrainingArguments, trainDataset: any TrainingDataset,
+    evalDataset: (any TrainingDataset)? = nil,
+    computeLoss: @escaping (Batch) -> Tensor,
+    computeMetrics: ((EvalPrediction) -> [String: Double])? = nil,
     predictionStep: ((Batch) -> Tensor)? = nil, saveModel: ((Module, String) throws -> Void)? = nil,
     callbacks: [TrainerCallback] = []
   ) {
     self.init(
       model: model, args: args, trainDataset: trainDataset, evalDataset: evalDataset,
-      computeLossOutput: { LossOutput(loss: computeLoss($0)) }, computeMetrics: computeMetrics, predictionStep: predictionStep,
+      computeLossOutput: { LossOutput(loss: computeLoss($0)) }, computeMetrics: computeMetrics,
+      predictionStep: predictionStep,
       saveModel: saveModel, callbacks: callbacks)
   }
 
   /// A trainer whose loss comes with named parts to log (see `LossOutput`).
   public convenience init(
-    model: Module, args: TrainingArguments, trainDataset: any TrainingDataset, evalDataset: (any TrainingDataset)? = nil,
-    computeLossOutput: @escaping (Batch) -> LossOutput, computeMetrics: ((EvalPrediction) -> [String: Double])? = nil,
+    model: Module, args: TrainingArguments, trainDataset: any TrainingDataset,
+    evalDataset: (any TrainingDataset)? = nil,
+    computeLossOutput: @escaping (Batch) -> LossOutput,
+    computeMetrics: ((EvalPrediction) -> [String: Double])? = nil,
     predictionStep: ((Batch) -> Tensor)? = nil, saveModel: ((Module, String) throws -> Void)? = nil,
     callbacks: [TrainerCallback] = []
   ) {
     self.init(
-      model: model, args: args, trainDataset: trainDataset, evalDataset: evalDataset, loss: computeLossOutput,
-      lossAndLogits: nil, logits: predictionStep, computeMetrics: computeMetrics, saveModel: saveModel, callbacks: callbacks)
+      model: model, args: args, trainDataset: trainDataset, evalDataset: evalDataset,
+      loss: computeLossOutput,
+      lossAndLogits: nil, logits: predictionStep, computeMetrics: computeMetrics,
+      saveModel: saveModel, callbacks: callbacks)
   }
 
   /// A trainer whose closure returns the loss and the logits of one forward pass:
   /// training uses the loss, evaluation and `predict` both, running the model once per batch.
   public convenience init(
-    model: Module, args: TrainingArguments, trainDataset: any TrainingDataset, evalDataset: (any TrainingDataset)? = nil,
+    model: Module, args: TrainingArguments, trainDataset: any TrainingDataset,
+    evalDataset: (any TrainingDataset)? = nil,
     lossAndLogits: @escaping (Batch) -> (loss: LossOutput, logits: Tensor),
-    computeMetrics: ((EvalPrediction) -> [String: Double])? = nil, saveModel: ((Module, String) throws -> Void)? = nil,
+    computeMetrics: ((EvalPrediction) -> [String: Double])? = nil,
+    saveModel: ((Module, String) throws -> Void)? = nil,
     callbacks: [TrainerCallback] = []
   ) {
     self.init(
       model: model, args: args, trainDataset: trainDataset, evalDataset: evalDataset, loss: nil,
-      lossAndLogits: lossAndLogits, logits: nil, computeMetrics: computeMetrics, saveModel: saveModel, callbacks: callbacks)
+      lossAndLogits: lossAndLogits, logits: nil, computeMetrics: computeMetrics,
+      saveModel: saveModel, callbacks: callbacks)
   }
 
   /// For subclasses that override `computeLoss(model:inputs:)` (and `predictionStep` for
   /// logits) instead of passing closures.
   public init(
-    model: Module, args: TrainingArguments, trainDataset: any TrainingDataset, evalDataset: (any TrainingDataset)? = nil,
+    model: Module, args: TrainingArguments, trainDataset: any TrainingDataset,
+    evalDataset: (any TrainingDataset)? = nil,
     computeMetrics: ((EvalPrediction) -> [String: Double])? = nil, callbacks: [TrainerCallback] = []
   ) {
     self.model = model
@@ -130,7 +143,8 @@ open class Trainer {
   }
 
   init(
-    model: Module, args: TrainingArguments, trainDataset: any TrainingDataset, evalDataset: (any TrainingDataset)?,
+    model: Module, args: TrainingArguments, trainDataset: any TrainingDataset,
+    evalDataset: (any TrainingDataset)?,
     loss: ((Batch) -> LossOutput)?, lossAndLogits: ((Batch) -> (loss: LossOutput, logits: Tensor))?,
     logits: ((Batch) -> Tensor)?, computeMetrics: ((EvalPrediction) -> [String: Double])?,
     saveModel: ((Module, String) throws -> Void)?, callbacks: [TrainerCallback]
@@ -151,25 +165,31 @@ open class Trainer {
 
   static func looksLikeLanguageModel(_ model: Module) -> Bool {
     let name = String(describing: type(of: model))
-    return name.hasSuffix("LMHeadModel") || name.contains("ForCausalLM") || name.contains("ForMaskedLM")
+    return name.hasSuffix("LMHeadModel") || name.contains("ForCausalLM")
+      || name.contains("ForMaskedLM")
   }
 
   var batchesPerEpoch: Int {
-    let n = trainDataset.count, b = args.perDeviceTrainBatchSize
+    let n = trainDataset.count
+    let b = args.perDeviceTrainBatchSize
     return args.dataloaderDropLast ? n / b : (n + b - 1) / b
   }
 
-  var stepsPerEpoch: Int { max(1, (batchesPerEpoch + args.gradientAccumulationSteps - 1) / args.gradientAccumulationSteps) }
+  var stepsPerEpoch: Int {
+    max(1, (batchesPerEpoch + args.gradientAccumulationSteps - 1) / args.gradientAccumulationSteps)
+  }
 
   public var totalSteps: Int {
-    args.maxSteps > 0 ? args.maxSteps : Int((args.numTrainEpochs * Double(stepsPerEpoch)).rounded(.up))
+    args.maxSteps > 0
+      ? args.maxSteps : Int((args.numTrainEpochs * Double(stepsPerEpoch)).rounded(.up))
   }
 
   /// The training batches: a permutation seeded by (seed, epoch), so resuming
   /// reproduces the order.
   open func trainLoader() throws -> DataLoader {
     try DataLoader(
-      trainDataset, batchSize: args.perDeviceTrainBatchSize, shuffle: true, seed: args.seed, dropLast: args.dataloaderDropLast,
+      trainDataset, batchSize: args.perDeviceTrainBatchSize, shuffle: true, seed: args.seed,
+      dropLast: args.dataloaderDropLast,
       prefetch: args.dataloaderPrefetch)
   }
 
@@ -207,7 +227,9 @@ open class Trainer {
 
   /// HF's `prediction_step`: loss (nil without labels), logits (nil when
   /// `predictionLossOnly` or none can be computed) and labels of one batch.
-  open func predictionStep(model: Module, inputs: Batch, predictionLossOnly: Bool) -> PredictionStepOutput {
+  open func predictionStep(model: Module, inputs: Batch, predictionLossOnly: Bool)
+    -> PredictionStepOutput
+  {
     defaultPredictionStep(model: model, inputs: inputs, predictionLossOnly: predictionLossOnly)
   }
 
@@ -215,10 +237,12 @@ open class Trainer {
   /// (and parts), perplexity for language models, `computeMetrics`, keys prefixed with
   /// `metricKeyPrefix`.
   open func evaluationLoop(
-    _ dataset: any TrainingDataset, description: String, predictionLossOnly: Bool, metricKeyPrefix: String
+    _ dataset: any TrainingDataset, description: String, predictionLossOnly: Bool,
+    metricKeyPrefix: String
   ) throws -> EvalLoopOutput {
     try defaultEvaluationLoop(
-      dataset, description: description, predictionLossOnly: predictionLossOnly, metricKeyPrefix: metricKeyPrefix)
+      dataset, description: description, predictionLossOnly: predictionLossOnly,
+      metricKeyPrefix: metricKeyPrefix)
   }
 
   /// Metrics over the evaluation set (`eval_loss`, `eval_perplexity` for language
@@ -226,7 +250,9 @@ open class Trainer {
   open func evaluate() -> [String: Double] { defaultEvaluate() }
 
   /// Predictions, labels and `test_` metrics over a dataset, like HF's `predict`.
-  open func predict(_ dataset: any TrainingDataset) throws -> (predictions: Tensor, labelIds: Tensor, metrics: [String: Double]) {
+  open func predict(_ dataset: any TrainingDataset) throws -> (
+    predictions: Tensor, labelIds: Tensor, metrics: [String: Double]
+  ) {
     try defaultPredict(dataset)
   }
 

@@ -41,7 +41,9 @@ struct TrainDAECommand: ParsableCommand {
   var noise = "masking:0.25"
   func setup() throws -> AutoencoderRun {
     var r = AutoencoderRun(kind: .dae, flags: flags, training: training)
-    do { r.noise = try ImageNoise(parsing: noise) } catch { throw ValidationError("--noise: \(error)") }
+    do { r.noise = try ImageNoise(parsing: noise) } catch {
+      throw ValidationError("--noise: \(error)")
+    }
     return r
   }
   func validate() throws { try setup().validate() }
@@ -110,20 +112,26 @@ struct AutoencoderRun {
 
   /// The model: built from the flags, or the one saved in --model (its config.json
   /// gives the shape; its model_type must be this command's).
-  func makeModel() throws -> (model: any ImageAutoencoder, autoencoder: AutoencoderConfig, vae: VAEConfig) {
+  func makeModel() throws -> (
+    model: any ImageAutoencoder, autoencoder: AutoencoderConfig, vae: VAEConfig
+  ) {
     var aeConfig = AutoencoderConfig()
     aeConfig.noise = noise
-    guard let dir = training.model else { return (try kind.make(autoencoder: aeConfig, vae: vae), aeConfig, vae) }
+    guard let dir = training.model else {
+      return (try kind.make(autoencoder: aeConfig, vae: vae), aeConfig, vae)
+    }
     let configPath = dir + "/config.json"
     guard let data = FileManager.default.contents(atPath: configPath),
       let dict = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
     else { throw LoomError("\(configPath) is missing or not a JSON object") }
     let type = dict["model_type"] as? String ?? "(none)"
     guard type == kind.rawValue else {
-      throw LoomError("\(configPath): model_type is '\(type)', but this command trains '\(kind.rawValue)'")
+      throw LoomError(
+        "\(configPath): model_type is '\(type)', but this command trains '\(kind.rawValue)'")
     }
     let model: any ImageAutoencoder
-    var savedAE = aeConfig, savedVAE = vae
+    var savedAE = aeConfig
+    var savedVAE = vae
     do {
       if isVAE {
         savedVAE = try JSONDecoder().decode(VAEConfig.self, from: data)
@@ -181,7 +189,9 @@ struct AutoencoderRun {
     trainer.throughputUnit = .samples
     let metricsPath = out + "/metrics.jsonl"
     trainer.onLog = { [unowned trainer] logs in
-      if logs["eval_loss"] != nil, let row = Self.epochRows(trainer.state.logHistory).last { print(Self.describe(row)) }
+      if logs["eval_loss"] != nil, let row = Self.epochRows(trainer.state.logHistory).last {
+        print(Self.describe(row))
+      }
     }
     // From the whole log history, so a resumed run lists the epochs before its checkpoint too.
     let epochs = Self.epochRows(try trainer.train().logHistory)
@@ -189,7 +199,8 @@ struct AutoencoderRun {
 
     try SafeTensors.save(
       model.stateDict(), metadata: ["format": "pt"], to: out + "/model.safetensors")
-    try AtomicFile.write(try configJSON(autoencoder: aeConfig, vae: vaeConfig), to: out + "/config.json")
+    try AtomicFile.write(
+      try configJSON(autoencoder: aeConfig, vae: vaeConfig), to: out + "/config.json")
     let rendered = try writeGraphAndSummary(model: model)
     try writePictures(model: model, test: test, epochs: epochs)
     let files =
@@ -207,7 +218,9 @@ struct AutoencoderRun {
     for logs in history {
       if let l = logs["loss"] { pendingTrain = l }
       guard let testLoss = logs["eval_loss"], let epoch = logs["epoch"] else { continue }
-      var row: [String: Double] = ["epoch": epoch.rounded(), "train_loss": pendingTrain, "test_loss": testLoss]
+      var row: [String: Double] = [
+        "epoch": epoch.rounded(), "train_loss": pendingTrain, "test_loss": testLoss,
+      ]
       if let r = logs["eval_recon_loss"], let k = logs["eval_kl_loss"] {
         row["test_recon_loss"] = r
         row["test_kl_loss"] = k

@@ -14,47 +14,75 @@ struct TrainingFlags: ParsableArguments {
   @Option(help: "Directory for the model, checkpoints, metrics and plots.") var outputDir: String
   @Flag(help: "Reuse a non-empty output directory (its checkpoints and logs are replaced).")
   var overwriteOutputDir = false
-  @Option(help: "Start from a saved model directory (Loom's, or one saved by Hugging Face's save_pretrained).")
+  @Option(
+    help:
+      "Start from a saved model directory (Loom's, or one saved by Hugging Face's save_pretrained)."
+  )
   var model: String?
   @Option(help: "Where to train: cpu or emulated (Loom's test device).") var device = "cpu"
 
-  @Option(help: "Epochs, may be fractional; ignored when --max-steps > 0 (TrainingArguments: 3; gpt: 1; ae/dae/vae: 10).")
+  @Option(
+    help:
+      "Epochs, may be fractional; ignored when --max-steps > 0 (TrainingArguments: 3; gpt: 1; ae/dae/vae: 10)."
+  )
   var numTrainEpochs: Double?
   @Option(help: "Whole epochs: short for --num-train-epochs.") var epochs: Int?
   @Option(help: "Total optimizer steps; overrides epochs when > 0.") var maxSteps: Int?
   @Option(help: "Training batch size (TrainingArguments and gpt: 8; ae/dae: 32; vae: 128).")
   var perDeviceTrainBatchSize: Int?
   @Option(help: "Short for --per-device-train-batch-size.") var batchSize: Int?
-  @Option(help: "Evaluation batch size (TrainingArguments and gpt: 8; ae/dae/vae: 500).") var perDeviceEvalBatchSize: Int?
+  @Option(help: "Evaluation batch size (TrainingArguments and gpt: 8; ae/dae/vae: 500).")
+  var perDeviceEvalBatchSize: Int?
   @Option(help: "Micro-batches per optimizer step.") var gradientAccumulationSteps: Int?
-  @Option(help: "Peak learning rate (TrainingArguments: 5e-5; gpt: 3e-4; ae/dae/vae: 1e-3, the seeds used 1e-1).")
+  @Option(
+    help:
+      "Peak learning rate (TrainingArguments: 5e-5; gpt: 3e-4; ae/dae/vae: 1e-3, the seeds used 1e-1)."
+  )
   var learningRate: Double?
   @Option(help: "Short for --learning-rate.") var lr: Double?
-  @Option(help: "Weight decay, not on biases and norms except for adam (TrainingArguments: 0; gpt: 0.01; ae/dae: 1e-8; vae: 0).")
+  @Option(
+    help:
+      "Weight decay, not on biases and norms except for adam (TrainingArguments: 0; gpt: 0.01; ae/dae: 1e-8; vae: 0)."
+  )
   var weightDecay: Double?
   @Option(help: "Adam β₁ (0.9).") var adamBeta1: Double?
   @Option(help: "Adam β₂ (0.999).") var adamBeta2: Double?
   @Option(help: "Adam ε (1e-8).") var adamEpsilon: Double?
-  @Option(help: "Optimizer: \(OptimizerNames.allCases.map(\.rawValue).joined(separator: ", ")) (TrainingArguments and gpt: adamw_torch; ae/dae/vae: adam).")
+  @Option(
+    help:
+      "Optimizer: \(OptimizerNames.allCases.map(\.rawValue).joined(separator: ", ")) (TrainingArguments and gpt: adamw_torch; ae/dae/vae: adam)."
+  )
   var optim: String?
   @Option(help: "adam, adamw or sgd: the autoencoders' spelling of --optim.") var optimizer: String?
   @Option(help: "Momentum of optim sgd.") var sgdMomentum: Double?
   @Option(help: "Short for --sgd-momentum.") var momentum: Double?
   @Option(help: "Linear warmup steps.") var warmupSteps: Int?
   @Option(help: "Warmup as a fraction of training.") var warmupRatio: Double?
-  @Option(help: "\(SchedulerType.allCases.map(\.rawValue).joined(separator: ", ")) (TrainingArguments and gpt: linear; ae/dae/vae: constant).")
+  @Option(
+    help:
+      "\(SchedulerType.allCases.map(\.rawValue).joined(separator: ", ")) (TrainingArguments and gpt: linear; ae/dae/vae: constant)."
+  )
   var lrSchedulerType: String?
-  @Option(help: "Gradient clipping norm, 0 = off (TrainingArguments and gpt: 1; ae/dae/vae: 0).") var maxGradNorm: Double?
-  @Option(help: "Log every N steps (TrainingArguments: 500; gpt: 50; ae/dae/vae: once per epoch).") var loggingSteps: Int?
-  @Option(help: "no, steps or epoch (TrainingArguments: no; gpt: steps; ae/dae/vae: epoch).") var evalStrategy: String?
+  @Option(help: "Gradient clipping norm, 0 = off (TrainingArguments and gpt: 1; ae/dae/vae: 0).")
+  var maxGradNorm: Double?
+  @Option(help: "Log every N steps (TrainingArguments: 500; gpt: 50; ae/dae/vae: once per epoch).")
+  var loggingSteps: Int?
+  @Option(help: "no, steps or epoch (TrainingArguments: no; gpt: steps; ae/dae/vae: epoch).")
+  var evalStrategy: String?
   @Option(help: "Evaluate every N steps (default: --logging-steps).") var evalSteps: Int?
-  @Option(help: "no, steps or epoch (TrainingArguments and gpt: steps; ae/dae/vae: epoch).") var saveStrategy: String?
+  @Option(help: "no, steps or epoch (TrainingArguments and gpt: steps; ae/dae/vae: epoch).")
+  var saveStrategy: String?
   @Option(help: "Checkpoint every N steps.") var saveSteps: Int?
-  @Option(help: "Keep at most N checkpoints (TrainingArguments and gpt: all; ae/dae/vae: 2).") var saveTotalLimit: Int?
+  @Option(help: "Keep at most N checkpoints (TrainingArguments and gpt: all; ae/dae/vae: 2).")
+  var saveTotalLimit: Int?
   @Flag(help: "Reload the best checkpoint at the end.") var loadBestModelAtEnd = false
-  @Option(help: "Metric for the best checkpoint (default eval_loss).") var metricForBestModel: String?
+  @Option(help: "Metric for the best checkpoint (default eval_loss).") var metricForBestModel:
+    String?
   @Option(help: "Whether a larger metric is better.") var greaterIsBetter: Bool?
-  @Option(help: "Random seed: weights, shuffling, noise, sampling (TrainingArguments and gpt: 42; ae/dae/vae: 0).")
+  @Option(
+    help:
+      "Random seed: weights, shuffling, noise, sampling (TrainingArguments and gpt: 42; ae/dae/vae: 0)."
+  )
   var seed: UInt64?
   @Flag(help: "Drop the last incomplete batch.") var dataloaderDropLast = false
   @Option(help: "A checkpoint-N directory, or 'latest'.") var resumeFromCheckpoint: String?
@@ -63,7 +91,10 @@ struct TrainingFlags: ParsableArguments {
   func checkAliases() throws {
     let pairs: [(String, Bool, String, Bool)] = [
       ("--num-train-epochs", numTrainEpochs != nil, "--epochs", epochs != nil),
-      ("--per-device-train-batch-size", perDeviceTrainBatchSize != nil, "--batch-size", batchSize != nil),
+      (
+        "--per-device-train-batch-size", perDeviceTrainBatchSize != nil, "--batch-size",
+        batchSize != nil
+      ),
       ("--learning-rate", learningRate != nil, "--lr", lr != nil),
       ("--optim", optim != nil, "--optimizer", optimizer != nil),
       ("--sgd-momentum", sgdMomentum != nil, "--momentum", momentum != nil),
@@ -72,11 +103,17 @@ struct TrainingFlags: ParsableArguments {
       throw ValidationError("\(b) is short for \(a): pass one of them")
     }
     if let e = epochs, e < 1 { throw ValidationError("--epochs must be at least 1, got \(e)") }
-    if let b = batchSize, b < 1 { throw ValidationError("--batch-size must be at least 1, got \(b)") }
+    if let b = batchSize, b < 1 {
+      throw ValidationError("--batch-size must be at least 1, got \(b)")
+    }
     if let lr, !(lr > 0) { throw ValidationError("--lr must be > 0, got \(lr)") }
-    if let wd = weightDecay, wd < 0 { throw ValidationError("--weight-decay must be >= 0, got \(wd)") }
+    if let wd = weightDecay, wd < 0 {
+      throw ValidationError("--weight-decay must be >= 0, got \(wd)")
+    }
     if let o = optimizer, !["adam", "adamw", "sgd"].contains(o) {
-      throw ValidationError("--optimizer must be adam, adamw or sgd, got '\(o)' (--optim also takes \(OptimizerNames.allCases.map(\.rawValue).joined(separator: ", ")))")
+      throw ValidationError(
+        "--optimizer must be adam, adamw or sgd, got '\(o)' (--optim also takes \(OptimizerNames.allCases.map(\.rawValue).joined(separator: ", ")))"
+      )
     }
   }
 
@@ -154,10 +191,13 @@ struct TrainingFlags: ParsableArguments {
     guard let model else { return }
     var isDir: ObjCBool = false
     guard FileManager.default.fileExists(atPath: model, isDirectory: &isDir), isDir.boolValue else {
-      throw ValidationError("--model \(model) is not a directory (a saved model: config.json and model.safetensors)")
+      throw ValidationError(
+        "--model \(model) is not a directory (a saved model: config.json and model.safetensors)")
     }
     let fm = FileManager.default
-    guard fm.fileExists(atPath: model + "/model.safetensors") || fm.fileExists(atPath: model + "/model.safetensors.index.json")
+    guard
+      fm.fileExists(atPath: model + "/model.safetensors")
+        || fm.fileExists(atPath: model + "/model.safetensors.index.json")
     else {
       throw ValidationError("--model \(model) has no model.safetensors")
     }

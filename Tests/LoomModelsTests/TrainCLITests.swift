@@ -15,17 +15,23 @@ final class TrainCLITests: XCTestCase {
 
   func loom(_ args: [String]) throws -> (status: Int32, out: String, err: String) {
     let url = Bundle.module.bundleURL.deletingLastPathComponent().appendingPathComponent("loom")
-    guard FileManager.default.isExecutableFile(atPath: url.path) else { throw XCTSkip("loom binary not built at \(url.path)") }
+    guard FileManager.default.isExecutableFile(atPath: url.path) else {
+      throw XCTSkip("loom binary not built at \(url.path)")
+    }
     let p = Process()
     p.executableURL = url
     p.arguments = args
-    let o = Pipe(), e = Pipe()
+    let o = Pipe()
+    let e = Pipe()
     p.standardOutput = o
     p.standardError = e
     try p.run()
-    let od = o.fileHandleForReading.readDataToEndOfFile(), ed = e.fileHandleForReading.readDataToEndOfFile()
+    let od = o.fileHandleForReading.readDataToEndOfFile()
+    let ed = e.fileHandleForReading.readDataToEndOfFile()
     p.waitUntilExit()
-    return (p.terminationStatus, String(decoding: od, as: UTF8.self), String(decoding: ed, as: UTF8.self))
+    return (
+      p.terminationStatus, String(decoding: od, as: UTF8.self), String(decoding: ed, as: UTF8.self)
+    )
   }
 
   func jsonLines(_ path: String) throws -> [[String: Double]] {
@@ -41,28 +47,73 @@ final class TrainCLITests: XCTestCase {
     try FileManager.default.createDirectory(atPath: full, withIntermediateDirectories: true)
     try "x".write(toFile: full + "/notes.txt", atomically: true, encoding: .utf8)
     let cases: [([String], String, String)] = [
-      (["train", "gpt", "--data", missing, "--char", "--lr-scheduler-type", "zigzag", "--output-dir", dir + "/a"],
-       "unknown lr_scheduler_type 'zigzag'; valid values: linear, cosine", "loom train gpt"),
-      (["train", "gpt", "--data", missing, "--char", "--optim", "lion", "--output-dir", dir + "/a"],
-       "unknown optim 'lion'; valid values: adamw_torch, adam, sgd, adafactor", "loom train gpt"),
-      (["train", "gpt", "--data", missing, "--char", "--output-dir", full], "already exists and is not empty", "loom train gpt"),
-      (["train", "gpt", "--data", missing, "--char", "--lr", "1e-3", "--learning-rate", "1e-3", "--output-dir", dir + "/a"],
-       "--lr is short for --learning-rate", "loom train gpt"),
-      (["train", "gpt", "--data", missing, "--char", "--device", "tpu", "--output-dir", dir + "/a"], "--device", "loom train gpt"),
-      (["train", "gpt", "--data", missing, "--model", dir + "/nomodel", "--output-dir", dir + "/a"], "is not a directory",
-       "loom train gpt"),
-      (["train", "ae", "--data-dir", dir + "/nowhere", "--optim", "lion", "--output-dir", dir + "/b"], "unknown optim 'lion'",
-       "loom train ae"),
-      (["train", "vae", "--data-dir", dir + "/nowhere", "--lr-scheduler-type", "zigzag", "--output-dir", dir + "/b"],
-       "unknown lr_scheduler_type", "loom train vae"),
-      (["train", "dae", "--data-dir", dir + "/nowhere", "--output-dir", full], "already exists and is not empty", "loom train dae"),
+      (
+        [
+          "train", "gpt", "--data", missing, "--char", "--lr-scheduler-type", "zigzag",
+          "--output-dir", dir + "/a",
+        ],
+        "unknown lr_scheduler_type 'zigzag'; valid values: linear, cosine", "loom train gpt"
+      ),
+      (
+        [
+          "train", "gpt", "--data", missing, "--char", "--optim", "lion", "--output-dir",
+          dir + "/a",
+        ],
+        "unknown optim 'lion'; valid values: adamw_torch, adam, sgd, adafactor", "loom train gpt"
+      ),
+      (
+        ["train", "gpt", "--data", missing, "--char", "--output-dir", full],
+        "already exists and is not empty", "loom train gpt"
+      ),
+      (
+        [
+          "train", "gpt", "--data", missing, "--char", "--lr", "1e-3", "--learning-rate", "1e-3",
+          "--output-dir", dir + "/a",
+        ],
+        "--lr is short for --learning-rate", "loom train gpt"
+      ),
+      (
+        [
+          "train", "gpt", "--data", missing, "--char", "--device", "tpu", "--output-dir",
+          dir + "/a",
+        ], "--device", "loom train gpt"
+      ),
+      (
+        [
+          "train", "gpt", "--data", missing, "--model", dir + "/nomodel", "--output-dir",
+          dir + "/a",
+        ], "is not a directory",
+        "loom train gpt"
+      ),
+      (
+        [
+          "train", "ae", "--data-dir", dir + "/nowhere", "--optim", "lion", "--output-dir",
+          dir + "/b",
+        ], "unknown optim 'lion'",
+        "loom train ae"
+      ),
+      (
+        [
+          "train", "vae", "--data-dir", dir + "/nowhere", "--lr-scheduler-type", "zigzag",
+          "--output-dir", dir + "/b",
+        ],
+        "unknown lr_scheduler_type", "loom train vae"
+      ),
+      (
+        ["train", "dae", "--data-dir", dir + "/nowhere", "--output-dir", full],
+        "already exists and is not empty", "loom train dae"
+      ),
     ]
     for (args, message, usage) in cases {
       let r = try loom(args)
       XCTAssertNotEqual(r.status, 0, "\(args) should fail")
       XCTAssertTrue(r.err.contains(message), "\(args): expected '\(message)' in: \(r.err)")
-      XCTAssertTrue(r.err.contains("Usage: \(usage) "), "\(args): expected the usage of '\(usage)' in: \(r.err)")
-      XCTAssertFalse(r.err.contains("cannot read --data") || r.err.contains("dataset-fashion-mnist"), "\(args): loaded data first")
+      XCTAssertTrue(
+        r.err.contains("Usage: \(usage) "), "\(args): expected the usage of '\(usage)' in: \(r.err)"
+      )
+      XCTAssertFalse(
+        r.err.contains("cannot read --data") || r.err.contains("dataset-fashion-mnist"),
+        "\(args): loaded data first")
     }
     // A data error found while running names no usage line at all (not the root's).
     let r = try loom(["train", "gpt", "--data", missing, "--char", "--output-dir", dir + "/c"])
@@ -73,7 +124,8 @@ final class TrainCLITests: XCTestCase {
   /// Fine-tunes the saved tiny GPT-2 (an HF save_pretrained directory, given a character
   /// vocabulary) through the CLI with the short aliases, on --device cpu.
   func testFineTuneASavedGPT2WithModelFlag() throws {
-    let fixture = Bundle.module.url(forResource: "Fixtures", withExtension: nil)!.path + "/gpt2-tiny"
+    let fixture =
+      Bundle.module.url(forResource: "Fixtures", withExtension: nil)!.path + "/gpt2-tiny"
     let pretrained = dir + "/pretrained"
     try FileManager.default.copyItem(atPath: fixture, toPath: pretrained)
     let text = String(repeating: "to be or not to be, that is the question.\n", count: 40)
@@ -83,14 +135,18 @@ final class TrainCLITests: XCTestCase {
     try text.write(toFile: corpus, atomically: true, encoding: .utf8)
     let out = dir + "/tuned"
     let r = try loom([
-      "train", "gpt", "--data", corpus, "--model", pretrained, "--device", "cpu", "--max-steps", "4", "--lr", "1e-3",
-      "--batch-size", "2", "--block-size", "16", "--logging-steps", "2", "--eval-steps", "4", "--save-steps", "4",
+      "train", "gpt", "--data", corpus, "--model", pretrained, "--device", "cpu", "--max-steps",
+      "4", "--lr", "1e-3",
+      "--batch-size", "2", "--block-size", "16", "--logging-steps", "2", "--eval-steps", "4",
+      "--save-steps", "4",
       "--samples", "0", "--output-dir", out,
     ])
     XCTAssertEqual(r.status, 0, r.err)
     XCTAssertTrue(r.out.contains("starting from \(pretrained)"), r.out)
     XCTAssertTrue(r.out.contains("2 layers, 4 heads, width 32"), r.out)
-    let args = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/checkpoint-4/training_args.json")))
+    let args =
+      try JSONSerialization.jsonObject(
+        with: Data(contentsOf: URL(fileURLWithPath: out + "/checkpoint-4/training_args.json")))
       as! [String: Any]
     XCTAssertEqual(args["learning_rate"] as? Double, 1e-3)
     XCTAssertEqual(args["per_device_train_batch_size"] as? Int, 2)
@@ -98,27 +154,36 @@ final class TrainCLITests: XCTestCase {
     let before = try SafeTensors.load(pretrained + "/model.safetensors")
     let after = try SafeTensors.load(out + "/model.safetensors")
     let key = "transformer.h.0.attn.c_attn.weight"
-    let a = before[key]!.floats, b = after[key]!.floats
+    let a = before[key]!.floats
+    let b = after[key]!.floats
     XCTAssertEqual(a.count, b.count)
     XCTAssertNotEqual(a, b, "the weights moved")
-    XCTAssertLessThan(zip(a, b).map { abs($0 - $1) }.max()!, 0.05, "4 small steps from the pretrained weights")
+    XCTAssertLessThan(
+      zip(a, b).map { abs($0 - $1) }.max()!, 0.05, "4 small steps from the pretrained weights")
     let logs = try jsonLines(out + "/metrics.jsonl")
     XCTAssertEqual(logs.compactMap { $0["loss"] }.count, 2)
     let eval = logs.first { $0["eval_loss"] != nil }!
-    XCTAssertEqual(eval["eval_perplexity"]!, Foundation.exp(eval["eval_loss"]!), accuracy: 1e-6 * eval["eval_perplexity"]!)
-    XCTAssertTrue(r.err.contains("{'eval_loss': "), "eval metrics printed under the progress bar: \(r.err)")
+    XCTAssertEqual(
+      eval["eval_perplexity"]!, Foundation.exp(eval["eval_loss"]!),
+      accuracy: 1e-6 * eval["eval_perplexity"]!)
+    XCTAssertTrue(
+      r.err.contains("{'eval_loss': "), "eval metrics printed under the progress bar: \(r.err)")
     XCTAssertTrue(FileManager.default.fileExists(atPath: out + "/char_vocab.json"))
   }
 
   /// The autoencoders take the HF names too, start from a saved model, and report no
   /// perplexity for a VAE.
   func testAutoencodersTakeTheSharedFlagsAndModel() throws {
-    guard FileManager.default.fileExists(atPath: FashionMNIST.defaultDirectory + "/train-images-idx3-ubyte.gz") else {
+    guard
+      FileManager.default.fileExists(
+        atPath: FashionMNIST.defaultDirectory + "/train-images-idx3-ubyte.gz")
+    else {
       throw XCTSkip("Fashion-MNIST is not installed")
     }
     let first = dir + "/vae"
     let r = try loom([
-      "train", "vae", "--num-train-epochs", "1", "--per-device-train-batch-size", "64", "--learning-rate", "1e-3",
+      "train", "vae", "--num-train-epochs", "1", "--per-device-train-batch-size", "64",
+      "--learning-rate", "1e-3",
       "--train-limit", "256", "--test-limit", "64", "--latent-dim", "4", "--output-dir", first,
     ])
     XCTAssertEqual(r.status, 0, r.err)
@@ -127,16 +192,22 @@ final class TrainCLITests: XCTestCase {
     XCTAssertFalse(log.contains { $0["eval_perplexity"] != nil }, "\(log)")
     let tuned = dir + "/tuned"
     let t = try loom([
-      "train", "vae", "--model", first, "--epochs", "1", "--batch-size", "64", "--optim", "adafactor", "--lr", "1e-3",
+      "train", "vae", "--model", first, "--epochs", "1", "--batch-size", "64", "--optim",
+      "adafactor", "--lr", "1e-3",
       "--train-limit", "256", "--test-limit", "64", "--output-dir", tuned,
     ])
     XCTAssertEqual(t.status, 0, t.err)
     XCTAssertTrue(t.out.contains("starting from \(first)"), t.out)
     // The saved latent size (4) wins over the flag's default (20).
-    let config = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: tuned + "/config.json"))) as! [String: Any]
+    let config =
+      try JSONSerialization.jsonObject(
+        with: Data(contentsOf: URL(fileURLWithPath: tuned + "/config.json"))) as! [String: Any]
     XCTAssertEqual(config["latent_size"] as? Int ?? config["latent_dim"] as? Int, 4, "\(config)")
-    let wrong = try loom(["train", "ae", "--model", first, "--train-limit", "64", "--output-dir", dir + "/ae"])
+    let wrong = try loom([
+      "train", "ae", "--model", first, "--train-limit", "64", "--output-dir", dir + "/ae",
+    ])
     XCTAssertNotEqual(wrong.status, 0)
-    XCTAssertTrue(wrong.err.contains("model_type is 'vae', but this command trains 'ae'"), wrong.err)
+    XCTAssertTrue(
+      wrong.err.contains("model_type is 'vae', but this command trains 'ae'"), wrong.err)
   }
 }

@@ -11,31 +11,57 @@ final class EventRecorder: TrainerCallback {
   var atStep: Int? = nil
   var steer: ((inout TrainerControl) -> Void)? = nil
 
-  func onInitEnd(args: TrainingArguments, state: TrainerState, control: inout TrainerControl) { events.append("on_init_end") }
-  func onTrainBegin(args: TrainingArguments, state: TrainerState, control: inout TrainerControl) { events.append("on_train_begin") }
-  func onTrainEnd(args: TrainingArguments, state: TrainerState, control: inout TrainerControl) { events.append("on_train_end") }
-  func onEpochBegin(args: TrainingArguments, state: TrainerState, control: inout TrainerControl) { events.append("on_epoch_begin") }
-  func onEpochEnd(args: TrainingArguments, state: TrainerState, control: inout TrainerControl) { events.append("on_epoch_end") }
-  func onStepBegin(args: TrainingArguments, state: TrainerState, control: inout TrainerControl) { events.append("on_step_begin") }
-  func onPreOptimizerStep(args: TrainingArguments, state: TrainerState, control: inout TrainerControl) {
+  func onInitEnd(args: TrainingArguments, state: TrainerState, control: inout TrainerControl) {
+    events.append("on_init_end")
+  }
+  func onTrainBegin(args: TrainingArguments, state: TrainerState, control: inout TrainerControl) {
+    events.append("on_train_begin")
+  }
+  func onTrainEnd(args: TrainingArguments, state: TrainerState, control: inout TrainerControl) {
+    events.append("on_train_end")
+  }
+  func onEpochBegin(args: TrainingArguments, state: TrainerState, control: inout TrainerControl) {
+    events.append("on_epoch_begin")
+  }
+  func onEpochEnd(args: TrainingArguments, state: TrainerState, control: inout TrainerControl) {
+    events.append("on_epoch_end")
+  }
+  func onStepBegin(args: TrainingArguments, state: TrainerState, control: inout TrainerControl) {
+    events.append("on_step_begin")
+  }
+  func onPreOptimizerStep(
+    args: TrainingArguments, state: TrainerState, control: inout TrainerControl
+  ) {
     events.append("on_pre_optimizer_step")
   }
-  func onOptimizerStep(args: TrainingArguments, state: TrainerState, control: inout TrainerControl) {
+  func onOptimizerStep(args: TrainingArguments, state: TrainerState, control: inout TrainerControl)
+  {
     events.append("on_optimizer_step")
   }
-  func onSubstepEnd(args: TrainingArguments, state: TrainerState, control: inout TrainerControl) { events.append("on_substep_end") }
+  func onSubstepEnd(args: TrainingArguments, state: TrainerState, control: inout TrainerControl) {
+    events.append("on_substep_end")
+  }
   func onStepEnd(args: TrainingArguments, state: TrainerState, control: inout TrainerControl) {
     events.append("on_step_end")
     if state.globalStep == atStep { steer?(&control) }
   }
-  func onLog(args: TrainingArguments, state: TrainerState, control: inout TrainerControl, logs: [String: Double]) {
+  func onLog(
+    args: TrainingArguments, state: TrainerState, control: inout TrainerControl,
+    logs: [String: Double]
+  ) {
     events.append("on_log")
   }
-  func onEvaluate(args: TrainingArguments, state: TrainerState, control: inout TrainerControl, metrics: [String: Double]) {
+  func onEvaluate(
+    args: TrainingArguments, state: TrainerState, control: inout TrainerControl,
+    metrics: [String: Double]
+  ) {
     events.append("on_evaluate")
   }
-  func onSave(args: TrainingArguments, state: TrainerState, control: inout TrainerControl) { events.append("on_save") }
-  func onPredictionStep(args: TrainingArguments, state: TrainerState, control: inout TrainerControl) {
+  func onSave(args: TrainingArguments, state: TrainerState, control: inout TrainerControl) {
+    events.append("on_save")
+  }
+  func onPredictionStep(args: TrainingArguments, state: TrainerState, control: inout TrainerControl)
+  {
     events.append("on_prediction_step")
   }
 }
@@ -75,10 +101,13 @@ final class TrainerCallbackTests: XCTestCase {
     return a
   }
 
-  func trainer(_ a: TrainingArguments, train: Int = 4, eval: Int = 2, callbacks: [TrainerCallback] = []) -> Trainer {
+  func trainer(
+    _ a: TrainingArguments, train: Int = 4, eval: Int = 2, callbacks: [TrainerCallback] = []
+  ) -> Trainer {
     let model = Regressor()
     return Trainer(
-      model: model, args: a, trainDataset: RegressionData(count: train, seed: 3), evalDataset: RegressionData(count: eval, seed: 4),
+      model: model, args: a, trainDataset: RegressionData(count: train, seed: 3),
+      evalDataset: RegressionData(count: eval, seed: 4),
       computeLoss: { b in Loss.mse(model(b.inputs), b.labels) }, callbacks: callbacks)
   }
 
@@ -88,11 +117,16 @@ final class TrainerCallbackTests: XCTestCase {
   func testEventsFireInHuggingFaceOrder() throws {
     let recorder = EventRecorder()
     try trainer(args(), callbacks: [recorder]).train()
-    let step = ["on_step_begin", "on_substep_end", "on_pre_optimizer_step", "on_optimizer_step", "on_step_end"]
+    let step = [
+      "on_step_begin", "on_substep_end", "on_pre_optimizer_step", "on_optimizer_step",
+      "on_step_end",
+    ]
     let expected =
       ["on_init_end", "on_train_begin", "on_epoch_begin"]
       + step + ["on_log"]
-      + step + ["on_log", "on_prediction_step", "on_prediction_step", "on_log", "on_evaluate", "on_save"]
+      + step + [
+        "on_log", "on_prediction_step", "on_prediction_step", "on_log", "on_evaluate", "on_save",
+      ]
       + ["on_epoch_end", "on_train_end"]
     XCTAssertEqual(recorder.events, expected)
   }
@@ -101,9 +135,18 @@ final class TrainerCallbackTests: XCTestCase {
   func testControlFlagsSteerTheLoop() throws {
     let recorder = EventRecorder()
     recorder.atStep = 1
-    recorder.steer = { $0.shouldSave = true; $0.shouldEvaluate = true }
+    recorder.steer = {
+      $0.shouldSave = true
+      $0.shouldEvaluate = true
+    }
     let t = trainer(
-      args { $0.maxSteps = 3; $0.loggingSteps = 100; $0.evalSteps = 100; $0.saveSteps = 100; $0.gradientAccumulationSteps = 1 },
+      args {
+        $0.maxSteps = 3
+        $0.loggingSteps = 100
+        $0.evalSteps = 100
+        $0.saveSteps = 100
+        $0.gradientAccumulationSteps = 1
+      },
       callbacks: [recorder])
     try t.train()
     XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/checkpoint-1/trainer_state.json"))
@@ -118,18 +161,29 @@ final class TrainerCallbackTests: XCTestCase {
     stopper.steer = { $0.shouldEpochStop = true }
     try? FileManager.default.removeItem(atPath: dir)
     let e = trainer(
-      args { $0.maxSteps = 6; $0.evalStrategy = .no; $0.saveStrategy = .no; $0.gradientAccumulationSteps = 1 },
+      args {
+        $0.maxSteps = 6
+        $0.evalStrategy = .no
+        $0.saveStrategy = .no
+        $0.gradientAccumulationSteps = 1
+      },
       callbacks: [stopper])
     try e.train()
     XCTAssertEqual(e.state.globalStep, 6)
-    XCTAssertEqual(stopper.events.filter { $0 == "on_epoch_begin" }.count, 3, "1 step, then 4, then the last")
+    XCTAssertEqual(
+      stopper.events.filter { $0 == "on_epoch_begin" }.count, 3, "1 step, then 4, then the last")
     XCTAssertEqual(e.state.epochIndex, 2)
   }
 
   /// The logged loss (summed on the device, read at logging time) equals the mean of the
   /// micro-batch losses read one by one, as the loop did before.
   func testLoggedLossEqualsHostMeanOfMicroBatches() throws {
-    let a = args { $0.maxSteps = 6; $0.loggingSteps = 3; $0.evalStrategy = .no; $0.saveStrategy = .no }
+    let a = args {
+      $0.maxSteps = 6
+      $0.loggingSteps = 3
+      $0.evalStrategy = .no
+      $0.saveStrategy = .no
+    }
     let t = CountingTrainer(
       model: Regressor(), args: a, trainDataset: RegressionData(count: 96, seed: 3))
     try t.train()
@@ -145,8 +199,14 @@ final class TrainerCallbackTests: XCTestCase {
     let model = Regressor()
     var forwards = 0
     let t = Trainer(
-      model: model, args: args { $0.maxSteps = 1; $0.gradientAccumulationSteps = 1; $0.perDeviceEvalBatchSize = 5 },
-      trainDataset: RegressionData(count: 8, seed: 3), evalDataset: RegressionData(count: 32, seed: 4),
+      model: model,
+      args: args {
+        $0.maxSteps = 1
+        $0.gradientAccumulationSteps = 1
+        $0.perDeviceEvalBatchSize = 5
+      },
+      trainDataset: RegressionData(count: 8, seed: 3),
+      evalDataset: RegressionData(count: 32, seed: 4),
       lossAndLogits: { b in
         forwards += 1
         let out = model(b.inputs)
@@ -176,7 +236,12 @@ final class TrainerCallbackTests: XCTestCase {
   /// Resuming restores log_history from trainer_state.json and cuts metrics.jsonl back to
   /// the checkpoint, so no step is logged twice.
   func testResumeRestoresLogHistoryWithoutDuplicateLines() throws {
-    let a = args { $0.maxSteps = 24; $0.perDeviceTrainBatchSize = 8; $0.saveSteps = 6; $0.evalStrategy = .no }
+    let a = args {
+      $0.maxSteps = 24
+      $0.perDeviceTrainBatchSize = 8
+      $0.saveSteps = 6
+      $0.evalStrategy = .no
+    }
     let full = trainer(a, train: 96)
     try full.train()
     try FileManager.default.removeItem(atPath: dir)
@@ -187,14 +252,17 @@ final class TrainerCallbackTests: XCTestCase {
     b.resumeFromCheckpoint = dir + "/checkpoint-12"
     let resumed = trainer(b, train: 96)
     try resumed.train()
-    let lines = try String(contentsOfFile: dir + "/metrics.jsonl", encoding: .utf8).split(separator: "\n")
-      .map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Double] }
+    let lines = try String(contentsOfFile: dir + "/metrics.jsonl", encoding: .utf8).split(
+      separator: "\n"
+    )
+    .map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Double] }
     XCTAssertEqual(lines.map { $0["step"]! }, (1...24).map(Double.init))
     // (JSONSerialization prints doubles to ~16 digits, so the file matches to rounding.)
     for (line, reference) in zip(lines, full.state.logHistory) {
       XCTAssertEqual(line["loss"]!, reference["loss"]!, accuracy: 1e-14 * reference["loss"]!)
     }
-    XCTAssertEqual(resumed.state.logHistory.map { $0["loss"]! }, full.state.logHistory.map { $0["loss"]! })
+    XCTAssertEqual(
+      resumed.state.logHistory.map { $0["loss"]! }, full.state.logHistory.map { $0["loss"]! })
   }
 
   func testAdafactorAndOptimizerAliases() throws {
@@ -204,14 +272,20 @@ final class TrainerCallbackTests: XCTestCase {
       XCTAssertTrue("\($0)".contains("adafactor"), "\($0)")
     }
     let a = args {
-      $0.maxSteps = 60; $0.optim = .adafactor; $0.perDeviceTrainBatchSize = 8; $0.gradientAccumulationSteps = 1
-      $0.evalStrategy = .no; $0.saveStrategy = .no; $0.learningRate = 0.05
+      $0.maxSteps = 60
+      $0.optim = .adafactor
+      $0.perDeviceTrainBatchSize = 8
+      $0.gradientAccumulationSteps = 1
+      $0.evalStrategy = .no
+      $0.saveStrategy = .no
+      $0.learningRate = 0.05
     }
     let t = trainer(a, train: 96)
     try t.train()
     XCTAssertTrue(t.optimizer is Adafactor)
     let losses = t.state.logHistory.compactMap { $0["loss"] }
-    XCTAssertLessThan(losses.suffix(10).reduce(0, +), 0.75 * losses.prefix(10).reduce(0, +), "\(losses)")
+    XCTAssertLessThan(
+      losses.suffix(10).reduce(0, +), 0.75 * losses.prefix(10).reduce(0, +), "\(losses)")
   }
 
   /// HF's formulas (transformers.optimization) at hand-computed points.
@@ -221,7 +295,8 @@ final class TrainerCallbackTests: XCTestCase {
     XCTAssertEqual(restarts.factor(at: 4), 0.5, accuracy: 1e-12)  // progress 1/4: cos(π/2)
     XCTAssertEqual(restarts.factor(at: 6), 1, accuracy: 1e-12)  // the restart
     XCTAssertEqual(restarts.factor(at: 10), 0)
-    let poly = try SchedulerType(parsing: "polynomial").schedule(warmupSteps: 2, totalSteps: 10, lrInit: 1e-3)
+    let poly = try SchedulerType(parsing: "polynomial").schedule(
+      warmupSteps: 2, totalSteps: 10, lrInit: 1e-3)
     XCTAssertEqual(poly.factor(at: 6), ((1e-3 - 1e-7) * 0.5 + 1e-7) / 1e-3, accuracy: 1e-12)
     XCTAssertEqual(poly.factor(at: 11), 1e-4, accuracy: 1e-12)
     let isqrt = SchedulerType.inverseSqrt.schedule(warmupSteps: 4, totalSteps: 100)
@@ -229,9 +304,12 @@ final class TrainerCallbackTests: XCTestCase {
     XCTAssertEqual(isqrt.factor(at: 4), 1)
     XCTAssertEqual(isqrt.factor(at: 16), 0.5)
     XCTAssertThrowsError(try SchedulerType(parsing: "zigzag")) {
-      XCTAssertTrue("\($0)".contains("valid values: linear, cosine, cosine_with_restarts, polynomial, constant"), "\($0)")
+      XCTAssertTrue(
+        "\($0)".contains(
+          "valid values: linear, cosine, cosine_with_restarts, polynomial, constant"), "\($0)")
     }
-    XCTAssertThrowsError(try JSONDecoder().decode([SchedulerType].self, from: Data(#"["cosine", "zigzag"]"#.utf8)))
+    XCTAssertThrowsError(
+      try JSONDecoder().decode([SchedulerType].self, from: Data(#"["cosine", "zigzag"]"#.utf8)))
   }
 
   func testBatchesAreNamedTensors() throws {
@@ -241,17 +319,29 @@ final class TrainerCallbackTests: XCTestCase {
     XCTAssertEqual(b.inputIds?.int64s, (5..<15).map(Int64.init))
     XCTAssertEqual(b.inputs.shape, [2, 5])
     XCTAssertEqual(b.count, 2)
-    let floats = Batch(inputs: Tensor([1, 2] as [Float], shape: [1, 2]), labels: Tensor([3] as [Float], shape: [1, 1]))
+    let floats = Batch(
+      inputs: Tensor([1, 2] as [Float], shape: [1, 2]),
+      labels: Tensor([3] as [Float], shape: [1, 1]))
     XCTAssertEqual(floats.mainInputName, "input_values")
     XCTAssertNil(floats.attentionMask)
     let c = try Batch.collate([
-      ["pixel_values": Tensor([1, 2] as [Float], shape: [2]), "timesteps": Tensor([Int64(3)], shape: [1])],
-      ["pixel_values": Tensor([3, 4] as [Float], shape: [2]), "timesteps": Tensor([Int64(7)], shape: [1])],
+      [
+        "pixel_values": Tensor([1, 2] as [Float], shape: [2]),
+        "timesteps": Tensor([Int64(3)], shape: [1]),
+      ],
+      [
+        "pixel_values": Tensor([3, 4] as [Float], shape: [2]),
+        "timesteps": Tensor([Int64(7)], shape: [1]),
+      ],
     ])
     XCTAssertEqual(c.mainInputName, "pixel_values")
     XCTAssertEqual(c.pixelValues?.shape, [2, 2])
     XCTAssertEqual(c.timesteps?.int64s, [3, 7])
-    XCTAssertThrowsError(try Batch.collate([["a": Tensor([1] as [Float], shape: [1])], ["b": Tensor([1] as [Float], shape: [1])]])) {
+    XCTAssertThrowsError(
+      try Batch.collate([
+        ["a": Tensor([1] as [Float], shape: [1])], ["b": Tensor([1] as [Float], shape: [1])],
+      ])
+    ) {
       XCTAssertTrue("\($0)".contains("example 1 has no 'a'"), "\($0)")
     }
   }
