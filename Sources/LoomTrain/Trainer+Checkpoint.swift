@@ -42,20 +42,25 @@ extension Trainer {
   }
 
   /// Checkpoint directories in step order.
-  public func checkpoints() -> [String] {
-    let names = (try? FileManager.default.contentsOfDirectory(atPath: args.outputDir)) ?? []
+  public func checkpoints() -> [String] { Self.checkpoints(in: args.outputDir) }
+
+  /// The `checkpoint-N` directories of `dir` in step order.
+  public static func checkpoints(in dir: String) -> [String] {
+    let names = (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []
     return names.compactMap { n -> (Int, String)? in
       guard n.hasPrefix("checkpoint-"), let step = Int(n.dropFirst("checkpoint-".count)) else {
         return nil
       }
-      return (step, args.outputDir + "/" + n)
+      return (step, dir + "/" + n)
     }.sorted { $0.0 < $1.0 }.map(\.1)
   }
 
-  func resolveResume() throws -> String? {
+  /// The checkpoint `resume_from_checkpoint` names ("latest": the newest in output_dir),
+  /// or nil; throws if there is none. The CLI calls it before loading anything.
+  public static func resumeCheckpoint(_ args: TrainingArguments) throws -> String? {
     guard let r = args.resumeFromCheckpoint else { return nil }
     if r == "true" || r == "last" || r == "latest" {
-      guard let last = checkpoints().last else {
+      guard let last = checkpoints(in: args.outputDir).last else {
         throw LoomError("resume_from_checkpoint: no checkpoint-N directory in \(args.outputDir)")
       }
       return last
@@ -65,6 +70,8 @@ extension Trainer {
     }
     return r
   }
+
+  func resolveResume() throws -> String? { try Self.resumeCheckpoint(args) }
 
   func saveCheckpoint(optimizer: any Optimizer, scheduler: LRScheduler, metrics: [String: Double]?)
     throws

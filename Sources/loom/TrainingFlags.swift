@@ -168,6 +168,7 @@ struct TrainingFlags: ParsableArguments {
     do {
       try a.validate()
       try Trainer.checkOutputDirectory(a)
+      _ = try Trainer.resumeCheckpoint(a)
     } catch let e as LoomError {
       throw ValidationError(e.message)
     }

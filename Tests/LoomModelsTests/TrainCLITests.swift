@@ -103,6 +103,12 @@ final class TrainCLITests: XCTestCase {
         ["train", "dae", "--data-dir", dir + "/nowhere", "--output-dir", full],
         "already exists and is not empty", "loom train dae"
       ),
+      (
+        [
+          "train", "gpt", "--data", missing, "--char", "--resume-from-checkpoint", "latest",
+          "--output-dir", dir + "/a",
+        ], "no checkpoint-N directory", "loom train gpt"
+      ),
     ]
     for (args, message, usage) in cases {
       let r = try loom(args)
@@ -190,6 +196,18 @@ final class TrainCLITests: XCTestCase {
     let log = try jsonLines(first + "/trainer_log.jsonl")
     XCTAssertTrue(log.contains { $0["eval_loss"] != nil })
     XCTAssertFalse(log.contains { $0["eval_perplexity"] != nil }, "\(log)")
+    // Resuming for a second epoch continues the logs without repeating the first.
+    let resumed = try loom([
+      "train", "vae", "--num-train-epochs", "2", "--per-device-train-batch-size", "64",
+      "--learning-rate", "1e-3", "--train-limit", "256", "--test-limit", "64", "--latent-dim", "4",
+      "--resume-from-checkpoint", "latest", "--output-dir", first,
+    ])
+    XCTAssertEqual(resumed.status, 0, resumed.err)
+    XCTAssertEqual(try jsonLines(first + "/metrics.jsonl").map { $0["epoch"]! }, [1, 2])
+    let steps = try jsonLines(first + "/trainer_log.jsonl").filter { $0["loss"] != nil }.map {
+      $0["step"]!
+    }
+    XCTAssertEqual(steps, [4, 8])
     let tuned = dir + "/tuned"
     let t = try loom([
       "train", "vae", "--model", first, "--epochs", "1", "--batch-size", "64", "--optim",
