@@ -16,59 +16,63 @@ public final class CallbackHandler {
     for c in callbacks { event(c, args, state, &control) }
   }
 
-  func onInitEnd(_ a: TrainingArguments, _ s: TrainerState, _ c: inout TrainerControl) {
+  public func onInitEnd(_ a: TrainingArguments, _ s: TrainerState, _ c: inout TrainerControl) {
     fire(a, s, &c) { $0.onInitEnd(args: $1, state: $2, control: &$3) }
   }
-  func onTrainBegin(_ a: TrainingArguments, _ s: TrainerState, _ c: inout TrainerControl) {
+  public func onTrainBegin(_ a: TrainingArguments, _ s: TrainerState, _ c: inout TrainerControl) {
     c.shouldTrainingStop = false
     fire(a, s, &c) { $0.onTrainBegin(args: $1, state: $2, control: &$3) }
   }
-  func onTrainEnd(_ a: TrainingArguments, _ s: TrainerState, _ c: inout TrainerControl) {
+  public func onTrainEnd(_ a: TrainingArguments, _ s: TrainerState, _ c: inout TrainerControl) {
     fire(a, s, &c) { $0.onTrainEnd(args: $1, state: $2, control: &$3) }
   }
-  func onEpochBegin(_ a: TrainingArguments, _ s: TrainerState, _ c: inout TrainerControl) {
+  public func onEpochBegin(_ a: TrainingArguments, _ s: TrainerState, _ c: inout TrainerControl) {
     c.shouldEpochStop = false
     fire(a, s, &c) { $0.onEpochBegin(args: $1, state: $2, control: &$3) }
   }
-  func onEpochEnd(_ a: TrainingArguments, _ s: TrainerState, _ c: inout TrainerControl) {
+  public func onEpochEnd(_ a: TrainingArguments, _ s: TrainerState, _ c: inout TrainerControl) {
     fire(a, s, &c) { $0.onEpochEnd(args: $1, state: $2, control: &$3) }
   }
-  func onStepBegin(_ a: TrainingArguments, _ s: TrainerState, _ c: inout TrainerControl) {
+  public func onStepBegin(_ a: TrainingArguments, _ s: TrainerState, _ c: inout TrainerControl) {
     c.shouldLog = false
     c.shouldEvaluate = false
     c.shouldSave = false
     fire(a, s, &c) { $0.onStepBegin(args: $1, state: $2, control: &$3) }
   }
-  func onPreOptimizerStep(_ a: TrainingArguments, _ s: TrainerState, _ c: inout TrainerControl) {
+  public func onPreOptimizerStep(
+    _ a: TrainingArguments, _ s: TrainerState, _ c: inout TrainerControl
+  ) {
     fire(a, s, &c) { $0.onPreOptimizerStep(args: $1, state: $2, control: &$3) }
   }
-  func onOptimizerStep(_ a: TrainingArguments, _ s: TrainerState, _ c: inout TrainerControl) {
+  public func onOptimizerStep(_ a: TrainingArguments, _ s: TrainerState, _ c: inout TrainerControl)
+  {
     fire(a, s, &c) { $0.onOptimizerStep(args: $1, state: $2, control: &$3) }
   }
-  func onSubstepEnd(_ a: TrainingArguments, _ s: TrainerState, _ c: inout TrainerControl) {
+  public func onSubstepEnd(_ a: TrainingArguments, _ s: TrainerState, _ c: inout TrainerControl) {
     fire(a, s, &c) { $0.onSubstepEnd(args: $1, state: $2, control: &$3) }
   }
-  func onStepEnd(_ a: TrainingArguments, _ s: TrainerState, _ c: inout TrainerControl) {
+  public func onStepEnd(_ a: TrainingArguments, _ s: TrainerState, _ c: inout TrainerControl) {
     fire(a, s, &c) { $0.onStepEnd(args: $1, state: $2, control: &$3) }
   }
-  func onLog(
+  public func onLog(
     _ a: TrainingArguments, _ s: TrainerState, _ c: inout TrainerControl, _ logs: [String: Double]
   ) {
     c.shouldLog = false
     fire(a, s, &c) { $0.onLog(args: $1, state: $2, control: &$3, logs: logs) }
   }
-  func onEvaluate(
+  public func onEvaluate(
     _ a: TrainingArguments, _ s: TrainerState, _ c: inout TrainerControl,
     _ metrics: [String: Double]
   ) {
     c.shouldEvaluate = false
     fire(a, s, &c) { $0.onEvaluate(args: $1, state: $2, control: &$3, metrics: metrics) }
   }
-  func onSave(_ a: TrainingArguments, _ s: TrainerState, _ c: inout TrainerControl) {
+  public func onSave(_ a: TrainingArguments, _ s: TrainerState, _ c: inout TrainerControl) {
     c.shouldSave = false
     fire(a, s, &c) { $0.onSave(args: $1, state: $2, control: &$3) }
   }
-  func onPredictionStep(_ a: TrainingArguments, _ s: TrainerState, _ c: inout TrainerControl) {
+  public func onPredictionStep(_ a: TrainingArguments, _ s: TrainerState, _ c: inout TrainerControl)
+  {
     fire(a, s, &c) { $0.onPredictionStep(args: $1, state: $2, control: &$3) }
   }
 }

@@ -64,7 +64,7 @@ extension Trainer {
         predictions.append(logits)
         if let l = out.labels { labels.append(l) }
       }
-      handler.onPredictionStep(args, state, &control)
+      callbackHandler.onPredictionStep(args, state, &control)
     }
     var metrics: [String: Double] = [:]
     var mean: Double? = nil

@@ -10,7 +10,7 @@ extension Trainer {
 
   func defaultLog(_ logs: [String: Double]) throws {
     state.logHistory.append(logs)
-    handler.onLog(args, state, &control, logs)
+    callbackHandler.onLog(args, state, &control, logs)
     onLog?(logs)
     let path = logFilePath
     if !FileManager.default.fileExists(atPath: path) {

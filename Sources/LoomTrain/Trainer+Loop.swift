@@ -35,16 +35,16 @@ extension Trainer {
     }
     model.train()
     var running = RunningLoss()
-    handler.onTrainBegin(args, state, &control)
+    callbackHandler.onTrainBegin(args, state, &control)
     let accumulation = args.gradientAccumulationSteps
     while state.globalStep < total && !control.shouldTrainingStop {
       let batches = loader.epoch(state.epochIndex, from: state.batchesInEpoch)
       // A run resumed at the very end of an epoch has nothing left of it.
       if batches.count > 0 {
-        handler.onEpochBegin(args, state, &control)
+        callbackHandler.onEpochBegin(args, state, &control)
         var micro = 0
         for batch in batches {
-          if micro % accumulation == 0 { handler.onStepBegin(args, state, &control) }
+          if micro % accumulation == 0 { callbackHandler.onStepBegin(args, state, &control) }
           state.batchesInEpoch += 1
           micro += 1
           running.add(
@@ -52,7 +52,7 @@ extension Trainer {
             tokens: throughputUnit == .tokens ? batch.tokenCount : batch.count)
           let endOfEpoch = state.batchesInEpoch == loader.count
           guard micro % accumulation == 0 || endOfEpoch else {
-            handler.onSubstepEnd(args, state, &control)
+            callbackHandler.onSubstepEnd(args, state, &control)
             continue
           }
           let lr = optimizer.paramGroups[0].lr
@@ -60,11 +60,11 @@ extension Trainer {
           state.globalStep += 1
           state.epoch =
             Double(state.epochIndex) + Double(state.batchesInEpoch) / Double(loader.count)
-          handler.onStepEnd(args, state, &control)
+          callbackHandler.onStepEnd(args, state, &control)
           try maybeLogSaveEvaluate(&running, learningRate: lr)
           if control.shouldEpochStop || control.shouldTrainingStop { break }
         }
-        handler.onEpochEnd(args, state, &control)
+        callbackHandler.onEpochEnd(args, state, &control)
         try maybeLogSaveEvaluate(&running, learningRate: optimizer.paramGroups[0].lr)
       }
       // Training stopped: the state stays where the last step left it (inside the epoch
@@ -80,7 +80,7 @@ extension Trainer {
         "loaded the best model from \(best) (\(args.bestMetric.name) = \(state.bestMetric ?? .nan))\n"
           .data(using: .utf8)!)
     }
-    handler.onTrainEnd(args, state, &control)
+    callbackHandler.onTrainEnd(args, state, &control)
     return state
   }
 
@@ -101,11 +101,11 @@ extension Trainer {
       metrics = evaluate()
       model.train()
       try log(metrics!)
-      handler.onEvaluate(args, state, &control, metrics!)
+      callbackHandler.onEvaluate(args, state, &control, metrics!)
     }
     if control.shouldSave, let optimizer, let lrScheduler {
       try saveCheckpoint(optimizer: optimizer, scheduler: lrScheduler, metrics: metrics)
-      handler.onSave(args, state, &control)
+      callbackHandler.onSave(args, state, &control)
     }
   }
 }

@@ -60,9 +60,9 @@ extension Trainer {
 
   func defaultOptimizerStep(optimizer: any Optimizer, scheduler: LRScheduler) {
     if args.maxGradNorm > 0 { clipGradNorm(model.parameters(), maxNorm: args.maxGradNorm) }
-    handler.onPreOptimizerStep(args, state, &control)
+    callbackHandler.onPreOptimizerStep(args, state, &control)
     optimizer.step()
-    handler.onOptimizerStep(args, state, &control)
+    callbackHandler.onOptimizerStep(args, state, &control)
     scheduler.step()
     optimizer.zeroGrad()
   }

@@ -48,12 +48,20 @@ open class Trainer {
   let logitsFunction: ((Batch) -> Tensor)?
   let saveFunction: ((Module, String) throws -> Void)?
 
+  /// HF's `add_callback`.
+  public func addCallback(_ callback: TrainerCallback) { callbacks.append(callback) }
+
   /// Callbacks after the built-in flow and progress ones (HF's `callbacks` argument).
   public var callbacks: [TrainerCallback] {
-    get { Array(handler.callbacks.dropFirst(builtInCallbacks)) }
-    set { handler.callbacks = Array(handler.callbacks.prefix(builtInCallbacks)) + newValue }
+    get { Array(callbackHandler.callbacks.dropFirst(builtInCallbacks)) }
+    set {
+      callbackHandler.callbacks =
+        Array(callbackHandler.callbacks.prefix(builtInCallbacks)) + newValue
+    }
   }
-  let handler: CallbackHandler
+  /// HF's `callback_handler`: a subclass that overrides a piece fires its events here
+  /// (e.g. `callbackHandler.onPreOptimizerStep(args, state, &control)`).
+  public let callbackHandler: CallbackHandler
   let builtInCallbacks = 2
   /// Called with each log record (also appended to output_dir/`logFileName`).
   public var onLog: (([String: Double]) -> Void)? = nil
@@ -61,7 +69,7 @@ open class Trainer {
   public var logFileName = "metrics.jsonl"
   /// Throughput in the progress bar and logs: tokens (elements of the inputs) or samples (rows).
   public var throughputUnit = ThroughputUnit.tokens {
-    didSet { handler.callbacks[1] = ProgressCallback(unit: throughputUnit) }
+    didSet { callbackHandler.callbacks[1] = ProgressCallback(unit: throughputUnit) }
   }
   /// Whether evaluation reports `eval_perplexity` = exp(eval_loss): only meaningful for a
   /// language model's token cross-entropy. Defaults to whether the model's type is named
@@ -69,7 +77,7 @@ open class Trainer {
   public var isLanguageModel: Bool
   public internal(set) var state = TrainerState()
   /// HF's `self.control`: the flags callbacks set.
-  public internal(set) var control = TrainerControl()
+  public var control = TrainerControl()
   /// The optimizer and schedule of the current `train()` (nil before).
   public internal(set) var optimizer: (any Optimizer)?
   public internal(set) var lrScheduler: LRScheduler?
@@ -138,8 +146,8 @@ open class Trainer {
     logitsFunction = nil
     saveFunction = nil
     isLanguageModel = Self.looksLikeLanguageModel(model)
-    handler = CallbackHandler([DefaultFlowCallback(), ProgressCallback()] + callbacks)
-    handler.onInitEnd(args, state, &control)
+    callbackHandler = CallbackHandler([DefaultFlowCallback(), ProgressCallback()] + callbacks)
+    callbackHandler.onInitEnd(args, state, &control)
   }
 
   init(
@@ -159,8 +167,8 @@ open class Trainer {
     logitsFunction = logits
     saveFunction = saveModel
     isLanguageModel = Self.looksLikeLanguageModel(model)
-    handler = CallbackHandler([DefaultFlowCallback(), ProgressCallback()] + callbacks)
-    handler.onInitEnd(args, state, &control)
+    callbackHandler = CallbackHandler([DefaultFlowCallback(), ProgressCallback()] + callbacks)
+    callbackHandler.onInitEnd(args, state, &control)
   }
 
   static func looksLikeLanguageModel(_ model: Module) -> Bool {

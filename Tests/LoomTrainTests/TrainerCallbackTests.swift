@@ -81,6 +81,22 @@ final class CountingTrainer: Trainer {
   }
 }
 
+/// Replaces the optimizer step (as a GAN's two optimizers would), firing its events itself.
+final class ManualStepTrainer: Trainer {
+  var steps = 0
+  override func computeLoss(model: Module, inputs: Batch) -> LossOutput {
+    LossOutput(loss: Loss.mse((model as! Regressor)(inputs.inputs), inputs.labels))
+  }
+  override func optimizerStep(optimizer: any Optimizer, scheduler: LRScheduler) throws {
+    steps += 1
+    callbackHandler.onPreOptimizerStep(args, state, &control)
+    optimizer.step()
+    callbackHandler.onOptimizerStep(args, state, &control)
+    scheduler.step()
+    optimizer.zeroGrad()
+  }
+}
+
 final class TrainerCallbackTests: XCTestCase {
   var dir: String!
   override func setUp() { dir = NSTemporaryDirectory() + "loom-trainer-cb-\(UUID().uuidString)" }
@@ -344,5 +360,28 @@ final class TrainerCallbackTests: XCTestCase {
     ) {
       XCTAssertTrue("\($0)".contains("example 1 has no 'a'"), "\($0)")
     }
+  }
+
+  /// A subclass's own optimizer step (no clipping) trains exactly like the built-in one
+  /// with max_grad_norm 0, and callbacks still see its events.
+  func testSubclassReplacesTheOptimizerStep() throws {
+    let a = args {
+      $0.maxSteps = 6
+      $0.maxGradNorm = 0
+      $0.evalStrategy = .no
+      $0.saveStrategy = .no
+    }
+    let reference = trainer(a, train: 16)
+    try reference.train()
+    try FileManager.default.removeItem(atPath: dir)
+    let recorder = EventRecorder()
+    let t = ManualStepTrainer(
+      model: Regressor(), args: a, trainDataset: RegressionData(count: 16, seed: 3),
+      callbacks: [recorder])
+    try t.train()
+    XCTAssertEqual(t.steps, 6)
+    XCTAssertEqual(recorder.events.filter { $0 == "on_pre_optimizer_step" }.count, 6)
+    XCTAssertEqual(
+      t.state.logHistory.map { $0["loss"]! }, reference.state.logHistory.map { $0["loss"]! })
   }
 }
