@@ -9,6 +9,13 @@ public enum LRSchedule: Equatable, Sendable {
   case constantWithWarmup(warmupSteps: Int)
   case linear(warmupSteps: Int, totalSteps: Int)
   case cosine(warmupSteps: Int, totalSteps: Int, cycles: Double = 0.5)
+  /// Cosine with `cycles` hard restarts (HF `cosine_with_restarts`).
+  case cosineWithRestarts(warmupSteps: Int, totalSteps: Int, cycles: Int = 1)
+  /// Polynomial decay from the initial rate to `lrEnd` (HF `polynomial`, whose factor
+  /// depends on the initial rate `lrInit`).
+  case polynomial(warmupSteps: Int, totalSteps: Int, lrInit: Double, lrEnd: Double = 1e-7, power: Double = 1)
+  /// 1/√step after warmup (HF `inverse_sqrt`; `timescale` defaults to the warmup steps, or 10,000).
+  case inverseSqrt(warmupSteps: Int, timescale: Int? = nil)
   /// Multiply by gamma every stepSize steps (torch StepLR).
   case step(stepSize: Int, gamma: Double)
 
@@ -25,21 +32,29 @@ public enum LRSchedule: Equatable, Sendable {
       if step < w { return Double(step) / Double(Swift.max(1, w)) }
       let progress = Double(step - w) / Double(Swift.max(1, total - w))
       return Swift.max(0, 0.5 * (1 + cos(Double.pi * cycles * 2 * progress)))
+    case .cosineWithRestarts(let w, let total, let cycles):
+      if step < w { return Double(step) / Double(Swift.max(1, w)) }
+      let progress = Double(step - w) / Double(Swift.max(1, total - w))
+      if progress >= 1 { return 0 }
+      let phase = (Double(cycles) * progress).truncatingRemainder(dividingBy: 1)
+      return Swift.max(0, 0.5 * (1 + cos(Double.pi * phase)))
+    case .polynomial(let w, let total, let lrInit, let lrEnd, let power):
+      if step < w { return Double(step) / Double(Swift.max(1, w)) }
+      if step > total { return lrEnd / lrInit }
+      let remaining = 1 - Double(step - w) / Double(Swift.max(1, total - w))
+      return ((lrInit - lrEnd) * pow(remaining, power) + lrEnd) / lrInit
+    case .inverseSqrt(let w, let timescale):
+      let t = timescale ?? (w > 0 ? w : 10_000)
+      if step < w { return Double(step) / Double(Swift.max(1, w)) }
+      return 1 / (Double(step + t - w) / Double(t)).squareRoot()
     case .step(let size, let gamma):
       return pow(gamma, Double(step / Swift.max(size, 1)))
     }
   }
 
-  /// Parses Hugging Face's `lr_scheduler_type` names.
-  public init(name: String, warmupSteps: Int, totalSteps: Int) throws {
-    switch name {
-    case "constant": self = .constant
-    case "constant_with_warmup": self = .constantWithWarmup(warmupSteps: warmupSteps)
-    case "linear": self = .linear(warmupSteps: warmupSteps, totalSteps: totalSteps)
-    case "cosine": self = .cosine(warmupSteps: warmupSteps, totalSteps: totalSteps)
-    default:
-      throw LoomError("unknown lr_scheduler_type '\(name)' (use linear, cosine, constant or constant_with_warmup)")
-    }
+  /// Parses Hugging Face's `lr_scheduler_type` names (see `SchedulerType`).
+  public init(name: String, warmupSteps: Int, totalSteps: Int, lrInit: Double = 1) throws {
+    self = try SchedulerType(parsing: name).schedule(warmupSteps: warmupSteps, totalSteps: totalSteps, lrInit: lrInit)
   }
 }
 

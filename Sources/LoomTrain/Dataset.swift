@@ -1,19 +1,5 @@
 import LoomCore
 
-/// One batch: model inputs and the labels its loss is computed against.
-public struct Batch: @unchecked Sendable {
-  public var inputs: Tensor
-  public var labels: Tensor
-  public var attentionMask: Tensor?
-  public init(inputs: Tensor, labels: Tensor, attentionMask: Tensor? = nil) {
-    self.inputs = inputs
-    self.labels = labels
-    self.attentionMask = attentionMask
-  }
-  /// Tokens (or samples) in the batch, for throughput figures.
-  public var tokenCount: Int { inputs.count }
-}
-
 /// Indexable examples the Trainer batches (HF's Dataset + data collator in one).
 public protocol TrainingDataset {
   var count: Int { get }
@@ -53,7 +39,7 @@ public struct CausalLMBlocks: TrainingDataset {
       for j in (i * blockSize)..<((i + 1) * blockSize) { flat.append(Int64(tokens[j])) }
     }
     let t = Tensor(flat, shape: [indices.count, blockSize])
-    return Batch(inputs: t, labels: t)
+    return Batch([Batch.Key.inputIds: t, Batch.Key.labels: t])
   }
 }
 

@@ -6,8 +6,9 @@ import LoomNN
 /// [0, 1] (converted once, at load), optionally normalised with a mean and std,
 /// flattened to [N, H·W] or kept as [N, 1, H, W].
 ///
-/// For autoencoders (`target: .images`) `inputs` are the images after `noise` and
-/// `labels` the clean images; for classifiers (`target: .classes`) `labels` are the
+/// Batches hold `pixel_values` and `labels`. For autoencoders (`target: .images`)
+/// `pixel_values` are the images after `noise` and `labels` the clean images; for
+/// classifiers (`target: .classes`) `labels` are the
 /// class ids (int64). Noise is drawn per example from (noiseSeed, epoch, index), so it
 /// is fresh each epoch yet reproducible, and safe to collate on a worker thread.
 public struct ImageDataset: TrainingDataset, Sendable {
@@ -143,12 +144,15 @@ public struct ImageDataset: TrainingDataset, Sendable {
     switch target {
     case .images:
       let clean = images(indices)
-      return Batch(
-        inputs: noise == .none ? clean : images(indices, epoch: epoch, noisy: true), labels: clean)
+      return Batch([
+        Batch.Key.pixelValues: noise == .none ? clean : images(indices, epoch: epoch, noisy: true),
+        Batch.Key.labels: clean,
+      ])
     case .classes:
-      return Batch(
-        inputs: images(indices, epoch: epoch, noisy: true),
-        labels: Tensor(indices.map { Int64(classLabels[$0]) }))
+      return Batch([
+        Batch.Key.pixelValues: images(indices, epoch: epoch, noisy: true),
+        Batch.Key.labels: Tensor(indices.map { Int64(classLabels[$0]) }),
+      ])
     }
   }
 }

@@ -34,6 +34,12 @@ public final class ProgressBar {
     }
   }
 
+  /// Prints a line under the bar (like tqdm.write); the bar redraws at the next update.
+  public func write(_ line: String) {
+    FileHandle.standardError.write(((isTerminal ? "\r\u{1B}[2K" : "") + line + "\n").data(using: .utf8)!)
+    lastDraw = .distantPast
+  }
+
   public func finish() {
     if isTerminal { FileHandle.standardError.write("\n".data(using: .utf8)!) }
   }

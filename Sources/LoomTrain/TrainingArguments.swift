@@ -1,5 +1,6 @@
 import Foundation
 import LoomCore
+import LoomOptim
 
 /// Hugging Face's `TrainingArguments`, with the same names (snake_case in JSON and on
 /// the command line) and meanings.
@@ -21,7 +22,7 @@ public struct TrainingArguments: Codable, Equatable, Sendable {
   public var adamEpsilon: Double = 1e-8
   public var warmupSteps = 0
   public var warmupRatio: Double = 0
-  public var lrSchedulerType = "linear"
+  public var lrSchedulerType = SchedulerType.linear
   public var maxGradNorm: Double = 1
   public var loggingSteps = 500
   public var evalStrategy = Strategy.no
@@ -36,10 +37,9 @@ public struct TrainingArguments: Codable, Equatable, Sendable {
   public var dataloaderDropLast = false
   /// Loom extension: collate the next batch on a worker thread while a step runs.
   public var dataloaderPrefetch = true
-  /// "adamw_torch" (AdamW with HF's decay groups), "sgd" (torch.optim.SGD with
-  /// `sgdMomentum`, same groups) or Loom's "adam" (torch.optim.Adam: L2 weight decay
-  /// added to the gradient of every parameter).
-  public var optim = "adamw_torch"
+  /// The optimizer (see `OptimizerNames`): "adamw_torch" (AdamW with HF's decay groups),
+  /// "sgd", "adafactor", or Loom's "adam" (torch.optim.Adam: L2 weight decay on every gradient).
+  public var optim = OptimizerNames.adamwTorch
   /// Loom extension: momentum of optim "sgd".
   public var sgdMomentum: Double = 0
   public var resumeFromCheckpoint: String? = nil
@@ -60,8 +60,8 @@ public struct TrainingArguments: Codable, Equatable, Sendable {
     case dataloaderPrefetch = "dataloader_prefetch", optim, sgdMomentum = "sgd_momentum"
   }
 
-  /// Values `optim` accepts.
-  public static let optimizers = ["adamw_torch", "adam", "sgd"]
+  /// Loom's three original optimizers (every accepted name: `OptimizerNames.allCases`).
+  public static let optimizers: [OptimizerNames] = [.adamwTorch, .adam, .sgd]
 
   /// The metric that picks the best checkpoint ("eval_loss" unless set) and its direction.
   public var bestMetric: (name: String, greaterIsBetter: Bool) {
@@ -76,8 +76,8 @@ public struct TrainingArguments: Codable, Equatable, Sendable {
     if perDeviceEvalBatchSize < 1 { throw LoomError("per_device_eval_batch_size must be >= 1, got \(perDeviceEvalBatchSize)") }
     if gradientAccumulationSteps < 1 { throw LoomError("gradient_accumulation_steps must be >= 1, got \(gradientAccumulationSteps)") }
     if maxSteps <= 0 && numTrainEpochs <= 0 { throw LoomError("set max_steps > 0 or num_train_epochs > 0") }
-    if !Self.optimizers.contains(optim) {
-      throw LoomError("unknown optim '\(optim)'; valid values: \(Self.optimizers.joined(separator: ", "))")
+    if lrSchedulerType == .polynomial && learningRate <= 1e-7 {
+      throw LoomError("lr_scheduler_type polynomial decays to 1e-7: learning_rate must be larger, got \(learningRate)")
     }
     if sgdMomentum < 0 { throw LoomError("sgd_momentum must be >= 0, got \(sgdMomentum)") }
     if learningRate < 0 { throw LoomError("learning_rate must be >= 0, got \(learningRate)") }

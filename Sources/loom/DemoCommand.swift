@@ -26,7 +26,7 @@ struct DemoCommand: ParsableCommand {
     let json = #"{"n_positions": 128, "n_embd": 192, "n_layer": 4, "n_head": 4, "resid_pdrop": 0.1, "embd_pdrop": 0.1, "attn_pdrop": 0.0, "activation_function": "gelu_new"}"#
     try json.write(toFile: config, atomically: true, encoding: .utf8)
     print("loom demo: character-level GPT on \(plays.count) Shakespeare plays, \(steps) steps")
-    var command = try TrainGPTCommand.parse(
+    let command = try TrainGPTCommand.parse(
       ["--data"] + plays.map { dir + "/" + $0 } + [
         "--char", "--config", config, "--output-dir", outputDir, "--overwrite-output-dir",
         "--max-steps", "\(steps)", "--per-device-train-batch-size", "16", "--learning-rate", "2e-3",

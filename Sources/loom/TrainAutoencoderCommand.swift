@@ -7,35 +7,14 @@ import LoomNN
 import LoomPlot
 import LoomTrain
 
-/// Flags shared by `loom train ae|dae|vae` (relied on by users' scripts: keep them).
+/// The data flags of `loom train ae|dae|vae` (the training flags are `TrainingFlags`).
 struct AutoencoderFlags: ParsableArguments {
-  @Option(help: "Directory for the model, metrics, plots and checkpoints.") var outputDir: String
-  @Option(help: "Training epochs.") var epochs = 10
-  @Option(help: "Batch size (default: 32 for ae/dae, 128 for vae).") var batchSize: Int?
-  @Option(help: "Learning rate (the seeds used 1e-1; 1e-3 trains reliably).") var lr: Double = 1e-3
-  @Option(help: "Weight decay (default: 1e-8 for ae/dae as in the seeds, 0 for vae).")
-  var weightDecay: Double?
-  @Option(help: "adam (L2 weight decay, as the seeds), adamw or sgd.") var optimizer = "adam"
-  @Option(help: "Momentum for --optimizer sgd.") var momentum: Double = 0
-  @Option(help: "Random seed (weights, shuffling, noise, sampling).") var seed: UInt64 = 0
   @Option(help: "Fashion-MNIST directory (IDX files, gzip or plain).") var dataDir = FashionMNIST
     .defaultDirectory
   @Option(help: "Use only the first N training images (quick runs).") var trainLimit: Int?
   @Option(help: "Use only the first N test images.") var testLimit: Int?
-  @Flag(help: "Reuse a non-empty output directory.") var overwriteOutputDir = false
 
   func validate() throws {
-    if epochs < 1 { throw ValidationError("--epochs must be at least 1, got \(epochs)") }
-    if let b = batchSize, b < 1 {
-      throw ValidationError("--batch-size must be at least 1, got \(b)")
-    }
-    if !(lr > 0) { throw ValidationError("--lr must be > 0, got \(lr)") }
-    if let wd = weightDecay, wd < 0 {
-      throw ValidationError("--weight-decay must be >= 0, got \(wd)")
-    }
-    if !["adam", "adamw", "sgd"].contains(optimizer) {
-      throw ValidationError("--optimizer must be adam, adamw or sgd, got '\(optimizer)'")
-    }
     for (name, v) in [("--train-limit", trainLimit), ("--test-limit", testLimit)] {
       if let v, v < 1 { throw ValidationError("\(name) must be at least 1, got \(v)") }
     }
@@ -47,20 +26,28 @@ struct TrainAECommand: ParsableCommand {
     commandName: "ae",
     abstract: "Train the seeds' Fashion-MNIST autoencoder (784-128-64-36-18-9 and back).")
   @OptionGroup var flags: AutoencoderFlags
-  func run() throws { try AutoencoderRun(kind: .ae, flags: flags).run() }
+  @OptionGroup var training: TrainingFlags
+  var setup: AutoencoderRun { AutoencoderRun(kind: .ae, flags: flags, training: training) }
+  func validate() throws { try setup.validate() }
+  func run() throws { try setup.run() }
 }
 
 struct TrainDAECommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "dae", abstract: "Train a denoising autoencoder (noisy inputs, clean targets).")
   @OptionGroup var flags: AutoencoderFlags
+  @OptionGroup var training: TrainingFlags
   @Option(help: "Input corruption: masking:P (zero a fraction P of pixels) or gaussian:STD.")
   var noise = "masking:0.25"
-  func run() throws {
-    var r = AutoencoderRun(kind: .dae, flags: flags)
-    r.noise = try ImageNoise(parsing: noise)
-    try r.run()
+  func setup() throws -> AutoencoderRun {
+    var r = AutoencoderRun(kind: .dae, flags: flags, training: training)
+    do { r.noise = try ImageNoise(parsing: noise) } catch {
+      throw ValidationError("--noise: \(error)")
+    }
+    return r
   }
+  func validate() throws { try setup().validate() }
+  func run() throws { try setup().run() }
 }
 
 struct TrainVAECommand: ParsableCommand {
@@ -68,18 +55,21 @@ struct TrainVAECommand: ParsableCommand {
     commandName: "vae",
     abstract: "Train a variational autoencoder (MLP, or --conv) with reconstruction + β·KL.")
   @OptionGroup var flags: AutoencoderFlags
+  @OptionGroup var training: TrainingFlags
   @Option(help: "Latent dimensions.") var latentDim = 20
   @Option(help: "Weight of the KL term (β-VAE).") var beta: Double = 1
   @Option(help: "Reconstruction term: bce (summed over pixels) or mse.") var reconstruction = "bce"
   @Flag(help: "The small convolutional VAE instead of the MLP.") var conv = false
-  func run() throws {
+  func setup() throws -> AutoencoderRun {
     guard let rec = VAEConfig.Reconstruction(rawValue: reconstruction) else {
       throw ValidationError("--reconstruction must be bce or mse, got '\(reconstruction)'")
     }
-    var r = AutoencoderRun(kind: conv ? .convVAE : .vae, flags: flags)
+    var r = AutoencoderRun(kind: conv ? .convVAE : .vae, flags: flags, training: training)
     r.vae = VAEConfig(latentSize: latentDim, beta: beta, reconstruction: rec)
-    try r.run()
+    return r
   }
+  func validate() throws { try setup().validate() }
+  func run() throws { try setup().run() }
 }
 
 /// One `loom train ae|dae|vae` run: data, model, Trainer (eval and checkpoint every
@@ -87,50 +77,106 @@ struct TrainVAECommand: ParsableCommand {
 struct AutoencoderRun {
   let kind: AutoencoderKind
   let flags: AutoencoderFlags
+  let training: TrainingFlags
   var noise = ImageNoise.none
   var vae = VAEConfig()
 
   var isVAE: Bool { kind == .vae || kind == .convVAE }
 
-  func run() throws {
-    setvbuf(stdout, nil, _IOLBF, 0)
-    let out = flags.outputDir
-    manualSeed(flags.seed)
+  /// The autoencoders' TrainingArguments defaults (the seeds' recipe; see the flags' help
+  /// for HF's): Adam with L2 decay, constant rate, no clipping, evaluation and a
+  /// checkpoint every epoch, one training-loss record per epoch (set once the data is read).
+  var defaults: TrainingArguments {
+    var a = TrainingArguments(outputDir: "")
+    a.numTrainEpochs = 10
+    a.perDeviceTrainBatchSize = isVAE ? 128 : 32
+    a.perDeviceEvalBatchSize = 500
+    a.learningRate = 1e-3
+    a.weightDecay = isVAE ? 0 : 1e-8
+    a.optim = .adam
+    a.lrSchedulerType = .constant
+    a.maxGradNorm = 0
+    a.evalStrategy = .epoch
+    a.saveStrategy = .epoch
+    a.saveTotalLimit = 2
+    a.seed = 0
+    return a
+  }
+
+  /// Every flag, checked before the data or a model is read.
+  func validate() throws {
+    _ = try training.arguments(defaults: defaults)
+    _ = try training.parsedDevice()
+    try training.checkModelDirectory()
+  }
+
+  /// The model: built from the flags, or the one saved in --model (its config.json
+  /// gives the shape; its model_type must be this command's).
+  func makeModel() throws -> (
+    model: any ImageAutoencoder, autoencoder: AutoencoderConfig, vae: VAEConfig
+  ) {
     var aeConfig = AutoencoderConfig()
     aeConfig.noise = noise
-    let model = try kind.make(autoencoder: aeConfig, vae: vae)
+    guard let dir = training.model else {
+      return (try kind.make(autoencoder: aeConfig, vae: vae), aeConfig, vae)
+    }
+    let configPath = dir + "/config.json"
+    guard let data = FileManager.default.contents(atPath: configPath),
+      let dict = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
+    else { throw LoomError("\(configPath) is missing or not a JSON object") }
+    let type = dict["model_type"] as? String ?? "(none)"
+    guard type == kind.rawValue else {
+      throw LoomError(
+        "\(configPath): model_type is '\(type)', but this command trains '\(kind.rawValue)'")
+    }
+    let model: any ImageAutoencoder
+    var savedAE = aeConfig
+    var savedVAE = vae
+    do {
+      if isVAE {
+        savedVAE = try JSONDecoder().decode(VAEConfig.self, from: data)
+        model = try kind.make(vae: savedVAE)
+      } else {
+        savedAE = try JSONDecoder().decode(AutoencoderConfig.self, from: data)
+        savedAE.noise = noise  // --noise picks this run's corruption
+        model = try kind.make(autoencoder: savedAE)
+      }
+    } catch {
+      throw LoomError("\(configPath): \(error)")
+    }
+    let weights = dir + "/model.safetensors"
+    try model.loadStateDict(SafeTensors.load(weights), source: weights)
+    return (model, savedAE, savedVAE)
+  }
+
+  func run() throws {
+    setvbuf(stdout, nil, _IOLBF, 0)
+    var args = try training.arguments(defaults: defaults)
+    let out = args.outputDir
+    let device = try training.useDevice()
+    manualSeed(args.seed)
+    let (built, aeConfig, vaeConfig) = try makeModel()
+    let model = built.to(device: device)
+    if let dir = training.model { print("starting from \(dir)") }
     let layout: ImageDataset.Layout = model.takesImages ? .image : .flat
     var train = try ImageDataset.fashionMNIST(
-      split: .train, directory: flags.dataDir, layout: layout, noise: noise, noiseSeed: flags.seed)
+      split: .train, directory: flags.dataDir, layout: layout, noise: noise, noiseSeed: args.seed)
     var test = try ImageDataset.fashionMNIST(
       split: .test, directory: flags.dataDir, layout: layout, noise: noise,
-      noiseSeed: flags.seed &+ 1)
+      noiseSeed: args.seed &+ 1)
     if let n = flags.trainLimit { train = train.prefix(n) }
     if let n = flags.testLimit { test = test.prefix(n) }
 
-    var args = TrainingArguments(outputDir: out)
-    args.overwriteOutputDir = flags.overwriteOutputDir
-    args.numTrainEpochs = Double(flags.epochs)
-    args.perDeviceTrainBatchSize = flags.batchSize ?? (isVAE ? 128 : 32)
-    args.perDeviceEvalBatchSize = 500
-    args.learningRate = flags.lr
-    args.weightDecay = flags.weightDecay ?? (isVAE ? 0 : 1e-8)
-    args.optim = ["adam": "adam", "adamw": "adamw_torch", "sgd": "sgd"][flags.optimizer]!
-    args.sgdMomentum = flags.momentum
-    args.lrSchedulerType = "constant"
-    args.maxGradNorm = 0
-    args.evalStrategy = .epoch
-    args.saveStrategy = .epoch
-    args.saveTotalLimit = 2
-    args.seed = flags.seed
     guard args.perDeviceTrainBatchSize <= train.count else {
-      throw ValidationError(
+      throw LoomError(
         "--batch-size \(args.perDeviceTrainBatchSize) is larger than the \(train.count) training images"
       )
     }
     // One training-loss record per epoch: the mean over the epoch's batches.
-    args.loggingSteps =
-      (train.count + args.perDeviceTrainBatchSize - 1) / args.perDeviceTrainBatchSize
+    if training.loggingSteps == nil {
+      args.loggingSteps =
+        (train.count + args.perDeviceTrainBatchSize - 1) / args.perDeviceTrainBatchSize
+    }
     try args.validate()
 
     let trainer = Trainer(
@@ -141,29 +187,20 @@ struct AutoencoderRun {
       })
     trainer.logFileName = "trainer_log.jsonl"
     trainer.throughputUnit = .samples
-    var epochs: [[String: Double]] = []
-    var pendingTrain = Double.nan
     let metricsPath = out + "/metrics.jsonl"
-    trainer.onLog = { logs in
-      if let l = logs["loss"] { pendingTrain = l }
-      guard let testLoss = logs["eval_loss"], let epoch = logs["epoch"] else { return }
-      var row: [String: Double] = [
-        "epoch": epoch.rounded(), "train_loss": pendingTrain, "test_loss": testLoss,
-      ]
-      if let r = logs["eval_recon_loss"], let k = logs["eval_kl_loss"] {
-        row["test_recon_loss"] = r
-        row["test_kl_loss"] = k
-        row["test_elbo"] = -(r + k)
+    trainer.onLog = { [unowned trainer] logs in
+      if logs["eval_loss"] != nil, let row = Self.epochRows(trainer.state.logHistory).last {
+        print(Self.describe(row))
       }
-      epochs.append(row)
-      print(Self.describe(row))
     }
-    try trainer.train()
+    // From the whole log history, so a resumed run lists the epochs before its checkpoint too.
+    let epochs = Self.epochRows(try trainer.train().logHistory)
     try Self.writeJSONLines(epochs, to: metricsPath)
 
     try SafeTensors.save(
       model.stateDict(), metadata: ["format": "pt"], to: out + "/model.safetensors")
-    try AtomicFile.write(try configJSON(), to: out + "/config.json")
+    try AtomicFile.write(
+      try configJSON(autoencoder: aeConfig, vae: vaeConfig), to: out + "/config.json")
     let rendered = try writeGraphAndSummary(model: model)
     try writePictures(model: model, test: test, epochs: epochs)
     let files =
@@ -172,6 +209,26 @@ struct AutoencoderRun {
       + ["model.safetensors", "config.json", "summary.txt", "graph.dot"]
       + (rendered ? ["graph.png"] : [])
     print("wrote \(out)/{\(files.joined(separator: ", "))}")
+  }
+
+  /// metrics.jsonl rows: one per evaluation, with the training loss logged before it.
+  static func epochRows(_ history: [[String: Double]]) -> [[String: Double]] {
+    var rows: [[String: Double]] = []
+    var pendingTrain = Double.nan
+    for logs in history {
+      if let l = logs["loss"] { pendingTrain = l }
+      guard let testLoss = logs["eval_loss"], let epoch = logs["epoch"] else { continue }
+      var row: [String: Double] = [
+        "epoch": epoch.rounded(), "train_loss": pendingTrain, "test_loss": testLoss,
+      ]
+      if let r = logs["eval_recon_loss"], let k = logs["eval_kl_loss"] {
+        row["test_recon_loss"] = r
+        row["test_kl_loss"] = k
+        row["test_elbo"] = -(r + k)
+      }
+      rows.append(row)
+    }
+    return rows
   }
 
   static func describe(_ row: [String: Double]) -> String {
@@ -192,15 +249,8 @@ struct AutoencoderRun {
   }
 
   /// config.json: the model kind and its configuration (snake_case, like HF configs).
-  func configJSON() throws -> Data {
-    let body: Data
-    if isVAE {
-      body = try JSONEncoder().encode(vae)
-    } else {
-      var c = AutoencoderConfig()
-      c.noise = noise
-      body = try JSONEncoder().encode(c)
-    }
+  func configJSON(autoencoder: AutoencoderConfig, vae: VAEConfig) throws -> Data {
+    let body = isVAE ? try JSONEncoder().encode(vae) : try JSONEncoder().encode(autoencoder)
     var dict = try JSONSerialization.jsonObject(with: body) as! [String: Any]
     dict["model_type"] = kind.rawValue
     return try JSONSerialization.data(withJSONObject: dict, options: [.sortedKeys, .prettyPrinted])
@@ -209,7 +259,7 @@ struct AutoencoderRun {
   /// summary.txt (torchsummary's table), graph.dot (the autograd graph of one forward)
   /// and graph.png when Graphviz's `dot` is installed; returns whether the PNG was made.
   func writeGraphAndSummary(model: any ImageAutoencoder) throws -> Bool {
-    let out = flags.outputDir
+    let out = training.outputDir
     let table = AutoencoderViews.summary(model, batchSize: -1).render()
     try AtomicFile.write(Data(table.utf8), to: out + "/summary.txt")
     let dot = AutoencoderViews.graphDOT(model)
@@ -225,7 +275,7 @@ struct AutoencoderRun {
   func writePictures(model: any ImageAutoencoder, test: ImageDataset, epochs: [[String: Double]])
     throws
   {
-    let out = flags.outputDir
+    let out = training.outputDir
     model.eval()
     try ImageReports.lossCurves(
       epochs: epochs.map { $0["epoch"]! }, train: epochs.map { $0["train_loss"]! },
@@ -245,7 +295,7 @@ struct AutoencoderRun {
       rows: rows.map { (label: $0.0, images: $0.1) }, to: out + "/reconstructions.png")
 
     if let v = model as? any VariationalAutoencoder {
-      let samples = v.sample(count: 64, generator: Generator(seed: flags.seed &+ 7))
+      let samples = v.sample(count: 64, generator: Generator(seed: (training.seed ?? 0) &+ 7))
       try ImageReports.samples(
         Self.rows(samples), columns: 8, title: "Samples from the prior", to: out + "/samples.png")
     }

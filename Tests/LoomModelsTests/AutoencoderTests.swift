@@ -143,10 +143,10 @@ final class AutoencoderTests: XCTestCase {
     var args = TrainingArguments(
       outputDir: NSTemporaryDirectory() + "loom-ae-train-\(UUID().uuidString)")
     defer { try? FileManager.default.removeItem(atPath: args.outputDir) }
-    args.optim = "adam"
+    args.optim = .adam
     args.learningRate = 1e-3
     args.weightDecay = 1e-8
-    args.lrSchedulerType = "constant"
+    args.lrSchedulerType = .constant
     args.maxGradNorm = 0
     args.maxSteps = 200
     args.perDeviceTrainBatchSize = 32

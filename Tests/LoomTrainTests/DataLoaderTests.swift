@@ -90,11 +90,11 @@ final class TrainerOptimTests: XCTestCase {
   override func setUp() { dir = NSTemporaryDirectory() + "loom-trainer-optim-\(UUID().uuidString)" }
   override func tearDown() { try? FileManager.default.removeItem(atPath: dir) }
 
-  func args(_ optim: String, _ body: (inout TrainingArguments) -> Void = { _ in })
+  func args(_ optim: String, _ body: (inout TrainingArguments) -> Void = { _ in }) throws
     -> TrainingArguments
   {
     var a = TrainingArguments(outputDir: dir)
-    a.optim = optim
+    a.optim = try OptimizerNames(parsing: optim)
     a.sgdMomentum = 0.9
     a.maxSteps = 20
     a.perDeviceTrainBatchSize = 8
@@ -158,7 +158,7 @@ final class TrainerOptimTests: XCTestCase {
       firstLosses.append(
         losses(
           try run(
-            args(optim) {
+            args(optim.rawValue) {
               $0.maxSteps = 3
               $0.saveStrategy = .no
             }))[2])

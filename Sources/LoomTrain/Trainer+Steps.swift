@@ -1,0 +1,69 @@
+import Foundation
+import LoomCore
+import LoomNN
+import LoomOptim
+
+/// Default implementations of the training pieces (`Trainer`'s open methods call them).
+extension Trainer {
+  func defaultComputeLoss(_ inputs: Batch) -> LossOutput {
+    if let lossFunction { return lossFunction(inputs) }
+    if let lossAndLogitsFunction { return lossAndLogitsFunction(inputs).loss }
+    preconditionFailure("Trainer: pass a loss closure or override computeLoss(model:inputs:)")
+  }
+
+  /// HF's `_prepare_inputs`: the batch on the model's device.
+  public func prepareInputs(_ inputs: Batch) -> Batch {
+    guard let device = model.parameters().first?.device,
+      inputs.tensors.values.contains(where: { $0.device != device })
+    else { return inputs }
+    return inputs.to(device: device)
+  }
+
+  func defaultTrainingStep(model: Module, inputs: Batch) throws -> LossOutput {
+    model.train()
+    let output = computeLoss(model: model, inputs: prepareInputs(inputs))
+    let accumulation = args.gradientAccumulationSteps
+    (accumulation > 1 ? output.loss / Double(accumulation) : output.loss).backward()
+    return output.detached()
+  }
+
+  func defaultCreateOptimizer() throws -> any Optimizer {
+    let groups = decayGroups(model, lr: args.learningRate, weightDecay: args.weightDecay)
+    switch args.optim {
+    case .adam:
+      let params = model.parameters().filter(\.requiresGrad)
+      return Adam(
+        [ParamGroup(params: params, lr: args.learningRate, weightDecay: args.weightDecay)],
+        betas: (args.adamBeta1, args.adamBeta2),
+        eps: args.adamEpsilon)
+    case .sgd:
+      return SGD(groups, momentum: args.sgdMomentum)
+    case .adafactor:
+      return Adafactor(groups)
+    case .adamwTorch, .adamwTorchFused, .adamw, .adamwHf:
+      return AdamW(groups, betas: (args.adamBeta1, args.adamBeta2), eps: args.adamEpsilon)
+    }
+  }
+
+  /// Warmup steps: warmup_steps, else warmup_ratio of the training steps (rounded up).
+  func warmupSteps(_ total: Int) -> Int {
+    args.warmupSteps > 0 ? args.warmupSteps : Int((args.warmupRatio * Double(total)).rounded(.up))
+  }
+
+  func defaultCreateScheduler(numTrainingSteps: Int, optimizer: any Optimizer) throws -> LRScheduler
+  {
+    let schedule = args.lrSchedulerType.schedule(
+      warmupSteps: warmupSteps(numTrainingSteps), totalSteps: numTrainingSteps,
+      lrInit: args.learningRate)
+    return LRScheduler(optimizer, schedule: schedule)
+  }
+
+  func defaultOptimizerStep(optimizer: any Optimizer, scheduler: LRScheduler) {
+    if args.maxGradNorm > 0 { clipGradNorm(model.parameters(), maxNorm: args.maxGradNorm) }
+    callbackHandler.onPreOptimizerStep(args, state, &control)
+    optimizer.step()
+    callbackHandler.onOptimizerStep(args, state, &control)
+    scheduler.step()
+    optimizer.zeroGrad()
+  }
+}

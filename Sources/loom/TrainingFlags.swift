@@ -1,0 +1,206 @@
+import ArgumentParser
+import Foundation
+import LoomCore
+import LoomOptim
+import LoomTrain
+
+/// The training flags every `loom train …` command shares: Hugging Face
+/// `TrainingArguments` names (--learning-rate, --num-train-epochs, …) with short aliases
+/// (--lr, --epochs, --batch-size, and the autoencoders' --optimizer and --momentum), plus
+/// --model (start from a saved model) and --device. Unset flags take the command's
+/// defaults (`TrainingDefaults`), which the help lists where they differ from
+/// TrainingArguments'.
+struct TrainingFlags: ParsableArguments {
+  @Option(help: "Directory for the model, checkpoints, metrics and plots.") var outputDir: String
+  @Flag(help: "Reuse a non-empty output directory (its checkpoints and logs are replaced).")
+  var overwriteOutputDir = false
+  @Option(
+    help:
+      "Start from a saved model directory (Loom's, or one saved by Hugging Face's save_pretrained)."
+  )
+  var model: String?
+  @Option(help: "Where to train: cpu or emulated (Loom's test device).") var device = "cpu"
+
+  @Option(
+    help:
+      "Epochs, may be fractional; ignored when --max-steps > 0 (TrainingArguments: 3; gpt: 1; ae/dae/vae: 10)."
+  )
+  var numTrainEpochs: Double?
+  @Option(help: "Whole epochs: short for --num-train-epochs.") var epochs: Int?
+  @Option(help: "Total optimizer steps; overrides epochs when > 0.") var maxSteps: Int?
+  @Option(help: "Training batch size (TrainingArguments and gpt: 8; ae/dae: 32; vae: 128).")
+  var perDeviceTrainBatchSize: Int?
+  @Option(help: "Short for --per-device-train-batch-size.") var batchSize: Int?
+  @Option(help: "Evaluation batch size (TrainingArguments and gpt: 8; ae/dae/vae: 500).")
+  var perDeviceEvalBatchSize: Int?
+  @Option(help: "Micro-batches per optimizer step.") var gradientAccumulationSteps: Int?
+  @Option(
+    help:
+      "Peak learning rate (TrainingArguments: 5e-5; gpt: 3e-4; ae/dae/vae: 1e-3, the seeds used 1e-1)."
+  )
+  var learningRate: Double?
+  @Option(help: "Short for --learning-rate.") var lr: Double?
+  @Option(
+    help:
+      "Weight decay, not on biases and norms except for adam (TrainingArguments: 0; gpt: 0.01; ae/dae: 1e-8; vae: 0)."
+  )
+  var weightDecay: Double?
+  @Option(help: "Adam β₁ (0.9).") var adamBeta1: Double?
+  @Option(help: "Adam β₂ (0.999).") var adamBeta2: Double?
+  @Option(help: "Adam ε (1e-8).") var adamEpsilon: Double?
+  @Option(
+    help:
+      "Optimizer: \(OptimizerNames.allCases.map(\.rawValue).joined(separator: ", ")) (TrainingArguments and gpt: adamw_torch; ae/dae/vae: adam)."
+  )
+  var optim: String?
+  @Option(help: "adam, adamw or sgd: the autoencoders' spelling of --optim.") var optimizer: String?
+  @Option(help: "Momentum of optim sgd.") var sgdMomentum: Double?
+  @Option(help: "Short for --sgd-momentum.") var momentum: Double?
+  @Option(help: "Linear warmup steps.") var warmupSteps: Int?
+  @Option(help: "Warmup as a fraction of training.") var warmupRatio: Double?
+  @Option(
+    help:
+      "\(SchedulerType.allCases.map(\.rawValue).joined(separator: ", ")) (TrainingArguments and gpt: linear; ae/dae/vae: constant)."
+  )
+  var lrSchedulerType: String?
+  @Option(help: "Gradient clipping norm, 0 = off (TrainingArguments and gpt: 1; ae/dae/vae: 0).")
+  var maxGradNorm: Double?
+  @Option(help: "Log every N steps (TrainingArguments: 500; gpt: 50; ae/dae/vae: once per epoch).")
+  var loggingSteps: Int?
+  @Option(help: "no, steps or epoch (TrainingArguments: no; gpt: steps; ae/dae/vae: epoch).")
+  var evalStrategy: String?
+  @Option(help: "Evaluate every N steps (default: --logging-steps).") var evalSteps: Int?
+  @Option(help: "no, steps or epoch (TrainingArguments and gpt: steps; ae/dae/vae: epoch).")
+  var saveStrategy: String?
+  @Option(help: "Checkpoint every N steps.") var saveSteps: Int?
+  @Option(help: "Keep at most N checkpoints (TrainingArguments and gpt: all; ae/dae/vae: 2).")
+  var saveTotalLimit: Int?
+  @Flag(help: "Reload the best checkpoint at the end.") var loadBestModelAtEnd = false
+  @Option(help: "Metric for the best checkpoint (default eval_loss).") var metricForBestModel:
+    String?
+  @Option(help: "Whether a larger metric is better.") var greaterIsBetter: Bool?
+  @Option(
+    help:
+      "Random seed: weights, shuffling, noise, sampling (TrainingArguments and gpt: 42; ae/dae/vae: 0)."
+  )
+  var seed: UInt64?
+  @Flag(help: "Drop the last incomplete batch.") var dataloaderDropLast = false
+  @Option(help: "A checkpoint-N directory, or 'latest'.") var resumeFromCheckpoint: String?
+
+  /// Alias pairs may not both be given.
+  func checkAliases() throws {
+    let pairs: [(String, Bool, String, Bool)] = [
+      ("--num-train-epochs", numTrainEpochs != nil, "--epochs", epochs != nil),
+      (
+        "--per-device-train-batch-size", perDeviceTrainBatchSize != nil, "--batch-size",
+        batchSize != nil
+      ),
+      ("--learning-rate", learningRate != nil, "--lr", lr != nil),
+      ("--optim", optim != nil, "--optimizer", optimizer != nil),
+      ("--sgd-momentum", sgdMomentum != nil, "--momentum", momentum != nil),
+    ]
+    for (a, hasA, b, hasB) in pairs where hasA && hasB {
+      throw ValidationError("\(b) is short for \(a): pass one of them")
+    }
+    if let e = epochs, e < 1 { throw ValidationError("--epochs must be at least 1, got \(e)") }
+    if let b = batchSize, b < 1 {
+      throw ValidationError("--batch-size must be at least 1, got \(b)")
+    }
+    if let lr, !(lr > 0) { throw ValidationError("--lr must be > 0, got \(lr)") }
+    if let wd = weightDecay, wd < 0 {
+      throw ValidationError("--weight-decay must be >= 0, got \(wd)")
+    }
+    if let o = optimizer, !["adam", "adamw", "sgd"].contains(o) {
+      throw ValidationError(
+        "--optimizer must be adam, adamw or sgd, got '\(o)' (--optim also takes \(OptimizerNames.allCases.map(\.rawValue).joined(separator: ", ")))"
+      )
+    }
+  }
+
+  func strategy(_ value: String?, _ flag: String) throws -> TrainingArguments.Strategy? {
+    guard let value else { return nil }
+    guard let s = TrainingArguments.Strategy(rawValue: value) else {
+      throw ValidationError("\(flag) must be no, steps or epoch, got '\(value)'")
+    }
+    return s
+  }
+
+  /// The command's defaults with every given flag applied, validated. Errors are
+  /// `ValidationError`s naming the flag, so they print the subcommand's usage.
+  func arguments(defaults: TrainingArguments) throws -> TrainingArguments {
+    try checkAliases()
+    var a = defaults
+    a.outputDir = outputDir
+    a.overwriteOutputDir = overwriteOutputDir
+    if let v = numTrainEpochs ?? epochs.map(Double.init) { a.numTrainEpochs = v }
+    if let v = maxSteps { a.maxSteps = v }
+    if let v = perDeviceTrainBatchSize ?? batchSize { a.perDeviceTrainBatchSize = v }
+    if let v = perDeviceEvalBatchSize { a.perDeviceEvalBatchSize = v }
+    if let v = gradientAccumulationSteps { a.gradientAccumulationSteps = v }
+    if let v = learningRate ?? lr { a.learningRate = v }
+    if let v = weightDecay { a.weightDecay = v }
+    if let v = adamBeta1 { a.adamBeta1 = v }
+    if let v = adamBeta2 { a.adamBeta2 = v }
+    if let v = adamEpsilon { a.adamEpsilon = v }
+    do {
+      if let v = optim { a.optim = try OptimizerNames(parsing: v) }
+      if let v = optimizer { a.optim = try OptimizerNames(parsing: v) }
+      if let v = lrSchedulerType { a.lrSchedulerType = try SchedulerType(parsing: v) }
+    } catch let e as LoomError {
+      throw ValidationError(e.message)
+    }
+    if let v = sgdMomentum ?? momentum { a.sgdMomentum = v }
+    if let v = warmupSteps { a.warmupSteps = v }
+    if let v = warmupRatio { a.warmupRatio = v }
+    if let v = maxGradNorm { a.maxGradNorm = v }
+    if let v = loggingSteps { a.loggingSteps = v }
+    if let v = try strategy(evalStrategy, "--eval-strategy") { a.evalStrategy = v }
+    if let v = evalSteps { a.evalSteps = v }
+    if let v = try strategy(saveStrategy, "--save-strategy") { a.saveStrategy = v }
+    if let v = saveSteps { a.saveSteps = v }
+    if let v = saveTotalLimit { a.saveTotalLimit = v }
+    if loadBestModelAtEnd { a.loadBestModelAtEnd = true }
+    if let v = metricForBestModel { a.metricForBestModel = v }
+    if let v = greaterIsBetter { a.greaterIsBetter = v }
+    if let v = seed { a.seed = v }
+    if dataloaderDropLast { a.dataloaderDropLast = true }
+    if let v = resumeFromCheckpoint { a.resumeFromCheckpoint = v }
+    do {
+      try a.validate()
+      try Trainer.checkOutputDirectory(a)
+      _ = try Trainer.resumeCheckpoint(a)
+    } catch let e as LoomError {
+      throw ValidationError(e.message)
+    }
+    return a
+  }
+
+  /// --device, parsed (a `ValidationError` naming the flag when unknown).
+  func parsedDevice() throws -> Device {
+    do { return try Device(parsing: device) } catch { throw ValidationError("--device: \(error)") }
+  }
+
+  /// Makes --device the default for every tensor created from here on (data, model).
+  func useDevice() throws -> Device {
+    let d = try parsedDevice()
+    Device.default = d
+    return d
+  }
+
+  /// --model, checked to be a directory with weights.
+  func checkModelDirectory() throws {
+    guard let model else { return }
+    var isDir: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: model, isDirectory: &isDir), isDir.boolValue else {
+      throw ValidationError(
+        "--model \(model) is not a directory (a saved model: config.json and model.safetensors)")
+    }
+    let fm = FileManager.default
+    guard
+      fm.fileExists(atPath: model + "/model.safetensors")
+        || fm.fileExists(atPath: model + "/model.safetensors.index.json")
+    else {
+      throw ValidationError("--model \(model) has no model.safetensors")
+    }
+  }
+}
