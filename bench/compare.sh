@@ -27,8 +27,9 @@ def load(path, reference=False):
         if not line.startswith("{"):
             continue
         r = json.loads(line)
-        # The Python side may name its implementation (torch, hf-tokenizers, ...).
-        impl = "torch" if reference else r.get("impl", "")
+        # The Python side may name its implementation (torch, torch-sdpa, hf-tokenizers, ...);
+        # rows without one are the plain torch reference.
+        impl = r.get("impl", "torch") if reference else r.get("impl", "")
         d[(r["bench"], r["config"], impl)].append(r)
     return d
 
@@ -39,8 +40,9 @@ for (bench, config, impl), rows in sorted(loom.items()):
     unit = rows[0]["unit"]
     if impl == "cblas":
         continue
-    ref_rows = torch_.get((bench, config, "torch")) or []
-    label = "torch"
+    refs = {i: rs for (b, c, i), rs in torch_.items() if (b, c) == (bench, config)}
+    label = "torch" if "torch" in refs else next(iter(sorted(refs)), "torch")
+    ref_rows = refs.pop(label, [])
     if bench == "matmul":
         # The target for matmul is raw CBLAS in the same process.
         ref_rows = loom.get((bench, config, "cblas"), [])
@@ -52,6 +54,9 @@ for (bench, config, impl), rows in sorted(loom.items()):
     higher_is_better = unit not in ("ms", "s", "us")
     ratio = ours / ref if higher_is_better else ref / ours
     print(f"{bench:<16}{config:<16}{ours:>12.3f}{ref:>12.3f}{unit:>10}{ratio:>8.2f}  (vs {label})")
+    for other, rs in sorted(refs.items()):
+        v = statistics.median(r["value"] for r in rs)
+        print(f"{'':<16}{'':<16}{ours:>12.3f}{v:>12.3f}{unit:>10}{(ours / v if higher_is_better else v / ours):>8.2f}  (vs {other})")
     if bench == "matmul":
         t = torch_.get((bench, config, "torch"))
         if t:

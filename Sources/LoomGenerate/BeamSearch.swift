@@ -1,117 +1,79 @@
 import Foundation
 import LoomCore
-import LoomModels
+import LoomNN
 
 extension Generation {
-  /// Beam search following transformers' vectorised implementation step for step:
-  /// keep the top K = max(2, 1 + #eos) · beams continuations by accumulated
-  /// log-probability, continue with the best `numBeams` that did not stop, and move
-  /// stopped ones among the top `numBeams` into the finished set with a length penalty.
+  /// Beam search following transformers' vectorised `_beam_search` step for step:
+  /// candidate selection (`beamCandidates`: the top K = max(2, 1 + #eos) · beams
+  /// continuations by accumulated log-probability), then bookkeeping
+  /// (`BeamSearchScorer`: continue with the best `numBeams` that did not stop, move
+  /// stopped ones among the top `numBeams` into each item's `BeamHypotheses`).
   static func beamSearch(
-    _ model: any CausalLanguageModel, ids prompts: [[Int]], mask promptMask: [[Int]]?, maxLength: Int,
+    _ decoder: Decoder, ids prompts: [[Int]], mask promptMask: [[Int]]?, maxLength: Int,
+    capacity: Int,
     config: GenerationConfig, pad: Int
   ) throws -> [[Int]] {
     let beams = config.numBeams
     let batch = prompts.count
     let promptLength = prompts[0].count
-    let vocab = model.vocabularySize
     let keep = max(2, 1 + config.eosTokenIds.count) * beams
     let processors = LogitsProcessors(config: config)
-    let veryNegative: Float = -1.0e9
-    let lp = Float(config.lengthPenalty)
-
-    struct Hypothesis { var tokens: [Int]; var score: Float; var finished: Bool }
+    var scorer = BeamSearchScorer(
+      batchSize: batch, promptLength: promptLength, maxLength: maxLength, config: config)
     // Running beams per batch item, flattened as [batch · beams] for the model.
     var running: [[Int]] = prompts.flatMap { Array(repeating: $0, count: beams) }
     var runningScores = [Float](repeating: 0, count: batch * beams)
     for b in 0..<batch { for i in 1..<beams { runningScores[b * beams + i] = -1e9 } }
-    var finished: [[Hypothesis]] = (0..<batch).map { _ in
-      Array(repeating: Hypothesis(tokens: [], score: veryNegative, finished: false), count: beams)
-    }
-    var improvable = [Bool](repeating: true, count: batch)
     var mask = promptMask.map { $0.flatMap { Array(repeating: $0, count: beams) } }
-    let caches = model.makeCaches(batch: batch * beams, capacity: maxLength)
+    let state = decoder.makeState(beams, capacity)
     var input = running
     var curLen = promptLength
 
-    try noGrad {
+    noGrad {
       while curLen < maxLength {
-        let logits = model.logits(ids: tensor(input), attentionMask: mask.map(tensor), caches: caches)
+        let logits = decoder.logits(state: state, ids: running, input: input, mask: mask)
         let rows = lastLogits(logits)
-        var nextRunning: [[Int]] = []
-        var nextScores: [Float] = []
-        var origins: [Int] = []
-        var allStopped = true
-        for b in 0..<batch {
-          // Accumulated log-probabilities of every (beam, token) continuation.
-          var flat = [Float](repeating: 0, count: beams * vocab)
-          for i in 0..<beams {
-            var lpRow = logSoftmax(rows[b * beams + i])
-            processors.process(&lpRow, history: running[b * beams + i], generatedCount: curLen - promptLength)
-            let base = runningScores[b * beams + i]
-            for v in 0..<vocab { flat[i * vocab + v] = lpRow[v] + base }
+        let candidates = (0..<batch).map { b in
+          let logProbs = (0..<beams).map { i in
+            var lp = logSoftmax(rows[b * beams + i])
+            processors.process(
+              &lp, history: running[b * beams + i], generatedCount: curLen - promptLength)
+            return lp
           }
-          let top = topK(flat, keep)
-          var candidates: [(tokens: [Int], score: Float, origin: Int, stops: Bool)] = []
-          for idx in top {
-            let beam = idx / vocab, token = idx % vocab
-            let tokens = running[b * beams + beam] + [token]
-            let stops = config.eosTokenIds.contains(token) || curLen + 1 >= maxLength
-            candidates.append((tokens, flat[idx], b * beams + beam, stops))
-          }
-          if !candidates.allSatisfy(\.stops) { allStopped = false }
-          // Continue with the best `beams` candidates that did not stop.
-          let order = candidates.indices.sorted {
-            let a = candidates[$0].score + (candidates[$0].stops ? veryNegative : 0)
-            let c = candidates[$1].score + (candidates[$1].stops ? veryNegative : 0)
-            return a != c ? a > c : $0 < $1
-          }
-          for j in order.prefix(beams) {
-            nextRunning.append(candidates[j].tokens)
-            nextScores.append(candidates[j].score + (candidates[j].stops ? veryNegative : 0))
-            origins.append(candidates[j].origin)
-          }
-          // Finished set: merge stopped top-`beams` candidates, keep the best `beams`.
-          let full = finished[b].allSatisfy(\.finished) && config.earlyStopping == .enabled
-          var merged = finished[b]
-          for (rank, c) in candidates.enumerated() {
-            var score = c.score / Float(pow(Double(curLen + 1 - promptLength), Double(lp)))
-            if full { score += veryNegative }
-            if !improvable[b] { score += veryNegative }
-            let justFinished = c.stops && rank < beams
-            if !justFinished { score += veryNegative }
-            merged.append(Hypothesis(tokens: c.tokens, score: score, finished: justFinished))
-          }
-          let best = merged.indices.sorted { merged[$0].score != merged[$1].score ? merged[$0].score > merged[$1].score : $0 < $1 }
-          finished[b] = best.prefix(beams).map { merged[$0] }
+          return beamCandidates(
+            logProbs: logProbs, beamScores: Array(runningScores[(b * beams)..<((b + 1) * beams)]),
+            count: keep)
         }
-        running = nextRunning
-        runningScores = nextScores
-        for cache in caches { cache.reorder(Tensor(origins.map { Int64($0) })) }
-        if mask != nil { mask = origins.map { mask![$0] + [1] } }
+        let step = scorer.process(candidates, running: running, curLen: curLen)
+        running = step.running
+        runningScores = step.scores
+        state.reorder(beams: step.origins)
+        if mask != nil { mask = step.origins.map { mask![$0] + [1] } }
         input = running.map { [$0.last!] }
         curLen += 1
-        // Can a running beam still beat the worst finished one?
-        var anyImprovable = false
-        for b in 0..<batch {
-          let length: Double =
-            (config.earlyStopping == .never && lp > 0) ? Double(maxLength - promptLength) : Double(curLen - promptLength)
-          let bestPossible = runningScores[b * beams] / Float(pow(length, Double(lp)))
-          let worst = finished[b].map(\.score).min() ?? veryNegative
-          let beatsAny = finished[b].contains { h in bestPossible > (h.finished ? worst : veryNegative) }
-          improvable[b] = improvable[b] && beatsAny
-          if improvable[b] { anyImprovable = true }
-        }
-        let allFull = finished.allSatisfy { $0.allSatisfy(\.finished) } && config.earlyStopping == .enabled
-        if !anyImprovable || allFull || allStopped { break }
+        scorer.updateImprovable(runningScores: runningScores, curLen: curLen)
+        if scorer.isDone || step.allStopped { break }
       }
     }
-    var outputs: [[Int]] = []
-    for b in 0..<batch {
-      for h in finished[b].prefix(config.numReturnSequences) { outputs.append(h.tokens) }
+    return scorer.finalize(numReturnSequences: config.numReturnSequences, pad: pad)
+  }
+
+  /// Candidate selection, like the `topk` step of HF's `_beam_search`: the `count`
+  /// best continuations (beam, token) of one batch item by accumulated log-probability
+  /// `beamScores[beam] + logProbs[beam][token]` over beams × vocab, best first (ties:
+  /// lower beam·vocab + token first).
+  public static func beamCandidates(logProbs: [[Float]], beamScores: [Float], count: Int)
+    -> [BeamCandidate]
+  {
+    let vocab = logProbs.first?.count ?? 0
+    var flat = [Float](repeating: 0, count: logProbs.count * vocab)
+    for (i, row) in logProbs.enumerated() {
+      let base = beamScores[i]
+      for v in 0..<vocab { flat[i * vocab + v] = row[v] + base }
     }
-    let width = outputs.map(\.count).max() ?? promptLength
-    return outputs.map { $0 + [Int](repeating: pad, count: width - $0.count) }
+    return topK(flat, min(count, flat.count)).map {
+      BeamCandidate(beam: $0 / vocab, token: $0 % vocab, score: flat[$0])
+    }
   }
 
   /// Indices of the k largest values, largest first (ties: lower index first).
@@ -131,5 +93,16 @@ extension Generation {
     }
     if heap.count < k { heap.sort { $0.0 != $1.0 ? $0.0 > $1.0 : $0.1 < $1.1 } }
     return heap.map(\.1)
+  }
+}
+
+/// A continuation beam search may keep: beam `beam` of its batch item extended by
+/// `token`, with the accumulated log-probability `score`.
+public struct BeamCandidate: Equatable, Sendable {
+  public var beam: Int
+  public var token: Int
+  public var score: Float
+  public init(beam: Int, token: Int, score: Float) {
+    (self.beam, self.token, self.score) = (beam, token, score)
   }
 }

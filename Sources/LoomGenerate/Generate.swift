@@ -1,10 +1,12 @@
 import Foundation
 import LoomCore
 import LoomModels
+import LoomNN
 
 /// Text generation with Hugging Face's semantics: greedy, sampling (temperature,
 /// top-k, top-p), beam search (length penalty, early stopping), repetition penalty,
-/// n-gram blocking, bad words, EOS/padding, batched left-padded prompts, KV cache.
+/// n-gram blocking, bad words, EOS/padding, batched left-padded prompts, KV cache,
+/// for decoder-only and encoder–decoder models.
 public enum Generation {
   /// Generates continuations of `prompts` (token ids; rows may differ in length and
   /// are left-padded). Returns prompt + generated ids per returned sequence, padded
@@ -15,30 +17,59 @@ public enum Generation {
     onToken: ((Int, Int) -> Void)? = nil
   ) throws -> [[Int]] {
     try config.validate(vocabularySize: model.vocabularySize)
-    guard !prompts.isEmpty, prompts.allSatisfy({ !$0.isEmpty }) else {
-      throw LoomError("generate: every prompt needs at least one token")
-    }
-    for p in prompts { for t in p where t < 0 || t >= model.vocabularySize {
-      throw LoomError("generate: prompt token \(t) is outside the vocabulary (size \(model.vocabularySize))")
-    } }
+    try checkTokens(prompts, vocabularySize: model.vocabularySize, what: "prompt")
     let pad = config.padTokenId ?? config.eosTokenIds.first ?? 0
     let width = prompts.map(\.count).max()!
-    var ids: [[Int]] = prompts.map { [Int](repeating: pad, count: width - $0.count) + $0 }
-    var mask: [[Int]] = prompts.map { [Int](repeating: 0, count: width - $0.count) + [Int](repeating: 1, count: $0.count) }
-    let maxLength = config.maxNewTokens.map { width + $0 } ?? config.maxLength ?? (width + 20)
-    guard maxLength <= model.maxPositions else {
-      throw LoomError("generate: prompt (\(width) tokens) plus new tokens (\(maxLength - width)) exceed the model's n_positions (\(model.maxPositions))")
+    let ids: [[Int]] = prompts.map { [Int](repeating: pad, count: width - $0.count) + $0 }
+    let mask: [[Int]] = prompts.map {
+      [Int](repeating: 0, count: width - $0.count) + [Int](repeating: 1, count: $0.count)
     }
+    let maxLength = try checkedMaxLength(
+      promptLength: width, config: config, maxPositions: model.maxPositions)
     let padded = mask.contains { $0.contains(0) }
-    if config.numBeams > 1 {
-      return try beamSearch(model, ids: ids, mask: padded ? mask : nil, maxLength: maxLength, config: config, pad: pad)
+    let decoder = Decoder(
+      vocabularySize: model.vocabularySize, maxPositions: model.maxPositions,
+      makeState: { rows, capacity in
+        model.makeState(batch: prompts.count * rows, capacity: capacity)
+      },
+      step: { model.logits(ids: $0, attentionMask: $1, state: $2) })
+    return try run(
+      decoder, ids: ids, mask: padded ? mask : nil, maxLength: maxLength, config: config, pad: pad,
+      onToken: onToken)
+  }
+
+  /// Encodes `inputs` (source token ids, left-padded to a common length) once, then
+  /// decodes from `decoderStartTokenId` against the encoder outputs, like HF's
+  /// `generate` on BART/T5. Returns the decoder ids (start token first) per sequence.
+  public static func generate(
+    _ model: any EncoderDecoderModel, inputs: [[Int]], config: GenerationConfig,
+    onToken: ((Int, Int) -> Void)? = nil
+  ) throws -> [[Int]] {
+    try config.validate(vocabularySize: model.vocabularySize)
+    try checkTokens(inputs, vocabularySize: model.vocabularySize, what: "input")
+    let pad = config.padTokenId ?? config.eosTokenIds.first ?? 0
+    let width = inputs.map(\.count).max()!
+    let source = inputs.map { [Int](repeating: pad, count: width - $0.count) + $0 }
+    let sourceMask = inputs.map {
+      [Int](repeating: 0, count: width - $0.count) + [Int](repeating: 1, count: $0.count)
     }
-    // Sampling with num_return_sequences expands each prompt.
-    if config.numReturnSequences > 1 {
-      ids = ids.flatMap { Array(repeating: $0, count: config.numReturnSequences) }
-      mask = mask.flatMap { Array(repeating: $0, count: config.numReturnSequences) }
+    let padded = sourceMask.contains { $0.contains(0) }
+    let maxLength = try checkedMaxLength(
+      promptLength: 1, config: config, maxPositions: model.maxPositions)
+    let state = noGrad {
+      model.encode(ids: tensor(source), attentionMask: padded ? tensor(sourceMask) : nil)
     }
-    return sample(model, ids: ids, mask: padded ? mask : nil, maxLength: maxLength, config: config, pad: pad, onToken: onToken)
+    let decoder = Decoder(
+      vocabularySize: model.vocabularySize, maxPositions: model.maxPositions,
+      makeState: { rows, _ in
+        state.expand(times: rows)
+        return state
+      },
+      step: { ids, _, state in model.decode(ids: ids, state: state) })
+    let start = [[Int]](repeating: [model.decoderStartTokenId], count: inputs.count)
+    return try run(
+      decoder, ids: start, mask: nil, maxLength: maxLength, config: config, pad: pad,
+      onToken: onToken)
   }
 
   /// The generated part of an output row: after the prompt, up to (not including) the
@@ -47,6 +78,82 @@ public enum Generation {
     let generated = Array(output.dropFirst(promptLength))
     let end = generated.firstIndex { eosTokenIds.contains($0) } ?? generated.count
     return Array(generated[..<end])
+  }
+
+  /// The total length generation stops at, throwing (before any work) when it exceeds
+  /// the model's positions and the context window may not slide. `newTokensName` and
+  /// `slidingWindowName` spell the settings as the caller's user knows them.
+  public static func checkedMaxLength(
+    promptLength: Int, config: GenerationConfig, maxPositions: Int,
+    newTokensName: String = "max_new_tokens", slidingWindowName: String = "slidingWindow"
+  ) throws -> Int {
+    let maxLength =
+      config.maxNewTokens.map { promptLength + $0 } ?? config.maxLength ?? (promptLength + 20)
+    if maxLength > maxPositions && !config.slidingWindow {
+      let request =
+        config.maxNewTokens != nil
+        ? "prompt \(promptLength) + \(newTokensName) \(maxLength - promptLength) = \(maxLength) tokens"
+        : "max_length \(maxLength)"
+      throw LoomError(
+        "generate: \(request) exceed the model's n_positions (\(maxPositions)); lower \(newTokensName) or use \(slidingWindowName) to keep generating over the last \(maxPositions) tokens"
+      )
+    }
+    return maxLength
+  }
+
+  static func checkTokens(_ rows: [[Int]], vocabularySize: Int, what: String) throws {
+    guard !rows.isEmpty, rows.allSatisfy({ !$0.isEmpty }) else {
+      throw LoomError("generate: every \(what) needs at least one token")
+    }
+    for p in rows {
+      for t in p where t < 0 || t >= vocabularySize {
+        throw LoomError(
+          "generate: \(what) token \(t) is outside the vocabulary (size \(vocabularySize))")
+      }
+    }
+  }
+
+  /// The model as the decoding loops see it: fresh state for `rows` sequences per
+  /// prompt, and one step's logits.
+  struct Decoder {
+    let vocabularySize: Int
+    let maxPositions: Int
+    let makeState: (_ rowsPerPrompt: Int, _ capacity: Int) -> GenerationState
+    let step: (_ ids: Tensor, _ mask: Tensor?, _ state: GenerationState) -> Tensor
+
+    /// Logits for `input` (the newest tokens of `ids`). When the cache plus `input`
+    /// would pass `maxPositions` (only with a sliding window), the context is cropped
+    /// to the last `maxPositions` tokens and the self-attention cache recomputed.
+    func logits(state: GenerationState, ids: [[Int]], input: [[Int]], mask: [[Int]]?) -> Tensor {
+      var input = input
+      if state.pastLength + input[0].count > maxPositions {
+        state.resetSelfAttention()
+        input = ids.map { Array($0.suffix(maxPositions)) }
+      }
+      let total = state.pastLength + input[0].count
+      return step(tensor(input), mask.map { m in tensor(m.map { Array($0.suffix(total)) }) }, state)
+    }
+  }
+
+  static func run(
+    _ decoder: Decoder, ids: [[Int]], mask: [[Int]]?, maxLength: Int, config: GenerationConfig,
+    pad: Int,
+    onToken: ((Int, Int) -> Void)?
+  ) throws -> [[Int]] {
+    let capacity = min(maxLength, decoder.maxPositions)
+    if config.numBeams > 1 {
+      return try beamSearch(
+        decoder, ids: ids, mask: mask, maxLength: maxLength, capacity: capacity, config: config,
+        pad: pad)
+    }
+    // Sampling with num_return_sequences expands each prompt.
+    let n = config.numReturnSequences
+    let rows = n > 1 ? ids.flatMap { Array(repeating: $0, count: n) } : ids
+    let rowMask = n > 1 ? mask?.flatMap { Array(repeating: $0, count: n) } : mask
+    let state = decoder.makeState(n, capacity)
+    return sample(
+      decoder, state: state, ids: rows, mask: rowMask, maxLength: maxLength, config: config,
+      pad: pad, onToken: onToken)
   }
 
   static func lastLogits(_ logits: Tensor) -> [[Float]] {
@@ -61,7 +168,8 @@ public enum Generation {
   }
 
   static func sample(
-    _ model: any CausalLanguageModel, ids start: [[Int]], mask startMask: [[Int]]?, maxLength: Int,
+    _ decoder: Decoder, state: GenerationState, ids start: [[Int]], mask startMask: [[Int]]?,
+    maxLength: Int,
     config: GenerationConfig, pad: Int, onToken: ((Int, Int) -> Void)?
   ) -> [[Int]] {
     var ids = start
@@ -71,11 +179,10 @@ public enum Generation {
     let processors = LogitsProcessors(config: config)
     let generator = Generator(seed: config.seed ?? UInt64.random(in: 0...UInt64.max))
     var unfinished = [Bool](repeating: true, count: batch)
-    let caches = model.makeCaches(batch: batch, capacity: maxLength)
     var input = ids
     noGrad {
       while ids[0].count < maxLength && unfinished.contains(true) {
-        let logits = model.logits(ids: tensor(input), attentionMask: mask.map(tensor), caches: caches)
+        let logits = decoder.logits(state: state, ids: ids, input: input, mask: mask)
         let rows = lastLogits(logits)
         var next = [Int](repeating: pad, count: batch)
         for r in 0..<batch {
@@ -87,7 +194,10 @@ public enum Generation {
             var u = Float(generator.nextDouble())
             var pick = probs.lastIndex { $0 > 0 } ?? 0
             for (i, p) in probs.enumerated() where p > 0 {
-              if u < p { pick = i; break }
+              if u < p {
+                pick = i
+                break
+              }
               u -= p
             }
             next[r] = pick

@@ -7,28 +7,45 @@ import LoomTokenizers
 /// text includes the prompt.
 public final class TextGenerationPipeline {
   public let model: GPT2LMHeadModel
-  public let tokenizer: Tokenizer
+  /// The model's tokenizer, or its character vocabulary (`loom train gpt --char`).
+  public let codec: TextCodec
 
-  public init(model: GPT2LMHeadModel, tokenizer: Tokenizer) {
+  public init(model: GPT2LMHeadModel, codec: TextCodec) {
     self.model = model
-    self.tokenizer = tokenizer
+    self.codec = codec
   }
 
-  /// Loads a model directory holding config.json, model.safetensors and a tokenizer.
+  public convenience init(model: GPT2LMHeadModel, tokenizer: Tokenizer) {
+    self.init(model: model, codec: .hf(tokenizer))
+  }
+
+  /// Loads a model directory holding config.json, model.safetensors and a tokenizer
+  /// (tokenizer.json, vocab.json + merges.txt, or char_vocab.json), e.g. one written
+  /// by `loom train gpt` or HF's `save_pretrained`.
   public convenience init(directory: String) throws {
-    self.init(model: try GPT2LMHeadModel.load(from: directory), tokenizer: try Tokenizer.load(path: directory))
+    self.init(
+      model: try Generation.loadCausalLanguageModel(from: directory),
+      codec: try TextCodec.load(directory))
   }
 
   /// One generated text per returned sequence.
-  public func callAsFunction(_ prompt: String, config: GenerationConfig = GenerationConfig()) throws -> [String] {
+  public func callAsFunction(_ prompt: String, config: GenerationConfig = GenerationConfig()) throws
+    -> [String]
+  {
     model.eval()
     var c = config
-    if c.eosTokenIds.isEmpty, let eos = model.config.eosTokenId { c.eosTokenIds = [eos] }
-    let ids = tokenizer.encodeIds(prompt).map(Int.init)
+    if c.eosTokenIds.isEmpty, let eos = model.config.eosTokenId ?? codec.eosTokenId,
+      eos < model.config.vocabSize
+    {
+      c.eosTokenIds = [eos]
+    }
+    let ids = try codec.encode(prompt)
+    guard !ids.isEmpty else { throw LoomError("text generation: the prompt encodes to no tokens") }
     let outputs = try Generation.generate(model, prompts: [ids], config: c)
     return outputs.map { out in
-      let generated = Generation.continuation(out, promptLength: ids.count, eosTokenIds: c.eosTokenIds)
-      return prompt + tokenizer.decode(generated.map { UInt32($0) }, skipSpecialTokens: true)
+      prompt
+        + codec.decode(
+          Generation.continuation(out, promptLength: ids.count, eosTokenIds: c.eosTokenIds))
     }
   }
 }
@@ -49,7 +66,8 @@ public final class FeatureExtractionPipeline {
     let ids = tokenizer.encodeIds(text).map { Int64($0) }
     guard !ids.isEmpty else { throw LoomError("feature extraction: the text encodes to no tokens") }
     guard ids.count <= model.config.nPositions else {
-      throw LoomError("feature extraction: \(ids.count) tokens exceed n_positions (\(model.config.nPositions))")
+      throw LoomError(
+        "feature extraction: \(ids.count) tokens exceed n_positions (\(model.config.nPositions))")
     }
     return noGrad { model.transformer(Tensor(ids, shape: [1, ids.count])).squeeze(0) }
   }

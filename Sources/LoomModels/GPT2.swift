@@ -219,14 +219,21 @@ public final class GPT2LMHeadModel: Module, CausalLanguageModel {
     return (crossEntropy(shifted.reshape([-1, config.vocabSize]), targets.contiguous().reshape([-1])), logits)
   }
 
+  /// Fresh per-layer caches for `batch` rows, preallocated to `capacity` positions.
   public func makeCaches(batch: Int, capacity: Int) -> [KVCache] {
     (0..<config.nLayer).map { _ in
-      KVCache(batch: batch, heads: config.nHead, capacity: capacity, headDim: config.nEmbd / config.nHead)
+      KVCache(
+        batch: batch, heads: config.nHead, capacity: capacity, headDim: config.nEmbd / config.nHead,
+        dtype: transformer.wte.weight.dtype)
     }
   }
 
-  public func logits(ids: Tensor, attentionMask: Tensor?, caches: [KVCache]?) -> Tensor {
-    self(ids, attentionMask: attentionMask, caches: caches)
+  public func makeState(batch: Int, capacity: Int) -> GenerationState {
+    GenerationState(selfAttention: makeCaches(batch: batch, capacity: capacity))
+  }
+
+  public func logits(ids: Tensor, attentionMask: Tensor?, state: GenerationState?) -> Tensor {
+    self(ids, attentionMask: attentionMask, caches: state?.selfAttention)
   }
 }
 

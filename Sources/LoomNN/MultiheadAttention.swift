@@ -77,12 +77,14 @@ open class MultiheadAttention: Module {
   /// additive float). `isCausal` masks later keys, aligned so the last query sees the
   /// last key (torch wants it as a hint beside an explicit mask; here it suffices).
   /// With a `cache`, key/value hold only the new positions: they are appended and the
-  /// queries attend over every cached position (S in the masks counts them all).
+  /// queries attend over every cached position (S in the masks counts them all). A
+  /// cross-attention cache (`KVCache(isCrossAttention: true)`) projects key/value once,
+  /// on the first call, and reuses them afterwards (key/value are then not read).
   public func callAsFunction(
     _ query: Tensor, _ key: Tensor, _ value: Tensor, keyPaddingMask: Tensor? = nil,
     attnMask: Tensor? = nil,
     isCausal: Bool = false, needWeights: Bool = false, averageWeights: Bool = true,
-    cache: AttentionCache? = nil
+    cache: KVCache? = nil
   ) -> (output: Tensor, weights: Tensor?) {
     Functional.multiheadAttention(
       query, key, value, heads: heads, inProjWeight: inProjWeight, qProjWeight: qProjWeight,
@@ -202,7 +204,7 @@ extension Functional {
     attnMask: Tensor? = nil,
     isCausal: Bool = false, needWeights: Bool = false, averageWeights: Bool = true,
     dropout: Double = 0,
-    training: Bool = false, generator: Generator = .global, cache: AttentionCache? = nil
+    training: Bool = false, generator: Generator = .global, cache: KVCache? = nil
   ) -> (output: Tensor, weights: Tensor?) {
     let packedSelf = query === key && key === value && inProjWeight != nil
     var (q0, k0, v0, kpm) = (query, key, value, keyPaddingMask)
@@ -225,7 +227,8 @@ extension Functional {
       try AttentionShapes.validate(
         query: q0, key: k0, value: v0, keyPaddingMask: kpm, attnMask: attnMask, embedDim: w.embed,
         kdim: w.kdim,
-        vdim: w.vdim, heads: heads, cachedLength: cache?.length ?? 0)
+        vdim: w.vdim, heads: heads,
+        cachedLength: cache.map { $0.isCrossAttention ? 0 : $0.length } ?? 0)
     } catch { fatalError("Loom: \(error)") }
     let (b, t, h, d) = (q0.shape[0], q0.shape[1], heads, e / heads)
 
@@ -233,7 +236,13 @@ extension Functional {
     var q: Tensor
     var k: Tensor
     var v: Tensor
-    if packedSelf, let w = inProjWeight {
+    if let cache, cache.isCrossAttention, let ck = cache.keys, let cv = cache.values {
+      // Encoder keys/values were projected on the first step.
+      let wq = inProjWeight?.slice(dim: 0, start: 0, end: e) ?? qProjWeight!
+      let bq = inProjBias?.slice(dim: 0, start: 0, end: e)
+      q = linear(q0, weight: wq, bias: bq).reshape([b, t, h, d]).transpose(1, 2)
+      (k, v) = (ck, cv)
+    } else if packedSelf, let w = inProjWeight {
       // One GEMM; [B, T, 3, H, D] → three views, no copies.
       let qkv = linear(q0, weight: w, bias: inProjBias).reshape([b, t, 3, h, d])
       (q, k, v) = (0..<3).map { qkv.select(dim: 2, index: $0).transpose(1, 2) }.triple
@@ -251,7 +260,9 @@ extension Functional {
       v = split(
         linear(v0, weight: part(inProjWeight, 2) ?? vProjWeight!, bias: part(inProjBias, 2)))
     }
-    if let cache { (k, v) = cache.append(keys: k, values: v) }
+    if let cache, !(cache.isCrossAttention && cache.length > 0) {
+      (k, v) = cache.append(keys: k, values: v)
+    }
     let s = k.shape[2]
     let mask = combinedAttentionMask(
       kpm, attnMask, batch: b, heads: h, target: t, source: s, dtype: q.dtype)

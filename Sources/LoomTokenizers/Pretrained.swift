@@ -26,4 +26,19 @@ extension Tokenizer {
       encoder: LoomHome.asset("gpt2/encoder.json").path,
       merges: LoomHome.asset("gpt2/vocab.bpe").path)
   }
+
+  /// Names Loom ships (`gpt2`, from Loom's data directory) or a path for `load(path:)`.
+  /// An existing path wins over a name.
+  public static func load(nameOrPath: String) throws -> Tokenizer {
+    if !FileManager.default.fileExists(atPath: nameOrPath) {
+      switch nameOrPath {
+      case "gpt2": return try gpt2()
+      default:
+        throw TokenizerError.invalidArgument(
+          "no tokenizer file or directory \(nameOrPath): pass tokenizer.json, a directory with tokenizer.json, vocab.json + merges.txt, encoder.json + vocab.bpe or vocab.txt, or `gpt2` for the GPT-2 files in \(LoomHome.url.path)/gpt2"
+        )
+      }
+    }
+    return try load(path: nameOrPath)
+  }
 }

@@ -8,18 +8,29 @@ extension Tokenizer {
     return try TokenizerJSONReader(file: path).tokenizer(root)
   }
 
-  /// Loads a tokenizer.json, or a directory with tokenizer.json or vocab.json + merges.txt.
+  /// Loads a tokenizer.json, or a directory with tokenizer.json, vocab.json + merges.txt,
+  /// GPT-2's encoder.json + vocab.bpe (what `scripts/fetch-assets.sh` fetches) or a
+  /// WordPiece vocab.txt. GPT-2's encoder.json itself is accepted beside its vocab.bpe.
   public static func load(path: String) throws -> Tokenizer {
     var isDir: ObjCBool = false
     guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
       throw TokenizerError.missingFile(path)
     }
-    if !isDir.boolValue { return try load(tokenizerJSON: path) }
+    if !isDir.boolValue {
+      let url = URL(fileURLWithPath: path)
+      let bpe = url.deletingLastPathComponent().appendingPathComponent("vocab.bpe").path
+      if url.lastPathComponent == "encoder.json", FileManager.default.fileExists(atPath: bpe) {
+        return try gpt2(encoder: path, merges: bpe)
+      }
+      return try load(tokenizerJSON: path)
+    }
     let tj = path + "/tokenizer.json"
     if FileManager.default.fileExists(atPath: tj) { return try load(tokenizerJSON: tj) }
     let vj = path + "/vocab.json"
     let mt = path + "/merges.txt"
     if FileManager.default.fileExists(atPath: vj) { return try byteLevelBPE(vocab: vj, merges: mt) }
+    let ej = path + "/encoder.json"
+    if FileManager.default.fileExists(atPath: ej) { return try gpt2(encoder: ej, merges: path + "/vocab.bpe") }
     if FileManager.default.fileExists(atPath: path + "/vocab.txt") {
       let t = Tokenizer(
         model: .wordPiece(WordPiece(vocab: try WordPiece.vocab(fromFile: path + "/vocab.txt"))))
@@ -34,7 +45,8 @@ extension Tokenizer {
         ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"].filter { t.model.id(of: $0) != nil })
       return t
     }
-    throw TokenizerError.missingFile(tj + " (or vocab.json + merges.txt)")
+    throw TokenizerError.missingFile(
+      tj + " (or vocab.json + merges.txt, encoder.json + vocab.bpe, vocab.txt)")
   }
 
   /// The tokenizer.json text (pretty, as HF's `save(path, pretty=True)`).

@@ -11,6 +11,10 @@ struct GenerateCommand: ParsableCommand {
     commandName: "generate", abstract: "Generate text with a trained model (prompt included in the output).")
 
   @Option(help: "Model directory (config.json, model.safetensors and a tokenizer).") var model: String
+  @Option(
+    help:
+      "Tokenizer instead of the model directory's: tokenizer.json, a directory with tokenizer.json, vocab.json + merges.txt or encoder.json + vocab.bpe, or gpt2 (Loom's GPT-2 files)."
+  ) var tokenizer: String?
   @Option(help: "Text to continue.") var prompt: String
   @Option(help: "Tokens to generate.") var maxNewTokens = 50
   @Option(help: "Minimum tokens before end-of-text is allowed.") var minNewTokens = 0
@@ -26,6 +30,9 @@ struct GenerateCommand: ParsableCommand {
   @Option(help: "Sequences to return.") var numReturnSequences = 1
   @Option(help: "Random seed for sampling.") var seed: UInt64?
   @Flag(help: "Print tokens as they are generated (one sequence).") var stream = false
+  @Flag(help: "Past n_positions, keep generating over the last n_positions tokens instead of failing.")
+  var slidingWindow = false
+  @Option(help: "Device to run on: cpu or emulated.") var device = "cpu"
 
   func validate() throws {
     if maxNewTokens < 0 { throw ValidationError("--max-new-tokens must be >= 0") }
@@ -33,19 +40,28 @@ struct GenerateCommand: ParsableCommand {
       throw ValidationError("--num-return-sequences \(numReturnSequences) needs --do-sample or --num-beams >= \(numReturnSequences)")
     }
     if prompt.isEmpty { throw ValidationError("--prompt must not be empty") }
+    do { _ = try Device(parsing: device) } catch { throw ValidationError("--device: \(error)") }
   }
 
   func run() throws {
-    let lm = try GPT2LMHeadModel.load(from: model)
+    let target = try Device(parsing: device)
+    Device.default = target
+    let lm = try Generation.loadCausalLanguageModel(from: model)
+    lm.to(device: target)
     lm.eval()
-    let codec = try TextCodec.load(model)
+    let codec = try TextCodec.load(tokenizer ?? model)
     let ids = try codec.encode(prompt)
     guard !ids.isEmpty else { throw ValidationError("the prompt encodes to no tokens") }
-    guard ids.count < lm.config.nPositions else {
-      throw ValidationError("the prompt has \(ids.count) tokens; the model takes at most \(lm.config.nPositions) (n_positions)")
+    if let bad = ids.first(where: { $0 >= lm.config.vocabSize }) {
+      throw ValidationError("the tokenizer gives id \(bad), outside the model's vocab_size \(lm.config.vocabSize): is --tokenizer the model's?")
     }
     var g = GenerationConfig()
-    g.maxNewTokens = min(maxNewTokens, lm.config.nPositions - ids.count)
+    g.maxNewTokens = maxNewTokens
+    g.slidingWindow = slidingWindow
+    // Checked before any work, in the flags' spelling.
+    _ = try Generation.checkedMaxLength(
+      promptLength: ids.count, config: g, maxPositions: lm.config.nPositions, newTokensName: "--max-new-tokens",
+      slidingWindowName: "--sliding-window")
     g.minNewTokens = minNewTokens
     g.doSample = doSample
     g.temperature = temperature

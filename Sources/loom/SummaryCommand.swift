@@ -51,10 +51,10 @@ enum AutoencoderViews {
     ModelSummary(model: model, input: probe(model), batchSize: batchSize) { forward(model, $0) }
   }
 
-  /// The autograd graph of one forward, with the model's parameter names (torchviz's
-  /// `make_dot(model(x), params=dict(model.named_parameters()))`).
+  /// The autograd graph of one training loss (forward and loss), with the model's parameter
+  /// names: torchviz's `make_dot(loss, params=dict(model.named_parameters()))`.
   static func graphDOT(_ model: any ImageAutoencoder) -> String {
-    let y = forward(model, probe(model))
-    return model.graphDOT(output: y)
+    let x = probe(model)
+    return model.graphDOT(output: model.loss(x, target: x).total)
   }
 }

@@ -62,7 +62,7 @@ struct TokenizerEncode: ParsableCommand {
 
   @Option(
     name: .long,
-    help: "tokenizer.json, or a directory with tokenizer.json or vocab.json + merges.txt.")
+    help: "tokenizer.json, a directory with tokenizer.json, vocab.json + merges.txt or encoder.json + vocab.bpe, or gpt2.")
   var tokenizer: String
   @Option(name: .long, help: "Text to encode.") var text: String?
   @Option(name: .long, help: "File to encode, line by line.") var file: String?
@@ -81,7 +81,7 @@ struct TokenizerEncode: ParsableCommand {
 
   func run() throws {
     do {
-      let tok = try Tokenizer.load(path: tokenizer)
+      let tok = try Tokenizer.load(nameOrPath: tokenizer)
       if let m = maxLength { tok.truncation = Truncation(maxLength: m) }
       // Lines as bytes, so invalid UTF-8 can still go through byte-level BPE.
       var lines: [[UInt8]]
@@ -139,7 +139,7 @@ struct TokenizerDecode: ParsableCommand {
 
   @Option(
     name: .long,
-    help: "tokenizer.json, or a directory with tokenizer.json or vocab.json + merges.txt.")
+    help: "tokenizer.json, a directory with tokenizer.json, vocab.json + merges.txt or encoder.json + vocab.bpe, or gpt2.")
   var tokenizer: String
   @Option(name: .long, help: "Ids to decode, e.g. \"15496 995\".") var ids: String?
   @Option(name: .long, help: "File of ids, one sequence a line.") var file: String?
@@ -153,7 +153,7 @@ struct TokenizerDecode: ParsableCommand {
 
   func run() throws {
     do {
-      let tok = try Tokenizer.load(path: tokenizer)
+      let tok = try Tokenizer.load(nameOrPath: tokenizer)
       let text: String
       if let f = file {
         guard FileManager.default.fileExists(atPath: f) else { throw TokenizerError.missingFile(f) }

@@ -68,6 +68,8 @@ final class AutoencoderCLITests: XCTestCase {
     let dot = try String(contentsOfFile: out + "/graph.dot", encoding: .utf8)
     XCTAssertTrue(dot.hasPrefix("digraph"), dot)
     for name in ["encoder.0.weight", "decoder.8.bias"] { XCTAssertTrue(dot.contains(name), "\(name) in graph.dot") }
+    // The graph ends at the loss (MSE: the difference to the target, squared, averaged), not at the output.
+    for op in ["SubBackward", "PowBackward", "SumBackward"] { XCTAssertTrue(dot.contains(op), "\(op) in graph.dot") }
     if GraphViz.dotExecutable() != nil {
       let graph = try DecodedPNG(path: out + "/graph.png")
       XCTAssertGreaterThan(graph.height, 200)

@@ -30,7 +30,7 @@ final class AttentionBehaviorTests: XCTestCase {
     let full = mha(x, x, x, keyPaddingMask: padding, isCausal: true).output
 
     // Chunks of 3, 1, 1, 2 positions; a small capacity makes the cache grow twice.
-    let cache = AttentionCache(capacity: 2)
+    let cache = KVCache(capacity: 2)
     var pieces: [Tensor] = []
     var start = 0
     for (i, n) in [3, 1, 1, 2].enumerated() {
@@ -118,7 +118,7 @@ final class AttentionBehaviorTests: XCTestCase {
     XCTAssertTrue(
       message { _ = try RotaryEmbedding(headDim: 8, rotaryDim: 5) }.contains(
         "rotary dim 5 must be even"))
-    let cache = AttentionCache()
+    let cache = KVCache()
     _ = cache.append(keys: Tensor.zeros([1, 2, 3, 4]), values: Tensor.zeros([1, 2, 3, 4]))
     XCTAssertTrue(
       message {
