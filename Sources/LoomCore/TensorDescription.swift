@@ -16,7 +16,9 @@ extension Tensor: CustomStringConvertible {
     if device != .cpu { suffix.append("device='\(device)'") }
     if count == 0 && rank != 1 { suffix.append("size=\(TensorFormat.tuple(shape))") }
     if dtype != .float32 && dtype != .int64 && dtype != .bool { suffix.append("dtype=\(dtype)") }
-    if requiresGrad { suffix.append(isLeaf ? "requires_grad=True" : "grad_fn=<\(gradFn?.name ?? "Backward")>") }
+    if requiresGrad {
+      suffix.append(isLeaf ? "requires_grad=True" : "grad_fn=<\(gradFn?.name ?? "Backward")>")
+    }
     let body = TensorFormat(self).render()
     return "tensor(" + ([body] + suffix).joined(separator: ", ") + ")"
   }
@@ -59,7 +61,10 @@ struct TensorFormat {
     for d in 0..<t.rank where t.shape[d] > 2 * edgeItems {
       let n = out.shape[d]
       out = Tensor.cat(
-        [out.slice(dim: d, start: 0, end: edgeItems), out.slice(dim: d, start: n - edgeItems, end: n)], dim: d)
+        [
+          out.slice(dim: d, start: 0, end: edgeItems),
+          out.slice(dim: d, start: n - edgeItems, end: n),
+        ], dim: d)
     }
     return out
   }
@@ -116,7 +121,9 @@ struct TensorFormat {
     }
     var rows = (0..<n).map { _ in render(dim: d + 1, indent: indent + 1, next: &next) }
     if cut { rows.insert("...", at: Self.edgeItems) }
-    let separator = "," + String(repeating: "\n", count: shape.count - d - 1) + String(repeating: " ", count: indent + 1)
+    let separator =
+      "," + String(repeating: "\n", count: shape.count - d - 1)
+      + String(repeating: " ", count: indent + 1)
     return "[" + rows.joined(separator: separator) + "]"
   }
 }

@@ -33,7 +33,9 @@ extension Range: TensorIndexConvertible where Bound == Int {
 }
 
 extension ClosedRange: TensorIndexConvertible where Bound == Int {
-  public var tensorIndex: TensorIndex { .slice(start: lowerBound, end: upperBound == -1 ? nil : upperBound + 1, step: 1) }
+  public var tensorIndex: TensorIndex {
+    .slice(start: lowerBound, end: upperBound == -1 ? nil : upperBound + 1, step: 1)
+  }
 }
 
 extension PartialRangeFrom: TensorIndexConvertible where Bound == Int {
@@ -45,7 +47,9 @@ extension PartialRangeUpTo: TensorIndexConvertible where Bound == Int {
 }
 
 extension PartialRangeThrough: TensorIndexConvertible where Bound == Int {
-  public var tensorIndex: TensorIndex { .slice(start: nil, end: upperBound == -1 ? nil : upperBound + 1, step: 1) }
+  public var tensorIndex: TensorIndex {
+    .slice(start: nil, end: upperBound == -1 ? nil : upperBound + 1, step: 1)
+  }
 }
 
 // Subscripts return views sharing storage, recorded for autograd through `select` and
@@ -66,7 +70,8 @@ extension Tensor {
   }
 
   public subscript(
-    _ first: any TensorIndexConvertible, _ all: UnboundedRange, _ rest: any TensorIndexConvertible...
+    _ first: any TensorIndexConvertible, _ all: UnboundedRange,
+    _ rest: any TensorIndexConvertible...
   ) -> Tensor {
     indexed([first.tensorIndex, .all] + rest.map(\.tensorIndex))
   }
@@ -81,9 +86,14 @@ extension Tensor {
   public func indexed(_ indices: [TensorIndex]) -> Tensor {
     let consuming = indices.filter { $0 != .newAxis && $0 != .ellipsis }.count
     let ellipses = indices.filter { $0 == .ellipsis }.count
-    guard ellipses <= 1 else { opFailure(LoomError("subscript: at most one ellipsis is allowed, got \(ellipses)")) }
+    guard ellipses <= 1 else {
+      opFailure(LoomError("subscript: at most one ellipsis is allowed, got \(ellipses)"))
+    }
     guard consuming <= rank else {
-      opFailure(LoomError("subscript: too many indices (\(consuming)) for a tensor of rank \(rank), shape \(shape)"))
+      opFailure(
+        LoomError(
+          "subscript: too many indices (\(consuming)) for a tensor of rank \(rank), shape \(shape)")
+      )
     }
     var out = self
     var d = 0
@@ -92,7 +102,9 @@ extension Tensor {
       case .index(let i):
         let size = out.shape[d]
         guard i >= -size && i < size else {
-          opFailure(LoomError("subscript: index \(i) is out of bounds for dimension \(d) with size \(size)"))
+          opFailure(
+            LoomError("subscript: index \(i) is out of bounds for dimension \(d) with size \(size)")
+          )
         }
         out = out.select(dim: d, index: i)
       case .slice(let start, let end, let step):

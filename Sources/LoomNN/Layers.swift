@@ -5,8 +5,11 @@ open class Linear: Module {
   @Parameter public var weight: Tensor
   @Parameter public var bias: Tensor?
 
-  public init(_ inFeatures: Int, _ outFeatures: Int, bias: Bool = true, generator: Generator = .global) {
-    weight = Init.kaimingUniform([outFeatures, inFeatures], a: 5.0.squareRoot(), generator: generator)
+  public init(
+    _ inFeatures: Int, _ outFeatures: Int, bias: Bool = true, generator: Generator = .global
+  ) {
+    weight = Init.kaimingUniform(
+      [outFeatures, inFeatures], a: 5.0.squareRoot(), generator: generator)
     let bound = 1 / Double(Swift.max(inFeatures, 1)).squareRoot()
     self.bias = bias ? Init.uniform([outFeatures], bound: bound, generator: generator) : nil
     super.init()
@@ -51,7 +54,9 @@ open class LayerNorm: Module {
   public let eps: Double
   public let normalizedShape: Int
 
-  public init(_ dimension: Int, eps: Double = 1e-5, elementwiseAffine: Bool = true, bias: Bool = true) {
+  public init(
+    _ dimension: Int, eps: Double = 1e-5, elementwiseAffine: Bool = true, bias: Bool = true
+  ) {
     weight = elementwiseAffine ? Init.ones([dimension]) : nil
     self.bias = elementwiseAffine && bias ? Init.zeros([dimension]) : nil
     self.eps = eps
@@ -59,7 +64,9 @@ open class LayerNorm: Module {
     super.init()
   }
 
-  override open func forward(_ x: Tensor) -> Tensor { layerNorm(x, weight: weight, bias: bias, eps: eps) }
+  override open func forward(_ x: Tensor) -> Tensor {
+    layerNorm(x, weight: weight, bias: bias, eps: eps)
+  }
 
   override open var extraDescription: String {
     "\(pythonTuple([normalizedShape])), eps=\(eps), elementwise_affine=\(pythonBool(weight != nil))"
@@ -95,7 +102,9 @@ open class Dropout: Module {
     super.init()
   }
 
-  override open func forward(_ x: Tensor) -> Tensor { dropout(x, p: p, training: training, generator: generator) }
+  override open func forward(_ x: Tensor) -> Tensor {
+    dropout(x, p: p, training: training, generator: generator)
+  }
 
   override open var extraDescription: String { "p=\(p), inplace=False" }
 }
@@ -174,6 +183,8 @@ open class Flatten: Module {
     self.endDim = endDim
     super.init()
   }
-  override open func forward(_ x: Tensor) -> Tensor { x.flatten(startDim: startDim, endDim: endDim) }
+  override open func forward(_ x: Tensor) -> Tensor {
+    x.flatten(startDim: startDim, endDim: endDim)
+  }
   override open var extraDescription: String { "start_dim=\(startDim), end_dim=\(endDim)" }
 }

@@ -13,7 +13,9 @@ public struct LoadStateDictError: Error, CustomStringConvertible, Equatable {
   public var description: String {
     var lines = ["error loading \(source):"]
     if !missing.isEmpty { lines.append("  missing keys (\(missing.count)): \(Self.list(missing))") }
-    if !unexpected.isEmpty { lines.append("  unexpected keys (\(unexpected.count)): \(Self.list(unexpected))") }
+    if !unexpected.isEmpty {
+      lines.append("  unexpected keys (\(unexpected.count)): \(Self.list(unexpected))")
+    }
     if !mismatched.isEmpty { lines.append("  size mismatches: \(Self.list(mismatched))") }
     return lines.joined(separator: "\n")
   }
@@ -41,7 +43,9 @@ open class Module: CustomStringConvertible {
   /// The computation of a one-input module. Modules with other signatures (masks,
   /// caches, several inputs) define their own `callAsFunction` and may leave this out.
   open func forward(_ x: Tensor) -> Tensor {
-    fatalError("Loom: \(type(of: self)) does not implement forward(_:); override it to make the module callable")
+    fatalError(
+      "Loom: \(type(of: self)) does not implement forward(_:); override it to make the module callable"
+    )
   }
 
   /// Runs `forward(_:)` and then the forward hooks (PyTorch's `Module.__call__`).
@@ -91,11 +95,15 @@ open class Module: CustomStringConvertible {
         } else if let d = value as? ChildDeclaration {
           let name = String(label.dropFirst())
           let (isCollection, items) = d.entries
-          out.append(.children(d.key ?? overrides[name] ?? name, isCollection: isCollection, items, declaration: d))
+          out.append(
+            .children(
+              d.key ?? overrides[name] ?? name, isCollection: isCollection, items, declaration: d))
         } else if !label.hasPrefix("_") {
           let (isCollection, items) = Child<Any>.entries(of: value)
           guard !items.isEmpty else { continue }
-          out.append(.children(overrides[label] ?? label, isCollection: isCollection, items, declaration: nil))
+          out.append(
+            .children(
+              overrides[label] ?? label, isCollection: isCollection, items, declaration: nil))
         }
       }
     }
@@ -133,13 +141,17 @@ open class Module: CustomStringConvertible {
     return out
   }
 
-  private func collect(prefix: String, into out: inout [(String, Tensor)], seen: inout Set<ObjectIdentifier>) {
+  private func collect(
+    prefix: String, into out: inout [(String, Tensor)], seen: inout Set<ObjectIdentifier>
+  ) {
     for slot in slots() {
       switch slot {
       case .parameter(let k, let t):
         if seen.insert(ObjectIdentifier(t)).inserted { out.append((prefix + k, t)) }
       case .children(let k, _, let items, _):
-        for (sub, m) in items { m.collect(prefix: prefix + Self.join(k, sub) + ".", into: &out, seen: &seen) }
+        for (sub, m) in items {
+          m.collect(prefix: prefix + Self.join(k, sub) + ".", into: &out, seen: &seen)
+        }
       case .buffer:
         break
       }
@@ -163,7 +175,9 @@ open class Module: CustomStringConvertible {
     var out: [(String, TensorDeclaration, persistent: Bool)] = []
     for (name, m) in namedModules() {
       for slot in m.slots() {
-        if case .buffer(let k, let d, let persistent) = slot { out.append((Self.join(name, k), d, persistent)) }
+        if case .buffer(let k, let d, let persistent) = slot {
+          out.append((Self.join(name, k), d, persistent))
+        }
       }
     }
     return out
@@ -211,7 +225,9 @@ open class Module: CustomStringConvertible {
   /// unexpected keys; size mismatches are always errors. Returns what non-strict mode
   /// skipped.
   @discardableResult
-  public func loadStateDict(_ dict: [String: Tensor], strict: Bool = true, source: String = "state dict") throws
+  public func loadStateDict(
+    _ dict: [String: Tensor], strict: Bool = true, source: String = "state dict"
+  ) throws
     -> LoadStateDictError
   {
     var report = LoadStateDictError(source: source)
@@ -227,8 +243,13 @@ open class Module: CustomStringConvertible {
       shapes[k] = b.shape
     }
     for k in targets.keys.sorted() {
-      guard let v = dict[k] else { report.missing.append(k); continue }
-      if v.shape != shapes[k]! { report.mismatched.append("\(k): expected \(shapes[k]!), got \(v.shape)") }
+      guard let v = dict[k] else {
+        report.missing.append(k)
+        continue
+      }
+      if v.shape != shapes[k]! {
+        report.mismatched.append("\(k): expected \(shapes[k]!), got \(v.shape)")
+      }
     }
     report.unexpected = dict.keys.filter { targets[$0] == nil }.sorted()
     if !report.mismatched.isEmpty || (strict && !report.isEmpty) { throw report }

@@ -22,7 +22,9 @@ extension Module {
   @discardableResult
   public func to(dtype: DType) throws -> Self {
     guard dtype.isFloatingPoint else {
-      throw LoomError("Module.to(dtype:): \(dtype) is not a floating-point type; use float32, bfloat16 or float16")
+      throw LoomError(
+        "Module.to(dtype:): \(dtype) is not a floating-point type; use float32, bfloat16 or float16"
+      )
     }
     noGrad {
       for p in parameters() where p.dtype.isFloatingPoint && p.dtype != dtype {

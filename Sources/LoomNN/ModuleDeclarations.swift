@@ -154,9 +154,13 @@ extension Child: ChildDeclaration {
 
   static func entries(of value: Any) -> (isCollection: Bool, items: [(String, Module)]) {
     if let m = value as? Module { return (false, [("", m)]) }
-    if let list = value as? [Module] { return (true, list.enumerated().map { ("\($0.offset)", $0.element) }) }
+    if let list = value as? [Module] {
+      return (true, list.enumerated().map { ("\($0.offset)", $0.element) })
+    }
     if let pairs = value as? [(String, Module)] { return (true, pairs) }
-    if let dict = value as? [String: Module] { return (true, dict.keys.sorted().map { ($0, dict[$0]!) }) }
+    if let dict = value as? [String: Module] {
+      return (true, dict.keys.sorted().map { ($0, dict[$0]!) })
+    }
     return (false, [])
   }
 
@@ -173,7 +177,9 @@ extension Child: ChildDeclaration {
       stored = v
       return true
     }
-    if var pairs = current as? [(String, Module)], let i = pairs.firstIndex(where: { $0.0 == subkey }) {
+    if var pairs = current as? [(String, Module)],
+      let i = pairs.firstIndex(where: { $0.0 == subkey })
+    {
       pairs[i].1 = module
       guard let v = pairs as? Value else { return false }
       stored = v

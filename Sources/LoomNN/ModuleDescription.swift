@@ -13,17 +13,22 @@ import LoomCore
 
 extension Module {
   public var description: String {
-    let extra = extraDescription.isEmpty ? [] : extraDescription.split(separator: "\n").map(String.init)
+    let extra =
+      extraDescription.isEmpty ? [] : extraDescription.split(separator: "\n").map(String.init)
     var children: [String] = []
     for slot in slots() {
-      guard case .children(let key, let isCollection, let items, _) = slot, !items.isEmpty else { continue }
+      guard case .children(let key, let isCollection, let items, _) = slot, !items.isEmpty else {
+        continue
+      }
       if !isCollection {
         children.append("(\(key)): \(Self.indent(items[0].1.description))")
       } else if key.isEmpty {
         children += Self.collectionLines(items)
       } else {
         let kind = items.allSatisfy({ Int($0.0) != nil }) ? "ModuleList" : "ModuleDict"
-        children.append("(\(key)): \(Self.indent(Self.repr(kind, extra: [], children: Self.collectionLines(items))))")
+        children.append(
+          "(\(key)): \(Self.indent(Self.repr(kind, extra: [], children: Self.collectionLines(items))))"
+        )
       }
     }
     return Self.repr(String(describing: type(of: self)), extra: extra, children: children)
@@ -46,7 +51,9 @@ extension Module {
     while i < items.count {
       var j = i
       if Int(items[i].0) != nil {
-        while j + 1 < items.count && reprs[j + 1] == reprs[i] && Int(items[j + 1].0) != nil { j += 1 }
+        while j + 1 < items.count && reprs[j + 1] == reprs[i] && Int(items[j + 1].0) != nil {
+          j += 1
+        }
       }
       if j > i {
         out.append("(\(items[i].0)-\(items[j].0)): \(j - i + 1) x \(indent(reprs[i]))")

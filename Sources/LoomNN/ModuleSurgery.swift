@@ -20,7 +20,8 @@ extension Module {
   /// declared class, or anything for `Module`). Throws `ModuleSurgeryError` otherwise.
   public func replaceModule(at path: String, with replacement: Module) throws {
     guard !path.isEmpty else {
-      throw ModuleSurgeryError(path: path, reason: "the root module cannot be replaced; use the new module instead")
+      throw ModuleSurgeryError(
+        path: path, reason: "the root module cannot be replaced; use the new module instead")
     }
     for (ownerPath, owner) in namedModules() {
       for slot in owner.slots() {
@@ -33,7 +34,9 @@ extension Module {
       }
     }
     let known = namedModules().map(\.0).filter { !$0.isEmpty }
-    let near = known.filter { $0.hasPrefix(path.split(separator: ".").dropLast().joined(separator: ".")) }.prefix(8)
+    let near = known.filter {
+      $0.hasPrefix(path.split(separator: ".").dropLast().joined(separator: "."))
+    }.prefix(8)
     throw ModuleSurgeryError(
       path: path,
       reason: "no submodule at this path"
@@ -41,18 +44,23 @@ extension Module {
   }
 
   private func replace(
-    key: String, sub: String, in declaration: ChildDeclaration?, with replacement: Module, path: String
+    key: String, sub: String, in declaration: ChildDeclaration?, with replacement: Module,
+    path: String
   ) throws {
     guard let declaration else {
       throw ModuleSurgeryError(
         path: path,
-        reason: "'\(key)' is a plain property of \(type(of: self)); declare it `@Child var \(key): …` to make it replaceable")
+        reason:
+          "'\(key)' is a plain property of \(type(of: self)); declare it `@Child var \(key): …` to make it replaceable"
+      )
     }
     guard declaration.replace(sub, with: replacement) else {
       throw ModuleSurgeryError(
         path: path,
-        reason: "\(type(of: self)).\(key) is declared as \(declaration.declaredType), which does not accept "
-          + "\(type(of: replacement)); subclass the declared type or declare the property as `Module`")
+        reason:
+          "\(type(of: self)).\(key) is declared as \(declaration.declaredType), which does not accept "
+          + "\(type(of: replacement)); subclass the declared type or declare the property as `Module`"
+      )
     }
   }
 
@@ -61,7 +69,9 @@ extension Module {
   /// wrapper holding the original is not wrapped again). Returns the replaced paths.
   /// Like mlx-swift's `update(modules:)` driven by a predicate.
   @discardableResult
-  public func replaceModules(where transform: (_ path: String, _ module: Module) throws -> Module?) throws -> [String] {
+  public func replaceModules(where transform: (_ path: String, _ module: Module) throws -> Module?)
+    throws -> [String]
+  {
     var replaced: [String] = []
     try replaceModules(prefix: "", transform, replaced: &replaced)
     return replaced

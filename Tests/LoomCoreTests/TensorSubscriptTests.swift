@@ -18,7 +18,8 @@ final class TensorSubscriptTests: XCTestCase {
     XCTAssertEqual(grid[0, ...].toArray(Float.self), [0, 1, 2, 3])
     XCTAssertEqual(grid[TensorIndex.ellipsis, 1].toArray(Float.self), [1, 5, 9])
     XCTAssertEqual(grid[TensorIndex.newAxis, 2].shape, [1, 4])
-    XCTAssertEqual(grid[0, TensorIndex.slice(start: nil, end: nil, step: 2)].toArray(Float.self), [0, 2])
+    XCTAssertEqual(
+      grid[0, TensorIndex.slice(start: nil, end: nil, step: 2)].toArray(Float.self), [0, 2])
     XCTAssertEqual(grid[-2...(-1), -1].toArray(Float.self), [7, 11])
     // A view: shares storage with the original.
     XCTAssertTrue(grid[2].storage === grid.storage)
@@ -32,14 +33,21 @@ final class TensorSubscriptTests: XCTestCase {
   }
 
   func testPrintsShapedRowsLikePyTorch() {
-    XCTAssertEqual(Tensor([Float(1), 2, 3, 4], shape: [2, 2]).description, "tensor([[1., 2.],\n        [3., 4.]])")
+    XCTAssertEqual(
+      Tensor([Float(1), 2, 3, 4], shape: [2, 2]).description,
+      "tensor([[1., 2.],\n        [3., 4.]])")
     XCTAssertEqual(Tensor([Float(0.5), 1.25]).description, "tensor([0.5000, 1.2500])")
     XCTAssertEqual(Tensor([Float(-0.5), 1.25]).description, "tensor([-0.5000,  1.2500])")
-    XCTAssertEqual(Tensor((0..<6).map { Int64($0) }, shape: [2, 3]).description, "tensor([[0, 1, 2],\n        [3, 4, 5]])")
-    XCTAssertEqual(Tensor([1e-5, 1.0]).description, "tensor([1.0000e-05, 1.0000e+00], dtype=float64)")
+    XCTAssertEqual(
+      Tensor((0..<6).map { Int64($0) }, shape: [2, 3]).description,
+      "tensor([[0, 1, 2],\n        [3, 4, 5]])")
+    XCTAssertEqual(
+      Tensor([1e-5, 1.0]).description, "tensor([1.0000e-05, 1.0000e+00], dtype=float64)")
     XCTAssertEqual(Tensor([true, false]).description, "tensor([ True, False])")
     XCTAssertEqual(Tensor(scalar: Float(3.5)).description, "tensor(3.5000)")
-    XCTAssertEqual(Tensor([Float(0.5), 1.25]).to(.bfloat16).description, "tensor([0.5000, 1.2500], dtype=bfloat16)")
+    XCTAssertEqual(
+      Tensor([Float(0.5), 1.25]).to(.bfloat16).description,
+      "tensor([0.5000, 1.2500], dtype=bfloat16)")
     XCTAssertEqual(
       Tensor([Float(1), 2]).requiringGrad().description, "tensor([1., 2.], requires_grad=True)")
     XCTAssertEqual(
@@ -50,10 +58,12 @@ final class TensorSubscriptTests: XCTestCase {
 
   func testSummarisesBeyondAThousandElements() {
     XCTAssertEqual(
-      Tensor((0..<2000).map { Int64($0) }).description, "tensor([   0,    1,    2,  ..., 1997, 1998, 1999])")
+      Tensor((0..<2000).map { Int64($0) }).description,
+      "tensor([   0,    1,    2,  ..., 1997, 1998, 1999])")
     XCTAssertEqual(
       Tensor((0..<2000).map { Float($0) }).description,
-      "tensor([0.0000e+00, 1.0000e+00, 2.0000e+00,  ..., 1.9970e+03, 1.9980e+03,\n        1.9990e+03])")
+      "tensor([0.0000e+00, 1.0000e+00, 2.0000e+00,  ..., 1.9970e+03, 1.9980e+03,\n        1.9990e+03])"
+    )
     XCTAssertEqual(
       Tensor((0..<1100).map { Int64($0) }, shape: [100, 11]).description,
       """

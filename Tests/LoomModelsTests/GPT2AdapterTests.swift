@@ -47,8 +47,11 @@ final class GPT2AdapterTests: XCTestCase {
     XCTAssertTrue(names.contains("transformer.h.0.attn.c_attn.weight"))
     XCTAssertTrue(names.contains("transformer.h.0.attn.c_attn.lora_A"))
     // A path that is not there, and a type the property does not accept.
-    XCTAssertThrowsError(try model.replaceModule(at: "transformer.h.2.attn.c_attn", with: Conv1D(8, 24, std: 0.02)))
-    XCTAssertThrowsError(try model.replaceModule(at: "transformer.h.0.attn.c_attn", with: Linear(8, 24))) {
+    XCTAssertThrowsError(
+      try model.replaceModule(at: "transformer.h.2.attn.c_attn", with: Conv1D(8, 24, std: 0.02)))
+    XCTAssertThrowsError(
+      try model.replaceModule(at: "transformer.h.0.attn.c_attn", with: Linear(8, 24))
+    ) {
       XCTAssertTrue("\($0)".contains("declared as Conv1D"), "\($0)")
     }
 
@@ -64,7 +67,8 @@ final class GPT2AdapterTests: XCTestCase {
       loss.backward()
       optimizer.step()
     }
-    let after = Dictionary(uniqueKeysWithValues: model.namedParameters().map { ($0.0, $0.1.toArray(Float.self)) })
+    let after = Dictionary(
+      uniqueKeysWithValues: model.namedParameters().map { ($0.0, $0.1.toArray(Float.self)) })
     var changed: [String] = []
     for (name, values) in snapshot {
       if after[name]! != values { changed.append(name) }
@@ -117,7 +121,8 @@ final class GPT2AdapterTests: XCTestCase {
     try model.to(dtype: .float32)
     for (name, values, shape) in originals {
       XCTAssertEqual(
-        model.stateDict()[name]!.toArray(Float.self), Tensor(values, shape: shape).to(.bfloat16).toArray(Float.self),
+        model.stateDict()[name]!.toArray(Float.self),
+        Tensor(values, shape: shape).to(.bfloat16).toArray(Float.self),
         name)
     }
     let logits = model(ids).toArray(Float.self)

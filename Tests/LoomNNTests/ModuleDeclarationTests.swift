@@ -62,7 +62,8 @@ final class ModuleDeclarationTests: XCTestCase {
 
   func testModuleTreePrintsLikePyTorch() {
     let model = Sequential(
-      Linear(4, 8), ReLU(), Dropout(0.1), LayerNorm(8), Linear(8, 2, bias: false), GELU(approximate: "tanh"))
+      Linear(4, 8), ReLU(), Dropout(0.1), LayerNorm(8), Linear(8, 2, bias: false),
+      GELU(approximate: "tanh"))
     XCTAssertEqual(
       model.description,
       """
@@ -87,7 +88,8 @@ final class ModuleDeclarationTests: XCTestCase {
       Conv2d(3, 16, kernelSize: 3, padding: 1).description,
       "Conv2d(3, 16, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1))")
     XCTAssertEqual(
-      BatchNorm2d(16).description, "BatchNorm2d(16, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True)")
+      BatchNorm2d(16).description,
+      "BatchNorm2d(16, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True)")
     XCTAssertEqual(Embedding(10, 4).description, "Embedding(10, 4)")
   }
 

@@ -64,7 +64,8 @@ final class ModuleSurgeryTests: XCTestCase {
       XCTAssertTrue("\(error)".contains("declared as Linear"), "\(error)")
       XCTAssertTrue("\(error)".contains("ReLU"), "\(error)")
     }
-    XCTAssertThrowsError(try t.replaceModule(at: "layers.0", with: Conv1d(4, 4, kernelSize: 1))) { error in
+    XCTAssertThrowsError(try t.replaceModule(at: "layers.0", with: Conv1d(4, 4, kernelSize: 1))) {
+      error in
       XCTAssertTrue("\(error)".contains("Array<Linear>"), "\(error)")
     }
     XCTAssertThrowsError(try t.replaceModule(at: "fixed", with: Linear(4, 4))) { error in
@@ -106,7 +107,9 @@ final class ModuleSurgeryTests: XCTestCase {
     try net.to(dtype: .float32)
     for (name, p, values) in originals {
       XCTAssertEqual(p.dtype, .float32, name)
-      XCTAssertEqual(p.toArray(Float.self), Tensor(values, shape: p.shape).to(.bfloat16).toArray(Float.self), name)
+      XCTAssertEqual(
+        p.toArray(Float.self), Tensor(values, shape: p.shape).to(.bfloat16).toArray(Float.self),
+        name)
     }
     // bfloat16-rounded weights: close to, not equal to, the original output.
     let y = net(x).toArray(Float.self)
