@@ -154,10 +154,3 @@ public final class Tensor: @unchecked Sendable {
     grad = nil
   }
 }
-
-extension Tensor: CustomStringConvertible {
-  public var description: String {
-    let values = count <= 20 ? toArray(Double.self).map { "\($0)" }.joined(separator: ", ") : "…"
-    return "Tensor(shape: \(shape), dtype: \(dtype), [\(values)])"
-  }
-}

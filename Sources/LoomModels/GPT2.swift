@@ -3,9 +3,9 @@ import LoomCore
 import LoomNN
 
 /// Hugging Face's Conv1D: y = x·W + b with W stored [in, out].
-public final class Conv1D: Module, Layer {
-  public let weight: Tensor
-  public let bias: Tensor
+open class Conv1D: Module {
+  @Parameter public var weight: Tensor
+  @Parameter public var bias: Tensor
 
   public init(_ inFeatures: Int, _ outFeatures: Int, std: Double, generator: Generator = .global) {
     weight = Init.normal([inFeatures, outFeatures], std: std, generator: generator)
@@ -13,13 +13,24 @@ public final class Conv1D: Module, Layer {
     super.init()
   }
 
-  public func forward(_ x: Tensor) -> Tensor { addmm(x, weight: weight, bias: bias) }
+  /// A Conv1D over existing tensors (weight [in, out]), e.g. an adapter subclass that
+  /// keeps the layer it wraps.
+  public init(weight: Tensor, bias: Tensor) {
+    self.weight = weight
+    self.bias = bias
+    super.init()
+  }
+
+  override open func forward(_ x: Tensor) -> Tensor { addmm(x, weight: weight, bias: bias) }
+
+  /// Hugging Face prints nf (out) and nx (in).
+  override open var extraDescription: String { "nf=\(weight.shape[1]), nx=\(weight.shape[0])" }
 }
 
 /// Causal multi-head self-attention with fused QKV projection.
 public final class GPT2Attention: Module {
-  public let c_attn: Conv1D
-  public let c_proj: Conv1D
+  @Child public var c_attn: Conv1D
+  @Child public var c_proj: Conv1D
   let heads: Int
   let scale: Double
   let attnDropout: Double
@@ -59,9 +70,9 @@ extension Tensor {
   func contiguousIfNeeded() -> Tensor { strides.last == 1 ? self : contiguous() }
 }
 
-public final class GPT2MLP: Module, Layer {
-  public let c_fc: Conv1D
-  public let c_proj: Conv1D
+public final class GPT2MLP: Module {
+  @Child public var c_fc: Conv1D
+  @Child public var c_proj: Conv1D
   let activation: String
   let residDropout: Double
 
@@ -74,7 +85,7 @@ public final class GPT2MLP: Module, Layer {
     super.init()
   }
 
-  public func forward(_ x: Tensor) -> Tensor {
+  override public func forward(_ x: Tensor) -> Tensor {
     let h = c_fc(x)
     let a: Tensor
     switch activation {
@@ -89,10 +100,10 @@ public final class GPT2MLP: Module, Layer {
 }
 
 public final class GPT2Block: Module {
-  public let ln_1: LayerNorm
-  public let attn: GPT2Attention
-  public let ln_2: LayerNorm
-  public let mlp: GPT2MLP
+  @Child public var ln_1: LayerNorm
+  @Child public var attn: GPT2Attention
+  @Child public var ln_2: LayerNorm
+  @Child public var mlp: GPT2MLP
 
   init(_ config: GPT2Config, layerIndex: Int, generator: Generator) {
     ln_1 = LayerNorm(config.nEmbd, eps: config.layerNormEpsilon)
@@ -110,10 +121,10 @@ public final class GPT2Block: Module {
 
 /// The transformer trunk (`GPT2Model`): embeddings, blocks, final norm.
 public final class GPT2Model: Module {
-  public let wte: Embedding
-  public let wpe: Embedding
-  public let h: [GPT2Block]
-  public let ln_f: LayerNorm
+  @Child public var wte: Embedding
+  @Child public var wpe: Embedding
+  @Child public var h: [GPT2Block]
+  @Child public var ln_f: LayerNorm
   let config: GPT2Config
 
   init(_ config: GPT2Config, generator: Generator) {
@@ -131,6 +142,8 @@ public final class GPT2Model: Module {
     self.config = config
     super.init()
   }
+
+  override public func callAsFunction(_ ids: Tensor) -> Tensor { self(ids, attentionMask: nil, caches: nil) }
 
   /// Last hidden states [B, T, C] (HF's `last_hidden_state`).
   public func callAsFunction(_ ids: Tensor, attentionMask: Tensor? = nil, caches: [KVCache]? = nil) -> Tensor {
@@ -175,7 +188,7 @@ public final class GPT2Model: Module {
 /// GPT-2 with a language-modelling head tied to the input embedding
 /// (`GPT2LMHeadModel`). Loads and saves Hugging Face directories.
 public final class GPT2LMHeadModel: Module, CausalLanguageModel {
-  public let transformer: GPT2Model
+  @Child public var transformer: GPT2Model
   public let config: GPT2Config
 
   public init(_ config: GPT2Config, generator: Generator = .global) throws {
@@ -187,6 +200,8 @@ public final class GPT2LMHeadModel: Module, CausalLanguageModel {
 
   public var vocabularySize: Int { config.vocabSize }
   public var maxPositions: Int { config.nPositions }
+
+  override public func callAsFunction(_ ids: Tensor) -> Tensor { self(ids, attentionMask: nil, caches: nil) }
 
   /// Logits [B, T, V].
   public func callAsFunction(_ ids: Tensor, attentionMask: Tensor? = nil, caches: [KVCache]? = nil) -> Tensor {

@@ -1,19 +1,18 @@
 import LoomCore
 
 /// Holds submodules by index, like `torch.nn.ModuleList`: children are named "0", "1",
-/// … in state dicts (under the list's own key when it is a property of a module).
-/// It has no forward of its own; the owner decides how to call its items.
+/// … in state dicts (under the list's own key when it is a property of a module), and
+/// `replaceModule(at: "layers.2", …)` replaces one. It has no forward of its own; the
+/// owner decides how to call its items (`list[i](x)`).
 public final class ModuleList: Module, RandomAccessCollection {
-  public private(set) var modules: [Module]
+  @Child(key: "") public private(set) var modules: [Module]
 
   public init(_ modules: [Module] = []) {
-    self.modules = modules
+    _modules.wrappedValue = modules
     super.init()
   }
 
   public convenience init(_ modules: Module...) { self.init(modules) }
-
-  override public var keyOverrides: [String: String] { ["modules": ""] }
 
   public var startIndex: Int { 0 }
   public var endIndex: Int { modules.count }
@@ -31,14 +30,13 @@ public final class ModuleList: Module, RandomAccessCollection {
 /// Holds submodules by name in insertion order, like `torch.nn.ModuleDict`; children
 /// appear in state dicts under their keys.
 public final class ModuleDict: Module {
-  private var entries: [(String, Module)] = []
+  @Child(key: "") private var entries: [(String, Module)]
 
   public init(_ pairs: [(String, Module)] = []) {
+    _entries.wrappedValue = []
     super.init()
     for (k, m) in pairs { self[k] = m }
   }
-
-  override public var keyOverrides: [String: String] { ["entries": ""] }
 
   public var keys: [String] { entries.map(\.0) }
   public var values: [Module] { entries.map(\.1) }

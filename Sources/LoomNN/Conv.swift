@@ -50,9 +50,9 @@ public enum Functional {
 }
 
 /// 2-D convolution with PyTorch's parameters and default initialisation.
-public final class Conv2d: Module, Layer {
-  public let weight: Tensor
-  public let bias: Tensor?
+open class Conv2d: Module {
+  @Parameter public var weight: Tensor
+  @Parameter public var bias: Tensor?
   public let stride: (Int, Int), padding: (Int, Int), dilation: (Int, Int), groups: Int
   private let cache = PatchIndexCache()
 
@@ -64,10 +64,11 @@ public final class Conv2d: Module, Layer {
     precondition(
       inChannels % groups == 0 && outChannels % groups == 0,
       "Conv2d: channels must be divisible by groups")
-    weight = Init.kaimingUniform(
+    let w = Init.kaimingUniform(
       [outChannels, inChannels / groups, kernelSize.0, kernelSize.1], a: 5.0.squareRoot(),
       generator: generator)
-    self.bias = defaultBias(outChannels, fanIn: Init.fans(weight.shape).fanIn, bias, generator)
+    weight = w
+    self.bias = defaultBias(outChannels, fanIn: Init.fans(w.shape).fanIn, bias, generator)
     (self.stride, self.padding, self.dilation, self.groups) = (stride, padding, dilation, groups)
     super.init()
   }
@@ -82,7 +83,14 @@ public final class Conv2d: Module, Layer {
       generator: generator)
   }
 
-  public func forward(_ x: Tensor) -> Tensor {
+  override open var extraDescription: String {
+    convDescription(
+      weight.shape[1] * groups, weight.shape[0], kernel: [weight.shape[2], weight.shape[3]],
+      stride: [stride.0, stride.1], padding: [padding.0, padding.1], dilation: [dilation.0, dilation.1],
+      groups: groups, bias: bias != nil)
+  }
+
+  override open func forward(_ x: Tensor) -> Tensor {
     Functional.conv2d(
       x, weight: weight, bias: bias, stride: stride, padding: padding, dilation: dilation,
       groups: groups, cache: cache)
@@ -90,9 +98,9 @@ public final class Conv2d: Module, Layer {
 }
 
 /// 1-D convolution over [N, C, L], run as a 2-D convolution of height 1.
-public final class Conv1d: Module, Layer {
-  public let weight: Tensor
-  public let bias: Tensor?
+open class Conv1d: Module {
+  @Parameter public var weight: Tensor
+  @Parameter public var bias: Tensor?
   public let stride: Int, padding: Int, dilation: Int, groups: Int
   private let cache = PatchIndexCache()
 
@@ -103,14 +111,21 @@ public final class Conv1d: Module, Layer {
     precondition(
       inChannels % groups == 0 && outChannels % groups == 0,
       "Conv1d: channels must be divisible by groups")
-    weight = Init.kaimingUniform(
+    let w = Init.kaimingUniform(
       [outChannels, inChannels / groups, kernelSize], a: 5.0.squareRoot(), generator: generator)
-    self.bias = defaultBias(outChannels, fanIn: Init.fans(weight.shape).fanIn, bias, generator)
+    weight = w
+    self.bias = defaultBias(outChannels, fanIn: Init.fans(w.shape).fanIn, bias, generator)
     (self.stride, self.padding, self.dilation, self.groups) = (stride, padding, dilation, groups)
     super.init()
   }
 
-  public func forward(_ x: Tensor) -> Tensor {
+  override open var extraDescription: String {
+    convDescription(
+      weight.shape[1] * groups, weight.shape[0], kernel: [weight.shape[2]], stride: [stride],
+      padding: [padding], dilation: [dilation], groups: groups, bias: bias != nil)
+  }
+
+  override open func forward(_ x: Tensor) -> Tensor {
     precondition(x.rank == 3, "Conv1d: expected input [N, C, L], got \(x.shape)")
     let g = PatchGeometry(
       channels: x.shape[1], height: 1, width: x.shape[2], kernel: (1, weight.shape[2]),
@@ -124,9 +139,9 @@ public final class Conv1d: Module, Layer {
 /// Transposed 2-D convolution (the adjoint of Conv2d): weight [Cin, Cout/groups, kh, kw].
 /// Runs as a stride-1 convolution over the zero-dilated, padded input with the
 /// flipped, channel-swapped kernel.
-public final class ConvTranspose2d: Module, Layer {
-  public let weight: Tensor
-  public let bias: Tensor?
+open class ConvTranspose2d: Module {
+  @Parameter public var weight: Tensor
+  @Parameter public var bias: Tensor?
   public let stride: (Int, Int), padding: (Int, Int), outputPadding: (Int, Int),
     dilation: (Int, Int), groups: Int
   private let cache = PatchIndexCache()
@@ -139,11 +154,12 @@ public final class ConvTranspose2d: Module, Layer {
     precondition(
       inChannels % groups == 0 && outChannels % groups == 0,
       "ConvTranspose2d: channels must be divisible by groups")
-    weight = Init.kaimingUniform(
+    let w = Init.kaimingUniform(
       [inChannels, outChannels / groups, kernelSize.0, kernelSize.1], a: 5.0.squareRoot(),
       generator: generator)
+    weight = w
     // PyTorch computes fan_in from weight.size(1) here too.
-    self.bias = defaultBias(outChannels, fanIn: Init.fans(weight.shape).fanIn, bias, generator)
+    self.bias = defaultBias(outChannels, fanIn: Init.fans(w.shape).fanIn, bias, generator)
     (self.stride, self.padding, self.outputPadding, self.dilation, self.groups) = (
       stride, padding, outputPadding, dilation, groups
     )
@@ -163,7 +179,14 @@ public final class ConvTranspose2d: Module, Layer {
       generator: generator)
   }
 
-  public func forward(_ x: Tensor) -> Tensor {
+  override open var extraDescription: String {
+    convDescription(
+      weight.shape[0], weight.shape[1] * groups, kernel: [weight.shape[2], weight.shape[3]],
+      stride: [stride.0, stride.1], padding: [padding.0, padding.1], dilation: [dilation.0, dilation.1],
+      groups: groups, bias: bias != nil, outputPadding: [outputPadding.0, outputPadding.1])
+  }
+
+  override open func forward(_ x: Tensor) -> Tensor {
     Functional.convTranspose2d(
       x, weight: weight, bias: bias, stride: stride, padding: padding, outputPadding: outputPadding,
       dilation: dilation, groups: groups, cache: cache)
@@ -247,4 +270,18 @@ extension Functional {
     guard let bias else { return y }
     return y + bias.reshape([1, cout, 1, 1])
   }
+}
+
+/// PyTorch's Conv extra_repr: defaults (padding 0, dilation 1, groups 1, bias) left out.
+func convDescription(
+  _ inChannels: Int, _ outChannels: Int, kernel: [Int], stride: [Int], padding: [Int], dilation: [Int],
+  groups: Int, bias: Bool, outputPadding: [Int] = []
+) -> String {
+  var s = "\(inChannels), \(outChannels), kernel_size=\(pythonTuple(kernel)), stride=\(pythonTuple(stride))"
+  if padding.contains(where: { $0 != 0 }) { s += ", padding=\(pythonTuple(padding))" }
+  if dilation.contains(where: { $0 != 1 }) { s += ", dilation=\(pythonTuple(dilation))" }
+  if outputPadding.contains(where: { $0 != 0 }) { s += ", output_padding=\(pythonTuple(outputPadding))" }
+  if groups != 1 { s += ", groups=\(groups)" }
+  if !bias { s += ", bias=False" }
+  return s
 }

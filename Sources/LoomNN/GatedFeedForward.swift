@@ -2,10 +2,10 @@ import LoomCore
 
 /// LLaMA's feed-forward (`LlamaMLP`): down_proj(silu(gate_proj(x)) · up_proj(x)).
 /// Shazeer 2020's SwiGLU; no biases by default (LLaMA's `mlp_bias=False`).
-public final class SwiGLU: Module, Layer {
-  public let gateProj: Linear
-  public let upProj: Linear
-  public let downProj: Linear
+open class SwiGLU: Module {
+  @Child public var gateProj: Linear
+  @Child public var upProj: Linear
+  @Child public var downProj: Linear
 
   override public var keyOverrides: [String: String] {
     ["gateProj": "gate_proj", "upProj": "up_proj", "downProj": "down_proj"]
@@ -18,7 +18,7 @@ public final class SwiGLU: Module, Layer {
     super.init()
   }
 
-  public func forward(_ x: Tensor) -> Tensor {
+  override open func forward(_ x: Tensor) -> Tensor {
     Functional.swiGLU(
       x, gate: gateProj.weight, up: upProj.weight, down: downProj.weight, gateBias: gateProj.bias,
       upBias: upProj.bias,
@@ -29,10 +29,10 @@ public final class SwiGLU: Module, Layer {
 /// Shazeer 2020's GEGLU feed-forward with T5 v1.1's names (`T5DenseGatedActDense`):
 /// wo(dropout(gelu(wi_0(x)) · wi_1(x))). `approximate` "tanh" is T5's `gelu_new`
 /// (the default), "none" the exact GELU. No biases by default, like T5.
-public final class GeGLU: Module, Layer {
-  public let wi_0: Linear
-  public let wi_1: Linear
-  public let wo: Linear
+open class GeGLU: Module {
+  @Child public var wi_0: Linear
+  @Child public var wi_1: Linear
+  @Child public var wo: Linear
   public let approximate: String
   public let dropout: Double
   public let generator: Generator
@@ -51,7 +51,7 @@ public final class GeGLU: Module, Layer {
     super.init()
   }
 
-  public func forward(_ x: Tensor) -> Tensor {
+  override open func forward(_ x: Tensor) -> Tensor {
     Functional.geGLU(
       x, wi0: wi_0.weight, wi1: wi_1.weight, wo: wo.weight, bias0: wi_0.bias, bias1: wi_1.bias,
       outBias: wo.bias,

@@ -67,7 +67,7 @@ extension Module {
     }
   }
 
-  /// Reports this module's forward to the hooks and returns `output`. `Layer` calls it
+  /// Reports this module's forward to the hooks and returns `output`. `Module.callAsFunction(_:)` calls it
   /// around `forward(_:)`; modules with other signatures (several inputs, masks, caches)
   /// end their forward with `return recordForward(y, inputs: [x])`. The inputs are only
   /// built when a hook is registered.
@@ -83,12 +83,5 @@ extension Module {
     if let list = forwardHooks {
       for entry in list.entries { entry.hook(self, inputs, output) }
     }
-  }
-}
-
-extension Layer {
-  /// Runs `forward(_:)` and then the forward hooks (PyTorch's `Module.__call__`).
-  public func callAsFunction(_ x: Tensor) -> Tensor {
-    recordForward(forward(x), inputs: [x])
   }
 }

@@ -1,51 +1,81 @@
 import LoomCore
 
 /// y = x·Wᵀ + b, weight [out, in]; PyTorch's default initialisation.
-public final class Linear: Module, Layer {
-  public let weight: Tensor
-  public let bias: Tensor?
+open class Linear: Module {
+  @Parameter public var weight: Tensor
+  @Parameter public var bias: Tensor?
 
-  public init(_ inFeatures: Int, _ outFeatures: Int, bias: Bool = true, generator: Generator = .global) {
-    weight = Init.kaimingUniform([outFeatures, inFeatures], a: 5.0.squareRoot(), generator: generator)
+  public init(
+    _ inFeatures: Int, _ outFeatures: Int, bias: Bool = true, generator: Generator = .global
+  ) {
+    weight = Init.kaimingUniform(
+      [outFeatures, inFeatures], a: 5.0.squareRoot(), generator: generator)
     let bound = 1 / Double(Swift.max(inFeatures, 1)).squareRoot()
     self.bias = bias ? Init.uniform([outFeatures], bound: bound, generator: generator) : nil
     super.init()
   }
 
-  public func forward(_ x: Tensor) -> Tensor { linear(x, weight: weight, bias: bias) }
+  /// A Linear over existing tensors (weight [out, in]), e.g. an adapter subclass that
+  /// keeps the layer it wraps.
+  public init(weight: Tensor, bias: Tensor?) {
+    self.weight = weight
+    self.bias = bias
+    super.init()
+  }
+
+  public var inFeatures: Int { weight.shape[1] }
+  public var outFeatures: Int { weight.shape[0] }
+
+  override open func forward(_ x: Tensor) -> Tensor { linear(x, weight: weight, bias: bias) }
+
+  override open var extraDescription: String {
+    "in_features=\(inFeatures), out_features=\(outFeatures), bias=\(pythonBool(bias != nil))"
+  }
 }
 
 /// A lookup table [num, dim], initialised N(0, 1) like PyTorch.
-public final class Embedding: Module, Layer {
-  public let weight: Tensor
+open class Embedding: Module {
+  @Parameter public var weight: Tensor
 
   public init(_ count: Int, _ dimension: Int, generator: Generator = .global) {
     weight = Init.normal([count, dimension], std: 1, generator: generator)
     super.init()
   }
 
-  public func forward(_ ids: Tensor) -> Tensor { Tensor.embedding(ids, weight: weight) }
+  override open func forward(_ ids: Tensor) -> Tensor { Tensor.embedding(ids, weight: weight) }
+
+  override open var extraDescription: String { "\(weight.shape[0]), \(weight.shape[1])" }
 }
 
 /// Layer normalisation over the last dimension.
-public final class LayerNorm: Module, Layer {
-  public let weight: Tensor?
-  public let bias: Tensor?
+open class LayerNorm: Module {
+  @Parameter public var weight: Tensor?
+  @Parameter public var bias: Tensor?
   public let eps: Double
+  public let normalizedShape: Int
 
-  public init(_ dimension: Int, eps: Double = 1e-5, elementwiseAffine: Bool = true, bias: Bool = true) {
+  public init(
+    _ dimension: Int, eps: Double = 1e-5, elementwiseAffine: Bool = true, bias: Bool = true
+  ) {
     weight = elementwiseAffine ? Init.ones([dimension]) : nil
     self.bias = elementwiseAffine && bias ? Init.zeros([dimension]) : nil
     self.eps = eps
+    normalizedShape = dimension
     super.init()
   }
 
-  public func forward(_ x: Tensor) -> Tensor { layerNorm(x, weight: weight, bias: bias, eps: eps) }
+  override open func forward(_ x: Tensor) -> Tensor {
+    layerNorm(x, weight: weight, bias: bias, eps: eps)
+  }
+
+  override open var extraDescription: String {
+    "\(pythonTuple([normalizedShape])), eps=\(eps), elementwise_affine=\(pythonBool(weight != nil))"
+  }
 }
 
 /// RMS normalisation over the last dimension.
-public final class RMSNorm: Module, Layer {
-  public let weight: Tensor
+open class RMSNorm: Module {
+  @Parameter public var weight: Tensor
   public let eps: Double
 
   public init(_ dimension: Int, eps: Double = 1e-6) {
@@ -54,11 +84,15 @@ public final class RMSNorm: Module, Layer {
     super.init()
   }
 
-  public func forward(_ x: Tensor) -> Tensor { rmsNorm(x, weight: weight, eps: eps) }
+  override open func forward(_ x: Tensor) -> Tensor { rmsNorm(x, weight: weight, eps: eps) }
+
+  override open var extraDescription: String {
+    "\(pythonTuple([weight.shape[0]])), eps=\(eps), elementwise_affine=True"
+  }
 }
 
 /// Inverted dropout, active in training mode only.
-public final class Dropout: Module, Layer {
+open class Dropout: Module {
   public let p: Double
   public let generator: Generator
 
@@ -68,85 +102,89 @@ public final class Dropout: Module, Layer {
     super.init()
   }
 
-  public func forward(_ x: Tensor) -> Tensor { dropout(x, p: p, training: training, generator: generator) }
+  override open func forward(_ x: Tensor) -> Tensor {
+    dropout(x, p: p, training: training, generator: generator)
+  }
+
+  override open var extraDescription: String { "p=\(p), inplace=False" }
 }
 
-/// Runs layers in order.
-public final class Sequential: Module, Layer {
-  public let layers: [Module]
+/// Runs layers in order; children are named "0", "1", … like PyTorch's.
+open class Sequential: Module {
+  @Child(key: "") public private(set) var layers: [Module]
 
   public init(_ layers: [Module]) {
-    for (i, l) in layers.enumerated() where !(l is any Layer) {
-      preconditionFailure("Sequential: item \(i) (\(type(of: l))) is not a Layer")
-    }
-    self.layers = layers
+    _layers.wrappedValue = layers
     super.init()
   }
 
   public convenience init(_ layers: Module...) { self.init(layers) }
 
-  /// PyTorch's Sequential names children "0", "1", …
-  override public var keyOverrides: [String: String] { ["layers": ""] }
-
-  public func forward(_ x: Tensor) -> Tensor {
-    layers.reduce(x) { ($1 as! any Layer)($0) }
+  override open func forward(_ x: Tensor) -> Tensor {
+    layers.reduce(x) { $1($0) }
   }
 }
 
 /// Activation layers.
-public final class ReLU: Module, Layer {
+open class ReLU: Module {
   override public init() { super.init() }
-  public func forward(_ x: Tensor) -> Tensor { x.relu() }
+  override open func forward(_ x: Tensor) -> Tensor { x.relu() }
 }
 
-public final class LeakyReLU: Module, Layer {
+open class LeakyReLU: Module {
   public let negativeSlope: Double
   public init(negativeSlope: Double = 0.01) {
     self.negativeSlope = negativeSlope
     super.init()
   }
-  public func forward(_ x: Tensor) -> Tensor { x.leakyRelu(negativeSlope: negativeSlope) }
+  override open func forward(_ x: Tensor) -> Tensor { x.leakyRelu(negativeSlope: negativeSlope) }
+  override open var extraDescription: String { "negative_slope=\(negativeSlope)" }
 }
 
-public final class GELU: Module, Layer {
+open class GELU: Module {
   public let approximate: String
   public init(approximate: String = "none") {
     self.approximate = approximate
     super.init()
   }
-  public func forward(_ x: Tensor) -> Tensor { x.gelu(approximate: approximate) }
+  override open func forward(_ x: Tensor) -> Tensor { x.gelu(approximate: approximate) }
+  override open var extraDescription: String { "approximate='\(approximate)'" }
 }
 
-public final class SiLU: Module, Layer {
+open class SiLU: Module {
   override public init() { super.init() }
-  public func forward(_ x: Tensor) -> Tensor { x.silu() }
+  override open func forward(_ x: Tensor) -> Tensor { x.silu() }
 }
 
-public final class Tanh: Module, Layer {
+open class Tanh: Module {
   override public init() { super.init() }
-  public func forward(_ x: Tensor) -> Tensor { x.tanh() }
+  override open func forward(_ x: Tensor) -> Tensor { x.tanh() }
 }
 
-public final class Sigmoid: Module, Layer {
+open class Sigmoid: Module {
   override public init() { super.init() }
-  public func forward(_ x: Tensor) -> Tensor { x.sigmoid() }
+  override open func forward(_ x: Tensor) -> Tensor { x.sigmoid() }
 }
 
-public final class Softmax: Module, Layer {
+open class Softmax: Module {
   public let dim: Int
   public init(dim: Int = -1) {
     self.dim = dim
     super.init()
   }
-  public func forward(_ x: Tensor) -> Tensor { x.softmax(dim: dim) }
+  override open func forward(_ x: Tensor) -> Tensor { x.softmax(dim: dim) }
+  override open var extraDescription: String { "dim=\(dim)" }
 }
 
-public final class Flatten: Module, Layer {
+open class Flatten: Module {
   public let startDim: Int, endDim: Int
   public init(startDim: Int = 1, endDim: Int = -1) {
     self.startDim = startDim
     self.endDim = endDim
     super.init()
   }
-  public func forward(_ x: Tensor) -> Tensor { x.flatten(startDim: startDim, endDim: endDim) }
+  override open func forward(_ x: Tensor) -> Tensor {
+    x.flatten(startDim: startDim, endDim: endDim)
+  }
+  override open var extraDescription: String { "start_dim=\(startDim), end_dim=\(endDim)" }
 }

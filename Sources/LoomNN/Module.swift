@@ -1,12 +1,5 @@
 import LoomCore
 
-/// Persistent non-trainable state of a module (e.g. BatchNorm's running statistics).
-/// Saved in state dicts, never handed to optimizers.
-public final class Buffer {
-  public var value: Tensor
-  public init(_ value: Tensor) { self.value = value }
-}
-
 /// What a state-dict load found wrong.
 public struct LoadStateDictError: Error, CustomStringConvertible, Equatable {
   public var missing: [String] = []
@@ -20,7 +13,9 @@ public struct LoadStateDictError: Error, CustomStringConvertible, Equatable {
   public var description: String {
     var lines = ["error loading \(source):"]
     if !missing.isEmpty { lines.append("  missing keys (\(missing.count)): \(Self.list(missing))") }
-    if !unexpected.isEmpty { lines.append("  unexpected keys (\(unexpected.count)): \(Self.list(unexpected))") }
+    if !unexpected.isEmpty {
+      lines.append("  unexpected keys (\(unexpected.count)): \(Self.list(unexpected))")
+    }
     if !mismatched.isEmpty { lines.append("  size mismatches: \(Self.list(mismatched))") }
     return lines.joined(separator: "\n")
   }
@@ -30,25 +25,48 @@ public struct LoadStateDictError: Error, CustomStringConvertible, Equatable {
   }
 }
 
-/// Base class of layers and models. Parameters (stored `Tensor` properties) and
-/// submodules (stored `Module`, optional, array, dictionary and `[(String, Module)]`
-/// properties) are found by reflection, so subclasses just declare them. Names are
-/// dotted paths like Hugging Face's (`transformer.h.0.attn.c_attn.weight`); a subclass
-/// can rename a property's key with `keyOverrides`.
-open class Module {
+/// Base class of layers and models. Subclasses declare parameters, buffers and
+/// replaceable submodules with `@Parameter`, `@Buffer` and `@Child` (see
+/// ModuleDeclarations.swift); plain stored `Module` properties (and arrays or
+/// dictionaries of them) are children too, like PyTorch's attribute registration, but
+/// cannot be replaced by path; plain `Tensor`s and `_`-prefixed plain properties are
+/// not part of the module. Names are dotted paths like Hugging Face's
+/// (`transformer.h.0.attn.c_attn.weight`). Subclasses implement `forward(_:)`; callers
+/// write `module(x)`, which runs the forward hooks around it (PyTorch's `__call__`).
+open class Module: CustomStringConvertible {
   public private(set) var training = true
   /// Hooks registered on this module (see Hooks.swift); nil when none ever were.
   var forwardHooks: ForwardHookList?
 
   public init() {}
 
-  /// Property name → key in state dicts (e.g. "cAttn": "c_attn").
+  /// The computation of a one-input module. Modules with other signatures (masks,
+  /// caches, several inputs) define their own `callAsFunction` and may leave this out.
+  open func forward(_ x: Tensor) -> Tensor {
+    fatalError(
+      "Loom: \(type(of: self)) does not implement forward(_:); override it to make the module callable"
+    )
+  }
+
+  /// Runs `forward(_:)` and then the forward hooks (PyTorch's `Module.__call__`).
+  open func callAsFunction(_ x: Tensor) -> Tensor {
+    recordForward(forward(x), inputs: [x])
+  }
+
+  /// Settings shown in `description` after the type name, like PyTorch's `extra_repr`
+  /// (e.g. "in_features=4, out_features=8, bias=True").
+  open var extraDescription: String { "" }
+
+  /// Property name → key in state dicts for plain (undeclared) child properties and
+  /// declarations without `key:` (e.g. "cAttn": "c_attn").
   open var keyOverrides: [String: String] { [:] }
 
   enum Slot {
     case parameter(String, Tensor)
-    case buffer(String, Buffer)
-    case child(String, Module)
+    case buffer(String, TensorDeclaration, persistent: Bool)
+    /// Submodules under `key` (sub-keys "" for a single module, indices or names for
+    /// collections); `declaration` is nil for plain properties (not replaceable).
+    case children(String, isCollection: Bool, [(String, Module)], declaration: ChildDeclaration?)
   }
 
   /// Direct parameters, buffers and children, in declaration order (superclass first).
@@ -63,24 +81,29 @@ open class Module {
     var out: [Slot] = []
     for mirror in mirrors.reversed() {
       for child in mirror.children {
-        guard var label = child.label else { continue }
-        if label.hasPrefix("$") { continue }  // lazy storage and other compiler names
-        if label.hasPrefix("_") { label.removeFirst() }
-        let key = overrides[label] ?? label
+        guard let label = child.label, !label.hasPrefix("$") else { continue }
         let value = child.value
-        if let t = value as? Tensor {
-          out.append(.parameter(key, t))
-        } else if let b = value as? Buffer {
-          out.append(.buffer(key, b))
-        } else if let c = value as? Module {
-          out.append(.child(key, c))
-        } else if let list = value as? [Module] {
-          for (i, c) in list.enumerated() { out.append(.child(key.isEmpty ? "\(i)" : "\(key).\(i)", c)) }
-        } else if let dict = value as? [String: Module] {
-          for k in dict.keys.sorted() { out.append(.child(key.isEmpty ? k : "\(key).\(k)", dict[k]!)) }
-        } else if let pairs = value as? [(String, Module)] {
-          // Named children in insertion order (ModuleDict).
-          for (k, c) in pairs { out.append(.child(key.isEmpty ? k : "\(key).\(k)", c)) }
+        if let d = value as? TensorDeclaration {
+          let name = String(label.dropFirst())  // wrapper storage is "_name"
+          let key = d.key ?? overrides[name] ?? name
+          guard let t = d.tensor else { continue }
+          if let persistent = d.persistence {
+            out.append(.buffer(key, d, persistent: persistent))
+          } else {
+            out.append(.parameter(key, t))
+          }
+        } else if let d = value as? ChildDeclaration {
+          let name = String(label.dropFirst())
+          let (isCollection, items) = d.entries
+          out.append(
+            .children(
+              d.key ?? overrides[name] ?? name, isCollection: isCollection, items, declaration: d))
+        } else if !label.hasPrefix("_") {
+          let (isCollection, items) = Child<Any>.entries(of: value)
+          guard !items.isEmpty else { continue }
+          out.append(
+            .children(
+              overrides[label] ?? label, isCollection: isCollection, items, declaration: nil))
         }
       }
     }
@@ -89,7 +112,15 @@ open class Module {
 
   /// Immediate submodules with their keys.
   public var namedChildren: [(String, Module)] {
-    slots().compactMap { if case .child(let k, let m) = $0 { return (k, m) } else { return nil } }
+    slots().flatMap { slot -> [(String, Module)] in
+      guard case .children(let key, _, let items, _) = slot else { return [] }
+      return items.map { (Self.join(key, $0.0), $0.1) }
+    }
+  }
+
+  /// `a.b` without empty parts.
+  static func join(_ a: String, _ b: String) -> String {
+    a.isEmpty ? b : b.isEmpty ? a : "\(a).\(b)"
   }
 
   /// This module and every submodule, depth first, with dotted names ("" for self).
@@ -110,13 +141,17 @@ open class Module {
     return out
   }
 
-  private func collect(prefix: String, into out: inout [(String, Tensor)], seen: inout Set<ObjectIdentifier>) {
+  private func collect(
+    prefix: String, into out: inout [(String, Tensor)], seen: inout Set<ObjectIdentifier>
+  ) {
     for slot in slots() {
       switch slot {
       case .parameter(let k, let t):
         if seen.insert(ObjectIdentifier(t)).inserted { out.append((prefix + k, t)) }
-      case .child(let k, let m):
-        m.collect(prefix: prefix + k + ".", into: &out, seen: &seen)
+      case .children(let k, _, let items, _):
+        for (sub, m) in items {
+          m.collect(prefix: prefix + Self.join(k, sub) + ".", into: &out, seen: &seen)
+        }
       case .buffer:
         break
       }
@@ -130,11 +165,19 @@ open class Module {
     slots().compactMap { if case .parameter(_, let t) = $0 { return t } else { return nil } }
   }
 
-  public func namedBuffers() -> [(String, Buffer)] {
-    var out: [(String, Buffer)] = []
+  /// Every buffer (persistent or not) with its dotted name, like `named_buffers()`.
+  public func namedBuffers() -> [(String, Tensor)] {
+    bufferDeclarations().compactMap { name, d, _ in d.tensor.map { (name, $0) } }
+  }
+
+  /// Buffers with their declarations (to assign them) and persistence.
+  func bufferDeclarations() -> [(String, TensorDeclaration, persistent: Bool)] {
+    var out: [(String, TensorDeclaration, persistent: Bool)] = []
     for (name, m) in namedModules() {
       for slot in m.slots() {
-        if case .buffer(let k, let b) = slot { out.append((name.isEmpty ? k : "\(name).\(k)", b)) }
+        if case .buffer(let k, let d, let persistent) = slot {
+          out.append((Self.join(name, k), d, persistent))
+        }
       }
     }
     return out
@@ -167,11 +210,13 @@ open class Module {
 
   public func zeroGrad() { for p in parameters() { p.zeroGrad() } }
 
-  /// Parameters and buffers by dotted name.
+  /// Parameters and persistent buffers by dotted name.
   public func stateDict() -> [String: Tensor] {
     var out: [String: Tensor] = [:]
     for (k, t) in namedParameters() { out[k] = t.detach() }
-    for (k, b) in namedBuffers() { out[k] = b.value.detach() }
+    for (k, d, persistent) in bufferDeclarations() where persistent {
+      if let t = d.tensor { out[k] = t.detach() }
+    }
     return out
   }
 
@@ -180,7 +225,9 @@ open class Module {
   /// unexpected keys; size mismatches are always errors. Returns what non-strict mode
   /// skipped.
   @discardableResult
-  public func loadStateDict(_ dict: [String: Tensor], strict: Bool = true, source: String = "state dict") throws
+  public func loadStateDict(
+    _ dict: [String: Tensor], strict: Bool = true, source: String = "state dict"
+  ) throws
     -> LoadStateDictError
   {
     var report = LoadStateDictError(source: source)
@@ -190,13 +237,19 @@ open class Module {
       targets[k] = { v in noGrad { p.copyIn(v) } }
       shapes[k] = p.shape
     }
-    for (k, b) in namedBuffers() {
-      targets[k] = { v in b.value = v.to(b.value.dtype).contiguousCopy().detach() }
-      shapes[k] = b.value.shape
+    for (k, d, persistent) in bufferDeclarations() where persistent {
+      guard let b = d.tensor else { continue }
+      targets[k] = { v in d.assign(v.to(b.dtype).contiguousCopy().detach()) }
+      shapes[k] = b.shape
     }
     for k in targets.keys.sorted() {
-      guard let v = dict[k] else { report.missing.append(k); continue }
-      if v.shape != shapes[k]! { report.mismatched.append("\(k): expected \(shapes[k]!), got \(v.shape)") }
+      guard let v = dict[k] else {
+        report.missing.append(k)
+        continue
+      }
+      if v.shape != shapes[k]! {
+        report.mismatched.append("\(k): expected \(shapes[k]!), got \(v.shape)")
+      }
     }
     report.unexpected = dict.keys.filter { targets[$0] == nil }.sorted()
     if !report.mismatched.isEmpty || (strict && !report.isEmpty) { throw report }
@@ -205,36 +258,6 @@ open class Module {
   }
 }
 
-/// A module mapping one tensor to another; what `Sequential` chains. Layers implement
-/// `forward(_:)`; callers write `layer(x)`, which runs the forward hooks around it
-/// (like PyTorch's `forward` and `__call__`).
-public protocol Layer: Module {
-  func forward(_ x: Tensor) -> Tensor
-}
-
-extension Module {
-  /// Moves every parameter and buffer to `device` in place (references held by optimizers
-  /// and tied weights stay valid), like `module.to(device)`.
-  @discardableResult
-  public func to(device: Device) -> Self {
-    noGrad {
-      for p in parameters() where p.device != device { p.setData(p.detach().to(device: device)) }
-      for (_, b) in namedBuffers() where b.value.device != device { b.value = b.value.to(device: device) }
-    }
-    return self
-  }
-
-  /// Casts every floating-point parameter and buffer to `dtype` in place, like
-  /// `module.to(torch.bfloat16)`.
-  @discardableResult
-  public func to(dtype: DType) -> Self {
-    precondition(dtype.isFloatingPoint, "Module.to(dtype:): \(dtype) is not a floating-point type")
-    noGrad {
-      for p in parameters() where p.dtype.isFloatingPoint && p.dtype != dtype { p.setData(p.detach().to(dtype)) }
-      for (_, b) in namedBuffers() where b.value.dtype.isFloatingPoint && b.value.dtype != dtype {
-        b.value = b.value.to(dtype)
-      }
-    }
-    return self
-  }
-}
+/// A module called with one tensor. Every `Module` is callable now (override
+/// `forward(_:)`); kept so existing `Module, Layer` declarations compile.
+public protocol Layer: Module {}

@@ -5,13 +5,13 @@ import LoomCore
 /// rows) when key and value widths equal `embedDim`, else `q_proj_weight` [E, E],
 /// `k_proj_weight` [E, kdim] and `v_proj_weight` [E, vdim]; `in_proj_bias` [3E];
 /// `out_proj`. Without `needWeights` it runs the fused flash-attention op.
-public final class MultiheadAttention: Module, Layer {
-  public let inProjWeight: Tensor?
-  public let qProjWeight: Tensor?
-  public let kProjWeight: Tensor?
-  public let vProjWeight: Tensor?
-  public let inProjBias: Tensor?
-  public let outProj: Linear
+open class MultiheadAttention: Module {
+  @Parameter public var inProjWeight: Tensor?
+  @Parameter public var qProjWeight: Tensor?
+  @Parameter public var kProjWeight: Tensor?
+  @Parameter public var vProjWeight: Tensor?
+  @Parameter public var inProjBias: Tensor?
+  @Child public var outProj: Linear
   public let embedDim: Int, heads: Int, headDim: Int, kdim: Int, vdim: Int
   /// Dropout probability on the attention weights (training mode only).
   public let dropout: Double
@@ -57,8 +57,9 @@ public final class MultiheadAttention: Module, Layer {
       vProjWeight = Init.xavierUniform([e, vd], generator: generator)
     }
     inProjBias = bias ? Init.zeros([3 * e]) : nil
-    outProj = Linear(e, e, bias: bias, generator: generator)
-    if let b = outProj.bias { noGrad { b.fill(0) } }
+    let out = Linear(e, e, bias: bias, generator: generator)
+    if let b = out.bias { noGrad { b.fill(0) } }
+    outProj = out
     (self.embedDim, self.heads, headDim, self.kdim, self.vdim) = (e, heads, e / heads, kd, vd)
     self.dropout = dropout
     self.generator = generator
@@ -66,7 +67,7 @@ public final class MultiheadAttention: Module, Layer {
   }
 
   /// Self-attention without masks.
-  public func forward(_ x: Tensor) -> Tensor { self(x, x, x).output }
+  override open func forward(_ x: Tensor) -> Tensor { self(x, x, x).output }
 
   /// Attention of `query` [B, T, E] over `key` [B, S, kdim] and `value` [B, S, vdim]
   /// (or unbatched [T, E], [S, kdim], [S, vdim]) → output [B, T, E] and, with

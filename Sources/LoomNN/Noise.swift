@@ -98,7 +98,7 @@ extension ImageNoise: Codable {
 /// Corrupts its input [N, …] per example in training mode (a denoising autoencoder
 /// noising inside the model); the identity in evaluation mode. The input should be a
 /// data tensor (no gradient flows back through the noise).
-public final class NoiseLayer: Module, Layer {
+open class NoiseLayer: Module {
   public let noise: ImageNoise
   public let generator: Generator
 
@@ -108,7 +108,7 @@ public final class NoiseLayer: Module, Layer {
     super.init()
   }
 
-  public func forward(_ x: Tensor) -> Tensor {
+  override open func forward(_ x: Tensor) -> Tensor {
     guard training, noise != .none, x.count > 0 else { return x }
     let out = x.detach().to(.float32).contiguousCopy()
     let rows = x.shape.first ?? 1

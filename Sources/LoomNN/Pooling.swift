@@ -8,14 +8,17 @@ private func poolGeometry(_ x: Tensor, _ k: Int, _ s: Int, _ p: Int, _ d: Int = 
 }
 
 /// Max over k×k windows (padding counts as -inf, like PyTorch).
-public final class MaxPool2d: Module, Layer {
+open class MaxPool2d: Module {
   public let kernelSize: Int, stride: Int, padding: Int, dilation: Int
   private let cache = PatchIndexCache()
   public init(_ kernelSize: Int, stride: Int? = nil, padding: Int = 0, dilation: Int = 1) {
     (self.kernelSize, self.stride, self.padding, self.dilation) = (kernelSize, stride ?? kernelSize, padding, dilation)
     super.init()
   }
-  public func forward(_ x: Tensor) -> Tensor {
+  override open var extraDescription: String {
+    "kernel_size=\(kernelSize), stride=\(stride), padding=\(padding), dilation=\(dilation), ceil_mode=False"
+  }
+  override open func forward(_ x: Tensor) -> Tensor {
     let g = poolGeometry(x, kernelSize, stride, padding, dilation)
     let cols = extractPatches(x, g, padValue: -Double.infinity, cache: cache)  // [N, C, L, kk]
     return cols.max(dim: -1).values.reshape([x.shape[0], x.shape[1], g.outHeight, g.outWidth])
@@ -23,14 +26,15 @@ public final class MaxPool2d: Module, Layer {
 }
 
 /// Mean over k×k windows; padding zeros are counted (count_include_pad=True).
-public final class AvgPool2d: Module, Layer {
+open class AvgPool2d: Module {
   public let kernelSize: Int, stride: Int, padding: Int
   private let cache = PatchIndexCache()
   public init(_ kernelSize: Int, stride: Int? = nil, padding: Int = 0) {
     (self.kernelSize, self.stride, self.padding) = (kernelSize, stride ?? kernelSize, padding)
     super.init()
   }
-  public func forward(_ x: Tensor) -> Tensor {
+  override open var extraDescription: String { "kernel_size=\(kernelSize), stride=\(stride), padding=\(padding)" }
+  override open func forward(_ x: Tensor) -> Tensor {
     let g = poolGeometry(x, kernelSize, stride, padding)
     let cols = extractPatches(x, g, cache: cache)
     return cols.mean(dim: -1).reshape([x.shape[0], x.shape[1], g.outHeight, g.outWidth])
@@ -38,13 +42,14 @@ public final class AvgPool2d: Module, Layer {
 }
 
 /// Nearest-neighbour upsampling of [N, C, H, W] by an integer factor.
-public final class Upsample: Module, Layer {
+open class Upsample: Module {
   public let scaleFactor: Int
   public init(scaleFactor: Int) {
     self.scaleFactor = scaleFactor
     super.init()
   }
-  public func forward(_ x: Tensor) -> Tensor {
+  override open var extraDescription: String { "scale_factor=\(Double(scaleFactor)), mode='nearest'" }
+  override open func forward(_ x: Tensor) -> Tensor {
     precondition(x.rank == 4, "Upsample: expected input [N, C, H, W], got \(x.shape)")
     let s = scaleFactor
     let rows = Tensor((0..<(x.shape[2] * s)).map { Int64($0 / s) }, shape: [x.shape[2] * s])
@@ -54,13 +59,13 @@ public final class Upsample: Module, Layer {
 }
 
 /// Splits dimension `dim` into `sizes` (inverse of Flatten).
-public final class Unflatten: Module, Layer {
+open class Unflatten: Module {
   public let dim: Int, sizes: [Int]
   public init(dim: Int, sizes: [Int]) {
     (self.dim, self.sizes) = (dim, sizes)
     super.init()
   }
-  public func forward(_ x: Tensor) -> Tensor {
+  override open func forward(_ x: Tensor) -> Tensor {
     let d = dim < 0 ? dim + x.rank : dim
     return x.reshape(Array(x.shape[..<d]) + sizes + Array(x.shape[(d + 1)...]))
   }

@@ -5,8 +5,8 @@ import LoomCore
 /// PE[pos, 2i+1] = cos(…), kept as the buffer `pe` [maxLength, d] (in state dicts like
 /// the PyTorch tutorial's module, never trained). Adds them to x [B, T, d] from
 /// position `offset` (the number of cached positions when decoding incrementally).
-public final class SinusoidalPositionalEncoding: Module, Layer {
-  public let pe: Buffer
+open class SinusoidalPositionalEncoding: Module {
+  @Buffer public var pe: Tensor
   public let dropout: Double
   public let generator: Generator
 
@@ -17,13 +17,13 @@ public final class SinusoidalPositionalEncoding: Module, Layer {
     precondition(
       dimension > 0 && maxLength > 0,
       "SinusoidalPositionalEncoding: dimension and maxLength must be positive")
-    pe = Buffer(Self.table(length: maxLength, dimension: dimension, base: base))
+    pe = Self.table(length: maxLength, dimension: dimension, base: base)
     self.dropout = dropout
     self.generator = generator
     super.init()
   }
 
-  public var maxLength: Int { pe.value.shape[0] }
+  public var maxLength: Int { pe.shape[0] }
 
   /// [length, dimension] encodings, computed in double precision.
   public static func table(
@@ -49,14 +49,14 @@ public final class SinusoidalPositionalEncoding: Module, Layer {
         "Loom: SinusoidalPositionalEncoding: positions \(offset)..<\(offset + length) exceed maxLength \(maxLength)"
       )
     }
-    return pe.value.slice(dim: 0, start: offset, end: offset + length)
+    return pe.slice(dim: 0, start: offset, end: offset + length)
   }
 
-  public func forward(_ x: Tensor) -> Tensor { self(x, offset: 0) }
+  override open func forward(_ x: Tensor) -> Tensor { self(x, offset: 0) }
 
   /// x [B, T, d] (or [T, d]) plus the encodings of positions offset..<offset + T.
   public func callAsFunction(_ x: Tensor, offset: Int) -> Tensor {
-    let d = pe.value.shape[1]
+    let d = pe.shape[1]
     guard x.rank >= 2, x.shape[x.rank - 1] == d else {
       fatalError(
         "Loom: SinusoidalPositionalEncoding: expected input [..., T, \(d)], got \(x.shape)")
@@ -69,8 +69,8 @@ public final class SinusoidalPositionalEncoding: Module, Layer {
 /// Trained position embeddings (an `Embedding` over positions, GPT-2's `wpe`):
 /// `weight` [maxPositions, d]. Positions start at `offset` (cached positions when
 /// decoding) or come as explicit ids.
-public final class LearnedPositionalEmbedding: Module, Layer {
-  public let weight: Tensor
+open class LearnedPositionalEmbedding: Module {
+  @Parameter public var weight: Tensor
 
   public init(maxPositions: Int, dimension: Int, generator: Generator = .global) {
     weight = Init.normal([maxPositions, dimension], std: 1, generator: generator)
@@ -94,7 +94,7 @@ public final class LearnedPositionalEmbedding: Module, Layer {
     Tensor.embedding(positions, weight: weight)
   }
 
-  public func forward(_ x: Tensor) -> Tensor { self(x, offset: 0) }
+  override open func forward(_ x: Tensor) -> Tensor { self(x, offset: 0) }
 
   /// x [B, T, d] (or [T, d]) plus the embeddings of positions offset..<offset + T.
   public func callAsFunction(_ x: Tensor, offset: Int) -> Tensor {

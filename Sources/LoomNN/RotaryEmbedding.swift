@@ -7,7 +7,7 @@ import LoomCore
 /// position · base^(−2i/rotaryDim); the remaining features pass through (partial
 /// rotary, as in GPT-NeoX and Phi). Applies to [B, H, T, D] queries and keys and is
 /// differentiable. No parameters.
-public final class RotaryEmbedding: Module {
+open class RotaryEmbedding: Module {
   public let headDim: Int
   public let rotaryDim: Int
   public let base: Double

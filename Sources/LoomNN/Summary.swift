@@ -67,7 +67,7 @@ public struct ModelSummary: CustomStringConvertible {
 
   /// Summarises `model` on a uniform random float32 input of shape [2] + `inputShape`
   /// (two rows, as torchsummary uses). Throws when the shape is empty or not positive.
-  public init(model: some Layer, inputShape: [Int], batchSize: Int = -1) throws {
+  public init(model: Module, inputShape: [Int], batchSize: Int = -1) throws {
     guard !inputShape.isEmpty, inputShape.allSatisfy({ $0 > 0 }) else {
       throw LoomError(
         "summary: input shape must be non-empty with positive sizes (batch excluded), got \(inputShape)"
@@ -143,7 +143,7 @@ public struct ModelSummary: CustomStringConvertible {
 }
 
 /// `ModelSummary(model:inputShape:batchSize:)` under torchsummary's name.
-public func summary(_ model: some Layer, inputShape: [Int], batchSize: Int = -1) throws
+public func summary(_ model: Module, inputShape: [Int], batchSize: Int = -1) throws
   -> ModelSummary
 {
   try ModelSummary(model: model, inputShape: inputShape, batchSize: batchSize)

@@ -43,7 +43,7 @@ enum AutoencoderViews {
   /// The training-mode forward's output: the reconstruction (a VAE samples its code).
   static func forward(_ model: any ImageAutoencoder, _ x: Tensor) -> Tensor {
     if let v = model as? any VariationalAutoencoder { return v(x).recon }
-    if let layer = model as? any Layer { return layer(x) }
+    if let layer = model as? Autoencoder { return layer(x) }
     return model.reconstruct(x)
   }
 

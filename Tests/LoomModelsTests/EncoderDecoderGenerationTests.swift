@@ -9,12 +9,12 @@ import XCTest
 /// layer, a decoder with causal self-attention and cross-attention — standing in for
 /// BART/T5 to show the `EncoderDecoderModel` path of generation.
 final class TinySeq2Seq: Module, EncoderDecoderModel {
-  let embed: Embedding
-  let positions: Embedding
-  let encoderAttention: MultiheadAttention
-  let selfAttention: MultiheadAttention
-  let crossAttention: MultiheadAttention
-  let head: Linear
+  @Child var embed: Embedding
+  @Child var positions: Embedding
+  @Child var encoderAttention: MultiheadAttention
+  @Child var selfAttention: MultiheadAttention
+  @Child var crossAttention: MultiheadAttention
+  @Child var head: Linear
 
   init(seed: UInt64) throws {
     let g = Generator(seed: seed)

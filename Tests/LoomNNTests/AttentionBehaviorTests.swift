@@ -147,8 +147,8 @@ final class AttentionBehaviorTests: XCTestCase {
   }
 
   final class Net: Module {
-    let blocks = ModuleList(Linear(2, 3), ReLU(), Linear(3, 1, bias: false))
-    let heads = ModuleDict([("zeta", Linear(1, 2)), ("alpha", ModuleList(Linear(1, 1)))])
+    @Child var blocks = ModuleList(Linear(2, 3), ReLU(), Linear(3, 1, bias: false))
+    @Child var heads = ModuleDict([("zeta", Linear(1, 2)), ("alpha", ModuleList(Linear(1, 1)))])
   }
 
   func testModuleListAndDictNameChildrenLikePyTorch() throws {

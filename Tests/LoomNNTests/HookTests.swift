@@ -4,8 +4,8 @@ import XCTest
 
 /// A module that is not a `Layer` (two inputs) and reports itself with `recordForward`.
 final class Mixer: Module {
-  let left = Linear(3, 4)
-  let right = Linear(2, 4)
+  @Child var left = Linear(3, 4)
+  @Child var right = Linear(2, 4)
   var inputsBuilt = 0
   func callAsFunction(_ a: Tensor, _ b: Tensor) -> Tensor {
     recordForward(left(a) + right(b), inputs: built([a, b]))

@@ -6,9 +6,9 @@ import LoomOptim
 import XCTest
 
 /// The seeds' Fashion-MNIST autoencoder: 784→128→64→36→18→9 and back, ReLU, Sigmoid.
-final class TinyAutoencoder: Module, Layer {
-  let encoder: Sequential
-  let decoder: Sequential
+final class TinyAutoencoder: Module {
+  @Child var encoder: Sequential
+  @Child var decoder: Sequential
   override init() {
     let dims = [784, 128, 64, 36, 18, 9]
     var enc: [Module] = []
@@ -26,14 +26,14 @@ final class TinyAutoencoder: Module, Layer {
     decoder = Sequential(dec)
     super.init()
   }
-  func forward(_ x: Tensor) -> Tensor { decoder(encoder(x)) }
+  override func forward(_ x: Tensor) -> Tensor { decoder(encoder(x)) }
 }
 
 final class Block: Module {
-  let cAttn = Linear(4, 12)
-  let lnF = LayerNorm(4)
-  let h: [Linear] = [Linear(4, 4), Linear(4, 4, bias: false)]
-  let stats = Buffer(Tensor.zeros([2]))
+  @Child var cAttn = Linear(4, 12)
+  @Child var lnF = LayerNorm(4)
+  @Child var h: [Linear] = [Linear(4, 4), Linear(4, 4, bias: false)]
+  @Buffer var stats = Tensor.zeros([2])
   override var keyOverrides: [String: String] { ["cAttn": "c_attn", "lnF": "ln_f"] }
 }
 

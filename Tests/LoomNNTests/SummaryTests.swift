@@ -5,29 +5,29 @@ import XCTest
 @testable import LoomNN
 
 /// A custom container: torchsummary lists it after its children.
-final class ConvBlock: Module, Layer {
-  let conv: Conv2d
-  let bn: BatchNorm2d
-  let relu = ReLU()
+final class ConvBlock: Module {
+  @Child var conv: Conv2d
+  @Child var bn: BatchNorm2d
+  @Child var relu = ReLU()
   init(_ cin: Int, _ cout: Int) {
     conv = Conv2d(cin, cout, kernelSize: 3, padding: 1)
     bn = BatchNorm2d(cout)
     super.init()
   }
-  func forward(_ x: Tensor) -> Tensor { relu(bn(conv(x))) }
+  override func forward(_ x: Tensor) -> Tensor { relu(bn(conv(x))) }
 }
 
 /// One Linear applied twice: two rows, its parameters counted once in the totals.
-final class SharedTwice: Module, Layer {
-  let first: Linear
-  let second: Linear
+final class SharedTwice: Module {
+  @Child var first: Linear
+  @Child var second: Linear
   override init() {
     let shared = Linear(4, 4)
     first = shared
     second = shared
     super.init()
   }
-  func forward(_ x: Tensor) -> Tensor { second(first(x).relu()) }
+  override func forward(_ x: Tensor) -> Tensor { second(first(x).relu()) }
 }
 
 /// Expected tables come from pip's torchsummary (scripts/fixtures/summary.py).
@@ -71,14 +71,14 @@ final class SummaryTests: XCTestCase {
       ConvBlock(1, 8), MaxPool2d(2), ConvBlock(8, 16), MaxPool2d(2), Flatten(),
       Linear(16 * 7 * 7, 10))
     let block = model.layers[0] as! ConvBlock
-    let before = block.bn.runningMean.value.toArray(Float.self)
+    let before = block.bn.runningMean.toArray(Float.self)
     manualSeed(7)
     let s = try summary(model, inputShape: [1, 28, 28], batchSize: 16)
     XCTAssertEqual(s.render(), try expected("conv_batch16"))
     XCTAssertEqual(s.rows.map(\.path)[..<4], ["0.conv", "0.bn", "0.relu", "0"])
     // Evaluation mode during the pass (running statistics untouched), mode restored,
     // and the global random stream not consumed.
-    XCTAssertEqual(block.bn.runningMean.value.toArray(Float.self), before)
+    XCTAssertEqual(block.bn.runningMean.toArray(Float.self), before)
     XCTAssertTrue(block.bn.training)
     let after = Tensor.rand([3]).toArray(Float.self)
     manualSeed(7)

@@ -30,10 +30,10 @@ struct RegressionData: TrainingDataset {
 }
 
 final class Regressor: Module {
-  let hidden = Linear(2, 16, generator: Generator(seed: 1))
-  let drop = Dropout(0.1)
-  let out = Linear(16, 1, generator: Generator(seed: 2))
-  func callAsFunction(_ x: Tensor) -> Tensor { out(drop(hidden(x).tanh())) }
+  @Child var hidden = Linear(2, 16, generator: Generator(seed: 1))
+  @Child var drop = Dropout(0.1)
+  @Child var out = Linear(16, 1, generator: Generator(seed: 2))
+  override func forward(_ x: Tensor) -> Tensor { out(drop(hidden(x).tanh())) }
 }
 
 final class StopAt: TrainerCallback {

@@ -7,11 +7,11 @@ import LoomNN
 /// PyTorch names `encoder.0.weight` … `decoder.8.bias`). With noise it is a denoising
 /// autoencoder: the dataset corrupts inputs, or the model itself in training mode
 /// when `config.noiseInModel`.
-public final class Autoencoder: Module, Layer, ImageAutoencoder {
+public final class Autoencoder: Module, ImageAutoencoder {
   public let config: AutoencoderConfig
-  public let encoder: Sequential
-  public let decoder: Sequential
-  let corrupt: NoiseLayer?
+  @Child public var encoder: Sequential
+  @Child public var decoder: Sequential
+  @Child var corrupt: NoiseLayer?
 
   public init(_ config: AutoencoderConfig = AutoencoderConfig(), generator: Generator = .global) {
     precondition(
@@ -42,7 +42,7 @@ public final class Autoencoder: Module, Layer, ImageAutoencoder {
   public var latentSize: Int { config.layerSizes.last! }
 
   /// Encodes and decodes (corrupting first in training mode when the model noises).
-  public func forward(_ x: Tensor) -> Tensor {
+  override public func forward(_ x: Tensor) -> Tensor {
     decoder(encoder(corrupt?(x) ?? x))
   }
 

@@ -7,9 +7,10 @@ import LoomNN
 /// Unflatten·ConvTranspose2d(c₁→c₀, 4, 2, 1)·ReLU·ConvTranspose2d(c₀→1, 4, 2, 1)·Sigmoid.
 public final class ConvVAE: Module, VariationalAutoencoder {
   public let config: VAEConfig
-  public let encoder: Sequential
-  public let fcMu: Linear, fcLogvar: Linear
-  public let decoder: Sequential
+  @Child public var encoder: Sequential
+  @Child public var fcMu: Linear
+  @Child public var fcLogvar: Linear
+  @Child public var decoder: Sequential
   public let generator: Generator
 
   override public var keyOverrides: [String: String] { ["fcMu": "fc_mu", "fcLogvar": "fc_logvar"] }

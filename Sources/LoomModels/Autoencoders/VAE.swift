@@ -97,7 +97,11 @@ extension VariationalAutoencoder {
 /// logvar, fc3 latent→400, fc4 400→784 with a sigmoid), latent size configurable.
 public final class VAE: Module, VariationalAutoencoder {
   public let config: VAEConfig
-  public let fc1: Linear, fc21: Linear, fc22: Linear, fc3: Linear, fc4: Linear
+  @Child public var fc1: Linear
+  @Child public var fc21: Linear
+  @Child public var fc22: Linear
+  @Child public var fc3: Linear
+  @Child public var fc4: Linear
   public let generator: Generator
 
   public init(_ config: VAEConfig = VAEConfig(), generator: Generator = .global) {
