@@ -62,7 +62,7 @@ extension Tensor {
 public final class GPT2MLP: Module, Layer {
   public let c_fc: Conv1D
   public let c_proj: Conv1D
-  let activation: String
+  let activation: Activation
   let residDropout: Double
 
   init(_ config: GPT2Config, generator: Generator) {
@@ -75,16 +75,7 @@ public final class GPT2MLP: Module, Layer {
   }
 
   public func forward(_ x: Tensor) -> Tensor {
-    let h = c_fc(x)
-    let a: Tensor
-    switch activation {
-    case "gelu": a = h.gelu()
-    case "relu": a = h.relu()
-    case "silu", "swish": a = h.silu()
-    case "tanh": a = h.tanh()
-    default: a = h.gelu(approximate: "tanh")  // gelu_new, gelu_pytorch_tanh
-    }
-    return dropout(c_proj(a), p: residDropout, training: training)
+    dropout(c_proj(activation(c_fc(x))), p: residDropout, training: training)
   }
 }
 
@@ -114,7 +105,7 @@ public final class GPT2Model: Module {
   public let wpe: Embedding
   public let h: [GPT2Block]
   public let ln_f: LayerNorm
-  let config: GPT2Config
+  public let config: GPT2Config
 
   init(_ config: GPT2Config, generator: Generator) {
     let tokens = Embedding(config.vocabSize, config.nEmbd, generator: generator)
@@ -172,16 +163,22 @@ public final class GPT2Model: Module {
   }
 }
 
-/// GPT-2 with a language-modelling head tied to the input embedding
-/// (`GPT2LMHeadModel`). Loads and saves Hugging Face directories.
+/// GPT-2 with a language-modelling head (`GPT2LMHeadModel`): tied to the input
+/// embedding unless `tie_word_embeddings` is false. Loads and saves Hugging Face directories.
 public final class GPT2LMHeadModel: Module, CausalLanguageModel {
   public let transformer: GPT2Model
+  /// The untied head's weight [vocab, n_embd]; nil when tied to `transformer.wte`.
+  public let lm_head: Linear?
   public let config: GPT2Config
 
   public init(_ config: GPT2Config, generator: Generator = .global) throws {
     try config.validate()
     self.config = config
     transformer = GPT2Model(config, generator: generator)
+    lm_head = config.tieWordEmbeddings ? nil : Linear(config.nEmbd, config.vocabSize, bias: false, generator: generator)
+    if let head = lm_head {  // HF initialises every Linear N(0, initializer_range)
+      noGrad { head.weight.copyIn(Tensor.randn(head.weight.shape, std: config.initializerRange, generator: generator)) }
+    }
     super.init()
   }
 
@@ -190,7 +187,8 @@ public final class GPT2LMHeadModel: Module, CausalLanguageModel {
 
   /// Logits [B, T, V].
   public func callAsFunction(_ ids: Tensor, attentionMask: Tensor? = nil, caches: [KVCache]? = nil) -> Tensor {
-    let logits = linear(transformer(ids, attentionMask: attentionMask, caches: caches), weight: transformer.wte.weight)
+    let logits = linear(
+      transformer(ids, attentionMask: attentionMask, caches: caches), weight: lm_head?.weight ?? transformer.wte.weight)
     return recordForward(logits, inputs: [ids])
   }
 
