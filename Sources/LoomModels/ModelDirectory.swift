@@ -90,6 +90,8 @@ public enum ModelDirectory {
 
     M.fixUpCheckpoint(&weights, config: config)
     let expected = model.stateDict().mapValues(\.shape)
+    // Tied copies go first, so the prefix rule never sees a head's redundant weight.
+    for key in model.tiedWeightKeys { weights[key] = nil }
     weights = applyBasePrefix(M.baseModelPrefix, to: weights, expected: expected)
     for key in model.tiedWeightKeys { weights[key] = nil }
 

@@ -87,6 +87,11 @@ public enum ConfigFile {
     guard let data = FileManager.default.contents(atPath: path) else {
       throw LoomError("\(path) is missing: a model directory needs config.json and model.safetensors")
     }
+    return try decode(C.self, from: data, path: path)
+  }
+
+  /// Decodes and validates `type` from `data`, naming `path` in errors.
+  public static func decode<C: PretrainedConfig>(_ type: C.Type, from data: Data, path: String) throws -> C {
     let config: C
     do {
       config = try JSONDecoder().decode(C.self, from: data)

@@ -1,6 +1,7 @@
 import Foundation
 import LoomCore
 import LoomIO
+import LoomModels
 import LoomNN
 import LoomOptim
 
@@ -68,10 +69,7 @@ public final class Trainer {
     self.evalDataset = evalDataset
     self.computeLossOutput = computeLossOutput
     self.computeMetrics = computeMetrics
-    self.saveModel = saveModel ?? { m, dir in
-      try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-      try SafeTensors.save(m.stateDict(), metadata: ["format": "pt"], to: dir + "/model.safetensors")
-    }
+    self.saveModel = saveModel ?? { m, dir in try m.savePretrained(to: dir) }
   }
 
   var batchesPerEpoch: Int {

@@ -161,9 +161,7 @@ struct AutoencoderRun {
     try trainer.train()
     try Self.writeJSONLines(epochs, to: metricsPath)
 
-    try SafeTensors.save(
-      model.stateDict(), metadata: ["format": "pt"], to: out + "/model.safetensors")
-    try AtomicFile.write(try configJSON(), to: out + "/config.json")
+    try model.savePretrained(to: out)
     let rendered = try writeGraphAndSummary(model: model)
     try writePictures(model: model, test: test, epochs: epochs)
     let files =
@@ -189,21 +187,6 @@ struct AutoencoderRun {
       text += Data("\n".utf8)
     }
     try AtomicFile.write(text, to: path)
-  }
-
-  /// config.json: the model kind and its configuration (snake_case, like HF configs).
-  func configJSON() throws -> Data {
-    let body: Data
-    if isVAE {
-      body = try JSONEncoder().encode(vae)
-    } else {
-      var c = AutoencoderConfig()
-      c.noise = noise
-      body = try JSONEncoder().encode(c)
-    }
-    var dict = try JSONSerialization.jsonObject(with: body) as! [String: Any]
-    dict["model_type"] = kind.rawValue
-    return try JSONSerialization.data(withJSONObject: dict, options: [.sortedKeys, .prettyPrinted])
   }
 
   /// summary.txt (torchsummary's table), graph.dot (the autograd graph of one forward)

@@ -125,7 +125,7 @@ struct TrainGPTCommand: ParsableCommand {
     var modelConfig: GPT2Config
     if let config {
       guard let d = FileManager.default.contents(atPath: config) else { throw ValidationError("cannot read --config \(config)") }
-      modelConfig = try JSONDecoder().decode(GPT2Config.self, from: d)
+      modelConfig = try ConfigFile.decode(GPT2Config.self, from: d, path: config)
     } else {
       modelConfig = try GPT2Config.preset(preset, vocabSize: codec.vocabSize)
     }
