@@ -109,22 +109,53 @@ final class AutoModelTests: XCTestCase {
     assertThrows(try AutoConfig.from(directory: bert), contains: ["has no model_type", "supported: ae"])
   }
 
-  func testGenerateCommandNamesTheUnsupportedModelType() throws {
+  func loom(_ args: [String]) throws -> (status: Int32, out: String, err: String) {
     let url = Bundle.module.bundleURL.deletingLastPathComponent().appendingPathComponent("loom")
     guard FileManager.default.isExecutableFile(atPath: url.path) else { throw XCTSkip("loom binary not built at \(url.path)") }
-    try Data(#"{"model_type": "bert", "hidden_size": 384}"#.utf8).write(to: URL(fileURLWithPath: dir + "/config.json"))
     let p = Process()
     p.executableURL = url
-    p.arguments = ["generate", "--model", dir, "--prompt", "hello"]
-    let e = Pipe()
+    p.arguments = args
+    let o = Pipe(), e = Pipe()
+    p.standardOutput = o
     p.standardError = e
-    p.standardOutput = Pipe()
     try p.run()
-    let err = String(decoding: e.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    let od = o.fileHandleForReading.readDataToEndOfFile(), ed = e.fileHandleForReading.readDataToEndOfFile()
     p.waitUntilExit()
-    XCTAssertNotEqual(p.terminationStatus, 0)
-    XCTAssertTrue(err.contains("model_type 'bert' is not supported yet (supported: ae, conv-vae, dae, gpt2, vae)"), err)
-    XCTAssertFalse(err.contains("missing keys"), err)
+    return (p.terminationStatus, String(decoding: od, as: UTF8.self), String(decoding: ed, as: UTF8.self))
+  }
+
+  func testGenerateCommandNamesTheUnsupportedModelType() throws {
+    try Data(#"{"model_type": "bert", "hidden_size": 384}"#.utf8).write(to: URL(fileURLWithPath: dir + "/config.json"))
+    let r = try loom(["generate", "--model", dir, "--prompt", "hello"])
+    XCTAssertNotEqual(r.status, 0)
+    XCTAssertTrue(r.err.contains("model_type 'bert' is not supported yet (supported: ae, conv-vae, dae, gpt2, vae)"), r.err)
+    XCTAssertFalse(r.err.contains("missing keys"), r.err)
+    let summary = try loom(["summary", dir])
+    XCTAssertTrue(summary.err.contains("model_type 'bert' is not supported yet"), summary.err)
+  }
+
+  /// 1234567 → "1,234,567", as the summary prints counts.
+  func grouped(_ n: Int) -> String {
+    var s = String(n)
+    for i in stride(from: s.count - 3, to: 0, by: -3) { s.insert(",", at: s.index(s.startIndex, offsetBy: i)) }
+    return s
+  }
+
+  func testSummaryTakesAnyModelDirectoryOrPreset() throws {
+    let fixture = try loom(["summary", Self.gpt2])
+    XCTAssertEqual(fixture.status, 0, fixture.err)
+    let params = try GPT2LMHeadModel.load(from: Self.gpt2).parameterCount()
+    XCTAssertEqual(params, 97 * 32 + 64 * 32 + 2 * (4 * 32 + 32 * 96 + 96 + 32 * 32 + 32 + 32 * 128 + 128 + 128 * 32 + 32) + 2 * 32)
+    XCTAssertTrue(fixture.out.contains("GPT2Attention-6"), fixture.out)
+    XCTAssertTrue(fixture.out.contains("Total params: \(grouped(params))"), fixture.out)
+    let ae = dir + "/ae"
+    try Autoencoder().savePretrained(to: ae)
+    let aeTable = try loom(["summary", ae])
+    XCTAssertTrue(aeTable.out.contains("Total params: 224,601"), aeTable.out + aeTable.err)
+    let tiny = try loom(["summary", "tiny", "--vocab-size", "65"])
+    XCTAssertEqual(tiny.status, 0, tiny.err)
+    let tinyParams = 65 * 128 + 128 * 128 + 4 * (12 * 128 * 128 + 13 * 128) + 2 * 128
+    XCTAssertTrue(tiny.out.contains("Total params: \(grouped(tinyParams))"), tiny.out)
   }
 
   func testMissingUnexpectedAndMismatchedWeightsNameFileAndKey() throws {
