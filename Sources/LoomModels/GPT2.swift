@@ -167,7 +167,7 @@ public final class GPT2Model: Module {
 /// embedding unless `tie_word_embeddings` is false. Loads and saves Hugging Face directories.
 public final class GPT2LMHeadModel: Module, CausalLanguageModel {
   public let transformer: GPT2Model
-  /// The untied head's weight [vocab, n_embd]; nil when tied to `transformer.wte`.
+  /// The untied head (weight [vocab, n_embd]); nil when tied to `transformer.wte`.
   public let lm_head: Linear?
   public let config: GPT2Config
 
