@@ -62,7 +62,7 @@ let package = Package(
     .target(name: "LoomTokenizers"),
     .target(name: "LoomModels", dependencies: ["LoomCore", "LoomNN", "LoomIO"]),
     .target(name: "LoomGenerate", dependencies: ["LoomCore", "LoomNN", "LoomModels", "LoomTokenizers"]),
-    .target(name: "LoomTrain", dependencies: ["LoomCore", "LoomNN", "LoomOptim", "LoomIO"]),
+    .target(name: "LoomTrain", dependencies: ["LoomCore", "LoomNN", "LoomOptim", "LoomIO", "LoomModels"]),
     .systemLibrary(
       name: "CCairo", path: "Sources/CCairo", pkgConfig: "cairo",
       providers: [.apt(["libcairo2-dev"]), .brew(["cairo"])]),

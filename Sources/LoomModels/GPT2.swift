@@ -73,7 +73,7 @@ extension Tensor {
 public final class GPT2MLP: Module {
   @Child public var c_fc: Conv1D
   @Child public var c_proj: Conv1D
-  let activation: String
+  let activation: Activation
   let residDropout: Double
 
   init(_ config: GPT2Config, generator: Generator) {
@@ -86,16 +86,7 @@ public final class GPT2MLP: Module {
   }
 
   override public func forward(_ x: Tensor) -> Tensor {
-    let h = c_fc(x)
-    let a: Tensor
-    switch activation {
-    case "gelu": a = h.gelu()
-    case "relu": a = h.relu()
-    case "silu", "swish": a = h.silu()
-    case "tanh": a = h.tanh()
-    default: a = h.gelu(approximate: "tanh")  // gelu_new, gelu_pytorch_tanh
-    }
-    return dropout(c_proj(a), p: residDropout, training: training)
+    dropout(c_proj(activation(c_fc(x))), p: residDropout, training: training)
   }
 }
 
@@ -125,7 +116,7 @@ public final class GPT2Model: Module {
   @Child public var wpe: Embedding
   @Child public var h: [GPT2Block]
   @Child public var ln_f: LayerNorm
-  let config: GPT2Config
+  public let config: GPT2Config
 
   init(_ config: GPT2Config, generator: Generator) {
     let tokens = Embedding(config.vocabSize, config.nEmbd, generator: generator)
@@ -185,16 +176,23 @@ public final class GPT2Model: Module {
   }
 }
 
-/// GPT-2 with a language-modelling head tied to the input embedding
-/// (`GPT2LMHeadModel`). Loads and saves Hugging Face directories.
+/// GPT-2 with a language-modelling head (`GPT2LMHeadModel`): tied to the input
+/// embedding unless `tie_word_embeddings` is false. Loads and saves Hugging Face directories.
 public final class GPT2LMHeadModel: Module, CausalLanguageModel {
   @Child public var transformer: GPT2Model
+  /// The untied head (weight [vocab, n_embd]); nil when tied to `transformer.wte`.
+  @Child public var lm_head: Linear?
   public let config: GPT2Config
 
   public init(_ config: GPT2Config, generator: Generator = .global) throws {
     try config.validate()
     self.config = config
     transformer = GPT2Model(config, generator: generator)
+    let head = config.tieWordEmbeddings ? nil : Linear(config.nEmbd, config.vocabSize, bias: false, generator: generator)
+    if let head {  // HF initialises every Linear N(0, initializer_range)
+      noGrad { head.weight.copyIn(Tensor.randn(head.weight.shape, std: config.initializerRange, generator: generator)) }
+    }
+    lm_head = head
     super.init()
   }
 
@@ -205,7 +203,8 @@ public final class GPT2LMHeadModel: Module, CausalLanguageModel {
 
   /// Logits [B, T, V].
   public func callAsFunction(_ ids: Tensor, attentionMask: Tensor? = nil, caches: [KVCache]? = nil) -> Tensor {
-    let logits = linear(transformer(ids, attentionMask: attentionMask, caches: caches), weight: transformer.wte.weight)
+    let logits = linear(
+      transformer(ids, attentionMask: attentionMask, caches: caches), weight: lm_head?.weight ?? transformer.wte.weight)
     return recordForward(logits, inputs: [ids])
   }
 

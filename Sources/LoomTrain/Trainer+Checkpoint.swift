@@ -1,6 +1,7 @@
 import Foundation
 import LoomCore
 import LoomIO
+import LoomModels
 import LoomNN
 import LoomOptim
 
@@ -8,9 +9,7 @@ import LoomOptim
 extension Trainer {
   func defaultSaveModel(_ dir: String) throws {
     if let saveFunction { return try saveFunction(model, dir) }
-    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-    try SafeTensors.save(
-      model.stateDict(), metadata: ["format": "pt"], to: dir + "/model.safetensors")
+    try model.savePretrained(to: dir)
   }
 
   /// Throws if `args.output_dir` holds files and neither overwrite_output_dir nor

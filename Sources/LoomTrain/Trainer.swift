@@ -1,6 +1,7 @@
 import Foundation
 import LoomCore
 import LoomIO
+import LoomModels
 import LoomNN
 import LoomOptim
 

@@ -4,32 +4,69 @@ import LoomCore
 import LoomModels
 import LoomNN
 
-/// `loom summary ae|dae|vae|conv-vae`: the model's torchsummary table.
+/// `loom summary MODEL`: the torchsummary table of an autoencoder by name, a GPT-2
+/// preset or any model directory `AutoModel` loads.
 struct SummaryCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "summary",
     abstract: "Print a model's layers, output shapes and parameter counts (like torchsummary).")
 
-  @Argument(help: "The model: ae, dae, vae or conv-vae.") var model: String
+  @Argument(help: "ae, dae, vae, conv-vae, a GPT-2 preset (seed, tiny, gpt2, gpt2-medium) or a model directory.")
+  var model: String
   @Option(help: "Batch size shown in the output shapes (default: -1, any).") var batchSize = -1
   @Option(help: "Latent dimensions (vae, conv-vae).") var latentDim = 20
+  @Option(help: "Vocabulary size of a GPT-2 preset.") var vocabSize = 50257
+  @Option(help: "Tokens in the probe sequence of a language model.") var sequenceLength = 8
+
+  static let presets = ["seed", "scratch", "tiny", "gpt2", "small", "gpt2-small", "gpt2-medium", "medium"]
+
+  var isDirectory: Bool {
+    var isDir: ObjCBool = false
+    return FileManager.default.fileExists(atPath: model, isDirectory: &isDir) && isDir.boolValue
+  }
 
   func validate() throws {
-    guard AutoencoderKind(rawValue: model) != nil else {
-      throw ValidationError("unknown model '\(model)': use ae, dae, vae or conv-vae")
+    guard AutoencoderKind(rawValue: model) != nil || Self.presets.contains(model) || isDirectory else {
+      throw ValidationError(
+        "unknown model '\(model)': use ae, dae, vae, conv-vae, a GPT-2 preset (seed, tiny, gpt2, gpt2-medium) or a model directory")
     }
     if batchSize == 0 || batchSize < -1 {
       throw ValidationError("--batch-size must be -1 (any) or at least 1, got \(batchSize)")
     }
     if latentDim < 1 { throw ValidationError("--latent-dim must be at least 1, got \(latentDim)") }
+    if vocabSize < 1 { throw ValidationError("--vocab-size must be at least 1, got \(vocabSize)") }
+    if sequenceLength < 1 { throw ValidationError("--sequence-length must be at least 1, got \(sequenceLength)") }
   }
 
   func run() throws {
-    let kind = AutoencoderKind(rawValue: model)!
-    var vae = VAEConfig()
-    vae.latentSize = latentDim
-    let net = try kind.make(autoencoder: AutoencoderConfig(), vae: vae)
-    print(AutoencoderViews.summary(net, batchSize: batchSize), terminator: "")
+    if let kind = AutoencoderKind(rawValue: model) {
+      var vae = VAEConfig()
+      vae.latentSize = latentDim
+      let net = try kind.make(autoencoder: AutoencoderConfig(), vae: vae)
+      print(AutoencoderViews.summary(net, batchSize: batchSize), terminator: "")
+      return
+    }
+    let net: Module
+    if isDirectory {
+      // The language model when the family has one (its head shows), else the base model.
+      if let lm = try? AutoModelForCausalLM.from(directory: model) { net = lm } else { net = try AutoModel.from(directory: model) }
+    } else {
+      net = try GPT2LMHeadModel(GPT2Config.preset(model, vocabSize: vocabSize))
+    }
+    print(try Self.summary(net, batchSize: batchSize, sequenceLength: sequenceLength), terminator: "")
+  }
+
+  /// The table of a loaded model, probed with inputs of the shape it takes.
+  static func summary(_ net: Module, batchSize: Int, sequenceLength: Int) throws -> ModelSummary {
+    if let ae = net as? any ImageAutoencoder { return AutoencoderViews.summary(ae, batchSize: batchSize) }
+    func ids(_ positions: Int) -> Tensor { Tensor.zeros([2, min(sequenceLength, positions)], dtype: .int64) }
+    if let lm = net as? GPT2LMHeadModel {
+      return ModelSummary(model: lm, input: ids(lm.config.nPositions), batchSize: batchSize) { lm($0) }
+    }
+    if let base = net as? GPT2Model {
+      return ModelSummary(model: base, input: ids(base.config.nPositions), batchSize: batchSize) { base($0) }
+    }
+    throw ValidationError("loom summary does not know the inputs of \(type(of: net)) yet")
   }
 }
 

@@ -155,7 +155,7 @@ struct AutoencoderRun {
     let out = args.outputDir
     let device = try training.useDevice()
     manualSeed(args.seed)
-    let (built, aeConfig, vaeConfig) = try makeModel()
+    let built = try makeModel().model
     let model = built.to(device: device)
     if let dir = training.model { print("starting from \(dir)") }
     let layout: ImageDataset.Layout = model.takesImages ? .image : .flat
@@ -197,10 +197,7 @@ struct AutoencoderRun {
     let epochs = Self.epochRows(try trainer.train().logHistory)
     try Self.writeJSONLines(epochs, to: metricsPath)
 
-    try SafeTensors.save(
-      model.stateDict(), metadata: ["format": "pt"], to: out + "/model.safetensors")
-    try AtomicFile.write(
-      try configJSON(autoencoder: aeConfig, vae: vaeConfig), to: out + "/config.json")
+    try model.savePretrained(to: out)
     let rendered = try writeGraphAndSummary(model: model)
     try writePictures(model: model, test: test, epochs: epochs)
     let files =
@@ -246,14 +243,6 @@ struct AutoencoderRun {
       text += Data("\n".utf8)
     }
     try AtomicFile.write(text, to: path)
-  }
-
-  /// config.json: the model kind and its configuration (snake_case, like HF configs).
-  func configJSON(autoencoder: AutoencoderConfig, vae: VAEConfig) throws -> Data {
-    let body = isVAE ? try JSONEncoder().encode(vae) : try JSONEncoder().encode(autoencoder)
-    var dict = try JSONSerialization.jsonObject(with: body) as! [String: Any]
-    dict["model_type"] = kind.rawValue
-    return try JSONSerialization.data(withJSONObject: dict, options: [.sortedKeys, .prettyPrinted])
   }
 
   /// summary.txt (torchsummary's table), graph.dot (the autograd graph of one forward)

@@ -63,7 +63,7 @@ struct TrainGPTCommand: ParsableCommand {
   /// The pretrained language model in `dir` (one function, so the Auto registry can
   /// replace it).
   static func loadPretrained(_ dir: String) throws -> GPT2LMHeadModel {
-    try GPT2LMHeadModel.load(from: dir)
+    try Generation.loadCausalLanguageModel(from: dir)
   }
 
   func run() throws {
@@ -96,7 +96,7 @@ struct TrainGPTCommand: ParsableCommand {
       modelConfig = pretrained.config
     } else if let config {
       guard let d = FileManager.default.contents(atPath: config) else { throw LoomError("cannot read --config \(config)") }
-      modelConfig = try JSONDecoder().decode(GPT2Config.self, from: d)
+      modelConfig = try ConfigFile.decode(GPT2Config.self, from: d, path: config)
     } else {
       modelConfig = try GPT2Config.preset(preset ?? "seed", vocabSize: codec.vocabSize)
     }

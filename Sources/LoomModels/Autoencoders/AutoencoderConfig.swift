@@ -3,7 +3,9 @@ import LoomNN
 
 /// A fully connected (denoising) autoencoder: layer sizes from the input down to the
 /// code (the decoder mirrors them) and the corruption of a denoising autoencoder.
-public struct AutoencoderConfig: Codable, Equatable, Sendable {
+public struct AutoencoderConfig: PretrainedConfig, Equatable {
+  public static let modelType = "ae"
+
   /// The seeds' model: 784-128-64-36-18-9.
   public var layerSizes = [784, 128, 64, 36, 18, 9]
   /// Noise of a denoising autoencoder (none for a plain one).
@@ -11,32 +13,37 @@ public struct AutoencoderConfig: Codable, Equatable, Sendable {
   /// Corrupt inside the model in training mode (otherwise the dataset does).
   public var noiseInModel = false
 
+  public static let fields: [ConfigField<AutoencoderConfig>] = [
+    .init("layer_sizes", \.layerSizes), .init("noise", \.noise), .init("noise_in_model", \.noiseInModel),
+  ]
+
+  public init() {}
+
   public init(
-    layerSizes: [Int] = [784, 128, 64, 36, 18, 9], noise: ImageNoise = .none,
-    noiseInModel: Bool = false
+    layerSizes: [Int] = AutoencoderConfig().layerSizes, noise: ImageNoise = .none, noiseInModel: Bool = false
   ) {
     self.layerSizes = layerSizes
     self.noise = noise
     self.noiseInModel = noiseInModel
   }
 
-  enum CodingKeys: String, CodingKey {
-    case layerSizes = "layer_sizes"
-    case noise
-    case noiseInModel = "noise_in_model"
-  }
+  public init(from decoder: Decoder) throws { self = try Self.decodeFields(from: decoder) }
+  public func encode(to encoder: Encoder) throws { try encodeFields(to: encoder) }
 
   public func validate() throws {
     guard layerSizes.count >= 2, layerSizes.allSatisfy({ $0 > 0 }) else {
       throw LoomError(
         "autoencoder layer_sizes must list at least 2 positive sizes, got \(layerSizes)")
     }
+    try Self.checkSizes(layerSizes.map { ("layer_sizes", $0, 1 << 24) })
     try noise.validate()
   }
 }
 
 /// A variational autoencoder (MLP or convolutional).
-public struct VAEConfig: Codable, Equatable, Sendable {
+public struct VAEConfig: PretrainedConfig, Equatable {
+  public static let modelType = "vae"
+
   /// Per-pixel likelihood: Bernoulli (binary cross-entropy) or Gaussian (squared error).
   public enum Reconstruction: String, Codable, Sendable { case bce, mse }
 
@@ -50,8 +57,16 @@ public struct VAEConfig: Codable, Equatable, Sendable {
   public var imageHeight = 28, imageWidth = 28
   public var channels = [32, 64]
 
+  public static let fields: [ConfigField<VAEConfig>] = [
+    .init("input_size", \.inputSize), .init("hidden_size", \.hiddenSize), .init("latent_size", \.latentSize),
+    .init("beta", \.beta), .init("reconstruction", \.reconstruction), .init("image_height", \.imageHeight),
+    .init("image_width", \.imageWidth), .init("channels", \.channels),
+  ]
+
+  public init() {}
+
   public init(
-    latentSize: Int = 20, hiddenSize: Int = 400, beta: Double = 1,
+    latentSize: Int = VAEConfig().latentSize, hiddenSize: Int = VAEConfig().hiddenSize, beta: Double = 1,
     reconstruction: Reconstruction = .bce
   ) {
     self.latentSize = latentSize
@@ -60,15 +75,8 @@ public struct VAEConfig: Codable, Equatable, Sendable {
     self.reconstruction = reconstruction
   }
 
-  enum CodingKeys: String, CodingKey {
-    case inputSize = "input_size"
-    case hiddenSize = "hidden_size"
-    case latentSize = "latent_size"
-    case beta, reconstruction
-    case imageHeight = "image_height"
-    case imageWidth = "image_width"
-    case channels
-  }
+  public init(from decoder: Decoder) throws { self = try Self.decodeFields(from: decoder) }
+  public func encode(to encoder: Encoder) throws { try encodeFields(to: encoder) }
 
   public func validate() throws {
     guard inputSize > 0, hiddenSize > 0, latentSize > 0 else {
@@ -77,6 +85,10 @@ public struct VAEConfig: Codable, Equatable, Sendable {
       )
     }
     guard beta >= 0 else { throw LoomError("VAE beta must be >= 0, got \(beta)") }
+    try Self.checkSizes([
+      ("input_size", inputSize, 1 << 24), ("hidden_size", hiddenSize, 1 << 20), ("latent_size", latentSize, 1 << 20),
+      ("image_height", imageHeight, 1 << 14), ("image_width", imageWidth, 1 << 14),
+    ])
   }
 }
 
