@@ -42,16 +42,29 @@ public struct GPT2Config: PretrainedConfig, Equatable {
 
   public init() {}
 
-  /// HF's defaults with the model's sizes.
+  /// HF's defaults, with any field given (like `GPT2Config(n_layer=…)`).
   public init(
-    vocabSize: Int = GPT2Config().vocabSize, nPositions: Int = GPT2Config().nPositions, nEmbd: Int = GPT2Config().nEmbd,
-    nLayer: Int = GPT2Config().nLayer, nHead: Int = GPT2Config().nHead
+    vocabSize: Int = 50257, nPositions: Int = 1024, nEmbd: Int = 768, nLayer: Int = 12, nHead: Int = 12,
+    nInner: Int? = nil, activationFunction: Activation = .geluNew, residPdrop: Double = 0.1, embdPdrop: Double = 0.1,
+    attnPdrop: Double = 0.1, layerNormEpsilon: Double = 1e-5, initializerRange: Double = 0.02,
+    tieWordEmbeddings: Bool = true, bosTokenId: Int? = 50256, eosTokenId: Int? = 50256, padTokenId: Int? = nil
   ) {
     self.vocabSize = vocabSize
     self.nPositions = nPositions
     self.nEmbd = nEmbd
     self.nLayer = nLayer
     self.nHead = nHead
+    self.nInner = nInner
+    self.activationFunction = activationFunction
+    self.residPdrop = residPdrop
+    self.embdPdrop = embdPdrop
+    self.attnPdrop = attnPdrop
+    self.layerNormEpsilon = layerNormEpsilon
+    self.initializerRange = initializerRange
+    self.tieWordEmbeddings = tieWordEmbeddings
+    self.bosTokenId = bosTokenId
+    self.eosTokenId = eosTokenId
+    self.padTokenId = padTokenId
   }
 
   public init(from decoder: Decoder) throws { self = try Self.decodeFields(from: decoder) }
