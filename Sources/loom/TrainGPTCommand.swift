@@ -28,7 +28,9 @@ struct TrainGPTCommand: ParsableCommand {
   @Option(help: "Tokens per training example (default: the model's n_positions).") var blockSize: Int?
   @Option(help: "Fraction of the text held out for evaluation.") var validationFraction: Double = 0.1
   @Option(help: "Samples to print at the end.") var samples = 1
-  @Option(help: "Tokens per printed sample.") var sampleTokens = 200
+  @Option(help: "Tokens per printed sample (past the context, the window slides).") var sampleTokens = 200
+  @Option(help: "Temperature of the printed samples (nanoGPT's sample.py uses 0.8).") var sampleTemperature = 0.8
+  @Option(help: "Top-k of the printed samples (0 = off; nanoGPT's sample.py uses 200).") var sampleTopK = 200
   @OptionGroup var training: TrainingFlags
 
   /// `loom train gpt`'s TrainingArguments defaults (see the flags' help for HF's).
@@ -150,9 +152,11 @@ struct TrainGPTCommand: ParsableCommand {
     model.eval()
     for s in 0..<samples {
       var g = GenerationConfig()
-      g.maxNewTokens = min(sampleTokens, modelConfig.nPositions - 1)
+      g.maxNewTokens = sampleTokens
+      g.slidingWindow = true
       g.doSample = true
-      g.topK = 0
+      g.temperature = sampleTemperature
+      g.topK = sampleTopK
       g.seed = trainingArgs.seed &+ UInt64(s)
       if let eos = codec.eosTokenId { g.eosTokenIds = [eos] }
       let prompt = [try codec.encode("\n").first ?? 0]
