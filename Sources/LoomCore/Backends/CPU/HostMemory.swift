@@ -1,0 +1,118 @@
+/// Direct access to host tensor memory: for the CPU backend's kernels only (internal to
+/// LoomCore, used under Backends/). Storage of any other device refuses it.
+extension Tensor {
+  /// Raw pointer to element [0, …, 0].
+  @inline(__always) var rawPointer: UnsafeMutableRawPointer {
+    storage.data + offset * dtype.byteSize
+  }
+
+  /// Typed pointer to element [0, …, 0]; the dtype must match.
+  @inline(__always) func pointer<T: TensorElement>(as type: T.Type) -> UnsafeMutablePointer<T> {
+    precondition(T.dtype == dtype, "Loom: tensor has dtype \(dtype), accessed as \(T.dtype)")
+    return rawPointer.assumingMemoryBound(to: T.self)
+  }
+
+  /// Contiguous elements as a typed buffer (the tensor must be contiguous).
+  @inline(__always) func buffer<T: TensorElement>(as type: T.Type) -> UnsafeMutableBufferPointer<T> {
+    precondition(isContiguous, "Loom: buffer(as:) needs a contiguous tensor")
+    return UnsafeMutableBufferPointer(start: pointer(as: T.self), count: count)
+  }
+
+  /// A dense CPU tensor (backend outputs are always host memory, whatever `Device.default`).
+  convenience init(cpu shape: [Int], dtype: DType = .float32) {
+    self.init(empty: shape, dtype: dtype, device: .cpu)
+  }
+
+  /// Escape hatch for benchmarks that time a C kernel on a CPU tensor's memory directly.
+  package func benchmarkHostPointer<T: TensorElement>(as type: T.Type) -> UnsafeMutablePointer<T> {
+    pointer(as: T.self)
+  }
+
+  /// Fills element i (row-major, dense) with `f(i)` converted to the dtype.
+  func withMutableDoubles(_ n: Int, _ f: (Int) -> Double) {
+    let raw = rawPointer
+    switch dtype {
+    case .float32: let p = raw.assumingMemoryBound(to: Float.self); for i in 0..<n { p[i] = Float(f(i)) }
+    case .float64: let p = raw.assumingMemoryBound(to: Double.self); for i in 0..<n { p[i] = f(i) }
+    case .int64: let p = raw.assumingMemoryBound(to: Int64.self); for i in 0..<n { p[i] = Int64(f(i)) }
+    case .int32: let p = raw.assumingMemoryBound(to: Int32.self); for i in 0..<n { p[i] = Int32(f(i)) }
+    case .uint8: let p = raw.assumingMemoryBound(to: UInt8.self); for i in 0..<n { p[i] = UInt8(f(i)) }
+    case .bool: let p = raw.assumingMemoryBound(to: Bool.self); for i in 0..<n { p[i] = f(i) != 0 }
+    case .float16, .bfloat16:
+      let tmp = Tensor(cpu: shape, dtype: .float32)
+      tmp.withMutableDoubles(n, f)
+      Cast.convert(tmp.rawPointer, from: .float32, to: raw, as: dtype, count: n)
+    }
+  }
+}
+
+/// Memory ops of the CPU backend: host allocation from the caching pool, fills, copies
+/// between host buffers and tensors, and the counter-based random fills.
+extension CPUBackend {
+  public func allocate(byteCount: Int) -> Storage { Storage(byteCount: byteCount) }
+
+  public func fill(_ t: Tensor, with value: Double) {
+    let n = t.count
+    guard n > 0 else { return }
+    if !t.isContiguous {
+      // A broadcast scalar copied into the view.
+      let s = Tensor(cpu: [], dtype: t.dtype)
+      fill(s, with: value)
+      copy(s.expand(t.shape).detach(), into: t)
+      return
+    }
+    switch t.dtype {
+    case .float32:
+      let p = t.pointer(as: Float.self)
+      let v = Float(value)
+      for i in 0..<n { p[i] = v }
+    default:
+      if value == 0 {
+        t.rawPointer.initializeMemory(as: UInt8.self, repeating: 0, count: n * t.dtype.byteSize)
+      } else {
+        t.withMutableDoubles(n) { _ in value }
+      }
+    }
+  }
+
+  public func upload(_ bytes: UnsafeRawBufferPointer, into t: Tensor) {
+    precondition(t.isContiguous && bytes.count == t.count * t.dtype.byteSize, "Loom: upload size mismatch")
+    if let base = bytes.baseAddress, bytes.count > 0 { t.rawPointer.copyMemory(from: base, byteCount: bytes.count) }
+  }
+
+  public func download(_ t: Tensor, into bytes: UnsafeMutableRawBufferPointer) {
+    precondition(bytes.count >= t.count * t.dtype.byteSize, "Loom: download buffer too small")
+    if let base = bytes.baseAddress, t.count > 0 { StridedCopy.copy(t, to: base) }
+  }
+
+  public func arange(start: Double, step: Double, into t: Tensor) {
+    t.withMutableDoubles(t.count) { i in start + Double(i) * step }
+  }
+
+  public func fillRandom(_ t: Tensor, _ distribution: RandomDistribution, seed: UInt64, offset: UInt64) {
+    let n = t.count
+    switch distribution {
+    case .uniform(let low, let high):
+      if t.dtype == .float32 {
+        let p = t.pointer(as: Float.self)
+        let lo = Float(low), span = Float(high - low)
+        for i in 0..<n { p[i] = lo + span * Philox.uniformFloat(seed: seed, counter: offset &+ UInt64(i)) }
+      } else {
+        t.withMutableDoubles(n) { i in
+          low + (high - low) * Philox.uniformDouble(seed: seed, counter: offset &+ UInt64(i))
+        }
+      }
+    case .normal(let mean, let std):
+      t.withMutableDoubles(n) { i in mean + std * Philox.normal(seed: seed, counter: offset &+ UInt64(i)) }
+    case .integers(let low, let high):
+      let span = UInt64(high - low)
+      t.withMutableDoubles(n) { i in
+        Double(low + Int(Philox.bits64(seed: seed, counter: offset &+ UInt64(i)) % span))
+      }
+    case .bernoulli(let p):
+      t.withMutableDoubles(n) { i in
+        Philox.uniformDouble(seed: seed, counter: offset &+ UInt64(i)) < p ? 1 : 0
+      }
+    }
+  }
+}
