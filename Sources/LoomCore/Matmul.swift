@@ -17,7 +17,7 @@ extension Tensor {
     guard dtype == other.dtype, dtype == .float32 || dtype == .float64 else {
       opFailure(LoomError("matmul: operands must both be float32 or float64, got \(dtype) and \(other.dtype)"))
     }
-    let m = shape[rank - 2], k = shape[rank - 1]
+    let k = shape[rank - 1]
     let k2 = other.shape[other.rank - 2], n = other.shape[other.rank - 1]
     guard k == k2 else {
       opFailure(LoomError("matmul: shapes \(shape) and \(other.shape) are incompatible (inner dimensions \(k) and \(k2) differ)"))

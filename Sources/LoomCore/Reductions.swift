@@ -57,7 +57,7 @@ extension Tensor {
     let idx = keepDim ? indices : indices.unsqueeze(d)
     let out = values.recorded("MaxBackward", inputs: [self]) { g, _ in
       let gk = keepDim ? g : g.unsqueeze(d)
-      return [Tensor.zeros(inShape, dtype: g.dtype).scatterAdd(dim: d, index: idx, source: gk)]
+      return [Tensor.zeros(inShape, dtype: g.dtype, device: g.device).scatterAdd(dim: d, index: idx, source: gk)]
     }
     return (out, indices)
   }

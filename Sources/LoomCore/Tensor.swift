@@ -91,6 +91,23 @@ public final class Tensor: @unchecked Sendable {
     return true
   }
 
+  /// A tensor on `device` from raw row-major bytes of `dtype` (e.g. a file's contents).
+  public convenience init(
+    bytes: UnsafeRawBufferPointer, shape: [Int], dtype: DType, device: Device = .default
+  ) {
+    self.init(empty: shape, dtype: dtype, device: device)
+    precondition(
+      bytes.count == count * dtype.byteSize,
+      "Loom: \(bytes.count) bytes cannot fill \(dtype) shape \(shape)")
+    if count > 0 { backend.upload(bytes, into: self) }
+  }
+
+  /// Downloads the elements' bytes (row-major, this dtype) into `buffer`.
+  public func copyBytes(into buffer: UnsafeMutableRawBufferPointer) {
+    precondition(buffer.count >= count * dtype.byteSize, "Loom: copyBytes buffer too small")
+    if count > 0 { backend.download(self, into: buffer) }
+  }
+
   /// Copies the elements out to the host in row-major order, converting to `T`.
   public func toArray<T: TensorElement>(_ type: T.Type = T.self) -> [T] {
     let c = self.to(T.dtype).detach()

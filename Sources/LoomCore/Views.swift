@@ -13,7 +13,7 @@ extension Tensor {
 
   /// Always a fresh dense copy (keeps autograd history).
   public func contiguousCopy() -> Tensor {
-    let out = Tensor(empty: shape, dtype: dtype)
+    let out = Tensor(empty: shape, dtype: dtype, device: device)
     backend.copy(detach(), into: out)
     return out.recorded("CloneBackward", inputs: [self]) { g, _ in [g] }
   }
@@ -108,7 +108,7 @@ extension Tensor {
 
   /// Zeros of `shape` with self written at [start::step] along `dim` (slice's adjoint).
   func sliceScatter(into fullShape: [Int], dim: Int, start: Int, step: Int) -> Tensor {
-    let out = Tensor.zeros(fullShape, dtype: dtype)
+    let out = Tensor.zeros(fullShape, dtype: dtype, device: device)
     let region = out.detach().slice(dim: dim, start: start, end: start + (shape[dim] - 1) * step + 1, step: step)
     region.copyIn(self)
     return out.recorded("SliceScatterBackward", inputs: [self]) { g, _ in

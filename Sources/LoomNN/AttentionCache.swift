@@ -44,8 +44,8 @@ public final class AttentionCache {
     if keys == nil || length == 0 || length + t > capacity {
       while length + t > capacity { capacity *= 2 }
       let (b, h) = (k.shape[0], k.shape[1])
-      let newKeys = Tensor.zeros([b, h, capacity, k.shape[3]], dtype: k.dtype)
-      let newValues = Tensor.zeros([b, h, capacity, v.shape[3]], dtype: v.dtype)
+      let newKeys = Tensor.zeros([b, h, capacity, k.shape[3]], dtype: k.dtype, device: k.device)
+      let newValues = Tensor.zeros([b, h, capacity, v.shape[3]], dtype: v.dtype, device: v.device)
       if let keys, let values, length > 0 {
         newKeys.slice(dim: 2, start: 0, end: length).copyIn(keys.slice(dim: 2, start: 0, end: length))
         newValues.slice(dim: 2, start: 0, end: length).copyIn(values.slice(dim: 2, start: 0, end: length))

@@ -41,7 +41,7 @@ public class BatchNorm: Module, Layer {
         let v = variance.detach().reshape([c]).to(runningVar.value.dtype) * (n / Swift.max(n - 1, 1))
         runningMean.value = runningMean.value * (1 - momentum) + m * momentum
         runningVar.value = runningVar.value * (1 - momentum) + v * momentum
-        numBatchesTracked.value = numBatchesTracked.value + Tensor.ones([], dtype: .int64)
+        numBatchesTracked.value = numBatchesTracked.value + Tensor.ones([], dtype: .int64, device: numBatchesTracked.value.device)
       }
     } else {
       mean = runningMean.value.to(x.dtype).reshape(view)

@@ -27,14 +27,22 @@ enum Cast {
       let s = src.assumingMemoryBound(to: Int64.self), d = dst.assumingMemoryBound(to: Float.self)
       for i in 0..<n { d[i] = Float(s[i]) }
     case (.float16, _), (.bfloat16, _), (_, .float16), (_, .bfloat16):
-      // Go through float32.
-      let tmp = Storage(byteCount: max(n, 1) * 4)
-      convert(src, from: from, to: tmp.data, as: .float32, count: n)
-      convert(tmp.data, from: .float32, to: dst, as: target, count: n)
+      throughFloat32(src, from: from, to: dst, as: target, count: n)
     default:
       let values = readDoubles(src, dtype: from, count: n)
       writeDoubles(values, dst, dtype: target)
     }
+  }
+
+  /// A conversion with a 16-bit float side in two steps, each one of `convert`'s direct
+  /// float32 cases.
+  static func throughFloat32(
+    _ src: UnsafeMutableRawPointer, from: DType, to dst: UnsafeMutableRawPointer, as target: DType,
+    count n: Int
+  ) {
+    let tmp = Storage(byteCount: max(n, 1) * 4)
+    convert(src, from: from, to: tmp.data, as: .float32, count: n)
+    convert(tmp.data, from: .float32, to: dst, as: target, count: n)
   }
 
   static func readDoubles(_ raw: UnsafeMutableRawPointer, dtype: DType, count n: Int) -> [Double] {
