@@ -51,12 +51,16 @@ public final class Storage: @unchecked Sendable {
   /// The memory of a non-host device, for that device's backend only.
   package var deviceAddress: UnsafeMutableRawPointer { base }
 
-  @inline(never)
-  private func hostAccessFault() -> Never {
-    fatalError(
-      "Loom: host code touched \(device) device memory directly; only the \(device) backend may read it. "
-        + "Read tensors with toArray()/item() or move them with to(device: .cpu).")
+  /// Why host code may not read this memory directly (nil when it may).
+  package var hostAccessRefusal: String? {
+    isHostMemory
+      ? nil
+      : "Loom: host code touched \(device) device memory directly; only the \(device) backend may read it. "
+        + "Read tensors with toArray()/item() or move them with to(device: .cpu)."
   }
+
+  @inline(never)
+  private func hostAccessFault() -> Never { fatalError(hostAccessRefusal ?? "") }
 
   deinit {
     if pooled { BufferPool.shared.release(base, capacity: capacity) }

@@ -177,6 +177,7 @@ extension Tensor {
   public func copyIn(_ source: Tensor) {
     let src = source.dtype == dtype ? source : source.to(dtype)
     let expanded = noGrad { src.expand(shape) }
-    backend.copy(expanded.detach(), into: detach())
+    // The device side does the copy, so a host tensor can be copied into device memory and back.
+    backend(with: expanded).copy(expanded.detach(), into: detach())
   }
 }

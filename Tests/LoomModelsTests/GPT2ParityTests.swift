@@ -10,6 +10,11 @@ import XCTest
 /// GPT-2 against Hugging Face transformers on a tiny random checkpoint written by
 /// scripts/fixtures/make_gpt2_fixtures.py.
 final class GPT2ParityTests: XCTestCase {
+  override func setUp() {
+    super.setUp()
+    TestDevice.apply()
+  }
+
   static let fixtures = Bundle.module.url(forResource: "Fixtures", withExtension: nil)!.path
   static let expected = try! SafeTensorsFile(path: fixtures + "/gpt2-tiny-expected.safetensors")
 

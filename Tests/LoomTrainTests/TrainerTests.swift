@@ -45,7 +45,10 @@ final class StopAt: TrainerCallback {
 
 final class TrainerTests: XCTestCase {
   var dir: String!
-  override func setUp() { dir = NSTemporaryDirectory() + "loom-trainer-\(UUID().uuidString)" }
+  override func setUp() {
+    TestDevice.apply()
+    dir = NSTemporaryDirectory() + "loom-trainer-\(UUID().uuidString)"
+  }
   override func tearDown() { try? FileManager.default.removeItem(atPath: dir) }
 
   func makeTrainer(_ args: TrainingArguments, model: Regressor = Regressor()) -> (Trainer, [Double]) {
