@@ -1,5 +1,3 @@
-import CLoomKernels
-
 /// The fused kernel handles float32 rank-4 [B, H, T, D] inputs, causal or not, with no
 /// mask or a boolean key-padding mask broadcast as [B, 1, 1, Tk], and no dropout; other
 /// cases use the composite definition.

@@ -1,10 +1,3 @@
-import CLoomKernels
-#if canImport(Accelerate)
-  import Accelerate
-#else
-  import CBLAS
-#endif
-
 /// Matrix products through CBLAS. Transposed views are passed with CBLAS's transpose
 /// flags instead of being copied, and a batch of rows times one matrix becomes a
 /// single GEMM.

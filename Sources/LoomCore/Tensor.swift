@@ -37,7 +37,11 @@ public final class Tensor: @unchecked Sendable {
     precondition(shape.allSatisfy { $0 >= 0 }, "Loom: negative dimension in shape \(shape)")
     let n = Shape.count(shape)
     let bytes = Swift.max(n, 1) * dtype.byteSize
-    self.storage = device == .cpu ? Storage(byteCount: bytes) : device.backend.allocate(byteCount: bytes)
+    if case .cpu = device {
+      self.storage = Storage(byteCount: bytes)
+    } else {
+      self.storage = device.backend.allocate(byteCount: bytes)
+    }
     self.shape = shape
     self.strides = Shape.contiguousStrides(shape)
     self.offset = 0

@@ -82,10 +82,10 @@ public final class Adafactor: Optimizer {
       rows[p.rank - 1] = 1
       cols[p.rank - 2] = 1
       (s.rowVar, s.colVar) = (
-        Tensor.zeros(rows, dtype: p.dtype), Tensor.zeros(cols, dtype: p.dtype)
+        Tensor.zeros(rows, dtype: p.dtype, device: p.device), Tensor.zeros(cols, dtype: p.dtype, device: p.device)
       )
     } else {
-      s.variance = Tensor.zeros(p.shape, dtype: p.dtype)
+      s.variance = Tensor.zeros(like: p)
     }
     return s
   }

@@ -61,17 +61,15 @@ extension CPUBackend {
       copy(s.expand(t.shape).detach(), into: t)
       return
     }
-    switch t.dtype {
-    case .float32:
+    if value.bitPattern == 0 {
+      // +0 is all-zero bytes in every dtype.
+      t.rawPointer.initializeMemory(as: UInt8.self, repeating: 0, count: n * t.dtype.byteSize)
+    } else if t.dtype == .float32 {
       let p = t.pointer(as: Float.self)
       let v = Float(value)
       for i in 0..<n { p[i] = v }
-    default:
-      if value == 0 {
-        t.rawPointer.initializeMemory(as: UInt8.self, repeating: 0, count: n * t.dtype.byteSize)
-      } else {
-        t.withMutableDoubles(n) { _ in value }
-      }
+    } else {
+      t.withMutableDoubles(n) { _ in value }
     }
   }
 
