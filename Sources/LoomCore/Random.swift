@@ -99,11 +99,36 @@ public enum Philox {
     Float(block(seed: seed, counter: counter).0 >> 8) * 0x1.0p-24
   }
 
-  /// Box–Muller with u1 in (0, 1] from the first 64 bits and u2 from the last 64.
+  /// Box–Muller's first value (see `normalPair`).
   @inline(__always) public static func normal(seed: UInt64, counter: UInt64) -> Double {
+    normalPair(seed: seed, counter: counter).0
+  }
+
+  /// Two independent standard normals from one block: Box–Muller with u1 in (0, 1] from the
+  /// first 64 bits and u2 from the last 64.
+  @inline(__always) public static func normalPair(seed: UInt64, counter: UInt64) -> (Double, Double) {
     let b = block(seed: seed, counter: counter)
     let u1 = (Double((UInt64(b.0) << 32 | UInt64(b.1)) >> 11) + 1) * 0x1.0p-53
     let u2 = Double((UInt64(b.2) << 32 | UInt64(b.3)) >> 11) * 0x1.0p-53
-    return (-2 * Foundation.log(u1)).squareRoot() * Foundation.cos(2 * .pi * u2)
+    let r = (-2 * Foundation.log(u1)).squareRoot()
+    let angle = 2 * Double.pi * u2
+    return (r * Foundation.cos(angle), r * Foundation.sin(angle))
+  }
+
+  /// Calls `body(i, word)` for i in 0..<count with the 32-bit words of blocks offset,
+  /// offset + 1, …: four values per block.
+  @inline(__always)
+  public static func forEachWord(seed: UInt64, offset: UInt64, count: Int, _ body: (Int, UInt32) -> Void) {
+    var i = 0
+    var counter = offset
+    while i < count {
+      let b = block(seed: seed, counter: counter)
+      body(i, b.0)
+      if i + 1 < count { body(i + 1, b.1) }
+      if i + 2 < count { body(i + 2, b.2) }
+      if i + 3 < count { body(i + 3, b.3) }
+      i += 4
+      counter &+= 1
+    }
   }
 }

@@ -44,15 +44,27 @@ final class DeviceTests: XCTestCase {
 
   func testGeneratorIsCounterBasedAndRoundTrips() {
     let g = Generator(seed: 42)
-    let first = Tensor.randn([10], generator: g, device: .cpu).floats
+    _ = Tensor.randn([10], generator: g, device: .cpu)
     XCTAssertEqual(g.state, [42, 10])
     let again = Generator(seed: 0)
-    again.state = [42, 5]
-    // Draw i depends only on (seed, offset + i): the tail of the first stream.
-    XCTAssertEqual(Tensor.randn([5], generator: again, device: .emulated).floats, Array(first[5...]))
+    again.state = g.state
+    // Values depend only on (seed, offset), not on the device or what came before.
+    let next = Tensor.randn([5], generator: g, device: .cpu).floats
+    XCTAssertEqual(Tensor.randn([5], generator: again, device: .emulated).floats, next)
+    XCTAssertEqual(again.state, [42, 15])
+    let ints = Tensor.randint(0, 1000, [8], generator: Generator(seed: 9)).int64s
+    let tail = Generator(seed: 9)
+    tail.state = [9, 3]
+    // Integer fills take one draw per element: element i is draw offset + i.
+    XCTAssertEqual(Tensor.randint(0, 1000, [5], generator: tail, device: .emulated).int64s, Array(ints[3...]))
     let u = Tensor.rand([1000], generator: Generator(seed: 1)).doubles
     XCTAssertTrue(u.allSatisfy { $0 >= 0 && $0 < 1 })
     XCTAssertEqual(u.reduce(0, +) / 1000, 0.5, accuracy: 0.05)
+    let z = Tensor.randn([1000], generator: Generator(seed: 2)).doubles
+    XCTAssertEqual(z.reduce(0, +) / 1000, 0, accuracy: 0.1)
+    XCTAssertEqual(z.map { $0 * $0 }.reduce(0, +) / 1000, 1, accuracy: 0.15)
+    let mask = Tensor.bernoulli([1000], p: 0.3, generator: Generator(seed: 3)).doubles
+    XCTAssertEqual(mask.reduce(0, +) / 1000, 0.3, accuracy: 0.05)
   }
 
   func testOpsAndGradientsMatchBitForBit() {

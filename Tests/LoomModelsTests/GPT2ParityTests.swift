@@ -47,6 +47,9 @@ final class GPT2ParityTests: XCTestCase {
     let m = try model()
     let ids = try Self.expected.tensor("input_ids")
     let (loss, logits) = m.loss(ids, labels: ids)
+    // LOOM_TEST_DEVICE=emulated: weights, activations and gradients all live on that device.
+    XCTAssertTrue(m.parameters().allSatisfy { $0.device == TestDevice.device })
+    XCTAssertEqual(logits.device, TestDevice.device)
     assertClose(logits, try Self.expected.tensor("logits"), 1e-4, "logits")
     assertClose(loss.reshape([1]), try Self.expected.tensor("loss"), 1e-4, "loss")
     loss.backward()

@@ -55,6 +55,7 @@ final class TrainerTests: XCTestCase {
     let trainer = Trainer(
       model: model, args: args, trainDataset: RegressionData(count: 96, seed: 3), evalDataset: RegressionData(count: 32, seed: 4),
       computeLoss: { b in Loss.mse(model(b.inputs), b.labels) })
+    XCTAssertTrue(model.parameters().allSatisfy { $0.device == TestDevice.device })
     return (trainer, [])
   }
 

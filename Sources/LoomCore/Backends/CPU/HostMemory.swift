@@ -87,29 +87,50 @@ extension CPUBackend {
     t.withMutableDoubles(t.count) { i in start + Double(i) * step }
   }
 
+  /// Uniform and Bernoulli fills take four values per Philox block (element i uses block
+  /// offset + i / 4, word i % 4) and normal fills two (Box–Muller's cosine and sine), as
+  /// PyTorch's kernels do; the offset still advances by the element count.
   public func fillRandom(_ t: Tensor, _ distribution: RandomDistribution, seed: UInt64, offset: UInt64) {
     let n = t.count
     switch distribution {
+    case .uniform(let low, let high) where t.dtype == .float32:
+      let p = t.pointer(as: Float.self)
+      let lo = Float(low), span = Float(high - low)
+      Philox.forEachWord(seed: seed, offset: offset, count: n) { i, w in
+        p[i] = lo + span * (Float(w >> 8) * 0x1.0p-24)
+      }
     case .uniform(let low, let high):
-      if t.dtype == .float32 {
-        let p = t.pointer(as: Float.self)
-        let lo = Float(low), span = Float(high - low)
-        for i in 0..<n { p[i] = lo + span * Philox.uniformFloat(seed: seed, counter: offset &+ UInt64(i)) }
-      } else {
-        t.withMutableDoubles(n) { i in
-          low + (high - low) * Philox.uniformDouble(seed: seed, counter: offset &+ UInt64(i))
+      t.withMutableDoubles(n) { i in
+        low + (high - low) * Philox.uniformDouble(seed: seed, counter: offset &+ UInt64(i))
+      }
+    case .bernoulli(let p) where t.dtype == .float32:
+      let out = t.pointer(as: Float.self)
+      Philox.forEachWord(seed: seed, offset: offset, count: n) { i, w in
+        out[i] = Double(w) * 0x1.0p-32 < p ? 1 : 0
+      }
+    case .bernoulli(let p):
+      var words = [UInt32](repeating: 0, count: n)
+      Philox.forEachWord(seed: seed, offset: offset, count: n) { i, w in words[i] = w }
+      t.withMutableDoubles(n) { i in Double(words[i]) * 0x1.0p-32 < p ? 1 : 0 }
+    case .normal(let mean, let std):
+      var values = [Double](repeating: 0, count: n + 1)
+      values.withUnsafeMutableBufferPointer { v in
+        for j in 0..<(n + 1) / 2 {
+          let (a, b) = Philox.normalPair(seed: seed, counter: offset &+ UInt64(j))
+          v[2 * j] = mean + std * a
+          v[2 * j + 1] = mean + std * b
         }
       }
-    case .normal(let mean, let std):
-      t.withMutableDoubles(n) { i in mean + std * Philox.normal(seed: seed, counter: offset &+ UInt64(i)) }
+      if t.dtype == .float32 {
+        let p = t.pointer(as: Float.self)
+        for i in 0..<n { p[i] = Float(values[i]) }
+      } else {
+        t.withMutableDoubles(n) { values[$0] }
+      }
     case .integers(let low, let high):
       let span = UInt64(high - low)
       t.withMutableDoubles(n) { i in
         Double(low + Int(Philox.bits64(seed: seed, counter: offset &+ UInt64(i)) % span))
-      }
-    case .bernoulli(let p):
-      t.withMutableDoubles(n) { i in
-        Philox.uniformDouble(seed: seed, counter: offset &+ UInt64(i)) < p ? 1 : 0
       }
     }
   }
