@@ -260,7 +260,7 @@ public final class Trainer {
     onLog?(logs)
     let data = try JSONSerialization.data(withJSONObject: logs, options: [.sortedKeys])
     let path = args.outputDir + "/" + logFileName
-    if !FileManager.default.fileExists(atPath: path) { FileManager.default.createFile(atPath: path, contents: nil) }
+    if !FileManager.default.fileExists(atPath: path) { _ = FileManager.default.createFile(atPath: path, contents: nil) }
     let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
     defer { try? handle.close() }
     try handle.seekToEnd()

@@ -136,7 +136,7 @@ final class TrainerTests: XCTestCase {
     // Simulate a crash while writing checkpoint-18: a half-written temporary directory.
     let tmp = dir + "/.checkpoint-18.tmp-999"
     try FileManager.default.createDirectory(atPath: tmp, withIntermediateDirectories: true)
-    FileManager.default.createFile(atPath: tmp + "/model.safetensors", contents: Data([1, 2, 3]))
+    _ = FileManager.default.createFile(atPath: tmp + "/model.safetensors", contents: Data([1, 2, 3]))
     XCTAssertEqual(t.checkpoints().last, dir + "/checkpoint-12")
     let (resumed, _) = makeTrainer(args { $0.maxSteps = 18; $0.resumeFromCheckpoint = "latest" })
     try resumed.train()
