@@ -54,7 +54,7 @@ let package = Package(
       ],
       linkerSettings: blasLinker),
     .target(name: "LoomNN", dependencies: ["LoomCore"]),
-    .target(name: "LoomOptim", dependencies: ["LoomCore", "LoomNN", "CLoomKernels"]),
+    .target(name: "LoomOptim", dependencies: ["LoomCore", "LoomNN"]),
     .systemLibrary(
       name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
       providers: [.apt(["zlib1g-dev"]), .brew(["zlib"])]),

@@ -1,7 +1,7 @@
 /// Differentiable arithmetic with broadcasting.
 extension Tensor {
   public func add(_ other: Tensor) -> Tensor {
-    let out = backend.binary(.add, self, other)
+    let out = backend(with: other).binary(.add, self, other)
     let (sa, sb) = (shape, other.shape)
     return out.recorded("AddBackward", inputs: [self, other]) { g, _ in
       [g.sum(toShape: sa), g.sum(toShape: sb)]
@@ -9,7 +9,7 @@ extension Tensor {
   }
 
   public func sub(_ other: Tensor) -> Tensor {
-    let out = backend.binary(.sub, self, other)
+    let out = backend(with: other).binary(.sub, self, other)
     let (sa, sb) = (shape, other.shape)
     return out.recorded("SubBackward", inputs: [self, other]) { g, _ in
       [g.sum(toShape: sa), (-g).sum(toShape: sb)]
@@ -17,7 +17,7 @@ extension Tensor {
   }
 
   public func mul(_ other: Tensor) -> Tensor {
-    let out = backend.binary(.mul, self, other)
+    let out = backend(with: other).binary(.mul, self, other)
     let (sa, sb) = (shape, other.shape)
     return out.recorded("MulBackward", inputs: [self, other]) { g, _ in
       [
@@ -28,7 +28,7 @@ extension Tensor {
   }
 
   public func div(_ other: Tensor) -> Tensor {
-    let out = backend.binary(.div, self, other)
+    let out = backend(with: other).binary(.div, self, other)
     let (sa, sb) = (shape, other.shape)
     return out.recorded("DivBackward", inputs: [self, other]) { g, _ in
       [
@@ -40,7 +40,7 @@ extension Tensor {
 
   /// Elementwise maximum (gradient goes to the larger input; ties split like PyTorch).
   public func maximum(_ other: Tensor) -> Tensor {
-    let out = backend.binary(.maximum, self, other)
+    let out = backend(with: other).binary(.maximum, self, other)
     let (sa, sb) = (shape, other.shape)
     return out.recorded("MaximumBackward", inputs: [self, other]) { g, _ in
       let gt = (self > other).to(g.dtype)
@@ -55,7 +55,7 @@ extension Tensor {
 
   /// self ^ exponent elementwise (tensor exponent).
   public func pow(_ exponent: Tensor) -> Tensor {
-    let out = backend.binary(.pow, self, exponent)
+    let out = backend(with: exponent).binary(.pow, self, exponent)
     let (sa, sb) = (shape, exponent.shape)
     return out.recorded("PowBackward", inputs: [self, exponent]) { g, y in
       [
@@ -86,9 +86,9 @@ extension Tensor {
   }
 
   // Scalar conveniences.
-  public func add(_ s: Double) -> Tensor { add(Tensor.scalar(s, dtype: dtype.isFloatingPoint ? dtype : .float32)) }
+  public func add(_ s: Double) -> Tensor { add(Tensor.scalar(s, dtype: dtype.isFloatingPoint ? dtype : .float32, device: device)) }
   public func mul(_ s: Double) -> Tensor {
-    let out = backend.binary(.mul, self, Tensor.scalar(s, dtype: dtype.isFloatingPoint ? dtype : .float32))
+    let out = backend.binary(.mul, self, Tensor.scalar(s, dtype: dtype.isFloatingPoint ? dtype : .float32, device: device))
     return out.recorded("MulBackward", inputs: [self]) { g, _ in [g * s] }
   }
 }
@@ -109,15 +109,15 @@ public func / (a: Tensor, s: Double) -> Tensor { a.mul(1 / s) }
 public func / (s: Double, a: Tensor) -> Tensor { a.reciprocal().mul(s) }
 
 // Comparisons give bool tensors (no gradient).
-public func < (a: Tensor, b: Tensor) -> Tensor { a.backend.compare(.less, a, b) }
-public func <= (a: Tensor, b: Tensor) -> Tensor { a.backend.compare(.lessEqual, a, b) }
-public func > (a: Tensor, b: Tensor) -> Tensor { a.backend.compare(.greater, a, b) }
-public func >= (a: Tensor, b: Tensor) -> Tensor { a.backend.compare(.greaterEqual, a, b) }
-public func == (a: Tensor, b: Tensor) -> Tensor { a.backend.compare(.equal, a, b) }
-public func != (a: Tensor, b: Tensor) -> Tensor { a.backend.compare(.notEqual, a, b) }
-public func < (a: Tensor, s: Double) -> Tensor { a.backend.compare(.less, a, .scalar(s, dtype: a.dtype)) }
-public func <= (a: Tensor, s: Double) -> Tensor { a.backend.compare(.lessEqual, a, .scalar(s, dtype: a.dtype)) }
-public func > (a: Tensor, s: Double) -> Tensor { a.backend.compare(.greater, a, .scalar(s, dtype: a.dtype)) }
-public func >= (a: Tensor, s: Double) -> Tensor { a.backend.compare(.greaterEqual, a, .scalar(s, dtype: a.dtype)) }
-public func == (a: Tensor, s: Double) -> Tensor { a.backend.compare(.equal, a, .scalar(s, dtype: a.dtype)) }
-public func != (a: Tensor, s: Double) -> Tensor { a.backend.compare(.notEqual, a, .scalar(s, dtype: a.dtype)) }
+public func < (a: Tensor, b: Tensor) -> Tensor { a.backend(with: b).compare(.less, a, b) }
+public func <= (a: Tensor, b: Tensor) -> Tensor { a.backend(with: b).compare(.lessEqual, a, b) }
+public func > (a: Tensor, b: Tensor) -> Tensor { a.backend(with: b).compare(.greater, a, b) }
+public func >= (a: Tensor, b: Tensor) -> Tensor { a.backend(with: b).compare(.greaterEqual, a, b) }
+public func == (a: Tensor, b: Tensor) -> Tensor { a.backend(with: b).compare(.equal, a, b) }
+public func != (a: Tensor, b: Tensor) -> Tensor { a.backend(with: b).compare(.notEqual, a, b) }
+public func < (a: Tensor, s: Double) -> Tensor { a.backend.compare(.less, a, .scalar(s, dtype: a.dtype, device: a.device)) }
+public func <= (a: Tensor, s: Double) -> Tensor { a.backend.compare(.lessEqual, a, .scalar(s, dtype: a.dtype, device: a.device)) }
+public func > (a: Tensor, s: Double) -> Tensor { a.backend.compare(.greater, a, .scalar(s, dtype: a.dtype, device: a.device)) }
+public func >= (a: Tensor, s: Double) -> Tensor { a.backend.compare(.greaterEqual, a, .scalar(s, dtype: a.dtype, device: a.device)) }
+public func == (a: Tensor, s: Double) -> Tensor { a.backend.compare(.equal, a, .scalar(s, dtype: a.dtype, device: a.device)) }
+public func != (a: Tensor, s: Double) -> Tensor { a.backend.compare(.notEqual, a, .scalar(s, dtype: a.dtype, device: a.device)) }

@@ -28,7 +28,7 @@ func compositeAttention(
   let tq = q.shape[q.rank - 2], tk = k.shape[k.rank - 2]
   var scores = q.matmul(k.transpose(-2, -1)) * s
   if isCausal {
-    let keep = Tensor.triangleMask(rows: tq, cols: tk, diagonal: tk - tq, lower: true)
+    let keep = Tensor.triangleMask(rows: tq, cols: tk, diagonal: tk - tq, lower: true, device: q.device)
     scores = scores.maskedFill(keep.logicalNot(), value: -.infinity)
   }
   if let mask {
@@ -46,19 +46,12 @@ func compositeAttention(
 extension Tensor {
   /// Elementwise NOT of a bool tensor.
   public func logicalNot() -> Tensor {
-    let c = to(.bool).contiguous()
-    let out = Tensor(empty: shape, dtype: .bool)
-    let src = c.pointer(as: Bool.self), dst = out.pointer(as: Bool.self)
-    for i in 0..<count { dst[i] = !src[i] }
-    return out
+    to(.bool).to(.float32).detach() == 0
   }
 
   public func logicalAnd(_ other: Tensor) -> Tensor {
     let shape = validate { try Shape.broadcast(self.shape, other.shape, op: "logicalAnd") }
-    let a = to(.bool).expand(shape).contiguous(), b = other.to(.bool).expand(shape).contiguous()
-    let out = Tensor(empty: shape, dtype: .bool)
-    let pa = a.pointer(as: Bool.self), pb = b.pointer(as: Bool.self), po = out.pointer(as: Bool.self)
-    for i in 0..<out.count { po[i] = pa[i] && pb[i] }
-    return out
+    let a = to(.bool).to(.float32).detach(), b = other.to(.bool).to(.float32).detach()
+    return (a * b).expand(shape) != 0
   }
 }

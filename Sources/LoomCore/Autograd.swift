@@ -105,9 +105,9 @@ extension Tensor {
             "backward: grad can be implicitly created only for one-element outputs, got shape \(shape)"
           ))
       }
-      seed = Tensor.ones(shape, dtype: dtype)
+      seed = Tensor.ones(shape, dtype: dtype, device: device)
     }
-    runBackward(
+    _ = runBackward(
       roots: [(self, seed)], retainGraph: retainGraph || createGraph, createGraph: createGraph)
   }
 }
@@ -234,7 +234,7 @@ public func gradients(
     guard out.requiresGrad else {
       opFailure(LoomError("gradients: output \(i) (shape \(out.shape)) does not require grad"))
     }
-    let seed = gradOutputs?[i] ?? Tensor.ones(out.shape, dtype: out.dtype)
+    let seed = gradOutputs?[i] ?? Tensor.ones(out.shape, dtype: out.dtype, device: out.device)
     roots.append((out, seed))
   }
   return runBackward(
@@ -251,7 +251,7 @@ extension Tensor {
 /// same call path as the check (so retains the optimiser adds or removes cancel out).
 enum StorageOwnership {
   static let soleOwnerCount: UInt = {
-    let probe = Tensor(empty: [1])
+    let probe = Tensor(empty: [1], device: .cpu)
     return storageRetainCount(probe)
   }()
 }
@@ -294,8 +294,7 @@ struct SliceGradientAccumulator {
       return
     }
     guard let dim = written.first?.dim else {
-      buffer.rawPointer.initializeMemory(
-        as: UInt8.self, repeating: 0, count: buffer.count * buffer.dtype.byteSize)
+      buffer.fill(0)
       return
     }
     // Every written region lies along `dim` (a plain copy needs that); zero the gaps between them.
@@ -309,13 +308,7 @@ struct SliceGradientAccumulator {
 
   /// Zeroes indices start..<end of `dim` in a contiguous buffer.
   private func zeroSlab(_ buffer: Tensor, dim: Int, start: Int, end: Int) {
-    let outer = buffer.shape[..<dim].reduce(1, *)
-    let inner = buffer.shape[(dim + 1)...].reduce(1, *) * buffer.dtype.byteSize
-    let size = buffer.shape[dim]
-    for o in 0..<outer {
-      (buffer.rawPointer + (o * size + start) * inner).initializeMemory(
-        as: UInt8.self, repeating: 0, count: (end - start) * inner)
-    }
+    buffer.detach().slice(dim: dim, start: start, end: end).fill(0)
   }
 
   mutating func add(
@@ -331,7 +324,7 @@ struct SliceGradientAccumulator {
       buffer = existing.contiguousCopy()
       adopt(iid)
     } else {
-      buffer = Tensor(empty: input.shape, dtype: g.dtype)
+      buffer = Tensor(empty: input.shape, dtype: g.dtype, device: g.device)
       owned[iid] = []
       zeroed.insert(iid)
       unzeroed.insert(iid)

@@ -5,7 +5,22 @@
 public protocol Backend: AnyObject {
   var device: Device { get }
 
-  // Memory.
+  // Memory. Storage is owned by its backend: only these ops move bytes between the host
+  // and the device, so a backend whose memory the host cannot read (CUDA) slots in here.
+  /// Uninitialised device memory of `byteCount` bytes.
+  func allocate(byteCount: Int) -> Storage
+  /// Writes `value` (converted to the dtype) into every element of `tensor`'s view.
+  func fill(_ tensor: Tensor, with value: Double)
+  /// Host → device: `bytes` hold `tensor.count` elements of its dtype in row-major order;
+  /// `tensor` is dense.
+  func upload(_ bytes: UnsafeRawBufferPointer, into tensor: Tensor)
+  /// Device → host: the elements of `tensor`'s view (any strides) in row-major order.
+  func download(_ tensor: Tensor, into bytes: UnsafeMutableRawBufferPointer)
+  /// start, start + step, … into a dense tensor.
+  func arange(start: Double, step: Double, into tensor: Tensor)
+  /// Random values into a dense tensor: element i is a fixed function of (seed, offset + i)
+  /// (`Philox`), so every backend draws the same numbers for the same generator state.
+  func fillRandom(_ tensor: Tensor, _ distribution: RandomDistribution, seed: UInt64, offset: UInt64)
   /// Writes `source` (same shape as `destination`, any strides) into `destination`'s view.
   func copy(_ source: Tensor, into destination: Tensor)
   func convert(_ x: Tensor, to dtype: DType) -> Tensor
@@ -95,6 +110,75 @@ public protocol Backend: AnyObject {
   /// Int64 [rows, numSamples] category draws from dense non-negative weights [rows, cols].
   func multinomial(_ weights: Tensor, numSamples: Int, replacement: Bool, generator: Generator)
     -> Tensor
+
+  // Optimizer updates, in place on dense parameters and state of one dtype (float32/float64).
+  func adamStep(param: Tensor, grad: Tensor, expAvg: Tensor, expAvgSq: Tensor, _ options: AdamStepOptions)
+  /// `momentumBuffer` is nil without momentum.
+  func sgdStep(param: Tensor, grad: Tensor, momentumBuffer: Tensor?, _ options: SGDStepOptions)
+  /// Factored (`rowVar`, `colVar`, rank ≥ 2) or full (`variance`) second moments.
+  func adafactorStep(
+    param: Tensor, grad: Tensor, rowVar: Tensor?, colVar: Tensor?, variance: Tensor?,
+    _ options: AdafactorStepOptions)
+}
+
+/// What `Backend.fillRandom` draws.
+public enum RandomDistribution: Sendable, Equatable {
+  /// Uniform in [low, high).
+  case uniform(low: Double, high: Double)
+  case normal(mean: Double, std: Double)
+  /// Integers uniform in low..<high.
+  case integers(low: Int, high: Int)
+  /// 1 with probability p, else 0.
+  case bernoulli(p: Double)
+}
+
+/// Adam / AdamW hyperparameters for one update (`step` counts from 1).
+public struct AdamStepOptions: Sendable {
+  public var lr, beta1, beta2, eps, weightDecay: Double
+  public var step: Int
+  /// AdamW's θ ← θ·(1 − lr·λ) instead of adding λθ to the gradient.
+  public var decoupledWeightDecay: Bool
+  public init(
+    lr: Double, beta1: Double, beta2: Double, eps: Double, weightDecay: Double, step: Int,
+    decoupledWeightDecay: Bool
+  ) {
+    (self.lr, self.beta1, self.beta2, self.eps, self.weightDecay) = (lr, beta1, beta2, eps, weightDecay)
+    (self.step, self.decoupledWeightDecay) = (step, decoupledWeightDecay)
+  }
+}
+
+/// SGD hyperparameters for one update.
+public struct SGDStepOptions: Sendable {
+  public var lr, momentum, dampening, weightDecay: Double
+  public var nesterov: Bool
+  /// The first step with momentum copies the gradient into the buffer.
+  public var firstStep: Bool
+  public init(
+    lr: Double, momentum: Double, dampening: Double, weightDecay: Double, nesterov: Bool, firstStep: Bool
+  ) {
+    (self.lr, self.momentum, self.dampening, self.weightDecay) = (lr, momentum, dampening, weightDecay)
+    (self.nesterov, self.firstStep) = (nesterov, firstStep)
+  }
+}
+
+/// Adafactor hyperparameters for one update (torch ≥ 2.5 semantics, see `Adafactor`).
+public struct AdafactorStepOptions: Sendable {
+  public var lr, weightDecay: Double
+  public var step: Int
+  public var beta2Decay: Double
+  /// Variance floor (nil: the dtype's machine epsilon).
+  public var eps1: Double?
+  public var eps2: Double
+  /// Update clipping threshold.
+  public var clipThreshold: Double
+  public var maximize: Bool
+  public init(
+    lr: Double, weightDecay: Double, step: Int, beta2Decay: Double, eps1: Double?, eps2: Double,
+    clipThreshold: Double, maximize: Bool
+  ) {
+    (self.lr, self.weightDecay, self.step, self.beta2Decay) = (lr, weightDecay, step, beta2Decay)
+    (self.eps1, self.eps2, self.clipThreshold, self.maximize) = (eps1, eps2, clipThreshold, maximize)
+  }
 }
 
 /// Comparisons producing bool tensors.
@@ -102,13 +186,12 @@ public enum ComparisonOp: Int, Sendable {
   case less, lessEqual, greater, greaterEqual, equal, notEqual
 }
 
-extension Tensor {
-  /// The backend that computes on this tensor's device.
+extension Device {
+  /// The backend that owns this device's memory and computes on it.
   public var backend: any Backend {
-    switch device {
+    switch self {
     case .cpu: return CPUBackend.shared
-    case .emulated:
-      opFailure(LoomError("the emulated device's backend is not built yet"))
+    case .emulated: return EmulatedBackend.shared
     case .cuda(let i):
       opFailure(
         LoomError("no CUDA backend is built into this Loom (tensor on cuda:\(i)); use .cpu"))
@@ -117,9 +200,34 @@ extension Tensor {
 }
 
 extension Tensor {
-  /// This tensor on `device` (self when already there); differentiable, like `Tensor.to(device)`.
+  /// The backend that computes on this tensor's device.
+  @inline(__always) public var backend: any Backend {
+    if storage.isHostMemory { return CPUBackend.shared }
+    return storage.device.backend
+  }
+
+  /// The backend for an op on `self` and `other`: a tensor off the host wins, so a CPU
+  /// scalar combines with a device tensor (PyTorch's 0-d CPU tensors).
+  func backend(with other: Tensor) -> any Backend {
+    other.storage.isHostMemory ? backend : other.backend
+  }
+}
+
+extension Tensor {
+  /// This tensor on `device` (self when already there); differentiable: the gradient goes
+  /// back to the source device, like `Tensor.to(device)`.
   public func to(device target: Device) -> Tensor {
     if target == device { return self }
-    opFailure(LoomError("moving tensors between devices is not built yet (\(device) → \(target))"))
+    let source = detach()
+    let out = Tensor(empty: shape, dtype: dtype, device: target)
+    let bytes = count * dtype.byteSize
+    // Through host memory: each backend only ever sees its own storage.
+    let staging = UnsafeMutableRawBufferPointer.allocate(byteCount: Swift.max(bytes, 1), alignment: 64)
+    defer { staging.deallocate() }
+    let view = UnsafeMutableRawBufferPointer(rebasing: staging[0..<bytes])
+    backend.download(source, into: view)
+    out.backend.upload(UnsafeRawBufferPointer(view), into: out)
+    let from = device
+    return out.recorded("ToCopyBackward", inputs: [self]) { g, _ in [g.to(device: from)] }
   }
 }

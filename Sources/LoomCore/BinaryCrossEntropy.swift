@@ -1,5 +1,3 @@
-import CLoomKernels
-
 extension Tensor {
   /// Elementwise binary cross-entropy of probabilities `self` against `target` (same
   /// shape): −[t·log p + (1 − t)·log(1 − p)] with each log floored at −100, as PyTorch's
@@ -26,32 +24,5 @@ extension Tensor {
     let logP = p.log().clamp(min: -100)
     let log1mP = (1 - p).log().clamp(min: -100)
     return -(t * logP + (1 - t) * log1mP)
-  }
-}
-
-extension CPUBackend {
-  public func binaryCrossEntropy(_ p: Tensor, _ t: Tensor) -> Tensor? {
-    guard p.dtype == .float32, t.dtype == .float32 else { return nil }
-    let pc = p.contiguous(), tc = t.contiguous()
-    let out = Tensor(empty: p.shape)
-    loom_bce_f32(pc.pointer(as: Float.self), tc.pointer(as: Float.self), out.pointer(as: Float.self), Int64(p.count))
-    return out
-  }
-
-  public func binaryCrossEntropyBackward(_ p: Tensor, _ t: Tensor, gradOutput g: Tensor) -> Tensor? {
-    guard p.dtype == .float32, t.dtype == .float32, g.dtype == .float32 else { return nil }
-    let pc = p.contiguous(), tc = t.contiguous()
-    let gx = Tensor(empty: p.shape)
-    // A broadcast scalar gradient (sum/mean reductions) is passed as one number.
-    if g.strides.allSatisfy({ $0 == 0 }) {
-      let s = Float(g.reshape([-1]).narrow(dim: 0, start: 0, length: 1).item())
-      loom_bce_backward_f32(pc.pointer(as: Float.self), tc.pointer(as: Float.self), nil, s, gx.pointer(as: Float.self), Int64(p.count))
-    } else {
-      let gc = g.contiguous()
-      loom_bce_backward_f32(
-        pc.pointer(as: Float.self), tc.pointer(as: Float.self), gc.pointer(as: Float.self), 0, gx.pointer(as: Float.self),
-        Int64(p.count))
-    }
-    return gx
   }
 }

@@ -22,7 +22,7 @@ public func crossEntropy(
   let t = targets.checkedIndex("crossEntropy").reshape([-1])
   let x = logits.reshape([-1, classes])
   let rows = x.shape[0]
-  let tp = t.pointer(as: Int64.self)
+  let tp = t.int64s
   for i in 0..<rows where tp[i] != Int64(ignoreIndex) && (tp[i] < 0 || tp[i] >= Int64(classes)) {
     opFailure(LoomError("crossEntropy: target \(tp[i]) at position \(i) is out of range for \(classes) classes"))
   }
@@ -50,8 +50,8 @@ public func crossEntropy(
     let grow: Tensor
     switch reduction {
     case .none: grow = g.reshape([rows]).contiguous()
-    case .sum: grow = Tensor.full([rows], g.item())
-    case .mean: grow = Tensor.full([rows], g.item() / Double(valid))
+    case .sum: grow = Tensor.full([rows], g.item(), device: g.device)
+    case .mean: grow = Tensor.full([rows], g.item() / Double(valid), device: g.device)
     }
     let dx = xc.backend.crossEntropyBackward(
       xc, targets: t, ignoreIndex: ignoreIndex, labelSmoothing: labelSmoothing, logSumExp: lse, rowGradients: grow)
@@ -65,7 +65,7 @@ func crossEntropyComposite(
 ) -> Tensor {
   let classes = x.shape[1]
   let keep = (t != Double(ignoreIndex))
-  let safeT = Tensor.where(keep, t, Tensor.zeros([], dtype: .int64))
+  let safeT = Tensor.where(keep, t, Tensor.zeros([], dtype: .int64, device: t.device))
   let logp = x.logSoftmax(dim: 1)
   let nll = -logp.gather(dim: 1, index: safeT.unsqueeze(1)).squeeze(1)
   var loss = nll
@@ -73,7 +73,7 @@ func crossEntropyComposite(
     let smooth = -logp.sum(dim: 1) * (1 / Double(classes))
     loss = nll * (1 - labelSmoothing) + smooth * labelSmoothing
   }
-  loss = Tensor.where(keep, loss, Tensor.zeros([], dtype: x.dtype))
+  loss = Tensor.where(keep, loss, Tensor.zeros([], dtype: x.dtype, device: x.device))
   switch reduction {
   case .none: return loss.reshape(outShape)
   case .sum: return loss.sum()

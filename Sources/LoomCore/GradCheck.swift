@@ -36,7 +36,7 @@ public enum GradCheck {
     func firstOrder(createGraph: Bool) -> Tensor {
       let out = (f(inputs).to(.float64) * w).sum()
       let g = gradients(of: [out], wrt: inputs, createGraph: createGraph)
-      var total = Tensor.zeros([], dtype: .float64)
+      var total = Tensor.zeros([], dtype: .float64, device: inputs.first?.device ?? .default)
       for (gi, v) in zip(g, vs) where gi != nil { total = total + (gi! * v).sum() }
       return total
     }
@@ -58,15 +58,17 @@ public enum GradCheck {
     var passed = true
     for (i, x) in inputs.enumerated() {
       precondition(x.dtype == .float64 && x.isContiguous, "Loom: gradCheck needs contiguous float64 inputs")
-      let p = x.pointer(as: Double.self)
+      let values = x.toArray(Double.self)
       let a = analytic[i]?.toArray(Double.self) ?? [Double](repeating: 0, count: x.count)
       for j in 0..<x.count {
-        let saved = p[j]
-        p[j] = saved + eps
+        // Element j as a one-element view, written in place through the backend.
+        let element = x.view(shape: [], strides: [], offset: x.offset + j)
+        let saved = values[j]
+        element.fill(saved + eps)
         let plus = objective()
-        p[j] = saved - eps
+        element.fill(saved - eps)
         let minus = objective()
-        p[j] = saved
+        element.fill(saved)
         let numeric = (plus - minus) / (2 * eps)
         let err = Swift.abs(numeric - a[j])
         if err > atol + rtol * Swift.abs(numeric) { passed = false }

@@ -25,7 +25,7 @@ extension Tensor {
     let movedShape = moved.shape
     let dtype = self.dtype
     let picked = out0.recorded("IndexSelectBackward", inputs: [moved]) { g, _ in
-      [Tensor.zeros(movedShape, dtype: dtype).indexAdd(index: idx, source: g)]
+      [Tensor.zeros(movedShape, dtype: dtype, device: g.device).indexAdd(index: idx, source: g)]
     }
     return d == 0 ? picked : picked.transpose(0, d)
   }
@@ -39,7 +39,7 @@ extension Tensor {
         g,
         g.backend.takeRows(g.detach(), index: idx).recorded("IndexSelectBackward", inputs: [g]) {
           gg, _ in
-          [Tensor.zeros(g.shape, dtype: g.dtype).indexAdd(index: idx, source: gg)]
+          [Tensor.zeros(g.shape, dtype: g.dtype, device: g.device).indexAdd(index: idx, source: gg)]
         },
       ]
     }
@@ -48,10 +48,9 @@ extension Tensor {
   /// Indices along a dimension of `size` as int64 in [0, size): negative ones count from the
   /// end, except −1 which stays a padding marker when `allowPadding`.
   static func columnIndex(_ index: Tensor, size: Int, allowPadding: Bool, op: String) -> Tensor {
-    let out = Tensor(empty: [index.count], dtype: .int64)
-    let ip = index.pointer(as: Int64.self)
-    let o = out.pointer(as: Int64.self)
-    for i in 0..<index.count {
+    let ip = index.int64s
+    var o = [Int64](repeating: 0, count: ip.count)
+    for i in 0..<ip.count {
       var j = ip[i]
       if j < 0 && !(allowPadding && j == -1) { j += Int64(size) }
       guard (j >= 0 || (allowPadding && j == -1)) && j < size else {
@@ -60,7 +59,7 @@ extension Tensor {
       }
       o[i] = j
     }
-    return out
+    return Tensor(o, device: index.device)
   }
 
   /// `index` as a validated column index for the last dimension (−1 = padding); traps with
@@ -88,7 +87,7 @@ extension Tensor {
     let out = backend.takeColumns(detach().reshape([count / Swift.max(cols, 1), cols]), index: idx)
     return out.reshape(Array(inShape.dropLast()) + [idx.count])
       .recorded("IndexSelectBackward", inputs: [self]) { g, _ in
-        [Tensor.zeros(inShape, dtype: g.dtype).addColumns(validated: idx, source: g)]
+        [Tensor.zeros(inShape, dtype: g.dtype, device: g.device).addColumns(validated: idx, source: g)]
       }
   }
 
@@ -148,7 +147,7 @@ extension Tensor {
     let out = res.permute(inverse).contiguous()
     let inShape = shape
     return out.recorded("GatherBackward", inputs: [self]) { g, _ in
-      [Tensor.zeros(inShape, dtype: g.dtype).scatterAdd(dim: d, index: idx, source: g)]
+      [Tensor.zeros(inShape, dtype: g.dtype, device: g.device).scatterAdd(dim: d, index: idx, source: g)]
     }
   }
 
@@ -194,7 +193,7 @@ extension Tensor {
     let out = a.backend.select(c, ad, bd)
     let (sa, sb) = (a.shape, b.shape)
     return out.recorded("WhereBackward", inputs: [a, b]) { g, _ in
-      let zero = Tensor.zeros([], dtype: g.dtype)
+      let zero = Tensor.zeros([], dtype: g.dtype, device: g.device)
       return [
         a.requiresGrad ? Tensor.where(c, g, zero).sum(toShape: sa) : nil,
         b.requiresGrad ? Tensor.where(c, zero, g).sum(toShape: sb) : nil,
@@ -204,46 +203,43 @@ extension Tensor {
 
   /// `value` where `mask` is true, else self.
   public func maskedFill(_ mask: Tensor, value: Double) -> Tensor {
-    Tensor.where(mask, Tensor.scalar(value, dtype: dtype), self)
+    Tensor.where(mask, Tensor.scalar(value, dtype: dtype, device: device), self)
   }
 
   /// Lower triangle of the last two dims (entries above `diagonal` zeroed).
   public func tril(diagonal: Int = 0) -> Tensor {
     let mask = Tensor.triangleMask(
-      rows: shape[rank - 2], cols: shape[rank - 1], diagonal: diagonal, lower: true)
-    return Tensor.where(mask, self, Tensor.zeros([], dtype: dtype))
+      rows: shape[rank - 2], cols: shape[rank - 1], diagonal: diagonal, lower: true, device: device)
+    return Tensor.where(mask, self, Tensor.zeros([], dtype: dtype, device: device))
   }
 
   /// Upper triangle of the last two dims.
   public func triu(diagonal: Int = 0) -> Tensor {
     let mask = Tensor.triangleMask(
-      rows: shape[rank - 2], cols: shape[rank - 1], diagonal: diagonal, lower: false)
-    return Tensor.where(mask, self, Tensor.zeros([], dtype: dtype))
+      rows: shape[rank - 2], cols: shape[rank - 1], diagonal: diagonal, lower: false, device: device)
+    return Tensor.where(mask, self, Tensor.zeros([], dtype: dtype, device: device))
   }
 
   /// Bool [rows, cols]: true on and below (lower) or on and above (upper) `diagonal`.
-  public static func triangleMask(rows: Int, cols: Int, diagonal: Int = 0, lower: Bool) -> Tensor {
-    let m = Tensor(empty: [rows, cols], dtype: .bool)
-    let p = m.pointer(as: Bool.self)
+  public static func triangleMask(
+    rows: Int, cols: Int, diagonal: Int = 0, lower: Bool, device: Device = .default
+  ) -> Tensor {
+    var p = [Bool](repeating: false, count: rows * cols)
     for i in 0..<rows {
       for j in 0..<cols { p[i * cols + j] = lower ? (j - i <= diagonal) : (j - i >= diagonal) }
     }
-    return m
+    return Tensor(p, shape: [rows, cols], device: device)
   }
 
   /// One-hot encoding of integer classes (int64 result, like PyTorch).
   public func oneHot(numClasses: Int, dtype: DType = .int64) -> Tensor {
     let idx = checkedIndex("oneHot")
-    let out = Tensor.zeros(shape + [numClasses], dtype: dtype)
-    let ip = idx.pointer(as: Int64.self)
-    for i in 0..<idx.count {
-      let c = Int(ip[i])
-      guard c >= 0 && c < numClasses else {
-        opFailure(LoomError("oneHot: class \(c) is out of range for \(numClasses) classes"))
-      }
-      Cast.writeDoubles([1], out.rawPointer + (i * numClasses + c) * dtype.byteSize, dtype: dtype)
+    for c in idx.int64s where c < 0 || c >= numClasses {
+      opFailure(LoomError("oneHot: class \(c) is out of range for \(numClasses) classes"))
     }
-    return out
+    let ones = Tensor.ones(shape + [1], device: device)
+    return Tensor.zeros(shape + [numClasses], device: device)
+      .scatterAdd(dim: rank, index: idx.reshape(shape + [1]), source: ones).to(dtype)
   }
 
   /// Embedding lookup: rows of `weight` [V, C] for integer `ids` → ids.shape + [C].
@@ -280,7 +276,7 @@ extension Tensor {
       }
       outShape[d] += t.shape[d]
     }
-    let out = Tensor(empty: outShape, dtype: dtype)
+    let out = Tensor(empty: outShape, dtype: dtype, device: first.device)
     var start = 0
     for t in tensors {
       let len = t.shape[d]

@@ -73,6 +73,6 @@ public func dropout(_ x: Tensor, p: Double, training: Bool = true, generator: Ge
   guard (0...1).contains(p) else { opFailure(LoomError("dropout: p must be in [0, 1], got \(p)")) }
   if !training || p == 0 { return x }
   if p == 1 { return x * 0 }
-  let mask = Tensor.bernoulli(x.shape, p: 1 - p, dtype: x.dtype, generator: generator)
+  let mask = Tensor.bernoulli(x.shape, p: 1 - p, dtype: x.dtype, generator: generator, device: x.device)
   return x * (mask * (1 / (1 - p)))
 }

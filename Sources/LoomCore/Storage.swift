@@ -4,36 +4,66 @@ import Foundation
 /// to it on deinit, so a steady training loop reuses the same blocks instead of
 /// calling malloc per op.
 public final class Storage: @unchecked Sendable {
-  public let data: UnsafeMutableRawPointer
+  /// Host address of the bytes. For a device whose memory the host may not touch
+  /// (`.emulated`), only that device's backend reads it, through `deviceAddress`.
+  private let base: UnsafeMutableRawPointer
   public let byteCount: Int
   /// The device whose backend owns this memory.
-  public let device: Device = .cpu
+  public let device: Device
+  /// Whether host code (the CPU backend) may read and write this memory directly.
+  package let isHostMemory: Bool
   private let capacity: Int
   private let pooled: Bool
   /// Keeps foreign memory (e.g. a memory-mapped file) alive while tensors view it.
   private let owner: AnyObject?
 
-  /// Uninitialised memory of at least `byteCount` bytes from the caching allocator.
-  public init(byteCount: Int) {
+  /// Uninitialised memory of at least `byteCount` bytes from the caching allocator, tagged
+  /// with the device whose backend owns it (backends call this from `allocate`).
+  package init(byteCount: Int, device: Device = .cpu) {
     let (pointer, capacity) = BufferPool.shared.allocate(byteCount)
-    self.data = pointer
+    self.base = pointer
     self.byteCount = byteCount
+    self.device = device
+    self.isHostMemory = device == .cpu
     self.capacity = capacity
     self.pooled = true
     self.owner = nil
   }
 
-  /// Wraps memory owned by `owner` (zero-copy views of mapped files).
+  /// Wraps host memory owned by `owner` (zero-copy views of mapped files).
   public init(borrowing pointer: UnsafeMutableRawPointer, byteCount: Int, owner: AnyObject) {
-    self.data = pointer
+    self.base = pointer
     self.byteCount = byteCount
+    self.device = .cpu
+    self.isHostMemory = true
     self.capacity = byteCount
     self.pooled = false
     self.owner = owner
   }
 
+  /// Host memory, for the CPU backend only. Refuses memory of another device: host code
+  /// reading it would be a bug a real accelerator turns into a crash or garbage.
+  @inline(__always) package var data: UnsafeMutableRawPointer {
+    if _slowPath(!isHostMemory) { hostAccessFault() }
+    return base
+  }
+
+  /// The memory of a non-host device, for that device's backend only.
+  package var deviceAddress: UnsafeMutableRawPointer { base }
+
+  /// Why host code may not read this memory directly (nil when it may).
+  package var hostAccessRefusal: String? {
+    isHostMemory
+      ? nil
+      : "Loom: host code touched \(device) device memory directly; only the \(device) backend may read it. "
+        + "Read tensors with toArray()/item() or move them with to(device: .cpu)."
+  }
+
+  @inline(never)
+  private func hostAccessFault() -> Never { fatalError(hostAccessRefusal ?? "") }
+
   deinit {
-    if pooled { BufferPool.shared.release(data, capacity: capacity) }
+    if pooled { BufferPool.shared.release(base, capacity: capacity) }
   }
 }
 

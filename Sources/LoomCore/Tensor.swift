@@ -32,11 +32,16 @@ public final class Tensor: @unchecked Sendable {
     self.requiresGrad = requiresGrad
   }
 
-  /// Uninitialised contiguous tensor.
-  public init(empty shape: [Int], dtype: DType = .float32) {
+  /// Uninitialised contiguous tensor on `device` (memory from its backend).
+  public init(empty shape: [Int], dtype: DType = .float32, device: Device = .default) {
     precondition(shape.allSatisfy { $0 >= 0 }, "Loom: negative dimension in shape \(shape)")
     let n = Shape.count(shape)
-    self.storage = Storage(byteCount: Swift.max(n, 1) * dtype.byteSize)
+    let bytes = Swift.max(n, 1) * dtype.byteSize
+    if case .cpu = device {
+      self.storage = Storage(byteCount: bytes)
+    } else {
+      self.storage = device.backend.allocate(byteCount: bytes)
+    }
     self.shape = shape
     self.strides = Shape.contiguousStrides(shape)
     self.offset = 0
@@ -54,23 +59,22 @@ public final class Tensor: @unchecked Sendable {
     self.requiresGrad = false
   }
 
-  /// A tensor from flat values in row-major order.
-  public convenience init<T: TensorElement>(_ values: [T], shape: [Int]? = nil) {
+  /// A tensor from flat values in row-major order (uploaded to `device`).
+  public convenience init<T: TensorElement>(
+    _ values: [T], shape: [Int]? = nil, device: Device = .default
+  ) {
     let shape = shape ?? [values.count]
     let n = Shape.count(shape)
     precondition(
       n == values.count,
       "Loom: \(values.count) values cannot fill shape \(shape) (\(n) elements)")
-    self.init(empty: shape, dtype: T.dtype)
-    values.withUnsafeBufferPointer { src in
-      let dst = storage.data.assumingMemoryBound(to: T.self)
-      if n > 0 { dst.update(from: src.baseAddress!, count: n) }
-    }
+    self.init(empty: shape, dtype: T.dtype, device: device)
+    if n > 0 { values.withUnsafeBytes { backend.upload($0, into: self) } }
   }
 
   /// A 0-d tensor.
-  public convenience init<T: TensorElement>(scalar value: T) {
-    self.init([value], shape: [])
+  public convenience init<T: TensorElement>(scalar value: T, device: Device = .default) {
+    self.init([value], shape: [], device: device)
   }
 
   public var rank: Int { shape.count }
@@ -91,27 +95,31 @@ public final class Tensor: @unchecked Sendable {
     return true
   }
 
-  /// Raw pointer to element [0, …, 0].
-  @inlinable public var rawPointer: UnsafeMutableRawPointer {
-    storage.data + offset * dtype.byteSize
+  /// A tensor on `device` from raw row-major bytes of `dtype` (e.g. a file's contents).
+  public convenience init(
+    bytes: UnsafeRawBufferPointer, shape: [Int], dtype: DType, device: Device = .default
+  ) {
+    self.init(empty: shape, dtype: dtype, device: device)
+    precondition(
+      bytes.count == count * dtype.byteSize,
+      "Loom: \(bytes.count) bytes cannot fill \(dtype) shape \(shape)")
+    if count > 0 { backend.upload(bytes, into: self) }
   }
 
-  /// Typed pointer to element [0, …, 0]; the dtype must match.
-  @inlinable public func pointer<T: TensorElement>(as type: T.Type) -> UnsafeMutablePointer<T> {
-    precondition(T.dtype == dtype, "Loom: tensor has dtype \(dtype), accessed as \(T.dtype)")
-    return rawPointer.assumingMemoryBound(to: T.self)
+  /// Downloads the elements' bytes (row-major, this dtype) into `buffer`.
+  public func copyBytes(into buffer: UnsafeMutableRawBufferPointer) {
+    precondition(buffer.count >= count * dtype.byteSize, "Loom: copyBytes buffer too small")
+    if count > 0 { backend.download(self, into: buffer) }
   }
 
-  /// Contiguous elements as a typed buffer (the tensor must be contiguous).
-  @inlinable public func buffer<T: TensorElement>(as type: T.Type) -> UnsafeMutableBufferPointer<T> {
-    precondition(isContiguous, "Loom: buffer(as:) needs a contiguous tensor")
-    return UnsafeMutableBufferPointer(start: pointer(as: T.self), count: count)
-  }
-
-  /// Copies the elements out in row-major order, converting to `T`.
+  /// Copies the elements out to the host in row-major order, converting to `T`.
   public func toArray<T: TensorElement>(_ type: T.Type = T.self) -> [T] {
-    let c = self.to(T.dtype).contiguous()
-    return Array(c.buffer(as: T.self))
+    let c = self.to(T.dtype).detach()
+    let n = c.count
+    return [T](unsafeUninitializedCapacity: n) { buffer, initialized in
+      if n > 0 { c.backend.download(c, into: UnsafeMutableRawBufferPointer(buffer)) }
+      initialized = n
+    }
   }
 
   /// Elements as Float (any dtype).

@@ -88,8 +88,8 @@ extension Tensor {
   /// Clamps values to [min, max]; gradient passes where not clamped.
   public func clamp(min lo: Double? = nil, max hi: Double? = nil) -> Tensor {
     var r = self
-    if let lo { r = r.maximum(Tensor.scalar(lo, dtype: dtype)) }
-    if let hi { r = r.minimum(Tensor.scalar(hi, dtype: dtype)) }
+    if let lo { r = r.maximum(Tensor.scalar(lo, dtype: dtype, device: device)) }
+    if let hi { r = r.minimum(Tensor.scalar(hi, dtype: dtype, device: device)) }
     return r
   }
 }

@@ -13,7 +13,7 @@ extension Tensor {
 
   /// Always a fresh dense copy (keeps autograd history).
   public func contiguousCopy() -> Tensor {
-    let out = Tensor(empty: shape, dtype: dtype)
+    let out = Tensor(empty: shape, dtype: dtype, device: device)
     backend.copy(detach(), into: out)
     return out.recorded("CloneBackward", inputs: [self]) { g, _ in [g] }
   }
@@ -108,7 +108,7 @@ extension Tensor {
 
   /// Zeros of `shape` with self written at [start::step] along `dim` (slice's adjoint).
   func sliceScatter(into fullShape: [Int], dim: Int, start: Int, step: Int) -> Tensor {
-    let out = Tensor.zeros(fullShape, dtype: dtype)
+    let out = Tensor.zeros(fullShape, dtype: dtype, device: device)
     let region = out.detach().slice(dim: dim, start: start, end: start + (shape[dim] - 1) * step + 1, step: step)
     region.copyIn(self)
     return out.recorded("SliceScatterBackward", inputs: [self]) { g, _ in
@@ -177,6 +177,7 @@ extension Tensor {
   public func copyIn(_ source: Tensor) {
     let src = source.dtype == dtype ? source : source.to(dtype)
     let expanded = noGrad { src.expand(shape) }
-    backend.copy(expanded.detach(), into: detach())
+    // The device side does the copy, so a host tensor can be copied into device memory and back.
+    backend(with: expanded).copy(expanded.detach(), into: detach())
   }
 }

@@ -160,18 +160,15 @@ public final class SafeTensorsFile: @unchecked Sendable {
     return try body(UnsafeRawBufferPointer(start: base + dataStart + e.range.lowerBound, count: e.range.count))
   }
 
-  /// One tensor in its file dtype; a view of the mapping when aligned.
-  public func tensor(_ name: String) throws -> Tensor {
+  /// One tensor in its file dtype on `device`: on the CPU a view of the mapping when
+  /// aligned, else uploaded from it.
+  public func tensor(_ name: String, device: Device = .default) throws -> Tensor {
     let e = try entry(name)
     let pointer = base + dataStart + e.range.lowerBound
-    let t: Tensor
-    if Int(bitPattern: pointer) % e.dtype.byteSize == 0 && e.range.count > 0 {
-      t = Tensor(borrowing: pointer, shape: e.shape, dtype: e.dtype, owner: self)
-    } else {
-      t = Tensor(empty: e.shape, dtype: e.dtype)
-      if e.range.count > 0 { t.rawPointer.copyMemory(from: pointer, byteCount: e.range.count) }
+    if device == .cpu && Int(bitPattern: pointer) % e.dtype.byteSize == 0 && e.range.count > 0 {
+      return Tensor(borrowing: pointer, shape: e.shape, dtype: e.dtype, owner: self)
     }
-    return t
+    return Tensor(bytes: UnsafeRawBufferPointer(start: pointer, count: e.range.count), shape: e.shape, dtype: e.dtype, device: device)
   }
 
   /// Every tensor, converted to `dtype` when given.
@@ -231,7 +228,10 @@ public enum SafeTensors {
       try handle.write(contentsOf: Data(bytes: &length, count: 8))
       try handle.write(contentsOf: Data(headerBytes))
       for t in dense where t.count > 0 {
-        try handle.write(contentsOf: Data(bytesNoCopy: t.rawPointer, count: t.count * t.dtype.byteSize, deallocator: .none))
+        // Downloaded from the tensor's device one tensor at a time.
+        var data = Data(count: t.count * t.dtype.byteSize)
+        data.withUnsafeMutableBytes { t.copyBytes(into: $0) }
+        try handle.write(contentsOf: data)
       }
     }
   }

@@ -139,12 +139,16 @@ public final class GPT2Model: Module {
   /// Last hidden states [B, T, C] (HF's `last_hidden_state`).
   public func callAsFunction(_ ids: Tensor, attentionMask: Tensor? = nil, caches: [KVCache]? = nil) -> Tensor {
     guard ids.rank == 2 else { opFailure("GPT2: input ids must be [batch, sequence], got shape \(ids.shape)") }
+    // Host-built ids and masks follow the weights to their device (a no-op when already there).
+    let device = wte.weight.device
+    let ids = ids.to(device: device), attentionMask = attentionMask?.to(device: device)
     let (b, t) = (ids.shape[0], ids.shape[1])
     let past = caches?.first?.length ?? 0
     guard past + t <= config.nPositions else {
       opFailure("GPT2: sequence of \(past + t) tokens is longer than n_positions = \(config.nPositions)")
     }
-    let positions = Self.positionIDs(batch: b, past: past, length: t, attentionMask: attentionMask)
+    let positions = Self.positionIDs(
+      batch: b, past: past, length: t, attentionMask: attentionMask, device: ids.device)
     var x = wte(ids) + wpe(positions)
     x = dropout(x, p: config.embdPdrop, training: training)
     // Key padding mask [B, 1, 1, past + T]: true where a real token is.
@@ -155,13 +159,16 @@ public final class GPT2Model: Module {
 
   /// Positions count real tokens only, so left-padded prompts start at 0 (HF's
   /// cumsum(attention_mask) − 1, with padding positions set to 1).
-  static func positionIDs(batch: Int, past: Int, length: Int, attentionMask: Tensor?) -> Tensor {
+  static func positionIDs(
+    batch: Int, past: Int, length: Int, attentionMask: Tensor?, device: Device = .default
+  ) -> Tensor {
     guard let mask = attentionMask else {
-      return Tensor.arange(Double(past), Double(past + length)).reshape([1, length]).expand([batch, length])
+      return Tensor.arange(Double(past), Double(past + length), device: device).reshape([1, length])
+        .expand([batch, length])
     }
-    let m = mask.to(.int64).contiguous()
-    let total = m.shape[1]
-    let mp = m.pointer(as: Int64.self)
+    let total = mask.shape[1]
+    // A running sum over a [B, T] mask, read on the host.
+    let mp = mask.to(.int64).int64s
     var out = [Int64](repeating: 0, count: batch * length)
     for r in 0..<batch {
       var running: Int64 = 0
@@ -172,7 +179,7 @@ public final class GPT2Model: Module {
         }
       }
     }
-    return Tensor(out, shape: [batch, length])
+    return Tensor(out, shape: [batch, length], device: mask.device)
   }
 }
 
@@ -223,7 +230,7 @@ public final class GPT2LMHeadModel: Module, CausalLanguageModel {
     (0..<config.nLayer).map { _ in
       KVCache(
         batch: batch, heads: config.nHead, capacity: capacity, headDim: config.nEmbd / config.nHead,
-        dtype: transformer.wte.weight.dtype)
+        dtype: transformer.wte.weight.dtype, device: transformer.wte.weight.device)
     }
   }
 

@@ -46,7 +46,7 @@ open class BatchNorm: Module {
         let v = variance.detach().reshape([c]).to(runningVar.dtype) * (n / Swift.max(n - 1, 1))
         runningMean = runningMean * (1 - momentum) + m * momentum
         runningVar = runningVar * (1 - momentum) + v * momentum
-        numBatchesTracked = numBatchesTracked + Tensor.ones([], dtype: .int64)
+        numBatchesTracked = numBatchesTracked + Tensor.ones([], dtype: .int64, device: numBatchesTracked.device)
       }
     } else {
       mean = runningMean.to(x.dtype).reshape(view)

@@ -264,7 +264,7 @@ extension Functional {
     )
     let pixels = x.reshape([n, cin, h * w]).transpose(1, 2)  // [N, H·W, Cin]
     let patches = pixels.matmul(weight.reshape([cin, cout * kh * kw]))  // [N, H·W, Cout·kh·kw]
-    let y = Tensor.zeros([n, cout * oh * ow], dtype: x.dtype)
+    let y = Tensor.zeros([n, cout * oh * ow], dtype: x.dtype, device: x.device)
       .addColumns(validated: cache?.index(g) ?? g.index(), source: patches.reshape([n, -1]))
       .reshape([n, cout, oh, ow])
     guard let bias else { return y }

@@ -33,7 +33,8 @@ public final class GenerationState {
   /// Keeps the rows at `beams` (new row i takes old row beams[i]) in every cache and
   /// encoder tensor, like HF's `_reorder_cache`.
   public func reorder(beams: [Int]) {
-    let index = Tensor(beams.map { Int64($0) })
+    let device = encoderHiddenStates?.device ?? (selfAttention + crossAttention).lazy.compactMap(\.keys).first?.device ?? .default
+    let index = Tensor(beams.map { Int64($0) }).to(device: device)
     for c in selfAttention + crossAttention { c.reorder(index) }
     noGrad {
       encoderHiddenStates = encoderHiddenStates?.indexSelect(dim: 0, index: index).contiguous()

@@ -24,11 +24,13 @@ public final class KVCache {
   }
 
   /// A cache with buffers [batch, heads, capacity, headDim] allocated now.
-  public init(batch: Int, heads: Int, capacity: Int, headDim: Int, dtype: DType = .float32) {
+  public init(
+    batch: Int, heads: Int, capacity: Int, headDim: Int, dtype: DType = .float32, device: Device = .default
+  ) {
     self.capacity = Swift.max(capacity, 1)
     isCrossAttention = false
-    keyBuffer = Tensor.zeros([batch, heads, self.capacity, headDim], dtype: dtype)
-    valueBuffer = Tensor.zeros([batch, heads, self.capacity, headDim], dtype: dtype)
+    keyBuffer = Tensor.zeros([batch, heads, self.capacity, headDim], dtype: dtype, device: device)
+    valueBuffer = Tensor.zeros([batch, heads, self.capacity, headDim], dtype: dtype, device: device)
   }
 
   /// Cached keys [B, H, length, D] (a view), nil before the first append.
@@ -74,8 +76,8 @@ public final class KVCache {
     if keyBuffer == nil || length + t > capacity {
       while length + t > capacity { capacity *= 2 }
       let (b, h) = (k.shape[0], k.shape[1])
-      let newKeys = Tensor.zeros([b, h, capacity, k.shape[3]], dtype: k.dtype)
-      let newValues = Tensor.zeros([b, h, capacity, v.shape[3]], dtype: v.dtype)
+      let newKeys = Tensor.zeros([b, h, capacity, k.shape[3]], dtype: k.dtype, device: k.device)
+      let newValues = Tensor.zeros([b, h, capacity, v.shape[3]], dtype: v.dtype, device: v.device)
       if let keys, let values {
         noGrad {
           newKeys.slice(dim: 2, start: 0, end: length).copyIn(keys)

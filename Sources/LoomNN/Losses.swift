@@ -68,9 +68,9 @@ public enum Loss {
   public static func nll(_ logProbs: Tensor, _ target: Tensor, ignoreIndex: Int = -100, reduction: Reduction = .mean) -> Tensor {
     precondition(logProbs.rank == 2 && target.shape == [logProbs.shape[0]], "Loom: nll: expected [N, C] and [N], got \(logProbs.shape) and \(target.shape)")
     let keep = target != Double(ignoreIndex)
-    let safe = Tensor.where(keep, target.to(.int64), Tensor.zeros([], dtype: .int64))
+    let safe = Tensor.where(keep, target.to(.int64), Tensor.zeros([], dtype: .int64, device: target.device))
     let picked = -logProbs.gather(dim: 1, index: safe.unsqueeze(1)).squeeze(1)
-    let l = Tensor.where(keep, picked, Tensor.zeros([], dtype: logProbs.dtype))
+    let l = Tensor.where(keep, picked, Tensor.zeros([], dtype: logProbs.dtype, device: logProbs.device))
     switch reduction {
     case .none: return l
     case .sum: return l.sum()
@@ -88,7 +88,7 @@ public enum Loss {
       l = target.exp() * (target - input)
     } else {
       // 0·log 0 = 0.
-      let safeLog = Tensor.where(target > 0, target, Tensor.ones([], dtype: target.dtype)).log()
+      let safeLog = Tensor.where(target > 0, target, Tensor.ones([], dtype: target.dtype, device: target.device)).log()
       l = target * (safeLog - input)
     }
     switch reduction {

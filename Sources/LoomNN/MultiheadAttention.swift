@@ -273,7 +273,7 @@ extension Functional {
       // Explicit softmax(q·kᵀ/√d + mask)·v; torch returns the weights after dropout.
       var scores = q.matmul(k.transpose(-2, -1)) * (1 / Double(d).squareRoot())
       if isCausal {
-        let keep = Tensor.triangleMask(rows: t, cols: s, diagonal: s - t, lower: true)
+        let keep = Tensor.triangleMask(rows: t, cols: s, diagonal: s - t, lower: true, device: q.device)
         scores = scores.maskedFill(keep.logicalNot(), value: -.infinity)
       }
       if let mask {
@@ -316,7 +316,7 @@ extension Functional {
     // Mixed kinds: bool masks become 0 / −∞ and the two add.
     let additive = parts.map { m in
       m.dtype == .bool
-        ? Tensor.zeros(m.shape, dtype: dtype).maskedFill(m.logicalNot(), value: -.infinity) : m
+        ? Tensor.zeros(m.shape, dtype: dtype, device: m.device).maskedFill(m.logicalNot(), value: -.infinity) : m
     }
     return additive[0] + additive[1]
   }

@@ -110,14 +110,26 @@ open class NoiseLayer: Module {
 
   override open func forward(_ x: Tensor) -> Tensor {
     guard training, noise != .none, x.count > 0 else { return x }
-    let out = x.detach().to(.float32).contiguousCopy()
-    let rows = x.shape.first ?? 1
-    let width = out.count / Swift.max(rows, 1)
-    let p = out.pointer(as: Float.self)
-    for r in 0..<rows {
-      noise.apply(
-        UnsafeMutableBufferPointer(start: p + r * width, count: width), generator: generator)
+    // Drawn through the input's backend from the generator's (seed, offset): the same
+    // noise on every device.
+    let clean = x.detach().to(.float32)
+    switch noise {
+    case .none:
+      return x
+    case .gaussian(let std):
+      let n = Tensor.randn(clean.shape, std: std, generator: generator, device: x.device)
+      return (clean + n).clamp(min: 0, max: 1)
+    case .masking(let fraction):
+      let rows = x.shape.first ?? 1
+      let width = clean.count / Swift.max(rows, 1)
+      let k = Swift.min(width, Int((fraction * Double(width)).rounded()))
+      guard k > 0 else { return clean.contiguousCopy() }
+      // k distinct pixels per row: the positions of the k smallest uniform keys.
+      let keys = Tensor.rand([rows, width], generator: generator, device: x.device)
+      let picked = keys.topk(k, dim: 1, largest: false).indices
+      let hit = Tensor.zeros([rows, width], device: x.device).scatterAdd(
+        dim: 1, index: picked, source: Tensor.ones([rows, k], device: x.device))
+      return clean * (1 - hit).reshape(clean.shape)
     }
-    return out
   }
 }

@@ -99,7 +99,7 @@ func extractPatches(
   } else {
     // A pad column holding padValue (−inf for max pooling) appended at position padSlot.
     let slot = Int64(g.padSlot)
-    let pad = Tensor.full([n, 1], padValue, dtype: x.dtype)
+    let pad = Tensor.full([n, 1], padValue, dtype: x.dtype, device: x.device)
     let padded = Tensor.cat([flat, pad], dim: 1)
     cols = padded.indexSelect(
       dim: 1, index: cache?.index(g, padding: slot) ?? g.index(padding: slot))

@@ -29,8 +29,7 @@ open class SinusoidalPositionalEncoding: Module {
   public static func table(
     length: Int, dimension d: Int, base: Double = 10000, dtype: DType = .float32
   ) -> Tensor {
-    let out = Tensor(empty: [length, d], dtype: .float64)
-    let p = out.buffer(as: Double.self)
+    var p = [Double](repeating: 0, count: length * d)
     for i in stride(from: 0, to: d, by: 2) {
       let frequency = Foundation.exp(-Foundation.log(base) * Double(i) / Double(d))
       for pos in 0..<length {
@@ -39,7 +38,7 @@ open class SinusoidalPositionalEncoding: Module {
         if i + 1 < d { p[pos * d + i + 1] = Foundation.cos(angle) }
       }
     }
-    return out.to(dtype)
+    return Tensor(p, shape: [length, d]).to(dtype)
   }
 
   /// Encodings of positions offset..<offset + length, [length, d].

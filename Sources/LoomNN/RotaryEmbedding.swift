@@ -26,17 +26,15 @@ open class RotaryEmbedding: Module {
   /// cos and sin of position · inverse frequency, [positions.shape…, rotaryDim / 2]
   /// (HF's `emb` is these twice over). Computed in double precision.
   public func cosSin(positions: Tensor, dtype: DType = .float32) -> (cos: Tensor, sin: Tensor) {
-    let ids = positions.to(.int64).contiguous()
+    // Tables are small: computed on the host from the positions, then uploaded.
+    let ip = positions.to(.int64).int64s
     let half = rotaryDim / 2
-    let cos = Tensor(empty: ids.shape + [half], dtype: .float64)
-    let sin = Tensor(empty: ids.shape + [half], dtype: .float64)
-    let ip = ids.buffer(as: Int64.self)
-    let cp = cos.buffer(as: Double.self)
-    let sp = sin.buffer(as: Double.self)
+    var cp = [Double](repeating: 0, count: ip.count * half)
+    var sp = cp
     let inverseFrequency = (0..<half).map {
       1 / Foundation.pow(base, Double(2 * $0) / Double(rotaryDim))
     }
-    for n in 0..<ids.count {
+    for n in 0..<ip.count {
       let pos = Double(ip[n])
       for i in 0..<half {
         let angle = pos * inverseFrequency[i]
@@ -44,7 +42,11 @@ open class RotaryEmbedding: Module {
         sp[n * half + i] = Foundation.sin(angle)
       }
     }
-    return (cos.to(dtype), sin.to(dtype))
+    let shape = positions.shape + [half]
+    return (
+      Tensor(cp, shape: shape, device: positions.device).to(dtype),
+      Tensor(sp, shape: shape, device: positions.device).to(dtype)
+    )
   }
 
   /// Rotates x [B, H, T, D] at positions offset..<offset + T.
@@ -52,7 +54,7 @@ open class RotaryEmbedding: Module {
     checkShape(x)
     let t = x.shape[2]
     return rotate(
-      x, cosSin(positions: Tensor.arange(Double(offset), Double(offset + t)), dtype: x.dtype))
+      x, cosSin(positions: Tensor.arange(Double(offset), Double(offset + t), device: x.device), dtype: x.dtype))
   }
 
   /// Rotates x [B, H, T, D] at explicit positions [T] or [B, T] (e.g. left padding).

@@ -63,11 +63,11 @@ public final class Adafactor: Optimizer {
           var state = states[id] ?? newState(p)
           state.step += 1
           let gc = g.to(p.dtype).contiguous()
-          if p.dtype == .float32 {
-            update(p, gc, &state, Float.self, lr: group.lr, weightDecay: group.weightDecay)
-          } else {
-            update(p, gc, &state, Double.self, lr: group.lr, weightDecay: group.weightDecay)
-          }
+          p.backend.adafactorStep(
+            param: p, grad: gc, rowVar: state.rowVar, colVar: state.colVar, variance: state.variance,
+            AdafactorStepOptions(
+              lr: group.lr, weightDecay: group.weightDecay, step: state.step, beta2Decay: beta2Decay,
+              eps1: eps1, eps2: eps2, clipThreshold: d, maximize: maximize))
           states[id] = state
         }
       }
@@ -82,95 +82,12 @@ public final class Adafactor: Optimizer {
       rows[p.rank - 1] = 1
       cols[p.rank - 2] = 1
       (s.rowVar, s.colVar) = (
-        Tensor.zeros(rows, dtype: p.dtype), Tensor.zeros(cols, dtype: p.dtype)
+        Tensor.zeros(rows, dtype: p.dtype, device: p.device), Tensor.zeros(cols, dtype: p.dtype, device: p.device)
       )
     } else {
-      s.variance = Tensor.zeros(p.shape, dtype: p.dtype)
+      s.variance = Tensor.zeros(like: p)
     }
     return s
-  }
-
-  /// torch's `lerp_`: the second form keeps precision when the weight is large.
-  @inline(__always)
-  static func lerp(_ a: Double, _ b: Double, _ w: Double) -> Double {
-    Swift.abs(w) < 0.5 ? a + w * (b - a) : b - (b - a) * (1 - w)
-  }
-
-  func update<T: BinaryFloatingPoint & TensorElement>(
-    _ p: Tensor, _ g: Tensor, _ state: inout State, _: T.Type, lr: Double, weightDecay: Double
-  ) {
-    let n = p.count
-    guard n > 0 else { return }
-    let pp = p.buffer(as: T.self)
-    let gp = g.buffer(as: T.self)
-    let sign: Double = maximize ? -1 : 1
-    let t = Double(state.step)
-    let oneMinusBeta2 = Foundation.pow(t, beta2Decay)
-    let rho = Swift.min(lr, 1 / t.squareRoot())
-    var sumSquares = 0.0
-    for i in 0..<n { sumSquares += Double(pp[i]) * Double(pp[i]) }
-    let alpha = Swift.max(eps2, (sumSquares / Double(n)).squareRoot()) * rho
-    if weightDecay != 0 {
-      let keep = T(1 - lr * weightDecay)
-      for i in 0..<n { pp[i] *= keep }
-    }
-    let e1 = eps1 ?? Double(T.ulpOfOne)
-    let floor = e1 * e1
-    // The update g / √max(v̂, eps1²) is formed twice: once for its RMS (the clipping
-    // factor), then to apply, so no gradient-sized temporary is needed.
-    if let rowVar = state.rowVar, let colVar = state.colVar {
-      let (r, c) = (p.shape[p.rank - 2], p.shape[p.rank - 1])
-      let batches = n / (r * c)
-      let rv = rowVar.buffer(as: T.self)
-      let cv = colVar.buffer(as: T.self)
-      // Per matrix: the mean of the row factors (the normaliser of row ⊗ column).
-      let rowMeans = UnsafeMutableBufferPointer<Double>.allocate(capacity: batches)
-      defer { rowMeans.deallocate() }
-      for b in 0..<batches {
-        let base = b * r * c
-        for i in 0..<r {
-          var s = 0.0
-          for j in 0..<c { s += Double(gp[base + i * c + j]) * Double(gp[base + i * c + j]) }
-          rv[b * r + i] = T(Self.lerp(Double(rv[b * r + i]), s / Double(c), oneMinusBeta2))
-        }
-        for j in 0..<c {
-          var s = 0.0
-          for i in 0..<r { s += Double(gp[base + i * c + j]) * Double(gp[base + i * c + j]) }
-          cv[b * c + j] = T(Self.lerp(Double(cv[b * c + j]), s / Double(r), oneMinusBeta2))
-        }
-        var m = 0.0
-        for i in 0..<r { m += Double(rv[b * r + i]) }
-        rowMeans[b] = Swift.max(m / Double(r), e1)
-      }
-      func estimate(_ k: Int) -> Double {
-        let b = k / (r * c)
-        let i = (k / c) % r
-        let j = k % c
-        return Double(T(Double(rv[b * r + i]) * Double(cv[b * c + j]) / rowMeans[b]))
-      }
-      sumSquares = 0
-      for k in 0..<n {
-        let u = sign * Double(gp[k]) / Swift.max(estimate(k), floor).squareRoot()
-        sumSquares += u * u
-      }
-      let scale = alpha / Swift.max(1, (sumSquares / Double(n)).squareRoot() / d)
-      for k in 0..<n {
-        pp[k] -= T(scale * sign * Double(gp[k]) / Swift.max(estimate(k), floor).squareRoot())
-      }
-    } else {
-      let vp = state.variance!.buffer(as: T.self)
-      sumSquares = 0
-      for k in 0..<n {
-        let g = Double(gp[k])
-        vp[k] = T(Self.lerp(Double(vp[k]), g * g, oneMinusBeta2))
-        let u = sign * g / Swift.max(Double(vp[k]), floor).squareRoot()
-        sumSquares += u * u
-      }
-      let scale = alpha / Swift.max(1, (sumSquares / Double(n)).squareRoot() / d)
-      for k in 0..<n {
-        pp[k] -= T(scale * sign * Double(gp[k]) / Swift.max(Double(vp[k]), floor).squareRoot())
-      }
-    }
   }
 
   /// Keys "<index>.step", "<index>.row_var", "<index>.col_var", "<index>.variance"

@@ -1,4 +1,3 @@
-import CLoomKernels
 import Foundation
 import LoomCore
 
@@ -48,23 +47,11 @@ public final class Adam: Optimizer {
 
   func update(_ p: Tensor, _ g: Tensor, _ m: Tensor, _ v: Tensor, lr: Double, weightDecay: Double, step: Int) {
     precondition(p.isContiguous, "Adam: parameters must be contiguous")
-    if p.dtype == .float32 {
-      let fn = decoupledWeightDecay ? loom_adamw_step_f32 : loom_adam_step_f32
-      fn(
-        p.pointer(as: Float.self), g.pointer(as: Float.self), m.pointer(as: Float.self), v.pointer(as: Float.self),
-        Int64(p.count), Float(lr), Float(beta1), Float(beta2), Float(eps), Float(weightDecay), Int64(step))
-      return
-    }
-    let pp = p.pointer(as: Double.self), gp = g.pointer(as: Double.self)
-    let mp = m.pointer(as: Double.self), vp = v.pointer(as: Double.self)
-    let bc1 = 1 - Foundation.pow(beta1, Double(step)), bc2 = (1 - Foundation.pow(beta2, Double(step))).squareRoot()
-    for i in 0..<p.count {
-      var gi = gp[i]
-      if decoupledWeightDecay { pp[i] *= 1 - lr * weightDecay } else { gi += weightDecay * pp[i] }
-      mp[i] = beta1 * mp[i] + (1 - beta1) * gi
-      vp[i] = beta2 * vp[i] + (1 - beta2) * gi * gi
-      pp[i] -= lr / bc1 * mp[i] / (vp[i].squareRoot() / bc2 + eps)
-    }
+    p.backend.adamStep(
+      param: p, grad: g, expAvg: m, expAvgSq: v,
+      AdamStepOptions(
+        lr: lr, beta1: beta1, beta2: beta2, eps: eps, weightDecay: weightDecay, step: step,
+        decoupledWeightDecay: decoupledWeightDecay))
   }
 
   public func stateDict() -> [String: Tensor] {

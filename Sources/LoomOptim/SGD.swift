@@ -1,4 +1,3 @@
-import CLoomKernels
 import LoomCore
 
 /// Stochastic gradient descent with PyTorch's momentum, dampening, Nesterov and
@@ -33,23 +32,11 @@ public final class SGD: Optimizer {
           let first = buffers[id] == nil
           if momentum != 0 && first { buffers[id] = Tensor.zeros(like: p) }
           let buf = buffers[id]
-          if p.dtype == .float32 {
-            loom_sgd_step_f32(
-              p.pointer(as: Float.self), g.pointer(as: Float.self), buf?.pointer(as: Float.self), Int64(p.count),
-              Float(group.lr), Float(momentum), Float(dampening), Float(group.weightDecay), nesterov ? 1 : 0,
-              first ? 1 : 0)
-          } else {
-            let pp = p.pointer(as: Double.self), gp = g.pointer(as: Double.self)
-            let bp = buf?.pointer(as: Double.self)
-            for i in 0..<p.count {
-              var d = gp[i] + group.weightDecay * pp[i]
-              if momentum != 0, let bp {
-                bp[i] = first ? d : momentum * bp[i] + (1 - dampening) * d
-                d = nesterov ? d + momentum * bp[i] : bp[i]
-              }
-              pp[i] -= group.lr * d
-            }
-          }
+          p.backend.sgdStep(
+            param: p, grad: g, momentumBuffer: momentum != 0 ? buf : nil,
+            SGDStepOptions(
+              lr: group.lr, momentum: momentum, dampening: dampening, weightDecay: group.weightDecay,
+              nesterov: nesterov, firstStep: first))
         }
       }
     }

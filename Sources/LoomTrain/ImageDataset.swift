@@ -119,23 +119,25 @@ public struct ImageDataset: TrainingDataset, Sendable {
   /// Images at `indices` (clean, or with this epoch's noise), normalised: one tensor.
   public func images(_ indices: [Int], epoch: Int = 0, noisy: Bool = false) -> Tensor {
     let d = pixelsPerImage
-    let t = Tensor(empty: shape(indices.count))
-    let out = t.buffer(as: Float.self)
-    pixels.withUnsafeBufferPointer { src in
-      for (row, i) in indices.enumerated() {
-        precondition(i >= 0 && i < count, "Loom: image index \(i) is out of range 0..<\(count)")
-        let dst = UnsafeMutableBufferPointer(rebasing: out[(row * d)..<((row + 1) * d)])
-        dst.baseAddress!.update(from: src.baseAddress! + i * d, count: d)
-        if noisy && noise != .none {
-          noise.apply(dst, generator: ImageNoise.generator(seed: noiseSeed, epoch: epoch, index: i))
+    // Assembled on the host (noise per example), then uploaded as one tensor.
+    var values = [Float](repeating: 0, count: indices.count * d)
+    values.withUnsafeMutableBufferPointer { out in
+      pixels.withUnsafeBufferPointer { src in
+        for (row, i) in indices.enumerated() {
+          precondition(i >= 0 && i < count, "Loom: image index \(i) is out of range 0..<\(count)")
+          let dst = UnsafeMutableBufferPointer(rebasing: out[(row * d)..<((row + 1) * d)])
+          dst.baseAddress!.update(from: src.baseAddress! + i * d, count: d)
+          if noisy && noise != .none {
+            noise.apply(dst, generator: ImageNoise.generator(seed: noiseSeed, epoch: epoch, index: i))
+          }
         }
       }
+      if let (mean, std) = normalization {
+        let inv = 1 / std
+        for k in 0..<out.count { out[k] = (out[k] - mean) * inv }
+      }
     }
-    if let (mean, std) = normalization {
-      let inv = 1 / std
-      for k in 0..<out.count { out[k] = (out[k] - mean) * inv }
-    }
-    return t
+    return Tensor(values, shape: shape(indices.count))
   }
 
   public func batch(_ indices: [Int]) -> Batch { batch(indices, epoch: 0) }

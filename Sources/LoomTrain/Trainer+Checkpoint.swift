@@ -147,7 +147,14 @@ extension Trainer {
     let rng = try decoder.decode(
       [String: [UInt64]].self, from: Data(contentsOf: URL(fileURLWithPath: dir + "/rng_state.json"))
     )
-    if let g = rng["global_generator"] { Generator.global.state = g }
+    if let g = rng["global_generator"] {
+      guard g.count == 2 else {
+        throw LoomError(
+          "\(dir)/rng_state.json: global_generator has \(g.count) words, expected [seed, offset] "
+            + "(a checkpoint from an older Loom; resume it with that version or start a new run)")
+      }
+      Generator.global.state = g
+    }
     state.maxSteps = totalSteps
     try rewriteLogFile()
     FileHandle.standardError.write(

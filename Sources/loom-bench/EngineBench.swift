@@ -54,8 +54,8 @@ func runEngineBench(_ args: [String]) throws {
       defer { setBLASThreads(1) }
       cblas_sgemm(
         CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(n), Int32(n), Int32(n), 1,
-        a.pointer(as: Float.self), Int32(n), b.pointer(as: Float.self), Int32(n), 0,
-        c.pointer(as: Float.self), Int32(n))
+        a.benchmarkHostPointer(as: Float.self), Int32(n), b.benchmarkHostPointer(as: Float.self), Int32(n), 0,
+        c.benchmarkHostPointer(as: Float.self), Int32(n))
     }
     loomCall()
     cblasCall()
@@ -186,8 +186,8 @@ func setBLASThreads(_ n: Int) {
 
 func adamwStep(_ p: Tensor, _ g: Tensor, _ m: Tensor, _ v: Tensor, step: Int64) {
   loom_adamw_step_f32(
-    p.pointer(as: Float.self), g.pointer(as: Float.self), m.pointer(as: Float.self),
-    v.pointer(as: Float.self),
+    p.benchmarkHostPointer(as: Float.self), g.benchmarkHostPointer(as: Float.self), m.benchmarkHostPointer(as: Float.self),
+    v.benchmarkHostPointer(as: Float.self),
     Int64(p.count), 1e-3, 0.9, 0.999, 1e-8, 0.01, step)
 }
 

@@ -10,6 +10,11 @@ import XCTest
 /// Weights come from a hash both sides compute; large tensors are compared on a few
 /// rows plus every row and column sum.
 final class AutoencoderParityTests: XCTestCase {
+  override func setUp() {
+    super.setUp()
+    TestDevice.apply()
+  }
+
   static func fixture(_ name: String) -> SafeTensorsFile {
     let url = Bundle.module.url(
       forResource: name, withExtension: "safetensors", subdirectory: "Fixtures")!
@@ -25,7 +30,7 @@ final class AutoencoderParityTests: XCTestCase {
     for (k, (_, p)) in module.namedParameters().enumerated() {
       let bound = p.rank >= 2 ? 1 / Double(p.shape.dropFirst().reduce(1, *)).squareRoot() : 0.05
       let key = (salt + UInt64(k)) &* 0x9E37_79B9_7F4A_7C15
-      let out = p.pointer(as: Float.self)
+      var out = [Float](repeating: 0, count: p.count)
       for i in 0..<p.count {
         var z = UInt64(i) &+ key &+ 0x9E37_79B9_7F4A_7C15
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
@@ -33,6 +38,7 @@ final class AutoencoderParityTests: XCTestCase {
         z ^= z >> 31
         out[i] = Float(bound * (2 * (Double(z >> 11) * 0x1p-53) - 1))
       }
+      p.copyIn(Tensor(out, shape: p.shape, device: p.device))
     }
   }
 

@@ -9,6 +9,11 @@ import XCTest
 /// Autoencoder behaviour: names, save/load, anomaly scores, sampling, interpolation,
 /// the factory, and a short training run on Fashion-MNIST.
 final class AutoencoderTests: XCTestCase {
+  override func setUp() {
+    super.setUp()
+    TestDevice.apply()
+  }
+
   func testSeedsAutoencoderLayoutAndSafetensorsRoundTrip() throws {
     let model = Autoencoder(generator: Generator(seed: 1))
     XCTAssertEqual(model.parameterCount(), 224_601)

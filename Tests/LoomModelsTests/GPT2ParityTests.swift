@@ -10,6 +10,11 @@ import XCTest
 /// GPT-2 against Hugging Face transformers on a tiny random checkpoint written by
 /// scripts/fixtures/make_gpt2_fixtures.py.
 final class GPT2ParityTests: XCTestCase {
+  override func setUp() {
+    super.setUp()
+    TestDevice.apply()
+  }
+
   static let fixtures = Bundle.module.url(forResource: "Fixtures", withExtension: nil)!.path
   static let expected = try! SafeTensorsFile(path: fixtures + "/gpt2-tiny-expected.safetensors")
 
@@ -42,6 +47,9 @@ final class GPT2ParityTests: XCTestCase {
     let m = try model()
     let ids = try Self.expected.tensor("input_ids")
     let (loss, logits) = m.loss(ids, labels: ids)
+    // LOOM_TEST_DEVICE=emulated: weights, activations and gradients all live on that device.
+    XCTAssertTrue(m.parameters().allSatisfy { $0.device == TestDevice.device })
+    XCTAssertEqual(logits.device, TestDevice.device)
     assertClose(logits, try Self.expected.tensor("logits"), 1e-4, "logits")
     assertClose(loss.reshape([1]), try Self.expected.tensor("loss"), 1e-4, "loss")
     loss.backward()

@@ -46,13 +46,17 @@ final class StopAt: TrainerCallback {
 
 final class TrainerTests: XCTestCase {
   var dir: String!
-  override func setUp() { dir = NSTemporaryDirectory() + "loom-trainer-\(UUID().uuidString)" }
+  override func setUp() {
+    TestDevice.apply()
+    dir = NSTemporaryDirectory() + "loom-trainer-\(UUID().uuidString)"
+  }
   override func tearDown() { try? FileManager.default.removeItem(atPath: dir) }
 
   func makeTrainer(_ args: TrainingArguments, model: Regressor = Regressor()) -> (Trainer, [Double]) {
     let trainer = Trainer(
       model: model, args: args, trainDataset: RegressionData(count: 96, seed: 3), evalDataset: RegressionData(count: 32, seed: 4),
       computeLoss: { b in Loss.mse(model(b.inputs), b.labels) })
+    XCTAssertTrue(model.parameters().allSatisfy { $0.device == TestDevice.device })
     return (trainer, [])
   }
 

@@ -9,7 +9,7 @@ extension CPUBackend {
     let rows = xc.shape[0]
     let cols = xc.shape[1]
     let picked = index.count
-    let out = Tensor(empty: [rows, picked], dtype: xc.dtype)
+    let out = Tensor(cpu: [rows, picked], dtype: xc.dtype)
     let ip = index.pointer(as: Int64.self)
     if xc.dtype == .float32 {
       loom_take_cols_f32(
@@ -26,7 +26,7 @@ extension CPUBackend {
   }
 
   public func addColumns(_ base: Tensor, index: Tensor, source: Tensor) -> Tensor {
-    let out = Tensor(empty: base.shape, dtype: base.dtype)
+    let out = Tensor(cpu: base.shape, dtype: base.dtype)
     copy(base, into: out)
     let src = source.to(out.dtype).contiguous()
     let rows = out.shape[0]
@@ -51,7 +51,7 @@ extension CPUBackend {
     let rows = x.shape[0]
     let cols = x.shape[1]
     let outCols = index.shape[1]
-    let out = Tensor(empty: index.shape, dtype: x.dtype)
+    let out = Tensor(cpu: index.shape, dtype: x.dtype)
     let ip = index.pointer(as: Int64.self)
     func run<T>(_ s: UnsafeMutablePointer<T>, _ o: UnsafeMutablePointer<T>) {
       for r in 0..<rows {
@@ -77,7 +77,7 @@ extension CPUBackend {
   }
 
   public func scatterAdd(_ base: Tensor, dim d: Int, index: Tensor, source: Tensor) -> Tensor {
-    let out = Tensor(empty: base.shape, dtype: base.dtype)
+    let out = Tensor(cpu: base.shape, dtype: base.dtype)
     copy(base, into: out)
     let src = source.contiguous()
     let rank = base.rank
@@ -120,7 +120,7 @@ extension CPUBackend {
     let rows = x.shape[0]
     let cols = x.shape[1]
     let values = x.to(.float64).contiguous()
-    let indices = Tensor(empty: [rows, k], dtype: .int64)
+    let indices = Tensor(cpu: [rows, k], dtype: .int64)
     let xp = values.pointer(as: Double.self)
     let ip = indices.pointer(as: Int64.self)
     var perm = [Int](repeating: 0, count: cols)
@@ -148,7 +148,7 @@ extension CPUBackend {
     let p2 = weights.to(.float64).contiguous()
     let rows = p2.shape[0]
     let cols = p2.shape[1]
-    let out = Tensor(empty: [rows, numSamples], dtype: .int64)
+    let out = Tensor(cpu: [rows, numSamples], dtype: .int64)
     let op = out.pointer(as: Int64.self)
     let pp = p2.pointer(as: Double.self)
     var w = [Double](repeating: 0, count: cols)

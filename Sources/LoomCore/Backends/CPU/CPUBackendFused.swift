@@ -6,7 +6,7 @@ extension CPUBackend {
     let xc = x.contiguous()
     let cols = x.shape.last ?? 1
     let rows = x.count / Swift.max(cols, 1)
-    let y = Tensor(empty: x.shape, dtype: .float32)
+    let y = Tensor(cpu: x.shape, dtype: .float32)
     if log {
       loom_log_softmax_f32(xc.pointer(as: Float.self), y.pointer(as: Float.self), Int64(rows), Int64(cols))
     } else {
@@ -19,7 +19,7 @@ extension CPUBackend {
     let y = output.contiguous(), g = gradOutput.contiguous()
     let cols = y.shape.last ?? 1
     let rows = y.count / Swift.max(cols, 1)
-    let gx = Tensor(empty: y.shape, dtype: .float32)
+    let gx = Tensor(cpu: y.shape, dtype: .float32)
     if log {
       loom_log_softmax_backward_f32(y.pointer(as: Float.self), g.pointer(as: Float.self), gx.pointer(as: Float.self), Int64(rows), Int64(cols))
     } else {
@@ -33,7 +33,7 @@ extension CPUBackend {
   {
     let x = logits.contiguous(), t = targets.contiguous()
     let (rows, classes) = (x.shape[0], x.shape[1])
-    let losses = Tensor(empty: [rows], dtype: .float32), lse = Tensor(empty: [rows], dtype: .float32)
+    let losses = Tensor(cpu: [rows], dtype: .float32), lse = Tensor(cpu: [rows], dtype: .float32)
     let valid = loom_cross_entropy_f32(
       x.pointer(as: Float.self), t.pointer(as: Int64.self), Int64(ignoreIndex), Float(labelSmoothing),
       losses.pointer(as: Float.self), lse.pointer(as: Float.self), Int64(rows), Int64(classes))
@@ -45,7 +45,7 @@ extension CPUBackend {
   ) -> Tensor {
     let x = logits.contiguous(), t = targets.contiguous(), g = rowGradients.contiguous()
     let (rows, classes) = (x.shape[0], x.shape[1])
-    let dx = Tensor(empty: [rows, classes], dtype: .float32)
+    let dx = Tensor(cpu: [rows, classes], dtype: .float32)
     loom_cross_entropy_backward_f32(
       x.pointer(as: Float.self), t.pointer(as: Int64.self), Int64(ignoreIndex), Float(labelSmoothing),
       logSumExp.pointer(as: Float.self), g.pointer(as: Float.self), dx.pointer(as: Float.self), Int64(rows), Int64(classes))
@@ -57,8 +57,8 @@ extension CPUBackend {
     let cols = x.shape.last ?? 1
     let rows = x.count / Swift.max(cols, 1)
     let wc = weight?.contiguous(), bc = bias?.contiguous()
-    let y = Tensor(empty: x.shape, dtype: .float32)
-    let mean = Tensor(empty: [rows], dtype: .float32), rstd = Tensor(empty: [rows], dtype: .float32)
+    let y = Tensor(cpu: x.shape, dtype: .float32)
+    let mean = Tensor(cpu: [rows], dtype: .float32), rstd = Tensor(cpu: [rows], dtype: .float32)
     loom_layer_norm_f32(
       xc.pointer(as: Float.self), wc?.pointer(as: Float.self), bc?.pointer(as: Float.self), Float(eps),
       y.pointer(as: Float.self), mean.pointer(as: Float.self), rstd.pointer(as: Float.self), Int64(rows), Int64(cols))
@@ -72,9 +72,9 @@ extension CPUBackend {
     let g = gradOutput.contiguous(), x = input.contiguous(), w = weight?.contiguous()
     let cols = x.shape.last ?? 1
     let rows = x.count / Swift.max(cols, 1)
-    let gx = Tensor(empty: x.shape, dtype: .float32)
-    let gw = needsWeightGrad ? Tensor.zeros([cols]) : nil
-    let gb = needsBiasGrad ? Tensor.zeros([cols]) : nil
+    let gx = Tensor(cpu: x.shape, dtype: .float32)
+    let gw = needsWeightGrad ? Tensor.zeros([cols], device: .cpu) : nil
+    let gb = needsBiasGrad ? Tensor.zeros([cols], device: .cpu) : nil
     loom_layer_norm_backward_f32(
       g.pointer(as: Float.self), x.pointer(as: Float.self), w?.pointer(as: Float.self), mean.pointer(as: Float.self),
       rstd.pointer(as: Float.self), gx.pointer(as: Float.self), gw?.pointer(as: Float.self), gb?.pointer(as: Float.self),
@@ -86,7 +86,7 @@ extension CPUBackend {
     let xc = x.contiguous(), wc = weight?.contiguous()
     let cols = x.shape.last ?? 1
     let rows = x.count / Swift.max(cols, 1)
-    let y = Tensor(empty: x.shape, dtype: .float32), rstd = Tensor(empty: [rows], dtype: .float32)
+    let y = Tensor(cpu: x.shape, dtype: .float32), rstd = Tensor(cpu: [rows], dtype: .float32)
     loom_rms_norm_f32(
       xc.pointer(as: Float.self), wc?.pointer(as: Float.self), Float(eps), y.pointer(as: Float.self),
       rstd.pointer(as: Float.self), Int64(rows), Int64(cols))
@@ -97,8 +97,8 @@ extension CPUBackend {
     let g = gradOutput.contiguous(), x = input.contiguous(), w = weight?.contiguous()
     let cols = x.shape.last ?? 1
     let rows = x.count / Swift.max(cols, 1)
-    let gx = Tensor(empty: x.shape, dtype: .float32)
-    let gw = weight.map { _ in Tensor.zeros([cols]) }
+    let gx = Tensor(cpu: x.shape, dtype: .float32)
+    let gw = weight.map { _ in Tensor.zeros([cols], device: .cpu) }
     loom_rms_norm_backward_f32(
       g.pointer(as: Float.self), x.pointer(as: Float.self), w?.pointer(as: Float.self), rstd.pointer(as: Float.self),
       gx.pointer(as: Float.self), gw?.pointer(as: Float.self), Int64(rows), Int64(cols))

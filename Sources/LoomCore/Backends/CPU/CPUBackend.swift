@@ -17,7 +17,7 @@ public final class CPUBackend: Backend, @unchecked Sendable {
 
   public func convert(_ x: Tensor, to dtype: DType) -> Tensor {
     let src = x.contiguous()
-    let out = Tensor(empty: x.shape, dtype: dtype)
+    let out = Tensor(cpu: x.shape, dtype: dtype)
     Cast.convert(src.rawPointer, from: x.dtype, to: out.rawPointer, as: dtype, count: x.count)
     return out
   }
@@ -25,22 +25,22 @@ public final class CPUBackend: Backend, @unchecked Sendable {
   public func unaryBackward(_ op: UnaryOp, input: Tensor, gradOutput: Tensor) -> Tensor? {
     guard input.dtype == .float32, gradOutput.dtype == .float32, op.rawValue < 100 else { return nil }
     let x = input.contiguous(), g = gradOutput.contiguous()
-    let gx = Tensor(empty: input.shape, dtype: .float32)
+    let gx = Tensor(cpu: input.shape, dtype: .float32)
     loom_unary_backward_f32(op.rawValue, x.pointer(as: Float.self), g.pointer(as: Float.self), gx.pointer(as: Float.self), Int64(x.count))
     return gx
   }
 
   public func pow(_ x: Tensor, exponent: Double) -> Tensor {
-    guard x.dtype == .float32 else { return binary(.pow, x, Tensor.scalar(exponent, dtype: x.dtype)) }
+    guard x.dtype == .float32 else { return binary(.pow, x, Tensor.scalar(exponent, dtype: x.dtype, device: .cpu)) }
     let xc = x.contiguous()
-    let out = Tensor(empty: x.shape, dtype: .float32)
+    let out = Tensor(cpu: x.shape, dtype: .float32)
     loom_pow_scalar_f32(xc.pointer(as: Float.self), Float(exponent), out.pointer(as: Float.self), Int64(x.count))
     return out
   }
 
   public func leakyRelu(_ x: Tensor, negativeSlope: Double) -> Tensor {
     let xc = (x.dtype.isComputeType ? x : x.to(.float32)).contiguous()
-    let out = Tensor(empty: x.shape, dtype: xc.dtype)
+    let out = Tensor(cpu: x.shape, dtype: xc.dtype)
     if xc.dtype == .float32 {
       loom_leaky_relu_f32(xc.pointer(as: Float.self), Float(negativeSlope), out.pointer(as: Float.self), Int64(x.count))
     } else {
@@ -54,7 +54,7 @@ public final class CPUBackend: Backend, @unchecked Sendable {
     let shape = condition.shape
     let dtype = a.dtype
     let c = condition.contiguous(), ad = a.contiguous(), bd = b.contiguous()
-    let out = Tensor(empty: shape, dtype: dtype)
+    let out = Tensor(cpu: shape, dtype: dtype)
     let n = out.count, cp = c.pointer(as: Bool.self), bs = dtype.byteSize
     let pa = ad.rawPointer, pb = bd.rawPointer, po = out.rawPointer
     if dtype == .float32 {
@@ -72,8 +72,8 @@ public final class CPUBackend: Backend, @unchecked Sendable {
     let rows = x.count / Swift.max(cols, 1)
     let xs = x.contiguous()
     let outShape = Array(x.shape.dropLast())
-    let values = Tensor(empty: outShape, dtype: x.dtype)
-    let indices = Tensor(empty: outShape, dtype: .int64)
+    let values = Tensor(cpu: outShape, dtype: x.dtype)
+    let indices = Tensor(cpu: outShape, dtype: .int64)
     let ip = indices.pointer(as: Int64.self)
     if x.dtype == .float32 {
       loom_max_rows_f32(xs.pointer(as: Float.self), values.pointer(as: Float.self), ip, Int64(rows), Int64(cols))
@@ -97,7 +97,7 @@ public final class CPUBackend: Backend, @unchecked Sendable {
     let rows = xc.shape[0]
     let rowElems = xc.count / Swift.max(rows, 1)
     let n = index.count
-    let out = Tensor(empty: [n] + Array(xc.shape.dropFirst()), dtype: xc.dtype)
+    let out = Tensor(cpu: [n] + Array(xc.shape.dropFirst()), dtype: xc.dtype)
     let ip = index.pointer(as: Int64.self)
     let bytes = rowElems * xc.dtype.byteSize
     let src = xc.rawPointer, dst = out.rawPointer
@@ -113,7 +113,7 @@ public final class CPUBackend: Backend, @unchecked Sendable {
   }
 
   public func addRows(_ base: Tensor, index: Tensor, source: Tensor) -> Tensor {
-    let out = Tensor(empty: base.shape, dtype: base.dtype)
+    let out = Tensor(cpu: base.shape, dtype: base.dtype)
     copy(base, into: out)
     let src = source.to(out.dtype).contiguous()
     let rows = out.shape[0]

@@ -42,7 +42,7 @@ extension CPUBackend {
     let a = a0.to(dtype).detach()
     let b = b0.to(dtype).detach()
     let outShape = validate { try Shape.broadcast(a.shape, b.shape, op: op.name) }
-    let out = Tensor(empty: outShape, dtype: dtype)
+    let out = Tensor(cpu: outShape, dtype: dtype)
     let n = out.count
     if n == 0 { return out }
     if dtype == .float32 && op.rawValue <= 3 {
@@ -67,7 +67,7 @@ extension CPUBackend {
         case .sub: loom_affine_f32(pa, 1, -s, o, Int64(n))
         case .mul: loom_affine_f32(pa, s, 0, o, Int64(n))
         default:
-          let sb = Tensor.full(outShape, Double(s))
+          let sb = Tensor.full(outShape, Double(s), device: .cpu)
           loom_div_f32(pa, sb.pointer(as: Float.self), o, Int64(n))
         }
         return out
@@ -146,7 +146,7 @@ extension CPUBackend {
   /// y = f(x); no autograd.
   public func unary(_ op: UnaryOp, _ x0: Tensor) -> Tensor {
     let x = (x0.dtype.isComputeType ? x0 : x0.to(.float32)).detach().contiguous()
-    let out = Tensor(empty: x.shape, dtype: x.dtype)
+    let out = Tensor(cpu: x.shape, dtype: x.dtype)
     let n = x.count
     if n == 0 { return out }
     if x.dtype == .float32 && op.rawValue < 100 {
@@ -199,7 +199,7 @@ extension CPUBackend {
     let a = a0.to(dtype).detach().expand(outShape).contiguous()
     let b = b0.to(dtype).detach().expand(outShape).contiguous()
     let n = Shape.count(outShape)
-    let out = Tensor(empty: outShape, dtype: .bool)
+    let out = Tensor(cpu: outShape, dtype: .bool)
     let o = out.pointer(as: Bool.self)
     func run<T: Comparable>(_ pa: UnsafeMutablePointer<T>, _ pb: UnsafeMutablePointer<T>) {
       switch op {
