@@ -14,6 +14,7 @@ final class AutoModelTests: XCTestCase {
   var dir: String!
 
   override func setUp() {
+    TestDevice.apply()
     dir = NSTemporaryDirectory() + "loom-auto-\(UUID().uuidString)"
     try! FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
   }

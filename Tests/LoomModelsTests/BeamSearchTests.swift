@@ -5,6 +5,7 @@ import XCTest
 /// Beam search's two halves: candidate selection over beams × vocab and the
 /// hypothesis bookkeeping (length penalty, early stopping, finished hypotheses).
 final class BeamSearchTests: XCTestCase {
+  override func setUp() { TestDevice.apply() }
   func testCandidatesAreTheBestAccumulatedContinuations() {
     let logProbs: [[Float]] = [[-1, -2, -0.5], [-0.125, -3, -4]]
     let c = Generation.beamCandidates(logProbs: logProbs, beamScores: [0, -1], count: 4)

@@ -80,6 +80,7 @@ final class TinySeq2Seq: Module, EncoderDecoderModel {
 }
 
 final class EncoderDecoderGenerationTests: XCTestCase {
+  override func setUp() { TestDevice.apply() }
   func argmax(_ xs: [Float]) -> Int {
     xs.indices.max { xs[$0] < xs[$1] || (xs[$0] == xs[$1] && $0 > $1) }!
   }
@@ -106,7 +107,7 @@ final class EncoderDecoderGenerationTests: XCTestCase {
   /// Batched, left-padded, cached greedy decoding equals a per-row loop that recomputes
   /// encoder and decoder from scratch at every step.
   func testCachedGreedyEqualsUncachedRecompute() throws {
-    let m = try TinySeq2Seq(seed: 2)
+    let m = try TinySeq2Seq(seed: 3)
     let sources = [[3, 7, 1, 9, 4, 6], [12, 2, 5]]
     var config = GenerationConfig()
     config.maxNewTokens = 10

@@ -25,6 +25,7 @@ final class LoRAConv1D: Conv1D {
 }
 
 final class GPT2AdapterTests: XCTestCase {
+  override func setUp() { TestDevice.apply() }
   func testWrappingCAttnTrainsOnlyTheAdapter() throws {
     let config = GPT2Config(vocabSize: 40, nPositions: 16, nEmbd: 8, nLayer: 2, nHead: 2)
     let model = try GPT2LMHeadModel(config, generator: Generator(seed: 5))

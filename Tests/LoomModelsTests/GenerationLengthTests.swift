@@ -7,6 +7,7 @@ import XCTest
 /// Requests longer than n_positions: a clear error before any work, or with a sliding
 /// window generation over the last n_positions tokens (nanoGPT's crop).
 final class GenerationLengthTests: XCTestCase {
+  override func setUp() { TestDevice.apply() }
   func model() throws -> GPT2LMHeadModel {
     manualSeed(11)
     let m = try GPT2LMHeadModel(

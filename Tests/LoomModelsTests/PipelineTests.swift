@@ -8,6 +8,7 @@ import XCTest
 /// Pipelines over GPT-2's real tokenizer (from Loom's data directory) and a small
 /// random GPT-2 with its vocabulary.
 final class PipelineTests: XCTestCase {
+  override func setUp() { TestDevice.apply() }
   func gpt2Tokenizer() throws -> Tokenizer {
     do { return try Tokenizer.gpt2() } catch { throw XCTSkip("GPT-2 vocabulary missing: \(error)") }
   }

@@ -177,6 +177,32 @@ final class TrainCLITests: XCTestCase {
     XCTAssertTrue(FileManager.default.fileExists(atPath: out + "/char_vocab.json"))
   }
 
+  /// `--device emulated` (memory only its backend may touch) trains with the same losses,
+  /// evaluation and weights as `--device cpu` for the same seed, and generates the same text.
+  func testEmulatedDeviceTrainsLikeTheCPU() throws {
+    let corpus = dir + "/corpus.txt"
+    try String(repeating: "to be or not to be, that is the question.\n", count: 40)
+      .write(toFile: corpus, atomically: true, encoding: .utf8)
+    var runs: [(logs: [[String: Double]], weights: [Float], text: String)] = []
+    for device in ["cpu", "emulated"] {
+      let out = dir + "/" + device
+      let r = try loom([
+        "train", "gpt", "--data", corpus, "--char", "--preset", "tiny", "--block-size", "16", "--device", device,
+        "--max-steps", "6", "--batch-size", "4", "--lr", "1e-3", "--logging-steps", "2", "--eval-steps", "6",
+        "--save-steps", "6", "--seed", "5", "--samples", "0", "--output-dir", out,
+      ])
+      XCTAssertEqual(r.status, 0, r.err)
+      let g = try loom(["generate", "--model", out, "--prompt", "to be", "--max-new-tokens", "12", "--device", device])
+      XCTAssertEqual(g.status, 0, g.err)
+      let weights = try SafeTensors.load(out + "/model.safetensors")["transformer.h.0.attn.c_attn.weight"]!.floats
+      runs.append((try jsonLines(out + "/metrics.jsonl").map { $0.filter { !$0.key.hasSuffix("per_second") } }, weights, g.out))
+    }
+    XCTAssertEqual(runs[0].logs.compactMap { $0["loss"] }.count, 3)
+    XCTAssertEqual(runs[0].logs, runs[1].logs)
+    XCTAssertEqual(runs[0].weights, runs[1].weights)
+    XCTAssertEqual(runs[0].text, runs[1].text)
+  }
+
   /// The autoencoders take the HF names too, start from a saved model, and report no
   /// perplexity for a VAE.
   func testAutoencodersTakeTheSharedFlagsAndModel() throws {

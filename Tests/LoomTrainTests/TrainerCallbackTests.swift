@@ -99,7 +99,10 @@ final class ManualStepTrainer: Trainer {
 
 final class TrainerCallbackTests: XCTestCase {
   var dir: String!
-  override func setUp() { dir = NSTemporaryDirectory() + "loom-trainer-cb-\(UUID().uuidString)" }
+  override func setUp() {
+    TestDevice.apply()
+    dir = NSTemporaryDirectory() + "loom-trainer-cb-\(UUID().uuidString)"
+  }
   override func tearDown() { try? FileManager.default.removeItem(atPath: dir) }
 
   func args(_ body: (inout TrainingArguments) -> Void = { _ in }) -> TrainingArguments {
