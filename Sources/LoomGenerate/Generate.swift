@@ -28,7 +28,7 @@ public enum Generation {
       promptLength: width, config: config, maxPositions: model.maxPositions)
     let padded = mask.contains { $0.contains(0) }
     let decoder = Decoder(
-      vocabularySize: model.vocabularySize, maxPositions: model.maxPositions,
+      vocabularySize: model.vocabularySize, maxPositions: window(model.maxPositions, config),
       makeState: { rows, capacity in
         model.makeState(batch: prompts.count * rows, capacity: capacity)
       },
@@ -60,7 +60,7 @@ public enum Generation {
       model.encode(ids: tensor(source), attentionMask: padded ? tensor(sourceMask) : nil)
     }
     let decoder = Decoder(
-      vocabularySize: model.vocabularySize, maxPositions: model.maxPositions,
+      vocabularySize: model.vocabularySize, maxPositions: window(model.maxPositions, config),
       makeState: { rows, _ in
         state.expand(times: rows)
         return state
@@ -95,7 +95,7 @@ public enum Generation {
         ? "prompt \(promptLength) + \(newTokensName) \(maxLength - promptLength) = \(maxLength) tokens"
         : "max_length \(maxLength)"
       throw LoomError(
-        "generate: \(request) exceed the model's n_positions (\(maxPositions)); lower \(newTokensName) or use \(slidingWindowName) to keep generating over the last \(maxPositions) tokens"
+        "generate: \(request) exceed the model's n_positions (\(maxPositions)); lower \(newTokensName) or use \(slidingWindowName) to keep generating over the last \(maxPositions - 1) tokens"
       )
     }
     return maxLength
@@ -113,6 +113,15 @@ public enum Generation {
     }
   }
 
+  /// The context the decoding loops keep: all of n_positions, or with a sliding window the last
+  /// n_positions − 1 tokens. Training with labels = input_ids (HF's causal-LM loss over blocks of
+  /// n_positions) never asks the last position for a prediction, so its output is untrained: a
+  /// window over all n_positions read it at every step and sampled text fell apart once the window
+  /// slid (checked against transformers on the same weights).
+  static func window(_ maxPositions: Int, _ config: GenerationConfig) -> Int {
+    config.slidingWindow ? Swift.max(maxPositions - 1, 1) : maxPositions
+  }
+
   /// The model as the decoding loops see it: fresh state for `rows` sequences per
   /// prompt, and one step's logits.
   struct Decoder {
@@ -122,8 +131,8 @@ public enum Generation {
     let step: (_ ids: Tensor, _ mask: Tensor?, _ state: GenerationState) -> Tensor
 
     /// Logits for `input` (the newest tokens of `ids`). When the cache plus `input`
-    /// would pass `maxPositions` (only with a sliding window), the context is cropped
-    /// to the last `maxPositions` tokens and the self-attention cache recomputed.
+    /// would pass `maxPositions` (the window, with a sliding window), the context is
+    /// cropped to the last `maxPositions` tokens and the self-attention cache recomputed.
     func logits(state: GenerationState, ids: [[Int]], input: [[Int]], mask: [[Int]]?) -> Tensor {
       var input = input
       if state.pastLength + input[0].count > maxPositions {

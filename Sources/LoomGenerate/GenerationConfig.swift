@@ -30,7 +30,7 @@ public struct GenerationConfig: Sendable {
   public var badWordsIds: [[Int]] = []
   public var seed: UInt64? = nil
   /// Past the model's n_positions, keep generating with the context cropped to the
-  /// last n_positions tokens (nanoGPT's `idx[:, -block_size:]`; the cache is recomputed
+  /// last n_positions − 1 tokens (nanoGPT's `idx[:, -block_size:]` less the last position, whose output HF-style training never reaches; the cache is recomputed
   /// each step once the window slides) instead of throwing.
   public var slidingWindow = false
 

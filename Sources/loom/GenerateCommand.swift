@@ -30,7 +30,7 @@ struct GenerateCommand: ParsableCommand {
   @Option(help: "Sequences to return.") var numReturnSequences = 1
   @Option(help: "Random seed for sampling.") var seed: UInt64?
   @Flag(help: "Print tokens as they are generated (one sequence).") var stream = false
-  @Flag(help: "Past n_positions, keep generating over the last n_positions tokens instead of failing.")
+  @Flag(help: "Past n_positions, keep generating over the last n_positions − 1 tokens instead of failing.")
   var slidingWindow = false
   @Option(help: "Device to run on: cpu or emulated.") var device = "cpu"
 

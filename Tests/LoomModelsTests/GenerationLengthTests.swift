@@ -5,7 +5,7 @@ import LoomModels
 import XCTest
 
 /// Requests longer than n_positions: a clear error before any work, or with a sliding
-/// window generation over the last n_positions tokens (nanoGPT's crop).
+/// window generation over the last n_positions − 1 tokens (nanoGPT's crop, less the untrained last position).
 final class GenerationLengthTests: XCTestCase {
   override func setUp() { TestDevice.apply() }
   func model() throws -> GPT2LMHeadModel {
@@ -31,7 +31,7 @@ final class GenerationLengthTests: XCTestCase {
     XCTAssertThrowsError(try Generation.generate(m, prompts: [prompt], config: greedy(400))) {
       XCTAssertEqual(
         "\($0)",
-        "generate: prompt 10 + max_new_tokens 400 = 410 tokens exceed the model's n_positions (16); lower max_new_tokens or use slidingWindow to keep generating over the last 16 tokens"
+        "generate: prompt 10 + max_new_tokens 400 = 410 tokens exceed the model's n_positions (16); lower max_new_tokens or use slidingWindow to keep generating over the last 15 tokens"
       )
     }
     XCTAssertThrowsError(
@@ -48,17 +48,18 @@ final class GenerationLengthTests: XCTestCase {
       try Generation.checkedMaxLength(promptLength: 10, config: greedy(6), maxPositions: 16), 16)
   }
 
-  /// Every token past the window equals the argmax of a full forward over the last
-  /// n_positions tokens; before that, generation is the usual cached one.
+  /// Every token equals the argmax of a full forward over the last n_positions − 1 tokens
+  /// (the last position's output is never trained with labels = input_ids); before the
+  /// window fills, generation is the usual cached one.
   func testSlidingWindowContinuesOverTheLastPositions() throws {
     let m = try model()
     let prompt = [3, 14, 15, 9, 2]
     let out = try Generation.generate(m, prompts: [prompt], config: greedy(30, sliding: true))[0]
     XCTAssertEqual(out.count, 35)
     XCTAssertEqual(
-      Array(out.prefix(16)), try Generation.generate(m, prompts: [prompt], config: greedy(11))[0])
+      Array(out.prefix(15)), try Generation.generate(m, prompts: [prompt], config: greedy(10))[0])
     for end in 5..<35 {
-      let window = Array(out[max(0, end - 16)..<end])
+      let window = Array(out[max(0, end - 15)..<end])
       let logits = noGrad { m(Tensor(window.map { Int64($0) }, shape: [1, window.count])) }
       let last = Array(logits.toArray(Float.self).suffix(40))
       let best = last.indices.max { last[$0] < last[$1] || (last[$0] == last[$1] && $0 > $1) }!
