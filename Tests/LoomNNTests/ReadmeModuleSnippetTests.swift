@@ -2,7 +2,7 @@ import LoomCore
 import LoomNN
 import XCTest
 
-/// docs-snippets/custom-module.md's custom module, verbatim.
+/// README's custom module ("A custom module"), verbatim.
 final class MLP: Module {
   @Child var fc1 = Linear(784, 128)  // submodule, replaceable by path
   @Child var fc2 = Linear(128, 10)
