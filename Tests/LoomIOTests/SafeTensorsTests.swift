@@ -81,7 +81,7 @@ final class SafeTensorsTests: XCTestCase {
     bytes.append(Data(bytes: &n, count: 8))
     bytes.append(header.data(using: .utf8)!)
     bytes.append(Data(repeating: 0, count: data))
-    FileManager.default.createFile(atPath: path, contents: bytes)
+    _ = FileManager.default.createFile(atPath: path, contents: bytes)
     return path
   }
 
@@ -115,7 +115,7 @@ final class SafeTensorsTests: XCTestCase {
     assertRejects(craft(gap, data: 12), containing: ["'b'", "gap"])
     // Too short to hold a header.
     let tiny = dir + "/tiny.safetensors"
-    FileManager.default.createFile(atPath: tiny, contents: Data([1, 2, 3]))
+    _ = FileManager.default.createFile(atPath: tiny, contents: Data([1, 2, 3]))
     assertRejects(tiny, containing: ["too short"])
     // Missing file.
     assertRejects(dir + "/nope.safetensors", containing: ["cannot open"])
