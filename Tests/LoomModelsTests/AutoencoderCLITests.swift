@@ -14,20 +14,7 @@ final class AutoencoderCLITests: XCTestCase {
   }
   override func tearDown() { try? FileManager.default.removeItem(atPath: dir) }
 
-  func loom(_ args: [String]) throws -> (status: Int32, out: String, err: String) {
-    let url = Bundle.module.bundleURL.deletingLastPathComponent().appendingPathComponent("loom")
-    guard FileManager.default.isExecutableFile(atPath: url.path) else { throw XCTSkip("loom binary not built at \(url.path)") }
-    let p = Process()
-    p.executableURL = url
-    p.arguments = args
-    let o = Pipe(), e = Pipe()
-    p.standardOutput = o
-    p.standardError = e
-    try p.run()
-    let od = o.fileHandleForReading.readDataToEndOfFile(), ed = e.fileHandleForReading.readDataToEndOfFile()
-    p.waitUntilExit()
-    return (p.terminationStatus, String(decoding: od, as: UTF8.self), String(decoding: ed, as: UTF8.self))
-  }
+  func loom(_ args: [String]) throws -> (status: Int32, out: String, err: String) { try runLoom(args) }
 
   func requireData() throws {
     let path = FashionMNIST.defaultDirectory + "/train-images-idx3-ubyte.gz"

@@ -15,26 +15,7 @@ final class GenerateCLITests: XCTestCase {
   }
   override func tearDown() { try? FileManager.default.removeItem(atPath: dir) }
 
-  func loom(_ args: [String]) throws -> (status: Int32, out: String, err: String) {
-    let url = Bundle.module.bundleURL.deletingLastPathComponent().appendingPathComponent("loom")
-    guard FileManager.default.isExecutableFile(atPath: url.path) else {
-      throw XCTSkip("loom binary not built at \(url.path)")
-    }
-    let p = Process()
-    p.executableURL = url
-    p.arguments = args
-    let o = Pipe()
-    let e = Pipe()
-    p.standardOutput = o
-    p.standardError = e
-    try p.run()
-    let od = o.fileHandleForReading.readDataToEndOfFile()
-    let ed = e.fileHandleForReading.readDataToEndOfFile()
-    p.waitUntilExit()
-    return (
-      p.terminationStatus, String(decoding: od, as: UTF8.self), String(decoding: ed, as: UTF8.self)
-    )
-  }
+  func loom(_ args: [String]) throws -> (status: Int32, out: String, err: String) { try runLoom(args) }
 
   /// A random character-level GPT-2 with 16 positions, saved as `loom train gpt --char` does.
   func charModel() throws -> String {

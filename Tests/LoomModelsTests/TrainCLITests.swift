@@ -13,26 +13,7 @@ final class TrainCLITests: XCTestCase {
   }
   override func tearDown() { try? FileManager.default.removeItem(atPath: dir) }
 
-  func loom(_ args: [String]) throws -> (status: Int32, out: String, err: String) {
-    let url = Bundle.module.bundleURL.deletingLastPathComponent().appendingPathComponent("loom")
-    guard FileManager.default.isExecutableFile(atPath: url.path) else {
-      throw XCTSkip("loom binary not built at \(url.path)")
-    }
-    let p = Process()
-    p.executableURL = url
-    p.arguments = args
-    let o = Pipe()
-    let e = Pipe()
-    p.standardOutput = o
-    p.standardError = e
-    try p.run()
-    let od = o.fileHandleForReading.readDataToEndOfFile()
-    let ed = e.fileHandleForReading.readDataToEndOfFile()
-    p.waitUntilExit()
-    return (
-      p.terminationStatus, String(decoding: od, as: UTF8.self), String(decoding: ed, as: UTF8.self)
-    )
-  }
+  func loom(_ args: [String]) throws -> (status: Int32, out: String, err: String) { try runLoom(args) }
 
   func jsonLines(_ path: String) throws -> [[String: Double]] {
     try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n")
