@@ -16,6 +16,11 @@ public protocol Backend: AnyObject {
   func upload(_ bytes: UnsafeRawBufferPointer, into tensor: Tensor)
   /// Device → host: the elements of `tensor`'s view (any strides) in row-major order.
   func download(_ tensor: Tensor, into bytes: UnsafeMutableRawBufferPointer)
+  /// Gathers rows of host memory into the contiguous `tensor`: its row `i` (of
+  /// `rowBytes` bytes) is `source[rows[i] * rowBytes ..< (rows[i] + 1) * rowBytes]`
+  /// (batch assembly without a host staging copy). Rows must lie within `source`.
+  func uploadRows(
+    _ source: UnsafeRawBufferPointer, rowBytes: Int, rows: [Int], into tensor: Tensor)
   /// start, start + step, … into a dense tensor.
   func arange(start: Double, step: Double, into tensor: Tensor)
   /// Random values into a dense tensor: element i is a fixed function of (seed, offset + i)
@@ -184,6 +189,25 @@ public struct AdafactorStepOptions: Sendable {
 /// Comparisons producing bool tensors.
 public enum ComparisonOp: Int, Sendable {
   case less, lessEqual, greater, greaterEqual, equal, notEqual
+}
+
+extension Backend {
+  /// Staged through one host buffer, then a single `upload`.
+  public func uploadRows(
+    _ source: UnsafeRawBufferPointer, rowBytes: Int, rows: [Int], into tensor: Tensor
+  ) {
+    let total = rows.count * rowBytes
+    precondition(total == tensor.count * tensor.dtype.byteSize, "Loom: uploadRows size mismatch")
+    guard total > 0 else { return }
+    let staging = UnsafeMutableRawBufferPointer.allocate(byteCount: total, alignment: 64)
+    defer { staging.deallocate() }
+    for (i, r) in rows.enumerated() {
+      precondition(r >= 0 && (r + 1) * rowBytes <= source.count, "Loom: uploadRows row \(r) out of range")
+      (staging.baseAddress! + i * rowBytes).copyMemory(
+        from: source.baseAddress! + r * rowBytes, byteCount: rowBytes)
+    }
+    upload(UnsafeRawBufferPointer(staging), into: tensor)
+  }
 }
 
 extension Device {

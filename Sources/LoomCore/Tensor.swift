@@ -6,12 +6,15 @@ import Foundation
 /// memory call `contiguous()`. A tensor with `requiresGrad` records the ops applied
 /// to it so `backward()` can compute gradients.
 public final class Tensor: @unchecked Sendable {
-  public private(set) var storage: Storage
-  public private(set) var shape: [Int]
-  public private(set) var strides: [Int]
+  // The layout is only reassigned by `setData` (module casts and moves, never while an op
+  // reads it), so these `var`s skip Swift's dynamic exclusivity checks: every op reads
+  // them several times, and the checks cost as much as the small ops themselves.
+  @exclusivity(unchecked) public private(set) var storage: Storage
+  @exclusivity(unchecked) public private(set) var shape: [Int]
+  @exclusivity(unchecked) public private(set) var strides: [Int]
   /// Offset of element [0, …, 0] in elements of `dtype`.
-  public private(set) var offset: Int
-  public private(set) var dtype: DType
+  @exclusivity(unchecked) public private(set) var offset: Int
+  @exclusivity(unchecked) public private(set) var dtype: DType
   public var device: Device { storage.device }
 
   /// Set on leaves to ask for gradients; true on results of recorded ops.

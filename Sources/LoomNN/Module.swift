@@ -158,7 +158,37 @@ open class Module: CustomStringConvertible {
     }
   }
 
-  public func parameters() -> [Tensor] { namedParameters().map(\.1) }
+  /// Every parameter, in `namedParameters()` order (tied weights once), without building
+  /// the dotted names (optimizers, clipping and the Trainer call this every step).
+  public func parameters() -> [Tensor] {
+    var seen = Set<ObjectIdentifier>()
+    var out: [Tensor] = []
+    collectParameters(into: &out, seen: &seen)
+    return out
+  }
+
+  private func collectParameters(into out: inout [Tensor], seen: inout Set<ObjectIdentifier>) {
+    for slot in slots() {
+      switch slot {
+      case .parameter(_, let t):
+        if seen.insert(ObjectIdentifier(t)).inserted { out.append(t) }
+      case .children(_, _, let items, _):
+        for (_, m) in items { m.collectParameters(into: &out, seen: &seen) }
+      case .buffer:
+        break
+      }
+    }
+  }
+
+  /// Calls `body` on this module and every submodule, depth first (no names built).
+  func forEachModule(_ body: (Module) -> Void) {
+    body(self)
+    for slot in slots() {
+      if case .children(_, _, let items, _) = slot {
+        for (_, m) in items { m.forEachModule(body) }
+      }
+    }
+  }
 
   /// This module's own parameters, without its submodules'.
   func directParameters() -> [Tensor] {
@@ -185,7 +215,7 @@ open class Module: CustomStringConvertible {
 
   /// Training mode (dropout on, batch statistics) for this module and all below.
   public func train(_ on: Bool = true) {
-    for (_, m) in namedModules() { m.training = on }
+    forEachModule { $0.training = on }
   }
 
   /// Evaluation mode.

@@ -46,7 +46,7 @@ protocol TensorDeclaration: AnyObject {
 /// leaves it frozen.
 @propertyWrapper
 public final class Parameter<Value: TensorPropertyValue> {
-  @usableFromInline var stored: Value?
+  @exclusivity(unchecked) @usableFromInline var stored: Value?
   public let key: String?
 
   @inlinable public var wrappedValue: Value {
@@ -77,7 +77,7 @@ extension Parameter: TensorDeclaration {
 /// ones (caches, tables recomputed at init) are not. Never handed to optimizers.
 @propertyWrapper
 public final class Buffer<Value: TensorPropertyValue> {
-  @usableFromInline var stored: Value?
+  @exclusivity(unchecked) @usableFromInline var stored: Value?
   public let key: String?
   public let persistent: Bool
 
@@ -125,7 +125,7 @@ protocol ChildDeclaration: AnyObject {
 /// `Module` to accept anything).
 @propertyWrapper
 public final class Child<Value> {
-  @usableFromInline var stored: Value?
+  @exclusivity(unchecked) @usableFromInline var stored: Value?
   public let key: String?
 
   @inlinable public var wrappedValue: Value {

@@ -119,23 +119,35 @@ public struct ImageDataset: TrainingDataset, Sendable {
   /// Images at `indices` (clean, or with this epoch's noise), normalised: one tensor.
   public func images(_ indices: [Int], epoch: Int = 0, noisy: Bool = false) -> Tensor {
     let d = pixelsPerImage
+    for i in indices {
+      precondition(i >= 0 && i < count, "Loom: image index \(i) is out of range 0..<\(count)")
+    }
+    let addsNoise = noisy && noise != .none
+    if !addsNoise && normalization == nil {
+      // Clean images: the backend gathers the rows straight from the pixel array.
+      let t = Tensor(empty: shape(indices.count), dtype: .float32)
+      pixels.withUnsafeBytes { src in
+        t.backend.uploadRows(src, rowBytes: d * MemoryLayout<Float>.stride, rows: indices, into: t)
+      }
+      return t
+    }
     // Assembled on the host (noise per example), then uploaded as one tensor.
-    var values = [Float](repeating: 0, count: indices.count * d)
-    values.withUnsafeMutableBufferPointer { out in
+    let n = indices.count * d
+    let values = [Float](unsafeUninitializedCapacity: n) { out, initialized in
       pixels.withUnsafeBufferPointer { src in
         for (row, i) in indices.enumerated() {
-          precondition(i >= 0 && i < count, "Loom: image index \(i) is out of range 0..<\(count)")
           let dst = UnsafeMutableBufferPointer(rebasing: out[(row * d)..<((row + 1) * d)])
-          dst.baseAddress!.update(from: src.baseAddress! + i * d, count: d)
-          if noisy && noise != .none {
+          dst.baseAddress!.initialize(from: src.baseAddress! + i * d, count: d)
+          if addsNoise {
             noise.apply(dst, generator: ImageNoise.generator(seed: noiseSeed, epoch: epoch, index: i))
           }
         }
       }
       if let (mean, std) = normalization {
         let inv = 1 / std
-        for k in 0..<out.count { out[k] = (out[k] - mean) * inv }
+        for k in 0..<n { out[k] = (out[k] - mean) * inv }
       }
+      initialized = n
     }
     return Tensor(values, shape: shape(indices.count))
   }

@@ -78,6 +78,19 @@ extension CPUBackend {
     if let base = bytes.baseAddress, bytes.count > 0 { t.rawPointer.copyMemory(from: base, byteCount: bytes.count) }
   }
 
+  public func uploadRows(
+    _ source: UnsafeRawBufferPointer, rowBytes: Int, rows: [Int], into t: Tensor
+  ) {
+    precondition(
+      t.isContiguous && rows.count * rowBytes == t.count * t.dtype.byteSize, "Loom: uploadRows size mismatch")
+    guard rowBytes > 0, let src = source.baseAddress else { return }
+    let dst = t.rawPointer
+    for (i, r) in rows.enumerated() {
+      precondition(r >= 0 && (r + 1) * rowBytes <= source.count, "Loom: uploadRows row \(r) out of range")
+      (dst + i * rowBytes).copyMemory(from: src + r * rowBytes, byteCount: rowBytes)
+    }
+  }
+
   public func download(_ t: Tensor, into bytes: UnsafeMutableRawBufferPointer) {
     precondition(bytes.count >= t.count * t.dtype.byteSize, "Loom: download buffer too small")
     if let base = bytes.baseAddress, t.count > 0 { StridedCopy.copy(t, to: base) }
