@@ -227,3 +227,22 @@ struct TokenizerConfigReader {
     return n.doubleValue > Double(maxSequenceLength) ? nil : Int(n.doubleValue)
   }
 }
+
+extension Tokenizer {
+  /// Configures a byte-level BPE as `RobertaTokenizer` does: `<s> A </s></s> B </s>` with
+  /// trimmed offsets, RoBERTa's special-token names, tokenizer_class RobertaTokenizer.
+  public func makeRoberta(modelMaxLength: Int? = 512) throws {
+    let names = SpecialTokens.roberta
+    guard let cls = names.cls, let c = tokenToId(cls), let sep = names.sep, let s = tokenToId(sep)
+    else {
+      throw TokenizerError.invalidArgument(
+        "a RoBERTa tokenizer needs <s> and </s> in its vocabulary (train with --special-tokens \"<s>,<pad>,</s>,<unk>,<mask>\")"
+      )
+    }
+    let aps = preTokenizer?.addsPrefixSpace ?? false
+    postProcessor = .roberta(sep: (sep, s), cls: (cls, c), trimOffsets: true, addPrefixSpace: aps)
+    specialTokens = names
+    tokenizerClass = "RobertaTokenizer"
+    self.modelMaxLength = modelMaxLength
+  }
+}

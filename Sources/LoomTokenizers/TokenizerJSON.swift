@@ -59,8 +59,9 @@ extension Tokenizer {
 
 /// Largest token id a file may name (HF's u32 less Loom's "no id" marker).
 let maxTokenId = Int(UInt32.max) - 1
-/// Largest max_length, stride or padding a file may ask for.
-let maxSequenceLength = 1 << 30
+/// Largest max_length, stride or padding a file may ask for (1M tokens: a bound on what one
+/// encoding allocates, far above any model's context).
+let maxSequenceLength = 1 << 20
 
 struct TokenizerJSONReader {
   let file: String
