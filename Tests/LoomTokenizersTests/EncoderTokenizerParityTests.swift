@@ -103,6 +103,12 @@ final class EncoderTokenizerParityTests: XCTestCase {
   func check(_ tok: Tokenizer, _ name: String, file: StaticString = #filePath, line: UInt = #line)
     throws
   {
+    try Self.check(tok, name, file: file, line: line)
+  }
+
+  static func check(_ tok: Tokenizer, _ name: String, file: StaticString = #filePath, line: UInt = #line)
+    throws
+  {
     let d = try fixture("encoders/" + name) as! [String: Any]
     let texts = d["texts"] as! [String]
     let pairs = (d["pairs"] as! [[String]]).map { ($0[0], $0[1]) }
@@ -120,7 +126,7 @@ final class EncoderTokenizerParityTests: XCTestCase {
     XCTAssertEqual(tok.modelMaxLength, sp["model_max_length"] as? Int, file: file, line: line)
 
     func same(_ got: () throws -> BatchEncoding, _ want: Any?, _ label: String) {
-      let w = want as! [String: Any]
+      guard let w = want as? [String: Any] else { return }  // variant not in a smaller fixture
       let result = Result { try got() }
       if w["error"] != nil {
         if case .success = result { XCTFail("\(label): HF refused, Loom did not", file: file, line: line) }
@@ -145,7 +151,7 @@ final class EncoderTokenizerParityTests: XCTestCase {
       ("pair_longest_first", TruncationStrategy.longestFirst), ("pair_only_first", .onlyFirst),
       ("pair_only_second", .onlySecond),
     ] {
-      for (i, w) in (d[key] as! [Any]).enumerated() {
+      for (i, w) in (d[key] as? [Any] ?? []).enumerated() {
         same(
           {
             try tok(
@@ -174,7 +180,7 @@ final class EncoderTokenizerParityTests: XCTestCase {
     same({ try tok(Array(texts.prefix(30)), addSpecialTokens: false) }, d["no_specials"], "\(name) no specials")
   }
 
-  func compare(
+  static func compare(
     _ be: BatchEncoding, _ w: [String: Any], _ label: String, file: StaticString, line: UInt
   ) {
     let rows = w["rows"] as! [[String: Any]]
