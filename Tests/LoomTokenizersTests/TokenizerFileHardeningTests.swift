@@ -148,6 +148,34 @@ final class TokenizerFileHardeningTests: XCTestCase {
     XCTAssertTrue(m.contains("special_tokens_map.json") && m.contains("pad_token"), m)
   }
 
+  /// Token dataset index files: offsets checked before any read through them.
+  func testTokenFileIndexChecked() throws {
+    let tokens = dir + "/tokens.bin"
+    try Data(repeating: 1, count: 8).write(to: URL(fileURLWithPath: tokens))  // 4 uint16 tokens
+    func index(_ xs: [UInt64]) -> String {
+      let p = dir + "/index-\(xs.count)-\(xs.last ?? 0).bin"
+      var d = Data()
+      for x in xs { withUnsafeBytes(of: x.littleEndian) { d.append(contentsOf: $0) } }
+      try! d.write(to: URL(fileURLWithPath: p))
+      return p
+    }
+    let ok = try TokenFile(tokenPath: tokens, indexPath: index([0, 1, 4]), bytesPerToken: 2)
+    XCTAssertEqual(ok.sequence(1), [257, 257, 257])
+    for (xs, place) in [
+      ([0, 3, 2, 4], "offset 2"), ([1, 4], "offset 0"), ([0, UInt64.max], "offset 1"),
+      ([0, 5], "last offset"),
+    ] {
+      let p = index(xs)
+      let m = message { _ = try TokenFile(tokenPath: tokens, indexPath: p, bytesPerToken: 2) }
+      XCTAssertTrue(m.contains(p) && m.contains(place), "\(xs): \(m)")
+    }
+    let odd = dir + "/odd.bin"
+    try Data(repeating: 0, count: 7).write(to: URL(fileURLWithPath: odd))
+    XCTAssertTrue(
+      message { _ = try TokenFile(tokenPath: tokens, indexPath: odd, bytesPerToken: 2) }.contains(
+        "8-byte"))
+  }
+
   func testTrainerRejectsNegativeSettings() {
     let corpus = write("c.txt", "int main(void) { return 0; }\n")
     for (t, name) in [
