@@ -98,6 +98,43 @@ final class EncoderTokenizerParityTests: XCTestCase {
     }
   }
 
+  /// `pad` (HF's tokenizer.pad) and `withSpecialTokens` agree with encoding in one call.
+  func testPadAndWithSpecialTokensMatchCall() throws {
+    for t in [
+      try Tokenizer.fromPretrained(fixturePath("encoders/roberta")),
+      try Tokenizer.fromPretrained(try bertDir()),
+    ] {
+      let texts = ["int x = 1;", "wolfSSL_CTX_new(wolfTLSv1_3_client_method());", "a"]
+      let one = try texts.map { try t($0)[0] }
+      let padded = try t.pad(one, padToMultipleOf: 8)
+      XCTAssertEqual(padded, try t(texts, padding: .longest, padToMultipleOf: 8).encodings)
+      let longest = one.map(\.count).max()!
+      XCTAssertEqual(padded.map(\.count), Array(repeating: (longest + 7) / 8 * 8, count: 3))
+      XCTAssertEqual(padded[2].attentionMask.filter { $0 == 0 }.count, padded[2].count - one[2].count)
+      XCTAssertEqual(padded[2].ids.last, t.padTokenId)
+      let a = try t(texts[0], addSpecialTokens: false)[0].ids
+      let b = try t(texts[1], addSpecialTokens: false)[0].ids
+      let w = t.withSpecialTokens(a, pair: b)
+      let want = try t(texts[0], pair: texts[1])[0]
+      XCTAssertEqual(w.ids, want.ids)
+      XCTAssertEqual(w.typeIds, want.typeIds)
+      XCTAssertEqual(w.specialTokensMask, want.specialTokensMask)
+      XCTAssertEqual(w.sequenceIds, want.sequenceIds)
+      XCTAssertEqual(t.withSpecialTokens(a).ids, try t(texts[0])[0].ids)
+    }
+  }
+
+  func testBadCallArgumentsThrow() throws {
+    let t = try Tokenizer.fromPretrained(fixturePath("encoders/roberta"))
+    XCTAssertThrowsError(try t(["a", "b"], pairs: ["c"]))
+    XCTAssertThrowsError(try t(["a"], truncation: .longestFirst, maxLength: -1))
+    XCTAssertThrowsError(try t(["a"], stride: -1))
+    XCTAssertThrowsError(
+      try t(["int main(void) { return 0; }"], truncation: .longestFirst, maxLength: 4, stride: 4))
+    t.specialTokens.pad = nil
+    XCTAssertThrowsError(try t(["a", "bb"], padding: .longest))
+  }
+
   // MARK: comparison
 
   func check(_ tok: Tokenizer, _ name: String, file: StaticString = #filePath, line: UInt = #line)
