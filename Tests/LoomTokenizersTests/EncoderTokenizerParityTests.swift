@@ -124,6 +124,20 @@ final class EncoderTokenizerParityTests: XCTestCase {
     }
   }
 
+  /// Loom's data directory holds MiniLM without tokenizer_config.json: the names come from the
+  /// vocabulary, and the file's own padding/truncation (128) do not leak into calls.
+  func testMiniLMDataDirectory() throws {
+    let d = (try requireAsset("minilm/tokenizer.json") as NSString).deletingLastPathComponent
+    let t = try Tokenizer.fromPretrained(d)
+    XCTAssertEqual([t.padTokenId, t.unkTokenId, t.clsTokenId, t.sepTokenId, t.maskTokenId], [0, 100, 101, 102, 103])
+    XCTAssertNil(t.bosTokenId)
+    XCTAssertNil(t.modelMaxLength)
+    let e = try t("Hello world")
+    XCTAssertEqual(e[0].ids, [101, 7592, 2088, 102])
+    XCTAssertEqual(e[0].wordIds, [nil, 0, 1, nil])
+    XCTAssertEqual(t.resolvedTokenizerClass, "BertTokenizer")
+  }
+
   func testBadCallArgumentsThrow() throws {
     let t = try Tokenizer.fromPretrained(fixturePath("encoders/roberta"))
     XCTAssertThrowsError(try t(["a", "b"], pairs: ["c"]))

@@ -152,6 +152,26 @@ final class TokenizerMutationTests: XCTestCase {
     }
   }
 
+  func testSpecialTokensMapMutants() throws {
+    let r = fixturePath("encoders/roberta")
+    let src = dir + "/src-map.json"
+    try """
+    {"bos_token": "<s>", "cls_token": "<s>", "eos_token": "</s>",
+     "mask_token": {"content": "<mask>", "lstrip": true, "rstrip": false}, "pad_token": "<pad>",
+     "sep_token": "</s>", "unk_token": "<unk>", "additional_special_tokens": ["<x>", "<y>"]}
+    """.write(toFile: src, atomically: true, encoding: .utf8)
+    try run("special_tokens_map.json", source: src, seed: 7) { p in
+      let d = self.dir + "/sm"
+      try? FileManager.default.removeItem(atPath: d)
+      try FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
+      for f in ["vocab.json", "merges.txt"] {
+        try FileManager.default.copyItem(atPath: r + "/" + f, toPath: d + "/" + f)
+      }
+      try FileManager.default.copyItem(atPath: p, toPath: d + "/special_tokens_map.json")
+      return try Tokenizer.fromPretrained(d)
+    }
+  }
+
   func testTokenizerConfigMutants() throws {
     let r = fixturePath("encoders/roberta")
     let src = dir + "/src-config.json"
