@@ -176,6 +176,21 @@ final class TokenizerFileHardeningTests: XCTestCase {
         "8-byte"))
   }
 
+  /// Repeated lines and trailing spaces in vocab.txt read as HF reads them (last id wins,
+  /// trailing whitespace trimmed): HF gives [2, 7, 8, 3] for "ab c" here.
+  func testVocabTxtDuplicatesAsHF() throws {
+    let d = dir + "/dup"
+    try FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
+    try "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\nab\nc\nab\nc  \n".write(
+      toFile: d + "/vocab.txt", atomically: true, encoding: .utf8)
+    try #"{"tokenizer_class": "BertTokenizer"}"#.write(
+      toFile: d + "/tokenizer_config.json", atomically: true, encoding: .utf8)
+    let t = try Tokenizer.fromPretrained(d)
+    XCTAssertEqual(try t("ab c")[0].ids, [2, 7, 8, 3])
+    XCTAssertEqual(t.vocabSize, 7)
+    XCTAssertNil(t.idToToken(5))
+  }
+
   func testTrainerRejectsNegativeSettings() {
     let corpus = write("c.txt", "int main(void) { return 0; }\n")
     for (t, name) in [
