@@ -191,6 +191,20 @@ final class TokenizerFileHardeningTests: XCTestCase {
     XCTAssertNil(t.idToToken(5))
   }
 
+  /// Tokens added after the largest id a file may name are skipped, not overflowed.
+  func testAddedTokensPastTheLargestId() throws {
+    let d = dir + "/top"
+    try FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
+    let p = tokenizerJSON(added: #"[{"id": 4294967294, "content": "<top>", "special": true}]"#)
+    try FileManager.default.moveItem(atPath: p, toPath: d + "/tokenizer.json")
+    try #"{"mask_token": "<m1>", "pad_token": "<m2>"}"#.write(
+      toFile: d + "/tokenizer_config.json", atomically: true, encoding: .utf8)
+    let t = try Tokenizer.fromPretrained(d)
+    XCTAssertEqual(t.tokenToId("<top>"), 4_294_967_294)
+    XCTAssertNil(t.maskTokenId)
+    XCTAssertEqual(try t("ab<top>")[0].ids, [2, 4_294_967_294])
+  }
+
   func testTrainerRejectsNegativeSettings() {
     let corpus = write("c.txt", "int main(void) { return 0; }\n")
     for (t, name) in [
