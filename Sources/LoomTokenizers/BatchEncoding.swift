@@ -54,7 +54,8 @@ extension Tokenizer {
     let limit = maxLength ?? modelMaxLength
     var trunc: Truncation?
     if let truncation, let limit {
-      trunc = Truncation(maxLength: limit, stride: stride, strategy: truncation, left: truncationLeft)
+      trunc = Truncation(
+        maxLength: limit, stride: stride, strategy: truncation, left: truncationLeft)
     }
     var pad: Padding?
     switch padding {

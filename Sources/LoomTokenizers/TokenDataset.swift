@@ -24,7 +24,8 @@ public final class TokenFile: @unchecked Sendable {
     let idx = try Data(contentsOf: URL(fileURLWithPath: indexPath))
     guard idx.count % 8 == 0, idx.count >= 8 else {
       throw TokenizerError.malformed(
-        file: indexPath, place: "size", reason: "expected whole 8-byte offsets, got \(idx.count) bytes")
+        file: indexPath, place: "size",
+        reason: "expected whole 8-byte offsets, got \(idx.count) bytes")
     }
     // Every offset checked before use: reads go through these, unchecked.
     var offs = [Int]()

@@ -28,7 +28,8 @@ public final class WordPiece: @unchecked Sendable {
     var lines = splitLines(text)
     if lines.last == "" { lines.removeLast() }
     guard lines.count <= maxTokenId else {
-      throw TokenizerError.malformed(file: path, place: "file", reason: "more than \(maxTokenId) lines")
+      throw TokenizerError.malformed(
+        file: path, place: "file", reason: "more than \(maxTokenId) lines")
     }
     // As HF's WordPiece.read_file: trailing whitespace trimmed, a repeated token takes its
     // last line's id.

@@ -104,7 +104,9 @@ struct TokenizerEncode: ParsableCommand {
 
   @Option(
     name: .long,
-    help: "tokenizer.json, a directory with tokenizer.json, vocab.json + merges.txt or encoder.json + vocab.bpe, or gpt2.")
+    help:
+      "tokenizer.json, a directory with tokenizer.json, vocab.json + merges.txt or encoder.json + vocab.bpe, or gpt2."
+  )
   var tokenizer: String
   @Option(name: .long, help: "Text to encode.") var text: String?
   @Option(name: .long, help: "File to encode, line by line.") var file: String?
@@ -191,7 +193,9 @@ struct TokenizerDecode: ParsableCommand {
 
   @Option(
     name: .long,
-    help: "tokenizer.json, a directory with tokenizer.json, vocab.json + merges.txt or encoder.json + vocab.bpe, or gpt2.")
+    help:
+      "tokenizer.json, a directory with tokenizer.json, vocab.json + merges.txt or encoder.json + vocab.bpe, or gpt2."
+  )
   var tokenizer: String
   @Option(name: .long, help: "Ids to decode, e.g. \"15496 995\".") var ids: String?
   @Option(name: .long, help: "File of ids, one sequence a line.") var file: String?
@@ -239,11 +243,14 @@ struct TokenizerSave: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "save",
     abstract:
-      "Write a tokenizer as a directory HF's AutoTokenizer loads (tokenizer.json, tokenizer_config.json, special_tokens_map.json), e.g. from BERT's vocab.txt or RoBERTa's vocab.json + merges.txt.")
+      "Write a tokenizer as a directory HF's AutoTokenizer loads (tokenizer.json, tokenizer_config.json, special_tokens_map.json), e.g. from BERT's vocab.txt or RoBERTa's vocab.json + merges.txt."
+  )
 
   @Option(
     name: .long,
-    help: "A tokenizer directory (with tokenizer_config.json, tokenizer.json, vocab files) or tokenizer.json.")
+    help:
+      "A tokenizer directory (with tokenizer_config.json, tokenizer.json, vocab files) or tokenizer.json."
+  )
   var tokenizer: String
   @Option(name: .long, help: "Output directory.") var output: String
   @Option(name: .long, help: "model_max_length to record (default: the source's).")

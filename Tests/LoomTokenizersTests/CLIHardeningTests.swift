@@ -103,7 +103,8 @@ final class CLIHardeningTests: XCTestCase {
     ])
     XCTAssertEqual(r.status, 0, r.err)
     XCTAssertTrue(FileManager.default.fileExists(atPath: out + "/tokenizer.json"))
-    try EncoderTokenizerParityTests.check(try Tokenizer.fromPretrained(out), "roberta_encodings.json")
+    try EncoderTokenizerParityTests.check(
+      try Tokenizer.fromPretrained(out), "roberta_encodings.json")
     let bad = try runLoom(["tokenizer", "save", "--tokenizer", dir + "/none", "--output", out])
     XCTAssertNotEqual(bad.status, 0)
     XCTAssertTrue(bad.err.contains(dir + "/none"), bad.err)

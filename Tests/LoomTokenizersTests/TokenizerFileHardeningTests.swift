@@ -115,7 +115,9 @@ final class TokenizerFileHardeningTests: XCTestCase {
       ("padding.pad_id", #""padding": {"pad_id": -1},"#),
       ("padding.strategy.Fixed", #""padding": {"strategy": {"Fixed": 1099511627776}},"#),
     ] {
-      let p = write("t.json", base.replacingOccurrences(of: #""added_tokens""#, with: json + #" "added_tokens""#))
+      let p = write(
+        "t.json",
+        base.replacingOccurrences(of: #""added_tokens""#, with: json + #" "added_tokens""#))
       let m = message { _ = try Tokenizer.load(tokenizerJSON: p) }
       XCTAssertTrue(m.contains(field), "\(field): \(m)")
     }
@@ -210,7 +212,13 @@ final class TokenizerFileHardeningTests: XCTestCase {
     for (t, name) in [
       (BPETrainer(vocabSize: -5, showProgress: false), "vocab_size"),
       (BPETrainer(minFrequency: -1, showProgress: false), "min_frequency"),
-      ({ var x = BPETrainer(showProgress: false); x.limitAlphabet = -1; return x }(), "limit_alphabet"),
+      (
+        {
+          var x = BPETrainer(showProgress: false)
+          x.limitAlphabet = -1
+          return x
+        }(), "limit_alphabet"
+      ),
     ] {
       let m = message { _ = try t.train(files: [corpus]) }
       XCTAssertTrue(m.contains(name), m)
