@@ -71,7 +71,8 @@ struct TrainGPTCommand: ParsableCommand {
     _ = try training.arguments(defaults: Self.defaults)
     _ = try training.parsedDevice()
     try training.checkModelDirectory()
-    if let block = blockSize, let positions = try declaredPositions(), block > positions {
+    let positions = try declaredPositions()  // also checks --preset
+    if let block = blockSize, let positions, block > positions {
       throw ValidationError("--block-size \(block) exceeds the model's n_positions (\(positions))")
     }
   }
