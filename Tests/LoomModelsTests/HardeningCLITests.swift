@@ -58,7 +58,7 @@ final class HardeningCLITests: XCTestCase {
       (missing + ["--gradient-accumulation-steps", "-2"], "--gradient-accumulation-steps must be >= 1, got -2"),
       (missing + ["--max-steps", "-5"], "--max-steps must be > 0, or -1"),
       (missing + ["--sgd-momentum", "inf"], "--sgd-momentum must be a finite number >= 0, got inf"),
-      (missing + ["--block-size", "0"], "--block-size must be >= 1, got 0"),
+      (missing + ["--block-size", "1"], "--block-size must be >= 2, got 1"),
       (missing + ["--preset", "tiny", "--block-size", "129"], "--block-size 129 exceeds the model's n_positions (128)"),
       (missing + ["--preset", "huge"], "--preset: unknown preset 'huge'"),
       (missing + ["--sample-temperature", "nan"], "--sample-temperature must be a finite number > 0, got nan"),
