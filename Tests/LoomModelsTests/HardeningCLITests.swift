@@ -65,6 +65,10 @@ final class HardeningCLITests: XCTestCase {
       (missing + ["--sample-top-k", "-1"], "--sample-top-k must be >= 0"),
       (missing + ["--sample-tokens", "-1"], "--sample-tokens must be in 0...2147483647, got -1"),
       (missing + ["--seed", "-1"], "The value '-1' is invalid for '--seed"),
+      (
+        ["train", "gpt", "--data", dir + "/missing.txt", "--char", "--output-dir", corpus + "/out"],
+        "output directory \(corpus)/out cannot be created: \(corpus) is a file, not a directory"
+      ),
       (nomodel + ["--temperature", "nan"], "--temperature must be a finite number > 0, got nan"),
       (nomodel + ["--length-penalty", "nan", "--num-beams", "2"], "--length-penalty must be a finite number, got nan"),
       (nomodel + ["--num-beams", "-3"], "--num-beams must be >= 1, got -3"),
