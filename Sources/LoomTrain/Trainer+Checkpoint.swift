@@ -17,6 +17,7 @@ extension Trainer {
   /// CLI) that want it before loading data and model.
   public static func checkOutputDirectory(_ args: TrainingArguments) throws {
     let dir = args.outputDir
+    try checkCreatable(dir)
     if let contents = try? FileManager.default.contentsOfDirectory(atPath: dir), !contents.isEmpty,
       !args.overwriteOutputDir,
       args.resumeFromCheckpoint == nil
@@ -27,10 +28,44 @@ extension Trainer {
     }
   }
 
+  /// Throws unless `dir` is a directory or can be made one (its nearest existing ancestor
+  /// is a writable directory): said up front instead of a file-system error at the first save.
+  static func checkCreatable(_ dir: String) throws {
+    guard !dir.isEmpty else { throw LoomError("the output directory is empty: name one") }
+    let fm = FileManager.default
+    var path = dir
+    var isDir: ObjCBool = false
+    while !fm.fileExists(atPath: path, isDirectory: &isDir) {
+      let parent = (path as NSString).deletingLastPathComponent
+      if parent == path || parent.isEmpty { return }
+      path = parent
+    }
+    guard isDir.boolValue else {
+      throw LoomError("output directory \(dir) cannot be created: \(path) is a file, not a directory")
+    }
+    guard access(path, W_OK) == 0 else {
+      throw LoomError("output directory \(dir) cannot be created: \(path) is not writable")
+    }
+  }
+
+  /// Removes the `.checkpoint-N.tmp-PID` directories of runs killed while saving (their
+  /// process is gone); a live process's directory is left alone.
+  static func removeOrphanedTemporaryCheckpoints(in dir: String) {
+    let fm = FileManager.default
+    for name in (try? fm.contentsOfDirectory(atPath: dir)) ?? [] where name.hasPrefix(".checkpoint-") {
+      guard let dash = name.range(of: ".tmp-", options: .backwards),
+        let pid = pid_t(name[dash.upperBound...])
+      else { continue }
+      let alive = pid != getpid() && (kill(pid, 0) == 0 || errno == EPERM)
+      if !alive { try? fm.removeItem(atPath: dir + "/" + name) }
+    }
+  }
+
   func prepareOutputDirectory() throws {
     let fm = FileManager.default
     let dir = args.outputDir
     try Self.checkOutputDirectory(args)
+    Self.removeOrphanedTemporaryCheckpoints(in: dir)
     if args.overwriteOutputDir && args.resumeFromCheckpoint == nil {
       for name in (try? fm.contentsOfDirectory(atPath: dir)) ?? []
       where name.hasPrefix("checkpoint-") || name == logFileName {
@@ -78,7 +113,12 @@ extension Trainer {
     let fm = FileManager.default
     let name = "checkpoint-\(state.globalStep)"
     let final = args.outputDir + "/" + name
-    if let metrics, let value = metrics[args.bestMetric.name] {
+    // Non-finite weights would replace (and rotate away) the good checkpoints.
+    if args.stopOnNaN, let bad = firstNonFiniteParameter() {
+      throw nonFiniteStop(step: state.globalStep, what: "weight \(bad) is not finite, so \(name) was not written")
+    }
+    // A NaN metric is never the best.
+    if let metrics, let value = metrics[args.bestMetric.name], !value.isNaN {
       let better =
         state.bestMetric.map { args.bestMetric.greaterIsBetter ? value > $0 : value < $0 } ?? true
       if better {
