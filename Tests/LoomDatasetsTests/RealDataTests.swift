@@ -25,6 +25,30 @@ final class RealDataTests: XCTestCase {
     assertThrows(["unknown split 'dev'"]) { try RealDatasets.rottenTomatoes("dev") }
   }
 
+  /// The tokenizer map on 10k real sentences: parallel encode, then the on-disk cache.
+  func testTokenizeRottenTomatoesIsCached() throws {
+    try require("rotten_tomatoes/train.csv")
+    let tok = try Tokenizer.load(path: RealDatasets.home + "/minilm")
+    let train = try RealDatasets.rottenTomatoes("train")
+    let dir = try tempDir(self)
+    var t0 = Date()
+    let a = try train.tokenize(tok, textColumn: "text", options: .init(maxLength: 128), cacheDir: dir)
+    let encode = Date().timeIntervalSince(t0)
+    t0 = Date()
+    let b = try train.tokenize(tok, textColumn: "text", options: .init(maxLength: 128), cacheDir: dir)
+    let cached = Date().timeIntervalSince(t0)
+    print(String(format: "tokenize %d rows: %.3f s encoding, %.3f s from cache", train.count, encode, cached))
+    XCTAssertEqual(a, b)
+    XCTAssertEqual(a.cacheFile, b.cacheFile)
+    let ids = try a.intSequences("input_ids")
+    XCTAssertTrue(ids.allSatisfy { $0.count <= 128 && $0.first == 101 && $0.last == 102 })
+    // The same ids as a plain encode less its padding (MiniLM's tokenizer.json pads to 128;
+    // the map leaves padding to the collator).
+    let e = try tok.encode(try train.strings("text")[0])
+    XCTAssertEqual(ids[0], zip(e.ids, e.attentionMask).filter { $0.1 == 1 }.map { Int($0.0) })
+    XCTAssertEqual(e.count, 128)
+  }
+
   func testWolfSSLTaggingAndQASets() throws {
     try require("wolfssl-tags/train.jsonl")
     let tags = try RealDatasets.wolfsslTags("validation")
