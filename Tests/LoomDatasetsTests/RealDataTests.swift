@@ -47,6 +47,11 @@ final class RealDataTests: XCTestCase {
     let e = try tok.encode(try train.strings("text")[0])
     XCTAssertEqual(ids[0], zip(e.ids, e.attentionMask).filter { $0.1 == 1 }.map { Int($0.0) })
     XCTAssertEqual(e.count, 128)
+    let c = try CollatorIds(tok)
+    XCTAssertEqual([c.padTokenId, c.clsTokenId, c.sepTokenId, c.maskTokenId], [0, 101, 102, 103])
+    XCTAssertEqual(c.vocabSize, 30522)
+    XCTAssertEqual(c.specialTokenIds, [0, 100, 101, 102, 103])
+    XCTAssertEqual(c.continuationTokenIds.count, 5828)
   }
 
   func testWolfSSLTaggingAndQASets() throws {
