@@ -4,7 +4,8 @@ import PackageDescription
 // Layers (imports flow one way):
 //   CBLAS, CLoomKernels (C)  →  LoomCore (tensor, autograd, CPU backend)
 //   →  LoomNN, LoomOptim  →  LoomIO (safetensors)  →  models / train / generate  →  loom CLI
-// LoomTokenizers stands alone (no tensors).
+// LoomTokenizers stands alone (no tensors); LoomDatasets (columnar datasets, metrics, QA
+// pre/post-processing) sits on it, still without tensors.
 
 #if canImport(Darwin)
 let blasLinker: [LinkerSetting] = [.linkedFramework("Accelerate")]
@@ -21,6 +22,7 @@ let package = Package(
     .library(name: "LoomOptim", targets: ["LoomOptim"]),
     .library(name: "LoomIO", targets: ["LoomIO"]),
     .library(name: "LoomTokenizers", targets: ["LoomTokenizers"]),
+    .library(name: "LoomDatasets", targets: ["LoomDatasets"]),
     .library(name: "LoomPlot", targets: ["LoomPlot"]),
     .library(name: "LoomModels", targets: ["LoomModels"]),
     .library(name: "LoomGenerate", targets: ["LoomGenerate"]),
@@ -60,6 +62,7 @@ let package = Package(
       providers: [.apt(["zlib1g-dev"]), .brew(["zlib"])]),
     .target(name: "LoomIO", dependencies: ["LoomCore", "CZlib"]),
     .target(name: "LoomTokenizers"),
+    .target(name: "LoomDatasets", dependencies: ["LoomTokenizers"]),
     .target(name: "LoomModels", dependencies: ["LoomCore", "LoomNN", "LoomIO"]),
     .target(name: "LoomGenerate", dependencies: ["LoomCore", "LoomNN", "LoomModels", "LoomTokenizers"]),
     .target(name: "LoomTrain", dependencies: ["LoomCore", "LoomNN", "LoomOptim", "LoomIO", "LoomModels"]),
@@ -71,6 +74,7 @@ let package = Package(
       name: "loom",
       dependencies: [
         "LoomCore", "LoomNN", "LoomOptim", "LoomIO", "LoomTokenizers", "LoomPlot", "LoomModels", "LoomGenerate", "LoomTrain",
+        "LoomDatasets",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
     .executableTarget(
@@ -91,6 +95,8 @@ let package = Package(
       dependencies: ["LoomCore", "LoomNN", "LoomOptim", "LoomIO", "LoomModels", "LoomGenerate", "LoomTokenizers", "LoomTrain", "LoomPlot"],
       resources: [.copy("Fixtures")]),
     .testTarget(name: "LoomTokenizersTests", dependencies: ["LoomTokenizers"], resources: [.copy("Fixtures")]),
+    .testTarget(
+      name: "LoomDatasetsTests", dependencies: ["LoomDatasets", "LoomTokenizers"], resources: [.copy("Fixtures")]),
   ],
   swiftLanguageModes: [.v5]
 )
