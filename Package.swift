@@ -81,7 +81,7 @@ let package = Package(
       name: "loom-bench",
       dependencies: [
         "LoomCore", "LoomNN", "LoomOptim", "LoomIO", "LoomTokenizers", "CLoomKernels", "LoomModels", "LoomGenerate", "LoomTrain",
-        .target(name: "CBLAS", condition: .when(platforms: [.linux])),
+        "LoomDatasets", .target(name: "CBLAS", condition: .when(platforms: [.linux])),
       ],
       linkerSettings: blasLinker),
     .testTarget(name: "LoomKernelsTests", dependencies: ["CLoomKernels"]),

