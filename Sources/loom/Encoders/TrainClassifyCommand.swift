@@ -17,6 +17,7 @@ struct TrainClassifyCommand: ParsableCommand {
 
   @Option(help: "Training file: .csv, .tsv or .jsonl with a header / keys.") var data: String
   @Option(help: "Evaluation file in the same format (default: --validation-split of --data).") var validationData: String?
+  @Option(help: "Test file in the same format, scored once after training (test_results.json).") var testData: String?
   @Option(help: "Fraction of --data held out for evaluation when --validation-data is not given (0 = none).")
   var validationSplit = 0.1
   @Option(help: "Column with the text.") var textColumn: String
@@ -81,6 +82,10 @@ struct TrainClassifyCommand: ParsableCommand {
     }
     let trainLabels = try train.labelIds(names, source: "--data \(data)")
     let evalLabels = try eval?.labelIds(names, source: validationData.map { "--validation-data \($0)" } ?? "the validation split")
+    let test = try testData.map {
+      try LabelledText.read($0, flag: "--test-data", textColumn: textColumn, pairColumn: textPairColumn, labelColumn: labelColumn)
+    }
+    let testLabels = try test?.labelIds(names, source: "--test-data \(testData ?? "")")
 
     manualSeed(args.seed)
     let module = try EncoderLoading.load(
@@ -118,9 +123,12 @@ struct TrainClassifyCommand: ParsableCommand {
     _ = try trainer.train()
     try model.savePretrained(to: args.outputDir)
     try tok.savePretrained(args.outputDir)
-    if evalSet != nil {
-      let final = trainer.evaluate()
-      print(String(format: "final: eval_accuracy %.4f, eval_f1 %.4f", final["eval_accuracy"] ?? .nan, final["eval_f1"] ?? .nan))
+    if let test, let testLabels {
+      let testSet = try Self.encode(test, labels: testLabels, tokenizer: tok, maxLength: maxLength, tokenTypes: types, name: "--test-data")
+      let metrics = try trainer.predict(testSet).metrics
+      let json = try JSONSerialization.data(withJSONObject: metrics, options: [.sortedKeys])
+      try json.write(to: URL(fileURLWithPath: args.outputDir + "/test_results.json"))
+      print(String(format: "test: accuracy %.4f, macro-F1 %.4f", metrics["test_accuracy"] ?? .nan, metrics["test_f1"] ?? .nan))
     }
     print("model saved to \(args.outputDir)")
   }
