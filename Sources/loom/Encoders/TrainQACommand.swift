@@ -1,0 +1,117 @@
+import ArgumentParser
+import Foundation
+import LoomCore
+import LoomDatasets
+import LoomGenerate
+import LoomModels
+import LoomNN
+import LoomTokenizers
+import LoomTrain
+
+/// `loom train qa`: extractive question answering on SQuAD-format JSON (HF's run_qa): long
+/// contexts split into windows with a stride, start/end logits, n-best post-processing and
+/// the SQuAD script's exact match and F1.
+struct TrainQACommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "qa", abstract: "Fine-tune an encoder for extractive question answering (SQuAD format).")
+
+  @Option(help: "Training file, SQuAD JSON.") var data: String
+  @Option(help: "Evaluation file, SQuAD JSON.") var validationData: String?
+  @Option(help: "Tokenizer directory instead of --model's.") var tokenizer: String?
+  @Option(help: "Tokens per window (question + context).") var maxSeqLength = 384
+  @Option(help: "Overlap of consecutive context windows, in tokens.") var docStride = 128
+  @Option(help: "Start and end candidates per window.") var nBestSize = 20
+  @Option(help: "Longest answer, in tokens.") var maxAnswerLength = 30
+  @OptionGroup var training: TrainingFlags
+
+  static let defaults: TrainingArguments = {
+    var a = TrainingArguments(outputDir: "")
+    a.numTrainEpochs = 2
+    a.perDeviceTrainBatchSize = 12
+    a.learningRate = 3e-5
+    a.loggingSteps = 50
+    a.evalStrategy = .epoch
+    a.saveStrategy = .epoch
+    a.saveTotalLimit = 2
+    return a
+  }()
+
+  func validate() throws {
+    guard training.model != nil else { throw ValidationError("--model DIR is required: the pretrained encoder to fine-tune") }
+    if docStride < 0 || docStride >= maxSeqLength / 2 {
+      throw ValidationError("--doc-stride must be in 0..<\(maxSeqLength / 2) (half of --max-seq-length), got \(docStride)")
+    }
+    if nBestSize < 1 { throw ValidationError("--n-best-size must be at least 1") }
+    if maxAnswerLength < 1 { throw ValidationError("--max-answer-length must be at least 1") }
+    _ = try training.arguments(defaults: Self.defaults)
+    _ = try training.parsedDevice()
+    try training.checkModelDirectory()
+  }
+
+  func run() throws {
+    setvbuf(stdout, nil, _IOLBF, 0)
+    var args = try training.arguments(defaults: Self.defaults)
+    let device = try training.useDevice()
+    let modelDir = training.model!
+    let train = try SQuADFile.read(data, flag: "--data")
+    let eval = try validationData.map { try SQuADFile.read($0, flag: "--validation-data") }
+    manualSeed(args.seed)
+    let module = try EncoderLoading.load(.questionAnswering, from: modelDir, edits: [:])
+    guard let model = module as? any EncoderModel else { throw LoomError("\(modelDir): not an encoder") }
+    _ = model.to(device: device)
+    let tok = try EncoderLoading.tokenizer(tokenizer, model: modelDir, modelVocabSize: EncoderLoading.vocabSize(model))
+    let maxLength = try EncoderLoading.maxLength(maxSeqLength, tokenizer: tok, model: model)
+    let types = EncoderLoading.takesTokenTypes(model)
+    func examples(_ f: QAFeatures) -> EncodedExamples {
+      EncodedExamples(
+        inputIds: f.inputIds, tokenTypeIds: types ? f.tokenTypeIds : nil,
+        targets: ["start_positions": f.startPositions, "end_positions": f.endPositions],
+        padId: Int(tok.padTokenId ?? 0), fixedLength: maxLength)
+    }
+    let trainFeatures = try QAFeatures.prepare(
+      tokenizer: tok, questions: train.questions, contexts: train.contexts, answers: train.firstAnswer,
+      maxLength: maxLength, stride: docStride)
+    let evalFeatures = try eval.map {
+      try QAFeatures.prepare(
+        tokenizer: tok, questions: $0.questions, contexts: $0.contexts, answers: $0.firstAnswer, maxLength: maxLength,
+        stride: docStride)
+    }
+    let evalSet = evalFeatures.map(examples)
+    if evalSet == nil {
+      args.evalStrategy = .no
+      args.loadBestModelAtEnd = false
+    }
+    print("loom train qa: \(type(of: model)); \(train.questions.count) questions → \(trainFeatures.count) windows")
+    let (nBest, maxAnswer) = (nBestSize, maxAnswerLength)
+    let trainer = Trainer(
+      model: model, args: args, trainDataset: examples(trainFeatures), evalDataset: evalSet,
+      lossAndLogits: { b in
+        let (loss, logits) = model.lossAndLogits(b.tensors)
+        return (LossOutput(loss: loss), logits)
+      },
+      computeMetrics: { p in
+        guard let eval, let f = evalFeatures, let logits = p.predictions else { return [:] }
+        return Self.squad(logits, features: f, file: eval, nBest: nBest, maxAnswerLength: maxAnswer)
+      },
+      saveModel: { m, dir in
+        try m.savePretrained(to: dir)
+        try tok.savePretrained(dir)
+      })
+    trainer.throughputUnit = .samples
+    _ = try trainer.train()
+    try model.savePretrained(to: args.outputDir)
+    try tok.savePretrained(args.outputDir)
+    print("model saved to \(args.outputDir)")
+  }
+
+  /// Exact match and F1 (percentages, as the SQuAD script prints them) of the post-processed answers.
+  static func squad(_ logits: Tensor, features f: QAFeatures, file: SQuADFile, nBest: Int, maxAnswerLength: Int) -> [String: Double] {
+    let (n, s) = (logits.shape[0], logits.shape[1])
+    let v = logits.contiguous().floats  // [N, S, 2]
+    let starts = (0..<n).map { r in (0..<s).map { v[(r * s + $0) * 2] } }
+    let ends = (0..<n).map { r in (0..<s).map { v[(r * s + $0) * 2 + 1] } }
+    let best = f.bestAnswers(startLogits: starts, endLogits: ends, contexts: file.contexts, nBest: nBest, maxAnswerLength: maxAnswerLength)
+    guard let m = try? SQuADMetric.compute(predictions: best.map(\.text), references: file.answers) else { return [:] }
+    return ["exact_match": m.exactMatch, "f1": m.f1]
+  }
+}
