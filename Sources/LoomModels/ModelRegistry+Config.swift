@@ -30,3 +30,11 @@ extension ModelRegistry {
     return try cls.make(config)
   }
 }
+
+extension ModelRegistry {
+  /// `task`'s Auto class loading `directory` (HF's `AutoModelFor….from_pretrained`), for
+  /// callers that pick the task at run time (pipelines, the CLI).
+  public static func loadModel(_ task: AutoTask, from directory: String) throws -> Module {
+    try load(task, from: directory)
+  }
+}

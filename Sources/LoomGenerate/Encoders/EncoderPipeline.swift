@@ -16,7 +16,7 @@ public struct EncoderPipelineParts {
   /// vocabulary is larger than the model's embedding table is an error (its ids would not
   /// index the table). `tokenizer` overrides the directory's own.
   public static func load(_ task: AutoTask, directory: String, tokenizer: String? = nil) throws -> EncoderPipelineParts {
-    let module = try ModelRegistry.load(task, from: directory)
+    let module = try ModelRegistry.loadModel(task, from: directory)
     guard let model = module as? any EncoderModel else {
       throw LoomError("\(directory): \(type(of: module)) is not an encoder (BERT, RoBERTa, DistilBERT)")
     }

@@ -2,6 +2,7 @@ import Foundation
 import LoomCore
 import LoomGenerate
 import LoomModels
+import LoomNN
 import LoomTokenizers
 
 /// Loading encoders for the `loom train …` fine-tuning commands.
@@ -37,17 +38,9 @@ enum EncoderLoading {
     return try autoLoad(task, tmp)
   }
 
-  /// The public Auto class of `task`.
+  /// `task`'s Auto class.
   static func autoLoad(_ task: AutoTask, _ directory: String) throws -> Module {
-    switch task {
-    case .model: return try AutoModel.from(directory: directory)
-    case .maskedLM: return try AutoModelForMaskedLM.from(directory: directory)
-    case .preTraining: return try AutoModelForPreTraining.from(directory: directory)
-    case .sequenceClassification: return try AutoModelForSequenceClassification.from(directory: directory)
-    case .tokenClassification: return try AutoModelForTokenClassification.from(directory: directory)
-    case .questionAnswering: return try AutoModelForQuestionAnswering.from(directory: directory)
-    default: throw LoomError("\(task.rawValue) is not an encoder task")
-    }
+    try ModelRegistry.loadModel(task, from: directory)
   }
 
   /// The tokenizer of `--tokenizer` or the model directory, checked against the model's vocabulary.
