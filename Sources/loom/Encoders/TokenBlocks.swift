@@ -10,6 +10,10 @@ struct MaskedLMExamples: TrainingDataset {
   var special: [[Bool]]
   var padId: Int
   var tokenTypes: Bool
+  /// Token type ids per row (sentence pairs); zeros when nil.
+  var typeIds: [[Int]]? = nil
+  /// `next_sentence_label` per row (NSP pretraining).
+  var nextSentenceLabels: [Int]? = nil
   /// (ids [B, S], special [B, S], epoch, indices) → (masked input ids, labels with −100).
   var mask: @Sendable ([[Int]], [[Bool]], Int, [Int]) -> (inputs: [[Int]], labels: [[Int]])
 
@@ -29,7 +33,11 @@ struct MaskedLMExamples: TrainingDataset {
       Batch.Key.attentionMask: Tensor(
         indices.flatMap { i in (0..<width).map { Int64($0 < rows[i].count ? 1 : 0) } }, shape: [b, width]),
     ]
-    if tokenTypes { t[Batch.Key.tokenTypeIds] = Tensor([Int64](repeating: 0, count: b * width), shape: [b, width]) }
+    if tokenTypes {
+      let types = indices.flatMap { i in (0..<width).map { j in Int64(typeIds.map { j < $0[i].count ? $0[i][j] : 0 } ?? 0) } }
+      t[Batch.Key.tokenTypeIds] = Tensor(types, shape: [b, width])
+    }
+    if let nsp = nextSentenceLabels { t["next_sentence_label"] = Tensor(indices.map { Int64(nsp[$0]) }, shape: [b]) }
     return Batch(t, mainInputName: Batch.Key.inputIds)
   }
 

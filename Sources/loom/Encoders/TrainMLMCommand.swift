@@ -116,17 +116,24 @@ struct TrainMLMCommand: ParsableCommand {
     try EncoderPipelineParts.checkVocabulary(
       tokenizerSize: tok.vocabSize, modelSize: vocab, modelName: training.model ?? "the model config")
     let maxLength = try EncoderLoading.maxLength(maxSeqLength, tokenizer: tok, model: model)
-    if nsp { throw LoomError("--nsp: next-sentence pairs are not wired in this build yet") }
-
-    var lines: [String] = []
+    var allLines: [String] = []
     for path in data {
       let d: Dataset
-      do { d = try Dataset.loadText(path, skipEmpty: true) } catch { throw LoomError("--data \(path): \(error)") }
-      lines += try d.strings("text").filter { !$0.trimmingCharacters(in: .whitespaces).isEmpty }
+      do { d = try Dataset.loadText(path) } catch { throw LoomError("--data \(path): \(error)") }
+      allLines += try d.strings("text") + [""]
     }
+    let lines = allLines.filter { !$0.trimmingCharacters(in: .whitespaces).isEmpty }
     guard !lines.isEmpty else { throw LoomError("the --data files contain no text") }
     var rows: [[Int]], special: [[Bool]]
-    if lineByLine {
+    var typeIds: [[Int]]? = nil, nextSentence: [Int]? = nil
+    if nsp {
+      let (a, b, labels) = try SentencePairs.make(SentencePairs.documents(allLines), seed: args.seed)
+      let enc = try tok(a, pairs: b, truncation: .longestFirst, maxLength: maxLength).encodings
+      rows = enc.map { $0.ids.map(Int.init) }
+      special = enc.map { $0.specialTokensMask.map { $0 != 0 } }
+      typeIds = enc.map { $0.typeIds.map(Int.init) }
+      nextSentence = labels
+    } else if lineByLine {
       let enc = try tok(lines, truncation: .longestFirst, maxLength: maxLength).encodings
       rows = enc.map { $0.ids.map(Int.init) }
       special = enc.map { $0.specialTokensMask.map { $0 != 0 } }
@@ -142,6 +149,7 @@ struct TrainMLMCommand: ParsableCommand {
     func examples(_ idx: ArraySlice<Int>, evalSet: Bool) -> MaskedLMExamples {
       MaskedLMExamples(
         rows: idx.map { rows[$0] }, special: idx.map { special[$0] }, padId: Int(tok.padTokenId ?? 0), tokenTypes: types,
+        typeIds: typeIds.map { t in idx.map { t[$0] } }, nextSentenceLabels: nextSentence.map { l in idx.map { l[$0] } },
         mask: { ids, sp, epoch, indices in
           // Evaluation masks the same way every time, so eval_loss is comparable across epochs.
           masking(ids, sp, epoch: evalSet ? -1 : epoch, indices: indices)
