@@ -31,9 +31,9 @@ extension Dataset {
   /// are kept as HF does unless `skipEmpty`).
   public static func loadText(_ path: String, skipEmpty: Bool = false) throws -> Dataset {
     let s = try readUTF8(path)
-    var lines = s.split(separator: "\n", omittingEmptySubsequences: false).map {
-      $0.hasSuffix("\r") ? String($0.dropLast()) : String($0)
-    }
+    // "\r\n" is one Character in Swift: split on both.
+    var lines = s.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" })
+      .map(String.init)
     if lines.last == "" { lines.removeLast() }
     if skipEmpty { lines.removeAll { $0.isEmpty } }
     return try Dataset(columns: [("text", lines.map { .string($0) })])
@@ -73,6 +73,10 @@ extension Dataset {
     for j in cols.indices where cols[j].contains(where: { $0.string != nil }) {
       cols[j] = cols[j].map { v in v.string.map { .string($0) } ?? .string(textOf(v)) }
     }
+    // …and a numeric column with any fraction is all doubles.
+    for j in cols.indices where cols[j].contains(where: { if case .double = $0 { return true } else { return false } }) {
+      cols[j] = cols[j].map { v in v.double.map { .double($0) } ?? v }
+    }
     return try Dataset(columns: Array(zip(header, cols)))
   }
 
@@ -82,7 +86,8 @@ extension Dataset {
     let s = try readUTF8(path)
     var names = [String]()
     var rows = [[String: Value]]()
-    for (i, line) in s.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+    for (i, line) in s.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" })
+      .enumerated() {
       let t = line.trimmingCharacters(in: .whitespacesAndNewlines)
       if t.isEmpty { continue }
       let obj: Any

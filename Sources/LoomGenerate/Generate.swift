@@ -87,8 +87,12 @@ public enum Generation {
     promptLength: Int, config: GenerationConfig, maxPositions: Int,
     newTokensName: String = "max_new_tokens", slidingWindowName: String = "slidingWindow"
   ) throws -> Int {
-    let maxLength =
-      config.maxNewTokens.map { promptLength + $0 } ?? config.maxLength ?? (promptLength + 20)
+    let requested = config.maxNewTokens.map { promptLength.addingReportingOverflow($0) }
+    if let r = requested, r.overflow || r.partialValue > Int(Int32.max) {
+      throw LoomError(
+        "generate: \(newTokensName) \(config.maxNewTokens!) is more tokens than Loom generates (at most \(Int32.max) with the prompt)")
+    }
+    let maxLength = requested?.partialValue ?? config.maxLength ?? (promptLength + 20)
     if maxLength > maxPositions && !config.slidingWindow {
       let request =
         config.maxNewTokens != nil

@@ -38,22 +38,41 @@ public struct GenerationConfig: Sendable {
 
   /// Checks contradictory or out-of-range settings with messages naming the field.
   public func validate(vocabularySize: Int) throws {
-    if let m = maxNewTokens, m < 0 { throw LoomError("max_new_tokens must be >= 0, got \(m)") }
-    if minNewTokens < 0 { throw LoomError("min_new_tokens must be >= 0, got \(minNewTokens)") }
-    if temperature <= 0 { throw LoomError("temperature must be > 0, got \(temperature)") }
-    if topK < 0 { throw LoomError("top_k must be >= 0, got \(topK)") }
-    if !(topP > 0 && topP <= 1) { throw LoomError("top_p must be in (0, 1], got \(topP)") }
-    if repetitionPenalty <= 0 { throw LoomError("repetition_penalty must be > 0, got \(repetitionPenalty)") }
-    if numBeams < 1 { throw LoomError("num_beams must be >= 1, got \(numBeams)") }
-    if numReturnSequences < 1 { throw LoomError("num_return_sequences must be >= 1, got \(numReturnSequences)") }
-    if numBeams == 1 && !doSample && numReturnSequences > 1 {
-      throw LoomError("greedy decoding returns one sequence: num_return_sequences (\(numReturnSequences)) needs do_sample or num_beams >= num_return_sequences")
-    }
-    if numBeams > 1 && numReturnSequences > numBeams {
-      throw LoomError("num_return_sequences (\(numReturnSequences)) must be <= num_beams (\(numBeams))")
-    }
+    try validate()
     for id in eosTokenIds + (padTokenId.map { [$0] } ?? []) where id < 0 || id >= vocabularySize {
       throw LoomError("token id \(id) is outside the vocabulary (size \(vocabularySize))")
+    }
+  }
+
+  /// The checks that need no model (a CLI runs them before loading one). `name` spells a
+  /// field (HF's snake_case name) as the caller shows it, e.g. `--num-beams`. Ranges are
+  /// HF's logits processors' (temperature and repetition_penalty > 0, top_p and min_p in
+  /// [0, 1]); every real number must be finite.
+  public func validate(naming name: (String) -> String = { $0 }) throws {
+    func fail(_ field: String, _ rule: String, _ value: Any) -> LoomError {
+      LoomError("\(name(field)) must be \(rule), got \(value)")
+    }
+    if let m = maxLength, m < 1 { throw fail("max_length", ">= 1", m) }
+    if let m = maxNewTokens, !(0...Int(Int32.max)).contains(m) { throw fail("max_new_tokens", "in 0...\(Int32.max)", m) }
+    if minNewTokens < 0 { throw fail("min_new_tokens", ">= 0", minNewTokens) }
+    if !(temperature > 0 && temperature.isFinite) { throw fail("temperature", "a finite number > 0", temperature) }
+    if topK < 0 { throw fail("top_k", ">= 0 (0 = off)", topK) }
+    if !(topP > 0 && topP <= 1) { throw fail("top_p", "in (0, 1]", topP) }
+    if let m = minP, !(0...1).contains(m) { throw fail("min_p", "in [0, 1]", m) }
+    if !(repetitionPenalty > 0 && repetitionPenalty.isFinite) {
+      throw fail("repetition_penalty", "a finite number > 0", repetitionPenalty)
+    }
+    if noRepeatNgramSize < 0 { throw fail("no_repeat_ngram_size", ">= 0 (0 = off)", noRepeatNgramSize) }
+    if numBeams < 1 { throw fail("num_beams", ">= 1", numBeams) }
+    if !lengthPenalty.isFinite { throw fail("length_penalty", "a finite number", lengthPenalty) }
+    if numReturnSequences < 1 { throw fail("num_return_sequences", ">= 1", numReturnSequences) }
+    if numBeams == 1 && !doSample && numReturnSequences > 1 {
+      throw LoomError(
+        "greedy decoding returns one sequence: \(name("num_return_sequences")) (\(numReturnSequences)) needs \(name("do_sample")) or \(name("num_beams")) >= \(name("num_return_sequences"))")
+    }
+    if numBeams > 1 && numReturnSequences > numBeams {
+      throw LoomError(
+        "\(name("num_return_sequences")) (\(numReturnSequences)) must be <= \(name("num_beams")) (\(numBeams))")
     }
   }
 }

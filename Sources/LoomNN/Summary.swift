@@ -84,12 +84,13 @@ public struct ModelSummary: CustomStringConvertible {
   static let mebibyte = 1024.0 * 1024.0
 
   public var inputSizeMB: Double {
-    abs(Double(inputShape.reduce(1, *) * batchSize) * Self.bytesPerNumber / Self.mebibyte)
+    // In Double: a display batch size may be any Int, and the product must not trap.
+    abs(inputShape.reduce(Double(batchSize)) { $0 * Double($1) } * Self.bytesPerNumber / Self.mebibyte)
   }
 
   public var forwardBackwardSizeMB: Double {
-    let outputs = rows.reduce(0) { $0 + $1.outputShape.reduce(1, *) }
-    return abs(2 * Double(outputs) * Self.bytesPerNumber / Self.mebibyte)
+    let outputs = rows.reduce(0.0) { $0 + $1.outputShape.reduce(1.0) { $0 * Double($1) } }
+    return abs(2 * outputs * Self.bytesPerNumber / Self.mebibyte)
   }
 
   public var parametersSizeMB: Double {

@@ -3,7 +3,7 @@ import Foundation
 /// Byte-pair-encoding model: vocabulary plus ranked merges.
 public final class BPE: @unchecked Sendable {
   public let vocab: [String: UInt32]
-  public let idToToken: [String]
+  public let idToToken: TokenTable
   /// Merges in rank order, as (left, right) token strings.
   public let merges: [(String, String)]
   public var unkToken: String?
@@ -21,15 +21,10 @@ public final class BPE: @unchecked Sendable {
   let mergeMap: PairMap
   /// Token id of each byte's mapped character (UInt32.max when absent).
   let byteIds: [UInt32]
-  /// Raw bytes of each token when read as byte-level text (nil if it is not).
-  lazy var tokenBytes: [[UInt8]?] = idToToken.map { ByteLevel.decode($0) }
 
   public init(vocab: [String: UInt32], merges: [(String, String)], unkToken: String? = nil) throws {
     self.vocab = vocab
-    let size = Int(vocab.values.max().map { $0 + 1 } ?? 0)
-    var inv = [String](repeating: "", count: size)
-    for (t, i) in vocab { inv[Int(i)] = t }
-    idToToken = inv
+    idToToken = TokenTable(vocab)
     self.merges = merges
     self.unkToken = unkToken
     var mm = PairMap(capacity: merges.count)
@@ -45,9 +40,7 @@ public final class BPE: @unchecked Sendable {
   }
 
   public func id(of token: String) -> UInt32? { vocab[token] }
-  public func token(of id: UInt32) -> String? {
-    Int(id) < idToToken.count ? idToToken[Int(id)] : nil
-  }
+  public func token(of id: UInt32) -> String? { idToToken[id] }
   public var vocabSize: Int { vocab.count }
 
   /// A merge naming a token missing from the vocabulary (callers add the file and place).

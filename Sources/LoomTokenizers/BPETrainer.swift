@@ -30,7 +30,19 @@ public struct BPETrainer {
     public var specialTokens: [String]
   }
 
+  /// Rejects settings HF's trainer cannot take (its fields are unsigned).
+  public func validate() throws {
+    if vocabSize < 0 { throw TokenizerError.invalidArgument("vocab_size must be ≥ 0, got \(vocabSize)") }
+    if minFrequency < 0 {
+      throw TokenizerError.invalidArgument("min_frequency must be ≥ 0, got \(minFrequency)")
+    }
+    if let l = limitAlphabet, l < 0 {
+      throw TokenizerError.invalidArgument("limit_alphabet must be ≥ 0, got \(l)")
+    }
+  }
+
   public func train(files: [String]) throws -> Result {
+    try validate()
     let counts = try WordCounts.count(files: files, showProgress: showProgress)
     if counts.wordCount == 0 { throw TokenizerError.emptyCorpus(files) }
     var r = try train(counts)

@@ -11,6 +11,9 @@ public struct Encoding: Equatable, Sendable {
   public var attentionMask: [UInt32] = []
   /// Which input (0 or 1) each token came from; nil for added special tokens.
   public var sequenceIds: [Int?] = []
+  /// Index of the pre-tokenized word each token came from, counted per sequence (HF's
+  /// `word_ids`); nil for special and padding tokens.
+  public var wordIds: [Int?] = []
   public var overflowing: [Encoding] = []
 
   public init() {}
@@ -18,13 +21,13 @@ public struct Encoding: Equatable, Sendable {
   mutating func reserve(_ n: Int) {
     ids.reserveCapacity(n); typeIds.reserveCapacity(n); tokens.reserveCapacity(n)
     offsets.reserveCapacity(n); byteOffsets.reserveCapacity(n); specialTokensMask.reserveCapacity(n)
-    attentionMask.reserveCapacity(n); sequenceIds.reserveCapacity(n)
+    attentionMask.reserveCapacity(n); sequenceIds.reserveCapacity(n); wordIds.reserveCapacity(n)
   }
   public var count: Int { ids.count }
 
   mutating func append(
     id: UInt32, token: String, offset: Range<Int>, byteOffset: Range<Int>, typeId: UInt32,
-    special: Bool, sequence: Int?
+    special: Bool, sequence: Int?, word: Int?
   ) {
     ids.append(id)
     tokens.append(token)
@@ -34,6 +37,7 @@ public struct Encoding: Equatable, Sendable {
     specialTokensMask.append(special ? 1 : 0)
     attentionMask.append(1)
     sequenceIds.append(sequence)
+    wordIds.append(word)
   }
 
   func slice(_ r: Range<Int>) -> Encoding {
@@ -46,6 +50,7 @@ public struct Encoding: Equatable, Sendable {
     e.specialTokensMask = Array(specialTokensMask[r])
     e.attentionMask = Array(attentionMask[r])
     e.sequenceIds = Array(sequenceIds[r])
+    e.wordIds = Array(wordIds[r])
     return e
   }
 
@@ -83,6 +88,7 @@ public struct Encoding: Equatable, Sendable {
     specialTokensMask += o.specialTokensMask
     attentionMask += o.attentionMask
     sequenceIds += o.sequenceIds
+    wordIds += o.wordIds
   }
 
   /// Cuts to `maxLength` tokens; the rest goes to `overflowing` in windows overlapping by `stride`.
@@ -149,5 +155,6 @@ public struct Encoding: Equatable, Sendable {
     put(&specialTokensMask, 1)
     put(&attentionMask, 0)
     put(&sequenceIds, nil)
+    put(&wordIds, nil)
   }
 }

@@ -11,12 +11,10 @@ public enum Model {
   }
 
   public func token(of id: UInt32) -> String? {
-    let inv: [String]
     switch self {
-    case .bpe(let m): inv = m.idToToken
-    case .wordPiece(let m): inv = m.idToToken
+    case .bpe(let m): return m.idToToken[id]
+    case .wordPiece(let m): return m.idToToken[id]
     }
-    return Int(id) < inv.count ? inv[Int(id)] : nil
   }
 
   public var vocabSize: Int {

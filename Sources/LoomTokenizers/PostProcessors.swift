@@ -39,19 +39,13 @@ public enum PostProcessor {
       }
     default: break
     }
-    if !addSpecialTokens
-      || {
-        if case .byteLevel = self { return true }
-        return false
-      }()
-    {
+    let pieces: [TemplatePiece]
+    var specials: [String: (ids: [UInt32], tokens: [String])] = [:]
+    switch addSpecialTokens ? self : .byteLevel(trimOffsets: false, addPrefixSpace: false) {
+    case .byteLevel:
       var r = a
       if let b { r.merge(with: b) }
       return r
-    }
-    let pieces: [TemplatePiece]
-    var specials: [String: (ids: [UInt32], tokens: [String])] = [:]
-    switch self {
     case .roberta(let sep, let cls, _, _):
       specials = [cls.0: ([cls.1], [cls.0]), sep.0: ([sep.1], [sep.0])]
       pieces =
@@ -82,7 +76,6 @@ public enum PostProcessor {
     case .template(let s, let p, let sp):
       specials = sp
       pieces = b == nil ? s : p
-    case .byteLevel: fatalError("unreachable")
     }
     return applyTemplate(pieces, specials, a, b)
   }
@@ -106,14 +99,15 @@ private func applyTemplate(
         for i in 0..<e.count {
           out.append(
             id: e.ids[i], token: e.tokens[i], offset: e.offsets[i], byteOffset: e.byteOffsets[i],
-            typeId: t, special: e.specialTokensMask[i] != 0, sequence: e.sequenceIds[i])
+            typeId: t, special: e.specialTokensMask[i] != 0, sequence: e.sequenceIds[i],
+            word: e.wordIds[i])
         }
       case .special(let id, let t):
         guard let sp = specials[id] else { continue }
         for (k, sid) in sp.ids.enumerated() {
           out.append(
             id: sid, token: sp.tokens[k], offset: 0..<0, byteOffset: 0..<0, typeId: t,
-            special: true, sequence: nil)
+            special: true, sequence: nil, word: nil)
         }
       }
     }

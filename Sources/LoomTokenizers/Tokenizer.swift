@@ -53,6 +53,14 @@ public final class Tokenizer: @unchecked Sendable {
   public var decoder: Decoder?
   public var truncation: Truncation?
   public var padding: Padding?
+  /// The named special tokens (tokenizer_config.json / special_tokens_map.json).
+  public var specialTokens = SpecialTokens()
+  /// tokenizer_config.json's model_max_length (nil: none given).
+  public var modelMaxLength: Int?
+  /// tokenizer_config.json's tokenizer_class, e.g. "BertTokenizer", "RobertaTokenizer".
+  public var tokenizerClass: String?
+  /// Other tokenizer_config.json keys written back as read (do_lower_case, add_prefix_space…).
+  var configExtras: [String: JSONValue] = [:]
   public private(set) var addedTokens: [AddedToken] = []
   private var matcher = AddedMatcher([])
   private var addedById: [UInt32: Int] = [:]
@@ -148,12 +156,15 @@ public final class Tokenizer: @unchecked Sendable {
         ? t[r.lowerBound] - 1 : t[r.lowerBound]
       return Int(lo)..<max(Int(lo), Int(t[r.upperBound]))
     }
+    // Words are the non-empty pieces after added-token extraction and pre-tokenization.
+    var word = 0
     for (range, tok) in matcher.split(bytes) {
       if let tok {
         let t = addedTokens[tok]
         enc.append(
           id: t.id, token: t.content, offset: chars(range), byteOffset: range, typeId: typeId,
-          special: false, sequence: sequence)
+          special: false, sequence: sequence, word: word)
+        word += 1
         continue
       }
       var nt: NormalizedText
@@ -186,8 +197,9 @@ public final class Tokenizer: @unchecked Sendable {
             pos += len
             enc.append(
               id: id, token: model.token(of: id) ?? "", offset: chars(br), byteOffset: br,
-              typeId: typeId, special: false, sequence: sequence)
+              typeId: typeId, special: false, sequence: sequence, word: word)
           }
+          word += 1
         }
       }
     }
@@ -252,14 +264,15 @@ public final class Tokenizer: @unchecked Sendable {
   public func encode(_ text: String, pair: String? = nil, addSpecialTokens: Bool = true) throws
     -> Encoding
   {
-    var e = try encodeUnpadded(text, pair: pair, addSpecialTokens: addSpecialTokens)
+    var e = try encodeUnpadded(
+      text, pair: pair, addSpecialTokens: addSpecialTokens, truncation: truncation)
     if let p = padding { pad(&e, to: p.length ?? e.count, p) }
     return e
   }
 
-  private func encodeUnpadded(_ text: String, pair: String?, addSpecialTokens: Bool) throws
-    -> Encoding
-  {
+  func encodeUnpadded(
+    _ text: String, pair: String?, addSpecialTokens: Bool, truncation: Truncation?
+  ) throws -> Encoding {
     var w = takeWorker()
     defer { giveBack(w) }
     var a = encodeSequence(text, sequence: 0, typeId: 0, worker: &w)
@@ -318,7 +331,7 @@ public final class Tokenizer: @unchecked Sendable {
     b = bb
   }
 
-  private func pad(_ e: inout Encoding, to length: Int, _ p: Padding) {
+  func pad(_ e: inout Encoding, to length: Int, _ p: Padding) {
     var target = length
     if let m = p.padToMultipleOf, m > 0, target % m != 0 { target += m - target % m }
     e.pad(to: target, padId: p.padId, padTypeId: p.padTypeId, padToken: p.padToken, left: p.left)
@@ -328,6 +341,14 @@ public final class Tokenizer: @unchecked Sendable {
   public func encodeBatch(_ inputs: [(String, String?)], addSpecialTokens: Bool = true) throws
     -> [Encoding]
   {
+    try encodeBatch(
+      inputs, addSpecialTokens: addSpecialTokens, truncation: truncation, padding: padding)
+  }
+
+  func encodeBatch(
+    _ inputs: [(String, String?)], addSpecialTokens: Bool, truncation: Truncation?,
+    padding: Padding?
+  ) throws -> [Encoding] {
     var out = [Encoding](repeating: Encoding(), count: inputs.count)
     var firstError: Error?
     let errLock = NSLock()
@@ -340,7 +361,8 @@ public final class Tokenizer: @unchecked Sendable {
         for i in lo..<hi {
           do {
             obp[i] = try encodeUnpadded(
-              inputs[i].0, pair: inputs[i].1, addSpecialTokens: addSpecialTokens)
+              inputs[i].0, pair: inputs[i].1, addSpecialTokens: addSpecialTokens,
+              truncation: truncation)
           } catch {
             errLock.lock()
             if firstError == nil { firstError = error }

@@ -57,6 +57,12 @@ extension Tokenizer {
   }
 }
 
+/// Largest token id a file may name (HF's u32 less Loom's "no id" marker).
+let maxTokenId = Int(UInt32.max) - 1
+/// Largest max_length, stride or padding a file may ask for (1M tokens: a bound on what one
+/// encoding allocates, far above any model's context).
+let maxSequenceLength = 1 << 20
+
 struct TokenizerJSONReader {
   let file: String
 
@@ -78,7 +84,28 @@ struct TokenizerJSONReader {
     (d[k] as? NSNumber)?.boolValue ?? def
   }
   func optStr(_ d: [String: Any], _ k: String) -> String? { d[k] as? String }
-  func int(_ x: Any?) -> Int? { (x as? NSNumber)?.intValue }
+
+  /// A whole number in `range`, checked before any conversion (NSNumber's intValue wraps).
+  func int(_ x: Any?, _ place: String, _ range: ClosedRange<Int>) throws -> Int {
+    guard let n = x as? NSNumber, let v = Int(exactly: n.doubleValue.rounded(.towardZero)),
+      Double(v) == n.doubleValue, range.contains(v)
+    else {
+      throw fail(place, "expected an integer in \(range.lowerBound)...\(range.upperBound), got \(x.map { "\($0)" } ?? "nothing")")
+    }
+    return v
+  }
+
+  func optInt(_ d: [String: Any], _ k: String, _ place: String, _ range: ClosedRange<Int>)
+    throws -> Int?
+  {
+    guard let x = d[k], !(x is NSNull) else { return nil }
+    return try int(x, place + "." + k, range)
+  }
+
+  /// Token ids: 0 ..< 2^32 − 1 (HF's u32; the top value is kept as Loom's "no id" marker).
+  func tokenId(_ x: Any?, _ place: String) throws -> UInt32 {
+    UInt32(try int(x, place, 0...maxTokenId))
+  }
 
   func tokenizer(_ root: Any) throws -> Tokenizer {
     let d = try obj(root, "top level")
@@ -100,10 +127,10 @@ struct TokenizerJSONReader {
     for (i, a) in (d["added_tokens"] as? [Any] ?? []).enumerated() {
       let place = "added_tokens[\(i)]"
       let o = try obj(a, place)
-      guard let id = int(o["id"]) else { throw fail(place + ".id", "expected an integer") }
+      let id = try tokenId(o["id"], place + ".id")
       added.append(
         AddedToken(
-          content: try str(o, "content", place), id: UInt32(id), special: bool(o, "special", false),
+          content: try str(o, "content", place), id: id, special: bool(o, "special", false),
           singleWord: bool(o, "single_word", false), lstrip: bool(o, "lstrip", false),
           rstrip: bool(o, "rstrip", false),
           normalized: bool(o, "normalized", false)))
@@ -111,17 +138,21 @@ struct TokenizerJSONReader {
     t.addTokens(added)
     if let tr = d["truncation"] as? [String: Any] {
       t.truncation = Truncation(
-        maxLength: int(tr["max_length"]) ?? 512, stride: int(tr["stride"]) ?? 0,
+        maxLength: try optInt(tr, "max_length", "truncation", 0...maxSequenceLength) ?? 512,
+        stride: try optInt(tr, "stride", "truncation", 0...maxSequenceLength) ?? 0,
         strategy: TruncationStrategy(rawValue: tr["strategy"] as? String ?? "") ?? .longestFirst,
         left: (tr["direction"] as? String) == "Left")
     }
     if let pd = d["padding"] as? [String: Any] {
       var p = Padding(
         left: (pd["direction"] as? String) == "Left",
-        padToMultipleOf: int(pd["pad_to_multiple_of"]),
-        padId: UInt32(int(pd["pad_id"]) ?? 0), padTypeId: UInt32(int(pd["pad_type_id"]) ?? 0),
+        padToMultipleOf: try optInt(pd, "pad_to_multiple_of", "padding", 0...maxSequenceLength),
+        padId: UInt32(try optInt(pd, "pad_id", "padding", 0...maxTokenId) ?? 0),
+        padTypeId: UInt32(try optInt(pd, "pad_type_id", "padding", 0...maxTokenId) ?? 0),
         padToken: pd["pad_token"] as? String ?? "[PAD]")
-      if let s = pd["strategy"] as? [String: Any], let f = int(s["Fixed"]) { p.length = f }
+      if let s = pd["strategy"] as? [String: Any] {
+        p.length = try optInt(s, "Fixed", "padding.strategy", 0...maxSequenceLength)
+      }
       t.padding = p
     }
     return t
@@ -135,12 +166,8 @@ struct TokenizerJSONReader {
       throw fail("model.vocab", "expected an object mapping tokens to ids")
     }
     var vocab = [String: UInt32]()
-    for (k, x) in vraw {
-      guard let i = int(x), i >= 0 else {
-        throw fail("model.vocab[\"\(k)\"]", "id is not a non-negative integer")
-      }
-      vocab[k] = UInt32(i)
-    }
+    vocab.reserveCapacity(vraw.count)
+    for (k, x) in vraw { vocab[k] = try tokenId(x, "model.vocab[\"\(k)\"]") }
     switch type {
     case "BPE":
       var merges = [(String, String)]()
@@ -179,7 +206,8 @@ struct TokenizerJSONReader {
         WordPiece(
           vocab: vocab, unkToken: optStr(m, "unk_token") ?? "[UNK]",
           continuingSubwordPrefix: optStr(m, "continuing_subword_prefix") ?? "##",
-          maxInputCharsPerWord: int(m["max_input_chars_per_word"]) ?? 100))
+          maxInputCharsPerWord: try optInt(m, "max_input_chars_per_word", "model", 0...Int(Int32.max))
+            ?? 100))
     default:
       throw fail("model.type", "unknown model type \"\(type)\" (supported: BPE, WordPiece)")
     }
@@ -226,6 +254,9 @@ struct TokenizerJSONReader {
       if let s = p["String"] as? String {
         pattern = .string(s)
       } else if let r = p["Regex"] as? String {
+        do { _ = try NSRegularExpression(pattern: r) } catch {
+          throw fail(place + ".pattern.Regex", "invalid regular expression \"\(r)\"")
+        }
         pattern = .regex(r)
       } else {
         throw fail(place + ".pattern", "expected {\"String\": …} or {\"Regex\": …}")
@@ -246,10 +277,10 @@ struct TokenizerJSONReader {
   }
 
   func tokenPair(_ x: Any?, _ place: String) throws -> (String, UInt32) {
-    guard let a = x as? [Any], a.count == 2, let s = a[0] as? String, let i = int(a[1]) else {
+    guard let a = x as? [Any], a.count == 2, let s = a[0] as? String else {
       throw fail(place, "expected [token, id]")
     }
-    return (s, UInt32(i))
+    return (s, try tokenId(a[1], place + "[1]"))
   }
 
   func postProcessor(_ d: [String: Any], _ place: String) throws -> PostProcessor {
@@ -271,23 +302,36 @@ struct TokenizerJSONReader {
       func pieces(_ k: String) throws -> [TemplatePiece] {
         try (d[k] as? [Any] ?? []).enumerated().map { i, x in
           let o = try obj(x, "\(place).\(k)[\(i)]")
+          let here = "\(place).\(k)[\(i)]"
           if let s = o["SpecialToken"] as? [String: Any] {
             return .special(
-              id: try str(s, "id", "\(place).\(k)[\(i)]"), typeId: UInt32(int(s["type_id"]) ?? 0))
+              id: try str(s, "id", here),
+              typeId: UInt32(try optInt(s, "type_id", here, 0...maxTokenId) ?? 0))
           }
           if let s = o["Sequence"] as? [String: Any] {
+            let id = try str(s, "id", here)
+            guard id == "A" || id == "B" else {
+              throw fail(here + ".Sequence.id", "expected \"A\" or \"B\", got \"\(id)\"")
+            }
             return .sequence(
-              id: try str(s, "id", "\(place).\(k)[\(i)]"), typeId: UInt32(int(s["type_id"]) ?? 0))
+              id: id, typeId: UInt32(try optInt(s, "type_id", here, 0...maxTokenId) ?? 0))
           }
           throw fail("\(place).\(k)[\(i)]", "expected SpecialToken or Sequence")
         }
       }
       var specials = [String: (ids: [UInt32], tokens: [String])]()
       for (k, v) in d["special_tokens"] as? [String: Any] ?? [:] {
-        let o = try obj(v, "\(place).special_tokens.\(k)")
-        specials[k] = (
-          ((o["ids"] as? [NSNumber]) ?? []).map { $0.uint32Value }, o["tokens"] as? [String] ?? []
-        )
+        let here = "\(place).special_tokens.\(k)"
+        let o = try obj(v, here)
+        guard let rawIds = o["ids"] as? [Any] else { throw fail(here + ".ids", "expected an array of ids") }
+        let ids = try rawIds.enumerated().map { try tokenId($1, "\(here).ids[\($0)]") }
+        guard let toks = o["tokens"] as? [String] else {
+          throw fail(here + ".tokens", "expected an array of strings")
+        }
+        guard toks.count == ids.count else {
+          throw fail(here, "\(ids.count) ids but \(toks.count) tokens; they must pair up")
+        }
+        specials[k] = (ids, toks)
       }
       return .template(single: try pieces("single"), pair: try pieces("pair"), specials: specials)
     default: throw fail(place + ".type", "unsupported post-processor \"\(type)\"")
@@ -476,7 +520,7 @@ enum TokenizerJSONWriter {
   static func model(_ m: Model) -> JSONValue {
     switch m {
     case .bpe(let b):
-      let vocab = b.idToToken.enumerated().map { ($1, JSONValue.int($0)) }
+      let vocab = b.idToToken.sortedById.map { ($0.token, JSONValue.int(Int($0.id))) }
       return .object([
         ("type", .string("BPE")), ("dropout", b.dropout.map { .double($0) } ?? .null),
         ("unk_token", b.unkToken.json),
@@ -492,7 +536,7 @@ enum TokenizerJSONWriter {
         ("type", .string("WordPiece")), ("unk_token", .string(w.unkToken)),
         ("continuing_subword_prefix", .string(w.continuingSubwordPrefix)),
         ("max_input_chars_per_word", .int(w.maxInputCharsPerWord)),
-        ("vocab", .object(w.idToToken.enumerated().map { ($1, JSONValue.int($0)) })),
+        ("vocab", .object(w.idToToken.sortedById.map { ($0.token, JSONValue.int(Int($0.id))) })),
       ])
     }
   }

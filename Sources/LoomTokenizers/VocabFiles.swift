@@ -41,9 +41,11 @@ public enum VocabFiles {
     var v = [String: UInt32]()
     v.reserveCapacity(dict.count)
     for (k, x) in dict {
-      guard let n = x as? NSNumber, let i = UInt32(exactly: n.doubleValue) else {
+      guard let n = x as? NSNumber, let i = UInt32(exactly: n.doubleValue), Int(i) <= maxTokenId
+      else {
         throw TokenizerError.malformed(
-          file: path, place: "token \"\(k)\"", reason: "id is not a non-negative integer")
+          file: path, place: "token \"\(k)\"",
+          reason: "id \(x) is not an integer in 0...\(maxTokenId)")
       }
       v[k] = i
     }

@@ -1,7 +1,9 @@
+import Foundation
+
 /// WordPiece model: greedy longest-match-first over a vocabulary (BERT).
 public final class WordPiece: @unchecked Sendable {
   public let vocab: [String: UInt32]
-  public let idToToken: [String]
+  public let idToToken: TokenTable
   public var unkToken: String
   public var continuingSubwordPrefix: String
   public var maxInputCharsPerWord: Int
@@ -11,9 +13,7 @@ public final class WordPiece: @unchecked Sendable {
     maxInputCharsPerWord: Int = 100
   ) {
     self.vocab = vocab
-    var inv = [String](repeating: "", count: Int(vocab.values.max().map { $0 + 1 } ?? 0))
-    for (t, i) in vocab { inv[Int(i)] = t }
-    idToToken = inv
+    idToToken = TokenTable(vocab)
     self.unkToken = unkToken
     self.continuingSubwordPrefix = continuingSubwordPrefix
     self.maxInputCharsPerWord = maxInputCharsPerWord
@@ -21,12 +21,15 @@ public final class WordPiece: @unchecked Sendable {
 
   /// Reads a BERT vocab.txt: one token a line, id = line number.
   public static func vocab(fromFile path: String) throws -> [String: UInt32] {
-    guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-      throw TokenizerError.missingFile(path)
+    guard let text = String(data: try VocabFiles.readData(path), encoding: .utf8) else {
+      throw TokenizerError.malformed(file: path, place: "file", reason: "not valid UTF-8")
     }
     var v = [String: UInt32]()
     var lines = splitLines(text)
     if lines.last == "" { lines.removeLast() }
+    guard lines.count <= maxTokenId else {
+      throw TokenizerError.malformed(file: path, place: "file", reason: "more than \(maxTokenId) lines")
+    }
     for (i, l) in lines.enumerated() where v[l] == nil { v[l] = UInt32(i) }
     return v
   }

@@ -27,7 +27,7 @@ public final class ProgressCallback: TrainerCallback {
   ) {
     if let loss = logs["loss"], let lr = logs["learning_rate"] {
       fields = [
-        "loss": String(format: "%.4f", loss), "lr": String(format: "%.2e", lr),
+        "loss": Self.number(loss, "%.4f"), "lr": String(format: "%.2e", lr),
         unit.progressLabel: String(format: "%.0f", logs[unit.logKey] ?? 0),
       ]
       bar?.update(state.globalStep, fields)
@@ -42,6 +42,12 @@ public final class ProgressCallback: TrainerCallback {
     bar = nil
   }
 
+  /// `value` in `format`, with NaN and infinities as Python prints them (nan, inf, -inf;
+  /// C's printf writes -nan for some NaNs).
+  public static func number(_ value: Double, _ format: String) -> String {
+    value.isNaN ? "nan" : value.isInfinite ? (value < 0 ? "-inf" : "inf") : String(format: format, value)
+  }
+
   /// A log record as HF prints it: {'eval_loss': 1.234, 'epoch': 1.0}, metrics first.
   static func describe(_ logs: [String: Double]) -> String {
     let order = logs.keys.sorted { a, b in
@@ -52,7 +58,9 @@ public final class ProgressCallback: TrainerCallback {
     let items = order.map { k -> String in
       let v = logs[k]!
       let text =
-        k == "step"
+        !v.isFinite
+        ? number(v, "")
+        : k == "step"
         ? String(Int(v))
         : (abs(v) >= 1e-4 && abs(v) < 1e6 || v == 0
           ? String(format: "%.4g", v) : String(format: "%.3e", v))

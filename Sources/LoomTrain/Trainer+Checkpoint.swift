@@ -27,10 +27,24 @@ extension Trainer {
     }
   }
 
+  /// Removes the `.checkpoint-N.tmp-PID` directories of runs killed while saving (their
+  /// process is gone); a live process's directory is left alone.
+  static func removeOrphanedTemporaryCheckpoints(in dir: String) {
+    let fm = FileManager.default
+    for name in (try? fm.contentsOfDirectory(atPath: dir)) ?? [] where name.hasPrefix(".checkpoint-") {
+      guard let dash = name.range(of: ".tmp-", options: .backwards),
+        let pid = pid_t(name[dash.upperBound...])
+      else { continue }
+      let alive = pid != getpid() && (kill(pid, 0) == 0 || errno == EPERM)
+      if !alive { try? fm.removeItem(atPath: dir + "/" + name) }
+    }
+  }
+
   func prepareOutputDirectory() throws {
     let fm = FileManager.default
     let dir = args.outputDir
     try Self.checkOutputDirectory(args)
+    Self.removeOrphanedTemporaryCheckpoints(in: dir)
     if args.overwriteOutputDir && args.resumeFromCheckpoint == nil {
       for name in (try? fm.contentsOfDirectory(atPath: dir)) ?? []
       where name.hasPrefix("checkpoint-") || name == logFileName {
@@ -78,7 +92,12 @@ extension Trainer {
     let fm = FileManager.default
     let name = "checkpoint-\(state.globalStep)"
     let final = args.outputDir + "/" + name
-    if let metrics, let value = metrics[args.bestMetric.name] {
+    // Non-finite weights would replace (and rotate away) the good checkpoints.
+    if args.stopOnNaN, let bad = firstNonFiniteParameter() {
+      throw nonFiniteStop(step: state.globalStep, what: "weight \(bad) is not finite, so \(name) was not written")
+    }
+    // A NaN metric is never the best.
+    if let metrics, let value = metrics[args.bestMetric.name], !value.isNaN {
       let better =
         state.bestMetric.map { args.bestMetric.greaterIsBetter ? value > $0 : value < $0 } ?? true
       if better {

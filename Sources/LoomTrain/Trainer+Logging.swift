@@ -4,9 +4,8 @@ import Foundation
 extension Trainer {
   var logFilePath: String { args.outputDir + "/" + logFileName }
 
-  static func jsonLine(_ logs: [String: Double]) throws -> Data {
-    try JSONSerialization.data(withJSONObject: logs, options: [.sortedKeys]) + Data("\n".utf8)
-  }
+  /// One JSON-lines row; a NaN or infinite value is written as null (`LogJSON`).
+  static func jsonLine(_ logs: [String: Double]) throws -> Data { try LogJSON.line(logs) }
 
   func defaultLog(_ logs: [String: Double]) throws {
     state.logHistory.append(logs)

@@ -19,16 +19,16 @@ extension Trainer {
       throw LoomError(
         "eval_strategy is \(args.evalStrategy.rawValue) but no evaluation dataset was given")
     }
+    let total = try checkedTotalSteps()
     try prepareOutputDirectory()
     manualSeed(args.seed)
-    let total = totalSteps
     let loader = try trainLoader()
     let optimizer = try createOptimizer()
     let scheduler = try createScheduler(numTrainingSteps: total, optimizer: optimizer)
     self.optimizer = optimizer
     lrScheduler = scheduler
     state = TrainerState(
-      maxSteps: total, numTrainEpochs: Int(args.numTrainEpochs.rounded(.up)),
+      maxSteps: total, numTrainEpochs: Int(min(args.numTrainEpochs.rounded(.up), 0x1p62)),
       trainBatchSize: args.perDeviceTrainBatchSize)
     if let resume = try resolveResume() {
       try restore(from: resume, optimizer: optimizer, scheduler: scheduler)
@@ -47,9 +47,19 @@ extension Trainer {
           if micro % accumulation == 0 { callbackHandler.onStepBegin(args, state, &control) }
           state.batchesInEpoch += 1
           micro += 1
-          running.add(
-            try trainingStep(model: model, inputs: batch),
-            tokens: throughputUnit == .tokens ? batch.tokenCount : batch.count)
+          let output = try trainingStep(model: model, inputs: batch)
+          running.add(output, tokens: throughputUnit == .tokens ? batch.tokenCount : batch.count)
+          if args.stopOnNaN, case let loss = output.loss.item(), !loss.isFinite {
+            // Logged (as null in JSON) at the step it broke, never stepped or saved: the
+            // checkpoints stay good.
+            var logs = running.means()
+            logs["learning_rate"] = optimizer.paramGroups[0].lr
+            logs["epoch"] = state.epoch
+            logs["step"] = Double(state.globalStep + 1)
+            try log(logs)
+            callbackHandler.onTrainEnd(args, state, &control)
+            throw nonFiniteStop(step: state.globalStep + 1, what: "the training loss is \(ProgressCallback.number(loss, "%g"))")
+          }
           let endOfEpoch = state.batchesInEpoch == loader.count
           guard micro % accumulation == 0 || endOfEpoch else {
             callbackHandler.onSubstepEnd(args, state, &control)
@@ -80,8 +90,47 @@ extension Trainer {
         "loaded the best model from \(best) (\(args.bestMetric.name) = \(state.bestMetric ?? .nan))\n"
           .data(using: .utf8)!)
     }
+    if let name = firstNonFiniteParameter() {
+      if args.stopOnNaN {
+        callbackHandler.onTrainEnd(args, state, &control)
+        throw nonFiniteStop(step: state.globalStep, what: "weight \(name) is not finite")
+      }
+      let first = state.logHistory.first { $0.values.contains { !$0.isFinite } }?["step"]
+      FileHandle.standardError.write(
+        "warning: training ended with non-finite weights (\(name))\(first.map { "; the logs show nan from step \(Int($0))" } ?? ""). Lower the learning rate or raise adam_epsilon; stop_on_nan (--stop-on-nan) stops at the first one\n"
+          .data(using: .utf8)!)
+    }
     callbackHandler.onTrainEnd(args, state, &control)
     return state
+  }
+
+  /// Optimizer steps of the run: max_steps, else num_train_epochs × steps per epoch
+  /// (an error, not a trap, when that is more than Loom counts).
+  func checkedTotalSteps() throws -> Int {
+    if args.maxSteps > 0 { return args.maxSteps }
+    let steps = (args.numTrainEpochs * Double(stepsPerEpoch)).rounded(.up)
+    guard steps < 0x1p62 else {
+      throw LoomError(
+        "num_train_epochs \(args.numTrainEpochs) × \(stepsPerEpoch) steps per epoch is more than 2^62 steps: lower num_train_epochs or set max_steps"
+      )
+    }
+    return Int(steps)
+  }
+
+  /// The name of the first parameter holding a NaN or infinity (x − x is 0 only when finite).
+  func firstNonFiniteParameter() -> String? {
+    noGrad {
+      model.namedParameters().first { (_, p) in !((p - p).abs().sum().item() == 0) }?.0
+    }
+  }
+
+  /// The error that ends a run with stop_on_nan: the step, what went wrong and the
+  /// checkpoint to go back to.
+  func nonFiniteStop(step: Int, what: String) -> LoomError {
+    let last = checkpoints().last.map { "the last good checkpoint is \($0)" } ?? "no checkpoint was saved"
+    return LoomError(
+      "training stopped at step \(step): \(what) (stop_on_nan, --stop-on-nan); \(last). Lower the learning rate, raise adam_epsilon or clip gradients (max_grad_norm), then resume or restart"
+    )
   }
 
   /// HF's `_maybe_log_save_evaluate`: acts on should_log, should_evaluate and should_save.

@@ -135,7 +135,8 @@ public final class EarlyStoppingCallback: TrainerCallback {
     _ metrics: [String: Double], state: TrainerState, control: inout TrainerControl
   ) {
     guard let v = metrics[metric] else { return }
-    if let b = best, greaterIsBetter ? v <= b + threshold : v >= b - threshold {
+    // A NaN metric is no improvement.
+    if v.isNaN || best.map({ greaterIsBetter ? v <= $0 + threshold : v >= $0 - threshold }) == true {
       bad += 1
       if bad >= patience { control.shouldTrainingStop = true }
     } else {

@@ -43,6 +43,11 @@ public struct TrainingArguments: Codable, Equatable, Sendable {
   /// Loom extension: momentum of optim "sgd".
   public var sgdMomentum: Double = 0
   public var resumeFromCheckpoint: String? = nil
+  /// Loom extension (Keras's TerminateOnNaN; HF has no such option): stop at the first
+  /// NaN or infinite training loss, with an error naming the step, and never checkpoint
+  /// non-finite weights, so the last good checkpoint stays. Off, a NaN loss is logged (as
+  /// null in JSON) and training goes on, as in HF.
+  public var stopOnNaN = false
 
   public init(outputDir: String) { self.outputDir = outputDir }
 
@@ -58,6 +63,7 @@ public struct TrainingArguments: Codable, Equatable, Sendable {
     case metricForBestModel = "metric_for_best_model", greaterIsBetter = "greater_is_better", seed
     case dataloaderDropLast = "dataloader_drop_last", resumeFromCheckpoint = "resume_from_checkpoint"
     case dataloaderPrefetch = "dataloader_prefetch", optim, sgdMomentum = "sgd_momentum"
+    case stopOnNaN = "stop_on_nan"
   }
 
   /// Loom's three original optimizers (every accepted name: `OptimizerNames.allCases`).
@@ -70,28 +76,58 @@ public struct TrainingArguments: Codable, Equatable, Sendable {
     return (name, greaterIsBetter ?? !(name.hasSuffix("loss") || name.hasSuffix("perplexity")))
   }
 
-  /// Rejects contradictory or out-of-range settings with the flag at fault.
-  public func validate() throws {
-    if perDeviceTrainBatchSize < 1 { throw LoomError("per_device_train_batch_size must be >= 1, got \(perDeviceTrainBatchSize)") }
-    if perDeviceEvalBatchSize < 1 { throw LoomError("per_device_eval_batch_size must be >= 1, got \(perDeviceEvalBatchSize)") }
-    if gradientAccumulationSteps < 1 { throw LoomError("gradient_accumulation_steps must be >= 1, got \(gradientAccumulationSteps)") }
-    if maxSteps <= 0 && numTrainEpochs <= 0 { throw LoomError("set max_steps > 0 or num_train_epochs > 0") }
-    if lrSchedulerType == .polynomial && learningRate <= 1e-7 {
-      throw LoomError("lr_scheduler_type polynomial decays to 1e-7: learning_rate must be larger, got \(learningRate)")
+  /// Rejects contradictory or out-of-range settings, naming the field at fault. `name`
+  /// spells a field (HF's snake_case name) as the caller shows it: the CLI passes its
+  /// flag's spelling (`--warmup-steps`). Ranges follow torch's optimizers (betas in
+  /// [0, 1), eps and weight decay >= 0); every real number must be finite.
+  public func validate(naming name: (String) -> String = { $0 }) throws {
+    func fail(_ field: String, _ rule: String, _ value: Any) -> LoomError {
+      LoomError("\(name(field)) must be \(rule), got \(value)")
     }
-    if sgdMomentum < 0 { throw LoomError("sgd_momentum must be >= 0, got \(sgdMomentum)") }
-    if learningRate < 0 { throw LoomError("learning_rate must be >= 0, got \(learningRate)") }
-    if !(0...1).contains(warmupRatio) { throw LoomError("warmup_ratio must be in [0, 1], got \(warmupRatio)") }
-    if loggingSteps < 1 { throw LoomError("logging_steps must be >= 1, got \(loggingSteps)") }
-    if saveStrategy == .steps && saveSteps < 1 { throw LoomError("save_steps must be >= 1, got \(saveSteps)") }
-    if let l = saveTotalLimit, l < 1 { throw LoomError("save_total_limit must be >= 1, got \(l)") }
+    func atLeast(_ field: String, _ value: Int, _ low: Int) throws {
+      if value < low { throw fail(field, ">= \(low)", value) }
+    }
+    func nonNegative(_ field: String, _ value: Double) throws {
+      if !(value >= 0 && value.isFinite) { throw fail(field, "a finite number >= 0", value) }
+    }
+    // Bounded so epochs × steps per epoch stays a countable number of steps.
+    if !(0...1e9).contains(numTrainEpochs) { throw fail("num_train_epochs", "a number in [0, 1e9]", numTrainEpochs) }
+    if maxSteps < -1 { throw fail("max_steps", "> 0, or -1 to train num_train_epochs", maxSteps) }
+    if maxSteps <= 0 && numTrainEpochs <= 0 {
+      throw LoomError("set \(name("max_steps")) > 0 or \(name("num_train_epochs")) > 0")
+    }
+    try atLeast("per_device_train_batch_size", perDeviceTrainBatchSize, 1)
+    try atLeast("per_device_eval_batch_size", perDeviceEvalBatchSize, 1)
+    try atLeast("gradient_accumulation_steps", gradientAccumulationSteps, 1)
+    try nonNegative("learning_rate", learningRate)
+    if lrSchedulerType == .polynomial && learningRate <= 1e-7 {
+      throw LoomError(
+        "\(name("lr_scheduler_type")) polynomial decays to 1e-7: \(name("learning_rate")) must be larger, got \(learningRate)")
+    }
+    try nonNegative("weight_decay", weightDecay)
+    for (field, beta) in [("adam_beta1", adamBeta1), ("adam_beta2", adamBeta2)] where !(beta >= 0 && beta < 1) {
+      throw fail(field, "in [0, 1)", beta)
+    }
+    try nonNegative("adam_epsilon", adamEpsilon)
+    try nonNegative("sgd_momentum", sgdMomentum)
+    try atLeast("warmup_steps", warmupSteps, 0)
+    if !(0...1).contains(warmupRatio) { throw fail("warmup_ratio", "in [0, 1]", warmupRatio) }
+    try nonNegative("max_grad_norm", maxGradNorm)
+    try atLeast("logging_steps", loggingSteps, 1)
+    if let e = evalSteps { try atLeast("eval_steps", e, 1) }
+    try atLeast("save_steps", saveSteps, 1)
+    if let l = saveTotalLimit { try atLeast("save_total_limit", l, 1) }
+    if let m = metricForBestModel, m.isEmpty { throw fail("metric_for_best_model", "a metric name", "''") }
     if loadBestModelAtEnd {
-      if evalStrategy == .no { throw LoomError("load_best_model_at_end needs an eval_strategy (steps or epoch)") }
+      let flag = name("load_best_model_at_end")
+      if evalStrategy == .no { throw LoomError("\(flag) needs an \(name("eval_strategy")) (steps or epoch)") }
       if evalStrategy != saveStrategy {
-        throw LoomError("load_best_model_at_end needs save_strategy (\(saveStrategy.rawValue)) to match eval_strategy (\(evalStrategy.rawValue))")
+        throw LoomError(
+          "\(flag) needs \(name("save_strategy")) (\(saveStrategy.rawValue)) to match \(name("eval_strategy")) (\(evalStrategy.rawValue))")
       }
       if evalStrategy == .steps && saveSteps % (evalSteps ?? loggingSteps) != 0 {
-        throw LoomError("load_best_model_at_end needs save_steps (\(saveSteps)) to be a multiple of eval_steps (\(evalSteps ?? loggingSteps))")
+        throw LoomError(
+          "\(flag) needs \(name("save_steps")) (\(saveSteps)) to be a multiple of \(name("eval_steps")) (\(evalSteps ?? loggingSteps))")
       }
     }
   }

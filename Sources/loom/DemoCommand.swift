@@ -10,9 +10,16 @@ struct DemoCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "demo", abstract: "Train a small character-level GPT on Shakespeare and print samples.")
 
-  @Option(help: "Optimizer steps (batch 12 × 64 characters each).") var steps = 2000
+  @Option(parsing: .unconditional, help: "Optimizer steps (batch 12 × 64 characters each).") var steps = 2000
   @Option(help: "Where the model, checkpoints, metrics and loss.png go.") var outputDir = "out/shakespeare-gpt"
-  @Option(help: "Random seed.") var seed: UInt64 = 1337
+  @Option(parsing: .unconditional, help: "Random seed.") var seed: UInt64 = 1337
+
+  /// The demo's own flags, checked here: errors must name --steps, not the --max-steps
+  /// it passes on to `loom train gpt`.
+  func validate() throws {
+    if steps < 1 { throw ValidationError("--steps must be >= 1, got \(steps)") }
+    if outputDir.isEmpty { throw ValidationError("--output-dir must not be empty") }
+  }
 
   func run() throws {
     let dir = LoomHome.url.appendingPathComponent("shakespeare").path

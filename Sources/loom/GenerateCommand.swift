@@ -16,30 +16,52 @@ struct GenerateCommand: ParsableCommand {
       "Tokenizer instead of the model directory's: tokenizer.json, a directory with tokenizer.json, vocab.json + merges.txt or encoder.json + vocab.bpe, or gpt2 (Loom's GPT-2 files)."
   ) var tokenizer: String?
   @Option(help: "Text to continue.") var prompt: String
-  @Option(help: "Tokens to generate.") var maxNewTokens = 50
-  @Option(help: "Minimum tokens before end-of-text is allowed.") var minNewTokens = 0
+  @Option(parsing: .unconditional, help: "Tokens to generate.") var maxNewTokens = 50
+  @Option(parsing: .unconditional, help: "Minimum tokens before end-of-text is allowed.") var minNewTokens = 0
   @Flag(help: "Sample instead of choosing the most likely token.") var doSample = false
-  @Option(help: "Sampling temperature.") var temperature: Double = 1
-  @Option(help: "Keep the K most likely tokens (0 = all).") var topK = 50
-  @Option(help: "Nucleus sampling mass.") var topP: Double = 1
-  @Option(help: "Beams for beam search.") var numBeams = 1
-  @Option(help: "Beam length penalty.") var lengthPenalty: Double = 1
+  @Option(parsing: .unconditional, help: "Sampling temperature.") var temperature: Double = 1
+  @Option(parsing: .unconditional, help: "Keep the K most likely tokens (0 = all).") var topK = 50
+  @Option(parsing: .unconditional, help: "Nucleus sampling mass.") var topP: Double = 1
+  @Option(parsing: .unconditional, help: "Beams for beam search.") var numBeams = 1
+  @Option(parsing: .unconditional, help: "Beam length penalty.") var lengthPenalty: Double = 1
   @Flag(help: "Stop beam search when num_beams hypotheses are finished.") var earlyStopping = false
-  @Option(help: "Block repeated n-grams of this size.") var noRepeatNgramSize = 0
-  @Option(help: "Penalty for repeating tokens (> 1 discourages).") var repetitionPenalty: Double = 1
-  @Option(help: "Sequences to return.") var numReturnSequences = 1
-  @Option(help: "Random seed for sampling.") var seed: UInt64?
+  @Option(parsing: .unconditional, help: "Block repeated n-grams of this size.") var noRepeatNgramSize = 0
+  @Option(parsing: .unconditional, help: "Penalty for repeating tokens (> 1 discourages).") var repetitionPenalty: Double = 1
+  @Option(parsing: .unconditional, help: "Sequences to return.") var numReturnSequences = 1
+  @Option(parsing: .unconditional, help: "Random seed for sampling.") var seed: UInt64?
   @Flag(help: "Print tokens as they are generated (one sequence).") var stream = false
   @Flag(help: "Past n_positions, keep generating over the last n_positions − 1 tokens instead of failing.")
   var slidingWindow = false
   @Option(help: "Device to run on: cpu or emulated.") var device = "cpu"
 
+  /// The generation settings from the flags (token ids come from the model in run()).
+  var settings: GenerationConfig {
+    var g = GenerationConfig()
+    g.maxNewTokens = maxNewTokens
+    g.slidingWindow = slidingWindow
+    g.minNewTokens = minNewTokens
+    g.doSample = doSample
+    g.temperature = temperature
+    g.topK = topK
+    g.topP = topP
+    g.numBeams = numBeams
+    g.lengthPenalty = lengthPenalty
+    g.earlyStopping = earlyStopping ? .enabled : .heuristic
+    g.noRepeatNgramSize = noRepeatNgramSize
+    g.repetitionPenalty = repetitionPenalty
+    g.numReturnSequences = numReturnSequences
+    g.seed = seed
+    return g
+  }
+
+  /// Every flag, checked before the model is read, in the flags' spelling.
   func validate() throws {
-    if maxNewTokens < 0 { throw ValidationError("--max-new-tokens must be >= 0") }
-    if numReturnSequences > 1 && numBeams == 1 && !doSample {
-      throw ValidationError("--num-return-sequences \(numReturnSequences) needs --do-sample or --num-beams >= \(numReturnSequences)")
-    }
     if prompt.isEmpty { throw ValidationError("--prompt must not be empty") }
+    do {
+      try settings.validate { "--" + $0.replacingOccurrences(of: "_", with: "-") }
+    } catch let e as LoomError {
+      throw ValidationError(e.message)
+    }
     do { _ = try Device(parsing: device) } catch { throw ValidationError("--device: \(error)") }
   }
 
@@ -55,25 +77,11 @@ struct GenerateCommand: ParsableCommand {
     if let bad = ids.first(where: { $0 >= lm.config.vocabSize }) {
       throw ValidationError("the tokenizer gives id \(bad), outside the model's vocab_size \(lm.config.vocabSize): is --tokenizer the model's?")
     }
-    var g = GenerationConfig()
-    g.maxNewTokens = maxNewTokens
-    g.slidingWindow = slidingWindow
+    var g = settings
     // Checked before any work, in the flags' spelling.
     _ = try Generation.checkedMaxLength(
       promptLength: ids.count, config: g, maxPositions: lm.config.nPositions, newTokensName: "--max-new-tokens",
       slidingWindowName: "--sliding-window")
-    g.minNewTokens = minNewTokens
-    g.doSample = doSample
-    g.temperature = temperature
-    g.topK = topK
-    g.topP = topP
-    g.numBeams = numBeams
-    g.lengthPenalty = lengthPenalty
-    g.earlyStopping = earlyStopping ? .enabled : .heuristic
-    g.noRepeatNgramSize = noRepeatNgramSize
-    g.repetitionPenalty = repetitionPenalty
-    g.numReturnSequences = numReturnSequences
-    g.seed = seed
     if let eos = lm.config.eosTokenId ?? codec.eosTokenId, eos < lm.config.vocabSize { g.eosTokenIds = [eos] }
     g.padTokenId = lm.config.padTokenId ?? g.eosTokenIds.first
     let streaming = stream && numBeams == 1 && numReturnSequences == 1

@@ -13,10 +13,10 @@ struct SummaryCommand: ParsableCommand {
 
   @Argument(help: "ae, dae, vae, conv-vae, a GPT-2 preset (seed, tiny, gpt2, gpt2-medium) or a model directory.")
   var model: String
-  @Option(help: "Batch size shown in the output shapes (default: -1, any).") var batchSize = -1
-  @Option(help: "Latent dimensions (vae, conv-vae).") var latentDim = 20
-  @Option(help: "Vocabulary size of a GPT-2 preset.") var vocabSize = 50257
-  @Option(help: "Tokens in the probe sequence of a language model.") var sequenceLength = 8
+  @Option(parsing: .unconditional, help: "Batch size shown in the output shapes (default: -1, any).") var batchSize = -1
+  @Option(parsing: .unconditional, help: "Latent dimensions (vae, conv-vae).") var latentDim = 20
+  @Option(parsing: .unconditional, help: "Vocabulary size of a GPT-2 preset.") var vocabSize = 50257
+  @Option(parsing: .unconditional, help: "Tokens in the probe sequence of a language model.") var sequenceLength = 8
 
   static let presets = ["seed", "scratch", "tiny", "gpt2", "small", "gpt2-small", "gpt2-medium", "medium"]
 
@@ -33,8 +33,13 @@ struct SummaryCommand: ParsableCommand {
     if batchSize == 0 || batchSize < -1 {
       throw ValidationError("--batch-size must be -1 (any) or at least 1, got \(batchSize)")
     }
-    if latentDim < 1 { throw ValidationError("--latent-dim must be at least 1, got \(latentDim)") }
-    if vocabSize < 1 { throw ValidationError("--vocab-size must be at least 1, got \(vocabSize)") }
+    // The configs' own limits (VAEConfig latent_size, GPT2Config vocab_size), named by flag.
+    if !(1...(1 << 20)).contains(latentDim) {
+      throw ValidationError("--latent-dim must be in 1...\(1 << 20), got \(latentDim)")
+    }
+    if !(1...(1 << 22)).contains(vocabSize) {
+      throw ValidationError("--vocab-size must be in 1...\(1 << 22), got \(vocabSize)")
+    }
     if sequenceLength < 1 { throw ValidationError("--sequence-length must be at least 1, got \(sequenceLength)") }
   }
 

@@ -13,7 +13,7 @@ struct TokenizerCommand: ParsableCommand {
 
 private func fail(_ e: Error) -> Error { ValidationError("\(e)") }
 
-private func warn(_ s: String) { FileHandle.standardError.write((s + "\n").data(using: .utf8)!) }
+private func warn(_ s: String) { FileHandle.standardError.write(Data((s + "\n").utf8)) }
 
 struct TokenizerTrain: ParsableCommand {
   static let configuration = CommandConfiguration(
@@ -30,7 +30,41 @@ struct TokenizerTrain: ParsableCommand {
   @Option(name: .long, help: "Keep at most this many initial characters.") var limitAlphabet: Int?
   @Option(name: .long, help: "Directory for vocab.json, merges.txt and tokenizer.json.") var output:
     String
+  @Option(
+    name: .long,
+    help:
+      "roberta: also write tokenizer_config.json + special_tokens_map.json and a RobertaProcessing tokenizer.json (AutoTokenizer loads it as RobertaTokenizer); needs --special-tokens with <s>,<pad>,</s>,<unk>,<mask>."
+  )
+  var modelType: String?
+  @Option(name: .long, help: "model_max_length written for --model-type roberta.")
+  var modelMaxLength = 512
   @Flag(name: .long, help: "No progress bars.") var quiet = false
+
+  func validate() throws {
+    if files.isEmpty { throw ValidationError("--files: give at least one text file") }
+    if vocabSize < 0 { throw ValidationError("--vocab-size must be ≥ 0, got \(vocabSize)") }
+    if minFrequency < 0 {
+      throw ValidationError("--min-frequency must be ≥ 0, got \(minFrequency)")
+    }
+    if let l = limitAlphabet, l < 0 {
+      throw ValidationError("--limit-alphabet must be ≥ 0, got \(l)")
+    }
+    if modelMaxLength < 1 {
+      throw ValidationError("--model-max-length must be ≥ 1, got \(modelMaxLength)")
+    }
+    if let m = modelType {
+      guard m == "roberta" else {
+        throw ValidationError("--model-type: unknown type \"\(m)\" (supported: roberta)")
+      }
+      let given = Set(specialTokens.split(separator: ",").map(String.init))
+      let need = SpecialTokens.roberta.all.filter { !given.contains($0) }
+      if !need.isEmpty {
+        throw ValidationError(
+          "--model-type roberta: --special-tokens lacks \(need.joined(separator: ", ")); use --special-tokens \"<s>,<pad>,</s>,<unk>,<mask>\""
+        )
+      }
+    }
+  }
 
   func run() throws {
     var trainer = BPETrainer(
@@ -41,7 +75,13 @@ struct TokenizerTrain: ParsableCommand {
       let t0 = Date()
       let r = try trainer.train(files: files)
       try r.saveModel(to: output)
-      try r.tokenizer().save(output + "/tokenizer.json")
+      let tok = try r.tokenizer()
+      if modelType == "roberta" {
+        try tok.makeRoberta(modelMaxLength: modelMaxLength)
+        try tok.savePretrained(output)
+      } else {
+        try tok.save(output + "/tokenizer.json")
+      }
       if r.invalidUTF8Lines > 0 {
         warn(
           "warning: \(r.invalidUTF8Lines) line(s) held invalid UTF-8; their bytes were used as they are"
@@ -68,6 +108,8 @@ struct TokenizerEncode: ParsableCommand {
   @Option(name: .long, help: "File to encode, line by line.") var file: String?
   @Option(name: .long, help: "Second sequence of a pair.") var pair: String?
   @Option(name: .long, help: "Truncate to this many tokens.") var maxLength: Int?
+  @Option(name: .long, help: "Overlap of the overflowing windows (with --max-length).") var stride =
+    0
   @Flag(name: .long, help: "One JSON object per line (ids, tokens, offsets, masks).") var json =
     false
   @Flag(name: .long, help: "Do not add the post-processor's special tokens.") var noSpecialTokens =
@@ -77,12 +119,15 @@ struct TokenizerEncode: ParsableCommand {
     if (text == nil) == (file == nil) {
       throw ValidationError("give exactly one of --text or --file")
     }
+    if let m = maxLength, m < 0 { throw ValidationError("--max-length must be ≥ 0, got \(m)") }
+    if stride < 0 { throw ValidationError("--stride must be ≥ 0, got \(stride)") }
+    if stride > 0 && maxLength == nil { throw ValidationError("--stride needs --max-length") }
   }
 
   func run() throws {
     do {
       let tok = try Tokenizer.load(nameOrPath: tokenizer)
-      if let m = maxLength { tok.truncation = Truncation(maxLength: m) }
+      if let m = maxLength { tok.truncation = Truncation(maxLength: m, stride: stride) }
       // Lines as bytes, so invalid UTF-8 can still go through byte-level BPE.
       var lines: [[UInt8]]
       if let f = file {
@@ -98,7 +143,9 @@ struct TokenizerEncode: ParsableCommand {
       var invalid = 0
       var out = ""
       for line in lines {
-        guard let s = String(validatingUTF8: line.map { CChar(bitPattern: $0) } + [0]) else {
+        // Not through a C string: a NUL byte is text like any other.
+        let decoded = String(decoding: line, as: UTF8.self)
+        guard decoded.utf8.elementsEqual(line) else {
           invalid += 1
           var ids = [UInt32]()
           line.withUnsafeBufferPointer { tok.encodeIds(bytes: $0, into: &ids) }
@@ -108,10 +155,10 @@ struct TokenizerEncode: ParsableCommand {
             : ids.map(String.init).joined(separator: " ") + "\n"
           continue
         }
-        let e = try tok.encode(s, pair: pair, addSpecialTokens: !noSpecialTokens)
+        let e = try tok.encode(decoded, pair: pair, addSpecialTokens: !noSpecialTokens)
         out += json ? encodingJSON(e) + "\n" : e.ids.map(String.init).joined(separator: " ") + "\n"
       }
-      FileHandle.standardOutput.write(out.data(using: .utf8)!)
+      FileHandle.standardOutput.write(Data(out.utf8))
       if invalid > 0 {
         warn("warning: \(invalid) line(s) held invalid UTF-8; encoded as raw bytes")
       }
@@ -125,9 +172,12 @@ struct TokenizerEncode: ParsableCommand {
       "type_ids": e.typeIds, "attention_mask": e.attentionMask,
       "special_tokens_mask": e.specialTokensMask,
       "overflowing": e.overflowing.map { $0.ids },
+      "word_ids": e.wordIds.map { $0.map { $0 as Any } ?? NSNull() },
     ]
-    let d = try! JSONSerialization.data(
-      withJSONObject: obj, options: [.sortedKeys, .withoutEscapingSlashes])
+    guard
+      let d = try? JSONSerialization.data(
+        withJSONObject: obj, options: [.sortedKeys, .withoutEscapingSlashes])
+    else { return "{}" }
     return String(decoding: d, as: UTF8.self)
   }
 }
@@ -162,8 +212,11 @@ struct TokenizerDecode: ParsableCommand {
         text = ids!
       }
       var seqs = [[UInt32]]()
-      for (n, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-        if line.isEmpty && n > 0 { continue }
+      var lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+      // A blank line is an empty sequence (it decodes to a blank line); only the newline that
+      // ends the file does not start another one.
+      if lines.count > 1, lines.last?.isEmpty == true { lines.removeLast() }
+      for (n, line) in lines.enumerated() {
         var seq = [UInt32]()
         for f in line.split(whereSeparator: {
           $0 == " " || $0 == "," || $0 == "\t" || $0 == "[" || $0 == "]"

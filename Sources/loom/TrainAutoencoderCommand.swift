@@ -11,8 +11,8 @@ import LoomTrain
 struct AutoencoderFlags: ParsableArguments {
   @Option(help: "Fashion-MNIST directory (IDX files, gzip or plain).") var dataDir = FashionMNIST
     .defaultDirectory
-  @Option(help: "Use only the first N training images (quick runs).") var trainLimit: Int?
-  @Option(help: "Use only the first N test images.") var testLimit: Int?
+  @Option(parsing: .unconditional, help: "Use only the first N training images (quick runs).") var trainLimit: Int?
+  @Option(parsing: .unconditional, help: "Use only the first N test images.") var testLimit: Int?
 
   func validate() throws {
     for (name, v) in [("--train-limit", trainLimit), ("--test-limit", testLimit)] {
@@ -56,11 +56,15 @@ struct TrainVAECommand: ParsableCommand {
     abstract: "Train a variational autoencoder (MLP, or --conv) with reconstruction + β·KL.")
   @OptionGroup var flags: AutoencoderFlags
   @OptionGroup var training: TrainingFlags
-  @Option(help: "Latent dimensions.") var latentDim = 20
-  @Option(help: "Weight of the KL term (β-VAE).") var beta: Double = 1
+  @Option(parsing: .unconditional, help: "Latent dimensions.") var latentDim = 20
+  @Option(parsing: .unconditional, help: "Weight of the KL term (β-VAE).") var beta: Double = 1
   @Option(help: "Reconstruction term: bce (summed over pixels) or mse.") var reconstruction = "bce"
   @Flag(help: "The small convolutional VAE instead of the MLP.") var conv = false
   func setup() throws -> AutoencoderRun {
+    if !(1...(1 << 20)).contains(latentDim) {
+      throw ValidationError("--latent-dim must be in 1...\(1 << 20), got \(latentDim)")
+    }
+    if !(beta >= 0 && beta.isFinite) { throw ValidationError("--beta must be a finite number >= 0, got \(beta)") }
     guard let rec = VAEConfig.Reconstruction(rawValue: reconstruction) else {
       throw ValidationError("--reconstruction must be bce or mse, got '\(reconstruction)'")
     }
@@ -166,6 +170,10 @@ struct AutoencoderRun {
       noiseSeed: args.seed &+ 1)
     if let n = flags.trainLimit { train = train.prefix(n) }
     if let n = flags.testLimit { test = test.prefix(n) }
+    // Checked before training: the plots and metrics need test images.
+    guard test.count > 0 else {
+      throw LoomError("the test split in \(flags.dataDir) has no images: evaluation and the pictures need some")
+    }
 
     guard args.perDeviceTrainBatchSize <= train.count else {
       throw LoomError(
@@ -177,7 +185,7 @@ struct AutoencoderRun {
       args.loggingSteps =
         (train.count + args.perDeviceTrainBatchSize - 1) / args.perDeviceTrainBatchSize
     }
-    try args.validate()
+    try args.validate(naming: training.flagName)
 
     let trainer = Trainer(
       model: model, args: args, trainDataset: train, evalDataset: test,
@@ -229,18 +237,18 @@ struct AutoencoderRun {
   }
 
   static func describe(_ row: [String: Double]) -> String {
-    var s = String(
-      format: "epoch %.0f  train_loss %.5f  test_loss %.5f", row["epoch"]!, row["train_loss"]!,
-      row["test_loss"]!)
-    if let e = row["test_elbo"] { s += String(format: "  test_elbo %.2f", e) }
+    let n = ProgressCallback.number
+    var s =
+      String(format: "epoch %.0f", row["epoch"]!) + "  train_loss " + n(row["train_loss"]!, "%.5f")
+      + "  test_loss " + n(row["test_loss"]!, "%.5f")
+    if let e = row["test_elbo"] { s += "  test_elbo " + n(e, "%.2f") }
     return s
   }
 
   static func writeJSONLines(_ rows: [[String: Double]], to path: String) throws {
     var text = Data()
     for r in rows {
-      text += try JSONSerialization.data(withJSONObject: r, options: [.sortedKeys])
-      text += Data("\n".utf8)
+      text += try LogJSON.line(r)  // a NaN loss as null, like every Loom log
     }
     try AtomicFile.write(text, to: path)
   }

@@ -25,12 +25,12 @@ struct TrainGPTCommand: ParsableCommand {
   var char = false
   @Option(help: "Model shape: seed, tiny, gpt2, gpt2-medium (default: seed).") var preset: String?
   @Option(help: "A config.json (GPT-2 fields) instead of a preset.") var config: String?
-  @Option(help: "Tokens per training example (default: the model's n_positions).") var blockSize: Int?
-  @Option(help: "Fraction of the text held out for evaluation.") var validationFraction: Double = 0.1
-  @Option(help: "Samples to print at the end.") var samples = 1
-  @Option(help: "Tokens per printed sample (past the context, the window slides).") var sampleTokens = 200
-  @Option(help: "Temperature of the printed samples (nanoGPT's sample.py uses 0.8).") var sampleTemperature = 0.8
-  @Option(help: "Top-k of the printed samples (0 = off; nanoGPT's sample.py uses 200).") var sampleTopK = 200
+  @Option(parsing: .unconditional, help: "Tokens per training example (default: the model's n_positions).") var blockSize: Int?
+  @Option(parsing: .unconditional, help: "Fraction of the text held out for evaluation.") var validationFraction: Double = 0.1
+  @Option(parsing: .unconditional, help: "Samples to print at the end.") var samples = 1
+  @Option(parsing: .unconditional, help: "Tokens per printed sample (past the context, the window slides).") var sampleTokens = 200
+  @Option(parsing: .unconditional, help: "Temperature of the printed samples (nanoGPT's sample.py uses 0.8).") var sampleTemperature = 0.8
+  @Option(parsing: .unconditional, help: "Top-k of the printed samples (0 = off; nanoGPT's sample.py uses 200).") var sampleTopK = 200
   @OptionGroup var training: TrainingFlags
 
   /// `loom train gpt`'s TrainingArguments defaults (see the flags' help for HF's).
@@ -56,10 +56,56 @@ struct TrainGPTCommand: ParsableCommand {
     }
     if config != nil && preset != nil { throw ValidationError("--config and --preset contradict each other: pick one") }
     if data.isEmpty { throw ValidationError("--data needs at least one text file") }
-    if !(0..<1).contains(validationFraction) { throw ValidationError("--validation-fraction must be in [0, 1)") }
+    if !(0..<1).contains(validationFraction) {
+      throw ValidationError("--validation-fraction must be in [0, 1), got \(validationFraction)")
+    }
+    if let b = blockSize, b < 1 { throw ValidationError("--block-size must be >= 1, got \(b)") }
+    if samples < 0 { throw ValidationError("--samples must be >= 0, got \(samples)") }
+    do {
+      try sampleSettings(0).validate(naming: Self.sampleFlag)
+      _ = try Generation.checkedMaxLength(
+        promptLength: 1, config: sampleSettings(0), maxPositions: .max, newTokensName: "--sample-tokens")
+    } catch let e as LoomError {
+      throw ValidationError(e.message)
+    }
     _ = try training.arguments(defaults: Self.defaults)
     _ = try training.parsedDevice()
     try training.checkModelDirectory()
+    if let block = blockSize, let positions = try declaredPositions(), block > positions {
+      throw ValidationError("--block-size \(block) exceeds the model's n_positions (\(positions))")
+    }
+  }
+
+  /// The n_positions of --config, --preset or --model's config.json, read without the
+  /// data (nil when the file is unreadable: run() reports that).
+  func declaredPositions() throws -> Int? {
+    let file = config ?? training.model.map { $0 + "/config.json" }
+    if let file {
+      guard let d = FileManager.default.contents(atPath: file) else { return nil }
+      return (try? ConfigFile.decode(GPT2Config.self, from: d, path: file))?.nPositions
+    }
+    do { return try GPT2Config.preset(preset ?? "seed", vocabSize: 1).nPositions } catch {
+      throw ValidationError("--preset: \(error)")
+    }
+  }
+
+  /// The printed samples' flags, as their GenerationConfig fields are named.
+  static func sampleFlag(_ field: String) -> String {
+    ["max_new_tokens": "--sample-tokens", "temperature": "--sample-temperature", "top_k": "--sample-top-k"][field]
+      ?? "--" + field.replacingOccurrences(of: "_", with: "-")
+  }
+
+  /// How the printed sample number `s` (from 0) is generated: nanoGPT's sampling, the
+  /// context sliding past n_positions.
+  func sampleSettings(_ s: Int, seed: UInt64 = 0) -> GenerationConfig {
+    var g = GenerationConfig()
+    g.maxNewTokens = sampleTokens
+    g.slidingWindow = true
+    g.doSample = true
+    g.temperature = sampleTemperature
+    g.topK = sampleTopK
+    g.seed = seed &+ UInt64(s)
+    return g
   }
 
   /// The pretrained language model in `dir` (one function, so the Auto registry can
@@ -151,13 +197,7 @@ struct TrainGPTCommand: ParsableCommand {
     print("model saved to \(trainingArgs.outputDir)")
     model.eval()
     for s in 0..<samples {
-      var g = GenerationConfig()
-      g.maxNewTokens = sampleTokens
-      g.slidingWindow = true
-      g.doSample = true
-      g.temperature = sampleTemperature
-      g.topK = sampleTopK
-      g.seed = trainingArgs.seed &+ UInt64(s)
+      var g = sampleSettings(s, seed: trainingArgs.seed)
       if let eos = codec.eosTokenId { g.eosTokenIds = [eos] }
       let prompt = [try codec.encode("\n").first ?? 0]
       let out = try Generation.generate(model, prompts: [prompt], config: g)

@@ -22,70 +22,93 @@ struct TrainingFlags: ParsableArguments {
   @Option(help: "Where to train: cpu or emulated (Loom's test device).") var device = "cpu"
 
   @Option(
+    parsing: .unconditional,
     help:
       "Epochs, may be fractional; ignored when --max-steps > 0 (TrainingArguments: 3; gpt: 1; ae/dae/vae: 10)."
   )
   var numTrainEpochs: Double?
-  @Option(help: "Whole epochs: short for --num-train-epochs.") var epochs: Int?
-  @Option(help: "Total optimizer steps; overrides epochs when > 0.") var maxSteps: Int?
-  @Option(help: "Training batch size (TrainingArguments and gpt: 8; ae/dae: 32; vae: 128).")
+  @Option(parsing: .unconditional, help: "Whole epochs: short for --num-train-epochs.") var epochs: Int?
+  @Option(parsing: .unconditional, help: "Total optimizer steps; overrides epochs when > 0.") var maxSteps: Int?
+  @Option(parsing: .unconditional, help: "Training batch size (TrainingArguments and gpt: 8; ae/dae: 32; vae: 128).")
   var perDeviceTrainBatchSize: Int?
-  @Option(help: "Short for --per-device-train-batch-size.") var batchSize: Int?
-  @Option(help: "Evaluation batch size (TrainingArguments and gpt: 8; ae/dae/vae: 500).")
+  @Option(parsing: .unconditional, help: "Short for --per-device-train-batch-size.") var batchSize: Int?
+  @Option(parsing: .unconditional, help: "Evaluation batch size (TrainingArguments and gpt: 8; ae/dae/vae: 500).")
   var perDeviceEvalBatchSize: Int?
-  @Option(help: "Micro-batches per optimizer step.") var gradientAccumulationSteps: Int?
+  @Option(parsing: .unconditional, help: "Micro-batches per optimizer step.") var gradientAccumulationSteps: Int?
   @Option(
+    parsing: .unconditional,
     help:
       "Peak learning rate (TrainingArguments: 5e-5; gpt: 3e-4; ae/dae/vae: 1e-3, the seeds used 1e-1)."
   )
   var learningRate: Double?
-  @Option(help: "Short for --learning-rate.") var lr: Double?
+  @Option(parsing: .unconditional, help: "Short for --learning-rate.") var lr: Double?
   @Option(
+    parsing: .unconditional,
     help:
       "Weight decay, not on biases and norms except for adam (TrainingArguments: 0; gpt: 0.01; ae/dae: 1e-8; vae: 0)."
   )
   var weightDecay: Double?
-  @Option(help: "Adam β₁ (0.9).") var adamBeta1: Double?
-  @Option(help: "Adam β₂ (0.999).") var adamBeta2: Double?
-  @Option(help: "Adam ε (1e-8).") var adamEpsilon: Double?
+  @Option(parsing: .unconditional, help: "Adam β₁ (0.9).") var adamBeta1: Double?
+  @Option(parsing: .unconditional, help: "Adam β₂ (0.999).") var adamBeta2: Double?
+  @Option(parsing: .unconditional, help: "Adam ε (1e-8).") var adamEpsilon: Double?
   @Option(
     help:
       "Optimizer: \(OptimizerNames.allCases.map(\.rawValue).joined(separator: ", ")) (TrainingArguments and gpt: adamw_torch; ae/dae/vae: adam)."
   )
   var optim: String?
   @Option(help: "adam, adamw or sgd: the autoencoders' spelling of --optim.") var optimizer: String?
-  @Option(help: "Momentum of optim sgd.") var sgdMomentum: Double?
-  @Option(help: "Short for --sgd-momentum.") var momentum: Double?
-  @Option(help: "Linear warmup steps.") var warmupSteps: Int?
-  @Option(help: "Warmup as a fraction of training.") var warmupRatio: Double?
+  @Option(parsing: .unconditional, help: "Momentum of optim sgd.") var sgdMomentum: Double?
+  @Option(parsing: .unconditional, help: "Short for --sgd-momentum.") var momentum: Double?
+  @Option(parsing: .unconditional, help: "Linear warmup steps.") var warmupSteps: Int?
+  @Option(parsing: .unconditional, help: "Warmup as a fraction of training.") var warmupRatio: Double?
   @Option(
     help:
       "\(SchedulerType.allCases.map(\.rawValue).joined(separator: ", ")) (TrainingArguments and gpt: linear; ae/dae/vae: constant)."
   )
   var lrSchedulerType: String?
-  @Option(help: "Gradient clipping norm, 0 = off (TrainingArguments and gpt: 1; ae/dae/vae: 0).")
+  @Option(parsing: .unconditional, help: "Gradient clipping norm, 0 = off (TrainingArguments and gpt: 1; ae/dae/vae: 0).")
   var maxGradNorm: Double?
-  @Option(help: "Log every N steps (TrainingArguments: 500; gpt: 50; ae/dae/vae: once per epoch).")
+  @Option(parsing: .unconditional, help: "Log every N steps (TrainingArguments: 500; gpt: 50; ae/dae/vae: once per epoch).")
   var loggingSteps: Int?
   @Option(help: "no, steps or epoch (TrainingArguments: no; gpt: steps; ae/dae/vae: epoch).")
   var evalStrategy: String?
-  @Option(help: "Evaluate every N steps (default: --logging-steps).") var evalSteps: Int?
+  @Option(parsing: .unconditional, help: "Evaluate every N steps (default: --logging-steps).") var evalSteps: Int?
   @Option(help: "no, steps or epoch (TrainingArguments and gpt: steps; ae/dae/vae: epoch).")
   var saveStrategy: String?
-  @Option(help: "Checkpoint every N steps.") var saveSteps: Int?
-  @Option(help: "Keep at most N checkpoints (TrainingArguments and gpt: all; ae/dae/vae: 2).")
+  @Option(parsing: .unconditional, help: "Checkpoint every N steps.") var saveSteps: Int?
+  @Option(parsing: .unconditional, help: "Keep at most N checkpoints (TrainingArguments and gpt: all; ae/dae/vae: 2).")
   var saveTotalLimit: Int?
   @Flag(help: "Reload the best checkpoint at the end.") var loadBestModelAtEnd = false
   @Option(help: "Metric for the best checkpoint (default eval_loss).") var metricForBestModel:
     String?
   @Option(help: "Whether a larger metric is better.") var greaterIsBetter: Bool?
   @Option(
+    parsing: .unconditional,
     help:
       "Random seed: weights, shuffling, noise, sampling (TrainingArguments and gpt: 42; ae/dae/vae: 0)."
   )
   var seed: UInt64?
   @Flag(help: "Drop the last incomplete batch.") var dataloaderDropLast = false
   @Option(help: "A checkpoint-N directory, or 'latest'.") var resumeFromCheckpoint: String?
+  @Flag(
+    name: .customLong("stop-on-nan"),
+    help:
+      "Stop at the first NaN or infinite loss with an error naming the step, keeping the last good checkpoint (default: log nan, as null in the JSON logs, and go on)."
+  )
+  var stopOnNaN = false
+
+  /// The flag for a TrainingArguments field, spelled as given (an alias when the user
+  /// passed the alias), so errors name what was typed.
+  func flagName(_ field: String) -> String {
+    switch field {
+    case "num_train_epochs" where epochs != nil: return "--epochs"
+    case "per_device_train_batch_size" where batchSize != nil: return "--batch-size"
+    case "learning_rate" where lr != nil: return "--lr"
+    case "optim" where optimizer != nil: return "--optimizer"
+    case "sgd_momentum" where momentum != nil: return "--momentum"
+    default: return "--" + field.replacingOccurrences(of: "_", with: "-")
+    }
+  }
 
   /// Alias pairs may not both be given.
   func checkAliases() throws {
@@ -107,9 +130,6 @@ struct TrainingFlags: ParsableArguments {
       throw ValidationError("--batch-size must be at least 1, got \(b)")
     }
     if let lr, !(lr > 0) { throw ValidationError("--lr must be > 0, got \(lr)") }
-    if let wd = weightDecay, wd < 0 {
-      throw ValidationError("--weight-decay must be >= 0, got \(wd)")
-    }
     if let o = optimizer, !["adam", "adamw", "sgd"].contains(o) {
       throw ValidationError(
         "--optimizer must be adam, adamw or sgd, got '\(o)' (--optim also takes \(OptimizerNames.allCases.map(\.rawValue).joined(separator: ", ")))"
@@ -142,12 +162,13 @@ struct TrainingFlags: ParsableArguments {
     if let v = adamBeta1 { a.adamBeta1 = v }
     if let v = adamBeta2 { a.adamBeta2 = v }
     if let v = adamEpsilon { a.adamEpsilon = v }
-    do {
-      if let v = optim { a.optim = try OptimizerNames(parsing: v) }
-      if let v = optimizer { a.optim = try OptimizerNames(parsing: v) }
-      if let v = lrSchedulerType { a.lrSchedulerType = try SchedulerType(parsing: v) }
-    } catch let e as LoomError {
-      throw ValidationError(e.message)
+    func parsed<T>(_ flag: String, _ parse: () throws -> T) throws -> T {
+      do { return try parse() } catch let e as LoomError { throw ValidationError("\(flag): \(e.message)") }
+    }
+    if let v = optim { a.optim = try parsed("--optim") { try OptimizerNames(parsing: v) } }
+    if let v = optimizer { a.optim = try parsed("--optimizer") { try OptimizerNames(parsing: v) } }
+    if let v = lrSchedulerType {
+      a.lrSchedulerType = try parsed("--lr-scheduler-type") { try SchedulerType(parsing: v) }
     }
     if let v = sgdMomentum ?? momentum { a.sgdMomentum = v }
     if let v = warmupSteps { a.warmupSteps = v }
@@ -165,8 +186,9 @@ struct TrainingFlags: ParsableArguments {
     if let v = seed { a.seed = v }
     if dataloaderDropLast { a.dataloaderDropLast = true }
     if let v = resumeFromCheckpoint { a.resumeFromCheckpoint = v }
+    if stopOnNaN { a.stopOnNaN = true }
     do {
-      try a.validate()
+      try a.validate(naming: flagName)
       try Trainer.checkOutputDirectory(a)
       _ = try Trainer.resumeCheckpoint(a)
     } catch let e as LoomError {
