@@ -158,14 +158,16 @@ struct TrainClassifyCommand: ParsableCommand {
   /// Tokenises with truncation to `maxLength`, noting how many texts were cut.
   static func encode(
     _ d: LabelledText, labels: [Int], tokenizer: Tokenizer, maxLength: Int, tokenTypes: Bool, name: String
-  ) throws -> EncodedExamples {
+  ) throws -> CollatedDataset {
     let full = try tokenizer(d.texts, pairs: d.pairs)
     let cut = full.encodings.filter { $0.ids.count > maxLength }.count
     if cut > 0 { note("\(cut) of \(d.texts.count) \(name) texts are longer than \(maxLength) tokens and were truncated") }
     let enc = try tokenizer(d.texts, pairs: d.pairs, truncation: .longestFirst, maxLength: maxLength)
-    return EncodedExamples(
-      inputIds: enc.inputIds, tokenTypeIds: tokenTypes ? enc.tokenTypeIds : nil, targets: [Batch.Key.labels: labels],
-      padId: Int(tokenizer.padTokenId ?? 0))
+    // HF's DataCollatorWithPadding: each batch padded to its longest row.
+    return try CollatedDataset(
+      examples: EncoderFeatures.make(
+        inputIds: enc.inputIds, tokenTypeIds: tokenTypes ? enc.tokenTypeIds : nil, targets: [Batch.Key.labels: labels]),
+      collator: DataCollatorWithPadding(padTokenId: Int(tokenizer.padTokenId ?? 0)))
   }
 }
 

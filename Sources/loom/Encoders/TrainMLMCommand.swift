@@ -124,46 +124,58 @@ struct TrainMLMCommand: ParsableCommand {
     }
     let lines = allLines.filter { !$0.trimmingCharacters(in: .whitespaces).isEmpty }
     guard !lines.isEmpty else { throw LoomError("the --data files contain no text") }
-    var rows: [[Int]], special: [[Bool]]
-    var typeIds: [[Int]]? = nil, nextSentence: [Int]? = nil
-    if nsp {
-      let (a, b, labels) = try SentencePairs.make(SentencePairs.documents(allLines), seed: args.seed)
-      let enc = try tok(a, pairs: b, truncation: .longestFirst, maxLength: maxLength).encodings
-      rows = enc.map { $0.ids.map(Int.init) }
-      special = enc.map { $0.specialTokensMask.map { $0 != 0 } }
-      typeIds = enc.map { $0.typeIds.map(Int.init) }
-      nextSentence = labels
-    } else if lineByLine {
-      let enc = try tok(lines, truncation: .longestFirst, maxLength: maxLength).encodings
-      rows = enc.map { $0.ids.map(Int.init) }
-      special = enc.map { $0.specialTokensMask.map { $0 != 0 } }
-    } else {
-      (rows, special) = MaskedLMExamples.grouped(try tok(lines).encodings, blockSize: maxLength)
-    }
-    var order = Array(rows.indices)
-    var g = SplitMix(args.seed)
-    for i in stride(from: order.count - 1, to: 0, by: -1) { order.swapAt(i, Int(g.next() % UInt64(i + 1))) }
-    let nEval = validationSplit > 0 && rows.count >= 4 ? max(1, Int(Double(rows.count) * validationSplit)) : 0
-    let masking = MLMMasking(probability: mlmProbability, maskTokenId: Int(maskId), vocabSize: tok.vocabSize, seed: args.seed)
     let types = EncoderLoading.takesTokenTypes(model)
-    func examples(_ idx: ArraySlice<Int>, evalSet: Bool) -> MaskedLMExamples {
-      MaskedLMExamples(
-        rows: idx.map { rows[$0] }, special: idx.map { special[$0] }, padId: Int(tok.padTokenId ?? 0), tokenTypes: types,
-        typeIds: typeIds.map { t in idx.map { t[$0] } }, nextSentenceLabels: nextSentence.map { l in idx.map { l[$0] } },
-        mask: { ids, sp, epoch, indices in
-          // Evaluation masks the same way every time, so eval_loss is comparable across epochs.
-          masking(ids, sp, epoch: evalSet ? -1 : epoch, indices: indices)
-        })
+    var features: [Features]
+    if nsp {
+      // HF's TextDatasetForNextSentencePrediction: documents of tokenised sentences.
+      var documents: [[[Int]]] = [[]]
+      for line in allLines {
+        if line.trimmingCharacters(in: .whitespaces).isEmpty {
+          if !documents[documents.count - 1].isEmpty { documents.append([]) }
+        } else {
+          documents[documents.count - 1].append(try tok.encode(line, addSpecialTokens: false).ids.map(Int.init))
+        }
+      }
+      guard let cls = tok.clsTokenId, let sep = tok.sepTokenId else {
+        throw LoomError("--nsp: the tokenizer has no [CLS] / [SEP] tokens")
+      }
+      features = try NextSentencePairs(blockSize: maxLength, clsTokenId: Int(cls), sepTokenId: Int(sep))
+        .examples(documents: documents, seed: args.seed)
+      for i in features.indices {
+        features[i]["special_tokens_mask"] = features[i]["input_ids"]!.map { $0 == Int(cls) || $0 == Int(sep) ? 1 : 0 }
+      }
+    } else {
+      var rows: [Encoding]
+      if lineByLine {
+        rows = try tok(lines, truncation: .longestFirst, maxLength: maxLength).encodings
+      } else {
+        rows = MaskedLMExamples.grouped(try tok(lines).encodings, blockSize: maxLength)
+      }
+      features = rows.map { e in
+        var f: Features = ["input_ids": e.ids.map(Int.init), "special_tokens_mask": e.specialTokensMask.map(Int.init)]
+        if types { f["token_type_ids"] = [Int](repeating: 0, count: e.ids.count) }
+        return f
+      }
     }
-    let trainSet = examples(order[nEval...], evalSet: false)
-    let evalSet = nEval > 0 ? examples(order[..<nEval], evalSet: true) : nil
+    var order = Array(features.indices)
+    let shuffle = Generator(seed: args.seed)
+    for i in stride(from: order.count - 1, to: 0, by: -1) { order.swapAt(i, shuffle.nextInt(below: i + 1)) }
+    let nEval = validationSplit > 0 && features.count >= 4 ? max(1, Int(Double(features.count) * validationSplit)) : 0
+    func collator(seed: UInt64) throws -> DataCollatorForLanguageModeling {
+      try DataCollatorForLanguageModeling(
+        padTokenId: Int(tok.padTokenId ?? 0), maskTokenId: Int(maskId), vocabSize: tok.vocabSize,
+        specialTokenIds: Set(tok.allSpecialIds.map(Int.init)), mlmProbability: mlmProbability, seed: seed)
+    }
+    let trainSet = try CollatedDataset(examples: order[nEval...].map { features[$0] }, collator: collator(seed: args.seed))
+    let evalSet = nEval > 0
+      ? try CollatedDataset(examples: order[..<nEval].map { features[$0] }, collator: collator(seed: args.seed &+ 1)) : nil
     if evalSet == nil {
       args.evalStrategy = .no
       args.loadBestModelAtEnd = false
     }
     print(
       "loom train mlm: \(type(of: model)), \(model.parameterCount()) parameters, vocabulary \(vocab), max length \(maxLength)")
-    print("data: \(lines.count) lines → \(trainSet.count) training and \(evalSet?.count ?? 0) evaluation examples")
+    print("data: \(lines.count) lines → \(features.count - nEval) training and \(nEval) evaluation examples")
     let trainer = Trainer(
       model: model, args: args, trainDataset: trainSet, evalDataset: evalSet,
       lossAndLogits: { b in

@@ -62,11 +62,13 @@ struct TrainQACommand: ParsableCommand {
     let tok = try EncoderLoading.tokenizer(tokenizer, model: modelDir, modelVocabSize: EncoderLoading.vocabSize(model))
     let maxLength = try EncoderLoading.maxLength(maxSeqLength, tokenizer: tok, model: model)
     let types = EncoderLoading.takesTokenTypes(model)
-    func examples(_ f: QAFeatures) -> EncodedExamples {
-      EncodedExamples(
+    func examples(_ f: QAFeatures) throws -> CollatedDataset {
+      // Windows are padded to max_length by the tokenizer, so evaluation can stack the logits.
+      var features = EncoderFeatures.make(
         inputIds: f.inputIds, tokenTypeIds: types ? f.tokenTypeIds : nil,
-        targets: ["start_positions": f.startPositions, "end_positions": f.endPositions],
-        padId: Int(tok.padTokenId ?? 0), fixedLength: maxLength)
+        targets: ["start_positions": f.startPositions, "end_positions": f.endPositions])
+      for i in features.indices { features[i]["attention_mask"] = f.attentionMask[i] }
+      return try CollatedDataset(examples: features, collator: DataCollatorWithPadding(padTokenId: Int(tok.padTokenId ?? 0)))
     }
     let trainFeatures = try QAFeatures.prepare(
       tokenizer: tok, questions: train.questions, contexts: train.contexts, answers: train.firstAnswer,
@@ -76,7 +78,7 @@ struct TrainQACommand: ParsableCommand {
         tokenizer: tok, questions: $0.questions, contexts: $0.contexts, answers: $0.firstAnswer, maxLength: maxLength,
         stride: docStride)
     }
-    let evalSet = evalFeatures.map(examples)
+    let evalSet = try evalFeatures.map(examples)
     if evalSet == nil {
       args.evalStrategy = .no
       args.loadBestModelAtEnd = false
@@ -84,7 +86,7 @@ struct TrainQACommand: ParsableCommand {
     print("loom train qa: \(type(of: model)); \(train.questions.count) questions → \(trainFeatures.count) windows")
     let (nBest, maxAnswer) = (nBestSize, maxAnswerLength)
     let trainer = Trainer(
-      model: model, args: args, trainDataset: examples(trainFeatures), evalDataset: evalSet,
+      model: model, args: args, trainDataset: try examples(trainFeatures), evalDataset: evalSet,
       lossAndLogits: { b in
         let (loss, logits) = model.lossAndLogits(b.tensors)
         return (LossOutput(loss: loss), logits)

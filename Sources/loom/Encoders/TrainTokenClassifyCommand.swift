@@ -67,12 +67,14 @@ struct TrainTokenClassifyCommand: ParsableCommand {
     let tok = try EncoderLoading.tokenizer(tokenizer, model: modelDir, modelVocabSize: EncoderLoading.vocabSize(model))
     let maxLength = try EncoderLoading.maxLength(maxSeqLength, tokenizer: tok, model: model)
     let types = EncoderLoading.takesTokenTypes(model)
-    func examples(_ d: WordTagging, _ source: String) throws -> EncodedExamples {
+    func examples(_ d: WordTagging, _ source: String) throws -> CollatedDataset {
       let (ids, tt, labels) = try d.encode(tokenizer: tok, tagIds: tagIds, maxLength: maxLength, source: source)
+      var collator = DataCollatorForTokenClassification(padTokenId: Int(tok.padTokenId ?? 0))
       // One width for every batch, so evaluation can stack the logits.
-      return EncodedExamples(
-        inputIds: ids, tokenTypeIds: types ? tt : nil, tokenLabels: labels, padId: Int(tok.padTokenId ?? 0),
-        fixedLength: ids.map(\.count).max())
+      collator.padding.maxLength = ids.map { $0.count }.max()
+      return try CollatedDataset(
+        examples: EncoderFeatures.make(inputIds: ids, tokenTypeIds: types ? tt : nil, tokenLabels: labels),
+        collator: collator)
     }
     let trainSet = try examples(train, "--data \(data)")
     let evalSet = try eval.map { try examples($0, "--validation-data \(validationData!)") }
