@@ -15,8 +15,8 @@ struct TrainQACommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "qa", abstract: "Fine-tune an encoder for extractive question answering (SQuAD format).")
 
-  @Option(help: "Training file, SQuAD JSON.") var data: String
-  @Option(help: "Evaluation file, SQuAD JSON.") var validationData: String?
+  @Option(help: "Training file: SQuAD JSON (or its flat JSON-lines form).") var data: String
+  @Option(help: "Evaluation file in the same format.") var validationData: String?
   @Option(help: "Tokenizer directory instead of --model's.") var tokenizer: String?
   @Option(help: "Tokens per window (question + context).") var maxSeqLength = 384
   @Option(help: "Overlap of consecutive context windows, in tokens.") var docStride = 128
@@ -24,6 +24,7 @@ struct TrainQACommand: ParsableCommand {
   @Option(help: "Longest answer, in tokens.") var maxAnswerLength = 30
   @OptionGroup var training: TrainingFlags
 
+  /// run_qa's README settings: 2 epochs, batch 12, lr 3e-5.
   static let defaults: TrainingArguments = {
     var a = TrainingArguments(outputDir: "")
     a.numTrainEpochs = 2
@@ -53,47 +54,48 @@ struct TrainQACommand: ParsableCommand {
     var args = try training.arguments(defaults: Self.defaults)
     let device = try training.useDevice()
     let modelDir = training.model!
-    let train = try SQuADFile.read(data, flag: "--data")
-    let eval = try validationData.map { try SQuADFile.read($0, flag: "--validation-data") }
+    func load(_ path: String, _ flag: String) throws -> Dataset {
+      do { return try Dataset.loadSQuAD(path) } catch { throw LoomError("\(flag) \(path): \(error)") }
+    }
+    let train = try load(data, "--data")
+    let eval = try validationData.map { try load($0, "--validation-data") }
     manualSeed(args.seed)
     let module = try EncoderLoading.load(.questionAnswering, from: modelDir, edits: [:])
     guard let model = module as? any EncoderModel else { throw LoomError("\(modelDir): not an encoder") }
     _ = model.to(device: device)
     let tok = try EncoderLoading.tokenizer(tokenizer, model: modelDir, modelVocabSize: EncoderLoading.vocabSize(model))
     let maxLength = try EncoderLoading.maxLength(maxSeqLength, tokenizer: tok, model: model)
-    let types = EncoderLoading.takesTokenTypes(model)
-    func examples(_ f: QAFeatures) throws -> CollatedDataset {
-      // Windows are padded to max_length by the tokenizer, so evaluation can stack the logits.
-      var features = EncoderFeatures.make(
-        inputIds: f.inputIds, tokenTypeIds: types ? f.tokenTypeIds : nil,
-        targets: ["start_positions": f.startPositions, "end_positions": f.endPositions])
-      for i in features.indices { features[i]["attention_mask"] = f.attentionMask[i] }
-      return try CollatedDataset(examples: features, collator: DataCollatorWithPadding(padTokenId: Int(tok.padTokenId ?? 0)))
+    let keys = ["input_ids", "attention_mask", "start_positions", "end_positions"]
+      + (EncoderLoading.takesTokenTypes(model) ? ["token_type_ids"] : [])
+    func examples(_ d: Dataset) throws -> CollatedDataset {
+      let f = try QuestionAnswering.prepareTrainFeatures(d, tokenizer: tok, maxLength: maxLength, docStride: docStride)
+      let features = try f.intFeatures(keys)
+      var collator = DataCollatorWithPadding(padTokenId: Int(tok.padTokenId ?? 0))
+      // Every batch max_length wide, so evaluation can stack the logits.
+      collator.padding.maxLength = maxLength
+      return try CollatedDataset(examples: features, collator: collator)
     }
-    let trainFeatures = try QAFeatures.prepare(
-      tokenizer: tok, questions: train.questions, contexts: train.contexts, answers: train.firstAnswer,
-      maxLength: maxLength, stride: docStride)
-    let evalFeatures = try eval.map {
-      try QAFeatures.prepare(
-        tokenizer: tok, questions: $0.questions, contexts: $0.contexts, answers: $0.firstAnswer, maxLength: maxLength,
-        stride: docStride)
+    let trainSet = try examples(train)
+    let evalSet = try eval.map(examples)
+    // The same windows with their context offsets, for post-processing.
+    let evalWindows = try eval.map {
+      try QuestionAnswering.prepareValidationFeatures($0, tokenizer: tok, maxLength: maxLength, docStride: docStride)
     }
-    let evalSet = try evalFeatures.map(examples)
     if evalSet == nil {
       args.evalStrategy = .no
       args.loadBestModelAtEnd = false
     }
-    print("loom train qa: \(type(of: model)); \(train.questions.count) questions → \(trainFeatures.count) windows")
+    print("loom train qa: \(type(of: model)); \(train.count) questions → \(trainSet.count) windows of ≤ \(maxLength) tokens")
     let (nBest, maxAnswer) = (nBestSize, maxAnswerLength)
     let trainer = Trainer(
-      model: model, args: args, trainDataset: try examples(trainFeatures), evalDataset: evalSet,
+      model: model, args: args, trainDataset: trainSet, evalDataset: evalSet,
       lossAndLogits: { b in
         let (loss, logits) = model.lossAndLogits(b.tensors)
         return (LossOutput(loss: loss), logits)
       },
       computeMetrics: { p in
-        guard let eval, let f = evalFeatures, let logits = p.predictions else { return [:] }
-        return Self.squad(logits, features: f, file: eval, nBest: nBest, maxAnswerLength: maxAnswer)
+        guard let eval, let windows = evalWindows, let logits = p.predictions else { return [:] }
+        return Self.squad(logits, examples: eval, windows: windows, nBest: nBest, maxAnswerLength: maxAnswer)
       },
       saveModel: { m, dir in
         try m.savePretrained(to: dir)
@@ -107,13 +109,18 @@ struct TrainQACommand: ParsableCommand {
   }
 
   /// Exact match and F1 (percentages, as the SQuAD script prints them) of the post-processed answers.
-  static func squad(_ logits: Tensor, features f: QAFeatures, file: SQuADFile, nBest: Int, maxAnswerLength: Int) -> [String: Double] {
+  static func squad(_ logits: Tensor, examples: Dataset, windows: Dataset, nBest: Int, maxAnswerLength: Int) -> [String: Double] {
     let (n, s) = (logits.shape[0], logits.shape[1])
-    let v = logits.contiguous().floats  // [N, S, 2]
+    let v = logits.contiguous().floats  // [N, S, 2]: start and end
     let starts = (0..<n).map { r in (0..<s).map { v[(r * s + $0) * 2] } }
     let ends = (0..<n).map { r in (0..<s).map { v[(r * s + $0) * 2 + 1] } }
-    let best = f.bestAnswers(startLogits: starts, endLogits: ends, contexts: file.contexts, nBest: nBest, maxAnswerLength: maxAnswerLength)
-    guard let m = try? SQuADMetric.compute(predictions: best.map(\.text), references: file.answers) else { return [:] }
+    guard
+      let predictions = try? QuestionAnswering.postprocess(
+        examples: examples, features: windows, startLogits: starts, endLogits: ends, nBestSize: nBest,
+        maxAnswerLength: maxAnswerLength),
+      let answers = try? examples.column("answers").map({ $0["text"]?.list?.compactMap(\.string) ?? [] }),
+      let m = try? SQuADMetric.compute(predictions: predictions.map(\.text), references: answers)
+    else { return [:] }
     return ["exact_match": m.exactMatch, "f1": m.f1]
   }
 }
