@@ -9,6 +9,9 @@ public enum AutoTask: String, CaseIterable, Sendable {
   case maskedLM = "AutoModelForMaskedLM"
   case sequenceClassification = "AutoModelForSequenceClassification"
   case seq2seqLM = "AutoModelForSeq2SeqLM"
+  case preTraining = "AutoModelForPreTraining"
+  case tokenClassification = "AutoModelForTokenClassification"
+  case questionAnswering = "AutoModelForQuestionAnswering"
 }
 
 /// One model class of a family: builds it from a config and loads a directory into it.
@@ -49,6 +52,33 @@ public struct ModelFamily: Sendable {
 public enum ModelRegistry {
   public static let builtIn: [ModelFamily] = [
     ModelFamily("gpt2", config: GPT2Config.self, [.model: ModelClass(GPT2Model.self), .causalLM: ModelClass(GPT2LMHeadModel.self)]),
+    ModelFamily(
+      "bert", config: BertConfig.self,
+      [
+        .model: ModelClass(BertModel.self), .maskedLM: ModelClass(BertForMaskedLM.self),
+        .preTraining: ModelClass(BertForPreTraining.self),
+        .sequenceClassification: ModelClass(BertForSequenceClassification.self),
+        .tokenClassification: ModelClass(BertForTokenClassification.self),
+        .questionAnswering: ModelClass(BertForQuestionAnswering.self),
+      ]),
+    ModelFamily(
+      "roberta", config: RobertaConfig.self,
+      [
+        .model: ModelClass(RobertaModel.self), .maskedLM: ModelClass(RobertaForMaskedLM.self),
+        .preTraining: ModelClass(RobertaForMaskedLM.self),
+        .sequenceClassification: ModelClass(RobertaForSequenceClassification.self),
+        .tokenClassification: ModelClass(RobertaForTokenClassification.self),
+        .questionAnswering: ModelClass(RobertaForQuestionAnswering.self),
+      ]),
+    ModelFamily(
+      "distilbert", config: DistilBertConfig.self,
+      [
+        .model: ModelClass(DistilBertModel.self), .maskedLM: ModelClass(DistilBertForMaskedLM.self),
+        .preTraining: ModelClass(DistilBertForMaskedLM.self),
+        .sequenceClassification: ModelClass(DistilBertForSequenceClassification.self),
+        .tokenClassification: ModelClass(DistilBertForTokenClassification.self),
+        .questionAnswering: ModelClass(DistilBertForQuestionAnswering.self),
+      ]),
     ModelFamily("ae", config: AutoencoderConfig.self, [.model: ModelClass(Autoencoder.self)]),
     ModelFamily("dae", config: AutoencoderConfig.self, [.model: ModelClass(Autoencoder.self)]),
     ModelFamily("vae", config: VAEConfig.self, [.model: ModelClass(VAE.self)]),
@@ -146,12 +176,12 @@ public enum AutoModelForCausalLM {
   }
 }
 
-/// HF's `AutoModelForMaskedLM` (no family registers one yet).
+/// HF's `AutoModelForMaskedLM` (BERT, RoBERTa, DistilBERT).
 public enum AutoModelForMaskedLM {
   public static func from(directory: String) throws -> Module { try ModelRegistry.load(.maskedLM, from: directory) }
 }
 
-/// HF's `AutoModelForSequenceClassification` (no family registers one yet).
+/// HF's `AutoModelForSequenceClassification` (BERT, RoBERTa, DistilBERT).
 public enum AutoModelForSequenceClassification {
   public static func from(directory: String) throws -> Module {
     try ModelRegistry.load(.sequenceClassification, from: directory)
@@ -161,4 +191,23 @@ public enum AutoModelForSequenceClassification {
 /// HF's `AutoModelForSeq2SeqLM` (no family registers one yet).
 public enum AutoModelForSeq2SeqLM {
   public static func from(directory: String) throws -> Module { try ModelRegistry.load(.seq2seqLM, from: directory) }
+}
+
+/// HF's `AutoModelForPreTraining` (BERT → `BertForPreTraining`; RoBERTa → its masked LM).
+public enum AutoModelForPreTraining {
+  public static func from(directory: String) throws -> Module { try ModelRegistry.load(.preTraining, from: directory) }
+}
+
+/// HF's `AutoModelForTokenClassification`.
+public enum AutoModelForTokenClassification {
+  public static func from(directory: String) throws -> Module {
+    try ModelRegistry.load(.tokenClassification, from: directory)
+  }
+}
+
+/// HF's `AutoModelForQuestionAnswering`.
+public enum AutoModelForQuestionAnswering {
+  public static func from(directory: String) throws -> Module {
+    try ModelRegistry.load(.questionAnswering, from: directory)
+  }
 }

@@ -1,0 +1,35 @@
+import LoomCore
+import LoomNN
+
+/// Bidirectional self-attention over separate q/k/v Linear layers (HF's names) with
+/// the fused attention kernel and a key-padding mask.
+public enum EncoderAttention {
+  /// Concatenate the q/k/v weights into one [3C, C] GEMM per call instead of three.
+  nonisolated(unsafe) public static var fuseProjections = true
+
+  /// x [B, S, C], keyMask [B, 1, 1, S] (true = attend) → context [B, S, C] before the output projection.
+  static func selfAttention(
+    _ x: Tensor, q query: Linear, k key: Linear, v value: Linear, heads: Int, keyMask: Tensor?, dropoutP: Double,
+    training: Bool
+  ) -> Tensor {
+    let (b, s, c) = (x.shape[0], x.shape[1], x.shape[2])
+    let d = c / heads
+    var q: Tensor, k: Tensor, v: Tensor
+    if fuseProjections, let qb = query.bias, let kb = key.bias, let vb = value.bias {
+      let w = Tensor.cat([query.weight, key.weight, value.weight], dim: 0)
+      let bias = Tensor.cat([qb, kb, vb], dim: 0)
+      let qkv = linear(x, weight: w, bias: bias).reshape([b, s, 3, heads, d])
+      // [B, S, 3, H, D] → three [B, H, S, D] views (no copies).
+      q = qkv.select(dim: 2, index: 0).transpose(1, 2)
+      k = qkv.select(dim: 2, index: 1).transpose(1, 2)
+      v = qkv.select(dim: 2, index: 2).transpose(1, 2)
+    } else {
+      q = query(x).reshape([b, s, heads, d]).transpose(1, 2)
+      k = key(x).reshape([b, s, heads, d]).transpose(1, 2)
+      v = value(x).reshape([b, s, heads, d]).transpose(1, 2)
+    }
+    q = q.contiguousIfNeeded()
+    let y = scaledDotProductAttention(q, k, v, mask: keyMask, dropoutP: dropoutP, training: training)
+    return y.transpose(1, 2).reshape([b, s, c])
+  }
+}
