@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import LoomCore
 import LoomGenerate
+import LoomModels
 
 /// `loom embed`: sentence embeddings (sentence-transformers' encode): one JSON array per input line.
 struct EmbedCommand: ParsableCommand {
@@ -11,14 +12,15 @@ struct EmbedCommand: ParsableCommand {
   @Option(help: "Model directory (BERT, RoBERTa or DistilBERT; e.g. ~/.cache/loom/minilm).") var model: String
   @Option(name: .long, parsing: .upToNextOption, help: "Texts to embed.") var text: [String] = []
   @Option(help: "A file with one text per line (empty lines skipped).") var file: String?
-  @Option(help: "mean (over the attention mask) or cls.") var pooling = "mean"
+  @Option(help: "mean (over the attention mask) or cls (default: the directory's 1_Pooling config, else mean).")
+  var pooling: String?
   @Flag(help: "L2-normalise each vector (sentence-transformers' Normalize).") var normalize = false
   @Option(help: "Texts per forward pass.") var batchSize = 32
   @Option(help: "Device to run on: cpu or emulated.") var device = "cpu"
 
   func validate() throws {
     if text.isEmpty == (file == nil) { throw ValidationError("pass --text T … or --file F (one of them)") }
-    if SentencePooling(rawValue: pooling) == nil {
+    if let pooling, SentencePooling(rawValue: pooling) == nil {
       throw ValidationError("--pooling must be mean or cls, got '\(pooling)'")
     }
     if batchSize < 1 { throw ValidationError("--batch-size must be at least 1, got \(batchSize)") }
@@ -35,7 +37,7 @@ struct EmbedCommand: ParsableCommand {
       guard !texts.isEmpty else { throw LoomError("--file \(file) has no non-empty lines") }
     }
     let pipe = try SentenceEmbeddingPipeline(
-      directory: model, pooling: SentencePooling(rawValue: pooling)!, normalize: normalize)
+      directory: model, pooling: pooling.flatMap(SentencePooling.init(rawValue:)), normalize: normalize)
     _ = pipe.parts.model.to(device: Device.default)
     for v in try pipe(texts, batchSize: batchSize) {
       print("[" + v.map { "\($0)" }.joined(separator: ", ") + "]")

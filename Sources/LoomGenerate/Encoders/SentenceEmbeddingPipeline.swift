@@ -3,43 +3,30 @@ import LoomCore
 import LoomModels
 import LoomTokenizers
 
-/// How token states become one sentence vector (sentence-transformers' `Pooling`).
-public enum SentencePooling: String, CaseIterable, Sendable {
-  /// Mean over the tokens the attention mask keeps (all-MiniLM's pooling).
-  case mean
-  /// The first token's state (`[CLS]` / `<s>`).
-  case cls
-}
-
 /// `pipeline("feature-extraction")` reduced to one vector per text, as sentence-transformers'
 /// `encode` computes it: tokenise (truncating to `maxSequenceLength`), run the encoder in
 /// batches of similar-length texts, pool, and L2-normalise when asked.
 public final class SentenceEmbeddingPipeline {
   public let parts: EncoderPipelineParts
-  public var pooling: SentencePooling
-  public var normalize: Bool
+  /// Pooling and normalisation (`SentenceEmbedding`).
+  public var embedding: SentenceEmbedding
   /// Longer texts are truncated (sentence-transformers' max_seq_length).
   public var maxSequenceLength: Int
 
-  public init(parts: EncoderPipelineParts, pooling: SentencePooling = .mean, normalize: Bool = true, maxSequenceLength: Int? = nil) {
+  public init(parts: EncoderPipelineParts, embedding: SentenceEmbedding = SentenceEmbedding()) {
     self.parts = parts
-    self.pooling = pooling
-    self.normalize = normalize
+    self.embedding = embedding
     let limit = min(parts.model.maxSequenceLength, parts.tokenizer.modelMaxLength ?? Int.max)
-    self.maxSequenceLength = min(maxSequenceLength ?? limit, limit)
+    self.maxSequenceLength = min(embedding.maxSeqLength ?? limit, limit)
   }
 
-  /// A model directory (any encoder: its base model is loaded); sentence_bert_config.json's
-  /// max_seq_length applies when the directory has one.
-  public convenience init(directory: String, pooling: SentencePooling = .mean, normalize: Bool = true) throws {
-    let parts = try EncoderPipelineParts.load(.model, directory: directory)
-    var maxLength: Int?
-    if let d = FileManager.default.contents(atPath: directory + "/sentence_bert_config.json"),
-      let json = try? JSONSerialization.jsonObject(with: d) as? [String: Any]
-    {
-      maxLength = json["max_seq_length"] as? Int
-    }
-    self.init(parts: parts, pooling: pooling, normalize: normalize, maxSequenceLength: maxLength)
+  /// A model directory (any encoder: its base model is loaded) with the pooling its
+  /// sentence-transformers files name (mean when none); `pooling` and `normalize` override them.
+  public convenience init(directory: String, pooling: SentencePooling? = nil, normalize: Bool? = nil) throws {
+    var embedding = try SentenceEmbedding(directory: directory)
+    if let pooling { embedding.pooling = pooling }
+    if let normalize { embedding.normalize = normalize }
+    self.init(parts: try EncoderPipelineParts.load(.model, directory: directory), embedding: embedding)
   }
 
   /// One vector per text, in input order.
@@ -70,16 +57,7 @@ public final class SentenceEmbeddingPipeline {
     guard let h = try parts.model.forward(inputs).lastHiddenState else {
       throw LoomError("embeddings: \(type(of: parts.model)) returned no hidden states")
     }
-    var v: Tensor
-    switch pooling {
-    case .cls:
-      v = h.select(dim: 1, index: 0)
-    case .mean:
-      let m = inputs.attentionMask!.to(device: h.device).to(.float32).unsqueeze(-1)  // [B, S, 1]
-      v = (h * m).sum(dim: 1) / m.sum(dim: 1).clamp(min: 1e-9)
-    }
-    if normalize { v = v / (v * v).sum(dim: -1, keepDim: true).sqrt().clamp(min: 1e-12) }
-    return v
+    return embedding.pool(h, attentionMask: inputs.attentionMask)
   }
 
   /// Right padding with the pad id and a zero mask.
