@@ -122,6 +122,48 @@ final class EncoderCLITests: XCTestCase {
     XCTAssertEqual(preds.map { $0["score"] as! Double }.reduce(0, +), 1, accuracy: 1e-5, "softmax scores")
   }
 
+  func testTrainTokenClassifyReportsSeqeval() throws {
+    let out = dir + "/ner"
+    let data = Self.fixtures + "/ner.jsonl"
+    let r = try runLoom([
+      "train", "token-classify", "--model", Self.roberta, "--data", data, "--validation-data", data, "--epochs", "3",
+      "--learning-rate", "5e-3", "--batch-size", "8", "--logging-steps", "3", "--output-dir", out,
+    ])
+    XCTAssertEqual(r.status, 0, r.err)
+    let l = try losses(out)
+    XCTAssertLessThan(l.last!, l.first!, "loss should fall: \(l)")
+    let evals = try String(contentsOfFile: out + "/metrics.jsonl", encoding: .utf8).split(separator: "\n")
+      .compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+      .compactMap { $0["eval_f1"] as? Double }
+    XCTAssertEqual(evals.count, 3)
+    XCTAssertGreaterThan(evals.last!, 0.5, "the tags are learnable: \(evals)")
+    let config = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/config.json"))) as! [String: Any]
+    XCTAssertEqual(config["id2label"] as? [String: String], ["0": "B-LOC", "1": "B-PER", "2": "O"])
+  }
+
+  func testTrainQAThenAnswer() throws {
+    let out = dir + "/qa"
+    let data = Self.fixtures + "/squad.json"
+    let r = try runLoom([
+      "train", "qa", "--model", Self.roberta, "--data", data, "--validation-data", data, "--max-seq-length", "32",
+      "--doc-stride", "8", "--epochs", "2", "--learning-rate", "5e-3", "--batch-size", "2", "--logging-steps", "1",
+      "--output-dir", out,
+    ])
+    XCTAssertEqual(r.status, 0, r.err)
+    let records = try String(contentsOfFile: out + "/metrics.jsonl", encoding: .utf8).split(separator: "\n")
+      .compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+    let em = records.compactMap { $0["eval_exact_match"] as? Double }
+    XCTAssertEqual(em.count, 2, "evaluated each epoch")
+    XCTAssertTrue(em.allSatisfy { (0...100).contains($0) })
+    let a = try runLoom(["qa", "--model", out, "--question", "where does the person live ?", "--context", "bob lives in rome and the movie was good ."])
+    XCTAssertEqual(a.status, 0, a.err)
+    let answer = try JSONSerialization.jsonObject(with: Data(a.out.utf8)) as! [String: Any]
+    let (start, end) = (answer["start"] as! Int, answer["end"] as! Int)
+    let context = Array("bob lives in rome and the movie was good .".unicodeScalars)
+    XCTAssertEqual(answer["answer"] as? String, String(String.UnicodeScalarView(context[start..<end])), "the span's text")
+    XCTAssertGreaterThan(answer["score"] as! Double, 0)
+  }
+
   func testBadInputsGiveClearErrors() throws {
     let csv = Self.fixtures + "/classify.csv"
     let unseen = dir + "/unseen.csv"
