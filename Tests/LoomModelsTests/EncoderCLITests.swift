@@ -14,6 +14,12 @@ final class EncoderCLITests: XCTestCase {
   }
   override func tearDown() { try? FileManager.default.removeItem(atPath: dir) }
 
+  static func dot(_ a: [Double], _ b: [Double]) -> Double {
+    var s = 0.0
+    for (x, y) in zip(a, b) { s += x * y }
+    return s
+  }
+
   func jsonLines(_ s: String) -> [Any] {
     s.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) }
   }
@@ -61,7 +67,7 @@ final class EncoderCLITests: XCTestCase {
     XCTAssertEqual(got.count, sentences.count)
     for (g, e) in zip(got, expected) {
       XCTAssertEqual(g.count, 384)
-      let cosine = zip(g, e).map(*).reduce(0, +) / (zip(g, g).map(*).reduce(0, +).squareRoot() * zip(e, e).map(*).reduce(0, +).squareRoot())
+      let cosine = Self.dot(g, e) / (Self.dot(g, g).squareRoot() * Self.dot(e, e).squareRoot())
       XCTAssertGreaterThanOrEqual(cosine, 0.99999)
       XCTAssertLessThanOrEqual(zip(g, e).map { abs($0 - $1) }.max()!, 1e-5)
     }
@@ -126,8 +132,8 @@ final class EncoderCLITests: XCTestCase {
     let out = dir + "/ner"
     let data = Self.fixtures + "/ner.jsonl"
     let r = try runLoom([
-      "train", "token-classify", "--model", Self.roberta, "--data", data, "--validation-data", data, "--epochs", "3",
-      "--learning-rate", "5e-3", "--batch-size", "8", "--logging-steps", "3", "--output-dir", out,
+      "train", "token-classify", "--model", Self.roberta, "--data", data, "--validation-data", data, "--epochs", "8",
+      "--learning-rate", "1e-2", "--batch-size", "4", "--logging-steps", "6", "--output-dir", out,
     ])
     XCTAssertEqual(r.status, 0, r.err)
     let l = try losses(out)
@@ -135,8 +141,8 @@ final class EncoderCLITests: XCTestCase {
     let evals = try String(contentsOfFile: out + "/metrics.jsonl", encoding: .utf8).split(separator: "\n")
       .compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
       .compactMap { $0["eval_f1"] as? Double }
-    XCTAssertEqual(evals.count, 3)
-    XCTAssertGreaterThan(evals.last!, 0.5, "the tags are learnable: \(evals)")
+    XCTAssertEqual(evals.count, 8)
+    XCTAssertGreaterThan(evals.max()!, 0.75, "the tags are learnable: \(evals)")
     let config = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/config.json"))) as! [String: Any]
     XCTAssertEqual(config["id2label"] as? [String: String], ["0": "B-LOC", "1": "B-PER", "2": "O"])
   }
@@ -145,7 +151,7 @@ final class EncoderCLITests: XCTestCase {
     let out = dir + "/qa"
     let data = Self.fixtures + "/squad.json"
     let r = try runLoom([
-      "train", "qa", "--model", Self.roberta, "--data", data, "--validation-data", data, "--max-seq-length", "32",
+      "train", "qa", "--model", Self.roberta, "--data", data, "--validation-data", data, "--max-seq-length", "48",
       "--doc-stride", "8", "--epochs", "2", "--learning-rate", "5e-3", "--batch-size", "2", "--logging-steps", "1",
       "--output-dir", out,
     ])
