@@ -102,7 +102,11 @@ struct EncoderFixture {
     }
     Self.assertClose(Tensor(losses.map { Float($0) }), try t("adamw.losses"), 1e-4, "adamw losses", file: file, line: line)
     for (name, p) in named {
-      Self.assertClose(p, try t("adamw.\(name)"), 1e-4, "adamw \(name)", file: file, line: line)
+      // A key bias shifts every score of a query equally, so softmax cancels it: its gradient
+      // is zero up to rounding (the gradient check above holds it to 1e-4) and Adam, which
+      // divides by √v, turns that noise into steps of up to lr in either direction.
+      let keyBias = name.hasSuffix("key.bias") || name.hasSuffix("k_lin.bias")
+      Self.assertClose(p, try t("adamw.\(name)"), keyBias ? 5 * 1e-3 : 1e-4, "adamw \(name)", file: file, line: line)
     }
   }
 

@@ -20,7 +20,8 @@ final class RobertaParityTests: XCTestCase {
     inp.outputHiddenStates = true
     let out = try model.forward(inp)
     EncoderFixture.assertClose(out.lastHiddenState!, try f.t("model.last_hidden_state"), 1e-4, "last_hidden_state")
-    EncoderFixture.assertClose(out.poolerOutput!, try f.t("model.pooler_output"), 1e-4, "pooler_output")
+    // The masked-LM checkpoint has no pooler: both sides start it fresh, so only its shape compares.
+    XCTAssertEqual(out.poolerOutput!.shape, [3, 16])
     for (i, h) in out.hiddenStates!.enumerated() {
       EncoderFixture.assertClose(h, try f.t("model.hidden_states.\(i)"), 1e-4, "hidden_states[\(i)]")
     }

@@ -49,7 +49,14 @@ public final class BertEmbeddings: Module {
       }
       positions = Tensor.arange(0, Double(s), device: device).to(.int64).reshape([1, s])
     }
-    var x = word_embeddings(ids.to(device: device)) + position_embeddings(positions)
+    // HF's padding_idx: no gradient into the padding row (RoBERTa's position table too).
+    let words = word_embeddings(ids.to(device: device))
+    var x: Tensor
+    if let pad = robertaPaddingIdx {
+      x = PaddingRow.stopGradient(words + position_embeddings(positions), ids: idValues, paddingIdx: pad)
+    } else {
+      x = PaddingRow.stopGradient(words, ids: idValues, paddingIdx: config.padTokenId) + position_embeddings(positions)
+    }
     if let tt = inputs.tokenTypeIds {
       _ = try EncoderInputCheck.ids(tt, name: "token_type_ids", below: config.typeVocabSize, field: "type_vocab_size", model: model)
       x = x + token_type_embeddings(tt.to(device: device))

@@ -23,7 +23,7 @@ public final class DistilBertEmbeddings: Module {
       throw LoomError("\(model): input_ids must be [batch, sequence] with at least one token, got shape \(ids.shape)")
     }
     let s = ids.shape[1]
-    _ = try EncoderInputCheck.ids(ids, name: "input_ids", below: config.vocabSize, field: "vocab_size", model: model)
+    let idValues = try EncoderInputCheck.ids(ids, name: "input_ids", below: config.vocabSize, field: "vocab_size", model: model)
     if inputs.tokenTypeIds != nil {
       throw LoomError("\(model): DistilBERT has no token types; drop token_type_ids from the inputs")
     }
@@ -41,7 +41,8 @@ public final class DistilBertEmbeddings: Module {
     } else {
       positions = Tensor.arange(0, Double(s), device: device).to(.int64).reshape([1, s])
     }
-    let x = word_embeddings(ids.to(device: device)) + position_embeddings(positions)
+    let words = PaddingRow.stopGradient(word_embeddings(ids.to(device: device)), ids: idValues, paddingIdx: config.padTokenId)
+    let x = words + position_embeddings(positions)
     return dropout(LayerNorm(x), p: config.dropout, training: training)
   }
 

@@ -141,3 +141,15 @@ enum EncoderInputCheck {
     }
   }
 }
+
+/// nn.Embedding's `padding_idx`: the padding row gets no gradient. The lookup's values
+/// stay as they are; rows at padding tokens pass a detached copy.
+enum PaddingRow {
+  /// `x` [B, S, C] looked up from `ids` (host values, row-major [B, S]).
+  static func stopGradient(_ x: Tensor, ids: [Int64], paddingIdx: Int?) -> Tensor {
+    guard let pad = paddingIdx, x.requiresGrad, ids.contains(Int64(pad)) else { return x }
+    let keep = Tensor(ids.map { $0 == Int64(pad) ? Float(0) : 1 }, shape: [x.shape[0], x.shape[1], 1], device: x.device)
+      .to(x.dtype)
+    return x * keep + x.detach() * (1 - keep)
+  }
+}
