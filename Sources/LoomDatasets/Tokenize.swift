@@ -11,11 +11,14 @@ public struct TokenizeOptions: Sendable, Hashable {
   public var returnAttentionMask = true
   public var returnSpecialTokensMask = false
   public var returnOffsetsMapping = false
+  /// Adds `word_ids` (−1 for special tokens): a token starts a new word unless it begins
+  /// where the previous one ended — the offset rule HF's whole-word masking uses.
+  public var returnWordIds = false
 
   public init(
     maxLength: Int? = nil, addSpecialTokens: Bool = true, returnTokenTypeIds: Bool = true,
     returnAttentionMask: Bool = true, returnSpecialTokensMask: Bool = false,
-    returnOffsetsMapping: Bool = false
+    returnOffsetsMapping: Bool = false, returnWordIds: Bool = false
   ) {
     self.maxLength = maxLength
     self.addSpecialTokens = addSpecialTokens
@@ -23,10 +26,11 @@ public struct TokenizeOptions: Sendable, Hashable {
     self.returnAttentionMask = returnAttentionMask
     self.returnSpecialTokensMask = returnSpecialTokensMask
     self.returnOffsetsMapping = returnOffsetsMapping
+    self.returnWordIds = returnWordIds
   }
 
   var id: String {
-    "max=\(maxLength.map(String.init) ?? "-") special=\(addSpecialTokens) tt=\(returnTokenTypeIds) am=\(returnAttentionMask) stm=\(returnSpecialTokensMask) off=\(returnOffsetsMapping)"
+    "max=\(maxLength.map(String.init) ?? "-") special=\(addSpecialTokens) tt=\(returnTokenTypeIds) am=\(returnAttentionMask) stm=\(returnSpecialTokensMask) off=\(returnOffsetsMapping) wid=\(returnWordIds)"
   }
 }
 
@@ -84,11 +88,55 @@ extension Dataset {
         "offset_mapping",
         encs.map { e in .list(e.offsets.map { .ints([$0.lowerBound, $0.upperBound]) }) })
     }
+    if options.returnWordIds { d = try d.addingColumn("word_ids", encs.map { .ints(Self.wordIds($0)) }) }
     if let cache {
       let path = cache.directory + "/" + fingerprint(cache.functionID, removeColumns) + ".loomds"
       try d.writeCache(path)
       d = d.withCacheFile(path)
     }
     return d
+  }
+}
+
+extension Dataset {
+  /// Word index per token from the offsets (−1 for special tokens); see `returnWordIds`.
+  static func wordIds(_ e: Encoding) -> [Int] {
+    var out = [Int]()
+    var word = -1
+    var prevEnd = -1
+    var prevSeq: Int? = nil
+    for k in 0..<e.count {
+      guard let seq = e.sequenceIds[k], e.specialTokensMask[k] == 0 else {
+        out.append(-1)
+        continue
+      }
+      let o = e.offsets[k]
+      if o.lowerBound != prevEnd || seq != prevSeq { word += 1 }
+      out.append(word)
+      prevEnd = o.upperBound
+      prevSeq = seq
+    }
+    return out
+  }
+
+  /// Documents for next-sentence prediction (HF's TextDatasetForNextSentencePrediction
+  /// input): each non-empty row of `textColumn` is a sentence, empty rows separate
+  /// documents; sentences are encoded without special tokens, in parallel.
+  public func nspDocuments(_ tokenizer: Tokenizer, textColumn: String = "text") throws -> [[[Int]]] {
+    let lines = try strings(textColumn).map { $0.trimmingCharacters(in: .whitespaces) }
+    let encs = try tokenizer.encodeBatch(lines.filter { !$0.isEmpty }, addSpecialTokens: false)
+    var docs = [[[Int]]](), doc = [[Int]](), k = 0
+    for l in lines {
+      if l.isEmpty {
+        if !doc.isEmpty { docs.append(doc) }
+        doc = []
+        continue
+      }
+      let ids = encs[k].ids.map(Int.init)
+      k += 1
+      if !ids.isEmpty { doc.append(ids) }
+    }
+    if !doc.isEmpty { docs.append(doc) }
+    return docs
   }
 }

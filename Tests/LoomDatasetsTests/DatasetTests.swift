@@ -128,5 +128,11 @@ final class DatasetTests: XCTestCase {
     XCTAssertEqual(try other.intSequences("input_ids")[0], [2, 5, 3])
     let f = try t.intFeatures(["input_ids", "label"])
     XCTAssertEqual(f[1]["label"], [1])
+    // Word ids: "good" + "##bye" are one word.
+    let w = try d.select([1]).tokenize(tok, textColumn: "text", options: .init(returnWordIds: true))
+    XCTAssertEqual(try w.intSequences("word_ids")[0], [-1, 0, 0, 1, -1])
+    // NSP documents: blank rows separate documents.
+    let lines = try Dataset(columns: [("text", ["hello world", "goodbye", "", "world", " "])])
+    XCTAssertEqual(try lines.nspDocuments(tok), [[[5, 6], [7, 8]], [[6]]])
   }
 }

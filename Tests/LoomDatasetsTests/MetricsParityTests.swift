@@ -61,6 +61,16 @@ final class MetricsParityTests: XCTestCase {
       ])
   }
 
+  func testSeqevalFromIdsDropsIgnoredPositions() throws {
+    let names = ["O", "B-PER", "I-PER"]
+    let s = try Seqeval.compute(
+      predictionIds: [[0, 1, 2, 2, 0]], labelIds: [[-100, 1, 2, -100, 0]], names: names)
+    XCTAssertEqual(s.f1, 1)
+    let t = try Seqeval.compute(predictionIds: [[0, 1, 0]], labelIds: [[-100, 1, 2]], names: names)
+    XCTAssertEqual(t.precision, 0)
+    XCTAssertEqual(t.accuracy, 0.5)
+  }
+
   func testSQuADMatchesOfficialScript() throws {
     let s = try XCTUnwrap((try fixture("metrics.json") as! [String: Any])["squad"] as? [String: Any])
     let preds = s["predictions"] as! [String], refs = s["references"] as! [[String]]

@@ -102,4 +102,32 @@ public enum Seqeval {
       flatP.isEmpty ? 0 : Double(zip(flatP, flatR).filter { $0 == $1 }.count) / Double(flatP.count)
     return Scores(precision: p, recall: r, f1: f, accuracy: acc, perType: per)
   }
+
+  /// run_ner.py's `compute_metrics`: predicted and reference label ids per token, positions
+  /// whose reference is −100 (special tokens, later sub-tokens, padding) dropped, ids named
+  /// through `names` (id → tag), then `compute`.
+  public static func compute(predictionIds: [[Int]], labelIds: [[Int]], names: [String]) throws
+    -> Scores
+  {
+    guard predictionIds.count == labelIds.count else {
+      throw DatasetError("seqeval: \(predictionIds.count) predicted rows but \(labelIds.count) label rows")
+    }
+    func name(_ i: Int) throws -> String {
+      guard names.indices.contains(i) else {
+        throw DatasetError("seqeval: label id \(i) is out of range for \(names.count) tags")
+      }
+      return names[i]
+    }
+    var p = [[String]](), r = [[String]]()
+    for (pr, lr) in zip(predictionIds, labelIds) {
+      var ps = [String](), rs = [String]()
+      for (x, y) in zip(pr, lr) where y != -100 {
+        ps.append(try name(x))
+        rs.append(try name(y))
+      }
+      p.append(ps)
+      r.append(rs)
+    }
+    return try compute(predictions: p, references: r)
+  }
 }

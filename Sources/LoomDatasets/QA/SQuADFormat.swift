@@ -73,7 +73,7 @@ extension Dataset {
         guard s >= 0, s + n <= ctx.count, String(String.UnicodeScalarView(ctx[s..<(s + n)])) == t
         else {
           throw DatasetError(
-            "\(path): question \(r["id"]!): answer \(t.debugDescription) is not at answer_start \(s) of its context"
+            "\(path): question \(r["id"]!.string ?? r["id"]!.description): answer \(t.debugDescription) is not at answer_start \(s) of its context"
           )
         }
       }
