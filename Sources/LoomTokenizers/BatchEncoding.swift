@@ -54,7 +54,8 @@ extension Tokenizer {
     let limit = maxLength ?? modelMaxLength
     var trunc: Truncation?
     if let truncation, let limit {
-      trunc = Truncation(maxLength: limit, stride: stride, strategy: truncation, left: truncationLeft)
+      trunc = Truncation(
+        maxLength: limit, stride: stride, strategy: truncation, left: truncationLeft)
     }
     var pad: Padding?
     switch padding {
@@ -108,5 +109,61 @@ extension Tokenizer {
       [text], pairs: pair.map { [$0] }, addSpecialTokens: addSpecialTokens, padding: padding,
       truncation: truncation, maxLength: maxLength, stride: stride,
       returnOverflowingTokens: returnOverflowingTokens)
+  }
+}
+
+extension Tokenizer {
+  /// HF's `tokenizer.pad(features)`: pads already-encoded rows (a collator's batch) to the
+  /// longest row or to `maxLength`, with this tokenizer's pad token (masks, type ids too).
+  public func pad(
+    _ rows: [Encoding], padding: PaddingStrategy = .longest, maxLength: Int? = nil,
+    padToMultipleOf: Int? = nil, left: Bool = false
+  ) throws -> [Encoding] {
+    if padding == .doNotPad { return rows }
+    guard let id = padTokenId else {
+      throw TokenizerError.invalidArgument(
+        "padding needs a pad token; this tokenizer has none (set specialTokens.pad)")
+    }
+    var target = rows.map(\.count).max() ?? 0
+    if padding == .maxLength {
+      guard let m = maxLength ?? modelMaxLength else {
+        throw TokenizerError.invalidArgument("padding to max_length needs max_length")
+      }
+      target = m
+    }
+    if let m = padToMultipleOf, m > 0, target % m != 0 { target += m - target % m }
+    return rows.map {
+      var e = $0
+      e.pad(to: target, padId: id, padTypeId: 0, padToken: specialTokens.pad ?? "", left: left)
+      return e
+    }
+  }
+}
+
+extension Tokenizer {
+  /// HF's `build_inputs_with_special_tokens` with masks: wraps already-tokenized ids (one
+  /// sequence or a pair) in the post-processor's special tokens (`[CLS] A [SEP] B [SEP]`,
+  /// `<s> A </s></s> B </s>`), with type ids, special-tokens mask and sequence ids. Word ids
+  /// and offsets are unknown here (nil and 0..<0).
+  public func withSpecialTokens(_ a: [UInt32], pair b: [UInt32]? = nil) -> Encoding {
+    func enc(_ ids: [UInt32], _ seq: Int) -> Encoding {
+      var e = Encoding()
+      e.reserve(ids.count)
+      for id in ids {
+        e.append(
+          id: id, token: idToToken(id) ?? "", offset: 0..<0, byteOffset: 0..<0,
+          typeId: UInt32(seq), special: false, sequence: seq, word: nil)
+      }
+      return e
+    }
+    let ea = enc(a, 0)
+    let eb = b.map { enc($0, 1) }
+    if let pp = postProcessor {
+      // Offsets are all empty, so byte-level trimming has nothing to do.
+      return pp.process(ea, eb, addSpecialTokens: true)
+    }
+    var r = ea
+    if let eb { r.merge(with: eb) }
+    return r
   }
 }

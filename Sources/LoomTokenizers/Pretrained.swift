@@ -39,6 +39,14 @@ extension Tokenizer {
         )
       }
     }
+    var isDir: ObjCBool = false
+    if FileManager.default.fileExists(atPath: nameOrPath, isDirectory: &isDir), isDir.boolValue,
+      ["tokenizer_config.json", "special_tokens_map.json"].contains(where: {
+        FileManager.default.fileExists(atPath: nameOrPath + "/" + $0)
+      })
+    {
+      return try fromPretrained(nameOrPath)  // an AutoTokenizer directory: its special tokens too
+    }
     return try load(path: nameOrPath)
   }
 }

@@ -75,9 +75,12 @@ extension Tokenizer {
   func inferSpecialTokens() {
     let bert = SpecialTokens.bert
     let roberta = SpecialTokens.roberta
-    for base in [bert, roberta] where tokenToId(base.unk ?? "") != nil || tokenToId(base.mask ?? "") != nil {
+    for base in [bert, roberta]
+    where tokenToId(base.unk ?? "") != nil || tokenToId(base.mask ?? "") != nil {
       for (k, v) in base.named where v.flatMap(tokenToId) != nil {
-        if specialTokens.named.first(where: { $0.key == k })?.value == nil { specialTokens.set(k, v) }
+        if specialTokens.named.first(where: { $0.key == k })?.value == nil {
+          specialTokens.set(k, v)
+        }
       }
       return
     }

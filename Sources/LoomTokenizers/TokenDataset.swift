@@ -12,11 +12,43 @@ public final class TokenFile: @unchecked Sendable {
   public init(tokenPath: String, indexPath: String, bytesPerToken: Int) throws {
     self.tokenPath = tokenPath
     self.bytesPerToken = bytesPerToken
-    tokens = try Data(contentsOf: URL(fileURLWithPath: tokenPath), options: .alwaysMapped)
-    let idx = try Data(contentsOf: URL(fileURLWithPath: indexPath))
-    offsets = idx.withUnsafeBytes {
-      Array($0.bindMemory(to: UInt64.self)).map { Int(UInt64(littleEndian: $0)) }
+    guard bytesPerToken == 2 || bytesPerToken == 4 else {
+      throw TokenizerError.invalidArgument("bytes per token must be 2 or 4, got \(bytesPerToken)")
     }
+    tokens = try Data(contentsOf: URL(fileURLWithPath: tokenPath), options: .alwaysMapped)
+    guard tokens.count % bytesPerToken == 0 else {
+      throw TokenizerError.malformed(
+        file: tokenPath, place: "size",
+        reason: "\(tokens.count) bytes is not a whole number of \(bytesPerToken)-byte tokens")
+    }
+    let idx = try Data(contentsOf: URL(fileURLWithPath: indexPath))
+    guard idx.count % 8 == 0, idx.count >= 8 else {
+      throw TokenizerError.malformed(
+        file: indexPath, place: "size",
+        reason: "expected whole 8-byte offsets, got \(idx.count) bytes")
+    }
+    // Every offset checked before use: reads go through these, unchecked.
+    var offs = [Int]()
+    offs.reserveCapacity(idx.count / 8)
+    var bad: (Int, UInt64)?
+    idx.withUnsafeBytes { raw in
+      var prev = 0
+      for i in 0..<(raw.count / 8) {
+        let v = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: i * 8, as: UInt64.self))
+        guard let o = Int(exactly: v), o >= prev, i > 0 || o == 0 else {
+          bad = (i, v)
+          return
+        }
+        offs.append(o)
+        prev = o
+      }
+    }
+    if let (i, v) = bad {
+      throw TokenizerError.malformed(
+        file: indexPath, place: "offset \(i)",
+        reason: "\(v) is not a non-decreasing offset starting at 0")
+    }
+    offsets = offs
     guard offsets.last == tokens.count / bytesPerToken else {
       throw TokenizerError.malformed(
         file: indexPath, place: "last offset",

@@ -86,7 +86,10 @@ public final class Tokenizer: @unchecked Sendable {
       if let id = model.id(of: t.content) {
         t.id = id
       } else if t.id == UInt32.max {
-        t.id = UInt32(max(model.vocabSize, (addedTokens.map { Int($0.id) }.max() ?? -1) + 1))
+        let next = max(model.vocabSize, (addedTokens.map { Int($0.id) }.max() ?? -1) + 1)
+        // Ids past the largest a file may name (2^32 − 2) cannot be given out: skip the token.
+        guard next <= maxTokenId else { continue }
+        t.id = UInt32(next)
       }
       addedTokens.append(t)
     }

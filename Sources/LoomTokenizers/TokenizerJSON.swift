@@ -30,7 +30,9 @@ extension Tokenizer {
     let mt = path + "/merges.txt"
     if FileManager.default.fileExists(atPath: vj) { return try byteLevelBPE(vocab: vj, merges: mt) }
     let ej = path + "/encoder.json"
-    if FileManager.default.fileExists(atPath: ej) { return try gpt2(encoder: ej, merges: path + "/vocab.bpe") }
+    if FileManager.default.fileExists(atPath: ej) {
+      return try gpt2(encoder: ej, merges: path + "/vocab.bpe")
+    }
     if FileManager.default.fileExists(atPath: path + "/vocab.txt") {
       let t = Tokenizer(
         model: .wordPiece(WordPiece(vocab: try WordPiece.vocab(fromFile: path + "/vocab.txt"))))
@@ -90,7 +92,10 @@ struct TokenizerJSONReader {
     guard let n = x as? NSNumber, let v = Int(exactly: n.doubleValue.rounded(.towardZero)),
       Double(v) == n.doubleValue, range.contains(v)
     else {
-      throw fail(place, "expected an integer in \(range.lowerBound)...\(range.upperBound), got \(x.map { "\($0)" } ?? "nothing")")
+      throw fail(
+        place,
+        "expected an integer in \(range.lowerBound)...\(range.upperBound), got \(x.map { "\($0)" } ?? "nothing")"
+      )
     }
     return v
   }
@@ -206,7 +211,8 @@ struct TokenizerJSONReader {
         WordPiece(
           vocab: vocab, unkToken: optStr(m, "unk_token") ?? "[UNK]",
           continuingSubwordPrefix: optStr(m, "continuing_subword_prefix") ?? "##",
-          maxInputCharsPerWord: try optInt(m, "max_input_chars_per_word", "model", 0...Int(Int32.max))
+          maxInputCharsPerWord: try optInt(
+            m, "max_input_chars_per_word", "model", 0...Int(Int32.max))
             ?? 100))
     default:
       throw fail("model.type", "unknown model type \"\(type)\" (supported: BPE, WordPiece)")
@@ -323,7 +329,9 @@ struct TokenizerJSONReader {
       for (k, v) in d["special_tokens"] as? [String: Any] ?? [:] {
         let here = "\(place).special_tokens.\(k)"
         let o = try obj(v, here)
-        guard let rawIds = o["ids"] as? [Any] else { throw fail(here + ".ids", "expected an array of ids") }
+        guard let rawIds = o["ids"] as? [Any] else {
+          throw fail(here + ".ids", "expected an array of ids")
+        }
         let ids = try rawIds.enumerated().map { try tokenId($1, "\(here).ids[\($0)]") }
         guard let toks = o["tokens"] as? [String] else {
           throw fail(here + ".tokens", "expected an array of strings")

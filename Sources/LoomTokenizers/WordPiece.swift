@@ -28,9 +28,16 @@ public final class WordPiece: @unchecked Sendable {
     var lines = splitLines(text)
     if lines.last == "" { lines.removeLast() }
     guard lines.count <= maxTokenId else {
-      throw TokenizerError.malformed(file: path, place: "file", reason: "more than \(maxTokenId) lines")
+      throw TokenizerError.malformed(
+        file: path, place: "file", reason: "more than \(maxTokenId) lines")
     }
-    for (i, l) in lines.enumerated() where v[l] == nil { v[l] = UInt32(i) }
+    // As HF's WordPiece.read_file: trailing whitespace trimmed, a repeated token takes its
+    // last line's id.
+    for (i, l) in lines.enumerated() {
+      var u = l.unicodeScalars[...]
+      while let last = u.last, last.properties.isWhitespace { u.removeLast() }
+      v[String(Substring(u))] = UInt32(i)
+    }
     return v
   }
 

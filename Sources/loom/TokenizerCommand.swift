@@ -8,7 +8,9 @@ struct TokenizerCommand: ParsableCommand {
     commandName: "tokenizer",
     abstract:
       "Train byte-level BPE tokenizers, encode and decode text (files interchangeable with Hugging Face's).",
-    subcommands: [TokenizerTrain.self, TokenizerEncode.self, TokenizerDecode.self])
+    subcommands: [
+      TokenizerTrain.self, TokenizerEncode.self, TokenizerDecode.self, TokenizerSave.self,
+    ])
 }
 
 private func fail(_ e: Error) -> Error { ValidationError("\(e)") }
@@ -102,7 +104,9 @@ struct TokenizerEncode: ParsableCommand {
 
   @Option(
     name: .long,
-    help: "tokenizer.json, a directory with tokenizer.json, vocab.json + merges.txt or encoder.json + vocab.bpe, or gpt2.")
+    help:
+      "tokenizer.json, a directory with tokenizer.json, vocab.json + merges.txt or encoder.json + vocab.bpe, or gpt2."
+  )
   var tokenizer: String
   @Option(name: .long, help: "Text to encode.") var text: String?
   @Option(name: .long, help: "File to encode, line by line.") var file: String?
@@ -189,7 +193,9 @@ struct TokenizerDecode: ParsableCommand {
 
   @Option(
     name: .long,
-    help: "tokenizer.json, a directory with tokenizer.json, vocab.json + merges.txt or encoder.json + vocab.bpe, or gpt2.")
+    help:
+      "tokenizer.json, a directory with tokenizer.json, vocab.json + merges.txt or encoder.json + vocab.bpe, or gpt2."
+  )
   var tokenizer: String
   @Option(name: .long, help: "Ids to decode, e.g. \"15496 995\".") var ids: String?
   @Option(name: .long, help: "File of ids, one sequence a line.") var file: String?
@@ -230,5 +236,38 @@ struct TokenizerDecode: ParsableCommand {
       }
       for s in tok.decodeBatch(seqs, skipSpecialTokens: !keepSpecialTokens) { print(s) }
     } catch let e as ValidationError { throw e } catch { throw fail(error) }
+  }
+}
+
+struct TokenizerSave: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "save",
+    abstract:
+      "Write a tokenizer as a directory HF's AutoTokenizer loads (tokenizer.json, tokenizer_config.json, special_tokens_map.json), e.g. from BERT's vocab.txt or RoBERTa's vocab.json + merges.txt."
+  )
+
+  @Option(
+    name: .long,
+    help:
+      "A tokenizer directory (with tokenizer_config.json, tokenizer.json, vocab files) or tokenizer.json."
+  )
+  var tokenizer: String
+  @Option(name: .long, help: "Output directory.") var output: String
+  @Option(name: .long, help: "model_max_length to record (default: the source's).")
+  var modelMaxLength: Int?
+
+  func validate() throws {
+    if let m = modelMaxLength, m < 1 {
+      throw ValidationError("--model-max-length must be ≥ 1, got \(m)")
+    }
+  }
+
+  func run() throws {
+    do {
+      let tok = try Tokenizer.fromPretrained(tokenizer)
+      if let m = modelMaxLength { tok.modelMaxLength = m }
+      try tok.savePretrained(output)
+      warn("saved \(tok.resolvedTokenizerClass) (\(tok.vocabSize) tokens) -> \(output)")
+    } catch { throw fail(error) }
   }
 }

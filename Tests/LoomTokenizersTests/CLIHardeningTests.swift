@@ -95,6 +95,21 @@ final class CLIHardeningTests: XCTestCase {
     XCTAssertTrue(r.err.contains("stride"), r.err)
   }
 
+  /// `tokenizer save` turns slow-tokenizer files into an AutoTokenizer directory.
+  func testSaveConvertsVocabFiles() throws {
+    let out = dir + "/saved"
+    let r = try runLoom([
+      "tokenizer", "save", "--tokenizer", fixturePath("encoders/roberta"), "--output", out,
+    ])
+    XCTAssertEqual(r.status, 0, r.err)
+    XCTAssertTrue(FileManager.default.fileExists(atPath: out + "/tokenizer.json"))
+    try EncoderTokenizerParityTests.check(
+      try Tokenizer.fromPretrained(out), "roberta_encodings.json")
+    let bad = try runLoom(["tokenizer", "save", "--tokenizer", dir + "/none", "--output", out])
+    XCTAssertNotEqual(bad.status, 0)
+    XCTAssertTrue(bad.err.contains(dir + "/none"), bad.err)
+  }
+
   /// wolfBERTa's recipe: a RoBERTa-loadable directory whose vocabulary and merges are HF's
   /// and whose encodings match HF's AutoTokenizer on that directory.
   func testTrainRobertaDirectory() throws {

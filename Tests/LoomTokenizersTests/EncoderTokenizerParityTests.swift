@@ -39,7 +39,8 @@ final class EncoderTokenizerParityTests: XCTestCase {
   }
 
   func testRobertaFromVocabFiles() throws {
-    try check(try Tokenizer.fromPretrained(fixturePath("encoders/roberta")), "roberta_encodings.json")
+    try check(
+      try Tokenizer.fromPretrained(fixturePath("encoders/roberta")), "roberta_encodings.json")
   }
 
   func testRobertaFromSavedTokenizerJSON() throws {
@@ -67,10 +68,12 @@ final class EncoderTokenizerParityTests: XCTestCase {
 
   /// do_lower_case false, strip_accents true, tokenize_chinese_chars false.
   func testBertCasedStripAccentsNoCJK() throws {
-    let cfg = Self.minilmConfig.replacingOccurrences(of: "\"do_lower_case\": true", with: "\"do_lower_case\": false")
-      .replacingOccurrences(of: "\"strip_accents\": null", with: "\"strip_accents\": true")
-      .replacingOccurrences(
-        of: "\"tokenize_chinese_chars\": true", with: "\"tokenize_chinese_chars\": false")
+    let cfg = Self.minilmConfig.replacingOccurrences(
+      of: "\"do_lower_case\": true", with: "\"do_lower_case\": false"
+    )
+    .replacingOccurrences(of: "\"strip_accents\": null", with: "\"strip_accents\": true")
+    .replacingOccurrences(
+      of: "\"tokenize_chinese_chars\": true", with: "\"tokenize_chinese_chars\": false")
     try check(try Tokenizer.fromPretrained(try bertDir(cfg)), "bert_cased_encodings.json")
   }
 
@@ -98,6 +101,60 @@ final class EncoderTokenizerParityTests: XCTestCase {
     }
   }
 
+  /// `pad` (HF's tokenizer.pad) and `withSpecialTokens` agree with encoding in one call.
+  func testPadAndWithSpecialTokensMatchCall() throws {
+    for t in [
+      try Tokenizer.fromPretrained(fixturePath("encoders/roberta")),
+      try Tokenizer.fromPretrained(try bertDir()),
+    ] {
+      let texts = ["int x = 1;", "wolfSSL_CTX_new(wolfTLSv1_3_client_method());", "a"]
+      let one = try texts.map { try t($0)[0] }
+      let padded = try t.pad(one, padToMultipleOf: 8)
+      XCTAssertEqual(padded, try t(texts, padding: .longest, padToMultipleOf: 8).encodings)
+      let longest = one.map(\.count).max()!
+      XCTAssertEqual(padded.map(\.count), Array(repeating: (longest + 7) / 8 * 8, count: 3))
+      XCTAssertEqual(
+        padded[2].attentionMask.filter { $0 == 0 }.count, padded[2].count - one[2].count)
+      XCTAssertEqual(padded[2].ids.last, t.padTokenId)
+      let a = try t(texts[0], addSpecialTokens: false)[0].ids
+      let b = try t(texts[1], addSpecialTokens: false)[0].ids
+      let w = t.withSpecialTokens(a, pair: b)
+      let want = try t(texts[0], pair: texts[1])[0]
+      XCTAssertEqual(w.ids, want.ids)
+      XCTAssertEqual(w.typeIds, want.typeIds)
+      XCTAssertEqual(w.specialTokensMask, want.specialTokensMask)
+      XCTAssertEqual(w.sequenceIds, want.sequenceIds)
+      XCTAssertEqual(t.withSpecialTokens(a).ids, try t(texts[0])[0].ids)
+    }
+  }
+
+  /// Loom's data directory holds MiniLM without tokenizer_config.json: the names come from the
+  /// vocabulary, and the file's own padding/truncation (128) do not leak into calls.
+  func testMiniLMDataDirectory() throws {
+    let d = (try requireAsset("minilm/tokenizer.json") as NSString).deletingLastPathComponent
+    let t = try Tokenizer.fromPretrained(d)
+    XCTAssertEqual(
+      [t.padTokenId, t.unkTokenId, t.clsTokenId, t.sepTokenId, t.maskTokenId],
+      [0, 100, 101, 102, 103])
+    XCTAssertNil(t.bosTokenId)
+    XCTAssertNil(t.modelMaxLength)
+    let e = try t("Hello world")
+    XCTAssertEqual(e[0].ids, [101, 7592, 2088, 102])
+    XCTAssertEqual(e[0].wordIds, [nil, 0, 1, nil])
+    XCTAssertEqual(t.resolvedTokenizerClass, "BertTokenizer")
+  }
+
+  func testBadCallArgumentsThrow() throws {
+    let t = try Tokenizer.fromPretrained(fixturePath("encoders/roberta"))
+    XCTAssertThrowsError(try t(["a", "b"], pairs: ["c"]))
+    XCTAssertThrowsError(try t(["a"], truncation: .longestFirst, maxLength: -1))
+    XCTAssertThrowsError(try t(["a"], stride: -1))
+    XCTAssertThrowsError(
+      try t(["int main(void) { return 0; }"], truncation: .longestFirst, maxLength: 4, stride: 4))
+    t.specialTokens.pad = nil
+    XCTAssertThrowsError(try t(["a", "bb"], padding: .longest))
+  }
+
   // MARK: comparison
 
   func check(_ tok: Tokenizer, _ name: String, file: StaticString = #filePath, line: UInt = #line)
@@ -106,7 +163,9 @@ final class EncoderTokenizerParityTests: XCTestCase {
     try Self.check(tok, name, file: file, line: line)
   }
 
-  static func check(_ tok: Tokenizer, _ name: String, file: StaticString = #filePath, line: UInt = #line)
+  static func check(
+    _ tok: Tokenizer, _ name: String, file: StaticString = #filePath, line: UInt = #line
+  )
     throws
   {
     let d = try fixture("encoders/" + name) as! [String: Any]
@@ -129,7 +188,9 @@ final class EncoderTokenizerParityTests: XCTestCase {
       guard let w = want as? [String: Any] else { return }  // variant not in a smaller fixture
       let result = Result { try got() }
       if w["error"] != nil {
-        if case .success = result { XCTFail("\(label): HF refused, Loom did not", file: file, line: line) }
+        if case .success = result {
+          XCTFail("\(label): HF refused, Loom did not", file: file, line: line)
+        }
         return
       }
       guard case .success(let be) = result else {
@@ -144,7 +205,8 @@ final class EncoderTokenizerParityTests: XCTestCase {
     let decoded = d["decoded"] as! [String]
     let single = try tok(texts)
     for i in texts.indices {
-      XCTAssertEqual(tok.decode(single[i].ids), decoded[i], "\(name) decode #\(i)", file: file, line: line)
+      XCTAssertEqual(
+        tok.decode(single[i].ids), decoded[i], "\(name) decode #\(i)", file: file, line: line)
     }
     same({ try tok(a, pairs: b) }, d["pair_plain"], "\(name) pairs")
     for (key, strat) in [
@@ -173,11 +235,18 @@ final class EncoderTokenizerParityTests: XCTestCase {
           maxLength: 64, stride: 16, returnOverflowingTokens: true)
       }, d["qa_only_second"], "\(name) qa")
     let first20 = Array(texts.prefix(20))
-    same({ try tok(first20, padding: .longest, padToMultipleOf: 8) }, d["pad_longest_m8"], "\(name) pad m8")
     same(
-      { try tok(first20, padding: .maxLength, truncation: .longestFirst, maxLength: 20, paddingLeft: true) },
+      { try tok(first20, padding: .longest, padToMultipleOf: 8) }, d["pad_longest_m8"],
+      "\(name) pad m8")
+    same(
+      {
+        try tok(
+          first20, padding: .maxLength, truncation: .longestFirst, maxLength: 20, paddingLeft: true)
+      },
       d["pad_max_left"], "\(name) pad left")
-    same({ try tok(Array(texts.prefix(30)), addSpecialTokens: false) }, d["no_specials"], "\(name) no specials")
+    same(
+      { try tok(Array(texts.prefix(30)), addSpecialTokens: false) }, d["no_specials"],
+      "\(name) no specials")
   }
 
   static func compare(
@@ -186,7 +255,9 @@ final class EncoderTokenizerParityTests: XCTestCase {
     let rows = w["rows"] as! [[String: Any]]
     XCTAssertEqual(be.count, rows.count, "\(label): rows", file: file, line: line)
     if let m = w["overflow_to_sample_mapping"] as? [Int] {
-      XCTAssertEqual(be.overflowToSampleMapping, m, "\(label): overflow_to_sample_mapping", file: file, line: line)
+      XCTAssertEqual(
+        be.overflowToSampleMapping, m, "\(label): overflow_to_sample_mapping", file: file,
+        line: line)
     }
     func ints(_ x: Any?) -> [Int]? { (x as? [NSNumber])?.map(\.intValue) }
     func opts(_ x: Any?) -> [Int?] { (x as! [Any]).map { ($0 as? NSNumber)?.intValue } }
@@ -197,14 +268,18 @@ final class EncoderTokenizerParityTests: XCTestCase {
       XCTAssertEqual(e.ids.map(Int.init), ids, "\(l): ids", file: file, line: line)
       guard e.ids.map(Int.init) == ids else { continue }
       let n = ids.count
-      XCTAssertEqual(e.offsets.flatMap { [$0.lowerBound, $0.upperBound] }, ints(r["offsets"])!, "\(l): offsets", file: file, line: line)
+      XCTAssertEqual(
+        e.offsets.flatMap { [$0.lowerBound, $0.upperBound] }, ints(r["offsets"])!, "\(l): offsets",
+        file: file, line: line)
       XCTAssertEqual(e.wordIds, opts(r["word_ids"]), "\(l): word_ids", file: file, line: line)
-      XCTAssertEqual(e.sequenceIds, opts(r["sequence_ids"]), "\(l): sequence_ids", file: file, line: line)
+      XCTAssertEqual(
+        e.sequenceIds, opts(r["sequence_ids"]), "\(l): sequence_ids", file: file, line: line)
       XCTAssertEqual(
         e.typeIds.map(Int.init), ints(r["token_type_ids"]) ?? Array(repeating: 0, count: n),
         "\(l): token_type_ids", file: file, line: line)
       XCTAssertEqual(
-        e.specialTokensMask.map(Int.init), ints(r["special_tokens_mask"]) ?? Array(repeating: 0, count: n),
+        e.specialTokensMask.map(Int.init),
+        ints(r["special_tokens_mask"]) ?? Array(repeating: 0, count: n),
         "\(l): special_tokens_mask", file: file, line: line)
       XCTAssertEqual(
         e.attentionMask.map(Int.init), ints(r["attention_mask"]) ?? Array(repeating: 1, count: n),

@@ -115,7 +115,9 @@ final class TokenizerFileHardeningTests: XCTestCase {
       ("padding.pad_id", #""padding": {"pad_id": -1},"#),
       ("padding.strategy.Fixed", #""padding": {"strategy": {"Fixed": 1099511627776}},"#),
     ] {
-      let p = write("t.json", base.replacingOccurrences(of: #""added_tokens""#, with: json + #" "added_tokens""#))
+      let p = write(
+        "t.json",
+        base.replacingOccurrences(of: #""added_tokens""#, with: json + #" "added_tokens""#))
       let m = message { _ = try Tokenizer.load(tokenizerJSON: p) }
       XCTAssertTrue(m.contains(field), "\(field): \(m)")
     }
@@ -148,12 +150,75 @@ final class TokenizerFileHardeningTests: XCTestCase {
     XCTAssertTrue(m.contains("special_tokens_map.json") && m.contains("pad_token"), m)
   }
 
+  /// Token dataset index files: offsets checked before any read through them.
+  func testTokenFileIndexChecked() throws {
+    let tokens = dir + "/tokens.bin"
+    try Data(repeating: 1, count: 8).write(to: URL(fileURLWithPath: tokens))  // 4 uint16 tokens
+    func index(_ xs: [UInt64]) -> String {
+      let p = dir + "/index-\(xs.count)-\(xs.last ?? 0).bin"
+      var d = Data()
+      for x in xs { withUnsafeBytes(of: x.littleEndian) { d.append(contentsOf: $0) } }
+      try! d.write(to: URL(fileURLWithPath: p))
+      return p
+    }
+    let ok = try TokenFile(tokenPath: tokens, indexPath: index([0, 1, 4]), bytesPerToken: 2)
+    XCTAssertEqual(ok.sequence(1), [257, 257, 257])
+    for (xs, place) in [
+      ([0, 3, 2, 4], "offset 2"), ([1, 4], "offset 0"), ([0, UInt64.max], "offset 1"),
+      ([0, 5], "last offset"),
+    ] {
+      let p = index(xs)
+      let m = message { _ = try TokenFile(tokenPath: tokens, indexPath: p, bytesPerToken: 2) }
+      XCTAssertTrue(m.contains(p) && m.contains(place), "\(xs): \(m)")
+    }
+    let odd = dir + "/odd.bin"
+    try Data(repeating: 0, count: 7).write(to: URL(fileURLWithPath: odd))
+    XCTAssertTrue(
+      message { _ = try TokenFile(tokenPath: tokens, indexPath: odd, bytesPerToken: 2) }.contains(
+        "8-byte"))
+  }
+
+  /// Repeated lines and trailing spaces in vocab.txt read as HF reads them (last id wins,
+  /// trailing whitespace trimmed): HF gives [2, 7, 8, 3] for "ab c" here.
+  func testVocabTxtDuplicatesAsHF() throws {
+    let d = dir + "/dup"
+    try FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
+    try "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\nab\nc\nab\nc  \n".write(
+      toFile: d + "/vocab.txt", atomically: true, encoding: .utf8)
+    try #"{"tokenizer_class": "BertTokenizer"}"#.write(
+      toFile: d + "/tokenizer_config.json", atomically: true, encoding: .utf8)
+    let t = try Tokenizer.fromPretrained(d)
+    XCTAssertEqual(try t("ab c")[0].ids, [2, 7, 8, 3])
+    XCTAssertEqual(t.vocabSize, 7)
+    XCTAssertNil(t.idToToken(5))
+  }
+
+  /// Tokens added after the largest id a file may name are skipped, not overflowed.
+  func testAddedTokensPastTheLargestId() throws {
+    let d = dir + "/top"
+    try FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
+    let p = tokenizerJSON(added: #"[{"id": 4294967294, "content": "<top>", "special": true}]"#)
+    try FileManager.default.moveItem(atPath: p, toPath: d + "/tokenizer.json")
+    try #"{"mask_token": "<m1>", "pad_token": "<m2>"}"#.write(
+      toFile: d + "/tokenizer_config.json", atomically: true, encoding: .utf8)
+    let t = try Tokenizer.fromPretrained(d)
+    XCTAssertEqual(t.tokenToId("<top>"), 4_294_967_294)
+    XCTAssertNil(t.maskTokenId)
+    XCTAssertEqual(try t("ab<top>")[0].ids, [2, 4_294_967_294])
+  }
+
   func testTrainerRejectsNegativeSettings() {
     let corpus = write("c.txt", "int main(void) { return 0; }\n")
     for (t, name) in [
       (BPETrainer(vocabSize: -5, showProgress: false), "vocab_size"),
       (BPETrainer(minFrequency: -1, showProgress: false), "min_frequency"),
-      ({ var x = BPETrainer(showProgress: false); x.limitAlphabet = -1; return x }(), "limit_alphabet"),
+      (
+        {
+          var x = BPETrainer(showProgress: false)
+          x.limitAlphabet = -1
+          return x
+        }(), "limit_alphabet"
+      ),
     ] {
       let m = message { _ = try t.train(files: [corpus]) }
       XCTAssertTrue(m.contains(name), m)

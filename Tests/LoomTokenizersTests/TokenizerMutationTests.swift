@@ -30,8 +30,9 @@ final class TokenizerMutationTests: XCTestCase {
 
   static let hostile = [
     "-1", "4294967295", "4294967296", "2147483647", "9223372036854775807", "1e30", "-0.5", "1.5",
-    "true", "false", "null", "\"\"", "\"x\"", "[]", "{}", "[1,2]", "{\"a\":1}", "NaN", "\"\\u0000\"",
-    "18446744073709551616", "0",
+    "true", "false", "null", "\"\"", "\"x\"", "[]", "{}", "[1,2]", "{\"a\":1}", "NaN",
+    "\"\\u0000\"",
+    "18446744073709551616", "0", "4294967294",
   ]
 
   /// One mutation: flip/insert/delete bytes, swap a number or literal for a hostile value,
@@ -48,14 +49,20 @@ final class TokenizerMutationTests: XCTestCase {
       case 3, 4:
         // Replace the token (number, literal or string) at a random place.
         var s = i
-        while s < b.count, !(b[s] == 0x2D || (b[s] >= 0x30 && b[s] <= 0x39) || b[s] == 0x22 || b[s] == 0x74 || b[s] == 0x66 || b[s] == 0x6E) { s += 1 }
+        while s < b.count,
+          !(b[s] == 0x2D || (b[s] >= 0x30 && b[s] <= 0x39) || b[s] == 0x22 || b[s] == 0x74
+            || b[s] == 0x66 || b[s] == 0x6E)
+        { s += 1 }
         guard s < b.count else { continue }
         var e = s + 1
         if b[s] == 0x22 {
           while e < b.count && b[e] != 0x22 { e += 1 }
           e = min(e + 1, b.count)
         } else {
-          while e < b.count, (b[e] >= 0x30 && b[e] <= 0x39) || b[e] == 0x2E || b[e] == 0x65 || (b[e] >= 0x61 && b[e] <= 0x7A) { e += 1 }
+          while e < b.count,
+            (b[e] >= 0x30 && b[e] <= 0x39) || b[e] == 0x2E || b[e] == 0x65
+              || (b[e] >= 0x61 && b[e] <= 0x7A)
+          { e += 1 }
         }
         b.replaceSubrange(s..<e, with: Array(hostile[r.below(hostile.count)].utf8))
       case 5:
@@ -71,17 +78,21 @@ final class TokenizerMutationTests: XCTestCase {
   }
 
   static let probes = [
-    "int main(void) { return wolfSSL_Init(); }", "Héllo WÖRLD 日本語 ", "a\u{0}b\n\nc", "", " <mask> [MASK]",
+    "int main(void) { return wolfSSL_Init(); }", "Héllo WÖRLD 日本語 ", "a\u{0}b\n\nc", "",
+    " <mask> [MASK]",
   ]
 
   /// Loads each mutant with `load`; a loaded tokenizer must encode, pair-encode with
   /// truncation and stride, and decode the probes.
   func run(
-    _ kind: String, source: String, count: Int = 320, seed: UInt64,
-    load: (String) throws -> Tokenizer
+    _ kind: String, source: String, seed: UInt64, load: (String) throws -> Tokenizer
   ) throws {
+    // LOOM_MUTATION_CASES / LOOM_MUTATION_SEED: a longer or fresh round (defaults: 320, fixed).
+    let env = ProcessInfo.processInfo.environment
+    let count = env["LOOM_MUTATION_CASES"].flatMap { Int($0) } ?? 320
+    let extra = env["LOOM_MUTATION_SEED"].flatMap { UInt64($0) } ?? 0
     let src = Array(try Data(contentsOf: URL(fileURLWithPath: source)))
-    var r = Rng(s: seed)
+    var r = Rng(s: seed &+ extra &* 1000)
     var loaded = 0
     var refused = 0
     for n in 0..<count {
@@ -101,7 +112,8 @@ final class TokenizerMutationTests: XCTestCase {
         refused += 1
         let m = "\(error)"
         XCTAssertTrue(
-          m.contains(kind) || m.contains(dir), "\(kind) mutant \(n): error does not name the file: \(m)")
+          m.contains(kind) || m.contains(dir),
+          "\(kind) mutant \(n): error does not name the file: \(m)")
       }
     }
     XCTAssertGreaterThan(refused, 0, "\(kind): no mutant was refused")
@@ -109,13 +121,15 @@ final class TokenizerMutationTests: XCTestCase {
   }
 
   func testTokenizerJSONMutants() throws {
-    try run("tokenizer.json", source: fixturePath("pipelines/bpe_nfkc_split_roberta.json"), seed: 1) {
+    try run("tokenizer.json", source: fixturePath("pipelines/bpe_nfkc_split_roberta.json"), seed: 1)
+    {
       try Tokenizer.load(tokenizerJSON: $0)
     }
   }
 
   func testSavedRobertaTokenizerJSONMutants() throws {
-    try run("tokenizer.json", source: fixturePath("encoders/roberta_saved/tokenizer.json"), seed: 2) {
+    try run("tokenizer.json", source: fixturePath("encoders/roberta_saved/tokenizer.json"), seed: 2)
+    {
       try Tokenizer.load(tokenizerJSON: $0)
     }
   }
@@ -137,7 +151,8 @@ final class TokenizerMutationTests: XCTestCase {
   func testVocabTxtMutants() throws {
     // A small BERT vocabulary: specials, letters, pieces.
     let words =
-      ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + "abcdefghijklmnopqrstuvwxyz".map { String($0) }
+      ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+      + "abcdefghijklmnopqrstuvwxyz".map { String($0) }
       + ["##s", "##ing", "the", "int", "main", "return", "wolf", "##ssl", "日", "!", ".", "(", ")"]
     let src = dir + "/src-vocab.txt"
     try (words.joined(separator: "\n") + "\n").write(toFile: src, atomically: true, encoding: .utf8)
@@ -148,6 +163,26 @@ final class TokenizerMutationTests: XCTestCase {
       try FileManager.default.copyItem(atPath: p, toPath: d + "/vocab.txt")
       try #"{"tokenizer_class": "BertTokenizer"}"#.write(
         toFile: d + "/tokenizer_config.json", atomically: true, encoding: .utf8)
+      return try Tokenizer.fromPretrained(d)
+    }
+  }
+
+  func testSpecialTokensMapMutants() throws {
+    let r = fixturePath("encoders/roberta")
+    let src = dir + "/src-map.json"
+    try """
+    {"bos_token": "<s>", "cls_token": "<s>", "eos_token": "</s>",
+     "mask_token": {"content": "<mask>", "lstrip": true, "rstrip": false}, "pad_token": "<pad>",
+     "sep_token": "</s>", "unk_token": "<unk>", "additional_special_tokens": ["<x>", "<y>"]}
+    """.write(toFile: src, atomically: true, encoding: .utf8)
+    try run("special_tokens_map.json", source: src, seed: 7) { p in
+      let d = self.dir + "/sm"
+      try? FileManager.default.removeItem(atPath: d)
+      try FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
+      for f in ["vocab.json", "merges.txt"] {
+        try FileManager.default.copyItem(atPath: r + "/" + f, toPath: d + "/" + f)
+      }
+      try FileManager.default.copyItem(atPath: p, toPath: d + "/special_tokens_map.json")
       return try Tokenizer.fromPretrained(d)
     }
   }
