@@ -17,6 +17,7 @@ extension Trainer {
   /// CLI) that want it before loading data and model.
   public static func checkOutputDirectory(_ args: TrainingArguments) throws {
     let dir = args.outputDir
+    try checkCreatable(dir)
     if let contents = try? FileManager.default.contentsOfDirectory(atPath: dir), !contents.isEmpty,
       !args.overwriteOutputDir,
       args.resumeFromCheckpoint == nil
@@ -24,6 +25,26 @@ extension Trainer {
       throw LoomError(
         "output directory \(dir) already exists and is not empty; pass --overwrite-output-dir to reuse it or --resume-from-checkpoint to continue"
       )
+    }
+  }
+
+  /// Throws unless `dir` is a directory or can be made one (its nearest existing ancestor
+  /// is a writable directory): said up front instead of a file-system error at the first save.
+  static func checkCreatable(_ dir: String) throws {
+    guard !dir.isEmpty else { throw LoomError("the output directory is empty: name one") }
+    let fm = FileManager.default
+    var path = dir
+    var isDir: ObjCBool = false
+    while !fm.fileExists(atPath: path, isDirectory: &isDir) {
+      let parent = (path as NSString).deletingLastPathComponent
+      if parent == path || parent.isEmpty { return }
+      path = parent
+    }
+    guard isDir.boolValue else {
+      throw LoomError("output directory \(dir) cannot be created: \(path) is a file, not a directory")
+    }
+    guard access(path, W_OK) == 0 else {
+      throw LoomError("output directory \(dir) cannot be created: \(path) is not writable")
     }
   }
 

@@ -59,7 +59,8 @@ struct TrainGPTCommand: ParsableCommand {
     if !(0..<1).contains(validationFraction) {
       throw ValidationError("--validation-fraction must be in [0, 1), got \(validationFraction)")
     }
-    if let b = blockSize, b < 1 { throw ValidationError("--block-size must be >= 1, got \(b)") }
+    // An example needs an input token and the next one to predict.
+    if let b = blockSize, b < 2 { throw ValidationError("--block-size must be >= 2, got \(b)") }
     if samples < 0 { throw ValidationError("--samples must be >= 0, got \(samples)") }
     do {
       try sampleSettings(0).validate(naming: Self.sampleFlag)
@@ -71,7 +72,8 @@ struct TrainGPTCommand: ParsableCommand {
     _ = try training.arguments(defaults: Self.defaults)
     _ = try training.parsedDevice()
     try training.checkModelDirectory()
-    if let block = blockSize, let positions = try declaredPositions(), block > positions {
+    let positions = try declaredPositions()  // also checks --preset
+    if let block = blockSize, let positions, block > positions {
       throw ValidationError("--block-size \(block) exceeds the model's n_positions (\(positions))")
     }
   }
