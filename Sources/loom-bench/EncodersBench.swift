@@ -75,11 +75,12 @@ func benchMLMTrain(steps: Int) throws {
     ])
 }
 
-/// Real sentences, as bench/pytorch/encoders.py reads them.
+/// Real sentences, as bench/pytorch/encoders.py reads them: Rotten Tomatoes' training snippets
+/// (scripts/fetch-assets.sh), else Hamlet's lines of 40+ characters.
 func benchSentences(_ count: Int) throws -> [String] {
   let home = ProcessInfo.processInfo.environment["LOOM_HOME"] ?? NSHomeDirectory() + "/.cache/loom"
   var lines: [String]
-  let rt = home + "/rotten_tomatoes/rotten_tomatoes.csv"
+  let rt = home + "/rotten_tomatoes/train.csv"
   if FileManager.default.fileExists(atPath: rt) {
     lines = try Dataset.loadCSV(rt).strings("text")
   } else {

@@ -126,10 +126,10 @@ def mlm_train(impl):
 
 
 def sentences(count):
-    """Real sentences: Rotten Tomatoes snippets when Loom's data dir has them (CSV with a `text`
-    column), else the Shakespeare plays' lines of at least 40 characters. loom-bench reads the same."""
+    """Real sentences: the Rotten Tomatoes training snippets when Loom's data dir has them
+    (scripts/fetch-assets.sh), else Hamlet's lines of at least 40 characters. loom-bench reads the same."""
     home = os.environ.get("LOOM_HOME", os.path.expanduser("~/.cache/loom"))
-    rt = os.path.join(home, "rotten_tomatoes", "rotten_tomatoes.csv")
+    rt = os.path.join(home, "rotten_tomatoes", "train.csv")
     lines = []
     if os.path.exists(rt):
         import csv
