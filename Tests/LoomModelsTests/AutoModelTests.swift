@@ -56,7 +56,8 @@ final class AutoModelTests: XCTestCase {
     XCTAssertEqual(maxError(noGrad { base(ids) }, noGrad { lm.transformer(ids) }), 0)
     // The other Auto classes say what the family lacks.
     assertThrows(try AutoModelForMaskedLM.from(directory: Self.gpt2), contains: ["model_type 'gpt2' has no AutoModelForMaskedLM", "AutoModel, AutoModelForCausalLM"])
-    XCTAssertEqual(ModelRegistry.supportedModelTypes, ["ae", "conv-vae", "dae", "gpt2", "vae"])
+    XCTAssertEqual(
+      ModelRegistry.supportedModelTypes, ["ae", "bert", "conv-vae", "dae", "distilbert", "gpt2", "roberta", "vae"])
   }
 
   func testAutoModelLoadsAutoencoderSavesByModelType() throws {
@@ -93,12 +94,17 @@ final class AutoModelTests: XCTestCase {
   func testUnsupportedModelTypeIsNamed() throws {
     let bert = dir + "/minilm"
     try FileManager.default.createDirectory(atPath: bert, withIntermediateDirectories: true)
+    // MiniLM's config is a BERT, which Loom now reads; a T5 is not supported.
     let shipped = NSHomeDirectory() + "/.cache/loom/minilm/config.json"
     let config = FileManager.default.contents(atPath: shipped)
       ?? Data(#"{"architectures": ["BertModel"], "model_type": "bert", "hidden_size": 384, "vocab_size": 30522}"#.utf8)
     try config.write(to: URL(fileURLWithPath: bert + "/config.json"))
-    try SafeTensors.save(["embeddings.word_embeddings.weight": Tensor.zeros([2, 2])], to: bert + "/model.safetensors")
-    let message = "model_type 'bert' is not supported yet (supported: ae, conv-vae, dae, gpt2, vae)"
+    XCTAssertEqual((try AutoConfig.from(directory: bert) as? BertConfig)?.hiddenSize, 384)
+    assertThrows(try GPT2LMHeadModel.load(from: bert), contains: ["model_type 'bert'", "GPT2LMHeadModel cannot load"])
+    try Data(#"{"architectures": ["T5Model"], "model_type": "t5", "d_model": 384}"#.utf8)
+      .write(to: URL(fileURLWithPath: bert + "/config.json"))
+    try SafeTensors.save(["shared.weight": Tensor.zeros([2, 2])], to: bert + "/model.safetensors")
+    let message = "model_type 't5' is not supported yet (supported: ae, bert, conv-vae, dae, distilbert, gpt2, roberta, vae)"
     assertThrows(try AutoModel.from(directory: bert), contains: [bert + "/config.json", message])
     assertThrows(try AutoConfig.from(directory: bert), contains: [message])
     // What `loom generate --model` calls.
@@ -118,8 +124,9 @@ final class AutoModelTests: XCTestCase {
     XCTAssertNotEqual(r.status, 0)
     XCTAssertTrue(r.err.contains("model_type 'bert' is not supported for text generation (supported: gpt2)"), r.err)
     XCTAssertFalse(r.err.contains("missing keys"), r.err)
+    try Data(#"{"model_type": "t5", "d_model": 384}"#.utf8).write(to: URL(fileURLWithPath: dir + "/config.json"))
     let summary = try loom(["summary", dir])
-    XCTAssertTrue(summary.err.contains("model_type 'bert' is not supported yet"), summary.err)
+    XCTAssertTrue(summary.err.contains("model_type 't5' is not supported yet"), summary.err)
   }
 
   /// 1234567 → "1,234,567", as the summary prints counts.

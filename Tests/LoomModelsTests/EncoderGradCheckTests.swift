@@ -18,8 +18,13 @@ final class EncoderGradCheckTests: XCTestCase {
     let params = layer.parameters()
     XCTAssertEqual(params.count, 16)
     let keyMask = mask()
-    let r = GradCheck.check([x] + params) { _ in layer(x, keyMask: keyMask) }
-    XCTAssertTrue(r.passed, "BertLayer: \(r)")
+    // Both projection paths: three GEMMs, and q/k/v concatenated into one.
+    for fuse in [false, true] {
+      EncoderAttention.fuseProjections = fuse
+      defer { EncoderAttention.fuseProjections = false }
+      let r = GradCheck.check([x] + params) { _ in layer(x, keyMask: keyMask) }
+      XCTAssertTrue(r.passed, "BertLayer (fused q/k/v: \(fuse)): \(r)")
+    }
   }
 
   func testDistilBertBlockGradients() throws {
