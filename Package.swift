@@ -64,7 +64,7 @@ let package = Package(
     .target(name: "LoomTokenizers"),
     .target(name: "LoomDatasets", dependencies: ["LoomTokenizers"]),
     .target(name: "LoomModels", dependencies: ["LoomCore", "LoomNN", "LoomIO"]),
-    .target(name: "LoomGenerate", dependencies: ["LoomCore", "LoomNN", "LoomModels", "LoomTokenizers"]),
+    .target(name: "LoomGenerate", dependencies: ["LoomCore", "LoomNN", "LoomModels", "LoomTokenizers", "LoomDatasets"]),
     .target(name: "LoomTrain", dependencies: ["LoomCore", "LoomNN", "LoomOptim", "LoomIO", "LoomModels"]),
     .systemLibrary(
       name: "CCairo", path: "Sources/CCairo", pkgConfig: "cairo",
@@ -81,7 +81,7 @@ let package = Package(
       name: "loom-bench",
       dependencies: [
         "LoomCore", "LoomNN", "LoomOptim", "LoomIO", "LoomTokenizers", "CLoomKernels", "LoomModels", "LoomGenerate", "LoomTrain",
-        .target(name: "CBLAS", condition: .when(platforms: [.linux])),
+        "LoomDatasets", .target(name: "CBLAS", condition: .when(platforms: [.linux])),
       ],
       linkerSettings: blasLinker),
     .testTarget(name: "LoomKernelsTests", dependencies: ["CLoomKernels"]),

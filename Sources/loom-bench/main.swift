@@ -9,6 +9,7 @@ let suites: [String: ([String]) throws -> Void] = [
   "tokenizers": runTokenizersBench,
   "gpt": runGPTBench,
   "autoencoders": runAutoencodersBench,
+  "encoders": runEncodersBench,
 ]
 guard let suite = arguments.first, let run = suites[suite] else {
   let names = suites.keys.sorted().joined(separator: ", ")

@@ -7,6 +7,6 @@ struct Loom: ParsableCommand {
     abstract: "Build, train and run generative models natively in Swift.",
     subcommands: [
       TrainCommand.self, GenerateCommand.self, SummaryCommand.self, TokenizerCommand.self,
-      DemoCommand.self,
+      DemoCommand.self, FillMaskCommand.self, EmbedCommand.self, ClassifyCommand.self, QACommand.self,
     ])
 }

@@ -1,0 +1,214 @@
+import Foundation
+import XCTest
+
+/// `loom fill-mask`, `embed`, `classify`, `train mlm` and `train classify` end to end on the
+/// fixtures of scripts/fixtures/make_encoder_cli_fixtures.py, and their bad-input errors.
+final class EncoderCLITests: XCTestCase {
+  static let fixtures = Bundle.module.url(forResource: "Fixtures", withExtension: nil)!.path + "/encoder-cli"
+  static let roberta = fixtures + "/roberta-tiny"
+  var dir: String!
+
+  override func setUp() {
+    dir = NSTemporaryDirectory() + "loom-encoder-cli-\(UUID().uuidString)"
+    try! FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+  }
+  override func tearDown() { try? FileManager.default.removeItem(atPath: dir) }
+
+  static func dot(_ a: [Double], _ b: [Double]) -> Double {
+    var s = 0.0
+    for (x, y) in zip(a, b) { s += x * y }
+    return s
+  }
+
+  func jsonLines(_ s: String) -> [Any] {
+    s.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) }
+  }
+
+  /// Training losses logged to metrics.jsonl.
+  func losses(_ out: String) throws -> [Double] {
+    try String(contentsOfFile: out + "/metrics.jsonl", encoding: .utf8).split(separator: "\n")
+      .compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+      .compactMap { $0["loss"] as? Double }
+  }
+
+  func testFillMaskMatchesHuggingFacePipeline() throws {
+    let data = try Data(contentsOf: URL(fileURLWithPath: Self.fixtures + "/fill-mask.json"))
+    let cases = try JSONSerialization.jsonObject(with: data) as! [[String: Any]]
+    for c in cases {
+      let text = c["text"] as! String
+      // HF returns one list for a single mask and a list per mask otherwise.
+      let raw = c["candidates"] as! [Any]
+      let expected = (raw.first is [Any] ? raw.flatMap { $0 as! [Any] } : raw) as! [[String: Any]]
+      let r = try runLoom(["fill-mask", "--model", Self.roberta, "--text", text, "--top-k", "5"])
+      XCTAssertEqual(r.status, 0, r.err)
+      let got = jsonLines(r.out) as! [[String: Any]]
+      XCTAssertEqual(got.count, expected.count, text)
+      for (g, e) in zip(got, expected) {
+        XCTAssertEqual(g["token"] as? Int, e["token"] as? Int, text)
+        XCTAssertEqual(g["token_str"] as? String, e["token_str"] as? String, text)
+        XCTAssertEqual(g["sequence"] as? String, e["sequence"] as? String, text)
+        XCTAssertEqual(g["score"] as! Double, e["score"] as! Double, accuracy: 1e-5, text)
+      }
+    }
+  }
+
+  func testEmbedMatchesSentenceTransformers() throws {
+    let minilm = NSHomeDirectory() + "/.cache/loom/minilm"
+    guard FileManager.default.fileExists(atPath: minilm + "/model.safetensors") else {
+      throw XCTSkip("MiniLM not in \(minilm): run scripts/fetch-assets.sh")
+    }
+    let data = try Data(contentsOf: URL(fileURLWithPath: Self.fixtures + "/minilm-embed.json"))
+    let fixture = try JSONSerialization.jsonObject(with: data) as! [String: Any]
+    let sentences = fixture["sentences"] as! [String]
+    let expected = fixture["embeddings"] as! [[Double]]
+    let r = try runLoom(["embed", "--model", minilm, "--normalize", "--text"] + sentences)
+    XCTAssertEqual(r.status, 0, r.err)
+    let got = jsonLines(r.out) as! [[Double]]
+    XCTAssertEqual(got.count, sentences.count)
+    for (g, e) in zip(got, expected) {
+      XCTAssertEqual(g.count, 384)
+      let cosine = Self.dot(g, e) / (Self.dot(g, g).squareRoot() * Self.dot(e, e).squareRoot())
+      XCTAssertGreaterThanOrEqual(cosine, 0.99999)
+      XCTAssertLessThanOrEqual(zip(g, e).map { abs($0 - $1) }.max()!, 1e-5)
+    }
+    // --file gives the same vectors, one line per non-empty input line.
+    let file = dir + "/sentences.txt"
+    try (sentences.joined(separator: "\n\n") + "\n").write(toFile: file, atomically: true, encoding: .utf8)
+    let f = try runLoom(["embed", "--model", minilm, "--normalize", "--file", file])
+    XCTAssertEqual(f.status, 0, f.err)
+    XCTAssertEqual(f.out, r.out)
+  }
+
+  func testTrainMLMThenFillMask() throws {
+    let out = dir + "/mlm"
+    let r = try runLoom([
+      "train", "mlm", "--data", Self.fixtures + "/mlm.txt", "--tokenizer", Self.roberta, "--preset", "tiny",
+      "--max-seq-length", "32", "--max-steps", "40", "--learning-rate", "2e-3", "--batch-size", "8",
+      "--logging-steps", "10", "--validation-split", "0", "--save-strategy", "no", "--output-dir", out,
+    ])
+    XCTAssertEqual(r.status, 0, r.err)
+    let l = try losses(out)
+    XCTAssertGreaterThanOrEqual(l.count, 4)
+    XCTAssertLessThan(l.last!, l.first! * 0.8, "MLM loss should fall: \(l)")
+    for f in ["config.json", "model.safetensors", "tokenizer.json"] {
+      XCTAssertTrue(FileManager.default.fileExists(atPath: out + "/" + f), f)
+    }
+    let config = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/config.json"))) as! [String: Any]
+    XCTAssertEqual(config["model_type"] as? String, "roberta")
+    XCTAssertEqual(config["architectures"] as? [String], ["RobertaForMaskedLM"])
+    let fill = try runLoom(["fill-mask", "--model", out, "--text", "the movie was <mask>", "--top-k", "3"])
+    XCTAssertEqual(fill.status, 0, fill.err)
+    let candidates = jsonLines(fill.out) as! [[String: Any]]
+    XCTAssertEqual(candidates.count, 3)
+    let scores = candidates.map { $0["score"] as! Double }
+    XCTAssertEqual(scores, scores.sorted(by: >), "best first")
+  }
+
+  func testTrainClassifyThenClassify() throws {
+    let out = dir + "/cls"
+    let r = try runLoom([
+      "train", "classify", "--model", Self.roberta, "--data", Self.fixtures + "/classify.csv",
+      "--validation-data", Self.fixtures + "/classify-eval.csv", "--text-column", "sentence", "--label-column", "label",
+      "--epochs", "4", "--learning-rate", "3e-3", "--batch-size", "8", "--logging-steps", "2", "--output-dir", out,
+    ])
+    XCTAssertEqual(r.status, 0, r.err)
+    let l = try losses(out)
+    XCTAssertLessThan(l.suffix(3).reduce(0, +) / 3, l.prefix(3).reduce(0, +) / 3, "loss should fall: \(l)")
+    let evals = try String(contentsOfFile: out + "/metrics.jsonl", encoding: .utf8).split(separator: "\n")
+      .compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+      .filter { $0["eval_accuracy"] != nil }
+    XCTAssertEqual(evals.count, 4, "evaluated each epoch")
+    XCTAssertNotNil(evals.last?["eval_f1"])
+    let config = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/config.json"))) as! [String: Any]
+    XCTAssertEqual(config["id2label"] as? [String: String], ["0": "neg", "1": "pos"])
+    let c = try runLoom(["classify", "--model", out, "--text", "the film was great", "--all-labels"])
+    XCTAssertEqual(c.status, 0, c.err)
+    let preds = jsonLines(c.out) as! [[String: Any]]
+    XCTAssertEqual(Set(preds.compactMap { $0["label"] as? String }), ["neg", "pos"])
+    XCTAssertEqual(preds.map { $0["score"] as! Double }.reduce(0, +), 1, accuracy: 1e-5, "softmax scores")
+  }
+
+  func testTrainTokenClassifyReportsSeqeval() throws {
+    let out = dir + "/ner"
+    let data = Self.fixtures + "/ner.jsonl"
+    let r = try runLoom([
+      "train", "token-classify", "--model", Self.roberta, "--data", data, "--validation-data", data, "--epochs", "8",
+      "--learning-rate", "1e-2", "--batch-size", "4", "--logging-steps", "6", "--output-dir", out,
+    ])
+    XCTAssertEqual(r.status, 0, r.err)
+    let l = try losses(out)
+    XCTAssertLessThan(l.last!, l.first!, "loss should fall: \(l)")
+    let evals = try String(contentsOfFile: out + "/metrics.jsonl", encoding: .utf8).split(separator: "\n")
+      .compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+      .compactMap { $0["eval_f1"] as? Double }
+    XCTAssertEqual(evals.count, 8)
+    XCTAssertGreaterThan(evals.max()!, 0.75, "the tags are learnable: \(evals)")
+    let config = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/config.json"))) as! [String: Any]
+    XCTAssertEqual(config["id2label"] as? [String: String], ["0": "B-LOC", "1": "B-PER", "2": "O"])
+  }
+
+  func testTrainQAThenAnswer() throws {
+    let out = dir + "/qa"
+    let data = Self.fixtures + "/squad.json"
+    let r = try runLoom([
+      "train", "qa", "--model", Self.roberta, "--data", data, "--validation-data", data, "--max-seq-length", "48",
+      "--doc-stride", "8", "--epochs", "2", "--learning-rate", "5e-3", "--batch-size", "2", "--logging-steps", "1",
+      "--output-dir", out,
+    ])
+    XCTAssertEqual(r.status, 0, r.err)
+    let records = try String(contentsOfFile: out + "/metrics.jsonl", encoding: .utf8).split(separator: "\n")
+      .compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+    let em = records.compactMap { $0["eval_exact_match"] as? Double }
+    XCTAssertEqual(em.count, 2, "evaluated each epoch")
+    XCTAssertTrue(em.allSatisfy { (0...100).contains($0) })
+    let a = try runLoom(["qa", "--model", out, "--question", "where does the person live ?", "--context", "bob lives in rome and the movie was good ."])
+    XCTAssertEqual(a.status, 0, a.err)
+    let answer = try JSONSerialization.jsonObject(with: Data(a.out.utf8)) as! [String: Any]
+    let (start, end) = (answer["start"] as! Int, answer["end"] as! Int)
+    let context = Array("bob lives in rome and the movie was good .".unicodeScalars)
+    XCTAssertEqual(answer["answer"] as? String, String(String.UnicodeScalarView(context[start..<end])), "the span's text")
+    XCTAssertGreaterThan(answer["score"] as! Double, 0)
+  }
+
+  func testBadInputsGiveClearErrors() throws {
+    let csv = Self.fixtures + "/classify.csv"
+    let unseen = dir + "/unseen.csv"
+    try "sentence,label\nthe film was fine,neutral\n".write(toFile: unseen, atomically: true, encoding: .utf8)
+    let long = Array(repeating: "the movie was good", count: 40).joined(separator: " ") + " <mask>"
+    var cases: [([String], String)] = [
+      (["fill-mask", "--model", Self.roberta, "--text", "no mask here"], "no mask token (<mask>)"),
+      (["fill-mask", "--model", Self.roberta, "--text", long], "more than the model's 64 positions"),
+      (
+        [
+          "train", "classify", "--model", Self.roberta, "--data", csv, "--text-column", "text", "--label-column", "label",
+          "--output-dir", dir + "/a",
+        ], "has no column 'text'"
+      ),
+      (
+        [
+          "train", "classify", "--model", Self.roberta, "--data", csv, "--validation-data", unseen, "--text-column",
+          "sentence", "--label-column", "label", "--output-dir", dir + "/b",
+        ], "label 'neutral' is not one of the model's labels"
+      ),
+      (
+        [
+          "train", "classify", "--model", Self.roberta, "--data", csv, "--text-column", "sentence", "--label-column",
+          "label", "--max-seq-length", "500", "--output-dir", dir + "/c",
+        ], "exceeds the model's 64 positions"
+      ),
+      (["train", "mlm", "--data", Self.fixtures + "/mlm.txt", "--output-dir", dir + "/d"], "--tokenizer"),
+      (["embed", "--model", Self.roberta, "--text", "x", "--pooling", "max"], "--pooling must be mean or cls"),
+    ]
+    let minilm = NSHomeDirectory() + "/.cache/loom/minilm"
+    if FileManager.default.fileExists(atPath: minilm + "/tokenizer.json") {
+      cases.append(
+        (["fill-mask", "--model", Self.roberta, "--tokenizer", minilm, "--text", "a [MASK] b"], "does not match"))
+    }
+    for (args, message) in cases {
+      let r = try runLoom(args)
+      XCTAssertNotEqual(r.status, 0, "\(args) should fail")
+      XCTAssertTrue(r.err.contains(message), "\(args): expected '\(message)' in: \(r.err)")
+      XCTAssertFalse(r.err.contains("Fatal error"), "\(args) trapped: \(r.err)")
+    }
+  }
+}
