@@ -61,7 +61,7 @@ let package = Package(
     .target(name: "LoomIO", dependencies: ["LoomCore", "CZlib"]),
     .target(name: "LoomTokenizers"),
     .target(name: "LoomModels", dependencies: ["LoomCore", "LoomNN", "LoomIO"]),
-    .target(name: "LoomGenerate", dependencies: ["LoomCore", "LoomNN", "LoomModels", "LoomTokenizers"]),
+    .target(name: "LoomGenerate", dependencies: ["LoomCore", "LoomNN", "LoomIO", "LoomModels", "LoomTokenizers"]),
     .target(name: "LoomTrain", dependencies: ["LoomCore", "LoomNN", "LoomOptim", "LoomIO", "LoomModels"]),
     .systemLibrary(
       name: "CCairo", path: "Sources/CCairo", pkgConfig: "cairo",

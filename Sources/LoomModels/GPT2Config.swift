@@ -79,6 +79,11 @@ public struct GPT2Config: PretrainedConfig, Equatable {
     guard nEmbd % nHead == 0 else {
       throw LoomError("config: n_embd (\(nEmbd)) must be divisible by n_head (\(nHead))")
     }
+    let inner = nInner ?? 4 * nEmbd
+    try Self.checkParameterCount(
+      [[vocabSize, nEmbd], [nPositions, nEmbd], [nLayer, 4, nEmbd, nEmbd], [nLayer, 2, nEmbd, inner],
+       tieWordEmbeddings ? [] : [vocabSize, nEmbd]],
+      fields: "vocab_size \(vocabSize), n_positions \(nPositions), n_embd \(nEmbd), n_layer \(nLayer), n_inner \(inner)")
   }
 
   /// The seeds' character-level scratch model (6 layers, 6 heads, 384 wide, block 256, dropout 0.2).

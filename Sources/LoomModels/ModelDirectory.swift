@@ -34,6 +34,24 @@ public enum ModelDirectory {
     return try ConfigFile.decode(C.self, at: path)
   }
 
+  /// Before a model is built from `directory`: no integer size of its config may exceed
+  /// both the largest dimension of any tensor in the weights and their number (with a floor
+  /// of `sizeFloor`), so a config.json that does not belong to the weights (or asks for
+  /// 256 GB) is refused before anything is allocated. Reads the safetensors headers only.
+  static func checkConfig<C: PretrainedConfig>(_ config: C, against directory: String) throws {
+    let shapes = try readWeights(in: directory).values.map(\.tensor.shape)
+    let largest = shapes.flatMap { $0 }.max() ?? 0
+    let bound = max(largest, shapes.count, sizeFloor)
+    for f in C.fields where !f.key.hasSuffix("_token_id") {
+      for value in f.integers(config) where value > bound {
+        throw LoomError(
+          "\(directory)/config.json: \(f.key) = \(value), but no tensor of the weights has a dimension that large (largest: \(largest), \(shapes.count) tensors); does config.json belong to these weights?")
+      }
+    }
+  }
+  /// Sizes up to this always pass `checkConfig` (their cost is bounded by `validate()`).
+  static let sizeFloor = 4096
+
   /// Every tensor of the directory's weights with the file it came from.
   public static func readWeights(in directory: String) throws -> [String: (tensor: Tensor, file: String)] {
     let fm = FileManager.default

@@ -88,7 +88,7 @@ struct TrainGPTCommand: ParsableCommand {
     if let tokenizer {
       codec = try TextCodec.load(tokenizer)
     } else if let dir = training.model {
-      codec = try TextCodec.load(dir)
+      codec = try TextCodec.load(dir, modelVocabSize: pretrained?.config.vocabSize)
       if char, case .hf = codec { throw LoomError("--char: \(dir) has no \(TextCodec.charVocabFile) (it is not a character-level model)") }
     } else {
       codec = .chars(CharTokenizer(corpus: text))

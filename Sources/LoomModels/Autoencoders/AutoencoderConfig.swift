@@ -36,6 +36,9 @@ public struct AutoencoderConfig: PretrainedConfig, Equatable {
         "autoencoder layer_sizes must list at least 2 positive sizes, got \(layerSizes)")
     }
     try Self.checkSizes(layerSizes.map { ("layer_sizes", $0, 1 << 24) })
+    try Self.checkSizes([("the number of layer_sizes", layerSizes.count, 1 << 10)])
+    try Self.checkParameterCount(
+      zip(layerSizes, layerSizes.dropFirst()).map { [2, $0, $1] }, fields: "layer_sizes \(layerSizes.prefix(16))")
     try noise.validate()
   }
 }
@@ -89,6 +92,10 @@ public struct VAEConfig: PretrainedConfig, Equatable {
       ("input_size", inputSize, 1 << 24), ("hidden_size", hiddenSize, 1 << 20), ("latent_size", latentSize, 1 << 20),
       ("image_height", imageHeight, 1 << 14), ("image_width", imageWidth, 1 << 14),
     ])
+    try Self.checkSizes(channels.map { ("channels", $0, 1 << 16) } + [("the number of channels", channels.count, 16)])
+    try Self.checkParameterCount(
+      [[2, inputSize, hiddenSize], [3, hiddenSize, latentSize], [imageHeight, imageWidth, channels.max() ?? 1, latentSize]],
+      fields: "input_size \(inputSize), hidden_size \(hiddenSize), latent_size \(latentSize), image \(imageHeight)×\(imageWidth), channels \(channels)")
   }
 }
 
