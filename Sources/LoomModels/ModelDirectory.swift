@@ -48,9 +48,15 @@ public enum ModelDirectory {
           "\(directory)/config.json: \(f.key) = \(value), but no tensor of the weights has a dimension that large (largest: \(largest), \(shapes.count) tensors); does config.json belong to these weights?")
       }
     }
+    // The model config.json describes may not be much larger than the weights it loads.
+    let stored = shapes.reduce(0) { $0 + $1.reduce(1) { $0.multipliedReportingOverflow(by: $1).overflow ? Int.max : $0 * $1 } }
+    if let estimate = config.parameterEstimate, estimate > 2 * stored + (1 << 20) {
+      throw LoomError(
+        "\(directory)/config.json describes a model of about \(estimate) parameters but the weights hold \(stored); does config.json belong to these weights? (\(sizeSummary(config)))")
+    }
   }
   /// Sizes up to this always pass `checkConfig` (their cost is bounded by `validate()`).
-  static let sizeFloor = 4096
+  static let sizeFloor = 64
 
   /// Every tensor of the directory's weights with the file it came from.
   public static func readWeights(in directory: String) throws -> [String: (tensor: Tensor, file: String)] {

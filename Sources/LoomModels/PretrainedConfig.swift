@@ -14,6 +14,9 @@ public protocol PretrainedConfig: Codable, Sendable {
   init()
   /// Sizes and values a model can be built from; names the field at fault.
   func validate() throws
+  /// Roughly how many parameters the model has (nil when the family does not say):
+  /// checked against the weights before a model is built from a directory.
+  var parameterEstimate: Int? { get }
 }
 
 /// One config.json field: its key and the property holding it.
@@ -77,23 +80,32 @@ extension PretrainedConfig {
 }
 
 extension PretrainedConfig {
+  public var parameterEstimate: Int? { nil }
+
+  /// Σ Π of `terms` with checked arithmetic (Int.max on overflow).
+  public static func count(_ terms: [[Int]]) -> Int {
+    var total = 0
+    for factors in terms {
+      var product = 1
+      for f in factors {
+        let (p, o) = product.multipliedReportingOverflow(by: max(f, 0))
+        guard !o else { return Int.max }
+        product = p
+      }
+      let (t, o) = total.addingReportingOverflow(product)
+      guard !o else { return Int.max }
+      total = t
+    }
+    return total
+  }
+
   /// Largest model Loom builds from a config: 2^32 parameters (16 GiB in float32).
   public static var parameterLimit: Int { 1 << 32 }
 
   /// Throws when `terms` (each a product of config sizes, one per weight) add up to more
   /// than `parameterLimit`; checked arithmetic, before anything is allocated.
   public static func checkParameterCount(_ terms: [[Int]], fields: String) throws {
-    var total = 0
-    for factors in terms {
-      var product = 1
-      for f in factors {
-        let (p, o) = product.multipliedReportingOverflow(by: max(f, 0))
-        guard !o else { product = Int.max; break }
-        product = p
-      }
-      let (t, o) = total.addingReportingOverflow(product)
-      total = o ? Int.max : t
-    }
+    let total = count(terms)
     guard total <= parameterLimit else {
       throw LoomError(
         "config: \(fields) make a model of \(total == Int.max ? "more than 2^63" : "\(total)") parameters, beyond Loom's limit of \(parameterLimit); is config.json right?")

@@ -121,7 +121,7 @@ extension Trainer {
   }
 
   /// A checkpoint's trainer_state.json, its counters checked (they index the data loader).
-  static func readTrainerState(_ path: String) throws -> TrainerState {
+  public static func readTrainerState(_ path: String) throws -> TrainerState {
     let state = try JSONInput.decode(TrainerState.self, at: path)
     for (key, value) in [
       ("global_step", state.globalStep), ("loom_epoch_index", state.epochIndex),

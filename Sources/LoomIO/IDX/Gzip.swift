@@ -26,7 +26,7 @@ enum Gzip {
       let isize = Int(input.loadUnaligned(fromByteOffset: input.count - 4, as: UInt32.self).littleEndian)
       if isize > 0, isize <= input.count * 1032 { capacity = isize }
     }
-    capacity = max(capacity, 4096)
+    capacity = min(max(capacity, 4096), limit)
     guard var out = malloc(capacity)?.assumingMemoryBound(to: UInt8.self) else {
       throw Failure(message: "out of memory")
     }

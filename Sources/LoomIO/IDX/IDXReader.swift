@@ -51,7 +51,8 @@ public enum IDX {
   }
 
   /// Decompressed file contents (gunzipped when the file starts with the gzip magic).
-  static func contents(path: String) throws -> [UInt8] {
+  /// `limit` caps the decompressed size (tests lower it).
+  static func contents(path: String, limit: Int = maxFileBytes) throws -> [UInt8] {
     guard FileManager.default.fileExists(atPath: path) else {
       throw IDXError(.missingFile, path: path, "file not found")
     }
@@ -61,7 +62,7 @@ public enum IDX {
     }
     return try data.withUnsafeBytes { raw in
       guard Gzip.isGzip(raw) else { return Array(raw) }
-      do { return try Gzip.decompress(raw) } catch let f as Gzip.Failure {
+      do { return try Gzip.decompress(raw, limit: limit) } catch let f as Gzip.Failure {
         throw IDXError(.badGzip, path: path, f.message)
       }
     }

@@ -94,9 +94,17 @@ public struct VAEConfig: PretrainedConfig, Equatable {
     ])
     try Self.checkSizes(channels.map { ("channels", $0, 1 << 16) } + [("the number of channels", channels.count, 16)])
     try Self.checkParameterCount(
-      [[2, inputSize, hiddenSize], [3, hiddenSize, latentSize], [imageHeight, imageWidth, channels.max() ?? 1, latentSize]],
+      parameterTerms,
       fields: "input_size \(inputSize), hidden_size \(hiddenSize), latent_size \(latentSize), image \(imageHeight)×\(imageWidth), channels \(channels)")
   }
+}
+
+extension VAEConfig {
+  /// MLP and convolutional VAE weights as products of fields (an upper bound for either).
+  var parameterTerms: [[Int]] {
+    [[2, inputSize, hiddenSize], [3, hiddenSize, latentSize], [3, imageHeight / 4 + 1, imageWidth / 4 + 1, channels.max() ?? 1, latentSize]]
+  }
+  public var parameterEstimate: Int? { Self.count(parameterTerms) }
 }
 
 /// The autoencoders the CLI builds by name.
