@@ -74,9 +74,8 @@ struct TrainGPTCommand: ParsableCommand {
     let device = try training.useDevice()
     var text = ""
     for path in data {
-      guard let d = FileManager.default.contents(atPath: path) else {
-        throw LoomError("cannot read --data file \(path)")
-      }
+      let d: Data
+      do { d = try FileInput.read(path) } catch { throw LoomError("--data: \(error)") }
       text += String(decoding: d, as: UTF8.self)
       if !text.hasSuffix("\n") { text += "\n" }
     }
@@ -97,7 +96,8 @@ struct TrainGPTCommand: ParsableCommand {
     if let pretrained {
       modelConfig = pretrained.config
     } else if let config {
-      guard let d = FileManager.default.contents(atPath: config) else { throw LoomError("cannot read --config \(config)") }
+      let d: Data
+      do { d = try FileInput.read(config, limit: ConfigFile.maxBytes) } catch { throw LoomError("--config: \(error)") }
       modelConfig = try ConfigFile.decode(GPT2Config.self, from: d, path: config)
     } else {
       modelConfig = try GPT2Config.preset(preset ?? "seed", vocabSize: codec.vocabSize)
