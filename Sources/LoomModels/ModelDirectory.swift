@@ -55,8 +55,10 @@ public enum ModelDirectory {
         "\(directory)/config.json describes a model of about \(estimate) parameters but the weights hold \(stored); does config.json belong to these weights? (\(sizeSummary(config)))")
     }
   }
-  /// Sizes up to this always pass `checkConfig` (their cost is bounded by `validate()`).
-  static let sizeFloor = 64
+  /// Sizes up to this always pass `checkConfig`'s field check (fields a model does not use,
+  /// such as a convolutional VAE's input_size, must not fail it); their cost is bounded by
+  /// `validate()` and `parameterEstimate`.
+  static let sizeFloor = 4096
 
   /// Every tensor of the directory's weights with the file it came from.
   public static func readWeights(in directory: String) throws -> [String: (tensor: Tensor, file: String)] {

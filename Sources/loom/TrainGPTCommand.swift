@@ -75,7 +75,9 @@ struct TrainGPTCommand: ParsableCommand {
     var text = ""
     for path in data {
       let d: Data
-      do { d = try FileInput.read(path) } catch { throw LoomError("--data: \(error)") }
+      do { d = try FileInput.read(path) } catch let e as FileReadError {
+        throw LoomError("cannot read --data file \(path): \(e.reason)")
+      }
       text += String(decoding: d, as: UTF8.self)
       if !text.hasSuffix("\n") { text += "\n" }
     }
@@ -87,7 +89,7 @@ struct TrainGPTCommand: ParsableCommand {
     if let tokenizer {
       codec = try TextCodec.load(tokenizer)
     } else if let dir = training.model {
-      codec = try TextCodec.load(dir, modelVocabSize: pretrained?.config.vocabSize)
+      codec = try TextCodec.load(dir)
       if char, case .hf = codec { throw LoomError("--char: \(dir) has no \(TextCodec.charVocabFile) (it is not a character-level model)") }
     } else {
       codec = .chars(CharTokenizer(corpus: text))
@@ -97,7 +99,9 @@ struct TrainGPTCommand: ParsableCommand {
       modelConfig = pretrained.config
     } else if let config {
       let d: Data
-      do { d = try FileInput.read(config, limit: ConfigFile.maxBytes) } catch { throw LoomError("--config: \(error)") }
+      do { d = try FileInput.read(config, limit: ConfigFile.maxBytes) } catch let e as FileReadError {
+        throw LoomError("cannot read --config \(config): \(e.reason)")
+      }
       modelConfig = try ConfigFile.decode(GPT2Config.self, from: d, path: config)
     } else {
       modelConfig = try GPT2Config.preset(preset ?? "seed", vocabSize: codec.vocabSize)

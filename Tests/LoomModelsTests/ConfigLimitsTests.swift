@@ -56,10 +56,10 @@ final class ConfigLimitsTests: XCTestCase {
   }
 
   func testConfigLargerThanItsWeightsIsRejectedBeforeAllocating() throws {
-    // Within every limit, but the weights are the 97×32 fixture's: no tensor is 4096 wide.
-    let m = try model(["n_embd": 4096, "n_head": 4])
+    // Within every limit, but the weights are the 97×32 fixture's: no tensor is 8192 wide.
+    let m = try model(["n_embd": 8192, "n_head": 4])
     let text = error { try AutoModelForCausalLM.from(directory: m) }
-    XCTAssertTrue(text.contains("\(m)/config.json: n_embd = 4096, but no tensor of the weights has a dimension that large"), text)
+    XCTAssertTrue(text.contains("\(m)/config.json: n_embd = 8192, but no tensor of the weights has a dimension that large"), text)
     // A size no field exceeds alone, but the model it describes is ~ 80× the weights.
     let layers = try model(["n_layer": 28, "n_embd": 128, "n_head": 4])
     let t2 = error { try AutoModelForCausalLM.from(directory: layers) }

@@ -101,10 +101,12 @@ public struct VAEConfig: PretrainedConfig, Equatable {
 
 extension VAEConfig {
   /// MLP and convolutional VAE weights as products of fields (an upper bound for either).
-  var parameterTerms: [[Int]] {
-    [[2, inputSize, hiddenSize], [3, hiddenSize, latentSize], [3, imageHeight / 4 + 1, imageWidth / 4 + 1, channels.max() ?? 1, latentSize]]
-  }
-  public var parameterEstimate: Int? { Self.count(parameterTerms) }
+  var parameterTerms: [[Int]] { mlpTerms + convTerms }
+  var mlpTerms: [[Int]] { [[2, inputSize, hiddenSize], [3, hiddenSize, latentSize]] }
+  var convTerms: [[Int]] { [[3, imageHeight / 4, imageWidth / 4, channels.last ?? 1, latentSize]] }
+  /// The smaller of the two models' main weights: the config type does not say which is
+  /// built, and an estimate must not exceed the real count.
+  public var parameterEstimate: Int? { min(Self.count(mlpTerms), Self.count(convTerms)) }
 }
 
 /// The autoencoders the CLI builds by name.
