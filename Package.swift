@@ -64,7 +64,7 @@ let package = Package(
     .target(name: "LoomTokenizers"),
     .target(name: "LoomDatasets", dependencies: ["LoomTokenizers"]),
     .target(name: "LoomModels", dependencies: ["LoomCore", "LoomNN", "LoomIO"]),
-    .target(name: "LoomGenerate", dependencies: ["LoomCore", "LoomNN", "LoomModels", "LoomTokenizers", "LoomDatasets"]),
+    .target(name: "LoomGenerate", dependencies: ["LoomCore", "LoomNN", "LoomIO", "LoomModels", "LoomTokenizers", "LoomDatasets"]),
     .target(name: "LoomTrain", dependencies: ["LoomCore", "LoomNN", "LoomOptim", "LoomIO", "LoomModels"]),
     .systemLibrary(
       name: "CCairo", path: "Sources/CCairo", pkgConfig: "cairo",

@@ -1,5 +1,6 @@
 import Foundation
 import LoomCore
+import LoomIO
 import LoomModels
 
 extension Generation {
@@ -24,7 +25,7 @@ extension Generation {
   /// file or field is left to the loader.
   public static func checkModelType(directory: String) throws {
     let path = directory + "/config.json"
-    guard let data = FileManager.default.contents(atPath: path),
+    guard let data = try? FileInput.read(path, limit: ConfigFile.maxBytes),
       let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
       let type = json["model_type"] as? String
     else { return }

@@ -23,9 +23,8 @@ public final class TextGenerationPipeline {
   /// (tokenizer.json, vocab.json + merges.txt, or char_vocab.json), e.g. one written
   /// by `loom train gpt` or HF's `save_pretrained`.
   public convenience init(directory: String) throws {
-    self.init(
-      model: try Generation.loadCausalLanguageModel(from: directory),
-      codec: try TextCodec.load(directory))
+    let model = try Generation.loadCausalLanguageModel(from: directory)
+    self.init(model: model, codec: try TextCodec.load(directory, modelVocabSize: model.config.vocabSize))
   }
 
   /// One generated text per returned sequence.

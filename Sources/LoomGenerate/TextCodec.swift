@@ -1,5 +1,6 @@
 import Foundation
 import LoomCore
+import LoomIO
 import LoomTokenizers
 
 /// The tokenizer a model directory carries: a Hugging Face tokenizer (tokenizer.json,
@@ -43,22 +44,42 @@ public enum TextCodec {
   }
 
   /// Loads from a model directory (char_vocab.json or a tokenizer), a tokenizer path,
-  /// or a shipped tokenizer's name (`gpt2`).
-  public static func load(_ path: String) throws -> TextCodec {
+  /// or a shipped tokenizer's name (`gpt2`). With `modelVocabSize`, a character vocabulary
+  /// of another size is an error (its ids would index the wrong embeddings).
+  public static func load(_ path: String, modelVocabSize: Int? = nil) throws -> TextCodec {
     let chars = path + "/" + charVocabFile
     if FileManager.default.fileExists(atPath: chars) {
-      guard let data = FileManager.default.contents(atPath: chars),
-        let list = try? JSONDecoder().decode([String].self, from: data)
-      else { throw LoomError("\(chars) is not a JSON list of characters") }
-      let scalars = try list.enumerated().map { i, s -> Unicode.Scalar in
-        guard s.unicodeScalars.count == 1 else {
-          throw LoomError("\(chars): entry \(i) is not one character")
-        }
-        return s.unicodeScalars.first!
+      let tokenizer = try loadChars(chars)
+      if let modelVocabSize, tokenizer.vocabSize != modelVocabSize {
+        throw LoomError(
+          "\(chars) lists \(tokenizer.vocabSize) characters but the model's vocab_size is \(modelVocabSize): the vocabulary belongs to another model (char_vocab.json must list exactly vocab_size characters)")
       }
-      return .chars(CharTokenizer(chars: scalars))
+      return .chars(tokenizer)
     }
     return .hf(try Tokenizer.load(nameOrPath: path))
+  }
+
+  /// Largest char_vocab.json read (a character list is a few KB).
+  public static let maxCharVocabBytes = 64 << 20
+
+  /// A char_vocab.json: a JSON list of distinct one-character strings.
+  public static func loadChars(_ path: String) throws -> CharTokenizer {
+    let data: Data
+    do { data = try FileInput.read(path, limit: maxCharVocabBytes) } catch { throw LoomError("\(error)") }
+    guard let list = try? JSONDecoder().decode([String].self, from: data) else {
+      throw LoomError("\(path) is not a JSON list of characters (expected [\"a\", \"b\", …])")
+    }
+    guard !list.isEmpty else { throw LoomError("\(path) lists no characters") }
+    var first: [Unicode.Scalar: Int] = [:]
+    let scalars = try list.enumerated().map { i, s -> Unicode.Scalar in
+      guard s.unicodeScalars.count == 1, let scalar = s.unicodeScalars.first else {
+        throw LoomError("\(path): entry \(i) is not one character (got \(s.unicodeScalars.count) Unicode scalars)")
+      }
+      if let j = first[scalar] { throw LoomError("\(path): entry \(i) repeats entry \(j) (each character once)") }
+      first[scalar] = i
+      return scalar
+    }
+    return CharTokenizer(chars: scalars)
   }
 
   /// Writes the tokenizer files into a model directory: HF's files copied from a

@@ -49,18 +49,28 @@ public final class SafeTensorsFile: @unchecked Sendable {
   ]
   static let knownButUnsupported: Set<String> = ["I8", "I16", "U16", "U32", "U64", "F8_E4M3", "F8_E5M2"]
 
+  /// Hugging Face's limit on the JSON header.
+  public static let maxHeaderLength = 100_000_000
+
+  /// A JSON integer (not a bool, not a fraction, in Int's range).
+  static func integer(_ value: Any) -> Int? {
+    guard let n = value as? NSNumber, String(cString: n.objCType) != "c" else { return nil }
+    let d = n.doubleValue
+    guard d.isFinite, d == d.rounded(), abs(d) < 9.0e15 else { return nil }
+    return Int(d)
+  }
+
   public init(path: String) throws {
     self.path = path
     func fail(_ reason: String, _ tensor: String? = nil) -> SafeTensorsError {
       SafeTensorsError(path: path, tensor: tensor, reason: reason)
     }
     let fd = open(path, O_RDONLY)
-    guard fd >= 0 else {
-      throw fail("cannot open: \(String(cString: strerror(errno)))")
-    }
+    guard fd >= 0 else { throw fail("cannot open: \(FileInput.reason(errno))") }
     defer { close(fd) }
     var st = stat()
-    guard fstat(fd, &st) == 0 else { throw fail("cannot stat: \(String(cString: strerror(errno)))") }
+    guard fstat(fd, &st) == 0 else { throw fail("cannot open: \(FileInput.reason(errno))") }
+    guard (st.st_mode & S_IFMT) != S_IFDIR else { throw fail("cannot open: is a directory, not a file") }
     let size = Int(st.st_size)
     guard size >= 8 else { throw fail("file is \(size) bytes, too short for a safetensors header") }
     guard let mapped = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0), mapped != MAP_FAILED else {
@@ -69,14 +79,25 @@ public final class SafeTensorsFile: @unchecked Sendable {
     base = mapped
     mappedLength = size
     do {
-      let headerLength = Int(UInt64(littleEndian: mapped.loadUnaligned(as: UInt64.self)))
-      guard headerLength > 0, headerLength <= 100_000_000, headerLength <= size - 8 else {
-        throw fail("header length \(headerLength) does not fit the file (\(size) bytes); the file is truncated or not safetensors")
+      // Compared as UInt64 first: a length of 2^63 or more must not trap converting to Int.
+      let rawLength = UInt64(littleEndian: mapped.loadUnaligned(as: UInt64.self))
+      guard rawLength > 0, rawLength <= UInt64(Self.maxHeaderLength), rawLength <= UInt64(size - 8) else {
+        throw fail(
+          "byte 0: header length \(rawLength) does not fit the file (\(size) bytes, header at most \(Self.maxHeaderLength)); the file is truncated or not safetensors")
       }
+      let headerLength = Int(rawLength)
       dataStart = 8 + headerLength
-      let headerData = Data(bytes: mapped + 8, count: headerLength)
+      let dataLength = size - dataStart
+      let headerBytes = UnsafeRawBufferPointer(start: mapped + 8, count: headerLength)
+      guard headerBytes.first == UInt8(ascii: "{") else {
+        throw fail("byte 8: the header must start with '{' (a JSON object)")
+      }
+      let headerData = Data(headerBytes)
       guard let json = try? JSONSerialization.jsonObject(with: headerData), let header = json as? [String: Any] else {
-        throw fail("header is not a JSON object")
+        throw fail("header (bytes 8..<\(dataStart)) is not a JSON object")
+      }
+      if let duplicate = JSONKeys.firstDuplicateTopLevelKey(headerBytes) {
+        throw fail("the header lists this tensor twice", duplicate)
       }
       var meta: [String: String] = [:]
       var parsed: [Entry] = []
@@ -97,23 +118,30 @@ public final class SafeTensorsFile: @unchecked Sendable {
           }
           throw fail("unknown dtype '\(dtypeName)'", name)
         }
-        guard let shapeAny = info["shape"] as? [Any] else { throw fail("missing or invalid shape", name) }
+        guard let shapeAny = info["shape"] as? [Any] else { throw fail("missing or invalid shape (expected a list of sizes)", name) }
         var shape: [Int] = []
+        var elements = 1
         for d in shapeAny {
-          guard let n = d as? NSNumber, n.doubleValue == n.doubleValue.rounded(), n.doubleValue >= 0
-          else { throw fail("shape \(shapeAny) has an invalid dimension", name) }
-          shape.append(n.intValue)
+          guard let n = Self.integer(d), n >= 0 else {
+            throw fail("shape \(shapeAny) has an invalid dimension (expected integers >= 0)", name)
+          }
+          let (product, overflow) = elements.multipliedReportingOverflow(by: n)
+          guard !overflow, product <= dataLength else {
+            throw fail("shape \(shapeAny) has more elements than the \(dataLength)-byte data section can hold", name)
+          }
+          shape.append(n)
+          elements = product
         }
         guard let offsets = info["data_offsets"] as? [Any], offsets.count == 2,
-          let begin = (offsets[0] as? NSNumber)?.intValue, let end = (offsets[1] as? NSNumber)?.intValue,
-          begin >= 0, end >= begin
+          let begin = Self.integer(offsets[0]), let end = Self.integer(offsets[1]), begin >= 0, end >= begin
         else { throw fail("data_offsets must be [begin, end] with 0 <= begin <= end", name) }
-        let expected = shape.reduce(1, *) * dtype.byteSize
+        guard end <= dataLength else {
+          throw fail("data_offsets [\(begin), \(end)] run past the end of the data section (\(dataLength) bytes); the file is truncated", name)
+        }
+        // elements <= dataLength and byteSize <= 8, so this cannot overflow.
+        let expected = elements * dtype.byteSize
         guard end - begin == expected else {
           throw fail("data_offsets [\(begin), \(end)] hold \(end - begin) bytes but shape \(shape) of \(dtypeName) needs \(expected)", name)
-        }
-        guard end <= size - dataStart else {
-          throw fail("data_offsets [\(begin), \(end)] run past the end of the data section (\(size - dataStart) bytes); the file is truncated", name)
         }
         parsed.append(Entry(name: name, fileDType: dtypeName, dtype: dtype, shape: shape, range: begin..<end))
       }

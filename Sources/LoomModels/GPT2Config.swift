@@ -79,7 +79,19 @@ public struct GPT2Config: PretrainedConfig, Equatable {
     guard nEmbd % nHead == 0 else {
       throw LoomError("config: n_embd (\(nEmbd)) must be divisible by n_head (\(nHead))")
     }
+    let inner = nInner ?? 4 * nEmbd
+    try Self.checkParameterCount(
+      parameterTerms,
+      fields: "vocab_size \(vocabSize), n_positions \(nPositions), n_embd \(nEmbd), n_layer \(nLayer), n_inner \(inner)")
   }
+
+  /// The weights' sizes as products of fields (biases and norms are lower order).
+  var parameterTerms: [[Int]] {
+    let inner = nInner ?? 4 * nEmbd
+    return [[vocabSize, nEmbd], [nPositions, nEmbd], [nLayer, 4, nEmbd, nEmbd], [nLayer, 2, nEmbd, inner],
+      tieWordEmbeddings ? [] : [vocabSize, nEmbd]]
+  }
+  public var parameterEstimate: Int? { Self.count(parameterTerms) }
 
   /// The seeds' character-level scratch model (6 layers, 6 heads, 384 wide, block 256, dropout 0.2).
   public static func seed(vocabSize: Int) -> GPT2Config {

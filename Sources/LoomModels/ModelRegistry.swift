@@ -25,6 +25,7 @@ public struct ModelClass: Sendable {
     make = { try M.make(config: $0 as! M.Config) }
     load = { config, directory in
       let c = config as! M.Config
+      try ModelDirectory.checkConfig(c, against: directory)
       guard let model = try M.make(config: c) as? M else { throw LoomError("\(M.self).make(config:) built another class") }
       try ModelDirectory.loadWeights(into: model, config: c, from: directory)
       return model

@@ -1,5 +1,6 @@
 import Foundation
 import LoomCore
+import LoomIO
 
 /// A model family's config.json. Properties are declared with Hugging Face's defaults
 /// and listed once in `fields` (json key ↔ property), which drives both decoding
@@ -13,6 +14,9 @@ public protocol PretrainedConfig: Codable, Sendable {
   init()
   /// Sizes and values a model can be built from; names the field at fault.
   func validate() throws
+  /// Roughly how many parameters the model has (nil when the family does not say):
+  /// checked against the weights before a model is built from a directory.
+  var parameterEstimate: Int? { get }
 }
 
 /// One config.json field: its key and the property holding it.
@@ -22,6 +26,8 @@ public struct ConfigField<Root> {
   let encode: (Root, inout KeyedEncodingContainer<JSONKey>) throws -> Void
   /// The value when it is an integer (for size summaries).
   let integer: (Root) -> Int?
+  /// Every integer the value holds (an Int, an optional one, a list of them).
+  let integers: (Root) -> [Int]
 
   public init<Value: Codable>(_ key: String, _ path: WritableKeyPath<Root, Value>) {
     self.key = key
@@ -31,6 +37,10 @@ public struct ConfigField<Root> {
     }
     encode = { root, c in try c.encode(root[keyPath: path], forKey: k) }
     integer = { root in root[keyPath: path] as? Int }
+    integers = { root in
+      let value = root[keyPath: path]
+      return (value as? Int).map { [$0] } ?? (value as? [Int]) ?? []
+    }
   }
 }
 
@@ -69,25 +79,68 @@ extension PretrainedConfig {
   }
 }
 
+extension PretrainedConfig {
+  public var parameterEstimate: Int? { nil }
+
+  /// Σ Π of `terms` with checked arithmetic (Int.max on overflow).
+  public static func count(_ terms: [[Int]]) -> Int {
+    var total = 0
+    for factors in terms {
+      var product = 1
+      for f in factors {
+        let (p, o) = product.multipliedReportingOverflow(by: max(f, 0))
+        guard !o else { return Int.max }
+        product = p
+      }
+      let (t, o) = total.addingReportingOverflow(product)
+      guard !o else { return Int.max }
+      total = t
+    }
+    return total
+  }
+
+  /// Largest model Loom builds from a config: 2^32 parameters (16 GiB in float32).
+  public static var parameterLimit: Int { 1 << 32 }
+
+  /// Throws when `terms` (each a product of config sizes, one per weight) add up to more
+  /// than `parameterLimit`; checked arithmetic, before anything is allocated.
+  public static func checkParameterCount(_ terms: [[Int]], fields: String) throws {
+    let total = count(terms)
+    guard total <= parameterLimit else {
+      throw LoomError(
+        "config: \(fields) make a model of \(total == Int.max ? "more than 2^63" : "\(total)") parameters, beyond Loom's limit of \(parameterLimit); is config.json right?")
+    }
+  }
+}
+
 /// Reading config.json with errors that name the file, the field and what it should hold.
 public enum ConfigFile {
+  /// config.json files are small; a larger one is not a config.
+  public static let maxBytes = 16 << 20
+
+  /// The bytes of `path`; a missing file says what a model directory needs.
+  static func read(_ path: String) throws -> Data {
+    do {
+      return try FileInput.read(path, limit: maxBytes)
+    } catch let e as FileReadError where e.reason == "no such file" {
+      throw LoomError("\(path) is missing: a model directory needs config.json and model.safetensors")
+    } catch let e as FileReadError {
+      throw LoomError(e.description)
+    }
+  }
+
   /// The JSON object of `path` (a missing file or bad JSON is a clear error).
   public static func object(at path: String) throws -> [String: Any] {
-    guard let data = FileManager.default.contents(atPath: path) else {
-      throw LoomError("\(path) is missing: a model directory needs config.json and model.safetensors")
-    }
-    guard let json = try? JSONSerialization.jsonObject(with: data), let object = json as? [String: Any] else {
-      throw LoomError("\(path) is not a JSON object")
-    }
+    let data = try read(path)
+    let json: Any
+    do { json = try JSONInput.parse(data, path: path) } catch let e as JSONInputError { throw LoomError(e.description) }
+    guard let object = json as? [String: Any] else { throw LoomError("\(path) is not a JSON object") }
     return object
   }
 
   /// Decodes and validates `type` from the file at `path`.
   public static func decode<C: PretrainedConfig>(_ type: C.Type, at path: String) throws -> C {
-    guard let data = FileManager.default.contents(atPath: path) else {
-      throw LoomError("\(path) is missing: a model directory needs config.json and model.safetensors")
-    }
-    return try decode(C.self, from: data, path: path)
+    try decode(C.self, from: read(path), path: path)
   }
 
   /// Decodes and validates `type` from `data`, naming `path` in errors.
@@ -96,41 +149,9 @@ public enum ConfigFile {
     do {
       config = try JSONDecoder().decode(C.self, from: data)
     } catch let error as DecodingError {
-      throw LoomError("\(path): \(describe(error))")
+      throw LoomError("\(path): \(JSONInput.describe(error, decoding: C.self, from: data))")
     }
     do { try config.validate() } catch { throw LoomError("\(path): \(error)") }
     return config
-  }
-
-  /// "field 'n_embd' must be an integer, found a string" rather than a DecodingError dump.
-  static func describe(_ error: DecodingError) -> String {
-    func field(_ path: [CodingKey]) -> String {
-      path.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
-    }
-    switch error {
-    case .typeMismatch(let type, let ctx):
-      return "field '\(field(ctx.codingPath))' must be \(typeName(type)) (\(ctx.debugDescription))"
-    case .valueNotFound(let type, let ctx):
-      return "field '\(field(ctx.codingPath))' must be \(typeName(type)), found null"
-    case .keyNotFound(let key, let ctx):
-      return "field '\(field(ctx.codingPath + [key]))' is required"
-    case .dataCorrupted(let ctx):
-      return ctx.codingPath.isEmpty
-        ? "not valid JSON (\(ctx.debugDescription))" : "field '\(field(ctx.codingPath))': \(ctx.debugDescription)"
-    @unknown default:
-      return "\(error)"
-    }
-  }
-
-  static func typeName(_ type: Any.Type) -> String {
-    switch type {
-    case is Int.Type, is Int?.Type: return "an integer"
-    case is Double.Type, is Double?.Type, is Float.Type: return "a number"
-    case is Bool.Type, is Bool?.Type: return "true or false"
-    case is String.Type, is String?.Type: return "a string"
-    case is [Int].Type: return "a list of integers"
-    case is [String].Type: return "a list of strings"
-    default: return "\(type)"
-    }
   }
 }

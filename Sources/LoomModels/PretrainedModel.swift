@@ -38,6 +38,7 @@ extension PretrainedModel {
   /// `model_type` must be this family's.
   public static func fromPretrained(_ directory: String) throws -> Self {
     let config = try ModelDirectory.config(Config.self, in: directory, for: architecture)
+    try ModelDirectory.checkConfig(config, against: directory)
     guard let model = try make(config: config) as? Self else {
       throw LoomError("\(Self.self).make(config:) built another class")
     }

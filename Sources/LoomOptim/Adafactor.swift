@@ -110,7 +110,7 @@ public final class Adafactor: Optimizer {
     for (i, p) in allParameters.enumerated() {
       guard let step = state["\(i).step"] else { continue }
       var s = newState(p)
-      s.step = Int(step.item())
+      s.step = try savedStep(step, key: "\(i).step")
       func restore(_ name: String, into target: Tensor) throws -> Tensor {
         guard let saved = state["\(i).\(name)"] else {
           throw OptimizerStateError.missing("\(i).\(name)")

@@ -76,7 +76,7 @@ public final class Adam: Optimizer {
       }
       let id = ObjectIdentifier(p)
       moments[id] = (m.to(p.dtype).contiguousCopy().detach(), v.to(p.dtype).contiguousCopy().detach())
-      steps[id] = Int(s.item())
+      steps[id] = try savedStep(s, key: "\(i).step")
     }
   }
 }

@@ -42,6 +42,17 @@ extension Optimizer {
   }
 }
 
+/// A saved step counter ("N.step", one element): a whole number >= 0, else a clear error
+/// (a corrupt checkpoint must not trap converting it to Int).
+func savedStep(_ t: Tensor, key: String) throws -> Int {
+  guard t.count == 1 else { throw LoomError("optimizer state: \(key) must hold one number, has shape \(t.shape)") }
+  let v = t.item()
+  guard v.isFinite, v >= 0, v < 9.0e15, v == v.rounded() else {
+    throw LoomError("optimizer state: \(key) must be a whole number >= 0, got \(v)")
+  }
+  return Int(v)
+}
+
 /// Splits a module's parameters like Hugging Face's Trainer: weight decay on matrices
 /// (rank ≥ 2), none on biases and normalisation weights.
 public func decayGroups(_ module: Module, lr: Double, weightDecay: Double) -> [ParamGroup] {

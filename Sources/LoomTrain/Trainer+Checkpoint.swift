@@ -160,11 +160,22 @@ extension Trainer {
     }
   }
 
+  /// A checkpoint's trainer_state.json, its counters checked (they index the data loader).
+  public static func readTrainerState(_ path: String) throws -> TrainerState {
+    let state = try JSONInput.decode(TrainerState.self, at: path)
+    for (key, value) in [
+      ("global_step", state.globalStep), ("loom_epoch_index", state.epochIndex),
+      ("loom_batches_in_epoch", state.batchesInEpoch), ("max_steps", state.maxSteps),
+    ] where value < 0 {
+      throw LoomError("\(path): field '\(key)' must be >= 0, got \(value)")
+    }
+    return state
+  }
+
   /// Restores model, optimizer, schedule, RNG and the trainer state (with its
   /// log_history, as HF does); the JSON-lines log is cut back to that history so the
   /// steps after the checkpoint are not logged twice.
   func restore(from dir: String, optimizer: any Optimizer, scheduler: LRScheduler) throws {
-    let decoder = JSONDecoder()
     // Optimizer states do not carry over between kinds (Adam moments vs SGD momentum).
     if let data = FileManager.default.contents(atPath: dir + "/training_args.json"),
       let saved = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
@@ -179,14 +190,14 @@ extension Trainer {
     let weights = try SafeTensors.load(dir + "/model.safetensors")
     try model.loadStateDict(weights, source: dir + "/model.safetensors")
     try optimizer.loadStateDict(SafeTensors.load(dir + "/optimizer.safetensors"))
-    state = try decoder.decode(
-      TrainerState.self, from: Data(contentsOf: URL(fileURLWithPath: dir + "/trainer_state.json")))
-    let sched = try decoder.decode(
-      [String: Int].self, from: Data(contentsOf: URL(fileURLWithPath: dir + "/scheduler.json")))
-    scheduler.restore(stepCount: sched["step_count"] ?? state.globalStep)
-    let rng = try decoder.decode(
-      [String: [UInt64]].self, from: Data(contentsOf: URL(fileURLWithPath: dir + "/rng_state.json"))
-    )
+    state = try Self.readTrainerState(dir + "/trainer_state.json")
+    let sched = try JSONInput.decode([String: Int].self, at: dir + "/scheduler.json")
+    let stepCount = sched["step_count"] ?? state.globalStep
+    guard stepCount >= 0 else {
+      throw LoomError("\(dir)/scheduler.json: field 'step_count' must be >= 0, got \(stepCount)")
+    }
+    scheduler.restore(stepCount: stepCount)
+    let rng = try JSONInput.decode([String: [UInt64]].self, at: dir + "/rng_state.json")
     if let g = rng["global_generator"] {
       guard g.count == 2 else {
         throw LoomError(

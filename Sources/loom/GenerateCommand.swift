@@ -71,7 +71,7 @@ struct GenerateCommand: ParsableCommand {
     let lm = try Generation.loadCausalLanguageModel(from: model)
     lm.to(device: target)
     lm.eval()
-    let codec = try TextCodec.load(tokenizer ?? model)
+    let codec = try TextCodec.load(tokenizer ?? model, modelVocabSize: lm.config.vocabSize)
     let ids = try codec.encode(prompt)
     guard !ids.isEmpty else { throw ValidationError("the prompt encodes to no tokens") }
     if let bad = ids.first(where: { $0 >= lm.config.vocabSize }) {

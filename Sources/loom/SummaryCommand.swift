@@ -77,9 +77,20 @@ struct SummaryCommand: ParsableCommand {
 
 /// The views of an image autoencoder that `loom summary` and `loom train` share.
 enum AutoencoderViews {
-  /// Two uniform-random inputs shaped as the model takes them ([2, 784] or [2, 1, 28, 28]).
+  /// Two uniform-random inputs shaped as the model takes them (its config's input size, e.g.
+  /// [2, 784] or [2, 1, 28, 28]): a loaded model need not be Fashion-MNIST's shape.
   static func probe(_ model: any ImageAutoencoder) -> Tensor {
-    Tensor.rand(model.takesImages ? [2, 1, 28, 28] : [2, 784], generator: Generator(seed: 0))
+    let shape: [Int]
+    if let ae = model as? Autoencoder {
+      shape = [2, ae.config.layerSizes[0]]
+    } else if let v = model as? ConvVAE {
+      shape = [2, 1, v.config.imageHeight, v.config.imageWidth]
+    } else if let v = model as? VAE {
+      shape = [2, v.config.inputSize]
+    } else {
+      shape = model.takesImages ? [2, 1, 28, 28] : [2, 784]
+    }
+    return Tensor.rand(shape, generator: Generator(seed: 0))
   }
 
   /// The training-mode forward's output: the reconstruction (a VAE samples its code).

@@ -122,8 +122,9 @@ struct TrainGPTCommand: ParsableCommand {
     let device = try training.useDevice()
     var text = ""
     for path in data {
-      guard let d = FileManager.default.contents(atPath: path) else {
-        throw LoomError("cannot read --data file \(path)")
+      let d: Data
+      do { d = try FileInput.read(path) } catch let e as FileReadError {
+        throw LoomError("cannot read --data file \(path): \(e.reason)")
       }
       text += String(decoding: d, as: UTF8.self)
       if !text.hasSuffix("\n") { text += "\n" }
@@ -145,7 +146,10 @@ struct TrainGPTCommand: ParsableCommand {
     if let pretrained {
       modelConfig = pretrained.config
     } else if let config {
-      guard let d = FileManager.default.contents(atPath: config) else { throw LoomError("cannot read --config \(config)") }
+      let d: Data
+      do { d = try FileInput.read(config, limit: ConfigFile.maxBytes) } catch let e as FileReadError {
+        throw LoomError("cannot read --config \(config): \(e.reason)")
+      }
       modelConfig = try ConfigFile.decode(GPT2Config.self, from: d, path: config)
     } else {
       modelConfig = try GPT2Config.preset(preset ?? "seed", vocabSize: codec.vocabSize)

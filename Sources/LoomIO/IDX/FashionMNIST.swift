@@ -15,6 +15,10 @@ public struct IDXDataset: Sendable {
     }
     let images = try IDX.readImages(path: imagesPath)
     let labels = try IDX.readLabels(path: labelsPath)
+    // An empty split would train on nothing and fail only when evaluating or plotting.
+    guard images.count > 0 else {
+      throw IDXError(.empty, path: imagesPath, "holds 0 images; the \(datasetName) needs at least one")
+    }
     guard images.count == labels.count else {
       throw IDXError(.countMismatch, path: labelsPath,
         "has \(labels.count) labels but '\(imagesPath)' has \(images.count) images")

@@ -15,7 +15,8 @@ enum Gzip {
 
   /// Inflates a whole gzip (or zlib) stream. Concatenated gzip members are decoded in turn,
   /// as gunzip does. Truncated or corrupt input throws.
-  static func decompress(_ input: UnsafeRawBufferPointer) throws -> [UInt8] {
+  /// Output beyond `limit` bytes throws (a gzip bomb must not exhaust memory).
+  static func decompress(_ input: UnsafeRawBufferPointer, limit: Int = 1 << 32) throws -> [UInt8] {
     guard input.count > 0 else { throw Failure(message: "empty gzip stream") }
     // The gzip trailer's ISIZE (length mod 2^32) is a good first guess for the output size;
     // a corrupt trailer can claim anything, so the guess is capped by deflate's maximum ratio
@@ -25,7 +26,7 @@ enum Gzip {
       let isize = Int(input.loadUnaligned(fromByteOffset: input.count - 4, as: UInt32.self).littleEndian)
       if isize > 0, isize <= input.count * 1032 { capacity = isize }
     }
-    capacity = max(capacity, 4096)
+    capacity = min(max(capacity, 4096), limit)
     guard var out = malloc(capacity)?.assumingMemoryBound(to: UInt8.self) else {
       throw Failure(message: "out of memory")
     }
@@ -46,9 +47,12 @@ enum Gzip {
       var status: Int32 = Z_OK
       repeat {
         if produced == capacity {
-          guard let grown = realloc(out, capacity * 2) else { throw Failure(message: "out of memory") }
+          guard capacity < limit else {
+            throw Failure(message: "decompresses to more than \(limit) bytes, more than an IDX file may hold")
+          }
+          guard let grown = realloc(out, min(capacity * 2, limit)) else { throw Failure(message: "out of memory") }
           out = grown.assumingMemoryBound(to: UInt8.self)
-          capacity *= 2
+          capacity = min(capacity * 2, limit)
         }
         let room = min(capacity - produced, Int(UInt32.max))
         sp.pointee.next_out = out + produced

@@ -1,7 +1,7 @@
 /// Failures reading IDX files or the datasets built on them; the description names the file.
 public struct IDXError: Error, CustomStringConvertible, Equatable, Sendable {
   public enum Kind: String, Sendable {
-    case missingFile, io, badGzip, badMagic, badDimensions, truncated, trailingBytes, countMismatch, badLabel
+    case missingFile, io, badGzip, badMagic, badDimensions, truncated, trailingBytes, countMismatch, badLabel, empty
   }
   public let kind: Kind
   public let path: String

@@ -37,6 +37,8 @@ public struct IDXLabels: Sendable, Equatable {
 public enum IDX {
   public static let imagesMagic: UInt32 = 0x0000_0803
   public static let labelsMagic: UInt32 = 0x0000_0801
+  /// Largest IDX file (compressed or not) read: 4 GiB, far above MNIST's 47 MB.
+  public static let maxFileBytes = 1 << 32
 
   public static func readImages(path: String) throws -> IDXImages {
     let (dims, data) = try read(path: path, magic: imagesMagic, what: "images (IDX3)")
@@ -49,16 +51,18 @@ public enum IDX {
   }
 
   /// Decompressed file contents (gunzipped when the file starts with the gzip magic).
-  static func contents(path: String) throws -> [UInt8] {
+  /// `limit` caps the decompressed size (tests lower it).
+  static func contents(path: String, limit: Int = maxFileBytes) throws -> [UInt8] {
     guard FileManager.default.fileExists(atPath: path) else {
       throw IDXError(.missingFile, path: path, "file not found")
     }
-    guard let data = FileManager.default.contents(atPath: path) else {
-      throw IDXError(.io, path: path, "cannot read file")
+    let data: Data
+    do { data = try FileInput.read(path, limit: maxFileBytes) } catch let e as FileReadError {
+      throw IDXError(.io, path: path, e.reason)
     }
     return try data.withUnsafeBytes { raw in
       guard Gzip.isGzip(raw) else { return Array(raw) }
-      do { return try Gzip.decompress(raw) } catch let f as Gzip.Failure {
+      do { return try Gzip.decompress(raw, limit: limit) } catch let f as Gzip.Failure {
         throw IDXError(.badGzip, path: path, f.message)
       }
     }
@@ -86,8 +90,9 @@ public enum IDX {
       let v = Int(UInt32(bytes[o]) << 24 | UInt32(bytes[o + 1]) << 16 | UInt32(bytes[o + 2]) << 8 | UInt32(bytes[o + 3]))
       guard v > 0 || d == 0 else { throw IDXError(.badDimensions, path: path, "dimension \(d) is 0") }
       dims.append(v)
-      total *= v  // ≤ (2^32)^3 could overflow; bounded below by the length check first
-      guard total <= bytes.count else {
+      let (product, overflow) = total.multipliedReportingOverflow(by: v)
+      total = product
+      guard !overflow, total <= bytes.count else {
         throw IDXError(.truncated, path: path,
           "dimensions \(dims) need more than the \(bytes.count - headerSize) data bytes present (truncated?)")
       }

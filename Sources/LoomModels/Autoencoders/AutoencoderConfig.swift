@@ -36,6 +36,9 @@ public struct AutoencoderConfig: PretrainedConfig, Equatable {
         "autoencoder layer_sizes must list at least 2 positive sizes, got \(layerSizes)")
     }
     try Self.checkSizes(layerSizes.map { ("layer_sizes", $0, 1 << 24) })
+    try Self.checkSizes([("the number of layer_sizes", layerSizes.count, 1 << 10)])
+    try Self.checkParameterCount(
+      zip(layerSizes, layerSizes.dropFirst()).map { [2, $0, $1] }, fields: "layer_sizes \(layerSizes.prefix(16))")
     try noise.validate()
   }
 }
@@ -89,7 +92,21 @@ public struct VAEConfig: PretrainedConfig, Equatable {
       ("input_size", inputSize, 1 << 24), ("hidden_size", hiddenSize, 1 << 20), ("latent_size", latentSize, 1 << 20),
       ("image_height", imageHeight, 1 << 14), ("image_width", imageWidth, 1 << 14),
     ])
+    try Self.checkSizes(channels.map { ("channels", $0, 1 << 16) } + [("the number of channels", channels.count, 16)])
+    try Self.checkParameterCount(
+      parameterTerms,
+      fields: "input_size \(inputSize), hidden_size \(hiddenSize), latent_size \(latentSize), image \(imageHeight)×\(imageWidth), channels \(channels)")
   }
+}
+
+extension VAEConfig {
+  /// MLP and convolutional VAE weights as products of fields (an upper bound for either).
+  var parameterTerms: [[Int]] { mlpTerms + convTerms }
+  var mlpTerms: [[Int]] { [[2, inputSize, hiddenSize], [3, hiddenSize, latentSize]] }
+  var convTerms: [[Int]] { [[3, imageHeight / 4, imageWidth / 4, channels.last ?? 1, latentSize]] }
+  /// The smaller of the two models' main weights: the config type does not say which is
+  /// built, and an estimate must not exceed the real count.
+  public var parameterEstimate: Int? { min(Self.count(mlpTerms), Self.count(convTerms)) }
 }
 
 /// The autoencoders the CLI builds by name.

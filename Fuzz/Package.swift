@@ -1,0 +1,34 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+// libFuzzer targets for Loom's readers of untrusted files, one executable per reader.
+// Built by scripts/fuzz.sh with `-Xswiftc -sanitize=fuzzer,address`. Each target's @main hands
+// its LLVMFuzzerTestOneInput to LLVMFuzzerRunDriver (SwiftPM renames executables' main, so
+// libFuzzer's own main cannot be used).
+let targets: [(String, [Target.Dependency])] = [
+  ("fuzz-safetensors", [.product(name: "LoomIO", package: "Loom")]),
+  ("fuzz-config", [.product(name: "LoomModels", package: "Loom")]),
+  ("fuzz-tokenizer-json", [.product(name: "LoomTokenizers", package: "Loom")]),
+  ("fuzz-vocab-merges", [.product(name: "LoomTokenizers", package: "Loom")]),
+  ("fuzz-vocab-txt", [.product(name: "LoomTokenizers", package: "Loom")]),
+  ("fuzz-char-vocab", [.product(name: "LoomGenerate", package: "Loom")]),
+  ("fuzz-idx", [.product(name: "LoomIO", package: "Loom")]),
+  ("fuzz-checkpoint", [
+    .product(name: "LoomTrain", package: "Loom"), .product(name: "LoomOptim", package: "Loom"),
+    .product(name: "LoomCore", package: "Loom"), .product(name: "LoomIO", package: "Loom"),
+  ]),
+]
+
+let package = Package(
+  name: "LoomFuzz",
+  platforms: [.macOS(.v14)],
+  dependencies: [.package(name: "Loom", path: "..")],
+  targets: [
+    .target(name: "CFuzzDriver", path: "Sources/CFuzzDriver"),
+    .target(name: "FuzzSupport", dependencies: ["CFuzzDriver"], path: "Sources/FuzzSupport"),
+  ]
+    + targets.map { name, deps in
+      .executableTarget(
+        name: name, dependencies: deps + ["FuzzSupport"], path: "Sources/\(name)")
+    }
+)
