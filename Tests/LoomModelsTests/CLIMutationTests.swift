@@ -79,7 +79,7 @@ final class CLIMutationTests: XCTestCase {
 
   /// tokenizer.json cases that trap inside LoomTokenizers on this branch (fixed by the tokenizers
   /// work of issue 13): still run, printed, not failed. Empty this set once those fixes are merged.
-  static let knownTokenizerCrashes: Set<Int> = [23, 82, 104, 164, 175, 266, 278]
+  static let knownTokenizerCrashes: Set<Int> = []
 
   /// Runs `cases` mutants, four CLI children at a time: `prepare` writes case `i`'s files
   /// into its directory and returns the CLI arguments. Fails listing every bad case not in `known`.
