@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import LoomIO
 import LoomTokenizers
 
 /// `loom tokenizer train|encode|decode`.
@@ -13,7 +14,13 @@ struct TokenizerCommand: ParsableCommand {
     ])
 }
 
-private func fail(_ e: Error) -> Error { ValidationError("\(e)") }
+/// A file or data error: printed as "Error: …" with exit status 1, without the usage text that
+/// ArgumentParser adds to flag errors (the flags were fine).
+private struct TokenizerCommandFailure: Error, CustomStringConvertible {
+  let description: String
+}
+
+private func fail(_ e: Error) -> Error { TokenizerCommandFailure(description: "\(e)") }
 
 private func warn(_ s: String) { FileHandle.standardError.write(Data((s + "\n").utf8)) }
 
@@ -135,8 +142,8 @@ struct TokenizerEncode: ParsableCommand {
       // Lines as bytes, so invalid UTF-8 can still go through byte-level BPE.
       var lines: [[UInt8]]
       if let f = file {
-        guard FileManager.default.fileExists(atPath: f) else { throw TokenizerError.missingFile(f) }
-        let data = try Data(contentsOf: URL(fileURLWithPath: f))
+        // Any size of text: the lines are encoded as they come.
+        let data = try FileInput.read(f, limit: Int.max)
         lines = data.split(separator: 0x0A, omittingEmptySubsequences: false).map { Array($0) }
         if lines.last?.isEmpty == true { lines.removeLast() }
       } else {
@@ -212,8 +219,10 @@ struct TokenizerDecode: ParsableCommand {
       let tok = try Tokenizer.load(nameOrPath: tokenizer)
       let text: String
       if let f = file {
-        guard FileManager.default.fileExists(atPath: f) else { throw TokenizerError.missingFile(f) }
-        text = try String(contentsOfFile: f, encoding: .utf8)
+        guard let decoded = String(data: try FileInput.read(f), encoding: .utf8) else {
+          throw TokenizerCommandFailure(description: "\(f): not UTF-8 text (expected token ids, one sequence per line)")
+        }
+        text = decoded
       } else {
         text = ids!
       }

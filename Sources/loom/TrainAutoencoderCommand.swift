@@ -109,9 +109,7 @@ struct AutoencoderRun {
 
   /// Every flag, checked before the data or a model is read.
   func validate() throws {
-    _ = try training.arguments(defaults: defaults)
-    _ = try training.parsedDevice()
-    try training.checkModelDirectory()
+    try training.validate(defaults: defaults)
   }
 
   /// The model: built from the flags, or the one saved in --model (its config.json

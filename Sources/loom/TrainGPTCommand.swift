@@ -69,9 +69,7 @@ struct TrainGPTCommand: ParsableCommand {
     } catch let e as LoomError {
       throw ValidationError(e.message)
     }
-    _ = try training.arguments(defaults: Self.defaults)
-    _ = try training.parsedDevice()
-    try training.checkModelDirectory()
+    try training.validate(defaults: Self.defaults)
     let positions = try declaredPositions()  // also checks --preset
     if let block = blockSize, let positions, block > positions {
       throw ValidationError("--block-size \(block) exceeds the model's n_positions (\(positions))")

@@ -197,6 +197,14 @@ struct TrainingFlags: ParsableArguments {
     return a
   }
 
+  /// The checks every `loom train` command runs before reading data: the training flags over the
+  /// command's defaults, --device and --model.
+  func validate(defaults: TrainingArguments) throws {
+    _ = try arguments(defaults: defaults)
+    _ = try parsedDevice()
+    try checkModelDirectory()
+  }
+
   /// --device, parsed (a `ValidationError` naming the flag when unknown).
   func parsedDevice() throws -> Device {
     do { return try Device(parsing: device) } catch { throw ValidationError("--device: \(error)") }

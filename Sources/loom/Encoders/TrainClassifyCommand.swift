@@ -28,32 +28,14 @@ struct TrainClassifyCommand: ParsableCommand {
   var maxSeqLength: Int?
   @OptionGroup var training: TrainingFlags
 
-  /// The seeds' fine-tuning setup: batch 16, 3 epochs, lr 5e-5, evaluation and a checkpoint
-  /// each epoch, the most accurate epoch reloaded at the end.
-  static let defaults: TrainingArguments = {
-    var a = TrainingArguments(outputDir: "")
-    a.numTrainEpochs = 3
-    a.perDeviceTrainBatchSize = 16
-    a.perDeviceEvalBatchSize = 32
-    a.learningRate = 5e-5
-    a.weightDecay = 0.01
-    a.loggingSteps = 50
-    a.evalStrategy = .epoch
-    a.saveStrategy = .epoch
-    a.saveTotalLimit = 2
-    a.loadBestModelAtEnd = true
-    a.metricForBestModel = "accuracy"
-    a.greaterIsBetter = true
-    return a
-  }()
+  /// The seeds' fine-tuning setup, the most accurate epoch reloaded at the end.
+  static let defaults = TrainingArguments.encoderFineTuning(metricForBestModel: "accuracy")
 
   func validate() throws {
     guard training.model != nil else { throw ValidationError("--model DIR is required: the pretrained encoder to fine-tune") }
     if !(0..<1).contains(validationSplit) { throw ValidationError("--validation-split must be in [0, 1), got \(validationSplit)") }
     if let m = maxSeqLength, m < 2 { throw ValidationError("--max-seq-length must be at least 2, got \(m)") }
-    _ = try training.arguments(defaults: Self.defaults)
-    _ = try training.parsedDevice()
-    try training.checkModelDirectory()
+    try training.validate(defaults: Self.defaults)
   }
 
   func run() throws {

@@ -85,9 +85,7 @@ struct TrainMLMCommand: ParsableCommand {
     }
     if let m = maxSeqLength, m < 8 { throw ValidationError("--max-seq-length must be at least 8, got \(m)") }
     if !(0..<1).contains(validationSplit) { throw ValidationError("--validation-split must be in [0, 1), got \(validationSplit)") }
-    _ = try training.arguments(defaults: Self.defaults)
-    _ = try training.parsedDevice()
-    try training.checkModelDirectory()
+    try training.validate(defaults: Self.defaults)
   }
 
   func run() throws {

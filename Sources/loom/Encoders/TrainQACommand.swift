@@ -44,9 +44,7 @@ struct TrainQACommand: ParsableCommand {
     }
     if nBestSize < 1 { throw ValidationError("--n-best-size must be at least 1") }
     if maxAnswerLength < 1 { throw ValidationError("--max-answer-length must be at least 1") }
-    _ = try training.arguments(defaults: Self.defaults)
-    _ = try training.parsedDevice()
-    try training.checkModelDirectory()
+    try training.validate(defaults: Self.defaults)
   }
 
   func run() throws {
