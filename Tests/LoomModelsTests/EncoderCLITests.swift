@@ -104,6 +104,48 @@ final class EncoderCLITests: XCTestCase {
     XCTAssertEqual(scores, scores.sorted(by: >), "best first")
   }
 
+  /// The counts in `train mlm`'s "data: N lines → T training and E evaluation examples" line.
+  func exampleCounts(_ out: String) -> (training: Int, evaluation: Int)? {
+    guard let line = out.split(separator: "\n").first(where: { $0.hasPrefix("data: ") }),
+      let arrow = line.range(of: "→ ")
+    else { return nil }
+    let words = line[arrow.upperBound...].split(separator: " ")
+    guard words.count >= 4, let t = Int(words[0]), let e = Int(words[3]) else { return nil }
+    return (t, e)
+  }
+
+  /// run_mlm.py's validation_file: evaluation on held-out text files instead of a split of --data.
+  func testTrainMLMEvaluatesOnValidationData() throws {
+    let out = dir + "/mlm-val"
+    let heldOut = dir + "/held-out.txt"
+    let lines = try String(contentsOfFile: Self.fixtures + "/mlm.txt", encoding: .utf8).split(separator: "\n")
+    try lines.suffix(12).joined(separator: "\n").write(toFile: heldOut, atomically: true, encoding: .utf8)
+    let r = try runLoom([
+      "train", "mlm", "--data", Self.fixtures + "/mlm.txt", "--validation-data", heldOut, "--tokenizer", Self.roberta,
+      "--preset", "tiny", "--max-seq-length", "16", "--max-steps", "20", "--batch-size", "8", "--logging-steps", "10",
+      "--eval-strategy", "steps", "--eval-steps", "10", "--save-strategy", "no", "--output-dir", out,
+    ])
+    XCTAssertEqual(r.status, 0, r.err)
+    // All of --data trains (no split); the held-out file alone is evaluated.
+    let counts = try XCTUnwrap(exampleCounts(r.out), r.out)
+    let nEval = counts.evaluation
+    XCTAssertGreaterThan(nEval, 0)
+    let evalRecords = try String(contentsOfFile: out + "/metrics.jsonl", encoding: .utf8).split(separator: "\n")
+      .compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+      .filter { $0["eval_loss"] != nil }
+    XCTAssertEqual(evalRecords.map { $0["step"] as? Int }, [10, 20])
+    XCTAssertTrue(evalRecords.allSatisfy { ($0["eval_loss"] as! Double).isFinite })
+    let split = try runLoom([
+      "train", "mlm", "--data", Self.fixtures + "/mlm.txt", "--tokenizer", Self.roberta, "--preset", "tiny",
+      "--max-seq-length", "16", "--max-steps", "1", "--validation-split", "0.5", "--save-strategy", "no",
+      "--output-dir", dir + "/mlm-split",
+    ])
+    XCTAssertEqual(split.status, 0, split.err)
+    let splitCounts = try XCTUnwrap(exampleCounts(split.out), split.out)
+    XCTAssertGreaterThan(splitCounts.evaluation, 0)
+    XCTAssertEqual(counts.training, splitCounts.training + splitCounts.evaluation, "--validation-data keeps all of --data")
+  }
+
   func testTrainClassifyThenClassify() throws {
     let out = dir + "/cls"
     let r = try runLoom([
@@ -197,6 +239,12 @@ final class EncoderCLITests: XCTestCase {
         ], "exceeds the model's 64 positions"
       ),
       (["train", "mlm", "--data", Self.fixtures + "/mlm.txt", "--output-dir", dir + "/d"], "--tokenizer"),
+      (
+        [
+          "train", "mlm", "--data", Self.fixtures + "/mlm.txt", "--validation-data", dir + "/missing.txt",
+          "--tokenizer", Self.roberta, "--preset", "tiny", "--output-dir", dir + "/e",
+        ], "--validation-data \(dir!)/missing.txt"
+      ),
       (["embed", "--model", Self.roberta, "--text", "x", "--pooling", "max"], "--pooling must be mean or cls"),
     ]
     let minilm = NSHomeDirectory() + "/.cache/loom/minilm"

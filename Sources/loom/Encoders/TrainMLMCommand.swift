@@ -27,7 +27,12 @@ struct TrainMLMCommand: ParsableCommand {
   @Option(help: "Tokens per example (default: the tokenizer's model_max_length, at most the model's positions).")
   var maxSeqLength: Int?
   @Flag(help: "One example per line (truncated) instead of grouping the text into full blocks.") var lineByLine = false
-  @Option(help: "Fraction of examples held out for evaluation (0 = none).") var validationSplit = 0.05
+  @Option(
+    name: .long, parsing: .upToNextOption,
+    help: "Text files to evaluate on, prepared like --data (run_mlm.py's validation_file; default: --validation-split of --data).")
+  var validationData: [String] = []
+  @Option(help: "Fraction of examples held out for evaluation when --validation-data is not given (0 = none).")
+  var validationSplit = 0.05
   @OptionGroup var training: TrainingFlags
 
   /// The seeds' TrainingArguments: 10 epochs, batch 32, a checkpoint every 10,000 steps, two kept.
@@ -114,14 +119,13 @@ struct TrainMLMCommand: ParsableCommand {
     try EncoderPipelineParts.checkVocabulary(
       tokenizerSize: tok.vocabSize, modelSize: vocab, modelName: training.model ?? "the model config")
     let maxLength = try EncoderLoading.maxLength(maxSeqLength, tokenizer: tok, model: model)
-    var allLines: [String] = []
-    for path in data {
-      let d: Dataset
-      do { d = try Dataset.loadText(path) } catch { throw LoomError("--data \(path): \(error)") }
-      allLines += try d.strings("text") + [""]
-    }
+    let allLines = try Self.readLines(data, flag: "--data")
     let lines = allLines.filter { !$0.trimmingCharacters(in: .whitespaces).isEmpty }
     guard !lines.isEmpty else { throw LoomError("the --data files contain no text") }
+    let evalLines = try Self.readLines(validationData, flag: "--validation-data")
+    if !validationData.isEmpty && evalLines.allSatisfy({ $0.trimmingCharacters(in: .whitespaces).isEmpty }) {
+      throw LoomError("the --validation-data files contain no text")
+    }
     let types = EncoderLoading.takesTokenTypes(model)
     var features: [Features]
     if nsp {
@@ -143,37 +147,36 @@ struct TrainMLMCommand: ParsableCommand {
         features[i]["special_tokens_mask"] = features[i]["input_ids"]!.map { $0 == Int(cls) || $0 == Int(sep) ? 1 : 0 }
       }
     } else {
-      var rows: [Encoding]
-      if lineByLine {
-        rows = try tok(lines, truncation: .longestFirst, maxLength: maxLength).encodings
-      } else {
-        rows = MaskedLMExamples.grouped(try tok(lines).encodings, blockSize: maxLength)
-      }
-      features = rows.map { e in
-        var f: Features = ["input_ids": e.ids.map(Int.init), "special_tokens_mask": e.specialTokensMask.map(Int.init)]
-        if types { f["token_type_ids"] = [Int](repeating: 0, count: e.ids.count) }
-        return f
-      }
+      features = try maskedLMFeatures(lines, tok: tok, maxLength: maxLength, tokenTypes: types)
     }
     var order = Array(features.indices)
     let shuffle = Generator(seed: args.seed)
     for i in stride(from: order.count - 1, to: 0, by: -1) { order.swapAt(i, shuffle.nextInt(below: i + 1)) }
-    let nEval = validationSplit > 0 && features.count >= 4 ? max(1, Int(Double(features.count) * validationSplit)) : 0
+    if nsp && !validationData.isEmpty {
+      throw LoomError("--validation-data is not supported with --nsp yet: use --validation-split")
+    }
+    let heldOut = try maskedLMFeatures(
+      evalLines.filter { !$0.trimmingCharacters(in: .whitespaces).isEmpty }, tok: tok, maxLength: maxLength,
+      tokenTypes: types)
+    let nEval =
+      !validationData.isEmpty || validationSplit == 0 || features.count < 4
+      ? 0 : max(1, Int(Double(features.count) * validationSplit))
     func collator(seed: UInt64) throws -> DataCollatorForLanguageModeling {
       try DataCollatorForLanguageModeling(
         padTokenId: Int(tok.padTokenId ?? 0), maskTokenId: Int(maskId), vocabSize: tok.vocabSize,
         specialTokenIds: Set(tok.allSpecialIds.map(Int.init)), mlmProbability: mlmProbability, seed: seed)
     }
     let trainSet = try CollatedDataset(examples: order[nEval...].map { features[$0] }, collator: collator(seed: args.seed))
-    let evalSet = nEval > 0
-      ? try CollatedDataset(examples: order[..<nEval].map { features[$0] }, collator: collator(seed: args.seed &+ 1)) : nil
+    let evalExamples = validationData.isEmpty ? order[..<nEval].map { features[$0] } : heldOut
+    let evalSet =
+      evalExamples.isEmpty ? nil : try CollatedDataset(examples: evalExamples, collator: collator(seed: args.seed &+ 1))
     if evalSet == nil {
       args.evalStrategy = .no
       args.loadBestModelAtEnd = false
     }
     print(
       "loom train mlm: \(type(of: model)), \(model.parameterCount()) parameters, vocabulary \(vocab), max length \(maxLength)")
-    print("data: \(lines.count) lines → \(features.count - nEval) training and \(nEval) evaluation examples")
+    print("data: \(lines.count) lines → \(features.count - nEval) training and \(evalExamples.count) evaluation examples")
     let trainer = Trainer(
       model: model, args: args, trainDataset: trainSet, evalDataset: evalSet,
       lossAndLogits: { b in
@@ -192,6 +195,31 @@ struct TrainMLMCommand: ParsableCommand {
       print("loss plot: \(plot)")
     }
     print("model saved to \(args.outputDir)")
+  }
+
+  /// The lines of text files, a blank line after each file (a document boundary for --nsp).
+  static func readLines(_ paths: [String], flag: String) throws -> [String] {
+    var lines: [String] = []
+    for path in paths {
+      let d: Dataset
+      do { d = try Dataset.loadText(path) } catch { throw LoomError("\(flag) \(path): \(error)") }
+      lines += try d.strings("text") + [""]
+    }
+    return lines
+  }
+
+  /// Masked-LM examples: one truncated line each with --line-by-line, else the text grouped into full blocks.
+  func maskedLMFeatures(_ lines: [String], tok: Tokenizer, maxLength: Int, tokenTypes: Bool) throws -> [Features] {
+    if lines.isEmpty { return [] }
+    let rows =
+      lineByLine
+      ? try tok(lines, truncation: .longestFirst, maxLength: maxLength).encodings
+      : MaskedLMExamples.grouped(try tok(lines).encodings, blockSize: maxLength)
+    return rows.map { e in
+      var f: Features = ["input_ids": e.ids.map(Int.init), "special_tokens_mask": e.specialTokensMask.map(Int.init)]
+      if tokenTypes { f["token_type_ids"] = [Int](repeating: 0, count: e.ids.count) }
+      return f
+    }
   }
 
   /// The new model's config: --config, else the preset, with the tokenizer's special ids.
