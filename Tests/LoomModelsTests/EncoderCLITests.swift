@@ -1,4 +1,8 @@
 import Foundation
+import LoomCore
+import LoomDatasets
+import LoomTokenizers
+import LoomTrain
 import XCTest
 
 /// `loom fill-mask`, `embed`, `classify`, `train mlm` and `train classify` end to end on the
@@ -102,6 +106,78 @@ final class EncoderCLITests: XCTestCase {
     XCTAssertEqual(candidates.count, 3)
     let scores = candidates.map { $0["score"] as! Double }
     XCTAssertEqual(scores, scores.sorted(by: >), "best first")
+  }
+
+  func testTrainMLMWholeWordMask() throws {
+    let out = dir + "/wwm"
+    let r = try runLoom([
+      "train", "mlm", "--data", Self.fixtures + "/mlm.txt", "--tokenizer", Self.roberta, "--preset", "tiny",
+      "--whole-word-mask", "--max-seq-length", "32", "--max-steps", "40", "--learning-rate", "2e-3", "--batch-size",
+      "8", "--logging-steps", "10", "--validation-split", "0", "--save-strategy", "no", "--output-dir", out,
+    ])
+    XCTAssertEqual(r.status, 0, r.err)
+    let l = try losses(out)
+    XCTAssertGreaterThanOrEqual(l.count, 4)
+    XCTAssertLessThan(l.last!, l.first! * 0.8, "MLM loss should fall: \(l)")
+    XCTAssertTrue(FileManager.default.fileExists(atPath: out + "/model.safetensors"))
+    // The collator the flag builds, on the same tokenizer: "wolfSSL_Init" is "ĠwolfSSL _ Init"
+    // and "unbelievable" eleven pieces, each one word.
+    let tok = try Tokenizer.fromPretrained(Self.roberta)
+    let ids = try CollatorIds(tok)
+    XCTAssertTrue(ids.continuationTokenIds.contains(Int(tok.tokenToId("_")!)))
+    XCTAssertFalse(ids.continuationTokenIds.contains(Int(tok.tokenToId("Ġmovie")!)))
+    XCTAssertTrue(ids.continuationTokenIds.isDisjoint(with: ids.specialTokenIds))
+    let lines = try String(contentsOfFile: Self.fixtures + "/mlm.txt", encoding: .utf8).split(separator: "\n").map(String.init)
+    let masked = try assertWholeWordMasks(tok, lines + ["the unbelievable movie", "static int wolfSSL_Init ( void ) ;"])
+    XCTAssertGreaterThan(masked, 10, "multi-piece words were masked")
+  }
+
+  func testWholeWordMaskGroupsWordPieces() throws {
+    let vocab = [
+      "[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "the", "movie", "was", "good", "un", "##believ", "##able", "act",
+      "##ors", "were", "play", "##ing", "##s",
+    ]
+    try (vocab.joined(separator: "\n") + "\n").write(toFile: dir + "/vocab.txt", atomically: true, encoding: .utf8)
+    let tok = try Tokenizer.fromPretrained(dir)
+    XCTAssertEqual(try CollatorIds(tok).continuationTokenIds, [10, 11, 13, 16, 17])
+    let masked = try assertWholeWordMasks(
+      tok, ["the movie was unbelievable", "the actors were playing", "the movie was good", "the acts"])
+    XCTAssertGreaterThan(masked, 10, "multi-piece words were masked")
+  }
+
+  /// Runs the whole-word collator `train mlm --whole-word-mask` builds on each line many times
+  /// and checks that the pieces of each space-separated word are masked together; returns how
+  /// often a word of several pieces was masked.
+  func assertWholeWordMasks(_ tok: Tokenizer, _ lines: [String]) throws -> Int {
+    let ids = try CollatorIds(tok)
+    let c = try DataCollatorForWholeWordMask(
+      padTokenId: ids.padTokenId, maskTokenId: try ids.requireMask(), vocabSize: ids.vocabSize,
+      specialTokenIds: ids.specialTokenIds, continuationTokenIds: ids.continuationTokenIds, mlmProbability: 0.3,
+      seed: 3)
+    var multiPiece = 0
+    for line in lines {
+      let e = try tok.encode(line)
+      let bytes = Array(line.utf8)
+      // Each token's word: the space-separated word holding its first non-space byte.
+      var words = [Int: [Int]]()
+      for i in e.ids.indices where e.specialTokensMask[i] == 0 {
+        var p = e.byteOffsets[i].lowerBound
+        while p < bytes.count && bytes[p] == 32 { p += 1 }
+        words[bytes[...p].split(separator: 32).count - 1, default: []].append(i)
+      }
+      for _ in 0..<20 {
+        let b = try c([["input_ids": e.ids.map(Int.init)]])
+        let labels = b.labels.toArray(Int64.self)
+        XCTAssertTrue(labels.contains { $0 != -100 }, line)
+        for (w, pieces) in words {
+          let m = pieces.map { labels[$0] != -100 }
+          XCTAssertTrue(m.allSatisfy { $0 } || m.allSatisfy { !$0 }, "\(line): word \(w) partly masked: \(labels)")
+          if pieces.count > 1 && m[0] { multiPiece += 1 }
+        }
+        for i in e.ids.indices where e.specialTokensMask[i] == 1 { XCTAssertEqual(labels[i], -100) }
+      }
+    }
+    return multiPiece
   }
 
   func testTrainClassifyThenClassify() throws {

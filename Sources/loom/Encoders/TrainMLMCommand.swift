@@ -27,6 +27,8 @@ struct TrainMLMCommand: ParsableCommand {
   @Option(help: "Tokens per example (default: the tokenizer's model_max_length, at most the model's positions).")
   var maxSeqLength: Int?
   @Flag(help: "One example per line (truncated) instead of grouping the text into full blocks.") var lineByLine = false
+  @Flag(help: "Mask whole words: all pieces of a word or none (WordPiece \"##\" pieces and byte-level tokens without \"Ġ\" continue a word).")
+  var wholeWordMask = false
   @Option(help: "Fraction of examples held out for evaluation (0 = none).") var validationSplit = 0.05
   @OptionGroup var training: TrainingFlags
 
@@ -159,10 +161,18 @@ struct TrainMLMCommand: ParsableCommand {
     let shuffle = Generator(seed: args.seed)
     for i in stride(from: order.count - 1, to: 0, by: -1) { order.swapAt(i, shuffle.nextInt(below: i + 1)) }
     let nEval = validationSplit > 0 && features.count >= 4 ? max(1, Int(Double(features.count) * validationSplit)) : 0
-    func collator(seed: UInt64) throws -> DataCollatorForLanguageModeling {
-      try DataCollatorForLanguageModeling(
+    let specials = Set(tok.allSpecialIds.map(Int.init))
+    // Words from the tokenizer's pieces (HF's DataCollatorForWholeWordMask).
+    let continuation = wholeWordMask ? try CollatorIds(tok).continuationTokenIds : []
+    func collator(seed: UInt64) throws -> any DataCollator {
+      if wholeWordMask {
+        return try DataCollatorForWholeWordMask(
+          padTokenId: Int(tok.padTokenId ?? 0), maskTokenId: Int(maskId), vocabSize: tok.vocabSize,
+          specialTokenIds: specials, continuationTokenIds: continuation, mlmProbability: mlmProbability, seed: seed)
+      }
+      return try DataCollatorForLanguageModeling(
         padTokenId: Int(tok.padTokenId ?? 0), maskTokenId: Int(maskId), vocabSize: tok.vocabSize,
-        specialTokenIds: Set(tok.allSpecialIds.map(Int.init)), mlmProbability: mlmProbability, seed: seed)
+        specialTokenIds: specials, mlmProbability: mlmProbability, seed: seed)
     }
     let trainSet = try CollatedDataset(examples: order[nEval...].map { features[$0] }, collator: collator(seed: args.seed))
     let evalSet = nEval > 0
