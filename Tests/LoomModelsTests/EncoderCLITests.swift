@@ -204,6 +204,114 @@ final class EncoderCLITests: XCTestCase {
     XCTAssertEqual(preds.map { $0["score"] as! Double }.reduce(0, +), 1, accuracy: 1e-5, "softmax scores")
   }
 
+  /// The fixture's sentences with float labels: `score` (pos 1.5, neg −0.5) and `tags`
+  /// (the sentiment, plus "movie" when the sentence names one), ';'-separated.
+  func floatLabelCSV(_ name: String) throws -> (path: String, sentences: [String], scores: [Double], tags: [Set<String>]) {
+    let rows = try String(contentsOfFile: Self.fixtures + "/" + name, encoding: .utf8).split(whereSeparator: \.isNewline)
+      .dropFirst()
+      .map { $0.split(separator: ",").map(String.init) }
+    let sentences = rows.map { $0[0] }
+    let scores = rows.map { $0[1] == "pos" ? 1.5 : -0.5 }
+    let tags = rows.map { r in Set([r[1]] + (r[0].contains("movie") ? ["movie"] : [])) }
+    let path = dir + "/float-" + name
+    let lines = sentences.indices.map { "\(sentences[$0]),\(scores[$0]),\(tags[$0].sorted().joined(separator: ";"))" }
+    try (["sentence,score,tags"] + lines).joined(separator: "\n").write(toFile: path, atomically: true, encoding: .utf8)
+    return (path, sentences, scores, tags)
+  }
+
+  func evalRecords(_ out: String) throws -> [[String: Any]] {
+    try String(contentsOfFile: out + "/metrics.jsonl", encoding: .utf8).split(separator: "\n")
+      .compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+      .filter { $0["eval_loss"] != nil }
+  }
+
+  func testTrainClassifyRegression() throws {
+    let (train, eval) = (try floatLabelCSV("classify.csv"), try floatLabelCSV("classify-eval.csv"))
+    let out = dir + "/reg"
+    let r = try runLoom([
+      "train", "classify", "--model", Self.roberta, "--data", train.path, "--validation-data", eval.path,
+      "--text-column", "sentence", "--label-column", "score", "--epochs", "10", "--learning-rate", "3e-3",
+      "--batch-size", "8", "--logging-steps", "2", "--output-dir", out,
+    ])
+    XCTAssertEqual(r.status, 0, r.err)
+    XCTAssertTrue(r.out.contains("regression"), r.out)
+    let config = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/config.json"))) as! [String: Any]
+    XCTAssertEqual(config["problem_type"] as? String, "regression")
+    XCTAssertEqual(config["id2label"] as? [String: String], ["0": "LABEL_0"])
+    let evals = try evalRecords(out)
+    XCTAssertEqual(evals.count, 10, "evaluated each epoch")
+    // The eval loss is the MSE itself (HF's MSELoss on the squeezed logits).
+    for e in evals { XCTAssertEqual(e["eval_mse"] as! Double, e["eval_loss"] as! Double, accuracy: 1e-5) }
+    let best = evals.map { $0["eval_mse"] as! Double }.min()!
+    XCTAssertLessThan(best, 0.2, "the scores are learnable (their variance is about 1)")
+    // `loom classify` prints the raw value (function_to_apply none); the saved (best) model's
+    // values give the best epoch's mse and Pearson's r.
+    var values = [Double]()
+    for s in eval.sentences {
+      let c = try runLoom(["classify", "--model", out, "--text", s])
+      XCTAssertEqual(c.status, 0, c.err)
+      let p = try JSONSerialization.jsonObject(with: Data(c.out.utf8)) as! [String: Any]
+      XCTAssertEqual(p["label"] as? String, "LABEL_0")
+      values.append(p["score"] as! Double)
+    }
+    let mse = zip(values, eval.scores).map { ($0 - $1) * ($0 - $1) }.reduce(0, +) / Double(values.count)
+    XCTAssertEqual(mse, best, accuracy: 1e-4)
+    XCTAssertTrue(values.contains { $0 < 0 || $0 > 1 }, "raw values, not probabilities: \(values)")
+    let bestRecord = evals.first { $0["eval_mse"] as! Double == best }!
+    let (mv, ms) = (values.reduce(0, +) / Double(values.count), eval.scores.reduce(0, +) / Double(values.count))
+    let cov = zip(values, eval.scores).map { ($0 - mv) * ($1 - ms) }.reduce(0, +)
+    let r2 = cov / (values.map { ($0 - mv) * ($0 - mv) }.reduce(0, +) * eval.scores.map { ($0 - ms) * ($0 - ms) }.reduce(0, +)).squareRoot()
+    XCTAssertEqual(bestRecord["eval_pearson"] as! Double, r2, accuracy: 1e-3)
+  }
+
+  func testTrainClassifyMultiLabel() throws {
+    let (train, eval) = (try floatLabelCSV("classify.csv"), try floatLabelCSV("classify-eval.csv"))
+    let out = dir + "/multi"
+    let r = try runLoom([
+      "train", "classify", "--model", Self.roberta, "--data", train.path, "--validation-data", eval.path,
+      "--text-column", "sentence", "--label-column", "tags", "--label-separator", ";", "--epochs", "10",
+      "--learning-rate", "3e-3", "--batch-size", "8", "--logging-steps", "2", "--output-dir", out,
+    ])
+    XCTAssertEqual(r.status, 0, r.err)
+    let config = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/config.json"))) as! [String: Any]
+    XCTAssertEqual(config["problem_type"] as? String, "multi_label_classification")
+    let names = ["movie", "neg", "pos"]
+    XCTAssertEqual(config["id2label"] as? [String: String], ["0": "movie", "1": "neg", "2": "pos"])
+    let evals = try evalRecords(out)
+    XCTAssertEqual(evals.count, 10, "evaluated each epoch")
+    let bestRecord = evals.max { ($0["eval_f1_micro"] as! Double) < ($1["eval_f1_micro"] as! Double) }!
+    XCTAssertGreaterThan(bestRecord["eval_f1_micro"] as! Double, 0.8, "the tags are learnable: \(evals)")
+    // `loom classify --all-labels` gives each label's sigmoid; > 0.5 reproduces the best
+    // epoch's exact-match accuracy and micro / macro F1.
+    var exact = 0
+    var tp = [String: Int](), fp = [String: Int](), fn = [String: Int]()
+    for (s, truth) in zip(eval.sentences, eval.tags) {
+      let c = try runLoom(["classify", "--model", out, "--text", s, "--all-labels"])
+      XCTAssertEqual(c.status, 0, c.err)
+      let preds = jsonLines(c.out) as! [[String: Any]]
+      XCTAssertEqual(Set(preds.map { $0["label"] as! String }), Set(names))
+      let scores = preds.map { $0["score"] as! Double }
+      XCTAssertTrue(scores.allSatisfy { $0 > 0 && $0 < 1 })
+      XCTAssertNotEqual(scores.reduce(0, +), 1, accuracy: 1e-3, "sigmoid, not softmax")
+      let predicted = Set(preds.filter { ($0["score"] as! Double) > 0.5 }.map { $0["label"] as! String })
+      if predicted == truth { exact += 1 }
+      for n in names {
+        switch (predicted.contains(n), truth.contains(n)) {
+        case (true, true): tp[n, default: 0] += 1
+        case (true, false): fp[n, default: 0] += 1
+        case (false, true): fn[n, default: 0] += 1
+        default: break
+        }
+      }
+    }
+    func f1(_ t: Int, _ f: Int, _ n: Int) -> Double { 2 * t + f + n > 0 ? Double(2 * t) / Double(2 * t + f + n) : 0 }
+    let micro = f1(tp.values.reduce(0, +), fp.values.reduce(0, +), fn.values.reduce(0, +))
+    let macro = names.map { f1(tp[$0] ?? 0, fp[$0] ?? 0, fn[$0] ?? 0) }.reduce(0, +) / 3
+    XCTAssertEqual(bestRecord["eval_accuracy"] as! Double, Double(exact) / Double(eval.sentences.count), accuracy: 1e-9)
+    XCTAssertEqual(bestRecord["eval_f1_micro"] as! Double, micro, accuracy: 1e-9)
+    XCTAssertEqual(bestRecord["eval_f1_macro"] as! Double, macro, accuracy: 1e-9)
+  }
+
   func testTrainTokenClassifyReportsSeqeval() throws {
     let out = dir + "/ner"
     let data = Self.fixtures + "/ner.jsonl"
@@ -273,6 +381,18 @@ final class EncoderCLITests: XCTestCase {
         ], "exceeds the model's 64 positions"
       ),
       (["train", "mlm", "--data", Self.fixtures + "/mlm.txt", "--output-dir", dir + "/d"], "--tokenizer"),
+      (
+        [
+          "train", "classify", "--model", Self.roberta, "--data", csv, "--text-column", "sentence", "--label-column",
+          "label", "--problem-type", "multi_label", "--output-dir", dir + "/e",
+        ], "--problem-type must be regression, single_label_classification, multi_label_classification"
+      ),
+      (
+        [
+          "train", "classify", "--model", Self.roberta, "--data", csv, "--text-column", "sentence", "--label-column",
+          "label", "--problem-type", "regression", "--output-dir", dir + "/f",
+        ], "row 0: expected a number, found \"neg\"; regression needs numeric labels"
+      ),
       (["embed", "--model", Self.roberta, "--text", "x", "--pooling", "max"], "--pooling must be mean or cls"),
     ]
     let minilm = NSHomeDirectory() + "/.cache/loom/minilm"

@@ -151,6 +151,23 @@ final class CollatorTests: XCTestCase {
     XCTAssertEqual(ints(w.labels), [-100, -100, -100, -100, -100])  // the 3-token word exceeds round(5·0.3)=2
   }
 
+  func testFloatLabelsForRegressionAndMultiLabel() throws {
+    let c = try DataCollatorWithFloatLabels(padTokenId: 0, targets: [[0.5], [-1.25], [2]])
+    let b = try c([["input_ids": [5, 6, 7], "label_row": [2]], ["input_ids": [8], "label_row": [0]]])
+    XCTAssertEqual(ints(b.inputIds), [5, 6, 7, 8, 0, 0])
+    XCTAssertEqual(b.labels.dtype, .float32)
+    XCTAssertEqual(b.labels.shape, [2])
+    XCTAssertEqual(b.labels.floats, [2, 0.5])
+    XCTAssertNil(b["label_row"])
+    let m = try DataCollatorWithFloatLabels(padTokenId: 0, targets: [[1, 0, 1], [0, 1, 0]])
+    let mb = try m([["input_ids": [5], "label_row": [1]], ["input_ids": [6], "label_row": [0]]])
+    XCTAssertEqual(mb.labels.shape, [2, 3])
+    XCTAssertEqual(mb.labels.floats, [0, 1, 0, 1, 0, 1])
+    XCTAssertThrowsError(try m([["input_ids": [5], "label_row": [7]]]))
+    XCTAssertThrowsError(try m([["input_ids": [5]]]))
+    XCTAssertThrowsError(try DataCollatorWithFloatLabels(padTokenId: 0, targets: [[1], [1, 2]]))
+  }
+
   func testNextSentencePairs() throws {
     let docs: [[[Int]]] = (0..<20).map { d in (0..<8).map { s in (0..<Int.random(in: 3...9)).map { _ in 1000 * d + s } } }
     let nsp = try NextSentencePairs(blockSize: 32, clsTokenId: 101, sepTokenId: 102)
