@@ -1,3 +1,4 @@
+import Foundation
 import LoomCore
 import XCTest
 
@@ -166,6 +167,21 @@ final class CollatorTests: XCTestCase {
     XCTAssertThrowsError(try m([["input_ids": [5], "label_row": [7]]]))
     XCTAssertThrowsError(try m([["input_ids": [5]]]))
     XCTAssertThrowsError(try DataCollatorWithFloatLabels(padTokenId: 0, targets: [[1], [1, 2]]))
+  }
+
+  /// A one-letter relative output directory trapped in Foundation's path code.
+  func testOutputDirectoryCheckTakesShortRelativePaths() throws {
+    let cwd = FileManager.default.currentDirectoryPath
+    let tmp = NSTemporaryDirectory() + "loom-outdir-\(UUID().uuidString)"
+    try FileManager.default.createDirectory(atPath: tmp, withIntermediateDirectories: true)
+    defer {
+      _ = FileManager.default.changeCurrentDirectoryPath(cwd)
+      try? FileManager.default.removeItem(atPath: tmp)
+    }
+    XCTAssertTrue(FileManager.default.changeCurrentDirectoryPath(tmp))
+    for d in ["o", "o/p", "./o", "ab"] { XCTAssertNoThrow(try Trainer.checkCreatable(d), d) }
+    try "x".write(toFile: tmp + "/f", atomically: true, encoding: .utf8)
+    XCTAssertThrowsError(try Trainer.checkCreatable("f/o"))
   }
 
   func testNextSentencePairs() throws {
