@@ -225,16 +225,24 @@ final class EncoderCLITests: XCTestCase {
       .filter { $0["eval_loss"] != nil }
   }
 
-  func testTrainClassifyRegression() throws {
+  /// `loom train classify` for 10 epochs on the float-label copies of the fixture's files.
+  func trainFloatLabels(_ out: String, _ flags: [String]) throws -> (
+    out: String, eval: (path: String, sentences: [String], scores: [Double], tags: [Set<String>])
+  ) {
     let (train, eval) = (try floatLabelCSV("classify.csv"), try floatLabelCSV("classify-eval.csv"))
-    let out = dir + "/reg"
-    let r = try runLoom([
-      "train", "classify", "--model", Self.roberta, "--data", train.path, "--validation-data", eval.path,
-      "--text-column", "sentence", "--label-column", "score", "--epochs", "10", "--learning-rate", "3e-3",
-      "--batch-size", "8", "--logging-steps", "2", "--output-dir", out,
-    ])
+    let r = try runLoom(
+      [
+        "train", "classify", "--model", Self.roberta, "--data", train.path, "--validation-data", eval.path,
+        "--text-column", "sentence", "--epochs", "10", "--learning-rate", "3e-3", "--batch-size", "8",
+        "--logging-steps", "2", "--output-dir", dir + "/" + out,
+      ] + flags)
     XCTAssertEqual(r.status, 0, r.err)
-    XCTAssertTrue(r.out.contains("regression"), r.out)
+    XCTAssertTrue(r.out.contains(flags.count == 2 ? "regression" : "multi_label_classification"), r.out)
+    return (dir + "/" + out, eval)
+  }
+
+  func testTrainClassifyRegression() throws {
+    let (out, eval) = try trainFloatLabels("reg", ["--label-column", "score"])
     let config = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/config.json"))) as! [String: Any]
     XCTAssertEqual(config["problem_type"] as? String, "regression")
     XCTAssertEqual(config["id2label"] as? [String: String], ["0": "LABEL_0"])
@@ -265,14 +273,7 @@ final class EncoderCLITests: XCTestCase {
   }
 
   func testTrainClassifyMultiLabel() throws {
-    let (train, eval) = (try floatLabelCSV("classify.csv"), try floatLabelCSV("classify-eval.csv"))
-    let out = dir + "/multi"
-    let r = try runLoom([
-      "train", "classify", "--model", Self.roberta, "--data", train.path, "--validation-data", eval.path,
-      "--text-column", "sentence", "--label-column", "tags", "--label-separator", ";", "--epochs", "10",
-      "--learning-rate", "3e-3", "--batch-size", "8", "--logging-steps", "2", "--output-dir", out,
-    ])
-    XCTAssertEqual(r.status, 0, r.err)
+    let (out, eval) = try trainFloatLabels("multi", ["--label-column", "tags", "--label-separator", ";"])
     let config = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/config.json"))) as! [String: Any]
     XCTAssertEqual(config["problem_type"] as? String, "multi_label_classification")
     let names = ["movie", "neg", "pos"]

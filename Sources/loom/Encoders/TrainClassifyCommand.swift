@@ -97,29 +97,14 @@ struct TrainClassifyCommand: ParsableCommand {
     let types = EncoderLoading.takesTokenTypes(model)
     let trainSet = try Self.encode(train, labels: trainLabels, tokenizer: tok, maxLength: maxLength, tokenTypes: types, name: "--data")
     let evalSet = try eval.map { try Self.encode($0, labels: evalLabels!, tokenizer: tok, maxLength: maxLength, tokenTypes: types, name: "validation") }
-    if evalSet == nil {
-      args.evalStrategy = .no
-      args.loadBestModelAtEnd = false
-    }
+    let trainer = EncoderFineTuning.trainer(
+      model, tokenizer: tok, args: &args, train: trainSet, eval: evalSet,
+      metrics: { Self.metrics($0, problem: labels.problem) })
     print(
       "loom train classify: \(type(of: model)) from \(modelDir), \(model.parameterCount()) parameters; \(labels.problem.rawValue), labels \(labels.names.joined(separator: ", "))"
     )
     print("data: \(trainSet.count) training and \(evalSet?.count ?? 0) evaluation examples, max length \(maxLength)")
-    let trainer = Trainer(
-      model: model, args: args, trainDataset: trainSet, evalDataset: evalSet,
-      lossAndLogits: { b in
-        let (loss, logits) = model.lossAndLogits(b.tensors)
-        return (LossOutput(loss: loss), logits)
-      },
-      computeMetrics: { Self.metrics($0, problem: labels.problem) },
-      saveModel: { m, dir in
-        try m.savePretrained(to: dir)
-        try tok.savePretrained(dir)
-      })
-    trainer.throughputUnit = .samples
-    _ = try trainer.train()
-    try model.savePretrained(to: args.outputDir)
-    try tok.savePretrained(args.outputDir)
+    try EncoderFineTuning.trainAndSave(trainer, model, tokenizer: tok)
     if let test, let testLabels {
       let testSet = try Self.encode(test, labels: testLabels, tokenizer: tok, maxLength: maxLength, tokenTypes: types, name: "--test-data")
       let metrics = try trainer.predict(testSet).metrics
