@@ -3,7 +3,6 @@ import LoomCore
 import LoomIO
 import LoomModels
 import LoomNN
-import LoomOptim
 import XCTest
 
 /// Masked-LM heads with `tie_word_embeddings: false` against transformers 5 (fixtures from
@@ -14,38 +13,22 @@ final class EncoderUntiedDecoderTests: XCTestCase {
     TestDevice.apply()
   }
 
-  static let root = EncoderFixture.root
-
   /// Logits, loss and every gradient HF has (the head's unused `bias` gets none), then a save
   /// with HF's names that loads back to the same logits.
   func check(_ family: String, decoder: String, embeddings: String, unusedBias: String?) throws {
-    let dir = Self.root + "/\(family)-untied"
-    let expected = try SafeTensorsFile(path: Self.root + "/\(family)-untied-expected.safetensors")
-    func t(_ name: String) throws -> Tensor { try expected.tensor(name) }
+    let f = try SmallEncoderFixture(family, "untied")
+    let dir = f.directory
     let module = try AutoModelForMaskedLM.from(directory: dir)
     let model = try XCTUnwrap(module as? any EncoderModel)
     let params = Dictionary(uniqueKeysWithValues: module.namedParameters())
     let w = try XCTUnwrap(params[decoder + ".weight"], "no own decoder weight")
     XCTAssertFalse(w === params[embeddings], "decoder is not the word embeddings")
     EncoderFixture.assertClose(w, try SafeTensorsFile(path: dir + "/model.safetensors").tensor(decoder + ".weight"), 0, "loaded")
-    module.train()
-    var inp = EncoderInputs(
-      inputIds: try t("input_ids"), attentionMask: try t("attention_mask"),
-      tokenTypeIds: expected.names.contains("token_type_ids") ? try t("token_type_ids") : nil)
-    inp.labels = try t("labels")
-    let out = try model.forward(inp)
-    EncoderFixture.assertClose(out.logits!, try t("logits"), 1e-4, "\(family) logits")
-    EncoderFixture.assertClose(out.loss!.reshape([1]), try t("loss"), 1e-4, "\(family) loss")
-    out.loss!.backward()
-    let withGrad = expected.names.filter { $0.hasPrefix("grad.") }
-    XCTAssertTrue(withGrad.contains("grad.\(decoder).weight"))
-    for name in withGrad {
-      let key = String(name.dropFirst(5))
-      guard let g = params[key]?.grad else { XCTFail("\(family): no gradient for \(key)"); continue }
-      EncoderFixture.assertClose(g, try t(name), 1e-4, "\(family) grad \(key)")
-    }
-    XCTAssertEqual(params.count, withGrad.count + (unusedBias == nil ? 0 : 1))
+    XCTAssertTrue(f.expected.names.contains("grad.\(decoder).weight"))
+    let without = try f.check(module, family)
+    XCTAssertEqual(without, unusedBias.map { [$0] } ?? [], "parameters without a gradient in PyTorch")
     if let unusedBias { XCTAssertNil(params[unusedBias]?.grad, "\(unusedBias) is not used when untied") }
+    let inp = try f.inputs()
 
     // One SGD step moves the decoder apart from the embeddings; save, reload, same logits.
     noGrad {
