@@ -9,8 +9,11 @@ extension Dataset {
   public func doubles(_ name: String) throws -> [Double] {
     try column(name).enumerated().map { i, v in
       if let d = v.double { return d }
-      if let s = v.string, let d = Double(s.trimmingCharacters(in: .whitespaces)), d.isFinite { return d }
-      throw DatasetError("column '\(name)' row \(i): expected a number, found \(v); regression needs numeric labels")
+      if let s = v.string, let d = Double(s.trimmingCharacters(in: .whitespaces)), d.isFinite {
+        return d
+      }
+      throw DatasetError(
+        "column '\(name)' row \(i): expected a number, found \(v); regression needs numeric labels")
     }
   }
 
@@ -18,7 +21,8 @@ extension Dataset {
   /// such a column float64, and run_classification then does regression.
   public func isFloatColumn(_ name: String) throws -> Bool {
     let c = try column(name)
-    return c.allSatisfy { $0.double != nil } && c.contains { if case .double = $0 { return true } else { return false } }
+    return c.allSatisfy { $0.double != nil }
+      && c.contains { if case .double = $0 { return true } else { return false } }
   }
 
   /// True when some value is a list (a JSON-lines `["a", "b"]` cell): HF's multi-label sign.
@@ -37,7 +41,9 @@ extension Dataset {
         case .string(let s): return s
         case .int(let n): return String(n)
         case .bool(let b): return String(b)
-        default: throw DatasetError("column '\(name)' row \(i): a label must be text or an integer, found \(x)")
+        default:
+          throw DatasetError(
+            "column '\(name)' row \(i): a label must be text or an integer, found \(x)")
         }
       }
       var items: [String]

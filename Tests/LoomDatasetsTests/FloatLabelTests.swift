@@ -14,28 +14,35 @@ final class FloatLabelTests: XCTestCase {
     XCTAssertEqual(s.microF1, 0.7692307692307693, accuracy: 1e-12)
     XCTAssertEqual(s.macroF1, 0.5666666666666667, accuracy: 1e-12)
     assertThrows(["row 1", "expected 4 labels"]) {
-      try Metrics.multiLabel(predictions: [[1, 0, 0, 0], [1]], references: [[1, 0, 0, 0], [1, 0, 0, 0]])
+      try Metrics.multiLabel(
+        predictions: [[1, 0, 0, 0], [1]], references: [[1, 0, 0, 0], [1, 0, 0, 0]])
     }
   }
 
   func testRegressionMetricsMatchScipy() throws {
-    let a = [0.5, 1.25, 3.0, -0.75, 2.0], b = [0.25, 1.5, 2.5, -1.0, 2.75]
-    XCTAssertEqual(try Metrics.meanSquaredError(predictions: a, references: b), 0.2, accuracy: 1e-12)
+    let a = [0.5, 1.25, 3.0, -0.75, 2.0]
+    let b = [0.25, 1.5, 2.5, -1.0, 2.75]
+    XCTAssertEqual(
+      try Metrics.meanSquaredError(predictions: a, references: b), 0.2, accuracy: 1e-12)
     // scipy.stats.pearsonr
-    XCTAssertEqual(try Metrics.pearson(predictions: a, references: b), 0.9491983537952411, accuracy: 1e-12)
+    XCTAssertEqual(
+      try Metrics.pearson(predictions: a, references: b), 0.9491983537952411, accuracy: 1e-12)
     XCTAssertTrue(try Metrics.pearson(predictions: [1, 1, 1], references: [1, 2, 3]).isNaN)
   }
 
   func testFloatAndListColumns() throws {
     let dir = try tempDir(self)
-    try write("text,score,tags\na,0.5,x;y\nb,2,\nc,1.25,\"[\"\"y\"\", \"\"z\"\"]\"\n", dir + "/r.csv")
+    try write(
+      "text,score,tags\na,0.5,x;y\nb,2,\nc,1.25,\"[\"\"y\"\", \"\"z\"\"]\"\n", dir + "/r.csv")
     let d = try Dataset.load([dir + "/r.csv"])
     XCTAssertTrue(try d.isFloatColumn("score"))
     XCTAssertFalse(try d.isListColumn("tags"))
     XCTAssertEqual(try d.doubles("score"), [0.5, 2, 1.25])
     XCTAssertEqual(try d.labelLists("tags", separator: ";"), [["x", "y"], [], ["y", "z"]])
     XCTAssertEqual(try d.labelLists("tags"), [["x;y"], [], ["y", "z"]])
-    assertThrows(["column 'text' row 0", "expected a number", "regression"]) { try d.doubles("text") }
+    assertThrows(["column 'text' row 0", "expected a number", "regression"]) {
+      try d.doubles("text")
+    }
     try write("{\"t\": \"a\", \"l\": [\"x\", 3]}\n{\"t\": \"b\", \"l\": 1}\n", dir + "/m.jsonl")
     let j = try Dataset.load([dir + "/m.jsonl"])
     XCTAssertTrue(try j.isListColumn("l"))

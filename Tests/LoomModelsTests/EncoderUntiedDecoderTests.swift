@@ -23,7 +23,8 @@ final class EncoderUntiedDecoderTests: XCTestCase {
     let params = Dictionary(uniqueKeysWithValues: module.namedParameters())
     let w = try XCTUnwrap(params[decoder + ".weight"], "no own decoder weight")
     XCTAssertFalse(w === params[embeddings], "decoder is not the word embeddings")
-    EncoderFixture.assertClose(w, try SafeTensorsFile(path: dir + "/model.safetensors").tensor(decoder + ".weight"), 0, "loaded")
+    EncoderFixture.assertClose(
+      w, try SafeTensorsFile(path: dir + "/model.safetensors").tensor(decoder + ".weight"), 0, "loaded")
     XCTAssertTrue(f.expected.names.contains("grad.\(decoder).weight"))
     let without = try f.check(module, family)
     XCTAssertEqual(without, unusedBias.map { [$0] } ?? [], "parameters without a gradient in PyTorch")
@@ -42,7 +43,9 @@ final class EncoderUntiedDecoderTests: XCTestCase {
     let ours = try SafeTensorsFile(path: tmp + "/model.safetensors")
     let theirs = try SafeTensorsFile(path: dir + "/model.safetensors")
     XCTAssertEqual(ours.names.sorted(), theirs.names.sorted(), "saved names")
-    let config = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: tmp + "/config.json"))) as! [String: Any]
+    let config =
+      try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: tmp + "/config.json")))
+      as! [String: Any]
     XCTAssertEqual(config["tie_word_embeddings"] as? Bool, false)
     let back = try AutoModelForMaskedLM.from(directory: tmp) as! any EncoderModel
     back.eval()
@@ -75,7 +78,9 @@ final class EncoderUntiedDecoderTests: XCTestCase {
     let tmp = NSTemporaryDirectory() + "loom-untie-\(UUID().uuidString)"
     try FileManager.default.createDirectory(atPath: tmp, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(atPath: tmp) }
-    var config = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: f.directory + "/config.json"))) as! [String: Any]
+    var config =
+      try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: f.directory + "/config.json")))
+      as! [String: Any]
     config["tie_word_embeddings"] = false
     try JSONSerialization.data(withJSONObject: config).write(to: URL(fileURLWithPath: tmp + "/config.json"))
     try FileManager.default.copyItem(atPath: f.directory + "/model.safetensors", toPath: tmp + "/model.safetensors")
@@ -87,7 +92,8 @@ final class EncoderUntiedDecoderTests: XCTestCase {
     let inp = try f.inputs()
     tied.eval()
     untied.eval()
-    let a = try noGrad { try tied.forward(inp).logits! }, b = try noGrad { try untied.forward(inp).logits! }
+    let a = try noGrad { try tied.forward(inp).logits! }
+    let b = try noGrad { try untied.forward(inp).logits! }
     EncoderFixture.assertClose(a, b, 1e-5, "same predictions")
   }
 }

@@ -4,10 +4,12 @@ import Foundation
 /// multi-label classification (sklearn on 0/1 indicator rows, as run_classification scores).
 extension Metrics {
   /// Mean squared error.
-  public static func meanSquaredError(predictions: [Double], references: [Double]) throws -> Double {
+  public static func meanSquaredError(predictions: [Double], references: [Double]) throws -> Double
+  {
     try check(predictions, references)
     guard !predictions.isEmpty else { return 0 }
-    return zip(predictions, references).map { ($0 - $1) * ($0 - $1) }.reduce(0, +) / Double(predictions.count)
+    return zip(predictions, references).map { ($0 - $1) * ($0 - $1) }.reduce(0, +)
+      / Double(predictions.count)
   }
 
   /// Pearson's correlation; NaN when either side is constant (scipy warns and returns nan).
@@ -15,8 +17,11 @@ extension Metrics {
     try check(predictions, references)
     let n = Double(predictions.count)
     guard n > 1 else { return .nan }
-    let mp = predictions.reduce(0, +) / n, mr = references.reduce(0, +) / n
-    var sxy = 0.0, sxx = 0.0, syy = 0.0
+    let mp = predictions.reduce(0, +) / n
+    let mr = references.reduce(0, +) / n
+    var sxy = 0.0
+    var sxx = 0.0
+    var syy = 0.0
     for (p, r) in zip(predictions, references) {
       sxy += (p - mp) * (r - mr)
       sxx += (p - mp) * (p - mp)
@@ -37,24 +42,42 @@ extension Metrics {
 
   /// Scores of 0/1 rows, one column per label (sklearn's `accuracy_score` and `f1_score`
   /// with average micro / macro on indicator arrays).
-  public static func multiLabel(predictions: [[Int]], references: [[Int]]) throws -> MultiLabelScores {
+  public static func multiLabel(predictions: [[Int]], references: [[Int]]) throws
+    -> MultiLabelScores
+  {
     try check(predictions, references)
-    guard let k = references.first?.count else { return MultiLabelScores(exactMatch: 0, microF1: 0, macroF1: 0) }
-    for (i, (p, r)) in zip(predictions, references).enumerated() where p.count != k || r.count != k {
-      throw DatasetError("metrics: row \(i) has \(p.count) predictions and \(r.count) references, expected \(k) labels")
+    guard let k = references.first?.count else {
+      return MultiLabelScores(exactMatch: 0, microF1: 0, macroF1: 0)
     }
-    var tp = [Int](repeating: 0, count: k), fp = tp, fn = tp
+    for (i, (p, r)) in zip(predictions, references).enumerated() where p.count != k || r.count != k
+    {
+      throw DatasetError(
+        "metrics: row \(i) has \(p.count) predictions and \(r.count) references, expected \(k) labels"
+      )
+    }
+    var tp = [Int](repeating: 0, count: k)
+    var fp = tp
+    var fn = tp
     var exact = 0
     for (p, r) in zip(predictions, references) {
       if p == r { exact += 1 }
       for j in 0..<k {
-        if p[j] != 0 && r[j] != 0 { tp[j] += 1 } else if p[j] != 0 { fp[j] += 1 } else if r[j] != 0 { fn[j] += 1 }
+        if p[j] != 0 && r[j] != 0 {
+          tp[j] += 1
+        } else if p[j] != 0 {
+          fp[j] += 1
+        } else if r[j] != 0 {
+          fn[j] += 1
+        }
       }
     }
-    func f1(_ t: Int, _ f: Int, _ n: Int) -> Double { 2 * t + f + n > 0 ? Double(2 * t) / Double(2 * t + f + n) : 0 }
+    func f1(_ t: Int, _ f: Int, _ n: Int) -> Double {
+      2 * t + f + n > 0 ? Double(2 * t) / Double(2 * t + f + n) : 0
+    }
     let micro = f1(tp.reduce(0, +), fp.reduce(0, +), fn.reduce(0, +))
     let macro = (0..<k).map { f1(tp[$0], fp[$0], fn[$0]) }.reduce(0, +) / Double(k)
     return MultiLabelScores(
-      exactMatch: Double(exact) / Double(predictions.count), microF1: micro, macroF1: k > 0 ? macro : 0)
+      exactMatch: Double(exact) / Double(predictions.count), microF1: micro,
+      macroF1: k > 0 ? macro : 0)
   }
 }

@@ -25,7 +25,9 @@ public struct DataCollatorWithFloatLabels: DataCollator {
         throw LoomError("float labels: example \(i) has no '\(Self.rowKey)' feature")
       }
       guard r.count == 1, let row = r.first, targets.indices.contains(row) else {
-        throw LoomError("float labels: \(Self.rowKey) \(r) of example \(i) is not one index in 0..<\(targets.count)")
+        throw LoomError(
+          "float labels: \(Self.rowKey) \(r) of example \(i) is not one index in 0..<\(targets.count)"
+        )
       }
       flat += targets[row]
     }

@@ -43,14 +43,18 @@ struct ClassifyLabels {
       do { lists = try column.labelLists(name, separator: separator) } catch { throw LoomError("\(source): \(error)") }
       names = modelNames ?? LabelledText.labelNames(lists.flatMap { $0 })
       guard !names.isEmpty else {
-        throw LoomError("\(source): the label column '\(name)' holds no labels; multi-label rows list theirs, e.g. \"a;b\" with --label-separator ';'")
+        throw LoomError(
+          "\(source): the label column '\(name)' holds no labels; multi-label rows list theirs, e.g. \"a;b\" with --label-separator ';'"
+        )
       }
     case .singleLabelClassification:
       let text: [String]
       do { text = try column.strings(name) } catch { throw LoomError("\(source): \(error)") }
       names = modelNames ?? LabelledText.labelNames(text)
       guard names.count >= 2 else {
-        throw LoomError("\(source): the label column '\(name)' has only one label (\(names.first ?? "")); a classifier needs at least two")
+        throw LoomError(
+          "\(source): the label column '\(name)' has only one label (\(names.first ?? "")); a classifier needs at least two"
+        )
       }
     }
   }
@@ -68,10 +72,13 @@ struct ClassifyLabels {
     case .multiLabelClassification:
       let label = try ClassLabel(names: names)
       do {
-        return .floats(try column.labelLists(d.labelName, separator: separator).enumerated().map { i, l in
-          do { return try label.multiHot(l) } catch { throw LoomError("row \(i + 1): \(error)") }
-        })
-      } catch { throw LoomError("\(source): \(error); every label must occur in the training data (or the model's id2label)") }
+        return .floats(
+          try column.labelLists(d.labelName, separator: separator).enumerated().map { i, l in
+            do { return try label.multiHot(l) } catch { throw LoomError("row \(i + 1): \(error)") }
+          })
+      } catch {
+        throw LoomError("\(source): \(error); every label must occur in the training data (or the model's id2label)")
+      }
     }
   }
 
