@@ -359,6 +359,8 @@ final class EncoderCLITests: XCTestCase {
     let csv = Self.fixtures + "/classify.csv"
     let unseen = dir + "/unseen.csv"
     try "sentence,label\nthe film was fine,neutral\n".write(toFile: unseen, atomically: true, encoding: .utf8)
+    let multiUnseen = dir + "/multi-unseen.csv"
+    try "sentence,label\nthe film was fine,pos;neutral\n".write(toFile: multiUnseen, atomically: true, encoding: .utf8)
     let long = Array(repeating: "the movie was good", count: 40).joined(separator: " ") + " <mask>"
     var cases: [([String], String)] = [
       (["fill-mask", "--model", Self.roberta, "--text", "no mask here"], "no mask token (<mask>)"),
@@ -393,6 +395,18 @@ final class EncoderCLITests: XCTestCase {
           "train", "classify", "--model", Self.roberta, "--data", csv, "--text-column", "sentence", "--label-column",
           "label", "--problem-type", "regression", "--output-dir", dir + "/f",
         ], "row 0: expected a number, found \"neg\"; regression needs numeric labels"
+      ),
+      (
+        [
+          "train", "classify", "--model", Self.roberta, "--data", csv, "--text-column", "sentence", "--label-column",
+          "label", "--label-separator", ";", "--problem-type", "regression", "--output-dir", dir + "/g",
+        ], "--label-separator splits multi-label cells; it contradicts --problem-type regression"
+      ),
+      (
+        [
+          "train", "classify", "--model", Self.roberta, "--data", csv, "--validation-data", multiUnseen,
+          "--text-column", "sentence", "--label-column", "label", "--label-separator", ";", "--output-dir", dir + "/h",
+        ], "row 1: unseen label 'neutral'"
       ),
       (["embed", "--model", Self.roberta, "--text", "x", "--pooling", "max"], "--pooling must be mean or cls"),
     ]
