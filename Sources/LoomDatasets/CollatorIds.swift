@@ -11,7 +11,9 @@ public struct CollatorIds: Sendable, Equatable {
   public let vocabSize: Int
   /// Every special added token (never masked).
   public let specialTokenIds: Set<Int>
-  /// WordPiece continuation pieces ("##…"), for whole-word masking.
+  /// The ids that continue the previous token's word, for whole-word masking: WordPiece's
+  /// "##…" pieces, or for a byte-level BPE (RoBERTa) every non-special token without a
+  /// leading "Ġ" (a space), as HF's offsets group them.
   public let continuationTokenIds: Set<Int>
 
   public init(_ t: Tokenizer) throws {
@@ -27,8 +29,11 @@ public struct CollatorIds: Sendable, Equatable {
     specialTokenIds = Set(t.addedTokens.filter(\.special).map { Int($0.id) })
     var cont = Set<Int>()
     for i in 0..<t.vocabSize {
-      // By scalars: "##" + a combining mark is one Character.
-      if let s = t.idToToken(UInt32(i)), s.utf8.starts(with: [35, 35]), s.unicodeScalars.count > 2 {
+      guard let s = t.idToToken(UInt32(i)) else { continue }
+      if t.isByteLevel {
+        if !s.hasPrefix("Ġ") && !specialTokenIds.contains(i) { cont.insert(i) }
+      } else if s.utf8.starts(with: [35, 35]), s.unicodeScalars.count > 2 {
+        // By scalars: "##" + a combining mark is one Character.
         cont.insert(i)
       }
     }

@@ -71,6 +71,9 @@ public final class Tokenizer: @unchecked Sendable {
 
   public init(model: Model) { self.model = model }
 
+  /// True when the pre-tokenizer is byte-level (GPT-2, RoBERTa): "Ġ" marks a leading space.
+  public var isByteLevel: Bool { byteLevel }
+
   private func refreshFlags() {
     byteLevel = preTokenizer?.isByteLevel ?? false
     prefixSpace = preTokenizer?.addsPrefixSpace ?? false

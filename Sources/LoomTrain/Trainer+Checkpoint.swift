@@ -33,7 +33,8 @@ extension Trainer {
   static func checkCreatable(_ dir: String) throws {
     guard !dir.isEmpty else { throw LoomError("the output directory is empty: name one") }
     let fm = FileManager.default
-    var path = dir
+    // Absolute first: NSString's deletingLastPathComponent traps on a one-letter relative path.
+    var path = URL(fileURLWithPath: dir).standardizedFileURL.path
     var isDir: ObjCBool = false
     while !fm.fileExists(atPath: path, isDirectory: &isDir) {
       let parent = (path as NSString).deletingLastPathComponent

@@ -1,4 +1,8 @@
 import Foundation
+import LoomCore
+import LoomDatasets
+import LoomTokenizers
+import LoomTrain
 import XCTest
 
 /// `loom fill-mask`, `embed`, `classify`, `train mlm` and `train classify` end to end on the
@@ -146,6 +150,78 @@ final class EncoderCLITests: XCTestCase {
     XCTAssertEqual(counts.training, splitCounts.training + splitCounts.evaluation, "--validation-data keeps all of --data")
   }
 
+  func testTrainMLMWholeWordMask() throws {
+    let out = dir + "/wwm"
+    let r = try runLoom([
+      "train", "mlm", "--data", Self.fixtures + "/mlm.txt", "--tokenizer", Self.roberta, "--preset", "tiny",
+      "--whole-word-mask", "--max-seq-length", "32", "--max-steps", "40", "--learning-rate", "2e-3", "--batch-size",
+      "8", "--logging-steps", "10", "--validation-split", "0", "--save-strategy", "no", "--output-dir", out,
+    ])
+    XCTAssertEqual(r.status, 0, r.err)
+    let l = try losses(out)
+    XCTAssertGreaterThanOrEqual(l.count, 4)
+    XCTAssertLessThan(l.last!, l.first! * 0.8, "MLM loss should fall: \(l)")
+    XCTAssertTrue(FileManager.default.fileExists(atPath: out + "/model.safetensors"))
+    // The collator the flag builds, on the same tokenizer: "wolfSSL_Init" is "ĠwolfSSL _ Init"
+    // and "unbelievable" eleven pieces, each one word.
+    let tok = try Tokenizer.fromPretrained(Self.roberta)
+    let ids = try CollatorIds(tok)
+    XCTAssertTrue(ids.continuationTokenIds.contains(Int(tok.tokenToId("_")!)))
+    XCTAssertFalse(ids.continuationTokenIds.contains(Int(tok.tokenToId("Ġmovie")!)))
+    XCTAssertTrue(ids.continuationTokenIds.isDisjoint(with: ids.specialTokenIds))
+    let lines = try String(contentsOfFile: Self.fixtures + "/mlm.txt", encoding: .utf8).split(separator: "\n").map(String.init)
+    let masked = try assertWholeWordMasks(tok, lines + ["the unbelievable movie", "static int wolfSSL_Init ( void ) ;"])
+    XCTAssertGreaterThan(masked, 10, "multi-piece words were masked")
+  }
+
+  func testWholeWordMaskGroupsWordPieces() throws {
+    let vocab = [
+      "[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "the", "movie", "was", "good", "un", "##believ", "##able", "act",
+      "##ors", "were", "play", "##ing", "##s",
+    ]
+    try (vocab.joined(separator: "\n") + "\n").write(toFile: dir + "/vocab.txt", atomically: true, encoding: .utf8)
+    let tok = try Tokenizer.fromPretrained(dir)
+    XCTAssertEqual(try CollatorIds(tok).continuationTokenIds, [10, 11, 13, 16, 17])
+    let masked = try assertWholeWordMasks(
+      tok, ["the movie was unbelievable", "the actors were playing", "the movie was good", "the acts"])
+    XCTAssertGreaterThan(masked, 10, "multi-piece words were masked")
+  }
+
+  /// Runs the whole-word collator `train mlm --whole-word-mask` builds on each line many times
+  /// and checks that the pieces of each space-separated word are masked together; returns how
+  /// often a word of several pieces was masked.
+  func assertWholeWordMasks(_ tok: Tokenizer, _ lines: [String]) throws -> Int {
+    let ids = try CollatorIds(tok)
+    let c = try DataCollatorForWholeWordMask(
+      padTokenId: ids.padTokenId, maskTokenId: try ids.requireMask(), vocabSize: ids.vocabSize,
+      specialTokenIds: ids.specialTokenIds, continuationTokenIds: ids.continuationTokenIds, mlmProbability: 0.3,
+      seed: 3)
+    var multiPiece = 0
+    for line in lines {
+      let e = try tok.encode(line)
+      let bytes = Array(line.utf8)
+      // Each token's word: the space-separated word holding its first non-space byte.
+      var words = [Int: [Int]]()
+      for i in e.ids.indices where e.specialTokensMask[i] == 0 {
+        var p = e.byteOffsets[i].lowerBound
+        while p < bytes.count && bytes[p] == 32 { p += 1 }
+        words[bytes[...p].split(separator: 32).count - 1, default: []].append(i)
+      }
+      for _ in 0..<20 {
+        let b = try c([["input_ids": e.ids.map(Int.init)]])
+        let labels = b.labels.toArray(Int64.self)
+        XCTAssertTrue(labels.contains { $0 != -100 }, line)
+        for (w, pieces) in words {
+          let m = pieces.map { labels[$0] != -100 }
+          XCTAssertTrue(m.allSatisfy { $0 } || m.allSatisfy { !$0 }, "\(line): word \(w) partly masked: \(labels)")
+          if pieces.count > 1 && m[0] { multiPiece += 1 }
+        }
+        for i in e.ids.indices where e.specialTokensMask[i] == 1 { XCTAssertEqual(labels[i], -100) }
+      }
+    }
+    return multiPiece
+  }
+
   func testTrainClassifyThenClassify() throws {
     let out = dir + "/cls"
     let r = try runLoom([
@@ -168,6 +244,115 @@ final class EncoderCLITests: XCTestCase {
     let preds = jsonLines(c.out) as! [[String: Any]]
     XCTAssertEqual(Set(preds.compactMap { $0["label"] as? String }), ["neg", "pos"])
     XCTAssertEqual(preds.map { $0["score"] as! Double }.reduce(0, +), 1, accuracy: 1e-5, "softmax scores")
+  }
+
+  /// The fixture's sentences with float labels: `score` (pos 1.5, neg −0.5) and `tags`
+  /// (the sentiment, plus "movie" when the sentence names one), ';'-separated.
+  func floatLabelCSV(_ name: String) throws -> (path: String, sentences: [String], scores: [Double], tags: [Set<String>]) {
+    let rows = try String(contentsOfFile: Self.fixtures + "/" + name, encoding: .utf8).split(whereSeparator: \.isNewline)
+      .dropFirst()
+      .map { $0.split(separator: ",").map(String.init) }
+    let sentences = rows.map { $0[0] }
+    let scores = rows.map { $0[1] == "pos" ? 1.5 : -0.5 }
+    let tags = rows.map { r in Set([r[1]] + (r[0].contains("movie") ? ["movie"] : [])) }
+    let path = dir + "/float-" + name
+    let lines = sentences.indices.map { "\(sentences[$0]),\(scores[$0]),\(tags[$0].sorted().joined(separator: ";"))" }
+    try (["sentence,score,tags"] + lines).joined(separator: "\n").write(toFile: path, atomically: true, encoding: .utf8)
+    return (path, sentences, scores, tags)
+  }
+
+  func evalRecords(_ out: String) throws -> [[String: Any]] {
+    try String(contentsOfFile: out + "/metrics.jsonl", encoding: .utf8).split(separator: "\n")
+      .compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+      .filter { $0["eval_loss"] != nil }
+  }
+
+  /// `loom train classify` for 10 epochs on the float-label copies of the fixture's files.
+  func trainFloatLabels(_ out: String, _ flags: [String]) throws -> (
+    out: String, eval: (path: String, sentences: [String], scores: [Double], tags: [Set<String>])
+  ) {
+    let (train, eval) = (try floatLabelCSV("classify.csv"), try floatLabelCSV("classify-eval.csv"))
+    let r = try runLoom(
+      [
+        "train", "classify", "--model", Self.roberta, "--data", train.path, "--validation-data", eval.path,
+        "--text-column", "sentence", "--epochs", "10", "--learning-rate", "3e-3", "--batch-size", "8",
+        "--logging-steps", "2", "--output-dir", dir + "/" + out,
+      ] + flags)
+    XCTAssertEqual(r.status, 0, r.err)
+    XCTAssertTrue(r.out.contains(flags.count == 2 ? "regression" : "multi_label_classification"), r.out)
+    return (dir + "/" + out, eval)
+  }
+
+  func testTrainClassifyRegression() throws {
+    let (out, eval) = try trainFloatLabels("reg", ["--label-column", "score"])
+    let config = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/config.json"))) as! [String: Any]
+    XCTAssertEqual(config["problem_type"] as? String, "regression")
+    XCTAssertEqual(config["id2label"] as? [String: String], ["0": "LABEL_0"])
+    let evals = try evalRecords(out)
+    XCTAssertEqual(evals.count, 10, "evaluated each epoch")
+    // The eval loss is the MSE itself (HF's MSELoss on the squeezed logits).
+    for e in evals { XCTAssertEqual(e["eval_mse"] as! Double, e["eval_loss"] as! Double, accuracy: 1e-5) }
+    let best = evals.map { $0["eval_mse"] as! Double }.min()!
+    XCTAssertLessThan(best, 0.2, "the scores are learnable (their variance is about 1)")
+    // `loom classify` prints the raw value (function_to_apply none); the saved (best) model's
+    // values give the best epoch's mse and Pearson's r.
+    var values = [Double]()
+    for s in eval.sentences {
+      let c = try runLoom(["classify", "--model", out, "--text", s])
+      XCTAssertEqual(c.status, 0, c.err)
+      let p = try JSONSerialization.jsonObject(with: Data(c.out.utf8)) as! [String: Any]
+      XCTAssertEqual(p["label"] as? String, "LABEL_0")
+      values.append(p["score"] as! Double)
+    }
+    let mse = zip(values, eval.scores).map { ($0 - $1) * ($0 - $1) }.reduce(0, +) / Double(values.count)
+    XCTAssertEqual(mse, best, accuracy: 1e-4)
+    XCTAssertTrue(values.contains { $0 < 0 || $0 > 1 }, "raw values, not probabilities: \(values)")
+    let bestRecord = evals.first { $0["eval_mse"] as! Double == best }!
+    let (mv, ms) = (values.reduce(0, +) / Double(values.count), eval.scores.reduce(0, +) / Double(values.count))
+    let cov = zip(values, eval.scores).map { ($0 - mv) * ($1 - ms) }.reduce(0, +)
+    let r2 = cov / (values.map { ($0 - mv) * ($0 - mv) }.reduce(0, +) * eval.scores.map { ($0 - ms) * ($0 - ms) }.reduce(0, +)).squareRoot()
+    XCTAssertEqual(bestRecord["eval_pearson"] as! Double, r2, accuracy: 1e-3)
+  }
+
+  func testTrainClassifyMultiLabel() throws {
+    let (out, eval) = try trainFloatLabels("multi", ["--label-column", "tags", "--label-separator", ";"])
+    let config = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/config.json"))) as! [String: Any]
+    XCTAssertEqual(config["problem_type"] as? String, "multi_label_classification")
+    let names = ["movie", "neg", "pos"]
+    XCTAssertEqual(config["id2label"] as? [String: String], ["0": "movie", "1": "neg", "2": "pos"])
+    let evals = try evalRecords(out)
+    XCTAssertEqual(evals.count, 10, "evaluated each epoch")
+    let bestRecord = evals.max { ($0["eval_f1_micro"] as! Double) < ($1["eval_f1_micro"] as! Double) }!
+    XCTAssertGreaterThan(bestRecord["eval_f1_micro"] as! Double, 0.8, "the tags are learnable: \(evals)")
+    // `loom classify --all-labels` gives each label's sigmoid; > 0.5 reproduces the best
+    // epoch's exact-match accuracy and micro / macro F1.
+    var exact = 0
+    var tp = [String: Int](), fp = [String: Int](), fn = [String: Int]()
+    for (s, truth) in zip(eval.sentences, eval.tags) {
+      let c = try runLoom(["classify", "--model", out, "--text", s, "--all-labels"])
+      XCTAssertEqual(c.status, 0, c.err)
+      let preds = jsonLines(c.out) as! [[String: Any]]
+      XCTAssertEqual(Set(preds.map { $0["label"] as! String }), Set(names))
+      let scores = preds.map { $0["score"] as! Double }
+      XCTAssertTrue(scores.allSatisfy { $0 > 0 && $0 < 1 })
+      XCTAssertNotEqual(scores.reduce(0, +), 1, accuracy: 1e-3, "sigmoid, not softmax")
+      let predicted = Set(preds.filter { ($0["score"] as! Double) > 0.5 }.map { $0["label"] as! String })
+      if predicted == truth { exact += 1 }
+      for n in names {
+        switch (predicted.contains(n), truth.contains(n)) {
+        case (true, true): tp[n, default: 0] += 1
+        case (true, false): fp[n, default: 0] += 1
+        case (false, true): fn[n, default: 0] += 1
+        default: break
+        }
+      }
+    }
+    func f1(_ t: Int, _ f: Int, _ n: Int) -> Double { 2 * t + f + n > 0 ? Double(2 * t) / Double(2 * t + f + n) : 0 }
+    let micro = f1(tp.values.reduce(0, +), fp.values.reduce(0, +), fn.values.reduce(0, +))
+    let macro = names.map { f1(tp[$0] ?? 0, fp[$0] ?? 0, fn[$0] ?? 0) }.reduce(0, +) / 3
+    XCTAssertEqual(bestRecord["eval_accuracy"] as! Double, Double(exact) / Double(eval.sentences.count), accuracy: 1e-9)
+    XCTAssertEqual(bestRecord["eval_f1_micro"] as! Double, micro, accuracy: 1e-9)
+    XCTAssertEqual(bestRecord["eval_f1_macro"] as! Double, macro, accuracy: 1e-9)
   }
 
   func testTrainTokenClassifyReportsSeqeval() throws {
@@ -216,6 +401,8 @@ final class EncoderCLITests: XCTestCase {
     let csv = Self.fixtures + "/classify.csv"
     let unseen = dir + "/unseen.csv"
     try "sentence,label\nthe film was fine,neutral\n".write(toFile: unseen, atomically: true, encoding: .utf8)
+    let multiUnseen = dir + "/multi-unseen.csv"
+    try "sentence,label\nthe film was fine,pos;neutral\n".write(toFile: multiUnseen, atomically: true, encoding: .utf8)
     let long = Array(repeating: "the movie was good", count: 40).joined(separator: " ") + " <mask>"
     var cases: [([String], String)] = [
       (["fill-mask", "--model", Self.roberta, "--text", "no mask here"], "no mask token (<mask>)"),
@@ -242,8 +429,32 @@ final class EncoderCLITests: XCTestCase {
       (
         [
           "train", "mlm", "--data", Self.fixtures + "/mlm.txt", "--validation-data", dir + "/missing.txt",
-          "--tokenizer", Self.roberta, "--preset", "tiny", "--output-dir", dir + "/e",
+          "--tokenizer", Self.roberta, "--preset", "tiny", "--output-dir", dir + "/v",
         ], "--validation-data \(dir!)/missing.txt"
+      ),
+      (
+        [
+          "train", "classify", "--model", Self.roberta, "--data", csv, "--text-column", "sentence", "--label-column",
+          "label", "--problem-type", "multi_label", "--output-dir", dir + "/e",
+        ], "--problem-type must be regression, single_label_classification, multi_label_classification"
+      ),
+      (
+        [
+          "train", "classify", "--model", Self.roberta, "--data", csv, "--text-column", "sentence", "--label-column",
+          "label", "--problem-type", "regression", "--output-dir", dir + "/f",
+        ], "row 0: expected a number, found \"neg\"; regression needs numeric labels"
+      ),
+      (
+        [
+          "train", "classify", "--model", Self.roberta, "--data", csv, "--text-column", "sentence", "--label-column",
+          "label", "--label-separator", ";", "--problem-type", "regression", "--output-dir", dir + "/g",
+        ], "--label-separator splits multi-label cells; it contradicts --problem-type regression"
+      ),
+      (
+        [
+          "train", "classify", "--model", Self.roberta, "--data", csv, "--validation-data", multiUnseen,
+          "--text-column", "sentence", "--label-column", "label", "--label-separator", ";", "--output-dir", dir + "/h",
+        ], "row 1: unseen label 'neutral'"
       ),
       (["embed", "--model", Self.roberta, "--text", "x", "--pooling", "max"], "--pooling must be mean or cls"),
     ]

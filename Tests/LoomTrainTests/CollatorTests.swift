@@ -1,3 +1,4 @@
+import Foundation
 import LoomCore
 import XCTest
 
@@ -149,6 +150,38 @@ final class CollatorTests: XCTestCase {
     let w = try c([["input_ids": [1, 30, 31, 32, 2], "word_ids": [-1, 0, 0, 0, -1]]])
     XCTAssertNil(w["word_ids"])
     XCTAssertEqual(ints(w.labels), [-100, -100, -100, -100, -100])  // the 3-token word exceeds round(5·0.3)=2
+  }
+
+  func testFloatLabelsForRegressionAndMultiLabel() throws {
+    let c = try DataCollatorWithFloatLabels(padTokenId: 0, targets: [[0.5], [-1.25], [2]])
+    let b = try c([["input_ids": [5, 6, 7], "label_row": [2]], ["input_ids": [8], "label_row": [0]]])
+    XCTAssertEqual(ints(b.inputIds), [5, 6, 7, 8, 0, 0])
+    XCTAssertEqual(b.labels.dtype, .float32)
+    XCTAssertEqual(b.labels.shape, [2])
+    XCTAssertEqual(b.labels.floats, [2, 0.5])
+    XCTAssertNil(b["label_row"])
+    let m = try DataCollatorWithFloatLabels(padTokenId: 0, targets: [[1, 0, 1], [0, 1, 0]])
+    let mb = try m([["input_ids": [5], "label_row": [1]], ["input_ids": [6], "label_row": [0]]])
+    XCTAssertEqual(mb.labels.shape, [2, 3])
+    XCTAssertEqual(mb.labels.floats, [0, 1, 0, 1, 0, 1])
+    XCTAssertThrowsError(try m([["input_ids": [5], "label_row": [7]]]))
+    XCTAssertThrowsError(try m([["input_ids": [5]]]))
+    XCTAssertThrowsError(try DataCollatorWithFloatLabels(padTokenId: 0, targets: [[1], [1, 2]]))
+  }
+
+  /// A one-letter relative output directory trapped in Foundation's path code.
+  func testOutputDirectoryCheckTakesShortRelativePaths() throws {
+    let cwd = FileManager.default.currentDirectoryPath
+    let tmp = NSTemporaryDirectory() + "loom-outdir-\(UUID().uuidString)"
+    try FileManager.default.createDirectory(atPath: tmp, withIntermediateDirectories: true)
+    defer {
+      _ = FileManager.default.changeCurrentDirectoryPath(cwd)
+      try? FileManager.default.removeItem(atPath: tmp)
+    }
+    XCTAssertTrue(FileManager.default.changeCurrentDirectoryPath(tmp))
+    for d in ["o", "o/p", "./o", "ab"] { XCTAssertNoThrow(try Trainer.checkCreatable(d), d) }
+    try "x".write(toFile: tmp + "/f", atomically: true, encoding: .utf8)
+    XCTAssertThrowsError(try Trainer.checkCreatable("f/o"))
   }
 
   func testNextSentencePairs() throws {

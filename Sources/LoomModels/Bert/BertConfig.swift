@@ -27,7 +27,7 @@ public struct BertConfig: PretrainedConfig, Equatable {
   public var positionEmbeddingType = "absolute"
   /// Dropout before classification heads; nil means hidden_dropout_prob.
   public var classifierDropout: Double? = nil
-  /// The masked-LM decoder shares the word embeddings (Loom requires true).
+  /// The masked-LM decoder shares the word embeddings; false gives it its own weight.
   public var tieWordEmbeddings = true
   public var labels = EncoderLabels()
 
@@ -95,9 +95,6 @@ public struct BertConfig: PretrainedConfig, Equatable {
     guard positionEmbeddingType == "absolute" else {
       throw LoomError(
         "config: position_embedding_type '\(positionEmbeddingType)' is not supported (Loom implements \"absolute\" only)")
-    }
-    guard tieWordEmbeddings else {
-      throw LoomError("config: tie_word_embeddings false is not supported (Loom's masked-LM heads share the word embeddings)")
     }
     for (name, p) in [
       ("hidden_dropout_prob", hiddenDropoutProb), ("attention_probs_dropout_prob", attentionProbsDropoutProb),

@@ -76,18 +76,26 @@ public final class BertPredictionHeadTransform: Module {
 }
 
 /// `BertLMPredictionHead`: transform, then the decoder tied to the word embeddings plus
-/// `bias` (HF's `cls.predictions.decoder` is that weight and this bias).
+/// `bias` (HF's `cls.predictions.decoder` is that weight and this bias). With
+/// `tie_word_embeddings` false, `decoder` is its own Linear (weight and bias), as in
+/// transformers 5, and `bias` is kept only so checkpoints keep HF's names.
 public final class BertLMPredictionHead: Module {
   @Child public var transform: BertPredictionHeadTransform
   @Parameter public var bias: Tensor
+  @Child public var decoder: Linear?
 
   init(_ config: BertConfig) {
     transform = BertPredictionHeadTransform(config)
     bias = Tensor.zeros([config.vocabSize]).requiringGrad()
+    decoder = config.tieWordEmbeddings ? nil : Linear(config.hiddenSize, config.vocabSize)
     super.init()
   }
 
-  func callAsFunction(_ x: Tensor, decoder: Tensor) -> Tensor { linear(transform(x), weight: decoder, bias: bias) }
+  /// `tied`: the word embeddings, used when there is no own decoder.
+  func callAsFunction(_ x: Tensor, decoder tied: Tensor) -> Tensor {
+    if let decoder { return decoder(transform(x)) }
+    return linear(transform(x), weight: tied, bias: bias)
+  }
 }
 
 /// `BertOnlyMLMHead` (`cls` of BertForMaskedLM).

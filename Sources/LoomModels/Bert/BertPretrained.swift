@@ -16,6 +16,17 @@ enum BertCheckpoint {
       &w, className: name, ownHeads: heads, fresh: { EncoderCheckpoint.fresh(fresh(), std: config.initializerRange) },
       pooler: pooler ? { EncoderCheckpoint.fresh([("pooler", BertPooler(config))], std: config.initializerRange) } : nil)
   }
+
+  /// The masked-LM decoder keys a tied checkpoint omits (none when untied).
+  static func tiedDecoder(_ config: BertConfig) -> [String] {
+    config.tieWordEmbeddings ? ["cls.predictions.decoder.weight", "cls.predictions.decoder.bias"] : []
+  }
+
+  static func addUntiedDecoder(_ w: inout [String: Tensor], _ config: BertConfig, _ name: String) {
+    guard !config.tieWordEmbeddings else { return }
+    EncoderCheckpoint.addUntiedDecoder(
+      &w, key: "cls.predictions.decoder", embeddings: "bert.embeddings.word_embeddings.weight", className: name)
+  }
 }
 
 extension BertModel: PretrainedModel {
@@ -31,7 +42,7 @@ extension BertForMaskedLM: PretrainedModel {
   public static func make(config: BertConfig) throws -> Module { try BertForMaskedLM(config) }
   public static var architecture: String { "BertForMaskedLM" }
   public static var baseModelPrefix: String { "bert" }
-  public var tiedWeightKeys: [String] { ["cls.predictions.decoder.weight", "cls.predictions.decoder.bias"] }
+  public var tiedWeightKeys: [String] { BertCheckpoint.tiedDecoder(config) }
   public static func fixUpCheckpoint(_ w: inout [String: Tensor], config: BertConfig) {
     // A BertForPreTraining checkpoint keeps its masked-LM head.
     w["cls.seq_relationship.weight"] = nil
@@ -39,6 +50,7 @@ extension BertForMaskedLM: PretrainedModel {
     BertCheckpoint.fixUp(&w, config, architecture, heads: ["cls."], pooler: false) {
       [("cls", BertOnlyMLMHead(config))]
     }
+    BertCheckpoint.addUntiedDecoder(&w, config, architecture)
   }
 }
 
@@ -46,11 +58,12 @@ extension BertForPreTraining: PretrainedModel {
   public static func make(config: BertConfig) throws -> Module { try BertForPreTraining(config) }
   public static var architecture: String { "BertForPreTraining" }
   public static var baseModelPrefix: String { "bert" }
-  public var tiedWeightKeys: [String] { ["cls.predictions.decoder.weight", "cls.predictions.decoder.bias"] }
+  public var tiedWeightKeys: [String] { BertCheckpoint.tiedDecoder(config) }
   public static func fixUpCheckpoint(_ w: inout [String: Tensor], config: BertConfig) {
     BertCheckpoint.fixUp(&w, config, architecture, heads: ["cls."], pooler: true) {
       [("cls", BertPreTrainingHeads(config))]
     }
+    BertCheckpoint.addUntiedDecoder(&w, config, architecture)
   }
 }
 

@@ -61,9 +61,6 @@ public struct DistilBertConfig: PretrainedConfig, Equatable {
       ("hidden_dim", hiddenDim, 1 << 18),
     ])
     guard dim % nHeads == 0 else { throw LoomError("config: dim (\(dim)) must be divisible by n_heads (\(nHeads))") }
-    guard tieWordEmbeddings else {
-      throw LoomError("config: tie_word_embeddings false is not supported (Loom's vocab_projector shares the word embeddings)")
-    }
     for (name, p) in [
       ("dropout", dropout), ("attention_dropout", attentionDropout), ("qa_dropout", qaDropout),
       ("seq_classif_dropout", seqClassifDropout),

@@ -15,7 +15,7 @@ public final class DistilBertForMaskedLM: Module, EncoderModel {
     distilbert = try DistilBertModel(config, name: "DistilBertForMaskedLM")
     vocab_transform = Linear(config.dim, config.dim)
     vocab_layer_norm = LayerNorm(config.dim, eps: DistilBertConfig.layerNormEps)
-    vocab_projector = DistilBertVocabProjector(config.vocabSize)
+    vocab_projector = DistilBertVocabProjector(config)
     self.config = config
     super.init()
     EncoderInit.apply(vocab_transform, std: config.initializerRange, paddingIdx: nil)
@@ -29,17 +29,24 @@ public final class DistilBertForMaskedLM: Module, EncoderModel {
     (out.logits, out.loss) = MaskedLMHead.run(
       out.lastHiddenState!, labels: inputs.labels, onlyLabelled: inputs.onlyLabelledLogits
     ) { h in
-      linear(vocab_layer_norm(config.activation(vocab_transform(h))), weight: decoder, bias: vocab_projector.bias)
+      linear(
+        vocab_layer_norm(config.activation(vocab_transform(h))), weight: vocab_projector.weight ?? decoder,
+        bias: vocab_projector.bias)
     }
     return out
   }
 }
 
-/// `vocab_projector`: only its bias is stored (the weight is the word embeddings).
+/// `vocab_projector`: its bias, and its own weight [vocab, dim] only when
+/// `tie_word_embeddings` is false (else the weight is the word embeddings).
 public final class DistilBertVocabProjector: Module {
+  @Parameter public var weight: Tensor?
   @Parameter public var bias: Tensor
-  init(_ vocab: Int) {
-    bias = Tensor.zeros([vocab]).requiringGrad()
+  init(_ config: DistilBertConfig) {
+    weight =
+      config.tieWordEmbeddings
+      ? nil : Tensor.randn([config.vocabSize, config.dim], std: config.initializerRange).requiringGrad()
+    bias = Tensor.zeros([config.vocabSize]).requiringGrad()
     super.init()
   }
 }

@@ -31,14 +31,19 @@ extension DistilBertForMaskedLM: PretrainedModel {
   public static func make(config: DistilBertConfig) throws -> Module { try DistilBertForMaskedLM(config) }
   public static var architecture: String { "DistilBertForMaskedLM" }
   public static var baseModelPrefix: String { "distilbert" }
-  public var tiedWeightKeys: [String] { ["vocab_projector.weight"] }
+  public var tiedWeightKeys: [String] { config.tieWordEmbeddings ? ["vocab_projector.weight"] : [] }
   public static func fixUpCheckpoint(_ w: inout [String: Tensor], config: DistilBertConfig) {
     DistilBertCheckpoint.fixUp(&w, config, architecture, heads: ["vocab_transform.", "vocab_layer_norm.", "vocab_projector."]) {
       [
         ("vocab_transform", Linear(config.dim, config.dim)),
         ("vocab_layer_norm", LayerNorm(config.dim, eps: DistilBertConfig.layerNormEps)),
-        ("vocab_projector", DistilBertVocabProjector(config.vocabSize)),
+        ("vocab_projector", DistilBertVocabProjector(config)),
       ]
+    }
+    if !config.tieWordEmbeddings {
+      EncoderCheckpoint.addUntiedDecoder(
+        &w, key: "vocab_projector", embeddings: "distilbert.embeddings.word_embeddings.weight", className: architecture,
+        withBias: false)
     }
   }
 }

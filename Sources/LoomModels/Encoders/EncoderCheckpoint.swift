@@ -68,6 +68,23 @@ struct EncoderCheckpoint {
     }
   }
 
+  /// An untied masked-LM decoder (`key`.weight, and `key`.bias unless `withBias` is false)
+  /// that the checkpoint lacks (it was saved tied) starts as a copy of the word embeddings
+  /// and the head's bias, so the model predicts as the tied one did; noted on stderr.
+  static func addUntiedDecoder(
+    _ w: inout [String: Tensor], key: String, embeddings: String, className: String, withBias: Bool = true
+  ) {
+    guard w[key + ".weight"] == nil else { return }
+    let emb = w[embeddings] ?? w[String(embeddings.drop { $0 != "." }.dropFirst())]
+    guard let emb else { return }
+    w[key + ".weight"] = emb.contiguous()
+    let parent = key.split(separator: ".").dropLast().joined(separator: ".")
+    if withBias, w[key + ".bias"] == nil, let b = w[parent.isEmpty ? "bias" : parent + ".bias"] {
+      w[key + ".bias"] = b.contiguous()
+    }
+    note("\(className) has tie_word_embeddings false but the checkpoint has no \(key).weight: it starts as a copy of the word embeddings")
+  }
+
   static func note(_ message: String) {
     FileHandle.standardError.write(Data(("Loom: " + message + "\n").utf8))
   }

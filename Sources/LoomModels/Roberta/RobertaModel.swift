@@ -40,21 +40,26 @@ public final class RobertaModel: Module, EncoderModel {
   }
 }
 
-/// `RobertaLMHead`: dense, exact GELU, layer_norm, decoder tied to the word embeddings plus `bias`.
+/// `RobertaLMHead`: dense, exact GELU, layer_norm, decoder tied to the word embeddings plus
+/// `bias`; with `tie_word_embeddings` false an own `decoder` Linear (see BertLMPredictionHead).
 public final class RobertaLMHead: Module {
   @Child public var dense: Linear
   @Child public var layer_norm: LayerNorm
   @Parameter public var bias: Tensor
+  @Child public var decoder: Linear?
 
   init(_ config: BertConfig) {
     dense = Linear(config.hiddenSize, config.hiddenSize)
     layer_norm = LayerNorm(config.hiddenSize, eps: config.layerNormEps)
     bias = Tensor.zeros([config.vocabSize]).requiringGrad()
+    decoder = config.tieWordEmbeddings ? nil : Linear(config.hiddenSize, config.vocabSize)
     super.init()
   }
 
-  func callAsFunction(_ x: Tensor, decoder: Tensor) -> Tensor {
-    linear(layer_norm(dense(x).gelu()), weight: decoder, bias: bias)
+  func callAsFunction(_ x: Tensor, decoder tied: Tensor) -> Tensor {
+    let h = layer_norm(dense(x).gelu())
+    if let decoder { return decoder(h) }
+    return linear(h, weight: tied, bias: bias)
   }
 }
 

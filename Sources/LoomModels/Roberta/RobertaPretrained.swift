@@ -32,10 +32,16 @@ extension RobertaForMaskedLM: PretrainedModel {
   public static func make(config: RobertaConfig) throws -> Module { try RobertaForMaskedLM(config) }
   public static var architecture: String { "RobertaForMaskedLM" }
   public static var baseModelPrefix: String { "roberta" }
-  public var tiedWeightKeys: [String] { ["lm_head.decoder.weight", "lm_head.decoder.bias"] }
+  public var tiedWeightKeys: [String] {
+    config.bert.tieWordEmbeddings ? ["lm_head.decoder.weight", "lm_head.decoder.bias"] : []
+  }
   public static func fixUpCheckpoint(_ w: inout [String: Tensor], config: RobertaConfig) {
     RobertaCheckpoint.fixUp(&w, config, architecture, heads: ["lm_head."], pooler: false) {
       [("lm_head", RobertaLMHead(config.bert))]
+    }
+    if !config.bert.tieWordEmbeddings {
+      EncoderCheckpoint.addUntiedDecoder(
+        &w, key: "lm_head.decoder", embeddings: "roberta.embeddings.word_embeddings.weight", className: architecture)
     }
   }
 }

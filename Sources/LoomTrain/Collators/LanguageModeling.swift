@@ -96,8 +96,10 @@ public final class DataCollatorForLanguageModeling: DataCollator, @unchecked Sen
 /// HF's `DataCollatorForWholeWordMask`: selects whole words (all their sub-tokens) until
 /// about `mlmProbability` of the example's tokens are covered, then replaces 80/10/10 like
 /// `DataCollatorForLanguageModeling`. Words come from a `word_ids` feature (−1 for special
-/// tokens) when the examples have one, else from WordPiece's "##" continuation tokens
-/// (`continuationTokenIds`: the ids whose token starts with "##").
+/// tokens) when the examples have one, else from `continuationTokenIds`, the ids that continue
+/// the word before them: WordPiece's "##" pieces, or byte-level BPE's tokens without a leading
+/// "Ġ" (`CollatorIds` reads both from a tokenizer). Special tokens end a word. Replacement is
+/// the v4 class's 80/10/10 (transformers 5's `whole_word_mask=True` masks all with [MASK]).
 public final class DataCollatorForWholeWordMask: DataCollator, @unchecked Sendable {
   public let base: DataCollatorForLanguageModeling
   public let continuationTokenIds: Set<Int>
@@ -134,12 +136,19 @@ public final class DataCollatorForWholeWordMask: DataCollator, @unchecked Sendab
       }
       return groups
     }
-    for (i, id) in ids.enumerated() where !base.specialTokenIds.contains(id) {
-      if continuationTokenIds.contains(id), !groups.isEmpty {
+    // A special token ends the word: "</s> <s> x" starts a new word even when x has no "Ġ".
+    var afterSpecial = true
+    for (i, id) in ids.enumerated() {
+      if base.specialTokenIds.contains(id) {
+        afterSpecial = true
+        continue
+      }
+      if continuationTokenIds.contains(id), !afterSpecial {
         groups[groups.count - 1].append(i)
       } else {
         groups.append([i])
       }
+      afterSpecial = false
     }
     return groups
   }

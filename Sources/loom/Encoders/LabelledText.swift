@@ -6,7 +6,22 @@ import LoomDatasets
 struct LabelledText {
   var texts: [String]
   var pairs: [String]?
-  var labels: [String]
+  /// The label column as read: text, numbers or (JSON lines) lists; `labelColumn` reads it.
+  var labels: [Value]
+  var labelName: String
+
+  /// The labels as a one-column dataset, for the datasets layer's typed readers.
+  var labelColumn: Dataset {
+    get throws { try Dataset(columns: [(labelName, labels)]) }
+  }
+
+  /// The rows at `indices`.
+  func select(_ indices: some Sequence<Int>) -> LabelledText {
+    let idx = Array(indices)
+    return LabelledText(
+      texts: idx.map { texts[$0] }, pairs: pairs.map { p in idx.map { p[$0] } }, labels: idx.map { labels[$0] },
+      labelName: labelName)
+  }
 
   /// Reads `path` and takes the named columns; a missing column names the file, the
   /// columns it has and the flag to change.
@@ -22,7 +37,7 @@ struct LabelledText {
     do {
       return LabelledText(
         texts: try d.strings(textColumn), pairs: try pairColumn.map { try d.strings($0) },
-        labels: try d.strings(labelColumn))
+        labels: try d.column(labelColumn), labelName: labelColumn)
     } catch { throw LoomError("\(flag) \(path): \(error)") }
   }
 
@@ -37,7 +52,9 @@ struct LabelledText {
   /// Label ids through `names`; a label outside them is an error naming row and file.
   func labelIds(_ names: [String], source: String) throws -> [Int] {
     let index = Dictionary(names.enumerated().map { ($1, $0) }, uniquingKeysWith: { a, _ in a })
-    return try labels.enumerated().map { i, l in
+    let text: [String]
+    do { text = try labelColumn.strings(labelName) } catch { throw LoomError("\(source): \(error)") }
+    return try text.enumerated().map { i, l in
       guard let id = index[l] else {
         throw LoomError(
           "\(source) row \(i + 1): label '\(l)' is not one of the model's labels (\(names.joined(separator: ", "))); every label must occur in the training data (or the model's id2label)")

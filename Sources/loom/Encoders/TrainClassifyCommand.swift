@@ -9,8 +9,9 @@ import LoomTokenizers
 import LoomTrain
 
 /// `loom train classify`: fine-tunes an encoder for sequence classification (HF's run_glue /
-/// the seeds' DistilBERT sentiment Trainer), evaluating accuracy and macro-F1 each epoch
-/// and keeping the best epoch's weights.
+/// run_classification, the seeds' DistilBERT sentiment Trainer), evaluating each epoch and
+/// keeping the best epoch's weights: accuracy and macro-F1 for single-label classes, mse and
+/// Pearson's r for regression, exact-match accuracy and micro / macro F1 for multi-label.
 struct TrainClassifyCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "classify", abstract: "Fine-tune an encoder (BERT, RoBERTa, DistilBERT) to classify texts or text pairs.")
@@ -22,7 +23,12 @@ struct TrainClassifyCommand: ParsableCommand {
   var validationSplit = 0.1
   @Option(help: "Column with the text.") var textColumn: String
   @Option(help: "Column with the second text of a pair (e.g. NLI's hypothesis).") var textPairColumn: String?
-  @Option(help: "Column with the label (text or integer).") var labelColumn: String
+  @Option(help: "Column with the label: text or integer classes, numbers for regression, lists for multi-label.")
+  var labelColumn: String
+  @Option(help: "regression, single_label_classification or multi_label_classification (default: a column of numbers with fractions is regression, list cells or --label-separator multi-label).")
+  var problemType: String?
+  @Option(help: "Multi-label: split each label cell at this string, e.g. ';' (JSON-lines list cells and JSON-list text need none).")
+  var labelSeparator: String?
   @Option(help: "Tokenizer directory instead of --model's.") var tokenizer: String?
   @Option(help: "Longer texts are truncated (default: the tokenizer's model_max_length, at most the model's positions).")
   var maxSeqLength: Int?
@@ -35,48 +41,55 @@ struct TrainClassifyCommand: ParsableCommand {
     guard training.model != nil else { throw ValidationError("--model DIR is required: the pretrained encoder to fine-tune") }
     if !(0..<1).contains(validationSplit) { throw ValidationError("--validation-split must be in [0, 1), got \(validationSplit)") }
     if let m = maxSeqLength, m < 2 { throw ValidationError("--max-seq-length must be at least 2, got \(m)") }
+    _ = try problem()
+    if labelSeparator == "" { throw ValidationError("--label-separator must not be empty") }
+    if labelSeparator != nil, let p = try problem(), p != .multiLabelClassification {
+      throw ValidationError("--label-separator splits multi-label cells; it contradicts --problem-type \(p.rawValue)")
+    }
     try training.validate(defaults: Self.defaults)
+  }
+
+  /// --problem-type, checked against HF's names.
+  func problem() throws -> ProblemType? {
+    guard let problemType else { return nil }
+    guard let p = ProblemType(rawValue: problemType) else {
+      throw ValidationError(
+        "--problem-type must be \(ProblemType.allCases.map(\.rawValue).joined(separator: ", ")), got '\(problemType)'")
+    }
+    return p
   }
 
   func run() throws {
     setvbuf(stdout, nil, _IOLBF, 0)
-    var args = try training.arguments(defaults: Self.defaults)
     let device = try training.useDevice()
     let modelDir = training.model!
     var train = try LabelledText.read(data, flag: "--data", textColumn: textColumn, pairColumn: textPairColumn, labelColumn: labelColumn)
+    // Labels: the model's own when it is already a classifier with named labels, else the training data's.
+    let config = try EncoderLoading.configJSON(modelDir)
+    let existing = (config["id2label"] as? [String: String]).map { m in (0..<m.count).map { m[String($0)] ?? "" } }
+    let modelNames = existing.flatMap { e in e.enumerated().allSatisfy({ $1 == "LABEL_\($0)" }) ? nil : e }
+    let labels = try ClassifyLabels(
+      train: train, problem: try problem(), separator: labelSeparator, modelNames: modelNames, source: "--data \(data)")
+    let best = labels.bestMetric
+    var args = try training.arguments(
+      defaults: .encoderFineTuning(metricForBestModel: best.name, greaterIsBetter: best.greaterIsBetter))
     var eval: LabelledText?
     if let v = validationData {
       eval = try LabelledText.read(v, flag: "--validation-data", textColumn: textColumn, pairColumn: textPairColumn, labelColumn: labelColumn)
     } else if validationSplit > 0 {
       (train, eval) = Self.split(train, fraction: validationSplit, seed: args.seed)
     }
-    // Labels: the model's own when it is already a classifier with named labels, else the training data's.
-    let config = try EncoderLoading.configJSON(modelDir)
-    let existing = (config["id2label"] as? [String: String]).map { m in (0..<m.count).map { m[String($0)] ?? "" } }
-    let names: [String]
-    if let existing, !existing.enumerated().allSatisfy({ $1 == "LABEL_\($0)" }) {
-      names = existing
-    } else {
-      names = LabelledText.labelNames(train.labels)
+    let trainLabels = try labels.targets(train, source: "--data \(data)")
+    let evalLabels = try eval.map {
+      try labels.targets($0, source: validationData.map { "--validation-data \($0)" } ?? "the validation split")
     }
-    guard names.count >= 2 else {
-      throw LoomError("--data's label column '\(labelColumn)' has only one label (\(names.first ?? "")); a classifier needs at least two")
-    }
-    let trainLabels = try train.labelIds(names, source: "--data \(data)")
-    let evalLabels = try eval?.labelIds(names, source: validationData.map { "--validation-data \($0)" } ?? "the validation split")
     let test = try testData.map {
       try LabelledText.read($0, flag: "--test-data", textColumn: textColumn, pairColumn: textPairColumn, labelColumn: labelColumn)
     }
-    let testLabels = try test?.labelIds(names, source: "--test-data \(testData ?? "")")
+    let testLabels = try test.map { try labels.targets($0, source: "--test-data \(testData ?? "")") }
 
     manualSeed(args.seed)
-    let module = try EncoderLoading.load(
-      .sequenceClassification, from: modelDir,
-      edits: [
-        "id2label": Dictionary(uniqueKeysWithValues: names.enumerated().map { (String($0), $1) }),
-        "label2id": Dictionary(uniqueKeysWithValues: names.enumerated().map { ($1, $0) }),
-        "problem_type": "single_label_classification",
-      ])
+    let module = try EncoderLoading.load(.sequenceClassification, from: modelDir, edits: labels.configEdits)
     guard let model = module as? any EncoderModel else { throw LoomError("\(modelDir): not an encoder") }
     _ = model.to(device: device)
     let tok = try EncoderLoading.tokenizer(tokenizer, model: modelDir, modelVocabSize: EncoderLoading.vocabSize(model))
@@ -84,40 +97,44 @@ struct TrainClassifyCommand: ParsableCommand {
     let types = EncoderLoading.takesTokenTypes(model)
     let trainSet = try Self.encode(train, labels: trainLabels, tokenizer: tok, maxLength: maxLength, tokenTypes: types, name: "--data")
     let evalSet = try eval.map { try Self.encode($0, labels: evalLabels!, tokenizer: tok, maxLength: maxLength, tokenTypes: types, name: "validation") }
-    if evalSet == nil {
-      args.evalStrategy = .no
-      args.loadBestModelAtEnd = false
-    }
-    print("loom train classify: \(type(of: model)) from \(modelDir), \(model.parameterCount()) parameters; labels \(names.joined(separator: ", "))")
+    let trainer = EncoderFineTuning.trainer(
+      model, tokenizer: tok, args: &args, train: trainSet, eval: evalSet,
+      metrics: { Self.metrics($0, problem: labels.problem) })
+    print(
+      "loom train classify: \(type(of: model)) from \(modelDir), \(model.parameterCount()) parameters; \(labels.problem.rawValue), labels \(labels.names.joined(separator: ", "))"
+    )
     print("data: \(trainSet.count) training and \(evalSet?.count ?? 0) evaluation examples, max length \(maxLength)")
-    let trainer = Trainer(
-      model: model, args: args, trainDataset: trainSet, evalDataset: evalSet,
-      lossAndLogits: { b in
-        let (loss, logits) = model.lossAndLogits(b.tensors)
-        return (LossOutput(loss: loss), logits)
-      },
-      computeMetrics: Self.metrics,
-      saveModel: { m, dir in
-        try m.savePretrained(to: dir)
-        try tok.savePretrained(dir)
-      })
-    trainer.throughputUnit = .samples
-    _ = try trainer.train()
-    try model.savePretrained(to: args.outputDir)
-    try tok.savePretrained(args.outputDir)
+    try EncoderFineTuning.trainAndSave(trainer, model, tokenizer: tok)
     if let test, let testLabels {
       let testSet = try Self.encode(test, labels: testLabels, tokenizer: tok, maxLength: maxLength, tokenTypes: types, name: "--test-data")
       let metrics = try trainer.predict(testSet).metrics
       let json = try JSONSerialization.data(withJSONObject: metrics, options: [.sortedKeys])
       try json.write(to: URL(fileURLWithPath: args.outputDir + "/test_results.json"))
-      print(String(format: "test: accuracy %.4f, macro-F1 %.4f", metrics["test_accuracy"] ?? .nan, metrics["test_f1"] ?? .nan))
+      print("test: " + metrics.keys.sorted().map { "\($0) " + String(format: "%.4f", metrics[$0]!) }.joined(separator: ", "))
     }
     print("model saved to \(args.outputDir)")
   }
 
-  /// HF's compute_metrics for classification: accuracy and macro-F1 of the argmax.
-  static func metrics(_ p: EvalPrediction) -> [String: Double] {
+  /// HF's compute_metrics: accuracy and macro-F1 of the argmax for single-label classes;
+  /// mse and Pearson's r for regression; for multi-label, logits > 0 (sigmoid > 0.5) scored by
+  /// exact-match accuracy and micro / macro F1.
+  static func metrics(_ p: EvalPrediction, problem: ProblemType) -> [String: Double] {
     guard let logits = p.predictions, let labels = p.labelIds else { return [:] }
+    switch problem {
+    case .regression:
+      let x = logits.reshape([-1]).to(.float64).doubles, y = labels.reshape([-1]).to(.float64).doubles
+      return [
+        "mse": (try? Metrics.meanSquaredError(predictions: x, references: y)) ?? .nan,
+        "pearson": (try? Metrics.pearson(predictions: x, references: y)) ?? .nan,
+      ]
+    case .multiLabelClassification:
+      let k = logits.shape[logits.rank - 1]
+      let x = logits.reshape([-1]).floats.map { $0 > 0 ? 1 : 0 }, y = labels.reshape([-1]).floats.map { $0 > 0.5 ? 1 : 0 }
+      let rows = { (v: [Int]) in stride(from: 0, to: v.count, by: k).map { Array(v[$0..<$0 + k]) } }
+      guard let s = try? Metrics.multiLabel(predictions: rows(x), references: rows(y)) else { return [:] }
+      return ["accuracy": s.exactMatch, "f1_micro": s.microF1, "f1_macro": s.macroF1]
+    case .singleLabelClassification: break
+    }
     let predictions = logits.argmax(dim: -1).int64s.map(Int.init)
     let references = labels.to(.int64).int64s.map(Int.init)
     let accuracy = (try? Metrics.accuracy(predictions: predictions, references: references)) ?? .nan
@@ -131,25 +148,33 @@ struct TrainClassifyCommand: ParsableCommand {
     var order = Array(d.texts.indices)
     for i in stride(from: order.count - 1, to: 0, by: -1) { order.swapAt(i, Int(g.next() % UInt64(i + 1))) }
     let nEval = max(1, Int((Double(order.count) * fraction).rounded()))
-    func take(_ idx: ArraySlice<Int>) -> LabelledText {
-      LabelledText(texts: idx.map { d.texts[$0] }, pairs: d.pairs.map { p in idx.map { p[$0] } }, labels: idx.map { d.labels[$0] })
-    }
-    return (take(order[nEval...]), take(order[..<nEval]))
+    return (d.select(order[nEval...]), d.select(order[..<nEval]))
   }
 
   /// Tokenises with truncation to `maxLength`, noting how many texts were cut.
   static func encode(
-    _ d: LabelledText, labels: [Int], tokenizer: Tokenizer, maxLength: Int, tokenTypes: Bool, name: String
+    _ d: LabelledText, labels: ClassifyLabels.Targets, tokenizer: Tokenizer, maxLength: Int, tokenTypes: Bool,
+    name: String
   ) throws -> CollatedDataset {
     let full = try tokenizer(d.texts, pairs: d.pairs)
     let cut = full.encodings.filter { $0.ids.count > maxLength }.count
     if cut > 0 { note("\(cut) of \(d.texts.count) \(name) texts are longer than \(maxLength) tokens and were truncated") }
     let enc = try tokenizer(d.texts, pairs: d.pairs, truncation: .longestFirst, maxLength: maxLength)
     // HF's DataCollatorWithPadding: each batch padded to its longest row.
-    return try CollatedDataset(
-      examples: EncoderFeatures.make(
-        inputIds: enc.inputIds, tokenTypeIds: tokenTypes ? enc.tokenTypeIds : nil, targets: [Batch.Key.labels: labels]),
-      collator: DataCollatorWithPadding(padTokenId: Int(tokenizer.padTokenId ?? 0)))
+    let pad = Int(tokenizer.padTokenId ?? 0)
+    switch labels {
+    case .ids(let ids):
+      return try CollatedDataset(
+        examples: EncoderFeatures.make(
+          inputIds: enc.inputIds, tokenTypeIds: tokenTypes ? enc.tokenTypeIds : nil, targets: [Batch.Key.labels: ids]),
+        collator: DataCollatorWithPadding(padTokenId: pad))
+    case .floats(let rows):
+      return try CollatedDataset(
+        examples: EncoderFeatures.make(
+          inputIds: enc.inputIds, tokenTypeIds: tokenTypes ? enc.tokenTypeIds : nil,
+          targets: [DataCollatorWithFloatLabels.rowKey: Array(rows.indices)]),
+        collator: DataCollatorWithFloatLabels(padTokenId: pad, targets: rows))
+    }
   }
 }
 

@@ -27,6 +27,8 @@ struct TrainMLMCommand: ParsableCommand {
   @Option(help: "Tokens per example (default: the tokenizer's model_max_length, at most the model's positions).")
   var maxSeqLength: Int?
   @Flag(help: "One example per line (truncated) instead of grouping the text into full blocks.") var lineByLine = false
+  @Flag(help: "Mask whole words: all pieces of a word or none (WordPiece \"##\" pieces and byte-level tokens without \"Ġ\" continue a word).")
+  var wholeWordMask = false
   @Option(
     name: .long, parsing: .upToNextOption,
     help: "Text files to evaluate on, prepared like --data (run_mlm.py's validation_file; default: --validation-split of --data).")
@@ -161,10 +163,18 @@ struct TrainMLMCommand: ParsableCommand {
     let nEval =
       !validationData.isEmpty || validationSplit == 0 || features.count < 4
       ? 0 : max(1, Int(Double(features.count) * validationSplit))
-    func collator(seed: UInt64) throws -> DataCollatorForLanguageModeling {
-      try DataCollatorForLanguageModeling(
+    let specials = Set(tok.allSpecialIds.map(Int.init))
+    // Words from the tokenizer's pieces (HF's DataCollatorForWholeWordMask).
+    let continuation = wholeWordMask ? try CollatorIds(tok).continuationTokenIds : []
+    func collator(seed: UInt64) throws -> any DataCollator {
+      if wholeWordMask {
+        return try DataCollatorForWholeWordMask(
+          padTokenId: Int(tok.padTokenId ?? 0), maskTokenId: Int(maskId), vocabSize: tok.vocabSize,
+          specialTokenIds: specials, continuationTokenIds: continuation, mlmProbability: mlmProbability, seed: seed)
+      }
+      return try DataCollatorForLanguageModeling(
         padTokenId: Int(tok.padTokenId ?? 0), maskTokenId: Int(maskId), vocabSize: tok.vocabSize,
-        specialTokenIds: Set(tok.allSpecialIds.map(Int.init)), mlmProbability: mlmProbability, seed: seed)
+        specialTokenIds: specials, mlmProbability: mlmProbability, seed: seed)
     }
     let trainSet = try CollatedDataset(examples: order[nEval...].map { features[$0] }, collator: collator(seed: args.seed))
     let evalExamples = validationData.isEmpty ? order[..<nEval].map { features[$0] } : heldOut

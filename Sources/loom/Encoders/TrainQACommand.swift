@@ -79,30 +79,15 @@ struct TrainQACommand: ParsableCommand {
     let evalWindows = try eval.map {
       try QuestionAnswering.prepareValidationFeatures($0, tokenizer: tok, maxLength: maxLength, docStride: docStride)
     }
-    if evalSet == nil {
-      args.evalStrategy = .no
-      args.loadBestModelAtEnd = false
-    }
     print("loom train qa: \(type(of: model)); \(train.count) questions → \(trainSet.count) windows of ≤ \(maxLength) tokens")
     let (nBest, maxAnswer) = (nBestSize, maxAnswerLength)
-    let trainer = Trainer(
-      model: model, args: args, trainDataset: trainSet, evalDataset: evalSet,
-      lossAndLogits: { b in
-        let (loss, logits) = model.lossAndLogits(b.tensors)
-        return (LossOutput(loss: loss), logits)
-      },
-      computeMetrics: { p in
+    let trainer = EncoderFineTuning.trainer(
+      model, tokenizer: tok, args: &args, train: trainSet, eval: evalSet,
+      metrics: { p in
         guard let eval, let windows = evalWindows, let logits = p.predictions else { return [:] }
         return Self.squad(logits, examples: eval, windows: windows, nBest: nBest, maxAnswerLength: maxAnswer)
-      },
-      saveModel: { m, dir in
-        try m.savePretrained(to: dir)
-        try tok.savePretrained(dir)
       })
-    trainer.throughputUnit = .samples
-    _ = try trainer.train()
-    try model.savePretrained(to: args.outputDir)
-    try tok.savePretrained(args.outputDir)
+    try EncoderFineTuning.trainAndSave(trainer, model, tokenizer: tok)
     print("model saved to \(args.outputDir)")
   }
 

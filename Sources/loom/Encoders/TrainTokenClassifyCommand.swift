@@ -62,27 +62,11 @@ struct TrainTokenClassifyCommand: ParsableCommand {
     }
     let trainSet = try examples(train, "--data \(data)")
     let evalSet = try eval.map { try examples($0, "--validation-data \(validationData!)") }
-    if evalSet == nil {
-      args.evalStrategy = .no
-      args.loadBestModelAtEnd = false
-    }
+    let trainer = EncoderFineTuning.trainer(
+      model, tokenizer: tok, args: &args, train: trainSet, eval: evalSet, metrics: { p in Self.metrics(p, names: names) })
     print("loom train token-classify: \(type(of: model)), tags \(names.joined(separator: ", "))")
     print("data: \(trainSet.count) training and \(evalSet?.count ?? 0) evaluation rows")
-    let trainer = Trainer(
-      model: model, args: args, trainDataset: trainSet, evalDataset: evalSet,
-      lossAndLogits: { b in
-        let (loss, logits) = model.lossAndLogits(b.tensors)
-        return (LossOutput(loss: loss), logits)
-      },
-      computeMetrics: { p in Self.metrics(p, names: names) },
-      saveModel: { m, dir in
-        try m.savePretrained(to: dir)
-        try tok.savePretrained(dir)
-      })
-    trainer.throughputUnit = .samples
-    _ = try trainer.train()
-    try model.savePretrained(to: args.outputDir)
-    try tok.savePretrained(args.outputDir)
+    try EncoderFineTuning.trainAndSave(trainer, model, tokenizer: tok)
     print("model saved to \(args.outputDir)")
   }
 

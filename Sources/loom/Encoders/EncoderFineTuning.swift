@@ -1,0 +1,41 @@
+import Foundation
+import LoomModels
+import LoomTokenizers
+import LoomTrain
+
+/// The Trainer set-up `loom train classify`, `token-classify` and `qa` share (HF's
+/// Trainer(model, args, train_dataset, eval_dataset, compute_metrics) with the tokenizer).
+enum EncoderFineTuning {
+  /// Without an evaluation set there is no per-epoch evaluation nor best-model reload.
+  /// Checkpoints hold the tokenizer too; throughput counts examples.
+  static func trainer(
+    _ model: any EncoderModel, tokenizer tok: Tokenizer, args: inout TrainingArguments, train: CollatedDataset,
+    eval: CollatedDataset?, metrics: @escaping (EvalPrediction) -> [String: Double]
+  ) -> Trainer {
+    if eval == nil {
+      args.evalStrategy = .no
+      args.loadBestModelAtEnd = false
+    }
+    let trainer = Trainer(
+      model: model, args: args, trainDataset: train, evalDataset: eval,
+      lossAndLogits: { b in
+        let (loss, logits) = model.lossAndLogits(b.tensors)
+        return (LossOutput(loss: loss), logits)
+      },
+      computeMetrics: metrics,
+      saveModel: { m, dir in
+        try m.savePretrained(to: dir)
+        try tok.savePretrained(dir)
+      })
+    trainer.throughputUnit = .samples
+    return trainer
+  }
+
+  /// Trains, then writes the final (with load_best_model_at_end, the best) model and the
+  /// tokenizer to output_dir.
+  static func trainAndSave(_ trainer: Trainer, _ model: any EncoderModel, tokenizer tok: Tokenizer) throws {
+    _ = try trainer.train()
+    try model.savePretrained(to: trainer.args.outputDir)
+    try tok.savePretrained(trainer.args.outputDir)
+  }
+}
