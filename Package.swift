@@ -92,7 +92,10 @@ let package = Package(
     .testTarget(name: "LoomTrainTests", dependencies: ["LoomCore", "LoomNN", "LoomOptim", "LoomIO", "LoomTrain"]),
     .testTarget(
       name: "LoomModelsTests",
-      dependencies: ["LoomCore", "LoomNN", "LoomOptim", "LoomIO", "LoomModels", "LoomGenerate", "LoomTokenizers", "LoomTrain", "LoomPlot"],
+      dependencies: [
+        "LoomCore", "LoomNN", "LoomOptim", "LoomIO", "LoomModels", "LoomGenerate", "LoomTokenizers", "LoomTrain", "LoomPlot",
+        "LoomDatasets",
+      ],
       resources: [.copy("Fixtures")]),
     .testTarget(name: "LoomTokenizersTests", dependencies: ["LoomTokenizers"], resources: [.copy("Fixtures")]),
     .testTarget(
