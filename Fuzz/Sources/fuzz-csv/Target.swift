@@ -5,15 +5,10 @@ import LoomDatasets
 /// column as text; the same bytes as a .tsv.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzOne(_ input: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
-  guard let data = input else { return 0 }
-  let bytes = UnsafeRawBufferPointer(start: data, count: size)
-  for name in ["data.csv", "data.tsv"] {
-    let path = Scratch.write(name, bytes)
-    do {
-      let d = try Dataset.load([path])
-      for c in d.columnNames { _ = try? d.strings(c) }
-      _ = d.rows
-    } catch { Scratch.check(error) }
+  Scratch.read(input, size, as: ["data.csv", "data.tsv"]) { path in
+    let d = try Dataset.load([path])
+    for c in d.columnNames { _ = try? d.strings(c) }
+    _ = d.rows
   }
   return 0
 }

@@ -5,15 +5,13 @@ import LoomDatasets
 /// X.jsonl` reads it), then every column as text and as lists (token-classify's words and tags).
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzOne(_ input: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
-  guard let data = input else { return 0 }
-  let path = Scratch.write("data.jsonl", UnsafeRawBufferPointer(start: data, count: size))
-  do {
+  Scratch.read(input, size, as: ["data.jsonl"]) { path in
     let d = try Dataset.load([path])
     for c in d.columnNames {
       _ = try? d.strings(c)
       for v in try d.column(c) { _ = v.list?.map { $0.string ?? $0.int.map(String.init) ?? v.description } }
     }
-  } catch { Scratch.check(error) }
+  }
   return 0
 }
 

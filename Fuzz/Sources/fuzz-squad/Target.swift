@@ -7,19 +7,14 @@ import LoomTokenizers
 /// (short windows, so contexts overflow) and the n-best post-processing.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzOne(_ input: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
-  guard let data = input else { return 0 }
-  let bytes = UnsafeRawBufferPointer(start: data, count: size)
-  for name in ["squad.json", "squad.jsonl"] {
-    let path = Scratch.write(name, bytes)
-    do {
-      let d = try Dataset.loadSQuAD(path)
-      _ = try QuestionAnswering.prepareTrainFeatures(d, tokenizer: tokenizer, maxLength: 24, docStride: 4)
-      let windows = try QuestionAnswering.prepareValidationFeatures(d, tokenizer: tokenizer, maxLength: 24, docStride: 4)
-      let logits = (0..<windows.count).map { w in (0..<24).map { Float((w * 7 + $0 * 13) % 11) } }
-      _ = try QuestionAnswering.postprocess(
-        examples: d, features: windows, startLogits: logits, endLogits: logits.map { $0.reversed() },
-        nBestSize: 5, maxAnswerLength: 8)
-    } catch { Scratch.check(error) }
+  Scratch.read(input, size, as: ["squad.json", "squad.jsonl"]) { path in
+    let d = try Dataset.loadSQuAD(path)
+    _ = try QuestionAnswering.prepareTrainFeatures(d, tokenizer: tokenizer, maxLength: 24, docStride: 4)
+    let windows = try QuestionAnswering.prepareValidationFeatures(d, tokenizer: tokenizer, maxLength: 24, docStride: 4)
+    let logits = (0..<windows.count).map { w in (0..<24).map { Float((w * 7 + $0 * 13) % 11) } }
+    _ = try QuestionAnswering.postprocess(
+      examples: d, features: windows, startLogits: logits, endLogits: logits.map { $0.reversed() },
+      nBestSize: 5, maxAnswerLength: 8)
   }
   return 0
 }
