@@ -13,6 +13,9 @@ let targets: [(String, [Target.Dependency])] = [
   ("fuzz-vocab-txt", [.product(name: "LoomTokenizers", package: "Loom")]),
   ("fuzz-char-vocab", [.product(name: "LoomGenerate", package: "Loom")]),
   ("fuzz-idx", [.product(name: "LoomIO", package: "Loom")]),
+  ("fuzz-csv", [.product(name: "LoomDatasets", package: "Loom")]),
+  ("fuzz-jsonl", [.product(name: "LoomDatasets", package: "Loom")]),
+  ("fuzz-squad", [.product(name: "LoomDatasets", package: "Loom"), .product(name: "LoomTokenizers", package: "Loom")]),
   ("fuzz-checkpoint", [
     .product(name: "LoomTrain", package: "Loom"), .product(name: "LoomOptim", package: "Loom"),
     .product(name: "LoomCore", package: "Loom"), .product(name: "LoomIO", package: "Loom"),

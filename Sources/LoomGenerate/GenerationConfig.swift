@@ -28,6 +28,9 @@ public struct GenerationConfig: Sendable {
   public var eosTokenIds: [Int] = []
   public var padTokenId: Int? = nil
   public var badWordsIds: [[Int]] = []
+  /// HF's `suppress_tokens`: ids whose scores are -inf at every step, so they are never
+  /// generated (Loom sets the unused ids of a small character vocabulary).
+  public var suppressTokens: [Int] = []
   public var seed: UInt64? = nil
   /// Past the model's n_positions, keep generating with the context cropped to the
   /// last n_positions − 1 tokens (nanoGPT's `idx[:, -block_size:]` less the last position, whose output HF-style training never reaches; the cache is recomputed
@@ -39,7 +42,7 @@ public struct GenerationConfig: Sendable {
   /// Checks contradictory or out-of-range settings with messages naming the field.
   public func validate(vocabularySize: Int) throws {
     try validate()
-    for id in eosTokenIds + (padTokenId.map { [$0] } ?? []) where id < 0 || id >= vocabularySize {
+    for id in eosTokenIds + (padTokenId.map { [$0] } ?? []) + suppressTokens where id < 0 || id >= vocabularySize {
       throw LoomError("token id \(id) is outside the vocabulary (size \(vocabularySize))")
     }
   }

@@ -1,7 +1,7 @@
 import Foundation
 
 /// Score processors applied to one row of next-token scores, in Hugging Face's order:
-/// repetition penalty, n-gram blocking, bad words, minimum length; then (sampling
+/// repetition penalty, n-gram blocking, bad words, minimum length, suppressed tokens; then (sampling
 /// only) temperature, top-k, top-p, min-p.
 struct LogitsProcessors {
   let config: GenerationConfig
@@ -25,6 +25,7 @@ struct LogitsProcessors {
     if generatedCount < config.minNewTokens {
       for e in config.eosTokenIds { scores[e] = -.infinity }
     }
+    for t in config.suppressTokens where t >= 0 && t < scores.count { scores[t] = -.infinity }
   }
 
   /// Tokens that would repeat an n-gram already in `history`.

@@ -38,6 +38,7 @@ public final class TextGenerationPipeline {
     {
       c.eosTokenIds = [eos]
     }
+    c.suppressTokens += codec.unusedIds(modelVocabSize: model.config.vocabSize)
     let ids = try codec.encode(prompt)
     guard !ids.isEmpty else { throw LoomError("text generation: the prompt encodes to no tokens") }
     let outputs = try Generation.generate(model, prompts: [ids], config: c)

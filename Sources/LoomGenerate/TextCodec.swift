@@ -35,6 +35,15 @@ public enum TextCodec {
     }
   }
 
+  /// Ids of a model with `modelVocabSize` embeddings that this vocabulary never gives: those
+  /// past a character vocabulary smaller than the model's. Generation suppresses them
+  /// (`GenerationConfig.suppressTokens`), as no text could show them. None for a Hugging
+  /// Face tokenizer (HF samples a padded vocabulary's extra ids too).
+  public func unusedIds(modelVocabSize: Int) -> [Int] {
+    guard case .chars(let c) = self, c.vocabSize < modelVocabSize else { return [] }
+    return Array(c.vocabSize..<modelVocabSize)
+  }
+
   /// The end-of-text token, when the vocabulary has one (a character vocabulary has none).
   public var eosTokenId: Int? {
     if case .hf(let t) = self, let id = t.tokenToId("<|endoftext|>") ?? t.tokenToId("</s>") {
@@ -45,14 +54,15 @@ public enum TextCodec {
 
   /// Loads from a model directory (char_vocab.json or a tokenizer), a tokenizer path,
   /// or a shipped tokenizer's name (`gpt2`). With `modelVocabSize`, a character vocabulary
-  /// of another size is an error (its ids would index the wrong embeddings).
+  /// larger than it is an error (its ids would lie outside the embeddings). A smaller one is
+  /// a model fine-tuned from a larger vocabulary: the ids past it are `unusedIds`.
   public static func load(_ path: String, modelVocabSize: Int? = nil) throws -> TextCodec {
     let chars = path + "/" + charVocabFile
     if FileManager.default.fileExists(atPath: chars) {
       let tokenizer = try loadChars(chars)
-      if let modelVocabSize, tokenizer.vocabSize != modelVocabSize {
+      if let modelVocabSize, tokenizer.vocabSize > modelVocabSize {
         throw LoomError(
-          "\(chars) lists \(tokenizer.vocabSize) characters but the model's vocab_size is \(modelVocabSize): the vocabulary belongs to another model (char_vocab.json must list exactly vocab_size characters)")
+          "\(chars) lists \(tokenizer.vocabSize) characters but the model's vocab_size is \(modelVocabSize): the vocabulary belongs to another model (char_vocab.json may list at most vocab_size characters)")
       }
       return .chars(tokenizer)
     }

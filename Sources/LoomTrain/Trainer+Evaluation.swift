@@ -44,6 +44,8 @@ extension Trainer {
     // Sums stay on the device (float64, weighted by batch size) until the end.
     var lossSum: Tensor? = nil
     var partSums: [String: Tensor] = [:]
+    // logging_nan_inf_filter: the same sums over the batches whose loss is finite ("" is the loss).
+    var finiteSums: [String: (sum: Tensor, count: Tensor)] = [:]
     var n = 0
     var predictions: [Tensor] = []
     var labels: [Tensor] = []
@@ -58,6 +60,14 @@ extension Trainer {
           let p = v.double() * weight
           partSums[k] = partSums[k].map { $0 + p } ?? p
         }
+        if args.loggingNanInfFilter {
+          for (k, v) in [("", l)] + loss.parts.map({ ($0.key, $0.value.double() * weight) }) {
+            let finite = (v - v) == 0.0
+            let zero = Tensor.zeros(like: v)
+            let (sum, count) = finiteSums[k] ?? (zero, zero)
+            finiteSums[k] = (sum + Tensor.where(finite, v, zero), count + Tensor.where(finite, zero + weight, zero))
+          }
+        }
       }
       n += indices.count
       if let logits = out.logits {
@@ -68,14 +78,22 @@ extension Trainer {
     }
     var metrics: [String: Double] = [:]
     var mean: Double? = nil
+    /// The mean over every batch, or over the finite ones when filtering left some out and
+    /// kept any (HF).
+    func average(_ key: String, _ sum: Tensor) -> Double {
+      if let f = finiteSums[key], case let count = f.count.item(), count > 0, count < Double(n) {
+        return f.sum.item() / count
+      }
+      return sum.item() / Double(max(n, 1))
+    }
     if let lossSum {
-      let m = lossSum.item() / Double(max(n, 1))
+      let m = average("", lossSum)
       mean = m
       metrics[prefix + "_loss"] = m
       // exp of a token cross-entropy; meaningless for other losses (a VAE's, a classifier's).
       if isLanguageModel { metrics[prefix + "_perplexity"] = Foundation.exp(min(m, 700)) }
     }
-    for (k, v) in partSums { metrics[prefix + "_" + k] = v.item() / Double(max(n, 1)) }
+    for (k, v) in partSums { metrics[prefix + "_" + k] = average(k, v) }
     let stacked = predictions.isEmpty ? nil : Tensor.cat(predictions)
     let stackedLabels = labels.isEmpty ? nil : Tensor.cat(labels)
     if let computeMetrics, !predictionLossOnly {

@@ -34,7 +34,7 @@ extension Trainer {
       try restore(from: resume, optimizer: optimizer, scheduler: scheduler)
     }
     model.train()
-    var running = RunningLoss()
+    var running = RunningLoss(startStep: state.globalStep)
     callbackHandler.onTrainBegin(args, state, &control)
     let accumulation = args.gradientAccumulationSteps
     while state.globalStep < total && !control.shouldTrainingStop {
@@ -48,10 +48,11 @@ extension Trainer {
           state.batchesInEpoch += 1
           micro += 1
           let output = try trainingStep(model: model, inputs: batch)
-          running.add(output, tokens: throughputUnit == .tokens ? batch.tokenCount : batch.count)
+          let units = throughputUnit == .tokens ? batch.tokenCount : batch.count
           if args.stopOnNaN, case let loss = output.loss.item(), !loss.isFinite {
-            // Logged (as null in JSON) at the step it broke, never stepped or saved: the
-            // checkpoints stay good.
+            // Logged as it is (null in JSON), whatever logging_nan_inf_filter says, at the
+            // step it broke, never stepped or saved: the checkpoints stay good.
+            running.add(output, tokens: units)
             var logs = running.means()
             logs["learning_rate"] = optimizer.paramGroups[0].lr
             logs["epoch"] = state.epoch
@@ -60,6 +61,9 @@ extension Trainer {
             callbackHandler.onTrainEnd(args, state, &control)
             throw nonFiniteStop(step: state.globalStep + 1, what: "the training loss is \(ProgressCallback.number(loss, "%g"))")
           }
+          running.add(
+            output, tokens: units, nanInfFilter: args.loggingNanInfFilter,
+            stepsSinceLog: state.globalStep - running.startStep)
           let endOfEpoch = state.batchesInEpoch == loader.count
           guard micro % accumulation == 0 || endOfEpoch else {
             callbackHandler.onSubstepEnd(args, state, &control)
@@ -141,7 +145,7 @@ extension Trainer {
       logs["epoch"] = state.epoch
       logs["step"] = Double(state.globalStep)
       logs[throughputUnit.logKey] = running.throughput()
-      running = RunningLoss()
+      running = RunningLoss(startStep: state.globalStep)
       try log(logs)
     }
     control.shouldLog = false
@@ -162,15 +166,26 @@ extension Trainer {
 /// The training loss and its parts summed on the device over a logging window (in
 /// float64, so the logged mean equals the sum of the float32 losses read one by one).
 struct RunningLoss {
+  /// The global step of the last log (HF's `_globalstep_last_logged`).
+  var startStep = 0
   var loss: Tensor? = nil
   var parts: [String: Tensor] = [:]
   var count = 0
   var tokens = 0
   var start = Date()
 
-  mutating func add(_ output: LossOutput, tokens: Int) {
-    loss = loss.map { $0 + output.loss.double() } ?? output.loss.double()
-    for (k, v) in output.parts { parts[k] = parts[k].map { $0 + v.double() } ?? v.double() }
+  /// Adds a micro-batch's loss. With `nanInfFilter` (logging_nan_inf_filter) a NaN or
+  /// infinite loss (or part) adds sum / (1 + stepsSinceLog) instead, HF's formula, chosen
+  /// on the device so the loss is still read once per logging window.
+  mutating func add(_ output: LossOutput, tokens: Int, nanInfFilter: Bool = false, stepsSinceLog: Int = 0) {
+    func accumulate(_ sum: Tensor?, _ value: Tensor) -> Tensor {
+      let v = value.double()
+      guard nanInfFilter else { return sum.map { $0 + v } ?? v }
+      let s = sum ?? Tensor.zeros(like: v)
+      return s + Tensor.where((v - v) == 0.0, v, s / Double(1 + stepsSinceLog))
+    }
+    loss = accumulate(loss, output.loss)
+    for (k, v) in output.parts { parts[k] = accumulate(parts[k], v) }
     count += 1
     self.tokens += tokens
   }

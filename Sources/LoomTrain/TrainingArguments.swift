@@ -48,6 +48,12 @@ public struct TrainingArguments: Codable, Equatable, Sendable {
   /// non-finite weights, so the last good checkpoint stays. Off, a NaN loss is logged (as
   /// null in JSON) and training goes on, as in HF.
   public var stopOnNaN = false
+  /// HF's `logging_nan_inf_filter`: a NaN or infinite training loss is left out of the
+  /// logged running loss (HF adds the running sum / (1 + steps since the last log) in its
+  /// place), and NaN or infinite batches are left out of the evaluation loss when any batch
+  /// is finite. Only logging changes, never the gradients. Off, such losses are logged as
+  /// they are (null in JSON).
+  public var loggingNanInfFilter = true
 
   public init(outputDir: String) { self.outputDir = outputDir }
 
@@ -63,7 +69,7 @@ public struct TrainingArguments: Codable, Equatable, Sendable {
     case metricForBestModel = "metric_for_best_model", greaterIsBetter = "greater_is_better", seed
     case dataloaderDropLast = "dataloader_drop_last", resumeFromCheckpoint = "resume_from_checkpoint"
     case dataloaderPrefetch = "dataloader_prefetch", optim, sgdMomentum = "sgd_momentum"
-    case stopOnNaN = "stop_on_nan"
+    case stopOnNaN = "stop_on_nan", loggingNanInfFilter = "logging_nan_inf_filter"
   }
 
   /// Loom's three original optimizers (every accepted name: `OptimizerNames.allCases`).

@@ -84,6 +84,7 @@ struct GenerateCommand: ParsableCommand {
       slidingWindowName: "--sliding-window")
     if let eos = lm.config.eosTokenId ?? codec.eosTokenId, eos < lm.config.vocabSize { g.eosTokenIds = [eos] }
     g.padTokenId = lm.config.padTokenId ?? g.eosTokenIds.first
+    g.suppressTokens = codec.unusedIds(modelVocabSize: lm.config.vocabSize)
     let streaming = stream && numBeams == 1 && numReturnSequences == 1
     var generated: [Int] = []
     var printed = ""

@@ -203,6 +203,7 @@ struct TrainGPTCommand: ParsableCommand {
     for s in 0..<samples {
       var g = sampleSettings(s, seed: trainingArgs.seed)
       if let eos = codec.eosTokenId { g.eosTokenIds = [eos] }
+      g.suppressTokens = codec.unusedIds(modelVocabSize: modelConfig.vocabSize)
       let prompt = [try codec.encode("\n").first ?? 0]
       let out = try Generation.generate(model, prompts: [prompt], config: g)
       print("--- sample \(s + 1) ---")

@@ -96,6 +96,11 @@ struct TrainingFlags: ParsableArguments {
       "Stop at the first NaN or infinite loss with an error naming the step, keeping the last good checkpoint (default: log nan, as null in the JSON logs, and go on)."
   )
   var stopOnNaN = false
+  @Option(
+    help:
+      "true or false: leave NaN and infinite losses out of the logged training and evaluation loss (TrainingArguments: true; the gradients are unchanged)."
+  )
+  var loggingNanInfFilter: Bool?
 
   /// The flag for a TrainingArguments field, spelled as given (an alias when the user
   /// passed the alias), so errors name what was typed.
@@ -187,6 +192,7 @@ struct TrainingFlags: ParsableArguments {
     if dataloaderDropLast { a.dataloaderDropLast = true }
     if let v = resumeFromCheckpoint { a.resumeFromCheckpoint = v }
     if stopOnNaN { a.stopOnNaN = true }
+    if let v = loggingNanInfFilter { a.loggingNanInfFilter = v }
     do {
       try a.validate(naming: flagName)
       try Trainer.checkOutputDirectory(a)

@@ -92,18 +92,25 @@ final class ConfigLimitsTests: XCTestCase {
     XCTAssertEqual(error { try AutoConfig.from(directory: m) }, "cannot read \(m)/config.json: is a directory, not a file")
   }
 
-  func testCharVocabOfAnotherSizeThanVocabSizeIsRejected() throws {
-    // The fixture's vocab_size is 97; a 3-character vocabulary would index the wrong rows.
+  func testCharVocabLargerThanVocabSizeIsRejected() throws {
+    // The fixture's vocab_size is 97; a 98th character would have no embedding row.
     let m = try model([:])
-    try JSONEncoder().encode(["a", "b", "c"]).write(to: URL(fileURLWithPath: m + "/char_vocab.json"))
+    let chars98 = (0..<98).map { String(UnicodeScalar(UInt8(32 + $0))) }
+    try JSONEncoder().encode(chars98).write(to: URL(fileURLWithPath: m + "/char_vocab.json"))
     let text = error { try TextGenerationPipeline(directory: m) }
     XCTAssertEqual(
       text,
-      "\(m)/char_vocab.json lists 3 characters but the model's vocab_size is 97: the vocabulary belongs to another model (char_vocab.json must list exactly vocab_size characters)")
+      "\(m)/char_vocab.json lists 98 characters but the model's vocab_size is 97: the vocabulary belongs to another model (char_vocab.json may list at most vocab_size characters)")
+    // Fewer characters: a model fine-tuned from a larger vocabulary; ids 3..<97 are unused.
+    try JSONEncoder().encode(["a", "b", "c"]).write(to: URL(fileURLWithPath: m + "/char_vocab.json"))
+    let small = try TextCodec.load(m, modelVocabSize: 97)
+    XCTAssertEqual(small.vocabSize, 3)
+    XCTAssertEqual(small.unusedIds(modelVocabSize: 97), Array(3..<97))
     try JSONEncoder().encode(["a", "b", "a"]).write(to: URL(fileURLWithPath: m + "/char_vocab.json"))
     XCTAssertEqual(error { try TextCodec.load(m) }, "\(m)/char_vocab.json: entry 2 repeats entry 0 (each character once)")
     let chars = (0..<97).map { String(UnicodeScalar(UInt8(32 + $0))) }
     try JSONEncoder().encode(chars).write(to: URL(fileURLWithPath: m + "/char_vocab.json"))
     XCTAssertEqual(try TextCodec.load(m, modelVocabSize: 97).vocabSize, 97)
+    XCTAssertEqual(try TextCodec.load(m, modelVocabSize: 97).unusedIds(modelVocabSize: 97), [])
   }
 }

@@ -104,7 +104,10 @@ final class HardeningCLITests: XCTestCase {
   /// and goes on, so Loom does, writing null in its JSON and warning at the end.
   func testNaNLossIsLoggedAsNullAndTheRunFinishes() throws {
     let out = dir + "/nan"
-    let r = try runLoom(gpt(out, ["--max-steps", "6", "--logging-steps", "2", "--save-steps", "3", "--adam-epsilon", "0"]))
+    // Unfiltered: --logging-nan-inf-filter (true by default, as in HF) would log a filtered loss.
+    let r = try runLoom(gpt(out, [
+      "--max-steps", "6", "--logging-steps", "2", "--save-steps", "3", "--adam-epsilon", "0", "--logging-nan-inf-filter", "false",
+    ]))
     XCTAssertEqual(r.status, 0, r.err)
     XCTAssertTrue(r.err.contains("warning: training ended with non-finite weights"), r.err)
     XCTAssertTrue(r.err.contains("loss nan"), r.err)
@@ -115,6 +118,32 @@ final class HardeningCLITests: XCTestCase {
     for f in ["model.safetensors", "checkpoint-6/trainer_state.json", "loss.png"] {
       XCTAssertTrue(FileManager.default.fileExists(atPath: out + "/" + f), f)
     }
+  }
+
+  /// --logging-nan-inf-filter true|false on a run whose losses turn NaN (--adam-epsilon 0):
+  /// true (the default) logs finite losses where false logs null; the weights are the same.
+  func testLoggingNanInfFilterFlag() throws {
+    var logged: [String: [Any]] = [:]
+    for setting in ["true", "false"] {
+      let out = dir + "/filter-" + setting
+      let r = try runLoom(gpt(out, [
+        "--max-steps", "6", "--logging-steps", "2", "--save-strategy", "no", "--adam-epsilon", "0",
+        "--logging-nan-inf-filter", setting,
+      ]))
+      XCTAssertEqual(r.status, 0, r.err)
+      logged[setting] = try rows(out + "/metrics.jsonl").compactMap { $0["loss"] }
+      XCTAssertEqual(logged[setting]?.count, 3)
+    }
+    let filtered = logged["true"]!, raw = logged["false"]!
+    XCTAssertTrue(raw.contains { $0 is NSNull }, "unfiltered: null where the loss is NaN: \(raw)")
+    XCTAssertTrue(filtered.allSatisfy { ($0 as? Double)?.isFinite == true }, "filtered: \(filtered)")
+    // The same run: the windows with no NaN log the same loss.
+    for (f, r) in zip(filtered, raw) where r is Double { XCTAssertEqual(f as? Double, r as? Double) }
+    let weights = try ["true", "false"].map { try Data(contentsOf: URL(fileURLWithPath: dir + "/filter-\($0)/model.safetensors")) }
+    XCTAssertEqual(weights[0], weights[1], "only the logs differ")
+    let bad = try runLoom(gpt(dir + "/filter-bad", ["--logging-nan-inf-filter", "maybe"]))
+    XCTAssertEqual(bad.status, 64, bad.err)
+    XCTAssertTrue(bad.err.contains("--logging-nan-inf-filter"), bad.err)
   }
 
   /// --stop-on-nan: a run resumed with a NaN-producing setting stops at the first NaN loss

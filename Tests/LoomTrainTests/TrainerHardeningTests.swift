@@ -62,7 +62,9 @@ final class TrainerHardeningTests: XCTestCase {
   /// (both strict JSON) and resumes from such a checkpoint with NaN back in log_history.
   /// On main this threw "Invalid number value (nan) in JSON write" at the first NaN log.
   func testNaNLossIsLoggedAsNullAndTrainingGoesOn() throws {
-    let t = trainer(args { $0.maxSteps = 6; $0.evalStrategy = .steps; $0.evalSteps = 3 }, nanFrom: 5)
+    // logging_nan_inf_filter (on by default, as in HF) would log a filtered loss instead.
+    let t = trainer(
+      args { $0.maxSteps = 6; $0.evalStrategy = .steps; $0.evalSteps = 3; $0.loggingNanInfFilter = false }, nanFrom: 5)
     let state = try t.train()
     XCTAssertEqual(state.globalStep, 6)
     let losses = state.logHistory.compactMap { $0["loss"] }

@@ -40,6 +40,18 @@ public enum Scratch {
     return (bytes, UnsafeRawBufferPointer(start: nil, count: 0))
   }
 
+  /// Writes the input as each of `names` in turn (readers that pick the format by extension)
+  /// and reads it with `body`, checking any error it throws.
+  public static func read(
+    _ input: UnsafePointer<UInt8>?, _ size: Int, as names: [String], _ body: (String) throws -> Void
+  ) {
+    guard let input else { return }
+    for name in names {
+      let path = write(name, UnsafeRawBufferPointer(start: input, count: size))
+      do { try body(path) } catch { check(error) }
+    }
+  }
+
   /// A thrown error must carry a message (the readers' contract).
   public static func check(_ error: Error) {
     if "\(error)".isEmpty { fatalError("a reader threw an error with an empty message") }

@@ -61,8 +61,9 @@ public enum QuestionAnswering {
           ends.append(.int(c))
           continue
         }
-        let endChar = startChar + text.unicodeScalars.count
-        let (s, t) = answerTokens(e, startChar: startChar, endChar: endChar) ?? (c, c)
+        // An unchecked answer_start near Int.max points nowhere rather than overflowing.
+        let (endChar, overflow) = startChar.addingReportingOverflow(text.unicodeScalars.count)
+        let (s, t) = (overflow ? nil : answerTokens(e, startChar: startChar, endChar: endChar)) ?? (c, c)
         starts.append(.int(s))
         ends.append(.int(t))
       }

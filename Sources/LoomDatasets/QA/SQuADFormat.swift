@@ -66,14 +66,23 @@ extension Dataset {
     }
     for i in 0..<d.count {
       let r = d[i]
+      let id = r["id"].map { $0.string ?? $0.description } ?? "\(i)"
+      // A JSON-lines row may hold anything in any column.
+      for c in ["context", "question"] where r[c]?.string == nil {
+        throw DatasetError("\(path): row \(i + 1) (question \(id)): '\(c)' must be a string, got \(r[c] ?? .null)")
+      }
       let ctx = Array(r["context"]!.string!.unicodeScalars)
-      let (texts, starts) = try SQuADAnswers.parse(r["answers"]!, row: i)
+      let texts: [String], starts: [Int]
+      do { (texts, starts) = try SQuADAnswers.parse(r["answers"] ?? .null, row: i) } catch {
+        throw DatasetError("\(path): question \(id): \(error)")
+      }
       for (t, s) in zip(texts, starts) {
         let n = t.unicodeScalars.count
-        guard s >= 0, s + n <= ctx.count, String(String.UnicodeScalarView(ctx[s..<(s + n)])) == t
+        // s + n could overflow: compare against what is left of the context instead.
+        guard s >= 0, s <= ctx.count, n <= ctx.count - s, String(String.UnicodeScalarView(ctx[s..<(s + n)])) == t
         else {
           throw DatasetError(
-            "\(path): question \(r["id"]!.string ?? r["id"]!.description): answer \(t.debugDescription) is not at answer_start \(s) of its context"
+            "\(path): question \(id): answer \(t.debugDescription) is not at answer_start \(s) of its context"
           )
         }
       }
