@@ -52,14 +52,29 @@ static inline int64_t key_limit(const loom_attn_args *a, int64_t r) {
   return lim < a->tk - 1 ? lim : a->tk - 1;
 }
 
+/// The number of leading ones of batch b's key mask when the rest are zeros (right padding,
+/// what tokenizers produce), else -1; tk when there is no mask.
+static int64_t mask_prefix(const loom_attn_args *a, int64_t b) {
+  if (!a->key_mask) return a->tk;
+  const uint8_t *km = a->key_mask + b * a->key_mask_stride_b;
+  int64_t n = 0;
+  while (n < a->tk && km[n]) n++;
+  for (int64_t c = n; c < a->tk; c++)
+    if (km[c]) return -1;
+  return n;
+}
+
 /// Scales one row of scores s[c] (keys c0.., `cols` of them) for query row r, masked
-/// keys at -inf; returns the row's max (-inf when no key is visible).
+/// keys at -inf; returns the row's max (-inf when no key is visible). `prefix` is
+/// mask_prefix's answer: a right-padding mask only shortens the visible run, so the
+/// vectorised scaling masks it and the per-key pass is skipped.
 static float scores_row(const loom_ktable *kt, const loom_attn_args *a, int64_t b, float *row, int64_t r,
-                        int64_t c0, int64_t cols) {
+                        int64_t c0, int64_t cols, int64_t prefix) {
   int64_t vis = key_limit(a, r) - c0 + 1;
+  if (prefix >= 0 && prefix - c0 < vis) vis = prefix - c0;
   vis = vis < 0 ? 0 : (vis > cols ? cols : vis);
   float mx = kt->attn_scores(row, vis, cols, a->scale);
-  if (a->key_mask) {
+  if (a->key_mask && prefix < 0) {
     const uint8_t *km = a->key_mask + b * a->key_mask_stride_b + c0;
     mx = -INFINITY;
     for (int64_t c = 0; c < vis; c++) {
@@ -82,6 +97,7 @@ static void forward_range(void *ctx, int64_t begin, int64_t end) {
   float m[BQ], l[BQ], alpha[BQ];
   for (int64_t bh = begin; bh < end; bh++) {
     int64_t b = bh / a->heads, h = bh % a->heads;
+    const int64_t prefix = mask_prefix(a, b);
     for (int64_t r0 = 0; r0 < a->tq; r0 += BQ) {
       int64_t rows = a->tq - r0 < BQ ? a->tq - r0 : BQ;
       for (int64_t i = 0; i < rows; i++) {
@@ -96,7 +112,7 @@ static void forward_range(void *ctx, int64_t begin, int64_t end) {
                           at(a->q, b, h, r0), a->q.stride_t, at(a->k, b, h, c0), a->k.stride_t, 0.0f, s, bk);
         for (int64_t i = 0; i < rows; i++) {
           float *row = s + i * bk;
-          float bm = scores_row(kt, a, b, row, r0 + i, c0, cols);
+          float bm = scores_row(kt, a, b, row, r0 + i, c0, cols, prefix);
           float mx = bm > m[i] ? bm : m[i];
           if (mx == -INFINITY) {  // nothing visible yet in this row
             alpha[i] = 1;
@@ -159,6 +175,7 @@ static void backward_range(void *ctx, int64_t begin, int64_t end) {
   float *dd = malloc(sizeof(float) * (size_t)a->tq);
   for (int64_t bh = begin; bh < end; bh++) {
     int64_t b = bh / a->heads, h = bh % a->heads;
+    const int64_t prefix = mask_prefix(a, b);
     const float *lse = a->lse + (b * a->heads + h) * a->tq;
     // D_r = dO_r · O_r, and zeroed gradient rows.
     for (int64_t r = 0; r < a->tq; r++) {
@@ -186,7 +203,7 @@ static void backward_range(void *ctx, int64_t begin, int64_t end) {
                           at(a->q, b, h, r0), a->q.stride_t, at(a->k, b, h, c0), a->k.stride_t, 0.0f, p, bk);
         for (int64_t i = 0; i < rows; i++) {
           float *row = p + i * bk;
-          scores_row(kt, a, b, row, r0 + i, c0, cols);
+          scores_row(kt, a, b, row, r0 + i, c0, cols, prefix);
           kt->exp_store_sum(row, lse[r0 + i], row, cols);  // exp(-inf) = 0 for masked keys
         }
         float *pv = p;

@@ -112,4 +112,16 @@ extension Tensor {
   public func fill(_ value: Double) {
     if count > 0 { backend.fill(self, with: value) }
   }
+
+  /// Overwrites this tensor in place with N(mean, std²) draws from `generator` (torch's
+  /// `normal_`, no autograd): the values `Tensor.randn(shape, mean:std:dtype:generator:)` would
+  /// return, without allocating them first (model initialisation).
+  public func fillNormal(mean: Double = 0, std: Double = 1, generator: Generator = .global) {
+    guard count > 0 else { return }
+    guard isContiguous else {
+      copyIn(Tensor.randn(shape, mean: mean, std: std, dtype: dtype, generator: generator, device: device))
+      return
+    }
+    backend.fillRandom(self, .normal(mean: mean, std: std), seed: generator.seed, offset: generator.reserve(count))
+  }
 }

@@ -69,12 +69,17 @@ public final class Storage: @unchecked Sendable {
 
 /// Caching allocator: size-bucketed free lists of 64-byte aligned blocks.
 /// Sizes round up (64 B granularity below 1 MiB, 1/8 power-of-two steps above) so
-/// shapes that vary a little still hit the cache. Cached bytes are capped
-/// (LOOM_POOL_LIMIT_MB, default 4096) and the pool can be emptied on demand.
+/// shapes that vary a little still hit the cache. A request whose bucket is empty takes the
+/// smallest cached block of at most twice its size (best fit, as PyTorch's caching allocator
+/// does), so batches that shrink step by step (length-sorted inference) reuse the blocks of
+/// the wider batches before them instead of caching one set of blocks per width.
+/// Cached bytes are capped (LOOM_POOL_LIMIT_MB, default 4096) and the pool can be emptied on demand.
 public final class BufferPool: @unchecked Sendable {
   public static let shared = BufferPool()
 
   private var free: [Int: [UnsafeMutableRawPointer]] = [:]
+  /// The bucket sizes whose free lists are not empty, ascending (for the best-fit search).
+  private var cachedSizes: [Int] = []
   private var cachedBytes = 0
   private let lock = NSLock()
   private let limitBytes: Int
@@ -95,15 +100,28 @@ public final class BufferPool: @unchecked Sendable {
     return (n + step - 1) / step * step
   }
 
+  /// Index of the first entry of `cachedSizes` that is at least `size`.
+  private func firstCachedSize(atLeast size: Int) -> Int {
+    var (lo, hi) = (0, cachedSizes.count)
+    while lo < hi {
+      let mid = (lo + hi) / 2
+      if cachedSizes[mid] < size { lo = mid + 1 } else { hi = mid }
+    }
+    return lo
+  }
+
   func allocate(_ bytes: Int) -> (UnsafeMutableRawPointer, Int) {
     let size = BufferPool.bucket(bytes)
     lock.lock()
-    if var list = free[size], let p = list.popLast() {
-      free[size] = list
-      cachedBytes -= size
+    let i = firstCachedSize(atLeast: size)
+    if i < cachedSizes.count, cachedSizes[i] <= 2 * size {
+      let found = cachedSizes[i]
+      let p = free[found]!.removeLast()
+      if free[found]!.isEmpty { cachedSizes.remove(at: i) }
+      cachedBytes -= found
       reuseCount += 1
       lock.unlock()
-      return (p, size)
+      return (p, found)
     }
     mallocCount += 1
     lock.unlock()
@@ -119,6 +137,9 @@ public final class BufferPool: @unchecked Sendable {
     lock.lock()
     if cachedBytes + capacity <= limitBytes {
       free[capacity, default: []].append(pointer)
+      if free[capacity]!.count == 1 {
+        cachedSizes.insert(capacity, at: firstCachedSize(atLeast: capacity))
+      }
       cachedBytes += capacity
       lock.unlock()
     } else {
@@ -132,6 +153,7 @@ public final class BufferPool: @unchecked Sendable {
     lock.lock()
     let lists = free
     free = [:]
+    cachedSizes = []
     cachedBytes = 0
     lock.unlock()
     for list in lists.values { for p in list { Foundation.free(p) } }

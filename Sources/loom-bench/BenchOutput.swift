@@ -39,6 +39,21 @@ func peakRSSMegabytes() -> Double {
   return 0
 }
 
+/// Runs `loom-bench SUITE --only BENCH` (with the other options of `args`) as a child process
+/// that writes to this one's standard output, so the bench's peak RSS is its own.
+func runBenchInOwnProcess(suite: String, bench: String, args: [String]) throws {
+  var rest = args
+  if let i = rest.firstIndex(of: "--only") { rest.removeSubrange(i..<min(i + 2, rest.count)) }
+  let child = Process()
+  child.executableURL = Bundle.main.executableURL ?? URL(fileURLWithPath: CommandLine.arguments[0])
+  child.arguments = [suite, "--only", bench] + rest
+  try child.run()
+  child.waitUntilExit()
+  guard child.terminationStatus == 0 else {
+    throw BenchUsageError("\(suite) \(bench) exited with status \(child.terminationStatus)")
+  }
+}
+
 /// A bad `loom-bench` command line.
 struct BenchUsageError: Error, CustomStringConvertible {
   let description: String

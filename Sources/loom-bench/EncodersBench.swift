@@ -7,21 +7,46 @@ import LoomNN
 import LoomOptim
 import LoomTokenizers
 
-/// `loom-bench encoders [--quick] [--only a,b]`: what bench/pytorch/encoders.py measures —
+/// `loom-bench encoders [--quick] [--only a,b] [--lockstep]`: what bench/pytorch/encoders.py measures —
 /// a masked-LM training step (forward, backward, clipping, AdamW) of the seeds' wolfBERTa
 /// RoBERTa at seq 128, batch 8 (tokens/s, peak RSS; logits only at the 15 % masked
 /// positions, as `loom train mlm` computes them), and MiniLM sentence embeddings of real
-/// sentences at batch 32 (sentences/s) with the data dir's MiniLM.
+/// sentences at batch 32 (sentences/s, peak RSS) with the data dir's MiniLM. Each bench runs
+/// in its own process, as on the PyTorch side: peak RSS (VmHWM) is a process-wide high-water
+/// mark, so a bench run after the MLM step would report the MLM step's peak.
 func runEncodersBench(_ args: [String]) throws {
+  let benches = ["mlm-train", "minilm-embed"]
   let quick = args.contains("--quick")
-  let only = args.firstIndex(of: "--only").map { Set(args[$0 + 1].split(separator: ",").map(String.init)) }
-  func wanted(_ name: String) -> Bool { only?.contains(name) ?? true }
-  if wanted("mlm-train") { try benchMLMTrain(steps: quick ? 2 : 8) }
-  if wanted("minilm-embed") { try benchMiniLMEmbed(count: quick ? 128 : 1024, rounds: quick ? 1 : 3) }
+  let lockstep = args.contains("--lockstep")
+  let only = args.firstIndex(of: "--only").flatMap {
+    $0 + 1 < args.count ? args[$0 + 1].split(separator: ",").map(String.init) : nil
+  }
+  if lockstep && only?.count != 1 { throw BenchUsageError("--lockstep needs --only with exactly one bench") }
+  guard let only, only.count == 1 else {
+    for name in benches where only?.contains(name) ?? true {
+      try runBenchInOwnProcess(suite: "encoders", bench: name, args: args)
+    }
+    return
+  }
+  func time(_ rounds: Int, _ body: () throws -> Void) throws -> Double {
+    if lockstep { return lockstepMedian { try! body() } / 1000 }
+    var samples: [Double] = []
+    for _ in 0..<rounds {
+      let t0 = now()
+      try body()
+      samples.append(now() - t0)
+    }
+    return median(samples)
+  }
+  switch only[0] {
+  case "mlm-train": try benchMLMTrain(seconds: { try time(quick ? 2 : 8, $0) })
+  case "minilm-embed": try benchMiniLMEmbed(count: quick ? 128 : 1024, seconds: { try time(quick ? 1 : 3, $0) })
+  default: throw BenchUsageError("unknown bench \(only[0]) (benches: \(benches.joined(separator: ", ")))")
+  }
 }
 
 /// The wolfBERTa masked-LM step.
-func benchMLMTrain(steps: Int) throws {
+func benchMLMTrain(seconds: (() throws -> Void) throws -> Double) throws {
   let (batch, seq) = (8, 128)
   manualSeed(0)
   let config = try ModelRegistry.config(
@@ -60,14 +85,9 @@ func benchMLMTrain(steps: Int) throws {
   }
   step()
   step()
-  var samples: [Double] = []
-  for _ in 0..<steps {
-    let t0 = now()
-    step()
-    samples.append(now() - t0)
-  }
+  let s = try seconds(step)
   emit(
-    suite: "encoders", bench: "mlm-train", config: "wolfberta", value: Double(batch * seq) / median(samples),
+    suite: "encoders", bench: "mlm-train", config: "wolfberta", value: Double(batch * seq) / s,
     unit: "tokens/s",
     extra: [
       "impl": "loom", "peak_rss_mb": peakRSSMegabytes(), "batch": batch, "seq": seq,
@@ -96,19 +116,14 @@ func benchSentences(_ count: Int) throws -> [String] {
 }
 
 /// MiniLM sentence embeddings (mean pooling, normalised) at batch 32.
-func benchMiniLMEmbed(count: Int, rounds: Int) throws {
+func benchMiniLMEmbed(count: Int, seconds: (() throws -> Void) throws -> Double) throws {
   let home = ProcessInfo.processInfo.environment["LOOM_HOME"] ?? NSHomeDirectory() + "/.cache/loom"
   let pipe = try SentenceEmbeddingPipeline(directory: home + "/minilm", pooling: .mean, normalize: true)
   let texts = try benchSentences(count)
   _ = try pipe(Array(texts.prefix(64)), batchSize: 32)
-  var samples: [Double] = []
-  for _ in 0..<rounds {
-    let t0 = now()
-    _ = try pipe(texts, batchSize: 32)
-    samples.append(now() - t0)
-  }
+  let s = try seconds { _ = try pipe(texts, batchSize: 32) }
   emit(
-    suite: "encoders", bench: "minilm-embed", config: "batch32", value: Double(texts.count) / median(samples),
+    suite: "encoders", bench: "minilm-embed", config: "batch32", value: Double(texts.count) / s,
     unit: "sentences/s",
     extra: ["impl": "loom", "peak_rss_mb": peakRSSMegabytes(), "batch": 32, "sentences": texts.count])
 }

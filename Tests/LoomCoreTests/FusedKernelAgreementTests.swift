@@ -73,7 +73,11 @@ final class FusedKernelAgreementTests: XCTestCase {
 /// with blocks that cross the 32-row query tiles and the 512-wide key blocks (the online
 /// softmax across key blocks), causal and padding masks, Tq ≠ Tk.
 final class FusedAttentionTests: XCTestCase {
-  func run(b: Int, h: Int, tq: Int, tk: Int, d: Int, causal: Bool, padded: Bool, secondOrder: Bool = false) {
+  /// `padded`: right padding (3·i keys masked in batch i, the kernel's prefix fast path);
+  /// `holes`: every third key masked from key 1 on (the per-key masking pass).
+  func run(
+    b: Int, h: Int, tq: Int, tk: Int, d: Int, causal: Bool, padded: Bool, holes: Bool = false, secondOrder: Bool = false
+  ) {
     let gen = Generator(seed: UInt64(tq * 1000 + tk))
     let q0 = Tensor.randn([b, h, tq, d], dtype: .float64, generator: gen)
     let k0 = Tensor.randn([b, h, tk, d], dtype: .float64, generator: gen)
@@ -84,6 +88,9 @@ final class FusedAttentionTests: XCTestCase {
       var keep = [Bool](repeating: true, count: b * tk)
       for i in 0..<b { for t in 0..<tk where t >= tk - 3 * i { keep[i * tk + t] = false } }
       mask = Tensor(keep, shape: [b, 1, 1, tk])
+    }
+    if holes {
+      mask = Tensor((0..<b * tk).map { ($0 % tk) % 3 != 1 }, shape: [b, 1, 1, tk])
     }
     func eval(_ dtype: DType) -> [[Double]] {
       let q = q0.to(dtype).detach().requiringGrad(), k = k0.to(dtype).detach().requiringGrad()
@@ -101,7 +108,8 @@ final class FusedAttentionTests: XCTestCase {
     let fused = eval(.float32), reference = eval(.float64)
     for (i, (a, r)) in zip(fused, reference).enumerated() {
       let worst = zip(a, r).map { abs($0 - $1) / max(1, abs($1)) }.max() ?? 0
-      XCTAssertLessThanOrEqual(worst, 5e-5, "tensor \(i) (tq \(tq), tk \(tk), causal \(causal), padded \(padded))")
+      XCTAssertLessThanOrEqual(
+        worst, 5e-5, "tensor \(i) (tq \(tq), tk \(tk), causal \(causal), padded \(padded), holes \(holes))")
     }
   }
 
@@ -114,6 +122,8 @@ final class FusedAttentionTests: XCTestCase {
     run(b: 1, h: 1, tq: 600, tk: 600, d: 8, causal: true, padded: false)
     run(b: 2, h: 1, tq: 40, tk: 1030, d: 4, causal: false, padded: true)
     run(b: 1, h: 1, tq: 70, tk: 530, d: 4, causal: true, padded: false)
+    run(b: 2, h: 2, tq: 40, tk: 40, d: 8, causal: false, padded: false, holes: true)
+    run(b: 1, h: 1, tq: 20, tk: 600, d: 4, causal: true, padded: false, holes: true)
   }
 }
 

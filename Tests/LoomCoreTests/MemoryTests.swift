@@ -41,4 +41,21 @@ final class MemoryTests: XCTestCase {
     XCTAssertEqual(BufferPool.shared.mallocCount, mallocsAfterWarmup, "the steady loop still calls malloc")
     XCTAssertLessThan(last, first * 0.5, "the loss should fall (\(first) → \(last))")
   }
+
+  /// Length-sorted inference: each batch is a little narrower than the one before, so
+  /// every request misses its own bucket; it takes the cached block of the wider batch
+  /// (at most twice its size) instead of a new one per width.
+  func testShrinkingRequestsReuseLargerBlocks() {
+    BufferPool.shared.emptyCache()
+    let start = BufferPool.shared.mallocCount
+    for width in stride(from: 72, to: 36, by: -1) {
+      _ = Tensor(empty: [32, width, 384])
+    }
+    XCTAssertEqual(BufferPool.shared.mallocCount - start, 1, "one block should serve every narrower batch")
+    XCTAssertLessThanOrEqual(BufferPool.shared.cachedByteCount, 2 * 32 * 72 * 384 * 4)
+    // A block more than twice the request stays for requests its size.
+    _ = Tensor(empty: [32, 30, 384])
+    XCTAssertEqual(BufferPool.shared.mallocCount - start, 2, "a block over twice the request is not taken")
+    BufferPool.shared.emptyCache()
+  }
 }

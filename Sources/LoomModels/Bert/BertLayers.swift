@@ -230,19 +230,25 @@ enum EncoderInit {
     noGrad {
       for (name, m) in root.namedModules() {
         if let l = m as? Linear {
-          l.weight.copyIn(Tensor.randn(l.weight.shape, std: std, generator: generator).to(l.weight.dtype))
-          if let b = l.bias { b.copyIn(Tensor.zeros(b.shape, dtype: b.dtype)) }
+          normal(l.weight, std: std, generator: generator)
+          l.bias?.fill(0)
         } else if let e = m as? Embedding {
-          let rows = e.weight.shape[0]
-          var w = Tensor.randn(e.weight.shape, std: std, generator: generator).to(e.weight.dtype)
-          if name.hasSuffix("word_embeddings"), let p = paddingIdx, p >= 0, p < rows {
-            var keep = [Float](repeating: 1, count: rows)
-            keep[p] = 0
-            w = w * Tensor(keep, shape: [rows, 1]).to(w.dtype)
+          normal(e.weight, std: std, generator: generator)
+          if name.hasSuffix("word_embeddings"), let p = paddingIdx, p >= 0, p < e.weight.shape[0] {
+            e.weight[p].fill(0)
           }
-          e.weight.copyIn(w)
         }
       }
+    }
+  }
+
+  /// N(0, std²) float32 draws written into `w` in place (no temporary the size of the
+  /// word-embedding table); other dtypes take the float32 draws converted, as before.
+  static func normal(_ w: Tensor, std: Double, generator: Generator) {
+    if w.dtype == .float32 {
+      w.fillNormal(std: std, generator: generator)
+    } else {
+      w.copyIn(Tensor.randn(w.shape, std: std, generator: generator).to(w.dtype))
     }
   }
 }

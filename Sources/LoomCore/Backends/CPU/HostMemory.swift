@@ -125,20 +125,19 @@ extension CPUBackend {
       var words = [UInt32](repeating: 0, count: n)
       Philox.forEachWord(seed: seed, offset: offset, count: n) { i, w in words[i] = w }
       t.withMutableDoubles(n) { i in Double(words[i]) * 0x1.0p-32 < p ? 1 : 0 }
-    case .normal(let mean, let std):
-      var values = [Double](repeating: 0, count: n + 1)
-      values.withUnsafeMutableBufferPointer { v in
-        for j in 0..<(n + 1) / 2 {
-          let (a, b) = Philox.normalPair(seed: seed, counter: offset &+ UInt64(j))
-          v[2 * j] = mean + std * a
-          v[2 * j + 1] = mean + std * b
-        }
+    case .normal(let mean, let std) where t.dtype == .float32:
+      // Written pair by pair: a [Double] staging array was twice the tensor's size (94 MB
+      // for MiniLM's word embeddings) and set the peak RSS of loading a model.
+      let p = t.pointer(as: Float.self)
+      for j in 0..<(n + 1) / 2 {
+        let (a, b) = Philox.normalPair(seed: seed, counter: offset &+ UInt64(j))
+        p[2 * j] = Float(mean + std * a)
+        if 2 * j + 1 < n { p[2 * j + 1] = Float(mean + std * b) }
       }
-      if t.dtype == .float32 {
-        let p = t.pointer(as: Float.self)
-        for i in 0..<n { p[i] = Float(values[i]) }
-      } else {
-        t.withMutableDoubles(n) { values[$0] }
+    case .normal(let mean, let std):
+      t.withMutableDoubles(n) { i in
+        let pair = Philox.normalPair(seed: seed, counter: offset &+ UInt64(i / 2))
+        return mean + std * (i % 2 == 0 ? pair.0 : pair.1)
       }
     case .integers(let low, let high):
       let span = UInt64(high - low)
