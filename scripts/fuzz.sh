@@ -43,7 +43,7 @@ for t in "${targets[@]}"; do
     "$bin/fuzz-$t" "$corpus" "corpus/$t" -max_total_time="$seconds" -print_final_stats=1 \
     -rss_limit_mb=2048 -timeout=10 -max_len=65536 -artifact_prefix="$crashes/" "$@" >"$log" 2>&1
   rc=$?
-  grep -E "^stat::|^(==|SUMMARY|Done)|^#[0-9]+ *DONE" "$log" | sed "s/^/fuzz-$t: /" | tail -20
+  grep -E "^stat::|^(==|SUMMARY|Done)|^#[0-9]+[[:space:]]+DONE" "$log" | sed "s/^/fuzz-$t: /" | tail -20
   runs=$(grep -E "^stat::number_of_executed_units" "$log" | awk '{print $2}')
   files=$(ls "$corpus" | wc -l)
   found=$(ls "$crashes" | wc -l)
