@@ -78,7 +78,10 @@ struct TrainingFlags: ParsableArguments {
   @Option(parsing: .unconditional, help: "Checkpoint every N steps.") var saveSteps: Int?
   @Option(parsing: .unconditional, help: "Keep at most N checkpoints (TrainingArguments and gpt: all; ae/dae/vae: 2).")
   var saveTotalLimit: Int?
-  @Flag(help: "Reload the best checkpoint at the end.") var loadBestModelAtEnd = false
+  @Flag(
+    inversion: .prefixedNo,
+    help: "Reload the best checkpoint at the end (default: on for encoder fine-tuning unless --eval-strategy no).")
+  var loadBestModelAtEnd: Bool?
   @Option(help: "Metric for the best checkpoint (default eval_loss).") var metricForBestModel:
     String?
   @Option(help: "Whether a larger metric is better.") var greaterIsBetter: Bool?
@@ -185,7 +188,12 @@ struct TrainingFlags: ParsableArguments {
     if let v = try strategy(saveStrategy, "--save-strategy") { a.saveStrategy = v }
     if let v = saveSteps { a.saveSteps = v }
     if let v = saveTotalLimit { a.saveTotalLimit = v }
-    if loadBestModelAtEnd { a.loadBestModelAtEnd = true }
+    if let v = loadBestModelAtEnd {
+      a.loadBestModelAtEnd = v
+    } else if evalStrategy != nil && a.evalStrategy == .no {
+      // An explicit --eval-strategy no switches off a command default that needs evaluation.
+      a.loadBestModelAtEnd = false
+    }
     if let v = metricForBestModel { a.metricForBestModel = v }
     if let v = greaterIsBetter { a.greaterIsBetter = v }
     if let v = seed { a.seed = v }

@@ -222,6 +222,24 @@ final class EncoderCLITests: XCTestCase {
     return multiPiece
   }
 
+  /// Fine-tuning reloads the best epoch by default; an explicit `--eval-strategy no` (or
+  /// `--no-load-best-model-at-end`) turns that default off instead of failing on it.
+  func testTrainClassifyWithoutEvaluation() throws {
+    let base = [
+      "train", "classify", "--model", Self.roberta, "--data", Self.fixtures + "/classify.csv", "--text-column",
+      "sentence", "--label-column", "label", "--max-steps", "2", "--batch-size", "4", "--save-strategy", "no",
+    ]
+    for (i, extra) in [["--eval-strategy", "no"], ["--no-load-best-model-at-end"]].enumerated() {
+      let out = dir + "/no-eval-\(i)"
+      let r = try runLoom(base + extra + ["--output-dir", out])
+      XCTAssertEqual(r.status, 0, "\(extra): \(r.err)")
+      XCTAssertTrue(FileManager.default.fileExists(atPath: out + "/model.safetensors"), "\(extra)")
+    }
+    let r = try runLoom(base + ["--eval-strategy", "no", "--load-best-model-at-end", "--output-dir", dir + "/x"])
+    XCTAssertNotEqual(r.status, 0)
+    XCTAssertTrue(r.err.contains("--load-best-model-at-end needs an --eval-strategy"), r.err)
+  }
+
   func testTrainClassifyThenClassify() throws {
     let out = dir + "/cls"
     let r = try runLoom([
