@@ -452,6 +452,12 @@ final class EncoderCLITests: XCTestCase {
       ),
       (
         [
+          "train", "mlm", "--data", Self.fixtures + "/mlm.txt", "--validation-data", Self.fixtures + "/mlm.txt",
+          "--nsp", "--model-type", "bert", "--tokenizer", Self.roberta, "--output-dir", dir + "/n",
+        ], "--validation-data is not supported with --nsp yet"
+      ),
+      (
+        [
           "train", "classify", "--model", Self.roberta, "--data", csv, "--text-column", "sentence", "--label-column",
           "label", "--problem-type", "multi_label", "--output-dir", dir + "/e",
         ], "--problem-type must be regression, single_label_classification, multi_label_classification"

@@ -90,6 +90,9 @@ struct TrainMLMCommand: ParsableCommand {
     if nsp && modelType != "bert" && training.model == nil && config == nil {
       throw ValidationError("--nsp trains BertForPreTraining: pass --model-type bert")
     }
+    if nsp && !validationData.isEmpty {
+      throw ValidationError("--validation-data is not supported with --nsp yet: use --validation-split")
+    }
     if let m = maxSeqLength, m < 8 { throw ValidationError("--max-seq-length must be at least 8, got \(m)") }
     if !(0..<1).contains(validationSplit) { throw ValidationError("--validation-split must be in [0, 1), got \(validationSplit)") }
     try training.validate(defaults: Self.defaults)
@@ -154,9 +157,6 @@ struct TrainMLMCommand: ParsableCommand {
     var order = Array(features.indices)
     let shuffle = Generator(seed: args.seed)
     for i in stride(from: order.count - 1, to: 0, by: -1) { order.swapAt(i, shuffle.nextInt(below: i + 1)) }
-    if nsp && !validationData.isEmpty {
-      throw LoomError("--validation-data is not supported with --nsp yet: use --validation-split")
-    }
     let heldOut = try maskedLMFeatures(
       evalLines.filter { !$0.trimmingCharacters(in: .whitespaces).isEmpty }, tok: tok, maxLength: maxLength,
       tokenTypes: types)
