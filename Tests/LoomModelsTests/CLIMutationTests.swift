@@ -30,38 +30,17 @@ final class CLIMutationTests: XCTestCase {
   }
   override func tearDown() { try? FileManager.default.removeItem(atPath: dir) }
 
-  struct Outcome {
-    var status: Int32 = 0
-    var signaled = false
-    var timedOut = false
-    var err = ""
-  }
+  typealias Outcome = SpawnOutcome
 
   /// Runs `loom args` under the address-space and time limits.
   static func runLimited(_ args: [String]) throws -> Outcome {
     let loom = Bundle.module.bundleURL.deletingLastPathComponent().appendingPathComponent("loom").path
     guard FileManager.default.isExecutableFile(atPath: loom) else { throw XCTSkip("loom binary not built at \(loom)") }
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: "/bin/sh")
-    p.arguments = ["-c", "ulimit -v \(addressSpaceKiB) && exec \"$0\" \"$@\"", loom] + args
     var env = ProcessInfo.processInfo.environment
     env["OPENBLAS_NUM_THREADS"] = "1"
-    p.environment = env
-    let e = Pipe()
-    p.standardOutput = FileHandle.nullDevice
-    p.standardError = e
-    try p.run()
-    let timer = DispatchWorkItem { if p.isRunning { p.terminate() } }
-    DispatchQueue.global().asyncAfter(deadline: .now() + secondsPerRun, execute: timer)
-    let data = e.fileHandleForReading.readDataToEndOfFile()
-    p.waitUntilExit()
-    timer.cancel()
-    var o = Outcome()
-    o.err = String(decoding: data, as: UTF8.self)
-    o.status = p.terminationStatus
-    o.signaled = p.terminationReason == .uncaughtSignal
-    o.timedOut = o.signaled && o.status == SIGTERM
-    return o
+    return try spawnLimited(
+      ["/bin/sh", "-c", "ulimit -v \(addressSpaceKiB) && exec \"$0\" \"$@\"", loom] + args, environment: env,
+      seconds: secondsPerRun)
   }
 
   /// What is wrong with an outcome (nil when it is clean).
