@@ -2,11 +2,13 @@
 public enum Model {
   case bpe(BPE)
   case wordPiece(WordPiece)
+  case unigram(Unigram)
 
   public func id(of token: String) -> UInt32? {
     switch self {
     case .bpe(let m): return m.vocab[token]
     case .wordPiece(let m): return m.vocab[token]
+    case .unigram(let m): return m.vocab[token]
     }
   }
 
@@ -14,6 +16,7 @@ public enum Model {
     switch self {
     case .bpe(let m): return m.idToToken[id]
     case .wordPiece(let m): return m.idToToken[id]
+    case .unigram(let m): return m.token(of: id)
     }
   }
 
@@ -21,7 +24,14 @@ public enum Model {
     switch self {
     case .bpe(let m): return m.vocab.count
     case .wordPiece(let m): return m.vocab.count
+    case .unigram(let m): return m.vocabSize
     }
+  }
+
+  /// Id whose token text is the input it covers (Unigram's unknown spans, as in HF).
+  var surfaceId: UInt32? {
+    if case .unigram(let m) = self { return m.unkId.map { UInt32($0) } }
+    return nil
   }
 
   @inline(__always)
@@ -31,6 +41,7 @@ public enum Model {
     switch self {
     case .bpe(let m): m.encodeWord(p, byteLevel: byteLevel, ids: &ids, lens: &lens)
     case .wordPiece(let m): m.encodeWord(p, ids: &ids, lens: &lens)
+    case .unigram(let m): m.encodeWord(p, ids: &ids, lens: &lens)
     }
   }
 }

@@ -6,10 +6,24 @@ public indirect enum Normalizer {
   case nfc, nfkc, nfd, nfkd
   case lowercase
   case stripAccents
+  case precompiled(PrecompiledCharsmap)
+  case replace(pattern: SplitPattern, content: String)
+  case strip(left: Bool, right: Bool)
+  case prepend(String)
   case sequence([Normalizer])
 
   func apply(_ n: inout NormalizedText) {
     switch self {
+    case .precompiled(let m): m.apply(&n)
+    case .replace(let pattern, let content): replaceMatches(&n, pattern, content)
+    case .strip(let l, let r): stripWhitespace(&n, left: l, right: r)
+    case .prepend(let s):
+      // HF's `prepend`: the new text takes the first character's alignment.
+      guard !n.bytes.isEmpty else { return }
+      let add = Array(s.utf8)
+      n = NormalizedText(
+        bytes: add + n.bytes, starts: Array(repeating: n.starts[0], count: add.count) + n.starts,
+        ends: Array(repeating: n.ends[0], count: add.count) + n.ends)
     case .sequence(let xs): for x in xs { x.apply(&n) }
     case .lowercase: n.mapScalars { v, out in appendLower(v, &out) }
     case .stripAccents: n.mapScalars { v, out in if !isMark(v, anyKind: true) { out.append(v) } }
@@ -128,4 +142,51 @@ func isChinese(_ v: UInt32) -> Bool {
     || (0x2A700...0x2B73F).contains(v) || (0x2B740...0x2B81F).contains(v)
     || (0x2B920...0x2CEAF).contains(v) || (0xF900...0xFAFF).contains(v)
     || (0x2F800...0x2FA1F).contains(v)
+}
+
+/// HF's `NormalizedString::replace`: each match's replacement takes the alignment of the
+/// match's last byte.
+private func replaceMatches(_ n: inout NormalizedText, _ pattern: SplitPattern, _ content: String) {
+  let matches = n.bytes.withUnsafeBufferPointer { patternMatches($0, 0, $0.count, pattern) }
+  if matches.isEmpty { return }
+  let c = Array(content.utf8)
+  var nb = [UInt8]()
+  var ns = [Int32]()
+  var ne = [Int32]()
+  var last = 0
+  for (s, e) in matches {
+    nb += n.bytes[last..<s]
+    ns += n.starts[last..<s]
+    ne += n.ends[last..<s]
+    nb += c
+    ns += Array(repeating: n.starts[e - 1], count: c.count)
+    ne += Array(repeating: n.ends[e - 1], count: c.count)
+    last = e
+  }
+  nb += n.bytes[last...]
+  ns += n.starts[last...]
+  ne += n.ends[last...]
+  n = NormalizedText(bytes: nb, starts: ns, ends: ne)
+}
+
+/// HF's Strip normalizer: Unicode whitespace off either end.
+private func stripWhitespace(_ n: inout NormalizedText, left: Bool, right: Bool) {
+  let scalars = n.string.unicodeScalars
+  var lo = 0
+  var hi = n.bytes.count
+  if left {
+    for u in scalars {
+      guard u.properties.isWhitespace else { break }
+      lo += String(u).utf8.count
+    }
+  }
+  if right, lo < hi {
+    for u in scalars.reversed() {
+      guard u.properties.isWhitespace, hi - String(u).utf8.count >= lo else { break }
+      hi -= String(u).utf8.count
+    }
+  }
+  if lo == 0 && hi == n.bytes.count { return }
+  n = NormalizedText(
+    bytes: Array(n.bytes[lo..<hi]), starts: Array(n.starts[lo..<hi]), ends: Array(n.ends[lo..<hi]))
 }

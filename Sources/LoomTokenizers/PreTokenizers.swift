@@ -16,6 +16,7 @@ public indirect enum PreTokenizer {
   case whitespace
   case whitespaceSplit
   case split(pattern: SplitPattern, behavior: SplitBehavior, invert: Bool)
+  case metaspace(Metaspace)
   case sequence([PreTokenizer])
 
   /// True when pieces are to be read by the model as byte-level characters.
@@ -35,12 +36,25 @@ public indirect enum PreTokenizer {
     }
   }
 
+  /// True when pre-tokenizing rewrites the text (a prefix space, Metaspace's "▁").
+  var changesText: Bool {
+    switch self {
+    case .metaspace: return true
+    case .sequence(let xs): return xs.contains { $0.changesText }
+    default: return addsPrefixSpace
+    }
+  }
+
   /// Refines `pieces` of normalized text; ByteLevel with `add_prefix_space` may insert a
   /// space before each piece (HF does it per split), so the text itself can change.
-  func split(_ nt: inout NormalizedText, _ pieces: inout [(Int, Int)]) {
+  /// `segmentStart`: the original byte offset the text starts at (Metaspace's "first" scheme).
+  func split(_ nt: inout NormalizedText, _ pieces: inout [(Int, Int)], segmentStart: Int = 0) {
     switch self {
     case .sequence(let xs):
-      for x in xs { x.split(&nt, &pieces) }
+      for x in xs { x.split(&nt, &pieces, segmentStart: segmentStart) }
+      return
+    case .metaspace(let m) where nt.starts.count == nt.bytes.count:
+      m.split(&nt, &pieces, segmentStart: segmentStart)
       return
     case .byteLevel(true, _, _) where nt.starts.count == nt.bytes.count:
       prefixSpaces(&nt, &pieces)
@@ -78,6 +92,12 @@ public indirect enum PreTokenizer {
         case .whitespace: splitWordsPunct(p, s, e, &out)
         case .split(let pattern, let behavior, let invert):
           splitPattern(p, s, e, pattern, behavior, invert, &out)
+        case .metaspace(let m):
+          if m.split {
+            splitPattern(p, s, e, .string(m.replacement), .mergedWithNext, false, &out)
+          } else {
+            out.append((s, e))
+          }
         case .sequence: break
         }
       }
@@ -212,11 +232,10 @@ public enum SplitPattern {
   case regex(String)
 }
 
-private func splitPattern(
-  _ p: UnsafeBufferPointer<UInt8>, _ s: Int, _ e: Int, _ pattern: SplitPattern,
-  _ behavior: SplitBehavior, _ invert: Bool, _ out: inout [(Int, Int)]
-) {
-  // Matches as byte ranges.
+/// Non-overlapping matches of `pattern` in p[s..<e], left to right, as byte ranges.
+func patternMatches(
+  _ p: UnsafeBufferPointer<UInt8>, _ s: Int, _ e: Int, _ pattern: SplitPattern
+) -> [(Int, Int)] {
   var matches = [(Int, Int)]()
   let piece = Array(p[s..<e])
   switch pattern {
@@ -254,6 +273,14 @@ private func splitPattern(
         (s + u16ToByte[m.range.location], s + u16ToByte[m.range.location + m.range.length]))
     }
   }
+  return matches
+}
+
+func splitPattern(
+  _ p: UnsafeBufferPointer<UInt8>, _ s: Int, _ e: Int, _ pattern: SplitPattern,
+  _ behavior: SplitBehavior, _ invert: Bool, _ out: inout [(Int, Int)]
+) {
+  let matches = patternMatches(p, s, e, pattern)
   // Segments flagged as match or not.
   var segs = [(Int, Int, Bool)]()
   var a = s

@@ -76,7 +76,7 @@ public final class Tokenizer: @unchecked Sendable {
 
   private func refreshFlags() {
     byteLevel = preTokenizer?.isByteLevel ?? false
-    prefixSpace = preTokenizer?.addsPrefixSpace ?? false
+    prefixSpace = preTokenizer?.changesText ?? false
   }
 
   /// Registers tokens matched before the model; ones missing from the vocabulary get new ids.
@@ -187,7 +187,8 @@ public final class Tokenizer: @unchecked Sendable {
         normalizer?.apply(&nt)
       }
       var pieces = identity ? [(range.lowerBound, range.upperBound)] : [(0, nt.bytes.count)]
-      preTokenizer?.split(&nt, &pieces)
+      let surfaceId = model.surfaceId
+      preTokenizer?.split(&nt, &pieces, segmentStart: range.lowerBound)
       nt.bytes.withUnsafeBufferPointer { p in
         for (s, e) in pieces where e > s {
           let off = w.encodePiece(
@@ -195,14 +196,20 @@ public final class Tokenizer: @unchecked Sendable {
           let arena = w.arena
           let n = Int(arena[off])
           var pos = s
+          var br = pos..<pos
           for k in 0..<n {
             let id = arena[off + 1 + k]
             let len = Int(Int32(bitPattern: arena[off + 1 + n + k]))
-            let br =
-              identity ? pos..<(pos + len) : Int(nt.starts[pos])..<Int(nt.ends[pos + len - 1])
+            // Length 0: a byte-fallback token sharing the previous token's span.
+            if len > 0 {
+              br = identity ? pos..<(pos + len) : Int(nt.starts[pos])..<Int(nt.ends[pos + len - 1])
+            }
+            let token =
+              id == surfaceId
+              ? String(decoding: p[pos..<(pos + len)], as: UTF8.self) : model.token(of: id) ?? ""
             pos += len
             enc.append(
-              id: id, token: model.token(of: id) ?? "", offset: chars(br), byteOffset: br,
+              id: id, token: token, offset: chars(br), byteOffset: br,
               typeId: typeId, special: false, sequence: sequence, word: word)
           }
           word += 1

@@ -166,7 +166,11 @@ struct TokenizerJSONReader {
   func model(_ m: [String: Any]) throws -> Model {
     let type =
       m["type"] as? String
-      ?? (m["merges"] != nil ? "BPE" : (m["max_input_chars_per_word"] != nil ? "WordPiece" : ""))
+      ?? (m["merges"] != nil
+        ? "BPE"
+        : (m["max_input_chars_per_word"] != nil
+          ? "WordPiece" : (m["vocab"] is [Any] ? "Unigram" : "")))
+    if type == "Unigram" { return .unigram(try unigram(m)) }
     guard let vraw = m["vocab"] as? [String: Any] else {
       throw fail("model.vocab", "expected an object mapping tokens to ids")
     }
@@ -215,7 +219,8 @@ struct TokenizerJSONReader {
             m, "max_input_chars_per_word", "model", 0...Int(Int32.max))
             ?? 100))
     default:
-      throw fail("model.type", "unknown model type \"\(type)\" (supported: BPE, WordPiece)")
+      throw fail(
+        "model.type", "unknown model type \"\(type)\" (supported: BPE, WordPiece, Unigram)")
     }
   }
 
@@ -234,6 +239,13 @@ struct TokenizerJSONReader {
     case "NFKD": return .nfkd
     case "Lowercase": return .lowercase
     case "StripAccents": return .stripAccents
+    case "Precompiled": return try precompiled(d, place)
+    case "Replace":
+      return .replace(
+        pattern: try pattern(d["pattern"], place + ".pattern"), content: try str(d, "content", place))
+    case "Strip":
+      return .strip(left: bool(d, "strip_left", true), right: bool(d, "strip_right", true))
+    case "Prepend": return .prepend(try str(d, "prepend", place))
     case "Sequence":
       let xs = d["normalizers"] as? [Any] ?? []
       return .sequence(
@@ -255,22 +267,12 @@ struct TokenizerJSONReader {
     case "Whitespace": return .whitespace
     case "WhitespaceSplit": return .whitespaceSplit
     case "Split":
-      let p = try obj(d["pattern"], place + ".pattern")
-      let pattern: SplitPattern
-      if let s = p["String"] as? String {
-        pattern = .string(s)
-      } else if let r = p["Regex"] as? String {
-        do { _ = try NSRegularExpression(pattern: r) } catch {
-          throw fail(place + ".pattern.Regex", "invalid regular expression \"\(r)\"")
-        }
-        pattern = .regex(r)
-      } else {
-        throw fail(place + ".pattern", "expected {\"String\": …} or {\"Regex\": …}")
-      }
+      let pattern = try self.pattern(d["pattern"], place + ".pattern")
       guard let b = SplitBehavior(rawValue: d["behavior"] as? String ?? "") else {
         throw fail(place + ".behavior", "unknown split behavior")
       }
       return .split(pattern: pattern, behavior: b, invert: bool(d, "invert", false))
+    case "Metaspace": return .metaspace(try metaspace(d, place))
     case "Sequence":
       let xs = d["pretokenizers"] as? [Any] ?? []
       return .sequence(
@@ -352,6 +354,17 @@ struct TokenizerJSONReader {
     case "ByteLevel": return .byteLevel
     case "WordPiece":
       return .wordPiece(prefix: d["prefix"] as? String ?? "##", cleanup: bool(d, "cleanup", true))
+    case "Metaspace": return .metaspace(try metaspace(d, place))
+    case "ByteFallback": return .byteFallback
+    case "Fuse": return .fuse
+    case "Strip":
+      return .strip(
+        content: try char(d, "content", place),
+        start: try optInt(d, "start", place, 0...Int(Int32.max)) ?? 0,
+        stop: try optInt(d, "stop", place, 0...Int(Int32.max)) ?? 0)
+    case "Replace":
+      return .replace(
+        pattern: try pattern(d["pattern"], place + ".pattern"), content: try str(d, "content", place))
     case "Sequence":
       let xs = d["decoders"] as? [Any] ?? []
       return .sequence(
@@ -430,6 +443,16 @@ enum TokenizerJSONWriter {
     case .nfkd: return .object([("type", .string("NFKD"))])
     case .lowercase: return .object([("type", .string("Lowercase"))])
     case .stripAccents: return .object([("type", .string("StripAccents"))])
+    case .precompiled(let m):
+      return .object([
+        ("type", .string("Precompiled")),
+        ("precompiled_charsmap", .string(Data(m.bytes).base64EncodedString())),
+      ])
+    case .replace(let p, let c):
+      return .object([("type", .string("Replace")), ("pattern", pattern(p)), ("content", .string(c))])
+    case .strip(let l, let r):
+      return .object([("type", .string("Strip")), ("strip_left", .bool(l)), ("strip_right", .bool(r))])
+    case .prepend(let s): return .object([("type", .string("Prepend")), ("prepend", .string(s))])
     case .sequence(let xs):
       return .object([("type", .string("Sequence")), ("normalizers", .array(xs.map(normalizer)))])
     }
@@ -445,14 +468,10 @@ enum TokenizerJSONWriter {
     case .bert: return .object([("type", .string("BertPreTokenizer"))])
     case .whitespace: return .object([("type", .string("Whitespace"))])
     case .whitespaceSplit: return .object([("type", .string("WhitespaceSplit"))])
+    case .metaspace(let m): return metaspace(m)
     case .split(let pat, let b, let inv):
-      let pv: JSONValue
-      switch pat {
-      case .string(let s): pv = .object([("String", .string(s))])
-      case .regex(let s): pv = .object([("Regex", .string(s))])
-      }
       return .object([
-        ("type", .string("Split")), ("pattern", pv), ("behavior", .string(b.rawValue)),
+        ("type", .string("Split")), ("pattern", pattern(pat)), ("behavior", .string(b.rawValue)),
         ("invert", .bool(inv)),
       ])
     case .sequence(let xs):
@@ -520,9 +539,32 @@ enum TokenizerJSONWriter {
       return .object([
         ("type", .string("WordPiece")), ("prefix", .string(p)), ("cleanup", .bool(c)),
       ])
+    case .metaspace(let m): return metaspace(m)
+    case .byteFallback: return .object([("type", .string("ByteFallback"))])
+    case .fuse: return .object([("type", .string("Fuse"))])
+    case .strip(let c, let a, let b):
+      return .object([
+        ("type", .string("Strip")), ("content", .string(c)), ("start", .int(a)), ("stop", .int(b)),
+      ])
+    case .replace(let p, let c):
+      return .object([("type", .string("Replace")), ("pattern", pattern(p)), ("content", .string(c))])
     case .sequence(let xs):
       return .object([("type", .string("Sequence")), ("decoders", .array(xs.map(decoder)))])
     }
+  }
+
+  static func pattern(_ p: SplitPattern) -> JSONValue {
+    switch p {
+    case .string(let s): return .object([("String", .string(s))])
+    case .regex(let s): return .object([("Regex", .string(s))])
+    }
+  }
+
+  static func metaspace(_ m: Metaspace) -> JSONValue {
+    .object([
+      ("type", .string("Metaspace")), ("replacement", .string(m.replacement)),
+      ("prepend_scheme", .string(m.prependScheme.rawValue)), ("split", .bool(m.split)),
+    ])
   }
 
   static func model(_ m: Model) -> JSONValue {
@@ -538,6 +580,12 @@ enum TokenizerJSONWriter {
         ("ignore_merges", .bool(b.ignoreMerges)),
         ("vocab", .object(vocab)),
         ("merges", .array(b.merges.map { .array([.string($0.0), .string($0.1)]) })),
+      ])
+    case .unigram(let u):
+      return .object([
+        ("type", .string("Unigram")), ("unk_id", u.unkId.map { .int($0) } ?? .null),
+        ("vocab", .array(u.pieces.map { .array([.string($0.piece), .double($0.score)]) })),
+        ("byte_fallback", .bool(u.byteFallback)),
       ])
     case .wordPiece(let w):
       return .object([

@@ -27,7 +27,9 @@ private func warn(_ s: String) { FileHandle.standardError.write(Data((s + "\n").
 struct TokenizerTrain: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "train",
-    abstract: "Train a byte-level BPE tokenizer (as HF ByteLevelBPETokenizer.train).")
+    abstract:
+      "Train a byte-level BPE tokenizer (as HF ByteLevelBPETokenizer.train) or a Unigram one (HF UnigramTrainer, Metaspace pre-tokenizer)."
+  )
 
   @Option(name: .long, parsing: .upToNextOption, help: "Text files to train on.")
   var files: [String]
@@ -48,9 +50,34 @@ struct TokenizerTrain: ParsableCommand {
   @Option(name: .long, help: "model_max_length written for --model-type roberta.")
   var modelMaxLength = 512
   @Flag(name: .long, help: "No progress bars.") var quiet = false
+  @Option(name: .long, help: "bpe (byte-level BPE) or unigram (SentencePiece-style, as T5).")
+  var model = "bpe"
+  @Option(name: .long, help: "unigram: the unknown token (added first unless in --special-tokens).")
+  var unkToken: String?
+  @Option(name: .long, help: "unigram: longest piece, in characters.") var maxPieceLength = 16
+  @Option(name: .long, help: "unigram: share of pieces kept by each pruning round.")
+  var shrinkingFactor = 0.75
+  @Option(name: .long, help: "unigram: EM iterations between prunings.") var nSubIterations = 2
 
   func validate() throws {
     if files.isEmpty { throw ValidationError("--files: give at least one text file") }
+    guard model == "bpe" || model == "unigram" else {
+      throw ValidationError("--model: unknown model \"\(model)\" (supported: bpe, unigram)")
+    }
+    if model == "unigram" {
+      if modelType != nil {
+        throw ValidationError("--model-type roberta needs --model bpe (RoBERTa is byte-level BPE)")
+      }
+      if maxPieceLength < 1 {
+        throw ValidationError("--max-piece-length must be ≥ 1, got \(maxPieceLength)")
+      }
+      if !(shrinkingFactor > 0 && shrinkingFactor < 1) {
+        throw ValidationError("--shrinking-factor must be in (0, 1), got \(shrinkingFactor)")
+      }
+      if nSubIterations < 1 {
+        throw ValidationError("--n-sub-iterations must be ≥ 1, got \(nSubIterations)")
+      }
+    }
     if vocabSize < 0 { throw ValidationError("--vocab-size must be ≥ 0, got \(vocabSize)") }
     if minFrequency < 0 {
       throw ValidationError("--min-frequency must be ≥ 0, got \(minFrequency)")
@@ -76,6 +103,7 @@ struct TokenizerTrain: ParsableCommand {
   }
 
   func run() throws {
+    if model == "unigram" { return try runUnigram() }
     var trainer = BPETrainer(
       vocabSize: vocabSize, minFrequency: minFrequency,
       specialTokens: specialTokens.split(separator: ",").map { String($0) }, showProgress: !quiet)
@@ -100,6 +128,34 @@ struct TokenizerTrain: ParsableCommand {
         String(
           format: "trained %d tokens (%d merges) in %.2fs -> %@", r.vocab.count, r.merges.count,
           Date().timeIntervalSince(t0), output))
+    } catch { throw fail(error) }
+  }
+}
+
+extension TokenizerTrain {
+  /// `--model unigram`: HF's UnigramTrainer over Metaspace words; writes tokenizer.json.
+  func runUnigram() throws {
+    var trainer = UnigramTrainer(
+      vocabSize: vocabSize, specialTokens: specialTokens.split(separator: ",").map { String($0) },
+      unkToken: unkToken, showProgress: !quiet)
+    trainer.maxPieceLength = maxPieceLength
+    trainer.shrinkingFactor = shrinkingFactor
+    trainer.nSubIterations = nSubIterations
+    do {
+      let t0 = Date()
+      let words = try UnigramTrainer.metaspaceWords(files: files)
+      if words.isEmpty { throw TokenizerError.emptyCorpus(files) }
+      let u = try trainer.train(words: words)
+      let tok = Tokenizer(model: .unigram(u))
+      tok.preTokenizer = .metaspace(Metaspace())
+      tok.decoder = .metaspace(Metaspace())
+      tok.addSpecialTokens(trainer.specialTokens)
+      try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
+      try tok.save(output + "/tokenizer.json")
+      warn(
+        String(
+          format: "trained %d Unigram pieces from %d distinct words in %.2fs -> %@", u.vocabSize,
+          words.count, Date().timeIntervalSince(t0), output))
     } catch { throw fail(error) }
   }
 }

@@ -1,0 +1,110 @@
+import Foundation
+import XCTest
+
+@testable import LoomTokenizers
+
+/// Issue 15: Unigram tokenizer.json files made by HF `tokenizers`
+/// (scripts/fixtures/make_unigram_fixtures.py) encode and decode exactly as HF does.
+final class UnigramParityTests: XCTestCase {
+  static let names = ["trained_bf", "trained_unk", "t5", "first_nosplit", "never"]
+
+  func rows(_ name: String) throws -> [[String: Any]] {
+    try fixture("unigram/\(name)_encodings.json") as! [[String: Any]]
+  }
+
+  func check(_ t: Tokenizer, _ name: String, file: StaticString = #filePath, line: UInt = #line)
+    throws
+  {
+    var matched = 0
+    let rs = try rows(name)
+    for r in rs {
+      let text = r["text"] as! String
+      let e = try t.encode(text)
+      let ids = (r["ids"] as! [NSNumber]).map { $0.uint32Value }
+      XCTAssertEqual(e.ids, ids, "\(name) ids of \(text.debugDescription)", file: file, line: line)
+      XCTAssertEqual(
+        e.tokens, r["tokens"] as! [String], "\(name) tokens of \(text.debugDescription)",
+        file: file, line: line)
+      let offs = e.offsets.flatMap { [$0.lowerBound, $0.upperBound] }
+      XCTAssertEqual(
+        offs, (r["offsets"] as! [NSNumber]).map(\.intValue),
+        "\(name) offsets of \(text.debugDescription)", file: file, line: line)
+      XCTAssertEqual(
+        t.decode(e.ids), r["decoded"] as! String, "\(name) decode of \(text.debugDescription)",
+        file: file, line: line)
+      XCTAssertEqual(
+        t.decode(e.ids, skipSpecialTokens: false),
+        (r["decoded_all"] ?? r["decoded"]) as! String,
+        "\(name) decode (specials kept) of \(text.debugDescription)", file: file, line: line)
+      if e.ids == ids { matched += 1 }
+    }
+    XCTAssertEqual(matched, rs.count, file: file, line: line)
+    XCTAssertGreaterThan(rs.count, 40, file: file, line: line)
+  }
+
+  func testEncodingsMatchHF() throws {
+    for n in UnigramParityTests.names {
+      let t = try Tokenizer.load(tokenizerJSON: fixturePath("unigram/\(n).json"))
+      guard case .unigram = t.model else { return XCTFail("\(n): not read as Unigram") }
+      try check(t, n)
+    }
+  }
+
+  /// The fixtures cover what they claim: byte fallback, fused unknowns, the Precompiled rules.
+  func testFixturesExerciseTheFeatures() throws {
+    let bf = try rows("trained_bf").flatMap { $0["tokens"] as! [String] }
+    XCTAssertTrue(bf.contains("<0xF0>"))
+    let unk = try rows("trained_unk").filter {
+      ($0["ids"] as! [NSNumber]).contains(2) && ($0["tokens"] as! [String]).contains("🤗🤗🤗")
+    }
+    XCTAssertEqual(unk.count, 1)
+    let t5 = try rows("t5").first { ($0["text"] as! String).hasPrefix("ﬁne") }!
+    XCTAssertTrue((t5["tokens"] as! [String]).joined().contains("fine"))
+  }
+
+  /// Loom's save, read back, encodes the same; HF's pretty file comes back byte for byte.
+  func testSaveRoundTrip() throws {
+    for n in UnigramParityTests.names {
+      let t = try Tokenizer.load(tokenizerJSON: fixturePath("unigram/\(n).json"))
+      let p = NSTemporaryDirectory() + "loom-unigram-\(getpid())-\(n).json"
+      defer { try? FileManager.default.removeItem(atPath: p) }
+      try t.save(p)
+      try check(try Tokenizer.load(tokenizerJSON: p), n)
+    }
+    let path = fixturePath("unigram/trained_unk.json")
+    let hf = try String(contentsOfFile: path, encoding: .utf8)
+    XCTAssertEqual(try Tokenizer.load(tokenizerJSON: path).jsonString(), hf)
+  }
+
+  /// The hand-built SentencePiece charsmap normalizes as HF's Precompiled normalizer does.
+  func testPrecompiledNormalizer() throws {
+    let d = try fixture("unigram/precompiled.json") as! [String: Any]
+    let bytes = [UInt8](Data(base64Encoded: d["charsmap"] as! String)!)
+    let m = try PrecompiledCharsmap(bytes)
+    let norm = d["normalized"] as! [String: String]
+    XCTAssertGreaterThan(norm.count, 40)
+    var changed = 0
+    for (text, want) in norm {
+      var nt = NormalizedText(text.utf8[...], base: 0)
+      Normalizer.precompiled(m).apply(&nt)
+      XCTAssertEqual(nt.string, want, "normalizing \(text.debugDescription)")
+      XCTAssertEqual(nt.starts.count, nt.bytes.count)
+      if want != text { changed += 1 }
+    }
+    XCTAssertGreaterThan(changed, 15)
+  }
+
+  /// Viterbi picks the best-scoring path and fuses unknown characters (HF's model tests).
+  func testViterbiAndUnknowns() throws {
+    let u = try Unigram(
+      pieces: [("<unk>", 0), ("a", -1), ("b", -1), ("ab", -1.5), ("abc", -10), ("c", -1)],
+      unkId: 0)
+    let t = Tokenizer(model: .unigram(u))
+    XCTAssertEqual(try t.encode("abc").tokens, ["ab", "c"])
+    XCTAssertEqual(try t.encode("xyab").tokens, ["xy", "ab"])
+    XCTAssertEqual(try t.encode("xyab").ids, [0, 3])
+    u.fuseUnk = false
+    let t2 = Tokenizer(model: .unigram(u))
+    XCTAssertEqual(try t2.encode("xyab").tokens, ["x", "y", "ab"])
+  }
+}
