@@ -29,7 +29,11 @@ public struct UnigramTrainer {
   typealias Sentence = (text: [UInt8], count: Double)
 
   public func validate() throws {
-    if vocabSize < 1 { throw TokenizerError.invalidArgument("vocab_size must be ≥ 1, got \(vocabSize)") }
+    // HF's vocab_size is a u32; the bound also keeps 1.1 × vocab_size from overflowing.
+    guard vocabSize >= 1 && vocabSize <= maxTokenId else {
+      throw TokenizerError.invalidArgument(
+        "vocab_size must be in 1...\(maxTokenId), got \(vocabSize)")
+    }
     if nSubIterations < 1 {
       throw TokenizerError.invalidArgument("n_sub_iterations must be ≥ 1, got \(nSubIterations)")
     }

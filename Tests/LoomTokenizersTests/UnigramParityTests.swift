@@ -142,6 +142,9 @@ final class UnigramTrainerParityTests: XCTestCase {
 
   func testBadSettings() {
     XCTAssertThrowsError(try UnigramTrainer(vocabSize: 3, specialTokens: ["a", "b", "c"]).train(words: [("▁a", 1)]))
+    XCTAssertThrowsError(try UnigramTrainer(vocabSize: Int.max).train(words: [("▁a", 1)])) {
+      XCTAssertTrue("\($0)".contains("vocab_size"), "\($0)")
+    }
     var t = UnigramTrainer(vocabSize: 100)
     t.shrinkingFactor = 1
     XCTAssertThrowsError(try t.train(words: [("▁a", 1)]))
