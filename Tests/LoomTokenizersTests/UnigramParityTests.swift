@@ -37,6 +37,10 @@ final class UnigramParityTests: XCTestCase {
         (r["decoded_all"] ?? r["decoded"]) as! String,
         "\(name) decode (specials kept) of \(text.debugDescription)", file: file, line: line)
       if e.ids == ids { matched += 1 }
+      // The ids-only path agrees with the full one.
+      XCTAssertEqual(
+        t.encodeIds(text), try t.encode(text, addSpecialTokens: false).ids,
+        "\(name) encodeIds of \(text.debugDescription)", file: file, line: line)
     }
     XCTAssertEqual(matched, rs.count, file: file, line: line)
     XCTAssertGreaterThan(rs.count, 40, file: file, line: line)
@@ -71,9 +75,11 @@ final class UnigramParityTests: XCTestCase {
       try t.save(p)
       try check(try Tokenizer.load(tokenizerJSON: p), n)
     }
-    let path = fixturePath("unigram/trained_unk.json")
-    let hf = try String(contentsOfFile: path, encoding: .utf8)
-    XCTAssertEqual(try Tokenizer.load(tokenizerJSON: path).jsonString(), hf)
+    for n in ["trained_unk", "t5"] {
+      let path = fixturePath("unigram/\(n).json")
+      let hf = try String(contentsOfFile: path, encoding: .utf8)
+      XCTAssertEqual(try Tokenizer.load(tokenizerJSON: path).jsonString(), hf, n)
+    }
   }
 
   /// The hand-built SentencePiece charsmap normalizes as HF's Precompiled normalizer does.
