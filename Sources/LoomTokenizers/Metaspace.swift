@@ -11,7 +11,8 @@ public struct Metaspace: Equatable, Sendable {
   public var prependScheme: PrependScheme
   public var split: Bool
 
-  public init(replacement: String = "▁", prependScheme: PrependScheme = .always, split: Bool = true) {
+  public init(replacement: String = "▁", prependScheme: PrependScheme = .always, split: Bool = true)
+  {
     self.replacement = replacement
     self.prependScheme = prependScheme
     self.split = split

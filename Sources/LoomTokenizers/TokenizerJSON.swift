@@ -242,7 +242,8 @@ struct TokenizerJSONReader {
     case "Precompiled": return try precompiled(d, place)
     case "Replace":
       return .replace(
-        pattern: try pattern(d["pattern"], place + ".pattern"), content: try str(d, "content", place))
+        pattern: try pattern(d["pattern"], place + ".pattern"),
+        content: try str(d, "content", place))
     case "Strip":
       return .strip(left: bool(d, "strip_left", true), right: bool(d, "strip_right", true))
     case "Prepend": return .prepend(try str(d, "prepend", place))
@@ -364,7 +365,8 @@ struct TokenizerJSONReader {
         stop: try optInt(d, "stop", place, 0...Int(Int32.max)) ?? 0)
     case "Replace":
       return .replace(
-        pattern: try pattern(d["pattern"], place + ".pattern"), content: try str(d, "content", place))
+        pattern: try pattern(d["pattern"], place + ".pattern"),
+        content: try str(d, "content", place))
     case "Sequence":
       let xs = d["decoders"] as? [Any] ?? []
       return .sequence(
@@ -449,9 +451,13 @@ enum TokenizerJSONWriter {
         ("precompiled_charsmap", .string(Data(m.bytes).base64EncodedString())),
       ])
     case .replace(let p, let c):
-      return .object([("type", .string("Replace")), ("pattern", pattern(p)), ("content", .string(c))])
+      return .object([
+        ("type", .string("Replace")), ("pattern", pattern(p)), ("content", .string(c)),
+      ])
     case .strip(let l, let r):
-      return .object([("type", .string("Strip")), ("strip_left", .bool(l)), ("strip_right", .bool(r))])
+      return .object([
+        ("type", .string("Strip")), ("strip_left", .bool(l)), ("strip_right", .bool(r)),
+      ])
     case .prepend(let s): return .object([("type", .string("Prepend")), ("prepend", .string(s))])
     case .sequence(let xs):
       return .object([("type", .string("Sequence")), ("normalizers", .array(xs.map(normalizer)))])
@@ -547,7 +553,9 @@ enum TokenizerJSONWriter {
         ("type", .string("Strip")), ("content", .string(c)), ("start", .int(a)), ("stop", .int(b)),
       ])
     case .replace(let p, let c):
-      return .object([("type", .string("Replace")), ("pattern", pattern(p)), ("content", .string(c))])
+      return .object([
+        ("type", .string("Replace")), ("pattern", pattern(p)), ("content", .string(c)),
+      ])
     case .sequence(let xs):
       return .object([("type", .string("Sequence")), ("decoders", .array(xs.map(decoder)))])
     }

@@ -33,7 +33,8 @@ extension TokenizerJSONReader {
     } catch Unigram.BadVocab.empty {
       throw fail("model.vocab", "empty, but model.unk_id needs the vocabulary to hold <unk>")
     } catch Unigram.BadVocab.unkOutOfRange(let u, let c) {
-      throw fail("model.unk_id", "\(u) is out of range for a vocabulary of \(c) pieces (0...\(c - 1))")
+      throw fail(
+        "model.unk_id", "\(u) is out of range for a vocabulary of \(c) pieces (0...\(c - 1))")
     }
   }
 

@@ -47,7 +47,8 @@ public struct UnigramTrainer {
     let extra = unkToken.map { specialTokens.contains($0) ? 0 : 1 } ?? 0
     if specialTokens.count + extra >= vocabSize {
       throw TokenizerError.invalidArgument(
-        "vocab_size \(vocabSize) leaves no room beside \(specialTokens.count + extra) special tokens")
+        "vocab_size \(vocabSize) leaves no room beside \(specialTokens.count + extra) special tokens"
+      )
     }
   }
 
@@ -114,7 +115,8 @@ public struct UnigramTrainer {
     }
     let loops =
       Int((log(Double(desired)) - log(Double(pieces.count))) / log(shrinkingFactor)) + 1
-    let bar = ProgressBar("EM training", total: max(loops, 1) * nSubIterations, enabled: showProgress)
+    let bar = ProgressBar(
+      "EM training", total: max(loops, 1) * nSubIterations, enabled: showProgress)
     var step = 0
     var model = try Unigram(pieces: pieces, unkId: 0)
     while true {
@@ -174,8 +176,9 @@ public struct UnigramTrainer {
         }
       }
     }
-    var out: [Piece] = chars.sorted { a, b in a.value != b.value ? a.value > b.value : a.key > b.key }
-      .map { (String(Unicode.Scalar($0.key)!), $0.value) }
+    var out: [Piece] = chars.sorted { a, b in a.value != b.value ? a.value > b.value : a.key > b.key
+    }
+    .map { (String(Unicode.Scalar($0.key)!), $0.value) }
     var ranked = [(score: Int, key: [UInt32])]()
     for (k, e) in subs where e.freq >= 2 && e.branching { ranked.append((e.freq * k.count, k)) }
     ranked.sort { a, b in
@@ -322,7 +325,11 @@ public struct UnigramTrainer {
     var unkId: Int?
     var addUnk = false
     if let unk = unkToken {
-      if let i = specialTokens.firstIndex(of: unk) { unkId = i } else { (unkId, addUnk) = (0, true) }
+      if let i = specialTokens.firstIndex(of: unk) {
+        unkId = i
+      } else {
+        (unkId, addUnk) = (0, true)
+      }
     }
     let room = vocabSize - specialTokens.count - (addUnk ? 1 : 0)
     for p in model.pieces where !inserted.contains(p.piece) {

@@ -31,7 +31,9 @@ final class UnigramBadInputTests: XCTestCase {
     } catch { return "\(error)" }
   }
 
-  func assertError(_ m: String, _ parts: String..., file: StaticString = #filePath, line: UInt = #line) {
+  func assertError(
+    _ m: String, _ parts: String..., file: StaticString = #filePath, line: UInt = #line
+  ) {
     XCTAssertTrue(m.contains(dir), "no file in: \(m)", file: file, line: line)
     for p in parts { XCTAssertTrue(m.contains(p), "\"\(p)\" not in: \(m)", file: file, line: line) }
   }
@@ -71,7 +73,8 @@ final class UnigramBadInputTests: XCTestCase {
   }
 
   func testEmptyVocabWithUnk() {
-    assertError(load(model: #"{"type": "Unigram", "unk_id": 0, "vocab": []}"#), "model.vocab", "empty")
+    assertError(
+      load(model: #"{"type": "Unigram", "unk_id": 0, "vocab": []}"#), "model.vocab", "empty")
   }
 
   func testEmptyVocabWithoutUnkLoadsAndDropsText() throws {

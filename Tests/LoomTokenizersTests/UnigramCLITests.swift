@@ -58,7 +58,9 @@ final class UnigramCLITests: XCTestCase {
     r = try loom(base + ["--model", "unigram", "--vocab-size", "10"])
     XCTAssertNotEqual(r.status, 0)
     XCTAssertTrue(r.err.contains("distinct characters"), r.err)
-    r = try loom(["tokenizer", "train", "--model", "unigram", "--files", "/nonexistent/x.txt", "--output", out])
+    r = try loom([
+      "tokenizer", "train", "--model", "unigram", "--files", "/nonexistent/x.txt", "--output", out,
+    ])
     XCTAssertNotEqual(r.status, 0)
     XCTAssertTrue(r.err.contains("/nonexistent/x.txt"), r.err)
   }

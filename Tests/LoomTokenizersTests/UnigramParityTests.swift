@@ -147,7 +147,8 @@ final class UnigramTrainerParityTests: XCTestCase {
   }
 
   func testBadSettings() {
-    XCTAssertThrowsError(try UnigramTrainer(vocabSize: 3, specialTokens: ["a", "b", "c"]).train(words: [("▁a", 1)]))
+    XCTAssertThrowsError(
+      try UnigramTrainer(vocabSize: 3, specialTokens: ["a", "b", "c"]).train(words: [("▁a", 1)]))
     XCTAssertThrowsError(try UnigramTrainer(vocabSize: Int.max).train(words: [("▁a", 1)])) {
       XCTAssertTrue("\($0)".contains("vocab_size"), "\($0)")
     }
