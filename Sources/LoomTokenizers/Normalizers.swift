@@ -10,11 +10,23 @@ public indirect enum Normalizer {
   case replace(pattern: SplitPattern, content: String)
   case strip(left: Bool, right: Bool)
   case prepend(String)
+  /// SentencePiece's NMT rules: ASCII controls dropped, other spaces made " ".
+  case nmt
   case sequence([Normalizer])
 
   func apply(_ n: inout NormalizedText) {
     switch self {
     case .precompiled(let m): m.apply(&n)
+    case .nmt:
+      n.mapScalars { v, out in
+        switch v {
+        case 0x01...0x08, 0x0B, 0x0E...0x1F, 0x7F, 0x8F, 0x9F: return
+        case 0x09, 0x0A, 0x0C, 0x0D, 0x1680, 0x200B...0x200F, 0x2028, 0x2029, 0x2581, 0xFEFF,
+          0xFFFD:
+          out.append(0x20)
+        default: out.append(v)
+        }
+      }
     case .replace(let pattern, let content): replaceMatches(&n, pattern, content)
     case .strip(let l, let r): stripWhitespace(&n, left: l, right: r)
     case .prepend(let s):

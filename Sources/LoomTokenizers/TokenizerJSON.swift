@@ -240,6 +240,7 @@ struct TokenizerJSONReader {
     case "Lowercase": return .lowercase
     case "StripAccents": return .stripAccents
     case "Precompiled": return try precompiled(d, place)
+    case "Nmt": return .nmt
     case "Replace":
       return .replace(
         pattern: try pattern(d["pattern"], place + ".pattern"),
@@ -459,6 +460,7 @@ enum TokenizerJSONWriter {
         ("type", .string("Strip")), ("strip_left", .bool(l)), ("strip_right", .bool(r)),
       ])
     case .prepend(let s): return .object([("type", .string("Prepend")), ("prepend", .string(s))])
+    case .nmt: return .object([("type", .string("Nmt"))])
     case .sequence(let xs):
       return .object([("type", .string("Sequence")), ("normalizers", .array(xs.map(normalizer)))])
     }
