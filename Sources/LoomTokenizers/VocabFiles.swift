@@ -12,7 +12,7 @@ public enum VocabFiles {
   /// Parses JSON, reporting the line and column of a syntax error.
   static func parseJSON(_ data: Data, file: String) throws -> Any {
     do {
-      return try JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])
+      return try JSONSerialization.jsonObject(with: escapingByteOrderMarks(data), options: [.fragmentsAllowed])
     } catch {
       let ns = error as NSError
       var place = "JSON"
@@ -30,6 +30,44 @@ public enum VocabFiles {
       }
       throw TokenizerError.malformed(file: file, place: place, reason: "malformed JSON (\(why))")
     }
+  }
+
+  /// `data` with every raw U+FEFF after the first byte written as the escape `\ufeff`.
+  /// corelibs-foundation's JSONSerialization drops a raw U+FEFF that starts a string (a vocabulary
+  /// token "\u{FEFF}" would be read as "", one starting "\u{FEFF}x" as "x"), but keeps the escape.
+  /// Outside strings the character is invalid JSON either way; a byte-order mark opening the file
+  /// is left to the parser.
+  static func escapingByteOrderMarks(_ data: Data) -> Data {
+    let bom: [UInt8] = [0xEF, 0xBB, 0xBF]
+    let escape = Array(#"\ufeff"#.utf8)
+    return data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) -> Data in
+      let bytes = raw.bindMemory(to: UInt8.self)
+      var out: [UInt8]? = nil
+      var copied = 0
+      var i = 1
+      while i + 2 < bytes.count {
+        if bytes[i] == bom[0] && bytes[i + 1] == bom[1] && bytes[i + 2] == bom[2] && !escaped(bytes, before: i) {
+          if out == nil { out = []; out!.reserveCapacity(bytes.count + 16) }
+          out!.append(contentsOf: bytes[copied..<i])
+          out!.append(contentsOf: escape)
+          i += 3
+          copied = i
+        } else {
+          i += 1
+        }
+      }
+      guard var out else { return data }
+      out.append(contentsOf: bytes[copied...])
+      return Data(out)
+    }
+  }
+
+  /// Whether an odd run of backslashes ends just before `i` (the byte there is escaped: left as
+  /// it is, so invalid JSON stays invalid).
+  private static func escaped(_ bytes: UnsafeBufferPointer<UInt8>, before i: Int) -> Bool {
+    var j = i - 1
+    while j >= 0 && bytes[j] == UInt8(ascii: "\\") { j -= 1 }
+    return (i - 1 - j) % 2 == 1
   }
 
   public static func readVocab(_ path: String) throws -> [String: UInt32] {
