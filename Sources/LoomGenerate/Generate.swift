@@ -189,7 +189,7 @@ public enum Generation {
     var mask = startMask
     let batch = ids.count
     let promptLength = ids[0].count
-    let processors = LogitsProcessors(config: config)
+    let processors = LogitsProcessors(config: config, maxLength: maxLength)
     let generator = Generator(seed: config.seed ?? UInt64.random(in: 0...UInt64.max))
     var unfinished = [Bool](repeating: true, count: batch)
     var input = ids
