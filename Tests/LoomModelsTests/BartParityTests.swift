@@ -207,6 +207,11 @@ final class BartParityTests: XCTestCase {
     XCTAssertEqual(config["model_type"] as? String, "bart")
     XCTAssertEqual(config["architectures"] as? [String], ["BartForConditionalGeneration"])
     XCTAssertEqual(config["d_model"] as? Int, 16)
+    // transformers' strict config rejects 0 where it types a float.
+    let raw = try String(contentsOfFile: dir + "/config.json", encoding: .utf8)
+    for key in ["encoder_layerdrop", "decoder_layerdrop"] {
+      XCTAssertNotNil(raw.range(of: "\"\(key)\" ?: ?0\\.0[,\n]", options: .regularExpression), raw)
+    }
     let back = try XCTUnwrap(try AutoModelForSeq2SeqLM.from(directory: dir) as? BartForConditionalGeneration)
     let src = try tensor("input_ids")
     let a = try noGrad { try m.forward(inputIds: src).logits! }

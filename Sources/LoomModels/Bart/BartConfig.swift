@@ -60,6 +60,8 @@ public struct BartConfig: PretrainedConfig, Equatable {
     .init("tie_word_embeddings", \.tieWordEmbeddings),
   ] + EncoderLabels.fields(\.labels)
 
+  public static let floatOnlyKeys = ["encoder_layerdrop", "decoder_layerdrop", "init_std"]
+
   public init() {}
 
   public init(from decoder: Decoder) throws {
