@@ -46,23 +46,27 @@ final class BartParityTests: XCTestCase {
   func tensor(_ name: String) throws -> Tensor { try Self.expected.tensor(name) }
 
   func assertClose(
-    _ a: Tensor, _ b: Tensor, _ tol: Double, _ what: String, file: StaticString = #filePath, line: UInt = #line
+    _ a: Tensor, _ b: Tensor, _ tol: Double, _ what: String, file: StaticString = #filePath,
+    line: UInt = #line
   ) {
     XCTAssertEqual(a.shape, b.shape, what, file: file, line: line)
-    let worst = zip(a.toArray(Double.self), b.toArray(Double.self)).map { abs($0 - $1) }.max() ?? .infinity
+    let worst =
+      zip(a.toArray(Double.self), b.toArray(Double.self)).map { abs($0 - $1) }.max() ?? .infinity
     XCTAssertLessThanOrEqual(worst, tol, "\(what): max abs error \(worst)", file: file, line: line)
   }
 
   func lmForward(_ m: BartForConditionalGeneration) throws -> BartOutput {
     try m.forward(
-      inputIds: tensor("input_ids"), attentionMask: tensor("attention_mask"), labels: tensor("labels"))
+      inputIds: tensor("input_ids"), attentionMask: tensor("attention_mask"),
+      labels: tensor("labels"))
   }
 
   func testHiddenStatesLogitsLossAndEveryGradientMatchTransformers() throws {
     let m = try lm()
     m.train()
     let out = try lmForward(m)
-    assertClose(out.encoderLastHiddenState, try tensor("encoder_hidden"), 1e-4, "encoder hidden states")
+    assertClose(
+      out.encoderLastHiddenState, try tensor("encoder_hidden"), 1e-4, "encoder hidden states")
     assertClose(out.lastHiddenState, try tensor("decoder_hidden"), 1e-4, "decoder hidden states")
     assertClose(out.logits!, try tensor("logits"), 1e-4, "logits")
     assertClose(out.loss!.reshape([1]), try tensor("loss"), 1e-4, "loss")
@@ -114,18 +118,24 @@ final class BartParityTests: XCTestCase {
     XCTAssertNotNil(m.model.encoder.embed_tokens, "untied: the encoder has its own embed_tokens")
     m.train()
     let out = try m.forward(
-      inputIds: tensor("input_ids"), attentionMask: tensor("attention_mask"), labels: tensor("cls.labels"))
+      inputIds: tensor("input_ids"), attentionMask: tensor("attention_mask"),
+      labels: tensor("cls.labels"))
     assertClose(out.logits!, try tensor("cls.logits"), 1e-4, "classification logits")
     assertClose(out.loss!.reshape([1]), try tensor("cls.loss"), 1e-4, "classification loss")
     out.loss!.backward()
     let params = Dictionary(uniqueKeysWithValues: m.namedParameters())
-    for name in ["classification_head.dense.weight", "model.encoder.embed_tokens.weight", "model.decoder.embed_tokens.weight"] {
+    for name in [
+      "classification_head.dense.weight", "model.encoder.embed_tokens.weight",
+      "model.decoder.embed_tokens.weight",
+    ] {
       assertClose(params[name]!.grad!, try tensor("cls.grad.\(name)"), 1e-4, "grad \(name)")
     }
   }
 
   func testUnequalEosCountsAreAClearError() throws {
-    let m = try XCTUnwrap(try AutoModelForSequenceClassification.from(directory: Self.clsDir) as? BartForSequenceClassification)
+    let m = try XCTUnwrap(
+      try AutoModelForSequenceClassification.from(directory: Self.clsDir)
+        as? BartForSequenceClassification)
     let ids = Tensor([Int64(5), 2, 6, 2, 5, 6, 7, 2], shape: [2, 4])
     XCTAssertThrowsError(try m.forward(inputIds: ids)) {
       XCTAssertTrue("\($0)".contains("same number of <eos> tokens"), "\($0)")
@@ -137,11 +147,11 @@ final class BartParityTests: XCTestCase {
 
   // MARK: Generation
 
-  func config(_ body: (inout GenerationConfig) -> Void) -> GenerationConfig {
-    var c = GenerationConfig()
-    c.eosTokenIds = [2]
-    c.padTokenId = 1
-    c.forcedEosTokenId = 2
+  /// HF's defaults from the fixture's config (eos 2, pad 1, forced_eos 2), then `body`.
+  func config(_ body: (inout GenerationConfig) -> Void) throws -> GenerationConfig {
+    var c = GenerationConfig(defaultsOf: try lm().config)
+    XCTAssertEqual([c.eosTokenIds, [c.padTokenId!], [c.forcedEosTokenId!]], [[2], [1], [2]])
+    XCTAssertNil(c.forcedBosTokenId)
     body(&c)
     return c
   }
@@ -149,33 +159,57 @@ final class BartParityTests: XCTestCase {
   func testGreedyForcedBosAndMaxLengthMatchTransformers() throws {
     let m = try lm()
     let g = Self.generation
-    XCTAssertEqual(try Generation.generate(m, inputs: [g.source], config: config { $0.maxNewTokens = 12 })[0], g.greedy)
     XCTAssertEqual(
-      try Generation.generate(m, inputs: [g.source], config: config { $0.maxNewTokens = 8; $0.forcedBosTokenId = 0 })[0],
+      try Generation.generate(m, inputs: [g.source], config: try config { $0.maxNewTokens = 12 })[0],
+      g.greedy)
+    XCTAssertEqual(
+      try Generation.generate(
+        m, inputs: [g.source],
+        config: try config {
+          $0.maxNewTokens = 8
+          $0.forcedBosTokenId = 0
+        })[0],
       g.forced_bos_greedy)
     // max_length counts decoder tokens; the last one is forced to eos.
-    XCTAssertEqual(try Generation.generate(m, inputs: [g.source], config: config { $0.maxLength = 6 })[0], g.max_length_greedy)
+    XCTAssertEqual(
+      try Generation.generate(m, inputs: [g.source], config: try config { $0.maxLength = 6 })[0],
+      g.max_length_greedy)
     XCTAssertEqual(g.max_length_greedy.last, 2)
   }
 
   func testBeamSearchMatchesTransformers() throws {
     let m = try lm()
     let g = Self.generation
-    let out = try Generation.generate(m, inputs: [g.source], config: config {
-      $0.maxNewTokens = 10; $0.numBeams = 3; $0.lengthPenalty = 1.3; $0.noRepeatNgramSize = 2
-      $0.earlyStopping = .enabled; $0.numReturnSequences = 2
-    })
+    let out = try Generation.generate(
+      m, inputs: [g.source],
+      config: try config {
+        $0.maxNewTokens = 10
+        $0.numBeams = 3
+        $0.lengthPenalty = 1.3
+        $0.noRepeatNgramSize = 2
+        $0.earlyStopping = .enabled
+        $0.numReturnSequences = 2
+      })
     XCTAssertEqual(out, g.beam)
   }
 
   func testBatchedPaddedGreedyAndBeamMatchTransformers() throws {
     let m = try lm()
     let g = Self.generation
-    let sources = zip(g.batched_sources, g.batched_mask).map { s, mask in zip(s, mask).filter { $0.1 == 1 }.map(\.0) }
-    XCTAssertEqual(try Generation.generate(m, inputs: sources, config: config { $0.maxNewTokens = 8 }), g.batched_greedy)
-    let beam = try Generation.generate(m, inputs: sources, config: config {
-      $0.maxNewTokens = 8; $0.numBeams = 3; $0.lengthPenalty = 0.8; $0.noRepeatNgramSize = 2
-    })
+    let sources = zip(g.batched_sources, g.batched_mask).map { s, mask in
+      zip(s, mask).filter { $0.1 == 1 }.map(\.0)
+    }
+    XCTAssertEqual(
+      try Generation.generate(m, inputs: sources, config: try config { $0.maxNewTokens = 8 }),
+      g.batched_greedy)
+    let beam = try Generation.generate(
+      m, inputs: sources,
+      config: try config {
+        $0.maxNewTokens = 8
+        $0.numBeams = 3
+        $0.lengthPenalty = 0.8
+        $0.noRepeatNgramSize = 2
+      })
     XCTAssertEqual(beam, g.batched_beam)
   }
 
@@ -184,10 +218,14 @@ final class BartParityTests: XCTestCase {
     let m = try lm()
     let src = Tensor([Int64(0), 17, 42, 8, 23, 5, 2], shape: [1, 7])
     let dec: [Int64] = [2, 26, 40, 11, 5]
-    let full = try noGrad { try m.forward(inputIds: src, decoderInputIds: Tensor(dec, shape: [1, 5])).logits! }
+    let full = try noGrad {
+      try m.forward(inputIds: src, decoderInputIds: Tensor(dec, shape: [1, 5])).logits!
+    }
     let state = noGrad { m.encode(ids: src, attentionMask: nil) }
     var steps = [noGrad { m.decode(ids: Tensor(Array(dec[0..<2]), shape: [1, 2]), state: state) }]
-    for t in 2..<5 { steps.append(noGrad { m.decode(ids: Tensor([dec[t]], shape: [1, 1]), state: state) }) }
+    for t in 2..<5 {
+      steps.append(noGrad { m.decode(ids: Tensor([dec[t]], shape: [1, 1]), state: state) })
+    }
     XCTAssertEqual(state.pastLength, 5)
     XCTAssertEqual(state.crossAttention[0].length, 7, "cross-attention K/V projected once")
     assertClose(Tensor.cat(steps, dim: 1), full, 1e-5, "cached logits")
@@ -212,7 +250,8 @@ final class BartParityTests: XCTestCase {
     for key in ["encoder_layerdrop", "decoder_layerdrop"] {
       XCTAssertNotNil(raw.range(of: "\"\(key)\" ?: ?0\\.0[,\n]", options: .regularExpression), raw)
     }
-    let back = try XCTUnwrap(try AutoModelForSeq2SeqLM.from(directory: dir) as? BartForConditionalGeneration)
+    let back = try XCTUnwrap(
+      try AutoModelForSeq2SeqLM.from(directory: dir) as? BartForConditionalGeneration)
     let src = try tensor("input_ids")
     let a = try noGrad { try m.forward(inputIds: src).logits! }
     let b = try noGrad { try back.forward(inputIds: src).logits! }
@@ -222,27 +261,37 @@ final class BartParityTests: XCTestCase {
     let baseDir = dir + "-base"
     defer { try? FileManager.default.removeItem(atPath: baseDir) }
     try base.savePretrained(to: baseDir)
-    XCTAssertFalse(try SafeTensorsFile(path: baseDir + "/model.safetensors").names.contains("final_logits_bias"))
+    XCTAssertFalse(
+      try SafeTensorsFile(path: baseDir + "/model.safetensors").names.contains("final_logits_bias"))
     XCTAssertNoThrow(try BartForConditionalGeneration.fromPretrained(baseDir))
   }
 
   // MARK: Bad input
 
-  func copyFixture(editing edit: (inout [String: Tensor], inout [String: Any]) -> Void) throws -> String {
+  func copyFixture(editing edit: (inout [String: Tensor], inout [String: Any]) -> Void) throws
+    -> String
+  {
     let dir = NSTemporaryDirectory() + "bart-bad-\(UUID().uuidString)"
     try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
     var weights = try SafeTensorsFile(path: Self.lmDir + "/model.safetensors").tensors()
     var config = try ConfigFile.object(at: Self.lmDir + "/config.json")
     edit(&weights, &config)
     try SafeTensors.save(weights, metadata: ["format": "pt"], to: dir + "/model.safetensors")
-    try JSONSerialization.data(withJSONObject: config).write(to: URL(fileURLWithPath: dir + "/config.json"))
+    try JSONSerialization.data(withJSONObject: config).write(
+      to: URL(fileURLWithPath: dir + "/config.json"))
     return dir
   }
 
-  func assertLoadFails(_ dir: String, mentions: [String], file: StaticString = #filePath, line: UInt = #line) {
+  func assertLoadFails(
+    _ dir: String, mentions: [String], file: StaticString = #filePath, line: UInt = #line
+  ) {
     defer { try? FileManager.default.removeItem(atPath: dir) }
-    XCTAssertThrowsError(try AutoModelForSeq2SeqLM.from(directory: dir), file: file, line: line) { error in
-      for m in mentions { XCTAssertTrue("\(error)".contains(m), "\(error) should mention \(m)", file: file, line: line) }
+    XCTAssertThrowsError(try AutoModelForSeq2SeqLM.from(directory: dir), file: file, line: line) {
+      error in
+      for m in mentions {
+        XCTAssertTrue(
+          "\(error)".contains(m), "\(error) should mention \(m)", file: file, line: line)
+      }
     }
   }
 
@@ -253,10 +302,24 @@ final class BartParityTests: XCTestCase {
     assertLoadFails(
       try copyFixture { w, _ in w["model.encoder.layers.0.fc1.weight"] = Tensor.zeros([20, 16]) },
       mentions: ["size mismatches", "model.encoder.layers.0.fc1.weight", "[20, 16]", "[24, 16]"])
-    assertLoadFails(try copyFixture { _, c in c["encoder_attention_heads"] = 5 }, mentions: ["d_model (16)", "encoder_attention_heads (5)"])
-    assertLoadFails(try copyFixture { _, c in c["decoder_layers"] = 0 }, mentions: ["decoder_layers must be positive"])
-    assertLoadFails(try copyFixture { _, c in c["dropout"] = 1.5 }, mentions: ["dropout must be in [0, 1)"])
-    assertLoadFails(try copyFixture { _, c in c["forced_eos_token_id"] = 64 }, mentions: ["forced_eos_token_id 64", "vocab_size 64"])
+    assertLoadFails(
+      try copyFixture { _, c in c["encoder_attention_heads"] = 5 },
+      mentions: ["d_model (16)", "encoder_attention_heads (5)"])
+    assertLoadFails(
+      try copyFixture { _, c in c["decoder_start_token_id"] = NSNull() },
+      mentions: ["decoder_start_token_id is null"])
+    // A family without a seq2seq head.
+    XCTAssertThrowsError(try AutoModelForSeq2SeqLM.from(directory: Self.fixtures + "/gpt2-tiny")) {
+      XCTAssertTrue("\($0)".contains("model_type 'gpt2' has no AutoModelForSeq2SeqLM"), "\($0)")
+    }
+    assertLoadFails(
+      try copyFixture { _, c in c["decoder_layers"] = 0 },
+      mentions: ["decoder_layers must be positive"])
+    assertLoadFails(
+      try copyFixture { _, c in c["dropout"] = 1.5 }, mentions: ["dropout must be in [0, 1)"])
+    assertLoadFails(
+      try copyFixture { _, c in c["forced_eos_token_id"] = 64 },
+      mentions: ["forced_eos_token_id 64", "vocab_size 64"])
     assertLoadFails(try copyFixture { _, c in c["d_model"] = 1 << 20 }, mentions: ["d_model"])
   }
 
@@ -265,14 +328,20 @@ final class BartParityTests: XCTestCase {
     XCTAssertThrowsError(try m.forward(inputIds: Tensor([Int64(5), 64], shape: [1, 2]))) {
       XCTAssertTrue("\($0)".contains("token 64, outside the vocabulary"), "\($0)")
     }
-    XCTAssertThrowsError(try m.forward(inputIds: Tensor([Int64](repeating: 5, count: 33), shape: [1, 33]))) {
+    XCTAssertThrowsError(
+      try m.forward(inputIds: Tensor([Int64](repeating: 5, count: 33), shape: [1, 33]))
+    ) {
       XCTAssertTrue("\($0)".contains("max_position_embeddings (32)"), "\($0)")
     }
     let ids = Tensor([Int64(5), 6, 2], shape: [1, 3])
-    XCTAssertThrowsError(try m.forward(inputIds: ids, labels: Tensor([Int64(5), 99], shape: [1, 2]))) {
+    XCTAssertThrowsError(
+      try m.forward(inputIds: ids, labels: Tensor([Int64(5), 99], shape: [1, 2]))
+    ) {
       XCTAssertTrue("\($0)".contains("label 99"), "\($0)")
     }
-    XCTAssertThrowsError(try m.forward(inputIds: ids, attentionMask: Tensor([Int64(1), 1], shape: [1, 2]))) {
+    XCTAssertThrowsError(
+      try m.forward(inputIds: ids, attentionMask: Tensor([Int64(1), 1], shape: [1, 2]))
+    ) {
       XCTAssertTrue("\($0)".contains("attention_mask has shape [1, 2]"), "\($0)")
     }
   }

@@ -44,21 +44,30 @@ public struct BartConfig: PretrainedConfig, Equatable {
     return l
   }()
 
-  public static let fields: [ConfigField<BartConfig>] = [
-    .init("vocab_size", \.vocabSize), .init("max_position_embeddings", \.maxPositionEmbeddings),
-    .init("encoder_layers", \.encoderLayers), .init("encoder_ffn_dim", \.encoderFfnDim),
-    .init("encoder_attention_heads", \.encoderAttentionHeads), .init("decoder_layers", \.decoderLayers),
-    .init("decoder_ffn_dim", \.decoderFfnDim), .init("decoder_attention_heads", \.decoderAttentionHeads),
-    .init("encoder_layerdrop", \.encoderLayerdrop), .init("decoder_layerdrop", \.decoderLayerdrop),
-    .init("activation_function", \.activationFunction), .init("d_model", \.dModel), .init("dropout", \.dropout),
-    .init("attention_dropout", \.attentionDropout), .init("activation_dropout", \.activationDropout),
-    .init("init_std", \.initStd), .init("classifier_dropout", \.classifierDropout),
-    .init("scale_embedding", \.scaleEmbedding), .init("use_cache", \.useCache), .init("pad_token_id", \.padTokenId),
-    .init("bos_token_id", \.bosTokenId), .init("eos_token_id", \.eosTokenId),
-    .init("is_encoder_decoder", \.isEncoderDecoder), .init("decoder_start_token_id", \.decoderStartTokenId),
-    .init("forced_bos_token_id", \.forcedBosTokenId), .init("forced_eos_token_id", \.forcedEosTokenId),
-    .init("tie_word_embeddings", \.tieWordEmbeddings),
-  ] + EncoderLabels.fields(\.labels)
+  public static let fields: [ConfigField<BartConfig>] =
+    [
+      .init("vocab_size", \.vocabSize), .init("max_position_embeddings", \.maxPositionEmbeddings),
+      .init("encoder_layers", \.encoderLayers), .init("encoder_ffn_dim", \.encoderFfnDim),
+      .init("encoder_attention_heads", \.encoderAttentionHeads),
+      .init("decoder_layers", \.decoderLayers),
+      .init("decoder_ffn_dim", \.decoderFfnDim),
+      .init("decoder_attention_heads", \.decoderAttentionHeads),
+      .init("encoder_layerdrop", \.encoderLayerdrop),
+      .init("decoder_layerdrop", \.decoderLayerdrop),
+      .init("activation_function", \.activationFunction), .init("d_model", \.dModel),
+      .init("dropout", \.dropout),
+      .init("attention_dropout", \.attentionDropout),
+      .init("activation_dropout", \.activationDropout),
+      .init("init_std", \.initStd), .init("classifier_dropout", \.classifierDropout),
+      .init("scale_embedding", \.scaleEmbedding), .init("use_cache", \.useCache),
+      .init("pad_token_id", \.padTokenId),
+      .init("bos_token_id", \.bosTokenId), .init("eos_token_id", \.eosTokenId),
+      .init("is_encoder_decoder", \.isEncoderDecoder),
+      .init("decoder_start_token_id", \.decoderStartTokenId),
+      .init("forced_bos_token_id", \.forcedBosTokenId),
+      .init("forced_eos_token_id", \.forcedEosTokenId),
+      .init("tie_word_embeddings", \.tieWordEmbeddings),
+    ] + EncoderLabels.fields(\.labels)
 
   public static let floatOnlyKeys = ["encoder_layerdrop", "decoder_layerdrop", "init_std"]
 
@@ -95,12 +104,16 @@ public struct BartConfig: PretrainedConfig, Equatable {
       ("encoder_ffn_dim", encoderFfnDim, 1 << 18), ("decoder_ffn_dim", decoderFfnDim, 1 << 18),
       ("max_position_embeddings", maxPositionEmbeddings, 1 << 20),
     ])
-    for (name, heads) in [("encoder_attention_heads", encoderAttentionHeads), ("decoder_attention_heads", decoderAttentionHeads)]
+    for (name, heads) in [
+      ("encoder_attention_heads", encoderAttentionHeads),
+      ("decoder_attention_heads", decoderAttentionHeads),
+    ]
     where dModel % heads != 0 {
       throw LoomError("config: d_model (\(dModel)) must be divisible by \(name) (\(heads))")
     }
     for (name, p) in [
-      ("dropout", dropout), ("attention_dropout", attentionDropout), ("activation_dropout", activationDropout),
+      ("dropout", dropout), ("attention_dropout", attentionDropout),
+      ("activation_dropout", activationDropout),
       ("classifier_dropout", classifierDropout), ("encoder_layerdrop", encoderLayerdrop),
       ("decoder_layerdrop", decoderLayerdrop),
     ] where !(0..<1).contains(p) {
@@ -116,10 +129,13 @@ public struct BartConfig: PretrainedConfig, Equatable {
       }
     }
     guard decoderStartTokenId != nil else {
-      throw LoomError("config: decoder_start_token_id is null; BART's decoder needs a start token (HF's default is 2, </s>)")
+      throw LoomError(
+        "config: decoder_start_token_id is null; BART's decoder needs a start token (HF's default is 2, </s>)"
+      )
     }
     try labels.validate()
     try Self.checkParameterCount(
-      [[parameterEstimate ?? 0]], fields: "vocab_size, d_model, encoder/decoder_layers and *_ffn_dim")
+      [[parameterEstimate ?? 0]],
+      fields: "vocab_size, d_model, encoder/decoder_layers and *_ffn_dim")
   }
 }

@@ -14,7 +14,9 @@ public final class BartForConditionalGeneration: Module, EncoderDecoderModel {
   public init(_ config: BartConfig) throws {
     model = try BartModel(config)
     let head = config.tieWordEmbeddings ? nil : Linear(config.dModel, config.vocabSize, bias: false)
-    if let head { noGrad { EncoderInit.normal(head.weight, std: config.initStd, generator: .global) } }
+    if let head {
+      noGrad { EncoderInit.normal(head.weight, std: config.initStd, generator: .global) }
+    }
     lm_head = head
     final_logits_bias = Tensor.zeros([1, config.vocabSize])
     self.config = config
@@ -30,24 +32,31 @@ public final class BartForConditionalGeneration: Module, EncoderDecoderModel {
   /// decoder reads the labels shifted right after decoder_start_token_id; the loss is the
   /// mean cross-entropy over labelled positions.
   public func forward(
-    inputIds: Tensor, attentionMask: Tensor? = nil, decoderInputIds: Tensor? = nil, labels: Tensor? = nil
+    inputIds: Tensor, attentionMask: Tensor? = nil, decoderInputIds: Tensor? = nil,
+    labels: Tensor? = nil
   ) throws -> BartOutput {
     if let labels, labels.rank != 2 {
       throw LoomError("BART: labels must be [batch, target length], got shape \(labels.shape)")
     }
     let dec = try decoderInputIds ?? labels.map { try BartModel.shiftTokensRight($0, config) }
-    var out = try model.forward(inputIds: inputIds, attentionMask: attentionMask, decoderInputIds: dec)
+    var out = try model.forward(
+      inputIds: inputIds, attentionMask: attentionMask, decoderInputIds: dec)
     let logits = self.logits(out.lastHiddenState)
     out.logits = logits
     if let labels {
       guard labels.shape == Array(logits.shape.dropLast()) else {
-        throw LoomError("BART: labels have shape \(labels.shape), decoder_input_ids \(Array(logits.shape.dropLast())); they must match")
+        throw LoomError(
+          "BART: labels have shape \(labels.shape), decoder_input_ids \(Array(logits.shape.dropLast())); they must match"
+        )
       }
       let v = config.vocabSize
       if let bad = labels.int64s.first(where: { $0 != -100 && ($0 < 0 || $0 >= Int64(v)) }) {
-        throw LoomError("BART: label \(bad) is outside the vocabulary (vocab_size \(v)); use -100 to ignore a position")
+        throw LoomError(
+          "BART: label \(bad) is outside the vocabulary (vocab_size \(v)); use -100 to ignore a position"
+        )
       }
-      out.loss = crossEntropy(logits.reshape([-1, v]), labels.to(device: logits.device).reshape([-1]))
+      out.loss = crossEntropy(
+        logits.reshape([-1, v]), labels.to(device: logits.device).reshape([-1]))
     }
     return out
   }
@@ -60,7 +69,9 @@ public final class BartForConditionalGeneration: Module, EncoderDecoderModel {
 
   public func encode(ids: Tensor, attentionMask: Tensor?) -> GenerationState {
     let hidden: Tensor
-    do { hidden = try model.encode(ids, attentionMask: attentionMask) } catch { fatalError("Loom: \(error)") }
+    do { hidden = try model.encode(ids, attentionMask: attentionMask) } catch {
+      fatalError("Loom: \(error)")
+    }
     return GenerationState(
       selfAttention: (0..<config.decoderLayers).map { _ in KVCache() },
       crossAttention: (0..<config.decoderLayers).map { _ in KVCache(isCrossAttention: true) },
@@ -71,7 +82,8 @@ public final class BartForConditionalGeneration: Module, EncoderDecoderModel {
     let hidden: Tensor
     do {
       hidden = try model.decode(
-        ids, encoderHiddenStates: state.encoderHiddenStates!, encoderMask: state.encoderAttentionMask, state: state)
+        ids, encoderHiddenStates: state.encoderHiddenStates!,
+        encoderMask: state.encoderAttentionMask, state: state)
     } catch { fatalError("Loom: \(error)") }
     return logits(hidden)
   }
@@ -91,7 +103,8 @@ public final class BartClassificationHead: Module {
   }
 
   override public func forward(_ x: Tensor) -> Tensor {
-    let h = dropout(dense(dropout(x, p: dropoutP, training: training)).tanh(), p: dropoutP, training: training)
+    let h = dropout(
+      dense(dropout(x, p: dropoutP, training: training)).tanh(), p: dropoutP, training: training)
     return out_proj(h)
   }
 }
@@ -113,38 +126,52 @@ public final class BartForSequenceClassification: Module {
 
   /// Logits [B, num_labels]; `labels` as HF's problem_type says (class ids [B], floats
   /// [B] for regression, [B, num_labels] multi-label).
-  public func forward(inputIds: Tensor, attentionMask: Tensor? = nil, labels: Tensor? = nil) throws -> BartOutput {
+  public func forward(inputIds: Tensor, attentionMask: Tensor? = nil, labels: Tensor? = nil) throws
+    -> BartOutput
+  {
     let rows = try Self.lastEosRows(inputIds, eos: config.eosTokenId)
     var out = try model.forward(inputIds: inputIds, attentionMask: attentionMask)
     let h = out.lastHiddenState
     let (b, t, c) = (h.shape[0], h.shape[1], h.shape[2])
-    let index = Tensor(rows.enumerated().map { Int64($0.offset * t + $0.element) }, shape: [b]).to(device: h.device)
+    let index = Tensor(rows.enumerated().map { Int64($0.offset * t + $0.element) }, shape: [b]).to(
+      device: h.device)
     let logits = classification_head(h.reshape([b * t, c]).indexSelect(dim: 0, index: index))
     out.logits = logits
     if let labels {
       out.loss = try HeadLoss.sequenceClassification(
-        logits, labels.to(device: logits.device), numLabels: config.numLabels, problemType: config.labels.problemType)
+        logits, labels.to(device: logits.device), numLabels: config.numLabels,
+        problemType: config.labels.problemType)
     }
     return out
   }
 
   /// The position of each row's last eos token; every row must have the same number (≥ 1), as HF checks.
   static func lastEosRows(_ ids: Tensor, eos: Int?) throws -> [Int] {
-    guard let eos else { throw LoomError("BartForSequenceClassification: config.eos_token_id is null; it pools at the eos token") }
-    guard ids.rank == 2 else { throw LoomError("BART: input_ids must be [batch, sequence], got shape \(ids.shape)") }
+    guard let eos else {
+      throw LoomError(
+        "BartForSequenceClassification: config.eos_token_id is null; it pools at the eos token")
+    }
+    guard ids.rank == 2 else {
+      throw LoomError("BART: input_ids must be [batch, sequence], got shape \(ids.shape)")
+    }
     let (b, t) = (ids.shape[0], ids.shape[1])
     let flat = ids.int64s
-    var counts: [Int] = [], last: [Int] = []
+    var counts: [Int] = []
+    var last: [Int] = []
     for r in 0..<b {
       let row = flat[(r * t)..<((r + 1) * t)]
       counts.append(row.filter { $0 == Int64(eos) }.count)
       last.append((row.lastIndex(of: Int64(eos)) ?? r * t) - r * t)
     }
     guard counts.allSatisfy({ $0 >= 1 }) else {
-      throw LoomError("BartForSequenceClassification: each example must contain at least one <eos> token (id \(eos))")
+      throw LoomError(
+        "BartForSequenceClassification: each example must contain at least one <eos> token (id \(eos))"
+      )
     }
     guard Set(counts).count == 1 else {
-      throw LoomError("BartForSequenceClassification: all examples must have the same number of <eos> tokens (id \(eos)), got \(counts)")
+      throw LoomError(
+        "BartForSequenceClassification: all examples must have the same number of <eos> tokens (id \(eos)), got \(counts)"
+      )
     }
     return last
   }

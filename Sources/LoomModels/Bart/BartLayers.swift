@@ -104,13 +104,15 @@ public final class BartEncoderLayer: Module {
 
   init(_ config: BartConfig) {
     let c = config.dModel
-    self_attn = BartAttention(c, heads: config.encoderAttentionHeads, dropout: config.attentionDropout)
+    self_attn = BartAttention(
+      c, heads: config.encoderAttentionHeads, dropout: config.attentionDropout)
     self_attn_layer_norm = LayerNorm(c)
     fc1 = Linear(c, config.encoderFfnDim)
     fc2 = Linear(config.encoderFfnDim, c)
     final_layer_norm = LayerNorm(c)
     ffn = BartFeedForward(
-      activation: config.activationFunction, activationDropout: config.activationDropout, dropoutP: config.dropout)
+      activation: config.activationFunction, activationDropout: config.activationDropout,
+      dropoutP: config.dropout)
     dropoutP = config.dropout
     super.init()
   }
@@ -137,25 +139,30 @@ public final class BartDecoderLayer: Module {
 
   init(_ config: BartConfig) {
     let c = config.dModel
-    self_attn = BartAttention(c, heads: config.decoderAttentionHeads, dropout: config.attentionDropout)
+    self_attn = BartAttention(
+      c, heads: config.decoderAttentionHeads, dropout: config.attentionDropout)
     self_attn_layer_norm = LayerNorm(c)
-    encoder_attn = BartAttention(c, heads: config.decoderAttentionHeads, dropout: config.attentionDropout)
+    encoder_attn = BartAttention(
+      c, heads: config.decoderAttentionHeads, dropout: config.attentionDropout)
     encoder_attn_layer_norm = LayerNorm(c)
     fc1 = Linear(c, config.decoderFfnDim)
     fc2 = Linear(config.decoderFfnDim, c)
     final_layer_norm = LayerNorm(c)
     ffn = BartFeedForward(
-      activation: config.activationFunction, activationDropout: config.activationDropout, dropoutP: config.dropout)
+      activation: config.activationFunction, activationDropout: config.activationDropout,
+      dropoutP: config.dropout)
     dropoutP = config.dropout
     super.init()
   }
 
   func callAsFunction(
-    _ x: Tensor, encoder: Tensor, encoderPaddingMask: Tensor?, selfCache: KVCache?, crossCache: KVCache?
+    _ x: Tensor, encoder: Tensor, encoderPaddingMask: Tensor?, selfCache: KVCache?,
+    crossCache: KVCache?
   ) -> Tensor {
     let a = dropout(self_attn(x, isCausal: true, cache: selfCache), p: dropoutP, training: training)
     var h = self_attn_layer_norm(x + a)
-    let c = encoder_attn(h, keyValue: encoder, keyPaddingMask: encoderPaddingMask, cache: crossCache)
+    let c = encoder_attn(
+      h, keyValue: encoder, keyPaddingMask: encoderPaddingMask, cache: crossCache)
     h = encoder_attn_layer_norm(h + dropout(c, p: dropoutP, training: training))
     return final_layer_norm(h + ffn(h, fc1, fc2, training: training))
   }
@@ -172,7 +179,9 @@ enum BartInit {
           l.bias?.fill(0)
         } else if let e = m as? Embedding {
           EncoderInit.normal(e.weight, std: std, generator: .global)
-          if e is BartScaledWordEmbedding, let p = paddingIdx, p < e.weight.shape[0] { e.weight[p].fill(0) }
+          if e is BartScaledWordEmbedding, let p = paddingIdx, p < e.weight.shape[0] {
+            e.weight[p].fill(0)
+          }
         }
       }
     }

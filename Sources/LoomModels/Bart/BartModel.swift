@@ -34,7 +34,9 @@ public final class BartEncoder: Module {
   }
 
   /// `ids` [B, S], `attentionMask` [B, S] (1 = real token) → [B, S, C].
-  func callAsFunction(_ ids: Tensor, attentionMask: Tensor?, shared: BartScaledWordEmbedding) -> Tensor {
+  func callAsFunction(_ ids: Tensor, attentionMask: Tensor?, shared: BartScaledWordEmbedding)
+    -> Tensor
+  {
     let x = (embed_tokens ?? shared)(ids) + embed_positions(length: ids.shape[1], past: 0)
     var h = dropout(layernorm_embedding(x), p: dropoutP, training: training)
     let padding = attentionMask.map { $0.to(.bool).logicalNot() }
@@ -63,7 +65,8 @@ public final class BartDecoder: Module {
 
   /// `ids` [B, T] after the `state`'s cached positions → [B, T, C].
   func callAsFunction(
-    _ ids: Tensor, encoder: Tensor, encoderMask: Tensor?, shared: BartScaledWordEmbedding, state: GenerationState?
+    _ ids: Tensor, encoder: Tensor, encoderMask: Tensor?, shared: BartScaledWordEmbedding,
+    state: GenerationState?
   ) -> Tensor {
     let past = state?.pastLength ?? 0
     let x = (embed_tokens ?? shared)(ids) + embed_positions(length: ids.shape[1], past: past)
@@ -106,23 +109,28 @@ public final class BartModel: Module {
     let device = shared.weight.device
     try BartInputs.check(ids, "input_ids", config)
     try BartInputs.checkMask(attentionMask, for: ids)
-    return encoder(ids.to(device: device), attentionMask: attentionMask?.to(device: device), shared: shared)
+    return encoder(
+      ids.to(device: device), attentionMask: attentionMask?.to(device: device), shared: shared)
   }
 
   /// Decoder outputs [B, T, C] for `decoderIds` after the positions `state` caches.
   public func decode(
-    _ decoderIds: Tensor, encoderHiddenStates: Tensor, encoderMask: Tensor?, state: GenerationState? = nil
+    _ decoderIds: Tensor, encoderHiddenStates: Tensor, encoderMask: Tensor?,
+    state: GenerationState? = nil
   ) throws -> Tensor {
     try BartInputs.check(decoderIds, "decoder_input_ids", config, past: state?.pastLength ?? 0)
     let device = shared.weight.device
     return decoder(
-      decoderIds.to(device: device), encoder: encoderHiddenStates, encoderMask: encoderMask?.to(device: device),
+      decoderIds.to(device: device), encoder: encoderHiddenStates,
+      encoderMask: encoderMask?.to(device: device),
       shared: shared, state: state)
   }
 
   /// HF's `BartModel.forward`: without `decoderInputIds` the decoder reads `inputIds`
   /// shifted right (denoising pre-training).
-  public func forward(inputIds: Tensor, attentionMask: Tensor? = nil, decoderInputIds: Tensor? = nil) throws
+  public func forward(
+    inputIds: Tensor, attentionMask: Tensor? = nil, decoderInputIds: Tensor? = nil
+  ) throws
     -> BartOutput
   {
     let enc = try encode(inputIds, attentionMask: attentionMask)
@@ -135,10 +143,13 @@ public final class BartModel: Module {
   /// with −100 (ignored labels) replaced by pad_token_id.
   public static func shiftTokensRight(_ ids: Tensor, _ config: BartConfig) throws -> Tensor {
     guard ids.rank == 2, ids.shape[1] > 0 else {
-      throw LoomError("BART: labels / input_ids must be [batch, sequence] with a sequence, got shape \(ids.shape)")
+      throw LoomError(
+        "BART: labels / input_ids must be [batch, sequence] with a sequence, got shape \(ids.shape)"
+      )
     }
     guard let start = config.decoderStartTokenId else {
-      throw LoomError("BART: config.decoder_start_token_id is null; set it to make decoder_input_ids from labels")
+      throw LoomError(
+        "BART: config.decoder_start_token_id is null; set it to make decoder_input_ids from labels")
     }
     let (b, t) = (ids.shape[0], ids.shape[1])
     let src = ids.int64s
@@ -158,20 +169,24 @@ public final class BartModel: Module {
 enum BartInputs {
   static func check(_ ids: Tensor, _ name: String, _ config: BartConfig, past: Int = 0) throws {
     guard ids.rank == 2, ids.shape[0] > 0, ids.shape[1] > 0 else {
-      throw LoomError("BART: \(name) must be [batch, sequence] and non-empty, got shape \(ids.shape)")
+      throw LoomError(
+        "BART: \(name) must be [batch, sequence] and non-empty, got shape \(ids.shape)")
     }
     guard past + ids.shape[1] <= config.maxPositionEmbeddings else {
       throw LoomError(
-        "BART: \(name) has \(past + ids.shape[1]) positions, more than max_position_embeddings (\(config.maxPositionEmbeddings))")
+        "BART: \(name) has \(past + ids.shape[1]) positions, more than max_position_embeddings (\(config.maxPositionEmbeddings))"
+      )
     }
     if let bad = ids.int64s.first(where: { $0 < 0 || $0 >= Int64(config.vocabSize) }) {
-      throw LoomError("BART: \(name) holds token \(bad), outside the vocabulary (vocab_size \(config.vocabSize))")
+      throw LoomError(
+        "BART: \(name) holds token \(bad), outside the vocabulary (vocab_size \(config.vocabSize))")
     }
   }
 
   static func checkMask(_ mask: Tensor?, for ids: Tensor) throws {
     if let mask, mask.shape != ids.shape {
-      throw LoomError("BART: attention_mask has shape \(mask.shape), input_ids \(ids.shape); they must match")
+      throw LoomError(
+        "BART: attention_mask has shape \(mask.shape), input_ids \(ids.shape); they must match")
     }
   }
 }
