@@ -160,7 +160,8 @@ final class BartParityTests: XCTestCase {
     let m = try lm()
     let g = Self.generation
     XCTAssertEqual(
-      try Generation.generate(m, inputs: [g.source], config: try config { $0.maxNewTokens = 12 })[0],
+      try Generation.generate(m, inputs: [g.source], config: try config { $0.maxNewTokens = 12 })[
+        0],
       g.greedy)
     XCTAssertEqual(
       try Generation.generate(
@@ -266,6 +267,32 @@ final class BartParityTests: XCTestCase {
     XCTAssertNoThrow(try BartForConditionalGeneration.fromPretrained(baseDir))
   }
 
+  /// Older HF files also hold the tied copies (`embed_tokens`, `lm_head`): they are ignored.
+  /// A classifier loads the LM checkpoint with a freshly initialised head, as HF does.
+  func testTiedCopiesAreIgnoredAndOtherHeadsLoad() throws {
+    let dir = try copyFixture { w, _ in
+      let shared = w["model.shared.weight"]!
+      for k in [
+        "model.encoder.embed_tokens.weight", "model.decoder.embed_tokens.weight", "lm_head.weight",
+      ] {
+        w[k] = shared
+      }
+    }
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    let m = try XCTUnwrap(
+      try AutoModelForSeq2SeqLM.from(directory: dir) as? BartForConditionalGeneration)
+    let src = try tensor("input_ids")
+    let a = try noGrad { try m.forward(inputIds: src).logits! }
+    let b = try noGrad { try lm().forward(inputIds: src).logits! }
+    assertClose(a, b, 0, "logits with tied copies in the file")
+    let cls = try BartForSequenceClassification.fromPretrained(Self.lmDir)
+    XCTAssertEqual(cls.config.numLabels, 3)
+    let out = try cls.forward(inputIds: src)
+    XCTAssertEqual(out.logits!.shape, [2, 3])
+    let enc = try noGrad { try m.model.encode(src) }
+    assertClose(out.encoderLastHiddenState, enc, 0, "the classifier's trunk is the checkpoint's")
+  }
+
   // MARK: Bad input
 
   func copyFixture(editing edit: (inout [String: Tensor], inout [String: Any]) -> Void) throws
@@ -325,6 +352,17 @@ final class BartParityTests: XCTestCase {
 
   func testBadInputsAreClearErrors() throws {
     let m = try lm()
+    let long = [Int](repeating: 5, count: 33)
+    XCTAssertThrowsError(try Generation.generate(m, inputs: [long], config: try config { _ in })) {
+      XCTAssertTrue(
+        "\($0)".contains("33 tokens is longer than the model's max_position_embeddings (32)"),
+        "\($0)")
+    }
+    XCTAssertThrowsError(
+      try Generation.generate(m, inputs: [[5, 64]], config: try config { _ in })
+    ) {
+      XCTAssertTrue("\($0)".contains("input token 64 is outside the vocabulary"), "\($0)")
+    }
     XCTAssertThrowsError(try m.forward(inputIds: Tensor([Int64(5), 64], shape: [1, 2]))) {
       XCTAssertTrue("\($0)".contains("token 64, outside the vocabulary"), "\($0)")
     }
