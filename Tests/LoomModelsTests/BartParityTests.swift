@@ -132,6 +132,19 @@ final class BartParityTests: XCTestCase {
     }
   }
 
+  /// The encoders' entry point (what the Trainer and pipelines call) gives the same loss.
+  func testSequenceClassificationAsEncoderModel() throws {
+    let loaded = try AutoModelForSequenceClassification.from(directory: Self.clsDir)
+    let m = try XCTUnwrap(loaded as? any EncoderModel)
+    let (loss, logits) = m.lossAndLogits([
+      "input_ids": try tensor("input_ids"), "attention_mask": try tensor("attention_mask"),
+      "labels": try tensor("cls.labels"),
+    ])
+    assertClose(logits, try tensor("cls.logits"), 1e-4, "logits")
+    assertClose(loss.reshape([1]), try tensor("cls.loss"), 1e-4, "loss")
+    XCTAssertEqual(m.maxSequenceLength, 32)
+  }
+
   func testUnequalEosCountsAreAClearError() throws {
     let m = try XCTUnwrap(
       try AutoModelForSequenceClassification.from(directory: Self.clsDir)

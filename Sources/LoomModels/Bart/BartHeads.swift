@@ -176,3 +176,23 @@ public final class BartForSequenceClassification: Module {
     return last
   }
 }
+
+/// The encoders' entry point (Trainer's `lossAndLogits`, text-classification pipelines):
+/// BART reads input_ids, attention_mask and labels; it has no token types.
+extension BartForSequenceClassification: EncoderModel {
+  public var maxSequenceLength: Int { config.maxPositionEmbeddings }
+
+  public func forward(_ inputs: EncoderInputs) throws -> EncoderOutput {
+    if let types = inputs.tokenTypeIds, types.int64s.contains(where: { $0 != 0 }) {
+      throw LoomError(
+        "BartForSequenceClassification takes no token_type_ids (BART has no segment embeddings)")
+    }
+    let out = try forward(
+      inputIds: inputs.inputIds, attentionMask: inputs.attentionMask, labels: inputs.labels)
+    var result = EncoderOutput()
+    result.loss = out.loss
+    result.logits = out.logits
+    result.lastHiddenState = out.lastHiddenState
+    return result
+  }
+}
