@@ -80,6 +80,24 @@ final class BartParityTests: XCTestCase {
     }
   }
 
+  /// encoder_/decoder_layerdrop skip layers in training only: with 0.99 most training forwards
+  /// differ from evaluation, while evaluation is unchanged.
+  func testLayerDropSkipsLayersOnlyInTraining() throws {
+    var config = try lm().config
+    config.encoderLayerdrop = 0.99
+    config.decoderLayerdrop = 0.99
+    let m = try BartForConditionalGeneration(config)
+    let src = try tensor("input_ids")
+    m.eval()
+    let a = try noGrad { try m.forward(inputIds: src).logits! }
+    let b = try noGrad { try m.forward(inputIds: src).logits! }
+    assertClose(a, b, 0, "evaluation runs every layer")
+    m.train()
+    let t = try noGrad { try m.forward(inputIds: src).logits! }
+    let diff = zip(t.toArray(Double.self), a.toArray(Double.self)).map { abs($0 - $1) }.max()!
+    XCTAssertGreaterThan(diff, 1e-3, "training skipped layers")
+  }
+
   /// labels only: decoder_input_ids are the labels shifted right after decoder_start_token_id,
   /// −100 replaced by pad.
   func testShiftTokensRight() throws {

@@ -23,6 +23,7 @@ public final class BartEncoder: Module {
   @Child public var layers: [BartEncoderLayer]
   @Child public var layernorm_embedding: LayerNorm
   let dropoutP: Double
+  let layerdrop: Double
 
   init(_ config: BartConfig) {
     embed_tokens = config.tieWordEmbeddings ? nil : BartModel.wordEmbedding(config)
@@ -30,6 +31,7 @@ public final class BartEncoder: Module {
     layers = (0..<config.encoderLayers).map { _ in BartEncoderLayer(config) }
     layernorm_embedding = LayerNorm(config.dModel)
     dropoutP = config.dropout
+    layerdrop = config.encoderLayerdrop
     super.init()
   }
 
@@ -40,7 +42,9 @@ public final class BartEncoder: Module {
     let x = (embed_tokens ?? shared)(ids) + embed_positions(length: ids.shape[1], past: 0)
     var h = dropout(layernorm_embedding(x), p: dropoutP, training: training)
     let padding = attentionMask.map { $0.to(.bool).logicalNot() }
-    for layer in layers { h = layer(h, keyPaddingMask: padding) }
+    for layer in layers where !BartModel.dropsLayer(layerdrop, training: training) {
+      h = layer(h, keyPaddingMask: padding)
+    }
     return h
   }
 }
@@ -53,6 +57,7 @@ public final class BartDecoder: Module {
   @Child public var layers: [BartDecoderLayer]
   @Child public var layernorm_embedding: LayerNorm
   let dropoutP: Double
+  let layerdrop: Double
 
   init(_ config: BartConfig) {
     embed_tokens = config.tieWordEmbeddings ? nil : BartModel.wordEmbedding(config)
@@ -60,6 +65,7 @@ public final class BartDecoder: Module {
     layers = (0..<config.decoderLayers).map { _ in BartDecoderLayer(config) }
     layernorm_embedding = LayerNorm(config.dModel)
     dropoutP = config.dropout
+    layerdrop = config.decoderLayerdrop
     super.init()
   }
 
@@ -72,7 +78,9 @@ public final class BartDecoder: Module {
     let x = (embed_tokens ?? shared)(ids) + embed_positions(length: ids.shape[1], past: past)
     var h = dropout(layernorm_embedding(x), p: dropoutP, training: training)
     let padding = encoderMask.map { $0.to(.bool).logicalNot() }
-    for (i, layer) in layers.enumerated() {
+    // Layers are skipped only in training, when no cache is kept.
+    for (i, layer) in layers.enumerated()
+    where state != nil || !BartModel.dropsLayer(layerdrop, training: training) {
       h = layer(
         h, encoder: encoder, encoderPaddingMask: padding, selfCache: state?.selfAttention[i],
         crossCache: state?.crossAttention[i])
@@ -96,6 +104,11 @@ public final class BartModel: Module {
     self.config = config
     super.init()
     BartInit.apply(self, std: config.initStd, paddingIdx: config.padTokenId)
+  }
+
+  /// LayerDrop (HF's encoder_/decoder_layerdrop): in training, skip a layer with probability `p`.
+  static func dropsLayer(_ p: Double, training: Bool) -> Bool {
+    training && p > 0 && Generator.global.nextDouble() < p
   }
 
   static func wordEmbedding(_ config: BartConfig) -> BartScaledWordEmbedding {
