@@ -17,7 +17,7 @@ extension Generation {
     let batch = prompts.count
     let promptLength = prompts[0].count
     let keep = max(2, 1 + config.eosTokenIds.count) * beams
-    let processors = LogitsProcessors(config: config)
+    let processors = LogitsProcessors(config: config, maxLength: maxLength)
     var scorer = BeamSearchScorer(
       batchSize: batch, promptLength: promptLength, maxLength: maxLength, config: config)
     // Running beams per batch item, flattened as [batch · beams] for the model.

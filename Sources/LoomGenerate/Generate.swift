@@ -49,6 +49,10 @@ public enum Generation {
     try checkTokens(inputs, vocabularySize: model.vocabularySize, what: "input")
     let pad = config.padTokenId ?? config.eosTokenIds.first ?? 0
     let width = inputs.map(\.count).max()!
+    guard width <= model.maxPositions else {
+      throw LoomError(
+        "generate: an input of \(width) tokens is longer than the model's max_position_embeddings (\(model.maxPositions)); shorten or truncate it")
+    }
     let source = inputs.map { [Int](repeating: pad, count: width - $0.count) + $0 }
     let sourceMask = inputs.map {
       [Int](repeating: 0, count: width - $0.count) + [Int](repeating: 1, count: $0.count)
@@ -189,7 +193,7 @@ public enum Generation {
     var mask = startMask
     let batch = ids.count
     let promptLength = ids[0].count
-    let processors = LogitsProcessors(config: config)
+    let processors = LogitsProcessors(config: config, maxLength: maxLength)
     let generator = Generator(seed: config.seed ?? UInt64.random(in: 0...UInt64.max))
     var unfinished = [Bool](repeating: true, count: batch)
     var input = ids

@@ -31,6 +31,11 @@ public struct GenerationConfig: Sendable {
   /// HF's `suppress_tokens`: ids whose scores are -inf at every step, so they are never
   /// generated (Loom sets the unused ids of a small character vocabulary).
   public var suppressTokens: [Int] = []
+  /// HF's `forced_bos_token_id`: the first generated token of an encoder–decoder model
+  /// (after decoder_start_token_id) is this one.
+  public var forcedBosTokenId: Int? = nil
+  /// HF's `forced_eos_token_id`: the token at position max_length − 1 is this one.
+  public var forcedEosTokenId: Int? = nil
   public var seed: UInt64? = nil
   /// Past the model's n_positions, keep generating with the context cropped to the
   /// last n_positions − 1 tokens (nanoGPT's `idx[:, -block_size:]` less the last position, whose output HF-style training never reaches; the cache is recomputed
@@ -42,7 +47,8 @@ public struct GenerationConfig: Sendable {
   /// Checks contradictory or out-of-range settings with messages naming the field.
   public func validate(vocabularySize: Int) throws {
     try validate()
-    for id in eosTokenIds + (padTokenId.map { [$0] } ?? []) + suppressTokens where id < 0 || id >= vocabularySize {
+    let forced = [forcedBosTokenId, forcedEosTokenId].compactMap { $0 }
+    for id in eosTokenIds + (padTokenId.map { [$0] } ?? []) + suppressTokens + forced where id < 0 || id >= vocabularySize {
       throw LoomError("token id \(id) is outside the vocabulary (size \(vocabularySize))")
     }
   }

@@ -1,10 +1,12 @@
 import Foundation
 
 /// Score processors applied to one row of next-token scores, in Hugging Face's order:
-/// repetition penalty, n-gram blocking, bad words, minimum length, suppressed tokens; then (sampling
-/// only) temperature, top-k, top-p, min-p.
+/// repetition penalty, n-gram blocking, bad words, minimum length, forced BOS/EOS, suppressed
+/// tokens; then (sampling only) temperature, top-k, top-p, min-p.
 struct LogitsProcessors {
   let config: GenerationConfig
+  /// The total length generation stops at (forced EOS goes at maxLength − 1).
+  var maxLength: Int? = nil
 
   func process(_ scores: inout [Float], history: [Int], generatedCount: Int) {
     if config.repetitionPenalty != 1 {
@@ -25,7 +27,16 @@ struct LogitsProcessors {
     if generatedCount < config.minNewTokens {
       for e in config.eosTokenIds { scores[e] = -.infinity }
     }
+    // Forced tokens: every other score −inf, the forced one 0 (HF's ForcedBOS/EOS processors;
+    // the length counts the decoder start or prompt tokens in `history`).
+    if let bos = config.forcedBosTokenId, history.count == 1 { force(&scores, bos) }
+    if let eos = config.forcedEosTokenId, let m = maxLength, history.count == m - 1 { force(&scores, eos) }
     for t in config.suppressTokens where t >= 0 && t < scores.count { scores[t] = -.infinity }
+  }
+
+  func force(_ scores: inout [Float], _ token: Int) {
+    for i in scores.indices { scores[i] = -.infinity }
+    scores[token] = 0
   }
 
   /// Tokens that would repeat an n-gram already in `history`.

@@ -80,6 +80,13 @@ public enum ModelRegistry {
         .tokenClassification: ModelClass(DistilBertForTokenClassification.self),
         .questionAnswering: ModelClass(DistilBertForQuestionAnswering.self),
       ]),
+    ModelFamily(
+      "bart", config: BartConfig.self,
+      [
+        .model: ModelClass(BartModel.self), .seq2seqLM: ModelClass(BartForConditionalGeneration.self),
+        .preTraining: ModelClass(BartForConditionalGeneration.self),
+        .sequenceClassification: ModelClass(BartForSequenceClassification.self),
+      ]),
     ModelFamily("ae", config: AutoencoderConfig.self, [.model: ModelClass(Autoencoder.self)]),
     ModelFamily("dae", config: AutoencoderConfig.self, [.model: ModelClass(Autoencoder.self)]),
     ModelFamily("vae", config: VAEConfig.self, [.model: ModelClass(VAE.self)]),
@@ -182,16 +189,22 @@ public enum AutoModelForMaskedLM {
   public static func from(directory: String) throws -> Module { try ModelRegistry.load(.maskedLM, from: directory) }
 }
 
-/// HF's `AutoModelForSequenceClassification` (BERT, RoBERTa, DistilBERT).
+/// HF's `AutoModelForSequenceClassification` (BERT, RoBERTa, DistilBERT, BART).
 public enum AutoModelForSequenceClassification {
   public static func from(directory: String) throws -> Module {
     try ModelRegistry.load(.sequenceClassification, from: directory)
   }
 }
 
-/// HF's `AutoModelForSeq2SeqLM` (no family registers one yet).
+/// HF's `AutoModelForSeq2SeqLM` (BART → `BartForConditionalGeneration`).
 public enum AutoModelForSeq2SeqLM {
-  public static func from(directory: String) throws -> Module { try ModelRegistry.load(.seq2seqLM, from: directory) }
+  public static func from(directory: String) throws -> Module & EncoderDecoderModel {
+    let model = try ModelRegistry.load(.seq2seqLM, from: directory)
+    guard let s2s = model as? Module & EncoderDecoderModel else {
+      throw LoomError("\(type(of: model)) is registered as a seq2seq LM but is not an EncoderDecoderModel")
+    }
+    return s2s
+  }
 }
 
 /// HF's `AutoModelForPreTraining` (BERT → `BertForPreTraining`; RoBERTa → its masked LM).

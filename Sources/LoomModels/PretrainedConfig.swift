@@ -17,6 +17,9 @@ public protocol PretrainedConfig: Codable, Sendable {
   /// Roughly how many parameters the model has (nil when the family does not say):
   /// checked against the weights before a model is built from a directory.
   var parameterEstimate: Int? { get }
+  /// Keys transformers types as float only (its strict config dataclasses reject `0` for
+  /// `0.0`): written with a decimal point.
+  static var floatOnlyKeys: [String] { get }
 }
 
 /// One config.json field: its key and the property holding it.
@@ -81,6 +84,7 @@ extension PretrainedConfig {
 
 extension PretrainedConfig {
   public var parameterEstimate: Int? { nil }
+  public static var floatOnlyKeys: [String] { [] }
 
   /// Σ Π of `terms` with checked arithmetic (Int.max on overflow).
   public static func count(_ terms: [[Int]]) -> Int {

@@ -52,7 +52,20 @@ extension PretrainedModel {
     for key in Self.unsavedConfigKeys { object[key] = nil }
     object["model_type"] = modelType
     object["architectures"] = [Self.architecture]
-    return try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
+    let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
+    return Self.writingFloats(Config.floatOnlyKeys, in: data)
+  }
+
+  /// `"key" : 0` → `"key" : 0.0` for `keys` (JSONSerialization drops the decimal point).
+  static func writingFloats(_ keys: [String], in data: Data) -> Data {
+    guard !keys.isEmpty, var text = String(data: data, encoding: .utf8) else { return data }
+    for key in keys {
+      let pattern = "(\"\(NSRegularExpression.escapedPattern(for: key))\" ?: ?-?[0-9]+)(?=[,\\n }])"
+      guard let re = try? NSRegularExpression(pattern: pattern) else { continue }
+      text = re.stringByReplacingMatches(
+        in: text, range: NSRange(text.startIndex..., in: text), withTemplate: "$1.0")
+    }
+    return Data(text.utf8)
   }
 }
 
