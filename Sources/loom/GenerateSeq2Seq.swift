@@ -22,32 +22,42 @@ extension GenerateCommand {
       ids = try codec.encode(prompt)
     }
     guard !ids.isEmpty else {
-      throw ValidationError("the prompt encodes to no tokens, and the encoder needs at least one: give --prompt some text")
+      throw ValidationError(
+        "the prompt encodes to no tokens, and the encoder needs at least one: give --prompt some text"
+      )
     }
     if let bad = ids.first(where: { $0 >= vocab }) {
-      throw ValidationError("the tokenizer gives id \(bad), outside the model's vocab_size \(vocab): is --tokenizer the model's?")
+      throw ValidationError(
+        "the tokenizer gives id \(bad), outside the model's vocab_size \(vocab): is --tokenizer the model's?"
+      )
     }
     guard ids.count <= lm.maxPositions else {
       throw ValidationError(
-        "--prompt is \(ids.count) tokens with the tokenizer's special tokens, more than the model's max_position_embeddings (\(lm.maxPositions)): shorten it")
+        "--prompt is \(ids.count) tokens with the tokenizer's special tokens, more than the model's max_position_embeddings (\(lm.maxPositions)): shorten it"
+      )
     }
     if slidingWindow {
       throw ValidationError(
-        "--sliding-window is for causal models: an encoder–decoder model's decoder stops at max_position_embeddings (\(lm.maxPositions))")
+        "--sliding-window is for causal models: an encoder–decoder model's decoder stops at max_position_embeddings (\(lm.maxPositions))"
+      )
     }
     var g = settings
-    g.eosTokenIds = defaults.eosTokenIds.isEmpty ? (codec.eosTokenId.map { [$0] } ?? []) : defaults.eosTokenIds
+    g.eosTokenIds =
+      defaults.eosTokenIds.isEmpty ? (codec.eosTokenId.map { [$0] } ?? []) : defaults.eosTokenIds
     g.padTokenId = defaults.padTokenId ?? g.eosTokenIds.first
     g.forcedBosTokenId = defaults.forcedBosTokenId
     g.forcedEosTokenId = defaults.forcedEosTokenId
     g.suppressTokens = codec.unusedIds(modelVocabSize: vocab)
     // Decoder tokens, the start token included (HF's max_length for encoder–decoder models).
     let request =
-      g.maxNewTokens.map { "1 decoder start token + --max-new-tokens \($0) = \($0 + 1) decoder tokens" }
+      g.maxNewTokens.map {
+        "1 decoder start token + --max-new-tokens \($0) = \($0 + 1) decoder tokens"
+      }
       ?? "--max-length \(g.maxLength!) decoder tokens"
     if (g.maxNewTokens.map { $0 + 1 } ?? g.maxLength!) > lm.maxPositions {
       throw ValidationError(
-        "\(request) exceed the model's max_position_embeddings (\(lm.maxPositions)); lower \(g.maxNewTokens != nil ? "--max-new-tokens" : "--max-length")")
+        "\(request) exceed the model's max_position_embeddings (\(lm.maxPositions)); lower \(g.maxNewTokens != nil ? "--max-new-tokens" : "--max-length")"
+      )
     }
     let streaming = stream && numBeams == 1 && numReturnSequences == 1
     var generated: [Int] = []

@@ -38,6 +38,11 @@ final class GenerateSeq2SeqCLITests: XCTestCase {
       "--no-repeat-ngram-size", "2",
     ],
     "max_length": ["--max-length", "6"],
+    "mixed": [
+      "--max-new-tokens", "10", "--num-beams", "5", "--temperature", "0.7", "--top-k", "50",
+      "--top-p", "0.9",
+      "--no-repeat-ngram-size", "2",
+    ],
     "repetition_min": [
       "--max-new-tokens", "10", "--repetition-penalty", "1.5", "--min-new-tokens", "6",
     ],
@@ -91,6 +96,13 @@ final class GenerateSeq2SeqCLITests: XCTestCase {
         $0.noRepeatNgramSize = 2
       },
       "max_length": { $0.maxLength = 6 },
+      "mixed": {
+        $0.maxNewTokens = 10
+        $0.numBeams = 5
+        $0.temperature = 0.7
+        $0.topP = 0.9
+        $0.noRepeatNgramSize = 2
+      },
       "repetition_min": {
         $0.maxNewTokens = 10
         $0.repetitionPenalty = 1.5
@@ -123,10 +135,13 @@ final class GenerateSeq2SeqCLITests: XCTestCase {
   }
 
   func testBadInputsAreClearErrors() throws {
-    let long = try generate(["--max-new-tokens", "4"], prompt: String(repeating: "to be or not ", count: 12))
+    let long = try generate(
+      ["--max-new-tokens", "4"], prompt: String(repeating: "to be or not ", count: 12))
     XCTAssertNotEqual(long.status, 0)
     XCTAssertTrue(
-      long.err.contains("tokens with the tokenizer's special tokens, more than the model's max_position_embeddings (32): shorten it"),
+      long.err.contains(
+        "tokens with the tokenizer's special tokens, more than the model's max_position_embeddings (32): shorten it"
+      ),
       long.err)
     let empty = try generate([], prompt: "")
     XCTAssertNotEqual(empty.status, 0)
@@ -135,7 +150,8 @@ final class GenerateSeq2SeqCLITests: XCTestCase {
     XCTAssertNotEqual(many.status, 0)
     XCTAssertTrue(
       many.err.contains(
-        "1 decoder start token + --max-new-tokens 40 = 41 decoder tokens exceed the model's max_position_embeddings (32); lower --max-new-tokens"),
+        "1 decoder start token + --max-new-tokens 40 = 41 decoder tokens exceed the model's max_position_embeddings (32); lower --max-new-tokens"
+      ),
       many.err)
     let total = try generate(["--max-length", "33"])
     XCTAssertTrue(total.err.contains("--max-length 33 decoder tokens exceed"), total.err)
@@ -146,12 +162,14 @@ final class GenerateSeq2SeqCLITests: XCTestCase {
     let dir = NSTemporaryDirectory() + "loom-s2s-cli-\(UUID().uuidString)"
     defer { try? FileManager.default.removeItem(atPath: dir) }
     try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-    try #"{"model_type": "distilbert"}"#.write(toFile: dir + "/config.json", atomically: true, encoding: .utf8)
+    try #"{"model_type": "distilbert"}"#.write(
+      toFile: dir + "/config.json", atomically: true, encoding: .utf8)
     let r = try runLoom(["generate", "--model", dir, "--prompt", "hello"])
     XCTAssertNotEqual(r.status, 0)
     XCTAssertTrue(
       r.err.contains(
-        "model_type 'distilbert' is not supported for text generation (supported: gpt2) nor for text-to-text generation (supported: bart)"),
+        "model_type 'distilbert' is not supported for text generation (supported: gpt2) nor for text-to-text generation (supported: bart)"
+      ),
       r.err)
   }
 }
