@@ -2,6 +2,7 @@ import Foundation
 import LoomCore
 import LoomIO
 import LoomModels
+import LoomNN
 
 extension Generation {
   /// Model types with a causal-LM class in the Auto registry (what text generation can run).
@@ -21,19 +22,48 @@ extension Generation {
     return gpt
   }
 
+  /// Model types with a seq2seq-LM class in the Auto registry (what text-to-text generation can run).
+  public static var supportedSeq2SeqModelTypes: [String] {
+    ModelRegistry.supportedModelTypes.filter { ModelRegistry.family($0)?.classes[.seq2seqLM] != nil }
+  }
+
   /// Throws when config.json names a `model_type` generation cannot run; a missing
-  /// file or field is left to the loader.
-  public static func checkModelType(directory: String) throws {
+  /// file or field is left to the loader. `seq2seq` also accepts encoder–decoder types.
+  public static func checkModelType(directory: String, seq2seq: Bool = false) throws {
     let path = directory + "/config.json"
-    guard let data = try? FileInput.read(path, limit: ConfigFile.maxBytes),
-      let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-      let type = json["model_type"] as? String
-    else { return }
+    guard let type = modelType(directory: directory) else { return }
     let supported = supportedModelTypes
-    guard supported.contains(type) else {
+    let seq2seqTypes = seq2seq ? supportedSeq2SeqModelTypes : []
+    guard supported.contains(type) || seq2seqTypes.contains(type) else {
+      let also = seq2seq ? " nor for text-to-text generation (supported: \(seq2seqTypes.joined(separator: ", ")))" : ""
       throw LoomError(
-        "\(path): model_type '\(type)' is not supported for text generation (supported: \(supported.joined(separator: ", "))); pass a causal language model directory"
+        "\(path): model_type '\(type)' is not supported for text generation (supported: \(supported.joined(separator: ", ")))\(also); pass a causal\(seq2seq ? " or seq2seq" : "") language model directory"
       )
     }
+  }
+
+  /// Whether config.json names an encoder–decoder `model_type` (one with a seq2seq-LM head).
+  public static func isSeq2Seq(directory: String) -> Bool {
+    modelType(directory: directory).map { supportedSeq2SeqModelTypes.contains($0) } ?? false
+  }
+
+  static func modelType(directory: String) -> String? {
+    guard let data = try? FileInput.read(directory + "/config.json", limit: ConfigFile.maxBytes),
+      let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
+    else { return nil }
+    return json["model_type"] as? String
+  }
+
+  /// An encoder–decoder model for generation through `AutoModelForSeq2SeqLM`, with the
+  /// generation settings transformers takes from its config (eos, pad, forced BOS/EOS).
+  public static func loadSeq2SeqLanguageModel(from directory: String) throws -> (
+    model: Module & EncoderDecoderModel, defaults: GenerationConfig
+  ) {
+    try checkModelType(directory: directory, seq2seq: true)
+    let model = try AutoModelForSeq2SeqLM.from(directory: directory)
+    guard let bart = model as? BartForConditionalGeneration else {
+      throw LoomError("\(directory): \(type(of: model)) cannot run text-to-text generation in this Loom yet (BART only)")
+    }
+    return (bart, GenerationConfig(defaultsOf: bart.config))
   }
 }

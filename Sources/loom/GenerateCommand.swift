@@ -5,10 +5,14 @@ import LoomGenerate
 import LoomModels
 
 /// `loom generate`: text from a model directory, like HF's text-generation pipeline
-/// (the prompt is included in the output).
+/// (the prompt is included in the output), or for an encoder–decoder model (BART) like its
+/// text2text-generation pipeline (the prompt is the encoder input; only the output is printed).
 struct GenerateCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
-    commandName: "generate", abstract: "Generate text with a trained model (prompt included in the output).")
+    commandName: "generate",
+    abstract:
+      "Generate text with a trained model (a causal model continues the prompt, printed with it; an encoder–decoder model prints its output for the prompt)."
+  )
 
   @Option(help: "Model directory (config.json, model.safetensors and a tokenizer).") var model: String
   @Option(
@@ -16,7 +20,12 @@ struct GenerateCommand: ParsableCommand {
       "Tokenizer instead of the model directory's: tokenizer.json, a directory with tokenizer.json, vocab.json + merges.txt or encoder.json + vocab.bpe, or gpt2 (Loom's GPT-2 files)."
   ) var tokenizer: String?
   @Option(help: "Text to continue.") var prompt: String
-  @Option(parsing: .unconditional, help: "Tokens to generate.") var maxNewTokens = 50
+  @Option(parsing: .unconditional, help: "Tokens to generate (default 50, unless --max-length is given).")
+  var maxNewTokens: Int?
+  @Option(
+    parsing: .unconditional,
+    help: "Total length instead: prompt + new tokens (causal), or decoder tokens with the start token (encoder–decoder).")
+  var maxLength: Int?
   @Option(parsing: .unconditional, help: "Minimum tokens before end-of-text is allowed.") var minNewTokens = 0
   @Flag(help: "Sample instead of choosing the most likely token.") var doSample = false
   @Option(parsing: .unconditional, help: "Sampling temperature.") var temperature: Double = 1
@@ -37,7 +46,9 @@ struct GenerateCommand: ParsableCommand {
   /// The generation settings from the flags (token ids come from the model in run()).
   var settings: GenerationConfig {
     var g = GenerationConfig()
-    g.maxNewTokens = maxNewTokens
+    // HF: max_new_tokens wins over max_length.
+    g.maxNewTokens = maxNewTokens ?? (maxLength == nil ? 50 : nil)
+    g.maxLength = maxLength
     g.slidingWindow = slidingWindow
     g.minNewTokens = minNewTokens
     g.doSample = doSample
@@ -68,6 +79,8 @@ struct GenerateCommand: ParsableCommand {
   func run() throws {
     let target = try Device(parsing: device)
     Device.default = target
+    try Generation.checkModelType(directory: model, seq2seq: true)
+    if Generation.isSeq2Seq(directory: model) { return try runSeq2Seq() }
     let lm = try Generation.loadCausalLanguageModel(from: model)
     lm.to(device: target)
     lm.eval()
@@ -80,7 +93,8 @@ struct GenerateCommand: ParsableCommand {
     var g = settings
     // Checked before any work, in the flags' spelling.
     _ = try Generation.checkedMaxLength(
-      promptLength: ids.count, config: g, maxPositions: lm.config.nPositions, newTokensName: "--max-new-tokens",
+      promptLength: ids.count, config: g, maxPositions: lm.config.nPositions,
+      newTokensName: maxNewTokens == nil && maxLength != nil ? "--max-length" : "--max-new-tokens",
       slidingWindowName: "--sliding-window")
     if let eos = lm.config.eosTokenId ?? codec.eosTokenId, eos < lm.config.vocabSize { g.eosTokenIds = [eos] }
     g.padTokenId = lm.config.padTokenId ?? g.eosTokenIds.first

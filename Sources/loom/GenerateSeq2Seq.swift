@@ -1,0 +1,86 @@
+import ArgumentParser
+import Foundation
+import LoomCore
+import LoomGenerate
+import LoomModels
+
+/// `loom generate` for an encoder–decoder model (BART), as HF's text2text-generation pipeline:
+/// the prompt, with the tokenizer's special tokens, is the encoder input; the decoder starts
+/// from decoder_start_token_id (then forced_bos_token_id when the config has one); the output
+/// alone is printed, decoded with special tokens skipped.
+extension GenerateCommand {
+  func runSeq2Seq() throws {
+    let (lm, defaults) = try Generation.loadSeq2SeqLanguageModel(from: model)
+    lm.to(device: Device.default)
+    lm.eval()
+    let vocab = lm.vocabularySize
+    let codec = try TextCodec.load(tokenizer ?? model, modelVocabSize: vocab)
+    let ids: [Int]
+    if case .hf(let t) = codec {
+      ids = try t.encode(prompt, addSpecialTokens: true).ids.map(Int.init)
+    } else {
+      ids = try codec.encode(prompt)
+    }
+    guard !ids.isEmpty else {
+      throw ValidationError(
+        "the prompt encodes to no tokens, and the encoder needs at least one: give --prompt some text"
+      )
+    }
+    if let bad = ids.first(where: { $0 >= vocab }) {
+      throw ValidationError(
+        "the tokenizer gives id \(bad), outside the model's vocab_size \(vocab): is --tokenizer the model's?"
+      )
+    }
+    guard ids.count <= lm.maxPositions else {
+      throw ValidationError(
+        "--prompt is \(ids.count) tokens with the tokenizer's special tokens, more than the model's max_position_embeddings (\(lm.maxPositions)): shorten it"
+      )
+    }
+    if slidingWindow {
+      throw ValidationError(
+        "--sliding-window is for causal models: an encoder–decoder model's decoder stops at max_position_embeddings (\(lm.maxPositions))"
+      )
+    }
+    var g = settings
+    g.eosTokenIds =
+      defaults.eosTokenIds.isEmpty ? (codec.eosTokenId.map { [$0] } ?? []) : defaults.eosTokenIds
+    g.padTokenId = defaults.padTokenId ?? g.eosTokenIds.first
+    g.forcedBosTokenId = defaults.forcedBosTokenId
+    g.forcedEosTokenId = defaults.forcedEosTokenId
+    g.suppressTokens = codec.unusedIds(modelVocabSize: vocab)
+    // Decoder tokens, the start token included (HF's max_length for encoder–decoder models).
+    let request =
+      g.maxNewTokens.map {
+        "1 decoder start token + --max-new-tokens \($0) = \($0 + 1) decoder tokens"
+      }
+      ?? "--max-length \(g.maxLength!) decoder tokens"
+    if (g.maxNewTokens.map { $0 + 1 } ?? g.maxLength!) > lm.maxPositions {
+      throw ValidationError(
+        "\(request) exceed the model's max_position_embeddings (\(lm.maxPositions)); lower \(g.maxNewTokens != nil ? "--max-new-tokens" : "--max-length")"
+      )
+    }
+    let streaming = stream && numBeams == 1 && numReturnSequences == 1
+    var generated: [Int] = []
+    var printed = ""
+    let outputs = try Generation.generate(lm, inputs: [ids], config: g) { _, token in
+      guard streaming else { return }
+      generated.append(token)
+      let text = codec.decode(generated)
+      if text.count > printed.count, text.hasPrefix(printed) {
+        print(text.dropFirst(printed.count), terminator: "")
+        fflush(stdout)
+        printed = text
+      }
+    }
+    if streaming {
+      let text = codec.decode(generated)
+      if text.hasPrefix(printed) { print(text.dropFirst(printed.count), terminator: "") }
+      print()
+      return
+    }
+    for (i, out) in outputs.enumerated() {
+      if outputs.count > 1 { print("--- sequence \(i + 1) ---") }
+      print(codec.decode(out))
+    }
+  }
+}
