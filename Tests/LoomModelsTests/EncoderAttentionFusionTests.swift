@@ -4,13 +4,18 @@ import LoomModels
 import LoomNN
 import XCTest
 
-/// Inference fuses q/k/v into one GEMM (`EncoderAttention.canFuse`): the hidden states must be
-/// HF's either way, and a replaced projection (an adapter) or a forward hook must still see its
-/// own forward.
+/// With `EncoderAttention.fuseProjections` q/k/v run as one GEMM (`canFuse`): the hidden states
+/// must be HF's either way, and a replaced projection (an adapter) or a forward hook must still
+/// see its own forward.
 final class EncoderAttentionFusionTests: XCTestCase {
   override func setUp() {
     super.setUp()
     TestDevice.apply()
+    EncoderAttention.fuseProjections = true
+  }
+  override func tearDown() {
+    EncoderAttention.fuseProjections = false
+    super.tearDown()
   }
 
   /// A projection that counts its calls (what a LoRA layer looks like to the attention).
@@ -27,12 +32,13 @@ final class EncoderAttentionFusionTests: XCTestCase {
     let bert = try XCTUnwrap(try AutoModel.from(directory: f.directory) as? BertModel)
     let want = try f.t("model.last_hidden_state")
     let fused = try noGrad { try bert.forward(try f.inputs()).lastHiddenState! }
-    let separate = try bert.forward(try f.inputs()).lastHiddenState!
+    EncoderAttention.fuseProjections = false
+    let separate = try noGrad { try bert.forward(try f.inputs()).lastHiddenState! }
     EncoderFixture.assertClose(fused, want, 1e-4, "fused")
     EncoderFixture.assertClose(separate, want, 1e-4, "separate")
   }
 
-  func testReplacedProjectionAndHooksStillRunUnderNoGrad() throws {
+  func testReplacedProjectionAndHooksStillRun() throws {
     let f = try EncoderFixture("bert")
     let bert = try XCTUnwrap(try AutoModel.from(directory: f.directory) as? BertModel)
     let want = try noGrad { try bert.forward(try f.inputs()).lastHiddenState! }

@@ -4,17 +4,16 @@ import LoomNN
 /// Bidirectional self-attention over separate q/k/v Linear layers (HF's names) with
 /// the fused attention kernel and a key-padding mask.
 public enum EncoderAttention {
-  /// Concatenate the q/k/v weights into one [3C, C] GEMM per call instead of three, in
-  /// training too. Off there: on a wolfBERTa-sized step (batch 8 × 128) the weight copy and its
-  /// backward ate the gain (median 5.6 s fused vs 5.1 s separate, 2-core host under load).
-  /// Without autograd (inference) the projections are always fused: MiniLM embeddings ran
-  /// 2–3 % faster (paired, `loom-bench encoders`), and the [3C, C] copy is small next to the GEMM.
+  /// Concatenate the q/k/v weights into one [3C, C] GEMM per call instead of three. Off: on a
+  /// wolfBERTa-sized training step (batch 8 × 128) the weight copy and its backward ate the gain
+  /// (median 5.6 s fused vs 5.1 s separate, 2-core host under load), and for MiniLM embeddings
+  /// (no autograd) it was 2–3 % faster under load but 2.5 % slower on the quiet machine (paired).
   nonisolated(unsafe) public static var fuseProjections = false
 
   /// Whether q, k and v can run as one GEMM: plain `Linear`s with biases (a replaced module such
   /// as a LoRA layer, or a forward hook, must see its own forward).
   static func canFuse(_ q: Linear, _ k: Linear, _ v: Linear) -> Bool {
-    (fuseProjections || !GradMode.isEnabled) && !ForwardHooks.isActive && type(of: q) == Linear.self
+    fuseProjections && !ForwardHooks.isActive && type(of: q) == Linear.self
       && type(of: k) == Linear.self && type(of: v) == Linear.self && q.bias != nil && k.bias != nil
       && v.bias != nil
   }
