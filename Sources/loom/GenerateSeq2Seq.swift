@@ -60,22 +60,12 @@ extension GenerateCommand {
       )
     }
     let streaming = stream && numBeams == 1 && numReturnSequences == 1
-    var generated: [Int] = []
-    var printed = ""
+    var streamer = StreamPrinter(codec: codec)
     let outputs = try Generation.generate(lm, inputs: [ids], config: g) { _, token in
-      guard streaming else { return }
-      generated.append(token)
-      let text = codec.decode(generated)
-      if text.count > printed.count, text.hasPrefix(printed) {
-        print(text.dropFirst(printed.count), terminator: "")
-        fflush(stdout)
-        printed = text
-      }
+      if streaming { streamer.add(token) }
     }
     if streaming {
-      let text = codec.decode(generated)
-      if text.hasPrefix(printed) { print(text.dropFirst(printed.count), terminator: "") }
-      print()
+      streamer.finish()
       return
     }
     for (i, out) in outputs.enumerated() {
