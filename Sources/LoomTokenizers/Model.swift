@@ -55,6 +55,8 @@ struct EncodeWorker {
   var ids = [UInt32]()
   var lens = [Int32]()
   var ends = [Int]()
+  /// The first span a Unigram model without unk_id could not encode, if any.
+  var unknownSpan: String?
   static let maxCachedWords = 1 << 20
 
   /// Encodes one piece through the cache; returns the arena offset of its result.

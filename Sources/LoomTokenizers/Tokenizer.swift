@@ -200,6 +200,11 @@ public final class Tokenizer: @unchecked Sendable {
           for k in 0..<n {
             let id = arena[off + 1 + k]
             let len = Int(Int32(bitPattern: arena[off + 1 + n + k]))
+            if id == Unigram.missingUnk {
+              if w.unknownSpan == nil { w.unknownSpan = String(decoding: p[pos..<(pos + len)], as: UTF8.self) }
+              pos += len
+              continue
+            }
             // Length 0: a byte-fallback token sharing the previous token's span.
             if len > 0 {
               br = identity ? pos..<(pos + len) : Int(nt.starts[pos])..<Int(nt.ends[pos + len - 1])
@@ -261,7 +266,7 @@ public final class Tokenizer: @unchecked Sendable {
         let off = w.encodePiece(
           model, UnsafeBufferPointer(rebasing: bytes[s..<e]), byteLevel: byteLevel)
         let n = Int(w.arena[off])
-        out.append(contentsOf: w.arena[(off + 1)..<(off + 1 + n)])
+        for id in w.arena[(off + 1)..<(off + 1 + n)] where id != Unigram.missingUnk { out.append(id) }
       }
     }
   }
@@ -287,9 +292,15 @@ public final class Tokenizer: @unchecked Sendable {
     _ text: String, pair: String?, addSpecialTokens: Bool, truncation: Truncation?
   ) throws -> Encoding {
     var w = takeWorker()
+    w.unknownSpan = nil
     defer { giveBack(w) }
     var a = encodeSequence(text, sequence: 0, typeId: 0, worker: &w)
     var b = pair.map { encodeSequence($0, sequence: 1, typeId: 1, worker: &w) }
+    if let span = w.unknownSpan {
+      // HF tokenizers' Unigram: "Encountered an unknown token but `unk_id` is missing".
+      throw TokenizerError.invalidArgument(
+        "the Unigram model has no unk_id, and \"\(span)\" is not in its vocabulary (nor are all its bytes as <0xNN> pieces); set model.unk_id in tokenizer.json or enable byte_fallback")
+    }
     if let t = truncation { try truncate(&a, &b, t, addSpecialTokens: addSpecialTokens) }
     if let pp = postProcessor { return pp.process(a, b, addSpecialTokens: addSpecialTokens) }
     if let b { a.merge(with: b) }

@@ -117,7 +117,8 @@ public final class Unigram: @unchecked Sendable {
         continue
       }
       // HF's `tokenize`: an unknown span that is itself a piece keeps it; else its bytes as
-      // <0xNN> pieces when all exist; else the unk id (none: HF fails, Loom drops the span).
+      // <0xNN> pieces when all exist; else the unk id; with none, `Unigram.missingUnk` marks
+      // the span (HF fails: `encode` throws, the ids-only path drops it).
       let surface = String(decoding: UnsafeBufferPointer(rebasing: p[s..<e]), as: UTF8.self)
       if let v = vocab[surface] {
         ids.append(v)
@@ -127,12 +128,16 @@ public final class Unigram: @unchecked Sendable {
           ids.append(byteIds[Int(p[k])])
           lens.append(k == s ? Int32(e - s) : 0)
         }
-      } else if let u = unkId {
-        ids.append(UInt32(u))
+      } else {
+        ids.append(unkId.map { UInt32($0) } ?? Unigram.missingUnk)
         lens.append(Int32(e - s))
       }
     }
   }
+
+  /// Marks an unknown span in a model without `unk_id`; never a real id (ids stop at
+  /// UInt32.max − 1, `maxTokenId`).
+  static let missingUnk = UInt32.max
 }
 
 /// A byte trie over the pieces, for common-prefix search.

@@ -77,10 +77,13 @@ final class UnigramBadInputTests: XCTestCase {
       load(model: #"{"type": "Unigram", "unk_id": 0, "vocab": []}"#), "model.vocab", "empty")
   }
 
-  func testEmptyVocabWithoutUnkLoadsAndDropsText() throws {
+  /// HF loads it, encodes "" to nothing and fails on any text (no unk_id to fall back on).
+  func testEmptyVocabWithoutUnkLoadsAndRejectsText() throws {
     XCTAssertEqual(load(model: #"{"type": "Unigram", "unk_id": null, "vocab": []}"#), "")
     let t = Tokenizer(model: .unigram(try Unigram(pieces: [], unkId: nil)))
-    XCTAssertEqual(try t.encode("abc").ids, [])
+    XCTAssertEqual(try t.encode("").ids, [])
+    XCTAssertThrowsError(try t.encode("abc"))
+    XCTAssertEqual(t.encodeIds("abc"), [])
   }
 
   func testVocabNotAnArray() {
@@ -127,5 +130,24 @@ final class UnigramBadInputTests: XCTestCase {
     assertError(
       load(decoder: #"{"type": "Strip", "content": " ", "start": -1, "stop": 0}"#),
       "decoder.start")
+  }
+  /// HF tokenizers fails with "Encountered an unknown token but `unk_id` is missing"; Loom's
+  /// `encode` throws too (it dropped the span before), and the ids-only fast path drops it.
+  func testUnknownCharacterWithoutUnkIdThrows() throws {
+    let p = dir + "/tokenizer.json"
+    try """
+    {"version": "1.0", "added_tokens": [], "normalizer": null, "pre_tokenizer": null,
+     "post_processor": null, "decoder": null,
+     "model": {"type": "Unigram", "vocab": [["a", -1.5], ["b", -2.0]]}}
+    """.write(toFile: p, atomically: true, encoding: .utf8)
+    let tok = try Tokenizer.load(tokenizerJSON: p)
+    XCTAssertEqual(try tok.encode("ab").ids, [0, 1])
+    XCTAssertThrowsError(try tok.encode("axb")) { error in
+      let m = "\(error)"
+      XCTAssertTrue(m.contains("unk_id") && m.contains("\"x\""), m)
+    }
+    XCTAssertEqual(tok.encodeIds("axb"), [0, 1])
+    // The failure leaves the tokenizer usable.
+    XCTAssertEqual(try tok.encode("ba").ids, [1, 0])
   }
 }
