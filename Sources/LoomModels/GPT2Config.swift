@@ -6,6 +6,7 @@ import LoomNN
 /// HF's `GPT2Config()`, i.e. GPT-2 small).
 public struct GPT2Config: PretrainedConfig, Equatable {
   public static let modelType = "gpt2"
+  public static let floatOnlyKeys = ["layer_norm_epsilon", "initializer_range"]
 
   public var vocabSize = 50257
   public var nPositions = 1024

@@ -6,6 +6,7 @@ import LoomNN
 /// bert-base-uncased). RoBERTa's config holds one of these with its own defaults.
 public struct BertConfig: PretrainedConfig, Equatable {
   public static let modelType = "bert"
+  public static let floatOnlyKeys = ["initializer_range", "layer_norm_eps"]
 
   public var vocabSize = 30522
   public var hiddenSize = 768

@@ -7,6 +7,7 @@ import LoomNN
 /// LayerNorm eps is 1e-12 throughout, as in HF's code.
 public struct DistilBertConfig: PretrainedConfig, Equatable {
   public static let modelType = "distilbert"
+  public static let floatOnlyKeys = ["initializer_range"]
 
   public var vocabSize = 30522
   public var maxPositionEmbeddings = 512

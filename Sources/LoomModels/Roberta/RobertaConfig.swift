@@ -7,6 +7,7 @@ import LoomNN
 /// checkpoint's max_position_embeddings is the longest sequence + 2 (514 for 512).
 public struct RobertaConfig: PretrainedConfig, Equatable {
   public static let modelType = "roberta"
+  public static let floatOnlyKeys = BertConfig.floatOnlyKeys
 
   /// Every field, under BERT's names.
   public var bert: BertConfig
