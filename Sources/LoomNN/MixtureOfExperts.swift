@@ -14,7 +14,8 @@ public enum ExpertCapacity: Equatable, Sendable {
     switch self {
     case .unlimited: return Int.max
     case .tokens(let c): return c
-    case .factor(let f): return Swift.max(1, Int((f * Double(tokens * k) / Double(experts)).rounded(.up)))
+    case .factor(let f):
+      return Swift.max(1, Int((f * Double(tokens * k) / Double(experts)).rounded(.up)))
     }
   }
 }
@@ -63,7 +64,8 @@ open class MixtureOfExperts: Module {
   ) throws {
     try Self.check(numExperts: numExperts, topK: topK, capacity: capacity, jitterNoise: jitterNoise)
     router = Router(
-      hidden: hidden, numExperts: numExperts, bias: routerBias, jitterNoise: jitterNoise, generator: generator)
+      hidden: hidden, numExperts: numExperts, bias: routerBias, jitterNoise: jitterNoise,
+      generator: generator)
     experts = ModuleDict((0..<numExperts).map { ("expert_\($0)", expert($0)) })
     self.numExperts = numExperts
     self.topK = topK
@@ -74,20 +76,28 @@ open class MixtureOfExperts: Module {
   }
 
   /// Rejects settings no layer can run with, naming the setting and its range.
-  public static func check(numExperts: Int, topK: Int, capacity: ExpertCapacity, jitterNoise: Double = 0) throws {
-    guard numExperts >= 1 else { throw LoomError("mixture of experts: num_experts must be >= 1, got \(numExperts)") }
+  public static func check(
+    numExperts: Int, topK: Int, capacity: ExpertCapacity, jitterNoise: Double = 0
+  ) throws {
+    guard numExperts >= 1 else {
+      throw LoomError("mixture of experts: num_experts must be >= 1, got \(numExperts)")
+    }
     guard (1...numExperts).contains(topK) else {
-      throw LoomError("mixture of experts: top-k must be in 1...num_experts (\(numExperts)), got \(topK)")
+      throw LoomError(
+        "mixture of experts: top-k must be in 1...num_experts (\(numExperts)), got \(topK)")
     }
     switch capacity {
     case .tokens(let c) where c < 1:
-      throw LoomError("mixture of experts: expert_capacity must be >= 1 token, got \(c) (no token could reach an expert)")
+      throw LoomError(
+        "mixture of experts: expert_capacity must be >= 1 token, got \(c) (no token could reach an expert)"
+      )
     case .factor(let f) where !(f > 0 && f.isFinite):
       throw LoomError("mixture of experts: the capacity factor must be a positive number, got \(f)")
     default: break
     }
     guard (0..<1).contains(jitterNoise) else {
-      throw LoomError("mixture of experts: router jitter noise must be in [0, 1), got \(jitterNoise)")
+      throw LoomError(
+        "mixture of experts: router jitter noise must be in [0, 1), got \(jitterNoise)")
     }
   }
 
@@ -106,8 +116,11 @@ open class MixtureOfExperts: Module {
 
   /// The layer's output and its routing.
   public func route(_ x: Tensor) -> (output: Tensor, routing: Routing) {
-    guard x.rank >= 2 else { fatalError("Loom: MixtureOfExperts: input must be [..., tokens, hidden], got \(x.shape)") }
-    let c = x.shape[x.rank - 1], tokens = x.shape[x.rank - 2]
+    guard x.rank >= 2 else {
+      fatalError("Loom: MixtureOfExperts: input must be [..., tokens, hidden], got \(x.shape)")
+    }
+    let c = x.shape[x.rank - 1]
+    let tokens = x.shape[x.rank - 2]
     let n = x.count / Swift.max(c, 1)
     let logits = router(x)
     let probs = logits.softmax(dim: -1)
@@ -115,10 +128,12 @@ open class MixtureOfExperts: Module {
     var weights = normalizeTopK ? top / top.sum(dim: -1, keepDim: true) : top
     weights = weights.to(x.dtype).reshape([-1])
     let dispatch = Self.dispatch(
-      indices.int64s, groups: n / Swift.max(tokens, 1), tokens: tokens, k: topK, experts: numExperts,
+      indices.int64s, groups: n / Swift.max(tokens, 1), tokens: tokens, k: topK,
+      experts: numExperts,
       capacity: capacity.limit(tokens: tokens, k: topK, experts: numExperts))
     let flat = x.reshape([n, c])
-    var outputs: [Tensor] = [], targets: [Int64] = []
+    var outputs: [Tensor] = []
+    var targets: [Int64] = []
     for (e, expert) in experts.values.enumerated() where !dispatch.tokens[e].isEmpty {
       let rows = Tensor(dispatch.tokens[e], shape: [dispatch.tokens[e].count], device: x.device)
       let slots = Tensor(dispatch.slots[e], shape: [dispatch.slots[e].count], device: x.device)
@@ -128,7 +143,9 @@ open class MixtureOfExperts: Module {
     }
     var y = Tensor.zeros([n, c], dtype: x.dtype, device: x.device)
     if !outputs.isEmpty {
-      y = y.indexAdd(index: Tensor(targets, shape: [targets.count], device: x.device), source: Tensor.cat(outputs))
+      y = y.indexAdd(
+        index: Tensor(targets, shape: [targets.count], device: x.device),
+        source: Tensor.cat(outputs))
     }
     let routing = Routing(
       routerLogits: logits, expertIndices: indices, routingWeights: weights.reshape(indices.shape),

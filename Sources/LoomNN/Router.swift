@@ -11,7 +11,8 @@ public final class Router: Module {
   public let generator: Generator
 
   public init(
-    hidden: Int, numExperts: Int, bias: Bool = false, jitterNoise: Double = 0, generator: Generator = .global
+    hidden: Int, numExperts: Int, bias: Bool = false, jitterNoise: Double = 0,
+    generator: Generator = .global
   ) {
     classifier = Linear(hidden, numExperts, bias: bias, generator: generator)
     self.jitterNoise = jitterNoise
@@ -27,8 +28,11 @@ public final class Router: Module {
     let dt = Self.routerDType(x.dtype)
     var h = x.to(dt)
     if training && jitterNoise > 0 {
-      h = h * Tensor.rand(
-        h.shape, low: 1 - jitterNoise, high: 1 + jitterNoise, dtype: dt, generator: generator, device: h.device)
+      h =
+        h
+        * Tensor.rand(
+          h.shape, low: 1 - jitterNoise, high: 1 + jitterNoise, dtype: dt, generator: generator,
+          device: h.device)
     }
     return linear(h, weight: classifier.weight.to(dt), bias: classifier.bias?.to(dt))
   }
@@ -49,7 +53,8 @@ public enum RouterLosses {
   /// expert it chose); only the probabilities carry gradients.
   public static func loadBalancingLoss(routerProbs: Tensor, expertIndices: Tensor) -> Tensor {
     let e = routerProbs.shape[routerProbs.rank - 1]
-    let idx = expertIndices.rank == routerProbs.rank - 1 ? expertIndices.unsqueeze(-1) : expertIndices
+    let idx =
+      expertIndices.rank == routerProbs.rank - 1 ? expertIndices.unsqueeze(-1) : expertIndices
     // One-hot per choice, summed over the k choices (distinct experts, so a 0/1 mask).
     let mask = idx.oneHot(numClasses: e, dtype: routerProbs.dtype).sum(dim: -2)
     let tokensPerExpert = mask.mean(dim: -2)
@@ -64,6 +69,8 @@ public enum RouterLosses {
     guard !routings.isEmpty else { return nil }
     let logits = Tensor.cat(routings.map(\.routerLogits), dim: -2)
     let indices = Tensor.cat(routings.map(\.expertIndices), dim: -2)
-    return (zLoss(logits), loadBalancingLoss(routerProbs: logits.softmax(dim: -1), expertIndices: indices))
+    return (
+      zLoss(logits), loadBalancingLoss(routerProbs: logits.softmax(dim: -1), expertIndices: indices)
+    )
   }
 }

@@ -9,7 +9,8 @@ import XCTest
 /// tokens, jitter off), finite-difference gradients for top-1 and top-2, and bad settings.
 final class MixtureOfExpertsTests: XCTestCase {
   static let file: SafeTensorsFile = {
-    let url = Bundle.module.url(forResource: "moe", withExtension: "safetensors", subdirectory: "Fixtures")!
+    let url = Bundle.module.url(
+      forResource: "moe", withExtension: "safetensors", subdirectory: "Fixtures")!
     return try! SafeTensorsFile(path: url.path)
   }()
 
@@ -30,13 +31,17 @@ final class MixtureOfExpertsTests: XCTestCase {
   func testSwitchSparseMLPAndRouterLossesMatchTransformers() throws {
     let moe = try switchLayer()
     var state: [String: Tensor] = [:]
-    for key in Self.file.names where key.hasPrefix("state.") { state[String(key.dropFirst(6))] = load(key) }
+    for key in Self.file.names where key.hasPrefix("state.") {
+      state[String(key.dropFirst(6))] = load(key)
+    }
     try moe.loadStateDict(state)
     XCTAssertEqual(
       moe.namedParameters().map(\.0).sorted(),
-      ["experts.expert_0.wi.weight", "experts.expert_0.wo.weight", "experts.expert_1.wi.weight",
+      [
+        "experts.expert_0.wi.weight", "experts.expert_0.wo.weight", "experts.expert_1.wi.weight",
         "experts.expert_1.wo.weight", "experts.expert_2.wi.weight", "experts.expert_2.wo.weight",
-        "experts.expert_3.wi.weight", "experts.expert_3.wo.weight", "router.classifier.weight"])
+        "experts.expert_3.wi.weight", "experts.expert_3.wo.weight", "router.classifier.weight",
+      ])
     moe.train()
     let x = load("input").requiringGrad()
     let y = moe(x)
@@ -48,7 +53,8 @@ final class MixtureOfExpertsTests: XCTestCase {
     // The fixture's capacity drops tokens: the dispatch counts and the dropped rows agree.
     let dispatch = load("dispatch")  // [2, 8, 4] one-hot after capacity
     XCTAssertEqual(routing.tokensPerExpert, dispatch.sum(dims: [0, 1]).int64s.map(Int.init))
-    let dropped = dispatch.sum(dim: -1).reshape([-1]).int64s.enumerated().filter { $0.element == 0 }.map(\.offset)
+    let dropped = dispatch.sum(dim: -1).reshape([-1]).int64s.enumerated().filter { $0.element == 0 }
+      .map(\.offset)
     XCTAssertFalse(dropped.isEmpty)
     let rows = y.detach().reshape([16, 8])
     for t in dropped { XCTAssertEqual(rows[t].abs().sum().item(), 0, "overflowed token \(t)") }
@@ -71,7 +77,9 @@ final class MixtureOfExpertsTests: XCTestCase {
   func testFiniteDifferenceGradients() throws {
     for (k, capacity) in [(1, ExpertCapacity.tokens(1)), (2, .factor(0.75))] {
       let gen = Generator(seed: UInt64(10 + k))
-      let moe = try MixtureOfExperts(hidden: 4, numExperts: 3, topK: k, capacity: capacity, generator: gen) { _ in
+      let moe = try MixtureOfExperts(
+        hidden: 4, numExperts: 3, topK: k, capacity: capacity, generator: gen
+      ) { _ in
         DenseActDense(4, hidden: 6, activation: .gelu, generator: gen)
       }
       _ = try moe.to(dtype: .float64)
@@ -116,7 +124,9 @@ final class MixtureOfExpertsTests: XCTestCase {
   }
 
   func testJitterOnlyInTrainingAndUsageCounts() throws {
-    let moe = try MixtureOfExperts(hidden: 4, numExperts: 2, jitterNoise: 0.5) { _ in DenseActDense(4, hidden: 4) }
+    let moe = try MixtureOfExperts(hidden: 4, numExperts: 2, jitterNoise: 0.5) { _ in
+      DenseActDense(4, hidden: 4)
+    }
     let x = Tensor.randn([1, 8, 4])
     moe.eval()
     XCTAssertEqual(moe.router(x).toArray(Float.self), moe.router(x).toArray(Float.self))
@@ -134,15 +144,21 @@ final class MixtureOfExpertsTests: XCTestCase {
       return "no error"
     }
     let make = { (e: Int, k: Int, c: ExpertCapacity) in
-      _ = try MixtureOfExperts(hidden: 4, numExperts: e, topK: k, capacity: c) { _ in DenseActDense(4, hidden: 4) }
+      _ = try MixtureOfExperts(hidden: 4, numExperts: e, topK: k, capacity: c) { _ in
+        DenseActDense(4, hidden: 4)
+      }
     }
     XCTAssertEqual(
       message { try make(4, 1, .tokens(0)) },
-      "mixture of experts: expert_capacity must be >= 1 token, got 0 (no token could reach an expert)")
-    XCTAssertEqual(message { try make(0, 1, .unlimited) }, "mixture of experts: num_experts must be >= 1, got 0")
+      "mixture of experts: expert_capacity must be >= 1 token, got 0 (no token could reach an expert)"
+    )
     XCTAssertEqual(
-      message { try make(2, 3, .unlimited) }, "mixture of experts: top-k must be in 1...num_experts (2), got 3")
+      message { try make(0, 1, .unlimited) }, "mixture of experts: num_experts must be >= 1, got 0")
     XCTAssertEqual(
-      message { try make(2, 1, .factor(0)) }, "mixture of experts: the capacity factor must be a positive number, got 0.0")
+      message { try make(2, 3, .unlimited) },
+      "mixture of experts: top-k must be in 1...num_experts (2), got 3")
+    XCTAssertEqual(
+      message { try make(2, 1, .factor(0)) },
+      "mixture of experts: the capacity factor must be a positive number, got 0.0")
   }
 }
