@@ -94,13 +94,28 @@ public final class GPT2Block: Module {
   @Child public var ln_1: LayerNorm
   @Child public var attn: GPT2Attention
   @Child public var ln_2: LayerNorm
-  @Child public var mlp: GPT2MLP
+  /// `GPT2MLP`, or with num_experts > 0 a `MixtureOfExperts` of GPT2MLPs (`mlp.router.classifier`,
+  /// `mlp.experts.expert_N.c_fc` …), each initialised like the dense MLP.
+  @Child public var mlp: Module
 
-  init(_ config: GPT2Config, layerIndex: Int, generator: Generator) {
+  init(_ config: GPT2Config, layerIndex: Int, generator: Generator) throws {
     ln_1 = LayerNorm(config.nEmbd, eps: config.layerNormEpsilon)
     attn = GPT2Attention(config, layerIndex: layerIndex, generator: generator)
     ln_2 = LayerNorm(config.nEmbd, eps: config.layerNormEpsilon)
-    mlp = GPT2MLP(config, generator: generator)
+    if config.numExperts > 0 {
+      let moe = try MixtureOfExperts(
+        hidden: config.nEmbd, numExperts: config.numExperts, topK: config.numExpertsPerTok,
+        capacity: config.expertCapacity, jitterNoise: config.routerJitterNoise, generator: generator
+      ) { _ in GPT2MLP(config, generator: generator) }
+      // HF initialises every Linear N(0, initializer_range).
+      noGrad {
+        moe.router.classifier.weight.copyIn(
+          Tensor.randn(moe.router.classifier.weight.shape, std: config.initializerRange, generator: generator))
+      }
+      mlp = moe
+    } else {
+      mlp = GPT2MLP(config, generator: generator)
+    }
     super.init()
   }
 
@@ -118,7 +133,7 @@ public final class GPT2Model: Module {
   @Child public var ln_f: LayerNorm
   public let config: GPT2Config
 
-  init(_ config: GPT2Config, generator: Generator) {
+  init(_ config: GPT2Config, generator: Generator) throws {
     let tokens = Embedding(config.vocabSize, config.nEmbd, generator: generator)
     let positions = Embedding(config.nPositions, config.nEmbd, generator: generator)
     noGrad {
@@ -128,7 +143,7 @@ public final class GPT2Model: Module {
     }
     wte = tokens
     wpe = positions
-    h = (0..<config.nLayer).map { GPT2Block(config, layerIndex: $0, generator: generator) }
+    h = try (0..<config.nLayer).map { try GPT2Block(config, layerIndex: $0, generator: generator) }
     ln_f = LayerNorm(config.nEmbd, eps: config.layerNormEpsilon)
     self.config = config
     super.init()
@@ -194,7 +209,7 @@ public final class GPT2LMHeadModel: Module, CausalLanguageModel {
   public init(_ config: GPT2Config, generator: Generator = .global) throws {
     try config.validate()
     self.config = config
-    transformer = GPT2Model(config, generator: generator)
+    transformer = try GPT2Model(config, generator: generator)
     let head = config.tieWordEmbeddings ? nil : Linear(config.nEmbd, config.vocabSize, bias: false, generator: generator)
     if let head {  // HF initialises every Linear N(0, initializer_range)
       noGrad { head.weight.copyIn(Tensor.randn(head.weight.shape, std: config.initializerRange, generator: generator)) }
@@ -216,13 +231,36 @@ public final class GPT2LMHeadModel: Module, CausalLanguageModel {
   }
 
   /// Next-token cross-entropy: logits at t predict labels at t + 1 (labels are the
-  /// input ids, −100 ignored), like HF's `labels=` argument.
+  /// input ids, −100 ignored), like HF's `labels=` argument. A mixture-of-experts model adds
+  /// router_z_loss_coef · z_loss + router_aux_loss_coef · aux_loss (Switch Transformers' loss).
   public func loss(_ ids: Tensor, labels: Tensor, attentionMask: Tensor? = nil) -> (loss: Tensor, logits: Tensor) {
+    let out = lossOutput(ids, labels: labels, attentionMask: attentionMask)
+    return (out.loss, out.logits)
+  }
+
+  /// `loss` with its router parts unscaled (`z_loss`, `aux_loss`; empty for a dense model).
+  public func lossOutput(_ ids: Tensor, labels: Tensor, attentionMask: Tensor? = nil)
+    -> (loss: Tensor, parts: [String: Tensor], logits: Tensor)
+  {
     let logits = self(ids, attentionMask: attentionMask)
     let t = ids.shape[1]
     let shifted = logits.slice(dim: 1, start: 0, end: t - 1)
     let targets = labels.slice(dim: 1, start: 1, end: t)
-    return (crossEntropy(shifted.reshape([-1, config.vocabSize]), targets.contiguous().reshape([-1])), logits)
+    let lm = crossEntropy(shifted.reshape([-1, config.vocabSize]), targets.contiguous().reshape([-1]))
+    guard let router = RouterLosses.losses(takeRoutings()) else { return (lm, [:], logits) }
+    let total = lm + router.zLoss * config.routerZLossCoef + router.auxLoss * config.routerAuxLossCoef
+    return (total, ["z_loss": router.zLoss, "aux_loss": router.auxLoss], logits)
+  }
+
+  /// The blocks' mixture-of-experts layers (empty for a dense model).
+  public var expertLayers: [MixtureOfExperts] { transformer.h.compactMap { $0.mlp as? MixtureOfExperts } }
+
+  /// The routing of the last forward pass, one per MoE layer, cleared from the layers.
+  func takeRoutings() -> [Routing] {
+    expertLayers.compactMap { layer in
+      defer { layer.clearRouting() }
+      return layer.lastRouting
+    }
   }
 
   /// Fresh per-layer caches for `batch` rows, preallocated to `capacity` positions.

@@ -28,6 +28,23 @@ public struct GPT2Config: PretrainedConfig, Equatable {
   public var bosTokenId: Int? = 50256
   public var eosTokenId: Int? = 50256
   public var padTokenId: Int? = nil
+  /// Mixture of experts (`loom train gpt --moe-experts`): every block's MLP becomes
+  /// `num_experts` copies of it behind a router (LoomNN's `MixtureOfExperts`); 0 = dense GPT-2.
+  public var numExperts = 0
+  /// Experts per token (Mixtral's name); 1 is Switch routing.
+  public var numExpertsPerTok = 1
+  /// Capacity per expert as a factor of tokens · k / experts per sequence; nil = unlimited.
+  public var expertCapacityFactor: Double? = nil
+  /// Switch Transformers' defaults for the router losses and jitter.
+  public var routerAuxLossCoef = 0.001
+  public var routerZLossCoef = 0.001
+  public var routerJitterNoise = 0.0
+
+  /// The MoE keys, written only when num_experts > 0 (dense configs stay GPT-2's).
+  static let moeKeys: Set<String> = [
+    "num_experts", "num_experts_per_tok", "expert_capacity_factor", "router_aux_loss_coef", "router_z_loss_coef",
+    "router_jitter_noise",
+  ]
 
   public static let fields: [ConfigField<GPT2Config>] = [
     .init("vocab_size", \.vocabSize), .init("n_positions", \.nPositions), .init("n_embd", \.nEmbd),
@@ -39,6 +56,9 @@ public struct GPT2Config: PretrainedConfig, Equatable {
     .init("scale_attn_by_inverse_layer_idx", \.scaleAttnByInverseLayerIdx),
     .init("tie_word_embeddings", \.tieWordEmbeddings), .init("bos_token_id", \.bosTokenId),
     .init("eos_token_id", \.eosTokenId), .init("pad_token_id", \.padTokenId),
+    .init("num_experts", \.numExperts), .init("num_experts_per_tok", \.numExpertsPerTok),
+    .init("expert_capacity_factor", \.expertCapacityFactor), .init("router_aux_loss_coef", \.routerAuxLossCoef),
+    .init("router_z_loss_coef", \.routerZLossCoef), .init("router_jitter_noise", \.routerJitterNoise),
   ]
 
   public init() {}
@@ -69,7 +89,14 @@ public struct GPT2Config: PretrainedConfig, Equatable {
   }
 
   public init(from decoder: Decoder) throws { self = try Self.decodeFields(from: decoder) }
-  public func encode(to encoder: Encoder) throws { try encodeFields(to: encoder) }
+  public func encode(to encoder: Encoder) throws {
+    var c = encoder.container(keyedBy: JSONKey.self)
+    try c.encode(Self.modelType, forKey: JSONKey("model_type"))
+    for f in Self.fields where numExperts > 0 || !Self.moeKeys.contains(f.key) { try f.encode(self, &c) }
+  }
+
+  /// The experts' capacity rule (`expert_capacity_factor`).
+  public var expertCapacity: ExpertCapacity { expertCapacityFactor.map { .factor($0) } ?? .unlimited }
 
   /// Checks the sizes a model needs (before anything is allocated), naming the field at fault.
   public func validate() throws {
@@ -80,6 +107,22 @@ public struct GPT2Config: PretrainedConfig, Equatable {
     guard nEmbd % nHead == 0 else {
       throw LoomError("config: n_embd (\(nEmbd)) must be divisible by n_head (\(nHead))")
     }
+    if numExperts != 0 {
+      guard numExperts > 0 && numExperts <= 1 << 10 else {
+        throw LoomError("config: num_experts must be in 0...1024 (0 = dense), got \(numExperts)")
+      }
+      do {
+        try MixtureOfExperts.check(
+          numExperts: numExperts, topK: numExpertsPerTok, capacity: expertCapacity, jitterNoise: routerJitterNoise)
+      } catch let e as LoomError {
+        throw LoomError("config: " + e.message.replacingOccurrences(of: "top-k", with: "num_experts_per_tok")
+          .replacingOccurrences(of: "the capacity factor", with: "expert_capacity_factor"))
+      }
+      for (name, v) in [("router_aux_loss_coef", routerAuxLossCoef), ("router_z_loss_coef", routerZLossCoef)]
+      where !(v >= 0 && v.isFinite) {
+        throw LoomError("config: \(name) must be a finite number >= 0, got \(v)")
+      }
+    }
     let inner = nInner ?? 4 * nEmbd
     try Self.checkParameterCount(
       parameterTerms,
@@ -89,8 +132,8 @@ public struct GPT2Config: PretrainedConfig, Equatable {
   /// The weights' sizes as products of fields (biases and norms are lower order).
   var parameterTerms: [[Int]] {
     let inner = nInner ?? 4 * nEmbd
-    return [[vocabSize, nEmbd], [nPositions, nEmbd], [nLayer, 4, nEmbd, nEmbd], [nLayer, 2, nEmbd, inner],
-      tieWordEmbeddings ? [] : [vocabSize, nEmbd]]
+    return [[vocabSize, nEmbd], [nPositions, nEmbd], [nLayer, 4, nEmbd, nEmbd], [nLayer, 2, nEmbd, inner, Swift.max(numExperts, 1)],
+      [nLayer, nEmbd, numExperts], tieWordEmbeddings ? [] : [vocabSize, nEmbd]]
   }
   public var parameterEstimate: Int? { Self.count(parameterTerms) }
 

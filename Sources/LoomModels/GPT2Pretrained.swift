@@ -6,7 +6,7 @@ import LoomNN
 extension GPT2Model: PretrainedModel {
   public static func make(config: GPT2Config) throws -> Module {
     try config.validate()
-    return GPT2Model(config, generator: .global)
+    return try GPT2Model(config, generator: .global)
   }
   public static var architecture: String { "GPT2Model" }
   public static var baseModelPrefix: String { "transformer" }

@@ -31,6 +31,16 @@ struct TrainGPTCommand: ParsableCommand {
   @Option(parsing: .unconditional, help: "Tokens per printed sample (past the context, the window slides).") var sampleTokens = 200
   @Option(parsing: .unconditional, help: "Temperature of the printed samples (nanoGPT's sample.py uses 0.8).") var sampleTemperature = 0.8
   @Option(parsing: .unconditional, help: "Top-k of the printed samples (0 = off; nanoGPT's sample.py uses 200).") var sampleTopK = 200
+  @Option(parsing: .unconditional, help: "Mixture of experts: every block's MLP becomes N experts behind a router (Switch Transformers' sparse MLP; config.json num_experts).")
+  var moeExperts: Int?
+  @Option(parsing: .unconditional, help: "Experts per token (num_experts_per_tok; 1 = Switch, k > 1 renormalises the k router probabilities as Mixtral does). Default 1.")
+  var moeTopK: Int?
+  @Option(parsing: .unconditional, help: "Tokens each expert takes per sequence, as a factor of sequence length · k / experts; overflowing tokens skip the expert (expert_capacity_factor; default: unlimited).")
+  var moeCapacityFactor: Double?
+  @Option(parsing: .unconditional, help: "Weight of the router's load-balancing loss (router_aux_loss_coef; default 0.001, HF Switch's).")
+  var routerAuxLossCoef: Double?
+  @Option(parsing: .unconditional, help: "Weight of the router z-loss (router_z_loss_coef; default 0.001, HF Switch's).")
+  var routerZLossCoef: Double?
   @OptionGroup var training: TrainingFlags
 
   /// `loom train gpt`'s TrainingArguments defaults (see the flags' help for HF's).
@@ -55,6 +65,7 @@ struct TrainGPTCommand: ParsableCommand {
       throw ValidationError("--model loads the model's own config.json: drop --config / --preset")
     }
     if config != nil && preset != nil { throw ValidationError("--config and --preset contradict each other: pick one") }
+    try validateExperts()
     if data.isEmpty { throw ValidationError("--data needs at least one text file") }
     if !(0..<1).contains(validationFraction) {
       throw ValidationError("--validation-fraction must be in [0, 1), got \(validationFraction)")
@@ -74,6 +85,43 @@ struct TrainGPTCommand: ParsableCommand {
     if let block = blockSize, let positions, block > positions {
       throw ValidationError("--block-size \(block) exceeds the model's n_positions (\(positions))")
     }
+  }
+
+  /// The mixture-of-experts flags: ranges, and the others only beside --moe-experts.
+  func validateExperts() throws {
+    let others: [(String, Bool)] = [
+      ("--moe-top-k", moeTopK != nil), ("--moe-capacity-factor", moeCapacityFactor != nil),
+      ("--router-aux-loss-coef", routerAuxLossCoef != nil), ("--router-z-loss-coef", routerZLossCoef != nil),
+    ]
+    guard let experts = moeExperts else {
+      if let hit = others.first(where: \.1) { throw ValidationError("\(hit.0) needs --moe-experts N") }
+      return
+    }
+    if training.model != nil {
+      throw ValidationError("--model loads the model's own config.json (and its experts): drop --moe-experts")
+    }
+    guard experts >= 1 else { throw ValidationError("--moe-experts must be >= 1, got \(experts)") }
+    if let k = moeTopK, !(1...experts).contains(k) {
+      throw ValidationError("--moe-top-k must be in 1...\(experts) (--moe-experts), got \(k)")
+    }
+    if let f = moeCapacityFactor, !(f > 0 && f.isFinite) {
+      throw ValidationError("--moe-capacity-factor must be a positive number, got \(f)")
+    }
+    for (flag, v) in [("--router-aux-loss-coef", routerAuxLossCoef), ("--router-z-loss-coef", routerZLossCoef)] {
+      if let v, !(v >= 0 && v.isFinite) { throw ValidationError("\(flag) must be a finite number >= 0, got \(v)") }
+    }
+  }
+
+  /// The config with the mixture-of-experts flags applied.
+  func withExperts(_ config: GPT2Config) -> GPT2Config {
+    guard let experts = moeExperts else { return config }
+    var c = config
+    c.numExperts = experts
+    c.numExpertsPerTok = moeTopK ?? c.numExpertsPerTok
+    c.expertCapacityFactor = moeCapacityFactor ?? c.expertCapacityFactor
+    c.routerAuxLossCoef = routerAuxLossCoef ?? c.routerAuxLossCoef
+    c.routerZLossCoef = routerZLossCoef ?? c.routerZLossCoef
+    return c
   }
 
   /// The n_positions of --config, --preset or --model's config.json, read without the
@@ -152,6 +200,7 @@ struct TrainGPTCommand: ParsableCommand {
     } else {
       modelConfig = try GPT2Config.preset(preset ?? "seed", vocabSize: codec.vocabSize)
     }
+    modelConfig = withExperts(modelConfig)
     let isChar: Bool
     if case .chars = codec { isChar = true } else { isChar = false }
     if pretrained == nil {
@@ -179,13 +228,16 @@ struct TrainGPTCommand: ParsableCommand {
     let model = try pretrained?.to(device: device) ?? GPT2LMHeadModel(modelConfig)
     if let dir = training.model { print("starting from \(dir)") }
     print("loom train gpt: \(modelConfig.nLayer) layers, \(modelConfig.nHead) heads, width \(modelConfig.nEmbd), block \(block), vocabulary \(codec.vocabSize); \(model.parameterCount()) parameters")
+    if modelConfig.numExperts > 0 {
+      print("mixture of experts: \(modelConfig.numExperts) experts per block, top-\(modelConfig.numExpertsPerTok), capacity \(modelConfig.expertCapacityFactor.map { "factor \($0)" } ?? "unlimited")")
+    }
     print("data: \(ids.count) tokens → \(trainSet.count) training blocks, \(evalSet?.count ?? 0) evaluation blocks")
     let tokenizerSource = tokenizer ?? training.model
     let trainer = Trainer(
       model: model, args: trainingArgs, trainDataset: trainSet, evalDataset: evalSet,
       lossAndLogits: { b in
-        let (loss, logits) = model.loss(b.inputs, labels: b.labels, attentionMask: b.attentionMask)
-        return (LossOutput(loss: loss), logits)
+        let o = model.lossOutput(b.inputs, labels: b.labels, attentionMask: b.attentionMask)
+        return (LossOutput(loss: o.loss, parts: o.parts), o.logits)
       },
       saveModel: { m, dir in
         try (m as! GPT2LMHeadModel).save(to: dir)
@@ -199,6 +251,11 @@ struct TrainGPTCommand: ParsableCommand {
       print("loss plot: \(plot)")
     }
     print("model saved to \(trainingArgs.outputDir)")
+    for (i, layer) in model.expertLayers.enumerated() {
+      let total = Swift.max(layer.usage.reduce(0, +), 1)
+      let shares = layer.usage.map { String(format: "%.3f", Double($0) / Double(total)) }
+      print("expert usage, block \(i) (fraction of training tokens per expert): \(shares.joined(separator: " "))")
+    }
     model.eval()
     for s in 0..<samples {
       var g = sampleSettings(s, seed: trainingArgs.seed)
