@@ -10,6 +10,7 @@ let suites: [String: ([String]) throws -> Void] = [
   "gpt": runGPTBench,
   "autoencoders": runAutoencodersBench,
   "encoders": runEncodersBench,
+  "transformer-reverse": runTransformerReverseBench,
 ]
 guard let suite = arguments.first, let run = suites[suite] else {
   let names = suites.keys.sorted().joined(separator: ", ")
