@@ -136,6 +136,10 @@ final class TransformerParityTests: XCTestCase {
       tgtKeyPaddingMask: try tensor("bare.tgt_pad").to(.bool), memoryKeyPaddingMask: srcPad,
       tgtIsCausal: true)
     assertClose(out, try tensor("bare.out"), 1e-4, "nn.Transformer output")
+    // Module's one-argument call runs the stack without masks.
+    let src = try tensor("bare.src")
+    assertClose(t.encoder.layers[0].forward(src), t.encoder.layers[0](src, srcMask: nil), 0, "layer")
+    assertClose(t.encoder.forward(src), t.encoder(src, mask: nil), 0, "encoder")
     XCTAssertThrowsError(try t(try tensor("bare.src"), Tensor.zeros([2, 4, 8]))) {
       XCTAssertTrue("\($0)".contains("must be equal to d_model (12)"), "\($0)")
     }

@@ -12,7 +12,7 @@ public final class TransformerEncoder: Module {
     super.init()
   }
 
-  override public func forward(_ x: Tensor) -> Tensor { self(x) }
+  override public func forward(_ x: Tensor) -> Tensor { self(x, mask: nil) }
 
   public func callAsFunction(
     _ src: Tensor, mask: Tensor? = nil, srcKeyPaddingMask: Tensor? = nil, isCausal: Bool = false

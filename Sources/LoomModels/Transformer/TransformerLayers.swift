@@ -40,7 +40,8 @@ public final class TransformerEncoderLayer: Module {
     super.init()
   }
 
-  override public func forward(_ x: Tensor) -> Tensor { self(x) }
+  /// Self-attention without masks (a labelled argument picks the full call, not the hooked forward).
+  override public func forward(_ x: Tensor) -> Tensor { self(x, srcMask: nil) }
 
   /// `src` [B, S, E]; masks in torch's convention (true or −∞ = not attended).
   public func callAsFunction(
