@@ -55,7 +55,7 @@ func runTransformerReverseBench(_ args: [String]) throws {
   let dir = NSTemporaryDirectory() + "loom-transformer-\(task.rawValue)-\(UUID().uuidString)"
   defer { try? FileManager.default.removeItem(atPath: dir) }
   var targs = TrainingArguments(outputDir: dir)
-  targs.maxSteps = try int("steps", 3000)
+  targs.maxSteps = try int("steps", 1500)
   targs.perDeviceTrainBatchSize = try int("batch", 64)
   targs.learningRate = try double("lr", 1e-3)
   targs.warmupSteps = try int("warmup", 200)

@@ -6,7 +6,7 @@
 # its JSON line to bench/results/session10-transformer-reverse.jsonl (or RESULTS).
 # usage: scripts/quality/transformer_reverse.sh [loom-bench transformer-reverse flags…]
 #   defaults: lengths 3–10 over 20 tokens, d_model 64, 4 heads, 2+2 layers, ffn 256, batch 64,
-#   3000 steps, lr 1e-3 with 200 warmup steps, 50,000 training and 1,000 held-out sequences.
+#   1500 steps, lr 1e-3 with 200 warmup steps, 50,000 training and 1,000 held-out sequences.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 results="${RESULTS:-$root/bench/results/session10-transformer-reverse.jsonl}"
