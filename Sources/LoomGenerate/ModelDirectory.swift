@@ -61,6 +61,7 @@ extension Generation {
   ) {
     try checkModelType(directory: directory, seq2seq: true)
     let model = try AutoModelForSeq2SeqLM.from(directory: directory)
+    if let t = model as? TransformerSeq2SeqLM { return (t, GenerationConfig(defaultsOf: t.config)) }
     guard let bart = model as? BartForConditionalGeneration else {
       throw LoomError("\(directory): \(type(of: model)) cannot run text-to-text generation in this Loom yet (BART only)")
     }

@@ -87,6 +87,9 @@ public enum ModelRegistry {
         .preTraining: ModelClass(BartForConditionalGeneration.self),
         .sequenceClassification: ModelClass(BartForSequenceClassification.self),
       ]),
+    ModelFamily(
+      "transformer", config: TransformerConfig.self,
+      [.seq2seqLM: ModelClass(TransformerSeq2SeqLM.self)]),
     ModelFamily("ae", config: AutoencoderConfig.self, [.model: ModelClass(Autoencoder.self)]),
     ModelFamily("dae", config: AutoencoderConfig.self, [.model: ModelClass(Autoencoder.self)]),
     ModelFamily("vae", config: VAEConfig.self, [.model: ModelClass(VAE.self)]),
@@ -196,7 +199,8 @@ public enum AutoModelForSequenceClassification {
   }
 }
 
-/// HF's `AutoModelForSeq2SeqLM` (BART → `BartForConditionalGeneration`).
+/// HF's `AutoModelForSeq2SeqLM` (BART → `BartForConditionalGeneration`, transformer →
+/// `TransformerSeq2SeqLM`).
 public enum AutoModelForSeq2SeqLM {
   public static func from(directory: String) throws -> Module & EncoderDecoderModel {
     let model = try ModelRegistry.load(.seq2seqLM, from: directory)

@@ -11,6 +11,7 @@ let suites: [String: ([String]) throws -> Void] = [
   "autoencoders": runAutoencodersBench,
   "encoders": runEncodersBench,
   "seq2seq": runSeq2SeqBench,
+  "transformer-reverse": runTransformerReverseBench,
 ]
 guard let suite = arguments.first, let run = suites[suite] else {
   let names = suites.keys.sorted().joined(separator: ", ")
