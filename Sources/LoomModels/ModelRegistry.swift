@@ -87,6 +87,9 @@ public enum ModelRegistry {
         .preTraining: ModelClass(BartForConditionalGeneration.self),
         .sequenceClassification: ModelClass(BartForSequenceClassification.self),
       ]),
+    ModelFamily(
+      "t5", config: T5Config.self,
+      [.model: ModelClass(T5Model.self), .seq2seqLM: ModelClass(T5ForConditionalGeneration.self)]),
     ModelFamily("ae", config: AutoencoderConfig.self, [.model: ModelClass(Autoencoder.self)]),
     ModelFamily("dae", config: AutoencoderConfig.self, [.model: ModelClass(Autoencoder.self)]),
     ModelFamily("vae", config: VAEConfig.self, [.model: ModelClass(VAE.self)]),
