@@ -82,4 +82,47 @@ final class GenerateT5CLITests: XCTestCase {
       XCTAssertEqual(try Generation.generate(lm, inputs: [c.input_ids], config: g), c.ids, c.name)
     }
   }
+
+  /// generation_config.json gives the defaults (HF's model generation config) and the flags
+  /// override them: eos as a list, decoder_start_token_id, beam settings; a bad value names the key.
+  func testGenerationConfigFileGivesDefaultsUnderTheFlags() throws {
+    let dir = NSTemporaryDirectory() + "t5-genconfig-\(UUID().uuidString)"
+    try FileManager.default.copyItem(atPath: Self.model, toPath: dir)
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    func write(_ json: String) throws {
+      try json.write(toFile: dir + "/generation_config.json", atomically: true, encoding: .utf8)
+    }
+    let beam = Self.cases.first { $0.name == "beam" }!
+    let greedy = Self.cases.first { $0.name == "greedy" }!
+    try write(
+      #"{"decoder_start_token_id": 0, "eos_token_id": 1, "pad_token_id": 0, "num_beams": 5, "no_repeat_ngram_size": 2, "length_penalty": 1.2, "max_new_tokens": 10}"#
+    )
+    let fromFile = try runLoom(["generate", "--model", dir, "--prompt", beam.prompt])
+    XCTAssertEqual(fromFile.status, 0, fromFile.err)
+    XCTAssertEqual(fromFile.out, beam.texts[0] + "\n", "the file's beam settings")
+    let flags = try runLoom([
+      "generate", "--model", dir, "--prompt", greedy.prompt, "--num-beams", "1",
+      "--no-repeat-ngram-size", "0", "--length-penalty", "1", "--max-new-tokens", "12",
+    ])
+    XCTAssertEqual(flags.out, greedy.texts[0] + "\n", "flags over the file")
+    // transformers: generate(max_new_tokens=12, eos_token_id=[1, 39]) → [0, 36, 36, 36, 39], "s s str".
+    try write(#"{"eos_token_id": [1, 39], "max_new_tokens": 12}"#)
+    let eosList = try runLoom(["generate", "--model", dir, "--prompt", greedy.prompt])
+    XCTAssertEqual(eosList.out, "s s str\n", eosList.err)
+    let file = try XCTUnwrap(try GenerationConfigFile.load(directory: dir))
+    XCTAssertEqual(file.eosTokenIds, [1, 39])
+    // transformers: generate(max_new_tokens=3, decoder_start_token_id=5) → [5, 65, 39, 39].
+    let (lm, defaults) = try Generation.loadSeq2SeqLanguageModel(from: Self.model)
+    var g = defaults
+    g.maxNewTokens = 3
+    g.decoderStartTokenId = 5
+    XCTAssertEqual(try Generation.generate(lm, inputs: [greedy.input_ids], config: g), [[5, 65, 39, 39]])
+    try write(#"{"num_beams": "five"}"#)
+    let bad = try runLoom(["generate", "--model", dir, "--prompt", greedy.prompt])
+    XCTAssertNotEqual(bad.status, 0)
+    XCTAssertTrue(bad.err.contains("generation_config.json: num_beams must be an integer"), bad.err)
+    try write(#"{"eos_token_id": "x"}"#)
+    let badEos = try runLoom(["generate", "--model", dir, "--prompt", greedy.prompt])
+    XCTAssertTrue(badEos.err.contains("eos_token_id must be an integer or a list of integers"), badEos.err)
+  }
 }

@@ -10,7 +10,7 @@ public final class T5LayerNorm: Module {
   public let eps: Double
 
   public init(_ dimension: Int, eps: Double = 1e-6) {
-    weight = Tensor.ones([dimension])
+    weight = Init.ones([dimension])
     self.eps = eps
     super.init()
   }
@@ -71,9 +71,13 @@ public final class T5LayerFF: Module {
   let dropoutP: Double
 
   public init(_ config: T5Config, feedForward: Module? = nil) throws {
-    DenseReluDense =
-      try feedForward
-      ?? (config.isGatedAct ? T5DenseGatedActDense(config) : T5DenseActDense(config))
+    if let feedForward {
+      DenseReluDense = feedForward
+    } else if config.isGatedAct {
+      DenseReluDense = try T5DenseGatedActDense(config)
+    } else {
+      DenseReluDense = try T5DenseActDense(config)
+    }
     layer_norm = T5LayerNorm(config.dModel, eps: config.layerNormEpsilon)
     dropoutP = config.dropoutRate
     super.init()
@@ -134,8 +138,8 @@ public final class T5Attention: Module {
     }
     let maxExact = n / 2
     if r < maxExact { return base + r }
-    let scale = Float(Foundation.log(Double(maxDistance) / Double(maxExact)))
-    let large = Float(Foundation.log(Float(r) / Float(maxExact))) / scale * Float(n - maxExact)
+    let scale = Float(log(Double(maxDistance) / Double(maxExact)))
+    let large = logf(Float(r) / Float(maxExact)) / scale * Float(n - maxExact)
     return base + min(maxExact + Int(large), n - 1)
   }
 
