@@ -226,6 +226,8 @@ final class T5ParityTests: XCTestCase {
       XCTAssertEqual(config["is_gated_act"] as? Bool, kind == "gated")
       XCTAssertEqual(config["dense_act_fn"] as? String, kind == "gated" ? "gelu_new" : "relu")
       XCTAssertEqual(config["eos_token_id"] as? Int, 1)
+      XCTAssertEqual(config["scale_decoder_outputs"] as? Bool, kind == "relu")
+      XCTAssertEqual(config["tie_word_embeddings"] as? Bool, kind == "relu")
       let back = try XCTUnwrap(try AutoModelForSeq2SeqLM.from(directory: dir) as? T5ForConditionalGeneration)
       let src = try tensor("\(kind).input_ids")
       let dec = try T5Model.shiftRight(try tensor("\(kind).labels"), m.config)

@@ -59,10 +59,13 @@ public struct T5Config: PretrainedConfig, Equatable {
 
   public init(from decoder: Decoder) throws { self = try Self.decodeFields(from: decoder) }
 
-  /// The fields, then HF's derived `dense_act_fn` and `is_gated_act` (read back from
-  /// feed_forward_proj, as transformers does).
+  /// The fields (scale_decoder_outputs as the bool in effect: transformers 5 reads a null as
+  /// false), then HF's derived `dense_act_fn` and `is_gated_act` (recomputed from
+  /// feed_forward_proj when read, as transformers does).
   public func encode(to encoder: Encoder) throws {
-    try encodeFields(to: encoder)
+    var resolved = self
+    resolved.scaleDecoderOutputs = scalesDecoderOutputs
+    try resolved.encodeFields(to: encoder)
     var c = encoder.container(keyedBy: JSONKey.self)
     try c.encode(denseActFn, forKey: JSONKey("dense_act_fn"))
     try c.encode(isGatedAct, forKey: JSONKey("is_gated_act"))
