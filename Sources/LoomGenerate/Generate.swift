@@ -70,7 +70,8 @@ public enum Generation {
         return state
       },
       step: { ids, _, state in model.decode(ids: ids, state: state) })
-    let start = [[Int]](repeating: [model.decoderStartTokenId], count: inputs.count)
+    let start = [[Int]](
+      repeating: [config.decoderStartTokenId ?? model.decoderStartTokenId], count: inputs.count)
     return try run(
       decoder, ids: start, mask: nil, maxLength: maxLength, config: config, pad: pad,
       onToken: onToken)

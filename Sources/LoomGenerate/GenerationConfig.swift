@@ -36,6 +36,8 @@ public struct GenerationConfig: Sendable {
   public var forcedBosTokenId: Int? = nil
   /// HF's `forced_eos_token_id`: the token at position max_length − 1 is this one.
   public var forcedEosTokenId: Int? = nil
+  /// HF's `decoder_start_token_id` for an encoder–decoder model; nil: the model's own.
+  public var decoderStartTokenId: Int? = nil
   public var seed: UInt64? = nil
   /// Past the model's n_positions, keep generating with the context cropped to the
   /// last n_positions − 1 tokens (nanoGPT's `idx[:, -block_size:]` less the last position, whose output HF-style training never reaches; the cache is recomputed
@@ -47,7 +49,7 @@ public struct GenerationConfig: Sendable {
   /// Checks contradictory or out-of-range settings with messages naming the field.
   public func validate(vocabularySize: Int) throws {
     try validate()
-    let forced = [forcedBosTokenId, forcedEosTokenId].compactMap { $0 }
+    let forced = [forcedBosTokenId, forcedEosTokenId, decoderStartTokenId].compactMap { $0 }
     for id in eosTokenIds + (padTokenId.map { [$0] } ?? []) + suppressTokens + forced where id < 0 || id >= vocabularySize {
       throw LoomError("token id \(id) is outside the vocabulary (size \(vocabularySize))")
     }

@@ -12,3 +12,13 @@ extension GenerationConfig {
     forcedEosTokenId = config.forcedEosTokenId
   }
 }
+
+extension GenerationConfig {
+  /// transformers' defaults from a T5 config: eos (one id or a list) and pad; T5 forces
+  /// no tokens.
+  public init(defaultsOf config: T5Config) {
+    self.init()
+    eosTokenIds = config.eosTokenId?.ids ?? []
+    padTokenId = config.padTokenId
+  }
+}

@@ -62,9 +62,12 @@ extension Generation {
     try checkModelType(directory: directory, seq2seq: true)
     let model = try AutoModelForSeq2SeqLM.from(directory: directory)
     if let t = model as? TransformerSeq2SeqLM { return (t, GenerationConfig(defaultsOf: t.config)) }
-    guard let bart = model as? BartForConditionalGeneration else {
-      throw LoomError("\(directory): \(type(of: model)) cannot run text-to-text generation in this Loom yet (BART only)")
+    if let bart = model as? BartForConditionalGeneration {
+      return (bart, GenerationConfig(defaultsOf: bart.config))
     }
-    return (bart, GenerationConfig(defaultsOf: bart.config))
+    if let t5 = model as? T5ForConditionalGeneration {
+      return (t5, GenerationConfig(defaultsOf: t5.config))
+    }
+    throw LoomError("\(directory): \(type(of: model)) cannot run text-to-text generation in this Loom yet (BART, T5 and the original Transformer only)")
   }
 }

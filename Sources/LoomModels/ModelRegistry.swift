@@ -12,6 +12,8 @@ public enum AutoTask: String, CaseIterable, Sendable {
   case preTraining = "AutoModelForPreTraining"
   case tokenClassification = "AutoModelForTokenClassification"
   case questionAnswering = "AutoModelForQuestionAnswering"
+  /// An encoder alone (T5EncoderModel), HF's `AutoModelForTextEncoding`.
+  case textEncoding = "AutoModelForTextEncoding"
 }
 
 /// One model class of a family: builds it from a config and loads a directory into it.
@@ -90,6 +92,12 @@ public enum ModelRegistry {
     ModelFamily(
       "transformer", config: TransformerConfig.self,
       [.seq2seqLM: ModelClass(TransformerSeq2SeqLM.self)]),
+    ModelFamily(
+      "t5", config: T5Config.self,
+      [
+        .model: ModelClass(T5Model.self), .seq2seqLM: ModelClass(T5ForConditionalGeneration.self),
+        .textEncoding: ModelClass(T5EncoderModel.self),
+      ]),
     ModelFamily("ae", config: AutoencoderConfig.self, [.model: ModelClass(Autoencoder.self)]),
     ModelFamily("dae", config: AutoencoderConfig.self, [.model: ModelClass(Autoencoder.self)]),
     ModelFamily("vae", config: VAEConfig.self, [.model: ModelClass(VAE.self)]),

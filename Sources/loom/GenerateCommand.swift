@@ -26,42 +26,75 @@ struct GenerateCommand: ParsableCommand {
     parsing: .unconditional,
     help: "Total length instead: prompt + new tokens (causal), or decoder tokens with the start token (encoder–decoder).")
   var maxLength: Int?
-  @Option(parsing: .unconditional, help: "Minimum tokens before end-of-text is allowed.") var minNewTokens = 0
+  @Option(parsing: .unconditional, help: "Minimum tokens before end-of-text is allowed (default 0).")
+  var minNewTokens: Int?
   @Flag(help: "Sample instead of choosing the most likely token.") var doSample = false
-  @Option(parsing: .unconditional, help: "Sampling temperature.") var temperature: Double = 1
-  @Option(parsing: .unconditional, help: "Keep the K most likely tokens (0 = all).") var topK = 50
-  @Option(parsing: .unconditional, help: "Nucleus sampling mass.") var topP: Double = 1
-  @Option(parsing: .unconditional, help: "Beams for beam search.") var numBeams = 1
-  @Option(parsing: .unconditional, help: "Beam length penalty.") var lengthPenalty: Double = 1
+  @Option(parsing: .unconditional, help: "Sampling temperature (default 1).") var temperature: Double?
+  @Option(parsing: .unconditional, help: "Keep the K most likely tokens (0 = all; default 50).") var topK: Int?
+  @Option(parsing: .unconditional, help: "Nucleus sampling mass (default 1).") var topP: Double?
+  @Option(parsing: .unconditional, help: "Beams for beam search (default 1).") var numBeams: Int?
+  @Option(parsing: .unconditional, help: "Beam length penalty (default 1).") var lengthPenalty: Double?
   @Flag(help: "Stop beam search when num_beams hypotheses are finished.") var earlyStopping = false
-  @Option(parsing: .unconditional, help: "Block repeated n-grams of this size.") var noRepeatNgramSize = 0
-  @Option(parsing: .unconditional, help: "Penalty for repeating tokens (> 1 discourages).") var repetitionPenalty: Double = 1
-  @Option(parsing: .unconditional, help: "Sequences to return.") var numReturnSequences = 1
+  @Option(parsing: .unconditional, help: "Block repeated n-grams of this size (default 0, off).") var noRepeatNgramSize: Int?
+  @Option(parsing: .unconditional, help: "Penalty for repeating tokens (> 1 discourages; default 1).")
+  var repetitionPenalty: Double?
+  @Option(parsing: .unconditional, help: "Sequences to return (default 1).") var numReturnSequences: Int?
   @Option(parsing: .unconditional, help: "Random seed for sampling.") var seed: UInt64?
   @Flag(help: "Print tokens as they are generated (one sequence).") var stream = false
   @Flag(help: "Past n_positions, keep generating over the last n_positions − 1 tokens instead of failing.")
   var slidingWindow = false
   @Option(help: "Device to run on: cpu or emulated.") var device = "cpu"
 
-  /// The generation settings from the flags (token ids come from the model in run()).
+  /// The generation settings from the flags, HF's defaults for those left out (token ids
+  /// come from the model in run()).
   var settings: GenerationConfig {
     var g = GenerationConfig()
     // HF: max_new_tokens wins over max_length.
     g.maxNewTokens = maxNewTokens ?? (maxLength == nil ? 50 : nil)
     g.maxLength = maxLength
     g.slidingWindow = slidingWindow
-    g.minNewTokens = minNewTokens
+    g.minNewTokens = minNewTokens ?? g.minNewTokens
     g.doSample = doSample
-    g.temperature = temperature
-    g.topK = topK
-    g.topP = topP
-    g.numBeams = numBeams
-    g.lengthPenalty = lengthPenalty
+    g.temperature = temperature ?? g.temperature
+    g.topK = topK ?? g.topK
+    g.topP = topP ?? g.topP
+    g.numBeams = numBeams ?? g.numBeams
+    g.lengthPenalty = lengthPenalty ?? g.lengthPenalty
     g.earlyStopping = earlyStopping ? .enabled : .heuristic
-    g.noRepeatNgramSize = noRepeatNgramSize
-    g.repetitionPenalty = repetitionPenalty
-    g.numReturnSequences = numReturnSequences
+    g.noRepeatNgramSize = noRepeatNgramSize ?? g.noRepeatNgramSize
+    g.repetitionPenalty = repetitionPenalty ?? g.repetitionPenalty
+    g.numReturnSequences = numReturnSequences ?? g.numReturnSequences
     g.seed = seed
+    return g
+  }
+
+  /// The flags over a model directory's generation_config.json, as HF's `generate` takes
+  /// its arguments over the model's generation config: a flag left out takes the file's
+  /// value, then HF's default. `decoderStart` says whether max_length counts a decoder
+  /// start token (min_length then counts it too).
+  func settings(over file: GenerationConfigFile?, decoderStart: Bool) -> GenerationConfig {
+    var g = settings
+    guard let f = file else { return g }
+    if maxNewTokens == nil, maxLength == nil, f.maxNewTokens != nil || f.maxLength != nil {
+      (g.maxNewTokens, g.maxLength) = (f.maxNewTokens, f.maxNewTokens == nil ? f.maxLength : nil)
+    }
+    if minNewTokens == nil {
+      if let v = f.minNewTokens {
+        g.minNewTokens = v
+      } else if let v = f.minLength, decoderStart {
+        g.minNewTokens = max(v - 1, 0)
+      }
+    }
+    if !doSample, let v = f.doSample { g.doSample = v }
+    if temperature == nil, let v = f.temperature { g.temperature = v }
+    if topK == nil, let v = f.topK { g.topK = v }
+    if topP == nil, let v = f.topP { g.topP = v }
+    if numBeams == nil, let v = f.numBeams { g.numBeams = v }
+    if lengthPenalty == nil, let v = f.lengthPenalty { g.lengthPenalty = v }
+    if !earlyStopping, let v = f.earlyStopping { g.earlyStopping = v }
+    if noRepeatNgramSize == nil, let v = f.noRepeatNgramSize { g.noRepeatNgramSize = v }
+    if repetitionPenalty == nil, let v = f.repetitionPenalty { g.repetitionPenalty = v }
+    if numReturnSequences == nil, let v = f.numReturnSequences { g.numReturnSequences = v }
     return g
   }
 
@@ -99,7 +132,7 @@ struct GenerateCommand: ParsableCommand {
     if let eos = lm.config.eosTokenId ?? codec.eosTokenId, eos < lm.config.vocabSize { g.eosTokenIds = [eos] }
     g.padTokenId = lm.config.padTokenId ?? g.eosTokenIds.first
     g.suppressTokens = codec.unusedIds(modelVocabSize: lm.config.vocabSize)
-    let streaming = stream && numBeams == 1 && numReturnSequences == 1
+    let streaming = stream && g.numBeams == 1 && g.numReturnSequences == 1
     var streamer = StreamPrinter(codec: codec)
     if streaming {
       print(prompt, terminator: "")

@@ -41,12 +41,15 @@ extension GenerateCommand {
         "--sliding-window is for causal models: an encoder–decoder model's decoder stops at max_position_embeddings (\(lm.maxPositions))"
       )
     }
-    var g = settings
-    g.eosTokenIds =
-      defaults.eosTokenIds.isEmpty ? (codec.eosTokenId.map { [$0] } ?? []) : defaults.eosTokenIds
-    g.padTokenId = defaults.padTokenId ?? g.eosTokenIds.first
-    g.forcedBosTokenId = defaults.forcedBosTokenId
-    g.forcedEosTokenId = defaults.forcedEosTokenId
+    // generation_config.json (when the directory has one) over config.json, flags over both.
+    let file = try GenerationConfigFile.load(directory: model)
+    var g = settings(over: file, decoderStart: true)
+    let eos = file?.eosTokenIds ?? defaults.eosTokenIds
+    g.eosTokenIds = eos.isEmpty ? (codec.eosTokenId.map { [$0] } ?? []) : eos
+    g.padTokenId = (file?.padTokenId ?? defaults.padTokenId) ?? g.eosTokenIds.first
+    g.forcedBosTokenId = file?.forcedBosTokenId ?? defaults.forcedBosTokenId
+    g.forcedEosTokenId = file?.forcedEosTokenId ?? defaults.forcedEosTokenId
+    g.decoderStartTokenId = file?.decoderStartTokenId
     g.suppressTokens = codec.unusedIds(modelVocabSize: vocab)
     // Decoder tokens, the start token included (HF's max_length for encoder–decoder models).
     let request =
@@ -59,7 +62,7 @@ extension GenerateCommand {
         "\(request) exceed the model's max_position_embeddings (\(lm.maxPositions)); lower \(g.maxNewTokens != nil ? "--max-new-tokens" : "--max-length")"
       )
     }
-    let streaming = stream && numBeams == 1 && numReturnSequences == 1
+    let streaming = stream && g.numBeams == 1 && g.numReturnSequences == 1
     var streamer = StreamPrinter(codec: codec)
     let outputs = try Generation.generate(lm, inputs: [ids], config: g) { _, token in
       if streaming { streamer.add(token) }

@@ -57,7 +57,7 @@ final class AutoModelTests: XCTestCase {
     // The other Auto classes say what the family lacks.
     assertThrows(try AutoModelForMaskedLM.from(directory: Self.gpt2), contains: ["model_type 'gpt2' has no AutoModelForMaskedLM", "AutoModel, AutoModelForCausalLM"])
     XCTAssertEqual(
-      ModelRegistry.supportedModelTypes, ["ae", "bart", "bert", "conv-vae", "dae", "distilbert", "gpt2", "roberta", "vae"])
+      ModelRegistry.supportedModelTypes, ["ae", "bart", "bert", "conv-vae", "dae", "distilbert", "gpt2", "roberta", "t5", "vae"])
   }
 
   func testAutoModelLoadsAutoencoderSavesByModelType() throws {
@@ -94,17 +94,17 @@ final class AutoModelTests: XCTestCase {
   func testUnsupportedModelTypeIsNamed() throws {
     let bert = dir + "/minilm"
     try FileManager.default.createDirectory(atPath: bert, withIntermediateDirectories: true)
-    // MiniLM's config is a BERT, which Loom now reads; a T5 is not supported.
+    // MiniLM's config is a BERT, which Loom now reads; an XLNet is not supported.
     let shipped = NSHomeDirectory() + "/.cache/loom/minilm/config.json"
     let config = FileManager.default.contents(atPath: shipped)
       ?? Data(#"{"architectures": ["BertModel"], "model_type": "bert", "hidden_size": 384, "vocab_size": 30522}"#.utf8)
     try config.write(to: URL(fileURLWithPath: bert + "/config.json"))
     XCTAssertEqual((try AutoConfig.from(directory: bert) as? BertConfig)?.hiddenSize, 384)
     assertThrows(try GPT2LMHeadModel.load(from: bert), contains: ["model_type 'bert'", "GPT2LMHeadModel cannot load"])
-    try Data(#"{"architectures": ["T5Model"], "model_type": "t5", "d_model": 384}"#.utf8)
+    try Data(#"{"architectures": ["XLNetModel"], "model_type": "xlnet", "d_model": 384}"#.utf8)
       .write(to: URL(fileURLWithPath: bert + "/config.json"))
     try SafeTensors.save(["shared.weight": Tensor.zeros([2, 2])], to: bert + "/model.safetensors")
-    let message = "model_type 't5' is not supported yet (supported: ae, bart, bert, conv-vae, dae, distilbert, gpt2, roberta, vae)"
+    let message = "model_type 'xlnet' is not supported yet (supported: ae, bart, bert, conv-vae, dae, distilbert, gpt2, roberta, t5, vae)"
     assertThrows(try AutoModel.from(directory: bert), contains: [bert + "/config.json", message])
     assertThrows(try AutoConfig.from(directory: bert), contains: [message])
     // What `loom generate --model` calls.
@@ -124,9 +124,9 @@ final class AutoModelTests: XCTestCase {
     XCTAssertNotEqual(r.status, 0)
     XCTAssertTrue(r.err.contains("model_type 'bert' is not supported for text generation (supported: gpt2)"), r.err)
     XCTAssertFalse(r.err.contains("missing keys"), r.err)
-    try Data(#"{"model_type": "t5", "d_model": 384}"#.utf8).write(to: URL(fileURLWithPath: dir + "/config.json"))
+    try Data(#"{"model_type": "xlnet", "d_model": 384}"#.utf8).write(to: URL(fileURLWithPath: dir + "/config.json"))
     let summary = try loom(["summary", dir])
-    XCTAssertTrue(summary.err.contains("model_type 't5' is not supported yet"), summary.err)
+    XCTAssertTrue(summary.err.contains("model_type 'xlnet' is not supported yet"), summary.err)
   }
 
   /// 1234567 → "1,234,567", as the summary prints counts.
