@@ -71,13 +71,19 @@ public final class Seq2SeqDataset: TrainingDataset, @unchecked Sendable {
   public let noise: (any Seq2SeqNoise)?
   public let collator: DataCollatorForSeq2Seq
   public let seed: UInt64
+  /// Noised sources longer than this (masks inserted by 0-length spans) lose tokens before the last.
+  public let maxSourceLength: Int?
 
-  public init(examples: [Features], noise: (any Seq2SeqNoise)?, collator: DataCollatorForSeq2Seq, seed: UInt64) throws {
+  public init(
+    examples: [Features], noise: (any Seq2SeqNoise)?, collator: DataCollatorForSeq2Seq, seed: UInt64,
+    maxSourceLength: Int? = nil
+  ) throws {
     guard !examples.isEmpty else { throw LoomError("seq2seq dataset: no examples") }
     self.examples = examples
     self.noise = noise
     self.collator = collator
     self.seed = seed
+    self.maxSourceLength = maxSourceLength
     _ = try collator(try features(Array(0..<min(2, examples.count)), epoch: 0))
   }
 
@@ -91,8 +97,10 @@ public final class Seq2SeqDataset: TrainingDataset, @unchecked Sendable {
       guard let ids = f["input_ids"] else {
         throw LoomError("seq2seq dataset: example \(i) has no 'input_ids'")
       }
-      let (source, target) = noise.apply(ids, generator: ImageNoise.generator(seed: seed, epoch: epoch, index: i))
-      return ["input_ids": source, "labels": target]
+      let noised = noise.apply(ids, generator: ImageNoise.generator(seed: seed, epoch: epoch, index: i))
+      var source = noised.source
+      if let m = maxSourceLength, source.count > m, m >= 2 { source = Array(source.prefix(m - 1)) + [source.last!] }
+      return ["input_ids": source, "labels": noised.target]
     }
   }
 

@@ -77,11 +77,13 @@ enum Seq2SeqModels {
       let ids: [(String, UInt32?)] = [
         ("pad_token_id", tok.padTokenId), ("bos_token_id", tok.bosTokenId), ("eos_token_id", tok.eosTokenId),
       ]
-      for (key, id) in ids where fields[key] == nil { fields[key] = id.map(Int.init) ?? NSNull() }
+      for (key, id) in ids where fields[key] == nil { fields[key] = id.map { Int($0) as Any } ?? NSNull() }
       // BART's decoder starts from </s> and ends on it; T5-style models start from the pad.
       let start = type == "bart" ? tok.eosTokenId : tok.padTokenId
       if fields["decoder_start_token_id"] == nil, let start { fields["decoder_start_token_id"] = Int(start) }
-      if type == "bart", fields["forced_eos_token_id"] == nil { fields["forced_eos_token_id"] = tok.eosTokenId.map(Int.init) ?? NSNull() }
+      if type == "bart", fields["forced_eos_token_id"] == nil {
+        fields["forced_eos_token_id"] = tok.eosTokenId.map { Int($0) as Any } ?? NSNull()
+      }
       let c = try ModelRegistry.config(modelType: type, fields: fields, source: source)
       try checkStartToken(try encoded(c), source: source)
       module = try ModelRegistry.make(.seq2seqLM, config: c)

@@ -8,7 +8,7 @@ import LoomTrain
 
 /// How well a denoising model restores corrupted held-out examples: greedy reconstructions
 /// against the originals, with the corrupted inputs themselves as the baseline. Token accuracy
-/// is 1 − (token edit distance / original length), special tokens left out, so a length change
+/// is max(0, 1 − token edit distance / original length), special tokens left out, so a length change
 /// (a span collapsed to one mask) counts its tokens once.
 struct Seq2SeqReconstruction: Codable {
   var examples: Int
@@ -31,7 +31,7 @@ struct Seq2SeqReconstruction: Codable {
 
   var summary: String {
     String(
-      format: "held-out reconstruction (%d examples): token accuracy %.4f corrupted input → %.4f greedy reconstruction; exact match %.3f → %.3f",
+      format: "held-out reconstruction (%ld examples): token accuracy %.4f corrupted input → %.4f greedy reconstruction; exact match %.3f → %.3f",
       examples, corruptedTokenAccuracy, reconstructionTokenAccuracy, corruptedExactMatch, reconstructionExactMatch)
   }
 
@@ -69,7 +69,7 @@ struct Seq2SeqReconstruction: Codable {
     for start in stride(from: 0, to: n, by: batch) {
       let rows = Array(features[start..<min(n, start + batch)])
       var g = GenerationConfig()
-      g.maxNewTokens = rows.map { $0["labels"]!.count }.max()! + 4
+      g.maxNewTokens = min(rows.map { $0["labels"]!.count }.max()! + 4, model.maxPositions - 1)
       g.eosTokenIds = tok.eosTokenId.map { [Int($0)] } ?? []
       g.padTokenId = padId
       let out = try Generation.generate(model, inputs: rows.map { $0["input_ids"]! }, config: g)
@@ -77,8 +77,8 @@ struct Seq2SeqReconstruction: Codable {
         let reference = content(row["labels"]!)
         let source = content(row["input_ids"]!), prediction = content(generated)
         let scale = Double(max(1, reference.count))
-        corrupted += 1 - Double(editDistance(source, reference)) / scale
-        restored += 1 - Double(editDistance(prediction, reference)) / scale
+        corrupted += max(0, 1 - Double(editDistance(source, reference)) / scale)
+        restored += max(0, 1 - Double(editDistance(prediction, reference)) / scale)
         corruptedExact += source == reference ? 1 : 0
         restoredExact += prediction == reference ? 1 : 0
         if sample.isEmpty {

@@ -121,11 +121,14 @@ struct TrainSeq2SeqCommand: ParsableCommand {
     let nEval = validationSplit == 0 || examples.count < 4 ? 0 : max(1, Int(Double(examples.count) * validationSplit))
     let collator = DataCollatorForSeq2Seq(padTokenId: pad, decoderStartTokenId: model.decoderStartTokenId)
     let trainSet = try Seq2SeqDataset(
-      examples: order[nEval...].map { examples[$0] }, noise: noise, collator: collator, seed: args.seed)
+      examples: order[nEval...].map { examples[$0] }, noise: noise, collator: collator, seed: args.seed,
+      maxSourceLength: maxSource)
     let evalSet =
       nEval == 0
       ? nil
-      : try Seq2SeqDataset(examples: order[..<nEval].map { examples[$0] }, noise: noise, collator: collator, seed: args.seed &+ 1)
+      : try Seq2SeqDataset(
+        examples: order[..<nEval].map { examples[$0] }, noise: noise, collator: collator, seed: args.seed &+ 1,
+        maxSourceLength: maxSource)
     if evalSet == nil {
       args.evalStrategy = .no
       args.loadBestModelAtEnd = false
