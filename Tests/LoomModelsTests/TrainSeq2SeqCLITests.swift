@@ -131,7 +131,7 @@ final class TrainSeq2SeqCLITests: XCTestCase {
       ["--data", data, "--tokenizer", Self.bart, "--config", try tinyConfig(vocab: 291, extra: #", "decoder_start_token_id": null"#)],
       out: "nostart")
     XCTAssertNotEqual(noStart.status, 0)
-    XCTAssertTrue(noStart.err.contains("no decoder_start_token_id"), noStart.err)
+    XCTAssertTrue(noStart.err.contains("decoder_start_token_id is null"), noStart.err)
     let badFlag = try train(["--data", data, "--tokenizer", Self.bart, "--mask-ratio", "1.5"], out: "flag")
     XCTAssertNotEqual(badFlag.status, 0)
     XCTAssertTrue(badFlag.err.contains("--mask-ratio must be in [0, 1], got 1.5"), badFlag.err)

@@ -26,7 +26,7 @@ def main():
     p.add_argument("--max-steps", type=int, default=1500)
     p.add_argument("--work", default="/tmp/loom-bart-denoising")
     p.add_argument("--plays", type=int, default=12, help="how many plays (alphabetical) to train on")
-    a = p.parse_args()
+    a, extra = p.parse_known_args()  # anything else goes to `loom train seq2seq` (e.g. --permute-sentence-ratio 0)
     loom = os.environ.get("LOOM", os.path.join(ROOT, ".build/release/loom"))
     os.makedirs(a.work, exist_ok=True)
     plays = sorted(glob.glob(os.path.expanduser("~/.cache/loom/shakespeare/*.txt")))[: a.plays]
@@ -43,7 +43,7 @@ def main():
          "--preset", "bart-tiny", "--max-source-length", "64", "--max-steps", str(a.max_steps),
          "--batch-size", "16", "--lr", "5e-4", "--warmup-steps", "100", "--weight-decay", "0.01",
          "--logging-steps", "50", "--eval-strategy", "no", "--save-strategy", "no", "--validation-split", "0.05",
-         "--reconstruction-examples", "200", "--output-dir", out, "--overwrite-output-dir", "--seed", "1"],
+         "--reconstruction-examples", "200", "--output-dir", out, "--overwrite-output-dir", "--seed", "1", *extra],
         check=True, env=env, capture_output=True, text=True)
     seconds = time.time() - start
     print(run.stdout)
@@ -64,7 +64,7 @@ def main():
     loom_ids = ids["reconstruction"]
     result = {
         "task": "bart denoising, shakespeare", "date": time.strftime("%Y-%m-%d"), "steps": a.max_steps,
-        "preset": "bart-tiny", "plays": len(plays), "threads": 1, "seconds": round(seconds, 1),
+        "preset": "bart-tiny", "plays": len(plays), "extra_flags": extra, "threads": 1, "seconds": round(seconds, 1),
         "first_losses": losses[:3], "last_losses": losses[-3:],
         "heldout_examples": rec["examples"],
         "corrupted_token_accuracy": rec["corrupted_token_accuracy"],
