@@ -32,3 +32,23 @@ extension BartForConditionalGeneration: Seq2SeqLanguageModel {
     return Seq2SeqLMOutput(loss: out.loss!, logits: out.logits!)
   }
 }
+
+extension T5ForConditionalGeneration: Seq2SeqLanguageModel {
+  public func seq2seqForward(
+    inputIds: Tensor, attentionMask: Tensor?, decoderInputIds: Tensor?, labels: Tensor
+  ) throws -> Seq2SeqLMOutput {
+    let out = try forward(
+      inputIds: inputIds, attentionMask: attentionMask, decoderInputIds: decoderInputIds, labels: labels)
+    return Seq2SeqLMOutput(loss: out.loss!, logits: out.logits!)
+  }
+}
+
+extension TransformerSeq2SeqLM: Seq2SeqLanguageModel {
+  public func seq2seqForward(
+    inputIds: Tensor, attentionMask: Tensor?, decoderInputIds: Tensor?, labels: Tensor
+  ) throws -> Seq2SeqLMOutput {
+    let out = try forward(
+      inputIds: inputIds, attentionMask: attentionMask, decoderInputIds: decoderInputIds, labels: labels)
+    return Seq2SeqLMOutput(loss: out.loss!, logits: out.logits)
+  }
+}
