@@ -136,4 +136,37 @@ final class TrainSeq2SeqCLITests: XCTestCase {
     XCTAssertNotEqual(badFlag.status, 0)
     XCTAssertTrue(badFlag.err.contains("--mask-ratio must be in [0, 1], got 1.5"), badFlag.err)
   }
+  /// The other seq2seq families train through the same command: T5 on span corruption from its
+  /// fixture directory (a Unigram tokenizer with sentinels), the original Transformer on pairs
+  /// from --model-type with a config; both outputs load back through AutoModelForSeq2SeqLM.
+  func testT5AndTransformerTrainThroughTheSameCommand() throws {
+    let fixtures = Bundle.module.url(forResource: "Fixtures", withExtension: nil)!.path
+    let data = try write("text.txt", Self.text)
+    let t5 = try train(
+      ["--data", data, "--objective", "span-corruption", "--model", fixtures + "/t5-tiny-text", "--max-source-length", "24"],
+      out: "t5")
+    XCTAssertEqual(t5.status, 0, t5.err)
+    XCTAssertEqual(try losses("t5").count, 3)
+    XCTAssertTrue(try AutoModelForSeq2SeqLM.from(directory: dir + "/t5") is T5ForConditionalGeneration)
+
+    let rows = (0..<8).map { #"{"en": "to be or not \#($0)", "de": "sein oder nicht \#($0)"}"# }.joined(separator: "\n")
+    let pairs = try write("pairs.jsonl", rows)
+    let config = try write(
+      "transformer.json",
+      """
+      {"model_type": "transformer", "d_model": 16, "nhead": 2, "num_encoder_layers": 1, "num_decoder_layers": 1,
+       "dim_feedforward": 32, "max_position_embeddings": 64}
+      """)
+    let tr = try train(
+      ["--data", pairs, "--objective", "pairs", "--source-column", "en", "--target-column", "de", "--tokenizer", Self.bart,
+       "--config", config, "--max-source-length", "32"],
+      out: "transformer")
+    XCTAssertEqual(tr.status, 0, tr.err)
+    XCTAssertEqual(try losses("transformer").count, 3)
+    let back = try XCTUnwrap(try AutoModelForSeq2SeqLM.from(directory: dir + "/transformer") as? TransformerSeq2SeqLM)
+    // vocab_size and the special ids come from the tokenizer (the BART fixture's: 291, pad 1, eos 2).
+    XCTAssertEqual(back.config.vocabSize, 291)
+    XCTAssertEqual(back.config.padTokenId, 1)
+    XCTAssertEqual(back.config.decoderStartTokenId, 0)  // <s>
+  }
 }

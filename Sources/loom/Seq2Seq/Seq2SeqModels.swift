@@ -78,8 +78,10 @@ enum Seq2SeqModels {
         ("pad_token_id", tok.padTokenId), ("bos_token_id", tok.bosTokenId), ("eos_token_id", tok.eosTokenId),
       ]
       for (key, id) in ids where fields[key] == nil { fields[key] = id.map { Int($0) as Any } ?? NSNull() }
-      // BART's decoder starts from </s> and ends on it; T5-style models start from the pad.
-      let start = type == "bart" ? tok.eosTokenId : tok.padTokenId
+      // BART's decoder starts from </s> and ends on it; the original Transformer from <s> as in
+      // the paper's setups; T5-style models from the pad.
+      let start =
+        type == "bart" ? tok.eosTokenId : type == "transformer" ? tok.bosTokenId ?? tok.padTokenId : tok.padTokenId
       if fields["decoder_start_token_id"] == nil, let start { fields["decoder_start_token_id"] = Int(start) }
       if type == "bart", fields["forced_eos_token_id"] == nil {
         fields["forced_eos_token_id"] = tok.eosTokenId.map { Int($0) as Any } ?? NSNull()
