@@ -39,7 +39,7 @@ public enum Generation {
   }
 
   /// Encodes `inputs` (source token ids, left-padded to a common length) once, then
-  /// decodes from `decoderStartTokenId` against the encoder outputs, like HF's
+  /// decodes from `decoderStartTokenId` (the config's, else the model's) against the encoder outputs, like HF's
   /// `generate` on BART/T5. Returns the decoder ids (start token first) per sequence.
   public static func generate(
     _ model: any EncoderDecoderModel, inputs: [[Int]], config: GenerationConfig,
@@ -70,7 +70,8 @@ public enum Generation {
         return state
       },
       step: { ids, _, state in model.decode(ids: ids, state: state) })
-    let start = [[Int]](repeating: [model.decoderStartTokenId], count: inputs.count)
+    let start = [[Int]](
+      repeating: [config.decoderStartTokenId ?? model.decoderStartTokenId], count: inputs.count)
     return try run(
       decoder, ids: start, mask: nil, maxLength: maxLength, config: config, pad: pad,
       onToken: onToken)

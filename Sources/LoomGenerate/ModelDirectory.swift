@@ -54,8 +54,9 @@ extension Generation {
     return json["model_type"] as? String
   }
 
-  /// An encoder–decoder model for generation through `AutoModelForSeq2SeqLM`, with the
-  /// generation settings transformers takes from its config (eos, pad, forced BOS/EOS).
+  /// An encoder–decoder model for generation through `AutoModelForSeq2SeqLM`, with its
+  /// generation defaults: generation_config.json's when the directory has one, else those
+  /// transformers takes from config.json (eos, pad, forced BOS/EOS, decoder start).
   public static func loadSeq2SeqLanguageModel(from directory: String) throws -> (
     model: Module & EncoderDecoderModel, defaults: GenerationConfig
   ) {
@@ -64,6 +65,8 @@ extension Generation {
     guard let bart = model as? BartForConditionalGeneration else {
       throw LoomError("\(directory): \(type(of: model)) cannot run text-to-text generation in this Loom yet (BART only)")
     }
-    return (bart, GenerationConfig(defaultsOf: bart.config))
+    let defaults = try GenerationConfigFile.defaults(
+      directory: directory, model: GenerationConfig(defaultsOf: bart.config))
+    return (bart, defaults.config)
   }
 }

@@ -41,25 +41,23 @@ extension GenerateCommand {
         "--sliding-window is for causal models: an encoder–decoder model's decoder stops at max_position_embeddings (\(lm.maxPositions))"
       )
     }
-    var g = settings
-    g.eosTokenIds =
-      defaults.eosTokenIds.isEmpty ? (codec.eosTokenId.map { [$0] } ?? []) : defaults.eosTokenIds
-    g.padTokenId = defaults.padTokenId ?? g.eosTokenIds.first
-    g.forcedBosTokenId = defaults.forcedBosTokenId
-    g.forcedEosTokenId = defaults.forcedEosTokenId
+    let file = try GenerationConfigFile.load(directory: model)
+    var g = try checkedSettings(over: defaults, file: file)
+    if g.eosTokenIds.isEmpty { g.eosTokenIds = codec.eosTokenId.map { [$0] } ?? [] }
+    g.padTokenId = g.padTokenId ?? g.eosTokenIds.first
     g.suppressTokens = codec.unusedIds(modelVocabSize: vocab)
     // Decoder tokens, the start token included (HF's max_length for encoder–decoder models).
     let request =
       g.maxNewTokens.map {
-        "1 decoder start token + --max-new-tokens \($0) = \($0 + 1) decoder tokens"
+        "1 decoder start token + \(fieldName("max_new_tokens", file: file)) \($0) = \($0 + 1) decoder tokens"
       }
-      ?? "--max-length \(g.maxLength!) decoder tokens"
+      ?? "\(fieldName("max_length", file: file)) \(g.maxLength!) decoder tokens"
     if (g.maxNewTokens.map { $0 + 1 } ?? g.maxLength!) > lm.maxPositions {
       throw ValidationError(
-        "\(request) exceed the model's max_position_embeddings (\(lm.maxPositions)); lower \(g.maxNewTokens != nil ? "--max-new-tokens" : "--max-length")"
+        "\(request) exceed the model's max_position_embeddings (\(lm.maxPositions)); lower \(fieldName(g.maxNewTokens != nil ? "max_new_tokens" : "max_length", file: file))"
       )
     }
-    let streaming = stream && numBeams == 1 && numReturnSequences == 1
+    let streaming = stream && g.numBeams == 1 && g.numReturnSequences == 1
     var streamer = StreamPrinter(codec: codec)
     let outputs = try Generation.generate(lm, inputs: [ids], config: g) { _, token in
       if streaming { streamer.add(token) }
