@@ -106,8 +106,9 @@ struct GenerateCommand: ParsableCommand {
       // Each flag's range; checks across fields wait for the model's generation_config.json.
       let flagNames: (String) -> String = { "--" + $0.replacingOccurrences(of: "_", with: "-") }
       try settings().validateRanges(naming: flagNames)
-      // ...unless the flags alone settle them.
-      if let beams = numBeams, numReturnSequences != nil, beams > 1 || doSample != nil {
+      // ...unless there is no such file or the flags alone settle them.
+      let hasFile = FileManager.default.fileExists(atPath: model + "/" + GenerationConfigFile.fileName)
+      if !hasFile || numBeams.map({ $0 > 1 || doSample != nil }) == true && numReturnSequences != nil {
         try settings().validate(naming: flagNames)
       }
     } catch let e as LoomError {
