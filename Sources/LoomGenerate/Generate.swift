@@ -39,7 +39,7 @@ public enum Generation {
   }
 
   /// Encodes `inputs` (source token ids, left-padded to a common length) once, then
-  /// decodes from `decoderStartTokenId` against the encoder outputs, like HF's
+  /// decodes from `decoderStartTokenId` (the config's, else the model's) against the encoder outputs, like HF's
   /// `generate` on BART/T5. Returns the decoder ids (start token first) per sequence.
   public static func generate(
     _ model: any EncoderDecoderModel, inputs: [[Int]], config: GenerationConfig,

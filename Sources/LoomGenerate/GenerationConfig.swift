@@ -14,6 +14,9 @@ public struct GenerationConfig: Sendable {
   public var maxLength: Int? = nil
   public var maxNewTokens: Int? = nil
   public var minNewTokens: Int = 0
+  /// HF's `min_length`: end-of-text is blocked while the sequence (prompt, or decoder
+  /// tokens with the start token, included) is shorter than this.
+  public var minLength: Int = 0
   public var doSample = false
   public var temperature: Double = 1
   public var topK: Int = 50
@@ -36,7 +39,8 @@ public struct GenerationConfig: Sendable {
   public var forcedBosTokenId: Int? = nil
   /// HF's `forced_eos_token_id`: the token at position max_length − 1 is this one.
   public var forcedEosTokenId: Int? = nil
-  /// HF's `decoder_start_token_id` for an encoder–decoder model; nil: the model's own.
+  /// HF's `decoder_start_token_id`: the first decoder token of an encoder–decoder model
+  /// (nil: the model config's).
   public var decoderStartTokenId: Int? = nil
   public var seed: UInt64? = nil
   /// Past the model's n_positions, keep generating with the context cropped to the
@@ -60,12 +64,27 @@ public struct GenerationConfig: Sendable {
   /// HF's logits processors' (temperature and repetition_penalty > 0, top_p and min_p in
   /// [0, 1]); every real number must be finite.
   public func validate(naming name: (String) -> String = { $0 }) throws {
+    try validateRanges(naming: name)
+    if numBeams == 1 && !doSample && numReturnSequences > 1 {
+      throw LoomError(
+        "greedy decoding returns one sequence: \(name("num_return_sequences")) (\(numReturnSequences)) needs \(name("do_sample")) or \(name("num_beams")) >= \(name("num_return_sequences"))")
+    }
+    if numBeams > 1 && numReturnSequences > numBeams {
+      throw LoomError(
+        "\(name("num_return_sequences")) (\(numReturnSequences)) must be <= \(name("num_beams")) (\(numBeams))")
+    }
+  }
+
+  /// Each field's own range, without the checks across fields (a generation_config.json's
+  /// values may be completed by flags).
+  public func validateRanges(naming name: (String) -> String = { $0 }) throws {
     func fail(_ field: String, _ rule: String, _ value: Any) -> LoomError {
       LoomError("\(name(field)) must be \(rule), got \(value)")
     }
     if let m = maxLength, m < 1 { throw fail("max_length", ">= 1", m) }
     if let m = maxNewTokens, !(0...Int(Int32.max)).contains(m) { throw fail("max_new_tokens", "in 0...\(Int32.max)", m) }
     if minNewTokens < 0 { throw fail("min_new_tokens", ">= 0", minNewTokens) }
+    if minLength < 0 { throw fail("min_length", ">= 0", minLength) }
     if !(temperature > 0 && temperature.isFinite) { throw fail("temperature", "a finite number > 0", temperature) }
     if topK < 0 { throw fail("top_k", ">= 0 (0 = off)", topK) }
     if !(topP > 0 && topP <= 1) { throw fail("top_p", "in (0, 1]", topP) }
@@ -77,13 +96,5 @@ public struct GenerationConfig: Sendable {
     if numBeams < 1 { throw fail("num_beams", ">= 1", numBeams) }
     if !lengthPenalty.isFinite { throw fail("length_penalty", "a finite number", lengthPenalty) }
     if numReturnSequences < 1 { throw fail("num_return_sequences", ">= 1", numReturnSequences) }
-    if numBeams == 1 && !doSample && numReturnSequences > 1 {
-      throw LoomError(
-        "greedy decoding returns one sequence: \(name("num_return_sequences")) (\(numReturnSequences)) needs \(name("do_sample")) or \(name("num_beams")) >= \(name("num_return_sequences"))")
-    }
-    if numBeams > 1 && numReturnSequences > numBeams {
-      throw LoomError(
-        "\(name("num_return_sequences")) (\(numReturnSequences)) must be <= \(name("num_beams")) (\(numBeams))")
-    }
   }
 }

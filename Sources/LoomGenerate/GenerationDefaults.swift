@@ -2,14 +2,22 @@ import LoomModels
 
 extension GenerationConfig {
   /// The token settings transformers' `GenerationConfig.from_model_config` takes from a BART
-  /// config: eos, pad, forced BOS/EOS (decoder_start_token_id is the model's own). Other
-  /// generation fields keep HF's defaults.
+  /// config: eos (one or a list), pad, forced BOS/EOS, decoder start. Other generation
+  /// fields keep HF's defaults.
   public init(defaultsOf config: BartConfig) {
     self.init()
-    eosTokenIds = config.eosTokenId.map { [$0] } ?? []
+    eosTokenIds = config.eosTokenIds
     padTokenId = config.padTokenId
     forcedBosTokenId = config.forcedBosTokenId
     forcedEosTokenId = config.forcedEosTokenId
+    decoderStartTokenId = config.decoderStartTokenId
+  }
+
+  /// What `from_model_config` takes from a GPT-2 config: eos (one or a list) and pad.
+  public init(defaultsOf config: GPT2Config) {
+    self.init()
+    eosTokenIds = config.eosTokenIds.filter { $0 < config.vocabSize }
+    padTokenId = config.padTokenId
   }
 }
 

@@ -24,7 +24,7 @@ struct LogitsProcessors {
       let prefix = bad.dropLast()
       if prefix.isEmpty || history.suffix(prefix.count).elementsEqual(prefix) { scores[bad.last!] = -.infinity }
     }
-    if generatedCount < config.minNewTokens {
+    if generatedCount < config.minNewTokens || history.count < config.minLength {
       for e in config.eosTokenIds { scores[e] = -.infinity }
     }
     // Forced tokens: every other score −inf, the forced one 0 (HF's ForcedBOS/EOS processors;

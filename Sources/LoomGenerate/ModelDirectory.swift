@@ -54,20 +54,25 @@ extension Generation {
     return json["model_type"] as? String
   }
 
-  /// An encoder–decoder model for generation through `AutoModelForSeq2SeqLM`, with the
-  /// generation settings transformers takes from its config (eos, pad, forced BOS/EOS).
+  /// An encoder–decoder model for generation through `AutoModelForSeq2SeqLM`, with its
+  /// generation defaults: generation_config.json's when the directory has one, else those
+  /// transformers takes from config.json (eos, pad, forced BOS/EOS, decoder start).
   public static func loadSeq2SeqLanguageModel(from directory: String) throws -> (
     model: Module & EncoderDecoderModel, defaults: GenerationConfig
   ) {
     try checkModelType(directory: directory, seq2seq: true)
-    let model = try AutoModelForSeq2SeqLM.from(directory: directory)
-    if let t = model as? TransformerSeq2SeqLM { return (t, GenerationConfig(defaultsOf: t.config)) }
-    if let bart = model as? BartForConditionalGeneration {
-      return (bart, GenerationConfig(defaultsOf: bart.config))
+    let loaded = try AutoModelForSeq2SeqLM.from(directory: directory)
+    let model: Module & EncoderDecoderModel
+    let base: GenerationConfig
+    if let t = loaded as? TransformerSeq2SeqLM {
+      (model, base) = (t, GenerationConfig(defaultsOf: t.config))
+    } else if let bart = loaded as? BartForConditionalGeneration {
+      (model, base) = (bart, GenerationConfig(defaultsOf: bart.config))
+    } else if let t5 = loaded as? T5ForConditionalGeneration {
+      (model, base) = (t5, GenerationConfig(defaultsOf: t5.config))
+    } else {
+      throw LoomError("\(directory): \(type(of: loaded)) cannot run text-to-text generation in this Loom yet (BART, T5 and the original Transformer only)")
     }
-    if let t5 = model as? T5ForConditionalGeneration {
-      return (t5, GenerationConfig(defaultsOf: t5.config))
-    }
-    throw LoomError("\(directory): \(type(of: model)) cannot run text-to-text generation in this Loom yet (BART, T5 and the original Transformer only)")
+    return (model, try GenerationConfigFile.defaults(directory: directory, model: base).config)
   }
 }

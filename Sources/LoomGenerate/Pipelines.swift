@@ -33,10 +33,9 @@ public final class TextGenerationPipeline {
   {
     model.eval()
     var c = config
-    if c.eosTokenIds.isEmpty, let eos = model.config.eosTokenId ?? codec.eosTokenId,
-      eos < model.config.vocabSize
-    {
-      c.eosTokenIds = [eos]
+    if c.eosTokenIds.isEmpty {
+      let eos = model.config.eosTokenIds.isEmpty ? (codec.eosTokenId.map { [$0] } ?? []) : model.config.eosTokenIds
+      c.eosTokenIds = eos.filter { $0 < model.config.vocabSize }
     }
     c.suppressTokens += codec.unusedIds(modelVocabSize: model.config.vocabSize)
     let ids = try codec.encode(prompt)

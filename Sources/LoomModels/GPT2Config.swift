@@ -27,6 +27,10 @@ public struct GPT2Config: PretrainedConfig, Equatable {
   public var tieWordEmbeddings = true
   public var bosTokenId: Int? = 50256
   public var eosTokenId: Int? = 50256
+  /// Further end-of-text ids when config.json's `eos_token_id` is a list.
+  public var moreEosTokenIds: [Int] = []
+  /// Every end-of-text id (`eos_token_id`, one or a list).
+  public var eosTokenIds: [Int] { (eosTokenId.map { [$0] } ?? []) + moreEosTokenIds }
   public var padTokenId: Int? = nil
   /// Mixture of experts (`loom train gpt --moe-experts`): every block's MLP becomes
   /// `num_experts` copies of it behind a router (LoomNN's `MixtureOfExperts`); 0 = dense GPT-2.
@@ -55,7 +59,7 @@ public struct GPT2Config: PretrainedConfig, Equatable {
     .init("scale_attn_weights", \.scaleAttnWeights),
     .init("scale_attn_by_inverse_layer_idx", \.scaleAttnByInverseLayerIdx),
     .init("tie_word_embeddings", \.tieWordEmbeddings), .init("bos_token_id", \.bosTokenId),
-    .init("eos_token_id", \.eosTokenId), .init("pad_token_id", \.padTokenId),
+    .init(idList: "eos_token_id", \.eosTokenId, more: \.moreEosTokenIds), .init("pad_token_id", \.padTokenId),
     .init("num_experts", \.numExperts), .init("num_experts_per_tok", \.numExpertsPerTok),
     .init("expert_capacity_factor", \.expertCapacityFactor), .init("router_aux_loss_coef", \.routerAuxLossCoef),
     .init("router_z_loss_coef", \.routerZLossCoef), .init("router_jitter_noise", \.routerJitterNoise),

@@ -20,22 +20,25 @@ struct GenerateCommand: ParsableCommand {
       "Tokenizer instead of the model directory's: tokenizer.json, a directory with tokenizer.json, vocab.json + merges.txt or encoder.json + vocab.bpe, or gpt2 (Loom's GPT-2 files)."
   ) var tokenizer: String?
   @Option(help: "Text to continue.") var prompt: String
+  // Flags left out take the model directory's generation_config.json values, then HF's defaults.
   @Option(parsing: .unconditional, help: "Tokens to generate (default 50, unless --max-length is given).")
   var maxNewTokens: Int?
   @Option(
     parsing: .unconditional,
     help: "Total length instead: prompt + new tokens (causal), or decoder tokens with the start token (encoder–decoder).")
   var maxLength: Int?
-  @Option(parsing: .unconditional, help: "Minimum tokens before end-of-text is allowed (default 0).")
-  var minNewTokens: Int?
-  @Flag(help: "Sample instead of choosing the most likely token.") var doSample = false
+  @Option(parsing: .unconditional, help: "Minimum tokens before end-of-text is allowed (default 0).") var minNewTokens: Int?
+  @Flag(inversion: .prefixedNo, help: "Sample instead of choosing the most likely token (default off).")
+  var doSample: Bool?
   @Option(parsing: .unconditional, help: "Sampling temperature (default 1).") var temperature: Double?
   @Option(parsing: .unconditional, help: "Keep the K most likely tokens (0 = all; default 50).") var topK: Int?
   @Option(parsing: .unconditional, help: "Nucleus sampling mass (default 1).") var topP: Double?
   @Option(parsing: .unconditional, help: "Beams for beam search (default 1).") var numBeams: Int?
   @Option(parsing: .unconditional, help: "Beam length penalty (default 1).") var lengthPenalty: Double?
-  @Flag(help: "Stop beam search when num_beams hypotheses are finished.") var earlyStopping = false
-  @Option(parsing: .unconditional, help: "Block repeated n-grams of this size (default 0, off).") var noRepeatNgramSize: Int?
+  @Flag(inversion: .prefixedNo, help: "Stop beam search when num_beams hypotheses are finished (default off).")
+  var earlyStopping: Bool?
+  @Option(parsing: .unconditional, help: "Block repeated n-grams of this size (default 0 = off).")
+  var noRepeatNgramSize: Int?
   @Option(parsing: .unconditional, help: "Penalty for repeating tokens (> 1 discourages; default 1).")
   var repetitionPenalty: Double?
   @Option(parsing: .unconditional, help: "Sequences to return (default 1).") var numReturnSequences: Int?
@@ -45,56 +48,54 @@ struct GenerateCommand: ParsableCommand {
   var slidingWindow = false
   @Option(help: "Device to run on: cpu or emulated.") var device = "cpu"
 
-  /// The generation settings from the flags, HF's defaults for those left out (token ids
-  /// come from the model in run()).
-  var settings: GenerationConfig {
-    var g = GenerationConfig()
-    // HF: max_new_tokens wins over max_length.
-    g.maxNewTokens = maxNewTokens ?? (maxLength == nil ? 50 : nil)
-    g.maxLength = maxLength
+  /// The flags over `defaults` (the model directory's generation settings); with neither
+  /// max_new_tokens nor max_length anywhere, 50 new tokens.
+  func settings(over defaults: GenerationConfig = GenerationConfig()) -> GenerationConfig {
+    var g = defaults
+    // HF: max_new_tokens wins over max_length; an explicit flag wins over the file.
+    if maxNewTokens != nil || maxLength != nil {
+      (g.maxNewTokens, g.maxLength) = (maxNewTokens, maxLength)
+    }
+    if g.maxNewTokens == nil && g.maxLength == nil { g.maxNewTokens = 50 }
     g.slidingWindow = slidingWindow
-    g.minNewTokens = minNewTokens ?? g.minNewTokens
-    g.doSample = doSample
-    g.temperature = temperature ?? g.temperature
-    g.topK = topK ?? g.topK
-    g.topP = topP ?? g.topP
-    g.numBeams = numBeams ?? g.numBeams
-    g.lengthPenalty = lengthPenalty ?? g.lengthPenalty
-    g.earlyStopping = earlyStopping ? .enabled : .heuristic
-    g.noRepeatNgramSize = noRepeatNgramSize ?? g.noRepeatNgramSize
-    g.repetitionPenalty = repetitionPenalty ?? g.repetitionPenalty
-    g.numReturnSequences = numReturnSequences ?? g.numReturnSequences
+    if let v = minNewTokens { g.minNewTokens = v }
+    if let v = doSample { g.doSample = v }
+    if let v = temperature { g.temperature = v }
+    if let v = topK { g.topK = v }
+    if let v = topP { g.topP = v }
+    if let v = numBeams { g.numBeams = v }
+    if let v = lengthPenalty { g.lengthPenalty = v }
+    if let v = earlyStopping { g.earlyStopping = v ? .enabled : .heuristic }
+    if let v = noRepeatNgramSize { g.noRepeatNgramSize = v }
+    if let v = repetitionPenalty { g.repetitionPenalty = v }
+    if let v = numReturnSequences { g.numReturnSequences = v }
     g.seed = seed
     return g
   }
 
-  /// The flags over a model directory's generation_config.json, as HF's `generate` takes
-  /// its arguments over the model's generation config: a flag left out takes the file's
-  /// value, then HF's default. `decoderStart` says whether max_length counts a decoder
-  /// start token (min_length then counts it too).
-  func settings(over file: GenerationConfigFile?, decoderStart: Bool) -> GenerationConfig {
-    var g = settings
-    guard let f = file else { return g }
-    if maxNewTokens == nil, maxLength == nil, f.maxNewTokens != nil || f.maxLength != nil {
-      (g.maxNewTokens, g.maxLength) = (f.maxNewTokens, f.maxNewTokens == nil ? f.maxLength : nil)
+  /// A field as the user set it: its flag, or generation_config.json's key when the file
+  /// set it and no flag did.
+  func fieldName(_ field: String, file: GenerationConfigFile?) -> String {
+    let flag = "--" + field.replacingOccurrences(of: "_", with: "-")
+    let given: [String: Any?] = [
+      "max_new_tokens": maxNewTokens, "max_length": maxLength, "min_new_tokens": minNewTokens, "do_sample": doSample,
+      "temperature": temperature, "top_k": topK, "top_p": topP, "num_beams": numBeams, "length_penalty": lengthPenalty,
+      "early_stopping": earlyStopping, "no_repeat_ngram_size": noRepeatNgramSize,
+      "repetition_penalty": repetitionPenalty, "num_return_sequences": numReturnSequences,
+    ]
+    let flagGiven = given[field].map { $0 != nil } ?? true
+    guard let file, file.keys.contains(field), !flagGiven else { return flag }
+    return "\(file.path): field '\(field)'"
+  }
+
+  /// `settings(over:)` on the directory's defaults, checked across fields.
+  func checkedSettings(over defaults: GenerationConfig, file: GenerationConfigFile?) throws -> GenerationConfig {
+    let g = settings(over: defaults)
+    do {
+      try g.validate { fieldName($0, file: file) }
+    } catch let e as LoomError {
+      throw ValidationError(e.message)
     }
-    if minNewTokens == nil {
-      if let v = f.minNewTokens {
-        g.minNewTokens = v
-      } else if let v = f.minLength, decoderStart {
-        g.minNewTokens = max(v - 1, 0)
-      }
-    }
-    if !doSample, let v = f.doSample { g.doSample = v }
-    if temperature == nil, let v = f.temperature { g.temperature = v }
-    if topK == nil, let v = f.topK { g.topK = v }
-    if topP == nil, let v = f.topP { g.topP = v }
-    if numBeams == nil, let v = f.numBeams { g.numBeams = v }
-    if lengthPenalty == nil, let v = f.lengthPenalty { g.lengthPenalty = v }
-    if !earlyStopping, let v = f.earlyStopping { g.earlyStopping = v }
-    if noRepeatNgramSize == nil, let v = f.noRepeatNgramSize { g.noRepeatNgramSize = v }
-    if repetitionPenalty == nil, let v = f.repetitionPenalty { g.repetitionPenalty = v }
-    if numReturnSequences == nil, let v = f.numReturnSequences { g.numReturnSequences = v }
     return g
   }
 
@@ -102,7 +103,14 @@ struct GenerateCommand: ParsableCommand {
   func validate() throws {
     if prompt.isEmpty { throw ValidationError("--prompt must not be empty") }
     do {
-      try settings.validate { "--" + $0.replacingOccurrences(of: "_", with: "-") }
+      // Each flag's range; checks across fields wait for the model's generation_config.json.
+      let flagNames: (String) -> String = { "--" + $0.replacingOccurrences(of: "_", with: "-") }
+      try settings().validateRanges(naming: flagNames)
+      // ...unless there is no such file or the flags alone settle them.
+      let hasFile = FileManager.default.fileExists(atPath: model + "/" + GenerationConfigFile.fileName)
+      if !hasFile || numBeams.map({ $0 > 1 || doSample != nil }) == true && numReturnSequences != nil {
+        try settings().validate(naming: flagNames)
+      }
     } catch let e as LoomError {
       throw ValidationError(e.message)
     }
@@ -123,14 +131,16 @@ struct GenerateCommand: ParsableCommand {
     if let bad = ids.first(where: { $0 >= lm.config.vocabSize }) {
       throw ValidationError("the tokenizer gives id \(bad), outside the model's vocab_size \(lm.config.vocabSize): is --tokenizer the model's?")
     }
-    var g = settings
+    let (defaults, file) = try GenerationConfigFile.defaults(
+      directory: model, model: GenerationConfig(defaultsOf: lm.config))
+    var g = try checkedSettings(over: defaults, file: file)
     // Checked before any work, in the flags' spelling.
     _ = try Generation.checkedMaxLength(
       promptLength: ids.count, config: g, maxPositions: lm.config.nPositions,
-      newTokensName: maxNewTokens == nil && maxLength != nil ? "--max-length" : "--max-new-tokens",
+      newTokensName: g.maxNewTokens == nil ? fieldName("max_length", file: file) : fieldName("max_new_tokens", file: file),
       slidingWindowName: "--sliding-window")
-    if let eos = lm.config.eosTokenId ?? codec.eosTokenId, eos < lm.config.vocabSize { g.eosTokenIds = [eos] }
-    g.padTokenId = lm.config.padTokenId ?? g.eosTokenIds.first
+    if g.eosTokenIds.isEmpty, let eos = codec.eosTokenId, eos < lm.config.vocabSize { g.eosTokenIds = [eos] }
+    g.padTokenId = g.padTokenId ?? g.eosTokenIds.first
     g.suppressTokens = codec.unusedIds(modelVocabSize: lm.config.vocabSize)
     let streaming = stream && g.numBeams == 1 && g.numReturnSequences == 1
     var streamer = StreamPrinter(codec: codec)

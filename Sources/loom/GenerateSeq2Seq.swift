@@ -41,25 +41,20 @@ extension GenerateCommand {
         "--sliding-window is for causal models: an encoder–decoder model's decoder stops at max_position_embeddings (\(lm.maxPositions))"
       )
     }
-    // generation_config.json (when the directory has one) over config.json, flags over both.
     let file = try GenerationConfigFile.load(directory: model)
-    var g = settings(over: file, decoderStart: true)
-    let eos = file?.eosTokenIds ?? defaults.eosTokenIds
-    g.eosTokenIds = eos.isEmpty ? (codec.eosTokenId.map { [$0] } ?? []) : eos
-    g.padTokenId = (file?.padTokenId ?? defaults.padTokenId) ?? g.eosTokenIds.first
-    g.forcedBosTokenId = file?.forcedBosTokenId ?? defaults.forcedBosTokenId
-    g.forcedEosTokenId = file?.forcedEosTokenId ?? defaults.forcedEosTokenId
-    g.decoderStartTokenId = file?.decoderStartTokenId
+    var g = try checkedSettings(over: defaults, file: file)
+    if g.eosTokenIds.isEmpty { g.eosTokenIds = codec.eosTokenId.map { [$0] } ?? [] }
+    g.padTokenId = g.padTokenId ?? g.eosTokenIds.first
     g.suppressTokens = codec.unusedIds(modelVocabSize: vocab)
     // Decoder tokens, the start token included (HF's max_length for encoder–decoder models).
     let request =
       g.maxNewTokens.map {
-        "1 decoder start token + --max-new-tokens \($0) = \($0 + 1) decoder tokens"
+        "1 decoder start token + \(fieldName("max_new_tokens", file: file)) \($0) = \($0 + 1) decoder tokens"
       }
-      ?? "--max-length \(g.maxLength!) decoder tokens"
+      ?? "\(fieldName("max_length", file: file)) \(g.maxLength!) decoder tokens"
     if (g.maxNewTokens.map { $0 + 1 } ?? g.maxLength!) > lm.maxPositions {
       throw ValidationError(
-        "\(request) exceed the model's max_position_embeddings (\(lm.maxPositions)); lower \(g.maxNewTokens != nil ? "--max-new-tokens" : "--max-length")"
+        "\(request) exceed the model's max_position_embeddings (\(lm.maxPositions)); lower \(fieldName(g.maxNewTokens != nil ? "max_new_tokens" : "max_length", file: file))"
       )
     }
     let streaming = stream && g.numBeams == 1 && g.numReturnSequences == 1
