@@ -110,7 +110,7 @@ final class GenerateT5CLITests: XCTestCase {
     let eosList = try runLoom(["generate", "--model", dir, "--prompt", greedy.prompt])
     XCTAssertEqual(eosList.out, "s s str\n", eosList.err)
     let file = try XCTUnwrap(try GenerationConfigFile.load(directory: dir))
-    XCTAssertEqual(file.eosTokenIds, [1, 39])
+    XCTAssertEqual(file.config.eosTokenIds, [1, 39])
     // transformers: generate(max_new_tokens=3, decoder_start_token_id=5) → [5, 65, 39, 39].
     let (lm, defaults) = try Generation.loadSeq2SeqLanguageModel(from: Self.model)
     var g = defaults
@@ -120,9 +120,9 @@ final class GenerateT5CLITests: XCTestCase {
     try write(#"{"num_beams": "five"}"#)
     let bad = try runLoom(["generate", "--model", dir, "--prompt", greedy.prompt])
     XCTAssertNotEqual(bad.status, 0)
-    XCTAssertTrue(bad.err.contains("generation_config.json: num_beams must be an integer"), bad.err)
+    XCTAssertTrue(bad.err.contains("generation_config.json: field 'num_beams' must be an integer"), bad.err)
     try write(#"{"eos_token_id": "x"}"#)
     let badEos = try runLoom(["generate", "--model", dir, "--prompt", greedy.prompt])
-    XCTAssertTrue(badEos.err.contains("eos_token_id must be an integer or a list of integers"), badEos.err)
+    XCTAssertTrue(badEos.err.contains("field 'eos_token_id': must be an integer or a list of integers"), badEos.err)
   }
 }
