@@ -30,3 +30,14 @@ extension GenerationConfig {
     padTokenId = config.padTokenId
   }
 }
+
+extension GenerationConfig {
+  /// transformers' defaults from a Switch Transformers config: eos, pad and the decoder start
+  /// (HF's config leaves it unset; the seeds pass decoder_start_token_id = pad).
+  public init(defaultsOf config: SwitchTransformersConfig) {
+    self.init()
+    eosTokenIds = config.eosTokenId?.ids ?? []
+    padTokenId = config.padTokenId
+    decoderStartTokenId = config.decoderStartTokenId ?? config.bosTokenId
+  }
+}

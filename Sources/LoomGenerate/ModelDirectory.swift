@@ -70,8 +70,15 @@ extension Generation {
       (model, base) = (bart, GenerationConfig(defaultsOf: bart.config))
     } else if let t5 = loaded as? T5ForConditionalGeneration {
       (model, base) = (t5, GenerationConfig(defaultsOf: t5.config))
+    } else if let switchLM = loaded as? SwitchTransformersForConditionalGeneration {
+      guard switchLM.config.decoderStartTokenId != nil || switchLM.config.bosTokenId != nil else {
+        throw LoomError(
+          "\(directory)/config.json: decoder_start_token_id is null and there is no bos_token_id; Switch Transformers start the decoder with the pad token: add \"decoder_start_token_id\": 0"
+        )
+      }
+      (model, base) = (switchLM, GenerationConfig(defaultsOf: switchLM.config))
     } else {
-      throw LoomError("\(directory): \(type(of: loaded)) cannot run text-to-text generation in this Loom yet (BART, T5 and the original Transformer only)")
+      throw LoomError("\(directory): \(type(of: loaded)) cannot run text-to-text generation in this Loom yet (BART, T5, Switch Transformers and the original Transformer only)")
     }
     return (model, try GenerationConfigFile.defaults(directory: directory, model: base).config)
   }

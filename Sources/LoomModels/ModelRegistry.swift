@@ -98,6 +98,12 @@ public enum ModelRegistry {
         .model: ModelClass(T5Model.self), .seq2seqLM: ModelClass(T5ForConditionalGeneration.self),
         .textEncoding: ModelClass(T5EncoderModel.self),
       ]),
+    ModelFamily(
+      "switch_transformers", config: SwitchTransformersConfig.self,
+      [
+        .model: ModelClass(SwitchTransformersModel.self),
+        .seq2seqLM: ModelClass(SwitchTransformersForConditionalGeneration.self),
+      ]),
     ModelFamily("ae", config: AutoencoderConfig.self, [.model: ModelClass(Autoencoder.self)]),
     ModelFamily("dae", config: AutoencoderConfig.self, [.model: ModelClass(Autoencoder.self)]),
     ModelFamily("vae", config: VAEConfig.self, [.model: ModelClass(VAE.self)]),

@@ -88,6 +88,10 @@ public final class T5LayerFF: Module {
   }
 }
 
+/// A whole feed-forward layer (norm, feed-forward, residual) a T5Block takes as it is in
+/// place of `T5LayerFF` (Switch's `SwitchTransformersLayerFF` names its slot `mlp`).
+public protocol T5FeedForwardLayer: Module {}
+
 /// `T5Attention`: q/k/v/o without biases, no 1/√d scaling, an additive bias (relative
 /// positions and masks) on the scores. The first block's self-attention owns
 /// `relative_attention_bias`; the stack computes the bias once and every block reuses it.
@@ -233,7 +237,8 @@ public final class T5LayerCrossAttention: Module {
 public final class T5Block: Module {
   @Child public var layer: [Module]
 
-  /// `feedForward` replaces the dense feed-forward (e.g. a sparse mixture of experts).
+  /// `feedForward` replaces the dense feed-forward (e.g. a sparse mixture of experts), or the
+  /// whole `T5LayerFF` when it is a `T5FeedForwardLayer`.
   public init(
     _ config: T5Config, isDecoder: Bool, hasRelativeAttentionBias: Bool, feedForward: Module? = nil
   ) throws {
@@ -242,7 +247,11 @@ public final class T5Block: Module {
         config, isDecoder: isDecoder, hasRelativeAttentionBias: hasRelativeAttentionBias)
     ]
     if isDecoder { layers.append(T5LayerCrossAttention(config)) }
-    layers.append(try T5LayerFF(config, feedForward: feedForward))
+    if let whole = feedForward as? T5FeedForwardLayer {
+      layers.append(whole)
+    } else {
+      layers.append(try T5LayerFF(config, feedForward: feedForward))
+    }
     layer = layers
     super.init()
   }
