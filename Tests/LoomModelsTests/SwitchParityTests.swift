@@ -27,7 +27,8 @@ final class SwitchParityTests: XCTestCase {
 
   func lm() throws -> SwitchTransformersForConditionalGeneration {
     try XCTUnwrap(
-      try AutoModelForSeq2SeqLM.from(directory: Self.dir) as? SwitchTransformersForConditionalGeneration)
+      try AutoModelForSeq2SeqLM.from(directory: Self.dir)
+        as? SwitchTransformersForConditionalGeneration)
   }
 
   func tensor(_ name: String) throws -> Tensor { try Self.expected.tensor(name) }
@@ -44,7 +45,8 @@ final class SwitchParityTests: XCTestCase {
 
   func forward(_ m: SwitchTransformersForConditionalGeneration) throws -> SwitchTransformersOutput {
     try m.forward(
-      inputIds: tensor("input_ids"), attentionMask: tensor("attention_mask"), labels: tensor("labels"),
+      inputIds: tensor("input_ids"), attentionMask: tensor("attention_mask"),
+      labels: tensor("labels"),
       outputRouterLogits: true)
   }
 
@@ -62,12 +64,14 @@ final class SwitchParityTests: XCTestCase {
     XCTAssertEqual(sparse(m.encoder), [false, true, false, true])
     XCTAssertEqual(sparse(m.decoder), [false, true])
     let d = SwitchTransformersConfig()
-    XCTAssertEqual([d.dModel, d.numExperts, d.expertCapacity, d.encoderSparseStep], [768, 8, 64, 4])
+    XCTAssertEqual(
+      [d.dModel, d.numExperts, d.expertCapacity, d.encoderSparseStep], [768, 8, 64, 4])
     XCTAssertNil(d.decoderStartTokenId, "HF leaves it unset")
     // HF's rule: no sparse layers asked for still makes block 1 sparse (step = num_layers).
     XCTAssertEqual(
       (0..<3).map { SwitchTransformersConfig.isSparse(block: $0, step: 3) }, [false, true, false])
-    XCTAssertEqual((0..<2).map { SwitchTransformersConfig.isSparse(block: $0, step: 1) }, [true, true])
+    XCTAssertEqual(
+      (0..<2).map { SwitchTransformersConfig.isSparse(block: $0, step: 1) }, [true, true])
     XCTAssertFalse(SwitchTransformersConfig.isSparse(block: 1, step: 0))
   }
 
@@ -122,7 +126,8 @@ final class SwitchParityTests: XCTestCase {
   func testHFDefaultLossIsTheLMLossAndTrainingAddsRouterParts() throws {
     let m = try lm()
     let plain = try m.forward(
-      inputIds: tensor("input_ids"), attentionMask: tensor("attention_mask"), labels: tensor("labels"))
+      inputIds: tensor("input_ids"), attentionMask: tensor("attention_mask"),
+      labels: tensor("labels"))
     assertClose(plain.loss!.reshape([1]), try tensor("lm_loss"), 1e-4, "output_router_logits=False")
     XCTAssertNil(plain.encoderZLoss)
     let step = try m.seq2seqForward(
@@ -198,7 +203,8 @@ final class SwitchParityTests: XCTestCase {
     XCTAssertTrue(ours.contains("encoder.block.0.layer.1.mlp.wi.weight"))
     let config = try ConfigFile.object(at: dir + "/config.json")
     XCTAssertEqual(config["model_type"] as? String, "switch_transformers")
-    XCTAssertEqual(config["architectures"] as? [String], ["SwitchTransformersForConditionalGeneration"])
+    XCTAssertEqual(
+      config["architectures"] as? [String], ["SwitchTransformersForConditionalGeneration"])
     XCTAssertEqual(config["encoder_sparse_step"] as? Int, 2)
     XCTAssertEqual(config["expert_capacity"] as? Int, 2)
     let back = try XCTUnwrap(
@@ -223,7 +229,9 @@ final class SwitchParityTests: XCTestCase {
   func assertInvalid(_ json: String, mentions: [String], line: UInt = #line) throws {
     let c = try config(json)
     XCTAssertThrowsError(try c.validate(), line: line) { error in
-      for s in mentions { XCTAssertTrue("\(error)".contains(s), "\(error) should mention \(s)", line: line) }
+      for s in mentions {
+        XCTAssertTrue("\(error)".contains(s), "\(error) should mention \(s)", line: line)
+      }
     }
   }
 
@@ -233,7 +241,8 @@ final class SwitchParityTests: XCTestCase {
     try assertInvalid(#"{"router_jitter_noise": 1.5}"#, mentions: ["jitter"])
     try assertInvalid(#"{"dense_act_fn": "gated-gelu"}"#, mentions: ["dense_act_fn", "gated-gelu"])
     try assertInvalid(#"{"router_dtype": "int8"}"#, mentions: ["router_dtype"])
-    try assertInvalid(#"{"num_sparse_encoder_layers": -1}"#, mentions: ["num_sparse_encoder_layers"])
+    try assertInvalid(
+      #"{"num_sparse_encoder_layers": -1}"#, mentions: ["num_sparse_encoder_layers"])
     var c = try lm().config
     c.decoderStartTokenId = nil
     let m = try SwitchTransformersForConditionalGeneration(c)

@@ -60,7 +60,8 @@ public struct SwitchTransformersConfig: PretrainedConfig, Equatable {
     .init("relative_attention_num_buckets", \.relativeAttentionNumBuckets),
     .init("relative_attention_max_distance", \.relativeAttentionMaxDistance),
     .init("dropout_rate", \.dropoutRate), .init("layer_norm_epsilon", \.layerNormEpsilon),
-    .init("router_z_loss_coef", \.routerZLossCoef), .init("router_aux_loss_coef", \.routerAuxLossCoef),
+    .init("router_z_loss_coef", \.routerZLossCoef),
+    .init("router_aux_loss_coef", \.routerAuxLossCoef),
     .init("initializer_factor", \.initializerFactor), .init("dense_act_fn", \.denseActFn),
     .init("is_encoder_decoder", \.isEncoderDecoder), .init("add_router_probs", \.addRouterProbs),
     .init("use_cache", \.useCache), .init("pad_token_id", \.padTokenId),
@@ -132,7 +133,8 @@ public struct SwitchTransformersConfig: PretrainedConfig, Equatable {
 
   public var parameterEstimate: Int? {
     let (c, f, e) = (dModel, dFf, numExperts)
-    let sparseEnc = (0..<numLayers).filter { Self.isSparse(block: $0, step: encoderSparseStep) }.count
+    let sparseEnc = (0..<numLayers).filter { Self.isSparse(block: $0, step: encoderSparseStep) }
+      .count
     let sparseDec = (0..<decoderLayers).filter { Self.isSparse(block: $0, step: decoderSparseStep) }
       .count
     return (t5.parameterEstimate ?? 0)
@@ -145,7 +147,9 @@ public struct SwitchTransformersConfig: PretrainedConfig, Equatable {
         "config: expert_capacity must be >= 1 token per expert and sequence, got \(expertCapacity) (no token could reach an expert)"
       )
     }
-    try Self.checkSizes([("num_experts", numExperts, 1 << 12), ("expert_capacity", expertCapacity, 1 << 30)])
+    try Self.checkSizes([
+      ("num_experts", numExperts, 1 << 12), ("expert_capacity", expertCapacity, 1 << 30),
+    ])
     for (name, n) in [
       ("num_sparse_encoder_layers", numSparseEncoderLayers),
       ("num_sparse_decoder_layers", numSparseDecoderLayers),
@@ -161,21 +165,27 @@ public struct SwitchTransformersConfig: PretrainedConfig, Equatable {
       throw LoomError(
         "config: router_dtype must be 'float32', 'float16' or 'bfloat16', got '\(routerDtype)'")
     }
-    for (name, c) in [("router_z_loss_coef", routerZLossCoef), ("router_aux_loss_coef", routerAuxLossCoef)]
+    for (name, c) in [
+      ("router_z_loss_coef", routerZLossCoef), ("router_aux_loss_coef", routerAuxLossCoef),
+    ]
     where !(c >= 0 && c.isFinite) {
       throw LoomError("config: \(name) must be a non-negative number, got \(c)")
     }
     try MixtureOfExperts.check(
-      numExperts: numExperts, topK: 1, capacity: .tokens(expertCapacity), jitterNoise: routerJitterNoise)
+      numExperts: numExperts, topK: 1, capacity: .tokens(expertCapacity),
+      jitterNoise: routerJitterNoise)
     if let start = decoderStartTokenId, !(0..<vocabSize).contains(start) {
       throw LoomError(
-        "config: decoder_start_token_id \(start) is outside the vocabulary (vocab_size \(vocabSize))")
+        "config: decoder_start_token_id \(start) is outside the vocabulary (vocab_size \(vocabSize))"
+      )
     }
     if let bos = bosTokenId, !(0..<vocabSize).contains(bos) {
-      throw LoomError("config: bos_token_id \(bos) is outside the vocabulary (vocab_size \(vocabSize))")
+      throw LoomError(
+        "config: bos_token_id \(bos) is outside the vocabulary (vocab_size \(vocabSize))")
     }
     try t5.validate()
     try Self.checkParameterCount(
-      [[parameterEstimate ?? 0]], fields: "num_experts with T5's sizes (d_model, d_ff, num_(decoder_)layers…)")
+      [[parameterEstimate ?? 0]],
+      fields: "num_experts with T5's sizes (d_model, d_ff, num_(decoder_)layers…)")
   }
 }

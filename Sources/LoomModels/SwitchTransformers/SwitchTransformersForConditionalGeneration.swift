@@ -64,7 +64,8 @@ public final class SwitchTransformersForConditionalGeneration: Module, EncoderDe
   }
 
   public func encode(_ ids: Tensor, attentionMask: Tensor? = nil) throws -> Tensor {
-    try T5Core.encode(ids, attentionMask: attentionMask, shared: shared, encoder: encoder, config: t5)
+    try T5Core.encode(
+      ids, attentionMask: attentionMask, shared: shared, encoder: encoder, config: t5)
   }
 
   /// HF's forward: with `labels` [B, T] (−100 ignored) and no `decoderInputIds`, the decoder
@@ -77,11 +78,13 @@ public final class SwitchTransformersForConditionalGeneration: Module, EncoderDe
     labels: Tensor? = nil, outputRouterLogits: Bool = false
   ) throws -> SwitchTransformersOutput {
     if let labels, labels.rank != 2 {
-      throw LoomError("Switch Transformers: labels must be [batch, target length], got shape \(labels.shape)")
+      throw LoomError(
+        "Switch Transformers: labels must be [batch, target length], got shape \(labels.shape)")
     }
     guard let dec = try decoderInputIds ?? labels.map({ try shiftRight($0) }) else {
       throw LoomError(
-        "SwitchTransformersForConditionalGeneration: pass labels or decoder_input_ids for the decoder")
+        "SwitchTransformersForConditionalGeneration: pass labels or decoder_input_ids for the decoder"
+      )
     }
     let enc = try encode(inputIds, attentionMask: attentionMask)
     let encRoutings = SwitchStack.takeRoutings(encoder)
@@ -120,7 +123,8 @@ public final class SwitchTransformersForConditionalGeneration: Module, EncoderDe
           "Switch Transformers: label \(bad) is outside the vocabulary (vocab_size \(v)); use -100 to ignore a position"
         )
       }
-      let lm = crossEntropy(logits.reshape([-1, v]), labels.to(device: logits.device).reshape([-1]))
+      let lm = crossEntropy(
+        logits.reshape([-1, v]), labels.to(device: logits.device).reshape([-1]))
       out.lmLoss = lm
       out.loss = lm
       if let parts = routerLossParts(out) { out.loss = lm + parts.z + parts.aux }
@@ -148,7 +152,9 @@ public final class SwitchTransformersForConditionalGeneration: Module, EncoderDe
 
   public func encode(ids: Tensor, attentionMask: Tensor?) -> GenerationState {
     let hidden: Tensor
-    do { hidden = try encode(ids, attentionMask: attentionMask) } catch { fatalError("Loom: \(error)") }
+    do { hidden = try encode(ids, attentionMask: attentionMask) } catch {
+      fatalError("Loom: \(error)")
+    }
     _ = SwitchStack.takeRoutings(encoder)
     return GenerationState(
       selfAttention: (0..<config.decoderLayers).map { _ in KVCache() },
@@ -227,7 +233,8 @@ extension SwitchTransformersModel: PretrainedModel {
   }
   public static var architecture: String { "SwitchTransformersModel" }
   public var tiedWeightKeys: [String] { T5Checkpoint.embedCopies }
-  public static func fixUpCheckpoint(_ w: inout [String: Tensor], config: SwitchTransformersConfig) {
+  public static func fixUpCheckpoint(_ w: inout [String: Tensor], config: SwitchTransformersConfig)
+  {
     T5Checkpoint.fixUp(&w, dropping: ["lm_head."])
   }
 }
@@ -240,7 +247,8 @@ extension SwitchTransformersForConditionalGeneration: PretrainedModel {
   public var tiedWeightKeys: [String] {
     T5Checkpoint.embedCopies + (config.tieWordEmbeddings ? ["lm_head.weight"] : [])
   }
-  public static func fixUpCheckpoint(_ w: inout [String: Tensor], config: SwitchTransformersConfig) {
+  public static func fixUpCheckpoint(_ w: inout [String: Tensor], config: SwitchTransformersConfig)
+  {
     T5Checkpoint.fixUp(&w, dropping: [])
   }
 }

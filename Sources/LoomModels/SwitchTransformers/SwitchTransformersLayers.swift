@@ -43,7 +43,8 @@ enum SwitchStack {
   static func make(_ config: SwitchTransformersConfig, isDecoder: Bool) throws -> T5Stack {
     let step = isDecoder ? config.decoderSparseStep : config.encoderSparseStep
     return try T5Stack(config.t5, isDecoder: isDecoder) {
-      try SwitchTransformersLayerFF(config, sparse: SwitchTransformersConfig.isSparse(block: $0, step: step))
+      try SwitchTransformersLayerFF(
+        config, sparse: SwitchTransformersConfig.isSparse(block: $0, step: step))
     }
   }
 
