@@ -169,4 +169,27 @@ final class TrainSeq2SeqCLITests: XCTestCase {
     XCTAssertEqual(back.config.padTokenId, 1)
     XCTAssertEqual(back.config.decoderStartTokenId, 0)  // <s>
   }
+  /// Switch Transformers trains through the same command, its router losses logged as parts.
+  func testSwitchTransformersTrainsWithRouterLosses() throws {
+    let fixtures = Bundle.module.url(forResource: "Fixtures", withExtension: nil)!.path
+    let data = try write("text.txt", Self.text)
+    let config = try write(
+      "switch.json",
+      """
+      {"model_type": "switch_transformers", "d_model": 8, "d_kv": 4, "d_ff": 16, "num_layers": 2,
+       "num_decoder_layers": 2, "num_heads": 2, "num_experts": 4, "expert_capacity": 8,
+       "num_sparse_encoder_layers": 1, "num_sparse_decoder_layers": 1, "relative_attention_num_buckets": 8,
+       "relative_attention_max_distance": 16}
+      """)
+    let r = try train(
+      ["--data", data, "--objective", "span-corruption", "--tokenizer", fixtures + "/t5-tiny-text", "--config", config,
+       "--max-source-length", "24"],
+      out: "switch")
+    XCTAssertEqual(r.status, 0, r.err)
+    let log = try String(contentsOfFile: dir + "/switch/metrics.jsonl", encoding: .utf8)
+    XCTAssertEqual(try losses("switch").count, 3)
+    XCTAssertTrue(log.contains("\"aux_loss\"") && log.contains("\"z_loss\""), log)
+    XCTAssertTrue(
+      try AutoModelForSeq2SeqLM.from(directory: dir + "/switch") is SwitchTransformersForConditionalGeneration)
+  }
 }
