@@ -3,7 +3,7 @@ import PackageDescription
 
 // Layers (imports flow one way):
 //   CBLAS, CLoomKernels (C)  →  LoomCore (tensor, autograd, CPU backend)
-//   →  LoomNN, LoomOptim  →  LoomIO (safetensors)  →  models / train / generate  →  loom CLI
+//   →  LoomNN, LoomOptim  →  LoomIO (safetensors)  →  models / train / generate / adapt (PEFT)  →  loom CLI
 // LoomTokenizers stands alone (no tensors); LoomDatasets (columnar datasets, metrics, QA
 // pre/post-processing) sits on it, still without tensors.
 
@@ -27,6 +27,7 @@ let package = Package(
     .library(name: "LoomModels", targets: ["LoomModels"]),
     .library(name: "LoomGenerate", targets: ["LoomGenerate"]),
     .library(name: "LoomTrain", targets: ["LoomTrain"]),
+    .library(name: "LoomAdapt", targets: ["LoomAdapt"]),
     .executable(name: "loom", targets: ["loom"]),
     .executable(name: "loom-bench", targets: ["loom-bench"]),
   ],
@@ -66,6 +67,7 @@ let package = Package(
     .target(name: "LoomModels", dependencies: ["LoomCore", "LoomNN", "LoomIO"]),
     .target(name: "LoomGenerate", dependencies: ["LoomCore", "LoomNN", "LoomIO", "LoomModels", "LoomTokenizers", "LoomDatasets"]),
     .target(name: "LoomTrain", dependencies: ["LoomCore", "LoomNN", "LoomOptim", "LoomIO", "LoomModels"]),
+    .target(name: "LoomAdapt", dependencies: ["LoomCore", "LoomNN", "LoomOptim", "LoomIO", "LoomModels"]),
     .systemLibrary(
       name: "CCairo", path: "Sources/CCairo", pkgConfig: "cairo",
       providers: [.apt(["libcairo2-dev"]), .brew(["cairo"])]),
@@ -74,7 +76,7 @@ let package = Package(
       name: "loom",
       dependencies: [
         "LoomCore", "LoomNN", "LoomOptim", "LoomIO", "LoomTokenizers", "LoomPlot", "LoomModels", "LoomGenerate", "LoomTrain",
-        "LoomDatasets",
+        "LoomDatasets", "LoomAdapt",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
     .executableTarget(
@@ -96,6 +98,10 @@ let package = Package(
         "LoomCore", "LoomNN", "LoomOptim", "LoomIO", "LoomModels", "LoomGenerate", "LoomTokenizers", "LoomDatasets",
         "LoomTrain", "LoomPlot",
       ],
+      resources: [.copy("Fixtures")]),
+    .testTarget(
+      name: "LoomAdaptTests",
+      dependencies: ["LoomCore", "LoomNN", "LoomOptim", "LoomIO", "LoomModels", "LoomAdapt", "LoomTrain"],
       resources: [.copy("Fixtures")]),
     .testTarget(name: "LoomTokenizersTests", dependencies: ["LoomTokenizers"], resources: [.copy("Fixtures")]),
     .testTarget(
