@@ -224,7 +224,9 @@ public final class LoraEmbedding: Embedding, LoraLayer {
     lora_embedding_A = ModuleDict()
     lora_embedding_B = ModuleDict()
     _lora = LoraState(generator: generator)
-    super.init(weight: base.weight)
+    // An empty table, then the wrapped one: shares its tensor without drawing a new table.
+    super.init(0, base.weight.shape[1], generator: Generator(seed: 0))
+    weight = base.weight
   }
 
   public var baseWeight: Tensor { weight }
@@ -253,7 +255,11 @@ public final class LoraEmbedding: Embedding, LoraLayer {
     return f[1].tensor.matmul(f[0].tensor).T.contiguous() * lora.settings[name]!.scaling
   }
 
-  public func baseLayer() -> Module { Embedding(weight: weight) }
+  public func baseLayer() -> Module {
+    let plain = Embedding(0, weight.shape[1], generator: Generator(seed: 0))
+    plain.weight = weight
+    return plain
+  }
 
   override public func forward(_ ids: Tensor) -> Tensor {
     // PEFT applies no dropout on the embedding path.

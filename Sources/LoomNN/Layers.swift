@@ -42,13 +42,6 @@ open class Embedding: Module {
     super.init()
   }
 
-  /// An Embedding over an existing table [num, dim], e.g. an adapter subclass that keeps
-  /// the layer it wraps.
-  public init(weight: Tensor) {
-    self.weight = weight
-    super.init()
-  }
-
   override open func forward(_ ids: Tensor) -> Tensor { Tensor.embedding(ids, weight: weight) }
 
   override open var extraDescription: String { "\(weight.shape[0]), \(weight.shape[1])" }
