@@ -95,10 +95,28 @@ final class LoraParityTests: XCTestCase {
       optimizer.step()
     }
     for (a, b) in zip(losses, c.numbers["losses"] as! [Double]) { XCTAssertEqual(a, b, accuracy: 1e-4) }
+    // The key projection's bias gets no gradient in exact arithmetic (softmax ignores a
+    // shift shared by a row); PEFT's and Loom's rounding leave ~1e-10 there, which Adam
+    // scales up to ±lr steps of arbitrary sign. Those elements (16 per layer, 2 layers)
+    // are left out; every other element is compared to PEFT's.
+    var skipped = 0
     for key in c.expected.names where key.hasPrefix("trained.") {
       let name = Self.loomName(String(key.dropFirst(8)))
-      assertClose(params[name]!, try c.expected.tensor(key), 1e-4, "after 5 steps \(name)")
+      let grad = try c.expected.tensor("grad." + key.dropFirst(8)).toArray(Double.self)
+      let ours = params[name]!.toArray(Double.self)
+      let theirs = try c.expected.tensor(key).toArray(Double.self)
+      let keyBias = name.hasSuffix("key.bias") || name.hasSuffix("c_attn.bias")
+      var worst = 0.0
+      for i in grad.indices {
+        if keyBias && abs(grad[i]) <= 1e-7 {
+          skipped += 1
+        } else {
+          worst = max(worst, abs(ours[i] - theirs[i]))
+        }
+      }
+      XCTAssertLessThanOrEqual(worst, 1e-4, "after 5 steps \(name)")
     }
+    XCTAssertEqual(skipped, 32)
   }
 
   func checkCounts(_ c: Case) {
