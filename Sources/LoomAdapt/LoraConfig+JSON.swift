@@ -42,7 +42,9 @@ extension LoraConfig: Codable {
       initLoraWeights = flag ? .kaiming : .random
     } else if let s = try value("init_lora_weights", String.self) {
       guard s == "gaussian" else {
-        throw PeftError("adapter_config.json: init_lora_weights '\(s)' is not supported (true, false or \"gaussian\")")
+        throw PeftError(
+          "adapter_config.json: init_lora_weights '\(s)' is not supported (true, false or \"gaussian\")"
+        )
       }
       initLoraWeights = .gaussian
     }
@@ -70,8 +72,10 @@ extension LoraConfig: Codable {
     revision = try value("revision", String.self)
     inferenceMode = try value("inference_mode", Bool.self) ?? false
     // Variants that change the computation: refuse rather than compute something else.
-    for flag in ["use_dora", "lora_bias", "use_qalora"] where (try? value(flag, Bool.self)) == true {
-      throw PeftError("adapter_config.json: \(flag) true is not supported by Loom's LoRA (plain LoRA only)")
+    for flag in ["use_dora", "lora_bias", "use_qalora"] where (try? value(flag, Bool.self)) == true
+    {
+      throw PeftError(
+        "adapter_config.json: \(flag) true is not supported by Loom's LoRA (plain LoRA only)")
     }
     if c.contains(Key("layer_replication")), !(try c.decodeNil(forKey: Key("layer_replication"))) {
       throw PeftError("adapter_config.json: layer_replication is not supported by Loom's LoRA")
@@ -79,7 +83,9 @@ extension LoraConfig: Codable {
     try validate()
   }
 
-  private static func targets(_ c: KeyedDecodingContainer<Key>, _ key: String) throws -> LoraTargetModules? {
+  private static func targets(_ c: KeyedDecodingContainer<Key>, _ key: String) throws
+    -> LoraTargetModules?
+  {
     if let s = try? c.decodeIfPresent(String.self, forKey: Key(key)) {
       return s.lowercased() == "all-linear" ? .allLinear : .regex(s)
     }
@@ -92,14 +98,21 @@ extension LoraConfig: Codable {
 
   /// PEFT's full field set (so PEFT's `LoraConfig(**json)` loads it), Loom's values.
   public var json: PeftJSON {
-    func number(_ d: Double) -> PeftJSON { d == d.rounded() && abs(d) < 1e15 ? .int(Int(d)) : .double(d) }
+    func number(_ d: Double) -> PeftJSON {
+      d == d.rounded() && abs(d) < 1e15 ? .int(Int(d)) : .double(d)
+    }
     func optional<T>(_ v: T?, _ f: (T) -> PeftJSON) -> PeftJSON { v.map(f) ?? .null }
     let fields: [String: PeftJSON] = [
-      "alora_invocation_tokens": .null, "arrow_config": .null, "auto_mapping": .null, "corda_config": .null,
-      "ensure_weight_tying": .bool(false), "eva_config": .null, "kasa_config": .null, "layer_replication": .null,
-      "loftq_config": .object([:]), "lora_bias": .bool(false), "lora_ga_config": .null, "megatron_config": .null,
-      "megatron_core": .string("megatron.core"), "monteclora_config": .null, "qalora_group_size": .int(16),
-      "target_parameters": .null, "trainable_token_indices": .null, "use_bdlora": .null, "use_dora": .bool(false),
+      "alora_invocation_tokens": .null, "arrow_config": .null, "auto_mapping": .null,
+      "corda_config": .null,
+      "ensure_weight_tying": .bool(false), "eva_config": .null, "kasa_config": .null,
+      "layer_replication": .null,
+      "loftq_config": .object([:]), "lora_bias": .bool(false), "lora_ga_config": .null,
+      "megatron_config": .null,
+      "megatron_core": .string("megatron.core"), "monteclora_config": .null,
+      "qalora_group_size": .int(16),
+      "target_parameters": .null, "trainable_token_indices": .null, "use_bdlora": .null,
+      "use_dora": .bool(false),
       "use_qalora": .bool(false), "velora_config": .null,
       "alpha_pattern": .object(alphaPattern.mapValues(number)),
       "base_model_name_or_path": optional(baseModelNameOrPath) { .string($0) },

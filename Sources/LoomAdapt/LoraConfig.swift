@@ -78,11 +78,14 @@ public struct LoraConfig: Equatable, Sendable {
   public let peftType = PeftType.lora
 
   public init(
-    r: Int = 8, loraAlpha: Double = 8, loraDropout: Double = 0, targetModules: LoraTargetModules? = nil,
+    r: Int = 8, loraAlpha: Double = 8, loraDropout: Double = 0,
+    targetModules: LoraTargetModules? = nil,
     excludeModules: LoraTargetModules? = nil, bias: LoraBias = .none, fanInFanOut: Bool = false,
     modulesToSave: [String]? = nil, useRslora: Bool = false, initLoraWeights: LoraInit = .kaiming,
-    layersToTransform: [Int]? = nil, layersPattern: [String]? = nil, rankPattern: [String: Int] = [:],
-    alphaPattern: [String: Double] = [:], taskType: PeftTaskType? = nil, baseModelNameOrPath: String? = nil
+    layersToTransform: [Int]? = nil, layersPattern: [String]? = nil,
+    rankPattern: [String: Int] = [:],
+    alphaPattern: [String: Double] = [:], taskType: PeftTaskType? = nil,
+    baseModelNameOrPath: String? = nil
   ) {
     self.r = r
     self.loraAlpha = loraAlpha
@@ -105,8 +108,10 @@ public struct LoraConfig: Equatable, Sendable {
   /// PEFT's TRANSFORMERS_MODELS_TO_LORA_TARGET_MODULES_MAPPING, by config.json's model_type.
   public static let defaultTargetModules: [String: [String]] = [
     "gpt2": ["c_attn"], "bert": ["query", "value"], "roberta": ["query", "value"],
-    "xlm-roberta": ["query", "value"], "distilbert": ["q_lin", "v_lin"], "bart": ["q_proj", "v_proj"],
-    "mbart": ["q_proj", "v_proj"], "t5": ["q", "v"], "mt5": ["q", "v"], "llama": ["q_proj", "v_proj"],
+    "xlm-roberta": ["query", "value"], "distilbert": ["q_lin", "v_lin"],
+    "bart": ["q_proj", "v_proj"],
+    "mbart": ["q_proj", "v_proj"], "t5": ["q", "v"], "mt5": ["q", "v"],
+    "llama": ["q_proj", "v_proj"],
     "mistral": ["q_proj", "v_proj"], "opt": ["q_proj", "v_proj"], "bloom": ["query_key_value"],
     "gpt_neox": ["query_key_value"],
   ]
@@ -114,23 +119,29 @@ public struct LoraConfig: Equatable, Sendable {
   /// Checks PEFT also rejects (r ≤ 0, dropout outside [0, 1), layers_pattern without layers).
   public func validate() throws {
     guard r > 0 else {
-      throw PeftError("LoraConfig: `r` should be a positive integer value but the value passed is \(r)")
+      throw PeftError(
+        "LoraConfig: `r` should be a positive integer value but the value passed is \(r)")
     }
     guard (0..<1).contains(loraDropout) else {
       throw PeftError("LoraConfig: lora_dropout \(loraDropout) must be in [0, 1)")
     }
     for (pattern, rank) in rankPattern where rank <= 0 {
-      throw PeftError("LoraConfig: rank_pattern '\(pattern)' gives r \(rank); ranks must be positive")
+      throw PeftError(
+        "LoraConfig: rank_pattern '\(pattern)' gives r \(rank); ranks must be positive")
     }
     if layersPattern != nil && layersToTransform == nil {
-      throw PeftError("LoraConfig: layers_pattern is only used with layers_to_transform; set both or neither")
+      throw PeftError(
+        "LoraConfig: layers_pattern is only used with layers_to_transform; set both or neither")
     }
   }
 
   /// r and alpha for one module path (rank_pattern / alpha_pattern as PEFT's `get_pattern_key`).
   func rankAndAlpha(for path: String) -> (r: Int, alpha: Double) {
-    let rank = rankPattern.keys.sorted().first { patternMatches($0, path) }.map { rankPattern[$0]! } ?? r
-    let alpha = alphaPattern.keys.sorted().first { patternMatches($0, path) }.map { alphaPattern[$0]! } ?? loraAlpha
+    let rank =
+      rankPattern.keys.sorted().first { patternMatches($0, path) }.map { rankPattern[$0]! } ?? r
+    let alpha =
+      alphaPattern.keys.sorted().first { patternMatches($0, path) }.map { alphaPattern[$0]! }
+      ?? loraAlpha
     return (rank, alpha)
   }
 
@@ -159,7 +170,8 @@ func patternMatches(_ pattern: String, _ path: String) -> Bool {
 
 func firstCapture(_ pattern: String, _ text: String) -> String? {
   guard let re = try? NSRegularExpression(pattern: pattern),
-    let m = re.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)), m.numberOfRanges > 1,
+    let m = re.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)),
+    m.numberOfRanges > 1,
     let r = Range(m.range(at: 1), in: text)
   else { return nil }
   return String(text[r])

@@ -51,7 +51,8 @@ extension LoraLayer {
     generator: Generator
   ) {
     let scaling = rslora ? alpha / Double(r).squareRoot() : alpha / Double(r)
-    lora.settings[name] = LoraAdapterSettings(r: r, alpha: alpha, scaling: scaling, dropout: dropout)
+    lora.settings[name] = LoraAdapterSettings(
+      r: r, alpha: alpha, scaling: scaling, dropout: dropout)
     if !lora.names.contains(name) { lora.names.append(name) }
     createFactors(name, r: r, initialization: initialization, generator: generator)
   }
@@ -66,7 +67,8 @@ extension LoraLayer {
     var out = base
     for name in lora.active {
       guard let s = lora.settings[name] else { continue }
-      let input = s.dropout > 0 ? dropout(x, p: s.dropout, training: training, generator: lora.generator) : x
+      let input =
+        s.dropout > 0 ? dropout(x, p: s.dropout, training: training, generator: lora.generator) : x
       out = out + update(name, input) * s.scaling
     }
     return out
@@ -77,7 +79,9 @@ extension LoraLayer {
     let pending = lora.active.filter { !lora.merged.contains($0) && lora.settings[$0] != nil }
     guard !pending.isEmpty else { return }
     noGrad {
-      if keepOriginal && lora.weightBeforeMerge == nil { lora.weightBeforeMerge = baseWeight.clone() }
+      if keepOriginal && lora.weightBeforeMerge == nil {
+        lora.weightBeforeMerge = baseWeight.clone()
+      }
       var w = baseWeight.detach()
       for name in pending { w = w + deltaWeight(name).to(w.dtype) }
       baseWeight.copyIn(w)
@@ -136,9 +140,11 @@ public final class LoraLinear: Linear, LoraLayer {
   public var baseWeight: Tensor { weight }
   public var baseBias: Tensor? { bias }
 
-  public func createFactors(_ name: String, r: Int, initialization: LoraInit, generator: Generator) {
+  public func createFactors(_ name: String, r: Int, initialization: LoraInit, generator: Generator)
+  {
     let (a, b) = linearFactors(
-      inFeatures: inFeatures, outFeatures: outFeatures, r: r, initialization: initialization, generator: generator)
+      inFeatures: inFeatures, outFeatures: outFeatures, r: r, initialization: initialization,
+      generator: generator)
     lora_A[name] = a
     lora_B[name] = b
   }
@@ -178,9 +184,11 @@ public final class LoraConv1D: Conv1D, LoraLayer {
   public var baseWeight: Tensor { weight }
   public var baseBias: Tensor? { bias }
 
-  public func createFactors(_ name: String, r: Int, initialization: LoraInit, generator: Generator) {
+  public func createFactors(_ name: String, r: Int, initialization: LoraInit, generator: Generator)
+  {
     let (a, b) = linearFactors(
-      inFeatures: weight.shape[0], outFeatures: weight.shape[1], r: r, initialization: initialization,
+      inFeatures: weight.shape[0], outFeatures: weight.shape[1], r: r,
+      initialization: initialization,
       generator: generator)
     lora_A[name] = a
     lora_B[name] = b
@@ -232,7 +240,8 @@ public final class LoraEmbedding: Embedding, LoraLayer {
   public var baseWeight: Tensor { weight }
   public var baseBias: Tensor? { nil }
 
-  public func createFactors(_ name: String, r: Int, initialization: LoraInit, generator: Generator) {
+  public func createFactors(_ name: String, r: Int, initialization: LoraInit, generator: Generator)
+  {
     let (count, dim) = (weight.shape[0], weight.shape[1])
     switch initialization {
     case .random:
@@ -244,7 +253,9 @@ public final class LoraEmbedding: Embedding, LoraLayer {
   }
 
   public func factors(_ name: String) -> [(key: String, tensor: Tensor)] {
-    guard let a = lora_embedding_A[name] as? LoraFactor, let b = lora_embedding_B[name] as? LoraFactor else {
+    guard let a = lora_embedding_A[name] as? LoraFactor,
+      let b = lora_embedding_B[name] as? LoraFactor
+    else {
       return []
     }
     return [("lora_embedding_A", a.weight), ("lora_embedding_B", b.weight)]

@@ -18,7 +18,8 @@ public indirect enum PeftJSON: Equatable, Sendable, Encodable {
     case .bool(let b): return b ? "true" : "false"
     case .int(let i): return String(i)
     // Swift's shortest round-trip form, as Python's repr (0.0, 0.1, 1e-05).
-    case .double(let d): return d == d.rounded() && abs(d) < 1e16 ? String(format: "%.1f", d) : "\(d)"
+    case .double(let d):
+      return d == d.rounded() && abs(d) < 1e16 ? String(format: "%.1f", d) : "\(d)"
     case .string(let s): return Self.quote(s)
     case .array(let xs):
       guard !xs.isEmpty else { return "[]" }

@@ -17,11 +17,14 @@ extension PeftModel {
     for (path, layer) in loraLayers where layer.lora.names.contains(name) {
       loraPaths.insert(path)
       for (key, t) in layer.factors(name) { out[Self.keyPrefix + path + "." + key] = t }
-      if config.bias == .loraOnly, let b = layer.baseBias { out[Self.keyPrefix + path + ".base_layer.bias"] = b }
+      if config.bias == .loraOnly, let b = layer.baseBias {
+        out[Self.keyPrefix + path + ".base_layer.bias"] = b
+      }
     }
     if config.bias == .all {
       let allLora = Set(loraLayers.map(\.path))
-      for (pname, t) in model.namedParameters() where pname.contains("bias") && !pname.contains("lora_") {
+      for (pname, t) in model.namedParameters()
+      where pname.contains("bias") && !pname.contains("lora_") {
         let parts = pname.split(separator: ".")
         let owner = parts.dropLast().joined(separator: ".")
         let key = allLora.contains(owner) ? "\(owner).base_layer.\(parts.last!)" : pname
@@ -35,7 +38,9 @@ extension PeftModel {
         // PEFT's "bias in key" rule also picks up the wrapper's two copies of a head's bias.
         if config.bias == .all && pname.contains("bias") {
           out[Self.keyPrefix + path + ".modules_to_save." + pname] = t
-          if let o = originals[pname] { out[Self.keyPrefix + path + ".original_module." + pname] = o }
+          if let o = originals[pname] {
+            out[Self.keyPrefix + path + ".original_module." + pname] = o
+          }
         }
       }
     }
@@ -53,7 +58,8 @@ extension PeftModel {
       try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
       config.inferenceMode = true
       try AtomicFile.write(
-        Data(config.json.text().utf8), to: (dir as NSString).appendingPathComponent("adapter_config.json"))
+        Data(config.json.text().utf8),
+        to: (dir as NSString).appendingPathComponent("adapter_config.json"))
       try SafeTensors.save(
         adapterTensors(name).mapValues { $0.detach().contiguous() }, metadata: ["format": "pt"],
         to: (dir as NSString).appendingPathComponent("adapter_model.safetensors"))
@@ -80,7 +86,8 @@ extension PeftModel {
   /// PEFT's `PeftModel.from_pretrained(base, directory)`: wraps `base` as the saved config
   /// says and loads the saved tensors; frozen unless `isTrainable`.
   public static func load(
-    _ base: Module, from directory: String, adapterName: String = "default", isTrainable: Bool = false,
+    _ base: Module, from directory: String, adapterName: String = "default",
+    isTrainable: Bool = false,
     modelType: String? = nil
   ) throws -> PeftModel {
     var config = try Self.config(in: directory)
@@ -91,7 +98,9 @@ extension PeftModel {
   }
 
   /// Adds another saved adapter under `adapterName` (PEFT's `load_adapter`); `setAdapter` activates it.
-  public func loadAdapter(_ directory: String, adapterName: String, isTrainable: Bool = false) throws {
+  public func loadAdapter(_ directory: String, adapterName: String, isTrainable: Bool = false)
+    throws
+  {
     var config = try Self.config(in: directory)
     config.inferenceMode = !isTrainable
     try addAdapter(adapterName, config)
@@ -105,14 +114,16 @@ extension PeftModel {
       throw PeftError(
         "no adapter_model.safetensors in \(directory)"
           + (FileManager.default.fileExists(atPath: bin)
-            ? " (only adapter_model.bin: Loom reads safetensors; re-save with safe_serialization=True)" : ""))
+            ? " (only adapter_model.bin: Loom reads safetensors; re-save with safe_serialization=True)"
+            : ""))
     }
     let file = try SafeTensors.load(path)
     let targets = adapterTensors(name)
     let model = modelType ?? "\(type(of: self.model))"
     for key in file.keys.sorted() {
       guard let target = targets[key] else {
-        let inner = key.hasPrefix(Self.keyPrefix) ? String(key.dropFirst(Self.keyPrefix.count)) : key
+        let inner =
+          key.hasPrefix(Self.keyPrefix) ? String(key.dropFirst(Self.keyPrefix.count)) : key
         throw PeftError(
           "\(path): tensor '\(key)' names '\(inner)', which this \(model) model with the adapter's "
             + "target_modules \(configs[name]!.targetModules.map { $0.json.text().replacingOccurrences(of: "\n", with: "") } ?? "(default)") does not have; "

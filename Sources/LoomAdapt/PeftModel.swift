@@ -43,9 +43,12 @@ public final class PeftModel {
 
   /// Adds adapter `name` to the layers `config` targets (PEFT's `add_adapter`); it trains
   /// and runs once `setAdapter(name)` makes it the active one.
-  public func addAdapter(_ name: String, _ config: LoraConfig, generator: Generator = .global) throws {
+  public func addAdapter(_ name: String, _ config: LoraConfig, generator: Generator = .global)
+    throws
+  {
     guard !configs.keys.contains(name) else {
-      throw PeftError("adapter '\(name)' already exists; pick another name or load into a new base model")
+      throw PeftError(
+        "adapter '\(name)' already exists; pick another name or load into a new base model")
     }
     guard !name.isEmpty, !name.contains(".") else {
       throw PeftError("adapter name '\(name)' must be non-empty and contain no '.'")
@@ -116,7 +119,9 @@ public final class PeftModel {
     for (_, layer) in loraLayers {
       layer.lora.active = layer.lora.names.contains(name) ? [name] : []
       for other in layer.lora.names {
-        for (_, t) in layer.factors(other) { t.requiresGrad = other == name && !config.inferenceMode }
+        for (_, t) in layer.factors(other) {
+          t.requiresGrad = other == name && !config.inferenceMode
+        }
       }
     }
     activeAdapter = name
@@ -135,7 +140,9 @@ public final class PeftModel {
       case .all where isBias: out.append((name, t))
       case .loraOnly where isBias && loraPaths.contains(owner): out.append((name, t))
       default:
-        if originalModules.keys.contains(where: { name.hasPrefix($0 + ".") }) { out.append((name, t)) }
+        if originalModules.keys.contains(where: { name.hasPrefix($0 + ".") }) {
+          out.append((name, t))
+        }
       }
     }
     return out
@@ -154,7 +161,8 @@ public final class PeftModel {
   public var trainableParametersDescription: String {
     let (trainable, all) = trainableParameterCounts
     let percent = String(format: "%.4f", 100 * Double(trainable) / Double(max(all, 1)))
-    return "trainable params: \(grouped(trainable)) || all params: \(grouped(all)) || trainable%: \(percent)"
+    return
+      "trainable params: \(grouped(trainable)) || all params: \(grouped(all)) || trainable%: \(percent)"
   }
 
   public func printTrainableParameters() { print(trainableParametersDescription) }
@@ -204,7 +212,8 @@ public final class PeftModel {
     let heads: Set<String> = ["lm_head", "classifier", "score"]
     let saved = config.modulesToSave ?? []
     return model.namedModules().compactMap { path, module in
-      guard !path.isEmpty, !path.split(separator: ".").contains(where: { $0.hasPrefix("lora_") }) else {
+      guard !path.isEmpty, !path.split(separator: ".").contains(where: { $0.hasPrefix("lora_") })
+      else {
         return nil
       }
       if saved.contains(where: { path == $0 || path.hasSuffix("." + $0) }) { return nil }

@@ -22,35 +22,45 @@ final class GenerateAdapterCLITests: XCTestCase {
     let p = Process()
     p.executableURL = url
     p.arguments = args
-    let o = Pipe(), e = Pipe()
+    let o = Pipe()
+    let e = Pipe()
     p.standardOutput = o
     p.standardError = e
     try p.run()
-    let od = o.fileHandleForReading.readDataToEndOfFile(), ed = e.fileHandleForReading.readDataToEndOfFile()
+    let od = o.fileHandleForReading.readDataToEndOfFile()
+    let ed = e.fileHandleForReading.readDataToEndOfFile()
     p.waitUntilExit()
-    return (p.terminationStatus, String(decoding: od, as: UTF8.self), String(decoding: ed, as: UTF8.self))
+    return (
+      p.terminationStatus, String(decoding: od, as: UTF8.self), String(decoding: ed, as: UTF8.self)
+    )
   }
 
   /// A random character-level GPT-2 (char_vocab.json as `loom train gpt --char` writes it).
   func charModel(_ path: String) throws -> GPT2LMHeadModel {
     let chars = Array("abcdefgh ,.")
     let m = try GPT2LMHeadModel(
-      GPT2Config(vocabSize: chars.count, nPositions: 16, nEmbd: 16, nLayer: 1, nHead: 2, bosTokenId: nil, eosTokenId: nil),
+      GPT2Config(
+        vocabSize: chars.count, nPositions: 16, nEmbd: 16, nLayer: 1, nHead: 2, bosTokenId: nil,
+        eosTokenId: nil),
       generator: Generator(seed: 4))
     try m.save(to: path)
-    try JSONEncoder().encode(chars.map { String($0) }).write(to: URL(fileURLWithPath: path + "/char_vocab.json"))
+    try JSONEncoder().encode(chars.map { String($0) }).write(
+      to: URL(fileURLWithPath: path + "/char_vocab.json"))
     return m
   }
 
   func testGenerateWithAnAdapterEqualsTheMergedModel() throws {
     let base = try charModel(dir + "/base")
     let peft = try getPeftModel(
-      base, LoraConfig(r: 4, loraAlpha: 16, targetModules: .names(["c_attn", "c_fc"]), initLoraWeights: .random),
+      base,
+      LoraConfig(
+        r: 4, loraAlpha: 16, targetModules: .names(["c_attn", "c_fc"]), initLoraWeights: .random),
       generator: Generator(seed: 7))
     try peft.save(to: dir + "/adapter")
     try peft.mergeAndUnload()
     try base.save(to: dir + "/merged")
-    try FileManager.default.copyItem(atPath: dir + "/base/char_vocab.json", toPath: dir + "/merged/char_vocab.json")
+    try FileManager.default.copyItem(
+      atPath: dir + "/base/char_vocab.json", toPath: dir + "/merged/char_vocab.json")
 
     let args = ["generate", "--prompt", "abc", "--max-new-tokens", "10"]
     let plain = try loom(args + ["--model", dir + "/base"])

@@ -37,7 +37,8 @@ final class LoraParityTests: XCTestCase {
     let peft = try PeftModel.load(base, from: Self.root + "/bert/adapter", isTrainable: trainable)
     let expected = try SafeTensorsFile(path: Self.root + "/bert/expected.safetensors")
     let named = try [
-      "input_ids": expected.tensor("input.input_ids"), "attention_mask": expected.tensor("input.attention_mask"),
+      "input_ids": expected.tensor("input.input_ids"),
+      "attention_mask": expected.tensor("input.attention_mask"),
       "labels": expected.tensor("input.labels"),
     ]
     let inputs = try EncoderInputs(named: named)
@@ -60,10 +61,12 @@ final class LoraParityTests: XCTestCase {
   }
 
   func assertClose(
-    _ a: Tensor, _ b: Tensor, _ tol: Double, _ what: String, file: StaticString = #filePath, line: UInt = #line
+    _ a: Tensor, _ b: Tensor, _ tol: Double, _ what: String, file: StaticString = #filePath,
+    line: UInt = #line
   ) {
     XCTAssertEqual(a.shape, b.shape, what, file: file, line: line)
-    let worst = zip(a.toArray(Double.self), b.toArray(Double.self)).map { abs($0 - $1) }.max() ?? .infinity
+    let worst =
+      zip(a.toArray(Double.self), b.toArray(Double.self)).map { abs($0 - $1) }.max() ?? .infinity
     XCTAssertLessThanOrEqual(worst, tol, "\(what): max abs error \(worst)", file: file, line: line)
   }
 
@@ -94,7 +97,9 @@ final class LoraParityTests: XCTestCase {
       loss.backward()
       optimizer.step()
     }
-    for (a, b) in zip(losses, c.numbers["losses"] as! [Double]) { XCTAssertEqual(a, b, accuracy: 1e-4) }
+    for (a, b) in zip(losses, c.numbers["losses"] as! [Double]) {
+      XCTAssertEqual(a, b, accuracy: 1e-4)
+    }
     // The key projection's bias gets no gradient in exact arithmetic (softmax ignores a
     // shift shared by a row); PEFT's and Loom's rounding leave ~1e-10 there, which Adam
     // scales up to ±lr steps of arbitrary sign. Those elements (16 per layer, 2 layers)
@@ -131,16 +136,19 @@ final class LoraParityTests: XCTestCase {
     XCTAssertTrue(c.peft.model.module(at: "transformer.wte") is LoraEmbedding)
     checkCounts(c)
     XCTAssertEqual(
-      c.peft.trainableParametersDescription, "trainable params: 1,832 || all params: 9,320 || trainable%: 19.6567")
+      c.peft.trainableParametersDescription,
+      "trainable params: 1,832 || all params: 9,320 || trainable%: 19.6567")
     try checkTraining(c)
   }
 
   func testBertClassifierAdapterFromPeftMatchesLogitsGradientsAndTraining() throws {
     let c = try bert()
-    XCTAssertTrue(c.peft.model.module(at: "bert.encoder.layer.0.attention.self.value") is LoraLinear)
+    XCTAssertTrue(
+      c.peft.model.module(at: "bert.encoder.layer.0.attention.self.value") is LoraLinear)
     checkCounts(c)
     XCTAssertEqual(
-      c.peft.trainableParametersDescription, "trainable params: 883 || all params: 6,614 || trainable%: 13.3505")
+      c.peft.trainableParametersDescription,
+      "trainable params: 883 || all params: 6,614 || trainable%: 13.3505")
     try checkTraining(c)
   }
 
@@ -189,7 +197,9 @@ final class LoraParityTests: XCTestCase {
   /// Loom re-saves PEFT's adapters byte for byte in config and tensor for tensor in weights.
   func testSaveWritesPeftsFilesExactly() throws {
     for (name, c) in [("gpt2", try gpt2(trainable: false)), ("bert", try bert(trainable: false))] {
-      let dir = FileManager.default.temporaryDirectory.appendingPathComponent("loom-lora-\(name)-\(getpid())").path
+      let dir = FileManager.default.temporaryDirectory.appendingPathComponent(
+        "loom-lora-\(name)-\(getpid())"
+      ).path
       defer { try? FileManager.default.removeItem(atPath: dir) }
       try c.peft.save(to: dir)
       let peftDir = Self.root + "/\(name)/adapter"
@@ -199,8 +209,11 @@ final class LoraParityTests: XCTestCase {
       let ours = try SafeTensors.load(dir + "/adapter_model.safetensors")
       let theirs = try SafeTensors.load(peftDir + "/adapter_model.safetensors")
       XCTAssertEqual(ours.keys.sorted(), theirs.keys.sorted(), name)
-      for (k, v) in theirs { XCTAssertEqual(ours[k]?.toArray(Float.self), v.toArray(Float.self), k) }
-      XCTAssertEqual(try SafeTensorsFile(path: dir + "/adapter_model.safetensors").metadata, ["format": "pt"])
+      for (k, v) in theirs {
+        XCTAssertEqual(ours[k]?.toArray(Float.self), v.toArray(Float.self), k)
+      }
+      XCTAssertEqual(
+        try SafeTensorsFile(path: dir + "/adapter_model.safetensors").metadata, ["format": "pt"])
     }
   }
 
@@ -212,23 +225,29 @@ final class LoraParityTests: XCTestCase {
     }
     let gpt2 = try GPT2LMHeadModel.load(from: Self.root + "/gpt2/base")
     let config = LoraConfig(
-      r: 2, loraAlpha: 4, targetModules: .names(["c_attn", "c_fc"]), bias: .loraOnly, fanInFanOut: true,
+      r: 2, loraAlpha: 4, targetModules: .names(["c_attn", "c_fc"]), bias: .loraOnly,
+      fanInFanOut: true,
       initLoraWeights: .random, taskType: .causalLM)
     let p1 = try getPeftModel(gpt2, config, generator: Generator(seed: 3))
     let ids = Tensor((0..<10).map { Int64($0 * 7 % 50) }, shape: [2, 5])
     gpt2.eval()
     try p1.save(to: out + "/gpt2")
-    try SafeTensors.save(["input_ids": ids, "logits": gpt2(ids)], to: out + "/gpt2/loom_logits.safetensors")
+    try SafeTensors.save(
+      ["input_ids": ids, "logits": gpt2(ids)], to: out + "/gpt2/loom_logits.safetensors")
 
     let bert = try BertForSequenceClassification.fromPretrained(Self.root + "/bert/base")
     let p2 = try getPeftModel(
-      bert, LoraConfig(r: 3, loraAlpha: 6, useRslora: true, initLoraWeights: .random, taskType: .sequenceClassification),
+      bert,
+      LoraConfig(
+        r: 3, loraAlpha: 6, useRslora: true, initLoraWeights: .random,
+        taskType: .sequenceClassification),
       generator: Generator(seed: 4))
     // A trained head: change the classifier so the saved copy matters.
     noGrad { (bert.classifier.weight).copyIn(bert.classifier.weight * 2) }
     bert.eval()
     let logits = try bert.forward(EncoderInputs(named: ["input_ids": ids])).logits!
     try p2.save(to: out + "/bert")
-    try SafeTensors.save(["input_ids": ids, "logits": logits], to: out + "/bert/loom_logits.safetensors")
+    try SafeTensors.save(
+      ["input_ids": ids, "logits": logits], to: out + "/bert/loom_logits.safetensors")
   }
 }
