@@ -30,6 +30,8 @@ public final class PeftModel {
   /// modules_to_save paths → their parameters' values before training (PEFT's
   /// `original_module`; counted by `printTrainableParameters` as PEFT counts its copy).
   var originalModules: [String: [String: Tensor]] = [:]
+  /// Their trained values while the adapter is disabled.
+  var trainedModules: [String: [String: Tensor]]?
 
   init(_ model: Module, modelType: String?) {
     self.model = model
@@ -168,8 +170,35 @@ public final class PeftModel {
   public func printTrainableParameters() { print(trainableParametersDescription) }
 
   /// Runs the base model alone (DPO's reference model): every LoRA layer skips its update.
-  public func disableAdapter() { for (_, layer) in loraLayers { layer.lora.disabled = true } }
-  public func enableAdapter() { for (_, layer) in loraLayers { layer.lora.disabled = false } }
+  /// modules_to_save run with their original values too, as PEFT's wrapper does.
+  public func disableAdapter() {
+    for (_, layer) in loraLayers { layer.lora.disabled = true }
+    guard trainedModules == nil else { return }
+    trainedModules = swapModulesToSave(with: originalModules)
+  }
+
+  public func enableAdapter() {
+    for (_, layer) in loraLayers { layer.lora.disabled = false }
+    guard let trained = trainedModules else { return }
+    _ = swapModulesToSave(with: trained)
+    trainedModules = nil
+  }
+
+  /// Copies `values` into the modules_to_save parameters; returns what they held.
+  private func swapModulesToSave(with values: [String: [String: Tensor]]) -> [String: [String:
+    Tensor]]
+  {
+    var previous: [String: [String: Tensor]] = [:]
+    for (path, params) in values {
+      guard let module = model.module(at: path) else { continue }
+      for (name, t) in module.namedParameters() {
+        guard let v = params[name] else { continue }
+        previous[path, default: [:]][name] = t.detach().clone()
+        noGrad { t.copyIn(v) }
+      }
+    }
+    return previous
+  }
 
   /// `body` with the adapters off, then back on (PEFT's `with model.disable_adapter():`).
   public func withAdapterDisabled<R>(_ body: () throws -> R) rethrows -> R {

@@ -194,6 +194,27 @@ final class LoraParityTests: XCTestCase {
     XCTAssertEqual(c.logits().toArray(Float.self), withAdapter)
   }
 
+  /// Disabling also runs the classifier as it was before the adapter (modules_to_save).
+  func testDisablingABertAdapterGivesTheBaseClassifier() throws {
+    let c = try bert(trainable: false)
+    c.peft.model.eval()
+    // A trained head: the copy the adapter carries differs from the base's.
+    let head = (c.peft.model as! BertForSequenceClassification).classifier
+    noGrad { head.weight.copyIn(head.weight * 2) }
+    let withAdapter = c.logits().toArray(Float.self)
+    let base = try BertForSequenceClassification.fromPretrained(Self.root + "/bert/base")
+    base.eval()
+    let expected = c.expected
+    let inputs = try EncoderInputs(named: [
+      "input_ids": expected.tensor("input.input_ids"),
+      "attention_mask": expected.tensor("input.attention_mask"),
+    ])
+    let baseLogits = try base.forward(inputs).logits!.toArray(Float.self)
+    XCTAssertNotEqual(withAdapter, baseLogits)
+    XCTAssertEqual(c.peft.withAdapterDisabled { c.logits().toArray(Float.self) }, baseLogits)
+    XCTAssertEqual(c.logits().toArray(Float.self), withAdapter)
+  }
+
   /// Loom re-saves PEFT's adapters byte for byte in config and tensor for tensor in weights.
   func testSaveWritesPeftsFilesExactly() throws {
     for (name, c) in [("gpt2", try gpt2(trainable: false)), ("bert", try bert(trainable: false))] {
