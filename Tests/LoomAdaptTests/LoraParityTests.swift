@@ -68,6 +68,9 @@ final class LoraParityTests: XCTestCase {
     let worst =
       zip(a.toArray(Double.self), b.toArray(Double.self)).map { abs($0 - $1) }.max() ?? .infinity
     XCTAssertLessThanOrEqual(worst, tol, "\(what): max abs error \(worst)", file: file, line: line)
+    if ProcessInfo.processInfo.environment["LOOM_PARITY_VERBOSE"] != nil {
+      print("\(what): \(worst)")
+    }
   }
 
   /// Logits, every trainable gradient, five AdamW steps and the trainable counts.
@@ -120,6 +123,9 @@ final class LoraParityTests: XCTestCase {
         }
       }
       XCTAssertLessThanOrEqual(worst, 1e-4, "after 5 steps \(name)")
+      if ProcessInfo.processInfo.environment["LOOM_PARITY_VERBOSE"] != nil {
+        print("after 5 steps \(name): \(worst)")
+      }
     }
     XCTAssertEqual(skipped, 32)
   }
