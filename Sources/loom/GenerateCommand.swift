@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import LoomAdapt
 import LoomCore
 import LoomGenerate
 import LoomModels
@@ -20,6 +21,9 @@ struct GenerateCommand: ParsableCommand {
       "Tokenizer instead of the model directory's: tokenizer.json, a directory with tokenizer.json, vocab.json + merges.txt or encoder.json + vocab.bpe, or gpt2 (Loom's GPT-2 files)."
   ) var tokenizer: String?
   @Option(help: "Text to continue.") var prompt: String
+  @Option(
+    help: "LoRA adapter directory in PEFT's layout (adapter_config.json + adapter_model.safetensors, from PEFT or Loom) applied to --model (merged into its weights)."
+  ) var adapter: String?
   // Flags left out take the model directory's generation_config.json values, then HF's defaults.
   @Option(parsing: .unconditional, help: "Tokens to generate (default 50, unless --max-length is given).")
   var maxNewTokens: Int?
@@ -121,8 +125,12 @@ struct GenerateCommand: ParsableCommand {
     let target = try Device(parsing: device)
     Device.default = target
     try Generation.checkModelType(directory: model, seq2seq: true)
+    if adapter != nil && Generation.isSeq2Seq(directory: model) {
+      throw ValidationError("--adapter works with causal models (GPT-2) in this Loom; \(model) is an encoder–decoder model")
+    }
     if Generation.isSeq2Seq(directory: model) { return try runSeq2Seq() }
     let lm = try Generation.loadCausalLanguageModel(from: model)
+    if let adapter { try PeftModel.load(lm, from: adapter).mergeAndUnload() }
     lm.to(device: target)
     lm.eval()
     let codec = try TextCodec.load(tokenizer ?? model, modelVocabSize: lm.config.vocabSize)
