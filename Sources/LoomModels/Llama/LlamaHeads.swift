@@ -37,7 +37,7 @@ public final class LlamaForSequenceClassification: Module, EncoderModel {
 
   /// The rightmost column whose id is not pad_token_id (0 when a row is all padding);
   /// without a pad token only a batch of one can be pooled (its last column).
-  static func lastNonPadIndices(_ ids: Tensor, padTokenId: Int?) throws -> [Int] {
+  public static func lastNonPadIndices(_ ids: Tensor, padTokenId: Int?) throws -> [Int] {
     let (b, t) = (ids.shape[0], ids.shape[1])
     guard let pad = padTokenId else {
       guard b == 1 else {
