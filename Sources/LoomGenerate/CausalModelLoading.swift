@@ -25,3 +25,14 @@ extension GenerationConfig {
     padTokenId = config.padTokenId
   }
 }
+
+extension TextCodec {
+  /// A prompt's ids as transformers' text-generation pipeline encodes them: with the
+  /// tokenizer's special tokens (a Llama tokenizer's leading `<s>`; GPT-2's add none).
+  public func encodePrompt(_ text: String) throws -> [Int] {
+    switch self {
+    case .hf(let t): return try t.encode(text, addSpecialTokens: true).ids.map(Int.init)
+    case .chars: return try encode(text)
+    }
+  }
+}

@@ -126,7 +126,7 @@ struct GenerateCommand: ParsableCommand {
     lm.to(device: target)
     lm.eval()
     let codec = try TextCodec.load(tokenizer ?? model, modelVocabSize: lm.vocabularySize)
-    let ids = try codec.encode(prompt)
+    let ids = try codec.encodePrompt(prompt)
     guard !ids.isEmpty else { throw ValidationError("the prompt encodes to no tokens") }
     if let bad = ids.first(where: { $0 >= lm.vocabularySize }) {
       throw ValidationError("the tokenizer gives id \(bad), outside the model's vocab_size \(lm.vocabularySize): is --tokenizer the model's?")

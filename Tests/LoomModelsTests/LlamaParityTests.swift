@@ -239,7 +239,7 @@ final class LlamaParityTests: XCTestCase {
     let g = Self.generation
     let dir = Self.fixtures + "/llama-tiny"
     let codec = try TextCodec.load(dir, modelVocabSize: 309)
-    XCTAssertEqual(try codec.encode(g.cli_prompt), g.cli_prompt_ids)
+    XCTAssertEqual(try codec.encodePrompt(g.cli_prompt), g.cli_prompt_ids)
     let r = try runLoom(["generate", "--model", dir, "--prompt", g.cli_prompt, "--max-new-tokens", "10"])
     XCTAssertEqual(r.status, 0, r.err)
     XCTAssertEqual(r.out, g.cli_text + "\n")
