@@ -11,9 +11,15 @@ extension Generation {
   ) {
     try checkModelType(directory: directory)
     let model = try AutoModelForCausalLM.from(directory: directory)
-    if let gpt = model as? GPT2LMHeadModel { return (gpt, GenerationConfig(defaultsOf: gpt.config)) }
-    if let llama = model as? LlamaForCausalLM { return (llama, GenerationConfig(defaultsOf: llama.config)) }
-    throw LoomError("\(directory): \(type(of: model)) cannot run text generation in this Loom yet (GPT-2 and Llama only)")
+    if let gpt = model as? GPT2LMHeadModel {
+      return (gpt, GenerationConfig(defaultsOf: gpt.config))
+    }
+    if let llama = model as? LlamaForCausalLM {
+      return (llama, GenerationConfig(defaultsOf: llama.config))
+    }
+    throw LoomError(
+      "\(directory): \(type(of: model)) cannot run text generation in this Loom yet (GPT-2 and Llama only)"
+    )
   }
 }
 

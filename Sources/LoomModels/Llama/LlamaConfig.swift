@@ -7,7 +7,9 @@ import LoomNN
 /// default to `num_attention_heads` and hidden_size / heads, and are written resolved.
 public struct LlamaConfig: PretrainedConfig, Equatable {
   public static let modelType = "llama"
-  public static let floatOnlyKeys = ["rms_norm_eps", "initializer_range", "attention_dropout", "rope_theta"]
+  public static let floatOnlyKeys = [
+    "rms_norm_eps", "initializer_range", "attention_dropout", "rope_theta",
+  ]
 
   /// The rotary settings (`rope_parameters` in transformers 5; older files write
   /// `rope_theta` and `rope_scaling` at the top level).
@@ -60,9 +62,12 @@ public struct LlamaConfig: PretrainedConfig, Equatable {
       .init("vocab_size", \.vocabSize), .init("hidden_size", \.hiddenSize),
       .init("intermediate_size", \.intermediateSize), .init("num_hidden_layers", \.numHiddenLayers),
       .init("num_attention_heads", \.numAttentionHeads), .init("hidden_act", \.hiddenAct),
-      .init("max_position_embeddings", \.maxPositionEmbeddings), .init("initializer_range", \.initializerRange),
-      .init("rms_norm_eps", \.rmsNormEps), .init("use_cache", \.useCache), .init("pad_token_id", \.padTokenId),
-      .init("bos_token_id", \.bosTokenId), .init(idList: "eos_token_id", \.eosTokenId, more: \.moreEosTokenIds),
+      .init("max_position_embeddings", \.maxPositionEmbeddings),
+      .init("initializer_range", \.initializerRange),
+      .init("rms_norm_eps", \.rmsNormEps), .init("use_cache", \.useCache),
+      .init("pad_token_id", \.padTokenId),
+      .init("bos_token_id", \.bosTokenId),
+      .init(idList: "eos_token_id", \.eosTokenId, more: \.moreEosTokenIds),
       .init("pretraining_tp", \.pretrainingTp), .init("tie_word_embeddings", \.tieWordEmbeddings),
       .init("attention_bias", \.attentionBias), .init("attention_dropout", \.attentionDropout),
       .init("mlp_bias", \.mlpBias),
@@ -72,7 +77,8 @@ public struct LlamaConfig: PretrainedConfig, Equatable {
 
   /// HF's defaults with the sizes given (like `LlamaConfig(hidden_size=…)`).
   public init(
-    vocabSize: Int = 32000, hiddenSize: Int = 4096, intermediateSize: Int = 11008, numHiddenLayers: Int = 32,
+    vocabSize: Int = 32000, hiddenSize: Int = 4096, intermediateSize: Int = 11008,
+    numHiddenLayers: Int = 32,
     numAttentionHeads: Int = 32, numKeyValueHeads: Int? = nil, maxPositionEmbeddings: Int = 2048,
     ropeTheta: Double = 10000, tieWordEmbeddings: Bool = false
   ) {
@@ -95,9 +101,13 @@ public struct LlamaConfig: PretrainedConfig, Equatable {
     headDim = try c.decodeIfPresent(Int.self, forKey: JSONKey("head_dim"))
     classifierDropout = try c.decodeIfPresent(Double.self, forKey: JSONKey("classifier_dropout"))
     // transformers 5 writes rope_parameters; older files rope_theta and rope_scaling.
-    if let theta = try c.decodeIfPresent(Double.self, forKey: JSONKey("rope_theta")) { ropeParameters.ropeTheta = theta }
+    if let theta = try c.decodeIfPresent(Double.self, forKey: JSONKey("rope_theta")) {
+      ropeParameters.ropeTheta = theta
+    }
     for key in ["rope_scaling", "rope_parameters"] {
-      guard let rope = try c.decodeIfPresent(RopeFields.self, forKey: JSONKey(key)) else { continue }
+      guard let rope = try c.decodeIfPresent(RopeFields.self, forKey: JSONKey(key)) else {
+        continue
+      }
       if let theta = rope.rope_theta { ropeParameters.ropeTheta = theta }
       if let type = rope.rope_type ?? rope.type { ropeParameters.ropeType = type }
     }
@@ -116,7 +126,9 @@ public struct LlamaConfig: PretrainedConfig, Equatable {
     try c.encode(keyValueHeads, forKey: JSONKey("num_key_value_heads"))
     try c.encode(headDimension, forKey: JSONKey("head_dim"))
     try c.encode(ropeParameters, forKey: JSONKey("rope_parameters"))
-    if let classifierDropout { try c.encode(classifierDropout, forKey: JSONKey("classifier_dropout")) }
+    if let classifierDropout {
+      try c.encode(classifierDropout, forKey: JSONKey("classifier_dropout"))
+    }
   }
 
   public var keyValueHeads: Int { numKeyValueHeads ?? numAttentionHeads }
@@ -144,13 +156,17 @@ public struct LlamaConfig: PretrainedConfig, Equatable {
   public func validate() throws {
     try Self.checkSizes([
       ("vocab_size", vocabSize, 1 << 22), ("hidden_size", hiddenSize, 1 << 16),
-      ("intermediate_size", intermediateSize, 1 << 18), ("num_hidden_layers", numHiddenLayers, 1 << 10),
-      ("num_attention_heads", numAttentionHeads, 1 << 10), ("num_key_value_heads", keyValueHeads, 1 << 10),
-      ("head_dim", headDimension, 1 << 12), ("max_position_embeddings", maxPositionEmbeddings, 1 << 24),
+      ("intermediate_size", intermediateSize, 1 << 18),
+      ("num_hidden_layers", numHiddenLayers, 1 << 10),
+      ("num_attention_heads", numAttentionHeads, 1 << 10),
+      ("num_key_value_heads", keyValueHeads, 1 << 10),
+      ("head_dim", headDimension, 1 << 12),
+      ("max_position_embeddings", maxPositionEmbeddings, 1 << 24),
     ])
     guard hiddenSize % numAttentionHeads == 0 else {
       throw LoomError(
-        "config: hidden_size (\(hiddenSize)) is not a multiple of num_attention_heads (\(numAttentionHeads))")
+        "config: hidden_size (\(hiddenSize)) is not a multiple of num_attention_heads (\(numAttentionHeads))"
+      )
     }
     guard numAttentionHeads % keyValueHeads == 0 else {
       throw LoomError(
@@ -168,12 +184,18 @@ public struct LlamaConfig: PretrainedConfig, Equatable {
     guard ropeTheta > 0, ropeTheta.isFinite else {
       throw LoomError("config: rope_theta must be a positive number, got \(ropeTheta)")
     }
-    guard rmsNormEps > 0 else { throw LoomError("config: rms_norm_eps must be positive, got \(rmsNormEps)") }
-    for (name, p) in [("attention_dropout", attentionDropout), ("classifier_dropout", classifierDropout ?? 0)]
+    guard rmsNormEps > 0 else {
+      throw LoomError("config: rms_norm_eps must be positive, got \(rmsNormEps)")
+    }
+    for (name, p) in [
+      ("attention_dropout", attentionDropout), ("classifier_dropout", classifierDropout ?? 0),
+    ]
     where !(0..<1).contains(p) {
       throw LoomError("config: \(name) must be in [0, 1), got \(p)")
     }
-    for (name, id) in [("pad_token_id", padTokenId), ("bos_token_id", bosTokenId), ("eos_token_id", eosTokenId)]
+    for (name, id) in [
+      ("pad_token_id", padTokenId), ("bos_token_id", bosTokenId), ("eos_token_id", eosTokenId),
+    ]
       + moreEosTokenIds.map({ ("eos_token_id", $0) })
     {
       if let id, !(0..<vocabSize).contains(id) {

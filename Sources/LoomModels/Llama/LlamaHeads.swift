@@ -25,12 +25,15 @@ public final class LlamaForSequenceClassification: Module, EncoderModel {
     let hidden = out.lastHiddenState!
     let (b, t, c) = (hidden.shape[0], hidden.shape[1], hidden.shape[2])
     let rows = try Self.lastNonPadIndices(inputs.inputIds, padTokenId: config.padTokenId)
-    let index = Tensor(rows.enumerated().map { Int64($0.offset * t + $0.element) }, shape: [b], device: hidden.device)
+    let index = Tensor(
+      rows.enumerated().map { Int64($0.offset * t + $0.element) }, shape: [b], device: hidden.device
+    )
     let logits = score(hidden.reshape([b * t, c]).indexSelect(dim: 0, index: index))
     out.logits = logits
     if let labels = inputs.labels {
       out.loss = try HeadLoss.sequenceClassification(
-        logits, labels.to(device: logits.device), numLabels: config.numLabels, problemType: config.labels.problemType)
+        logits, labels.to(device: logits.device), numLabels: config.numLabels,
+        problemType: config.labels.problemType)
     }
     return out
   }
@@ -70,10 +73,12 @@ public final class LlamaForTokenClassification: Module, EncoderModel {
 
   public func forward(_ inputs: EncoderInputs) throws -> EncoderOutput {
     var out = try model.forward(inputs)
-    let logits = score(dropout(out.lastHiddenState!, p: config.classifierDropout ?? 0.1, training: training))
+    let logits = score(
+      dropout(out.lastHiddenState!, p: config.classifierDropout ?? 0.1, training: training))
     out.logits = logits
     if let labels = inputs.labels {
-      out.loss = try HeadLoss.tokenClassification(logits, labels.to(device: logits.device), numLabels: config.numLabels)
+      out.loss = try HeadLoss.tokenClassification(
+        logits, labels.to(device: logits.device), numLabels: config.numLabels)
     }
     return out
   }

@@ -45,7 +45,8 @@ public final class LlamaAttention: Module {
     super.init()
   }
 
-  func callAsFunction(_ x: Tensor, rotary: LlamaRotary, keyMask: Tensor?, cache: KVCache?) -> Tensor {
+  func callAsFunction(_ x: Tensor, rotary: LlamaRotary, keyMask: Tensor?, cache: KVCache?) -> Tensor
+  {
     let (b, t) = (x.shape[0], x.shape[1])
     let q = rotary.apply(q_proj(x).reshape([b, t, heads, headDim]).transpose(1, 2))
     var k = rotary.apply(k_proj(x).reshape([b, t, kvHeads, headDim]).transpose(1, 2))
@@ -61,7 +62,9 @@ public final class LlamaAttention: Module {
   /// HF's repeat_kv: [B, kv, T, D] → [B, kv · groups, T, D], each K/V head repeated in place.
   func repeatKV(_ x: Tensor) -> Tensor {
     let (b, t) = (x.shape[0], x.shape[2])
-    return x.unsqueeze(2).expand([b, kvHeads, heads / kvHeads, t, headDim]).reshape([b, heads, t, headDim])
+    return x.unsqueeze(2).expand([b, kvHeads, heads / kvHeads, t, headDim]).reshape([
+      b, heads, t, headDim,
+    ])
   }
 }
 
@@ -82,7 +85,9 @@ public final class LlamaMLP: Module {
     super.init()
   }
 
-  override public func forward(_ x: Tensor) -> Tensor { down_proj(activation(gate_proj(x)) * up_proj(x)) }
+  override public func forward(_ x: Tensor) -> Tensor {
+    down_proj(activation(gate_proj(x)) * up_proj(x))
+  }
 }
 
 /// `LlamaDecoderLayer`: pre-norm attention and MLP, each with a residual.
@@ -100,7 +105,8 @@ public final class LlamaDecoderLayer: Module {
     super.init()
   }
 
-  func callAsFunction(_ x: Tensor, rotary: LlamaRotary, keyMask: Tensor?, cache: KVCache?) -> Tensor {
+  func callAsFunction(_ x: Tensor, rotary: LlamaRotary, keyMask: Tensor?, cache: KVCache?) -> Tensor
+  {
     let h = x + self_attn(input_layernorm(x), rotary: rotary, keyMask: keyMask, cache: cache)
     return recordForward(h + mlp(post_attention_layernorm(h)), inputs: [x])
   }

@@ -8,20 +8,28 @@ enum LlamaCheckpoint {
 
   /// Drops other heads' weights and old rotary buffers; a head the checkpoint lacks
   /// (a causal-LM base fine-tuned as a classifier) starts freshly initialised (noted).
-  static func fixUp(_ w: inout [String: Tensor], keep: String?, className: String, fresh: () -> Module?) {
+  static func fixUp(
+    _ w: inout [String: Tensor], keep: String?, className: String, fresh: () -> Module?
+  ) {
     for k in Array(w.keys) where k.hasSuffix("rotary_emb.inv_freq") { w[k] = nil }
     var unused: [String] = []
-    for k in Array(w.keys) where heads.contains(where: { k.hasPrefix($0) }) && !(keep.map { k.hasPrefix($0) } ?? false) {
+    for k in Array(w.keys)
+    where heads.contains(where: { k.hasPrefix($0) }) && !(keep.map { k.hasPrefix($0) } ?? false) {
       w[k] = nil
       unused.append(k)
     }
     if !unused.isEmpty {
-      EncoderCheckpoint.note("some checkpoint weights are not used by \(className): \(unused.sorted().joined(separator: ", "))")
+      EncoderCheckpoint.note(
+        "some checkpoint weights are not used by \(className): \(unused.sorted().joined(separator: ", "))"
+      )
     }
-    guard let keep, !w.keys.contains(where: { $0.hasPrefix(keep) }), let head = fresh() else { return }
+    guard let keep, !w.keys.contains(where: { $0.hasPrefix(keep) }), let head = fresh() else {
+      return
+    }
     for (k, v) in head.stateDict() { w[keep + k] = v }
     EncoderCheckpoint.note(
-      "\(className) weights newly initialised (not in the checkpoint; train the model before using it): \(keep.dropLast())")
+      "\(className) weights newly initialised (not in the checkpoint; train the model before using it): \(keep.dropLast())"
+    )
   }
 }
 
@@ -42,7 +50,9 @@ extension LlamaForCausalLM: PretrainedModel {
   public var tiedWeightKeys: [String] { config.tieWordEmbeddings ? ["lm_head.weight"] : [] }
   public static func fixUpCheckpoint(_ w: inout [String: Tensor], config: LlamaConfig) {
     let tiedCopy = config.tieWordEmbeddings ? w.removeValue(forKey: "lm_head.weight") : nil
-    LlamaCheckpoint.fixUp(&w, keep: config.tieWordEmbeddings ? nil : "lm_head.", className: "LlamaForCausalLM") {
+    LlamaCheckpoint.fixUp(
+      &w, keep: config.tieWordEmbeddings ? nil : "lm_head.", className: "LlamaForCausalLM"
+    ) {
       let head = Linear(config.hiddenSize, config.vocabSize, bias: false)
       LlamaInit.apply(head, config)
       return head
@@ -52,7 +62,9 @@ extension LlamaForCausalLM: PretrainedModel {
 }
 
 extension LlamaForSequenceClassification: PretrainedModel {
-  public static func make(config: LlamaConfig) throws -> Module { try LlamaForSequenceClassification(config) }
+  public static func make(config: LlamaConfig) throws -> Module {
+    try LlamaForSequenceClassification(config)
+  }
   public static var architecture: String { "LlamaForSequenceClassification" }
   public static var baseModelPrefix: String { "model" }
   public static func fixUpCheckpoint(_ w: inout [String: Tensor], config: LlamaConfig) {
@@ -65,7 +77,9 @@ extension LlamaForSequenceClassification: PretrainedModel {
 }
 
 extension LlamaForTokenClassification: PretrainedModel {
-  public static func make(config: LlamaConfig) throws -> Module { try LlamaForTokenClassification(config) }
+  public static func make(config: LlamaConfig) throws -> Module {
+    try LlamaForTokenClassification(config)
+  }
   public static var architecture: String { "LlamaForTokenClassification" }
   public static var baseModelPrefix: String { "model" }
   public static func fixUpCheckpoint(_ w: inout [String: Tensor], config: LlamaConfig) {
