@@ -56,6 +56,13 @@ public enum ModelRegistry {
   public static let builtIn: [ModelFamily] = [
     ModelFamily("gpt2", config: GPT2Config.self, [.model: ModelClass(GPT2Model.self), .causalLM: ModelClass(GPT2LMHeadModel.self)]),
     ModelFamily(
+      "llama", config: LlamaConfig.self,
+      [
+        .model: ModelClass(LlamaModel.self), .causalLM: ModelClass(LlamaForCausalLM.self),
+        .sequenceClassification: ModelClass(LlamaForSequenceClassification.self),
+        .tokenClassification: ModelClass(LlamaForTokenClassification.self),
+      ]),
+    ModelFamily(
       "bert", config: BertConfig.self,
       [
         .model: ModelClass(BertModel.self), .maskedLM: ModelClass(BertForMaskedLM.self),

@@ -56,7 +56,8 @@ enum EncoderLoading {
 
   /// Rows of the word-embedding table.
   static func vocabSize(_ model: Module) -> Int? {
-    model.namedParameters().first { $0.0.hasSuffix("word_embeddings.weight") }?.1.shape[0]
+    model.namedParameters().first { $0.0.hasSuffix("word_embeddings.weight") || $0.0.hasSuffix("embed_tokens.weight") }?
+      .1.shape[0]
   }
 
   /// Whether the model takes token_type_ids (DistilBERT does not).
