@@ -122,26 +122,27 @@ struct GenerateCommand: ParsableCommand {
     Device.default = target
     try Generation.checkModelType(directory: model, seq2seq: true)
     if Generation.isSeq2Seq(directory: model) { return try runSeq2Seq() }
-    let lm = try Generation.loadCausalLanguageModel(from: model)
+    let (lm, modelDefaults) = try Generation.loadCausalLM(from: model)
+    let vocabSize = lm.vocabularySize
     lm.to(device: target)
     lm.eval()
-    let codec = try TextCodec.load(tokenizer ?? model, modelVocabSize: lm.config.vocabSize)
+    let codec = try TextCodec.load(tokenizer ?? model, modelVocabSize: vocabSize)
     let ids = try codec.encode(prompt)
     guard !ids.isEmpty else { throw ValidationError("the prompt encodes to no tokens") }
-    if let bad = ids.first(where: { $0 >= lm.config.vocabSize }) {
-      throw ValidationError("the tokenizer gives id \(bad), outside the model's vocab_size \(lm.config.vocabSize): is --tokenizer the model's?")
+    if let bad = ids.first(where: { $0 >= vocabSize }) {
+      throw ValidationError("the tokenizer gives id \(bad), outside the model's vocab_size \(vocabSize): is --tokenizer the model's?")
     }
     let (defaults, file) = try GenerationConfigFile.defaults(
-      directory: model, model: GenerationConfig(defaultsOf: lm.config))
+      directory: model, model: modelDefaults)
     var g = try checkedSettings(over: defaults, file: file)
     // Checked before any work, in the flags' spelling.
     _ = try Generation.checkedMaxLength(
-      promptLength: ids.count, config: g, maxPositions: lm.config.nPositions,
+      promptLength: ids.count, config: g, maxPositions: lm.maxPositions,
       newTokensName: g.maxNewTokens == nil ? fieldName("max_length", file: file) : fieldName("max_new_tokens", file: file),
       slidingWindowName: "--sliding-window")
-    if g.eosTokenIds.isEmpty, let eos = codec.eosTokenId, eos < lm.config.vocabSize { g.eosTokenIds = [eos] }
+    if g.eosTokenIds.isEmpty, let eos = codec.eosTokenId, eos < vocabSize { g.eosTokenIds = [eos] }
     g.padTokenId = g.padTokenId ?? g.eosTokenIds.first
-    g.suppressTokens = codec.unusedIds(modelVocabSize: lm.config.vocabSize)
+    g.suppressTokens = codec.unusedIds(modelVocabSize: vocabSize)
     let streaming = stream && g.numBeams == 1 && g.numReturnSequences == 1
     var streamer = StreamPrinter(codec: codec)
     if streaming {
