@@ -52,7 +52,7 @@ final class BloomParityTests: XCTestCase {
   func assertCloseAtTokens(_ a: Tensor, _ b: Tensor, mask: Tensor, _ tol: Double, _ what: String) {
     XCTAssertEqual(a.shape, b.shape, what)
     let keep = mask.to(.int64).int64s.enumerated().filter { $0.element == 1 }.map { Int64($0.offset) }
-    let index = Tensor(keep, shape: [keep.count])
+    let index = Tensor(keep, shape: [keep.count], device: .cpu)
     let rows = { (t: Tensor) in t.to(device: .cpu).reshape([a.shape[0] * a.shape[1], -1]).indexSelect(dim: 0, index: index) }
     assertClose(rows(a), rows(b), tol, what)
   }
@@ -109,7 +109,7 @@ final class BloomParityTests: XCTestCase {
         // The key bias adds q·b_k to a whole row of scores, which softmax ignores: its gradient
         // is rounding noise that Adam turns into ±lr steps. Compare the query and value parts.
         let keep = (0..<3 * c).filter { ($0 % (3 * d)) / d != 1 }.map(Int64.init)
-        let index = Tensor(keep, shape: [keep.count])
+        let index = Tensor(keep, shape: [keep.count], device: .cpu)
         (mine, theirs) = (p.to(device: .cpu).indexSelect(dim: 0, index: index), theirs.indexSelect(dim: 0, index: index))
       }
       assertClose(mine, theirs, 1e-4, "parameter \(name) after 5 steps")
