@@ -11,8 +11,14 @@ extension Generation {
   ) {
     try checkModelType(directory: directory)
     let model = try AutoModelForCausalLM.from(directory: directory)
-    if let gpt = model as? GPT2LMHeadModel { return (gpt, GenerationConfig(defaultsOf: gpt.config)) }
-    if let bloom = model as? BloomForCausalLM { return (bloom, GenerationConfig(defaultsOf: bloom.config)) }
-    throw LoomError("\(directory): \(type(of: model)) cannot run text generation in this Loom yet (GPT-2 and BLOOM)")
+    if let gpt = model as? GPT2LMHeadModel {
+      return (gpt, GenerationConfig(defaultsOf: gpt.config))
+    }
+    if let bloom = model as? BloomForCausalLM {
+      return (bloom, GenerationConfig(defaultsOf: bloom.config))
+    }
+    throw LoomError(
+      "\(directory): \(type(of: model)) cannot run text generation in this Loom yet (GPT-2 and BLOOM)"
+    )
   }
 }

@@ -36,14 +36,17 @@ final class BloomParityTests: XCTestCase {
   func tensor(_ name: String) throws -> Tensor { try Self.expected.tensor(name) }
 
   func causalLM(_ dir: String) throws -> BloomForCausalLM {
-    try XCTUnwrap(try AutoModelForCausalLM.from(directory: Self.fixtures + "/" + dir) as? BloomForCausalLM)
+    try XCTUnwrap(
+      try AutoModelForCausalLM.from(directory: Self.fixtures + "/" + dir) as? BloomForCausalLM)
   }
 
   func assertClose(
-    _ a: Tensor, _ b: Tensor, _ tol: Double, _ what: String, file: StaticString = #filePath, line: UInt = #line
+    _ a: Tensor, _ b: Tensor, _ tol: Double, _ what: String, file: StaticString = #filePath,
+    line: UInt = #line
   ) {
     XCTAssertEqual(a.shape, b.shape, what, file: file, line: line)
-    let worst = zip(a.toArray(Double.self), b.toArray(Double.self)).map { abs($0 - $1) }.max() ?? .infinity
+    let worst =
+      zip(a.toArray(Double.self), b.toArray(Double.self)).map { abs($0 - $1) }.max() ?? .infinity
     XCTAssertLessThanOrEqual(worst, tol, "\(what): max abs error \(worst)", file: file, line: line)
   }
 
@@ -51,9 +54,13 @@ final class BloomParityTests: XCTestCase {
   /// it a uniform row, Loom zeros), and nothing reads it.
   func assertCloseAtTokens(_ a: Tensor, _ b: Tensor, mask: Tensor, _ tol: Double, _ what: String) {
     XCTAssertEqual(a.shape, b.shape, what)
-    let keep = mask.to(.int64).int64s.enumerated().filter { $0.element == 1 }.map { Int64($0.offset) }
+    let keep = mask.to(.int64).int64s.enumerated().filter { $0.element == 1 }.map {
+      Int64($0.offset)
+    }
     let index = Tensor(keep, shape: [keep.count], device: .cpu)
-    let rows = { (t: Tensor) in t.to(device: .cpu).reshape([a.shape[0] * a.shape[1], -1]).indexSelect(dim: 0, index: index) }
+    let rows = { (t: Tensor) in
+      t.to(device: .cpu).reshape([a.shape[0] * a.shape[1], -1]).indexSelect(dim: 0, index: index)
+    }
     assertClose(rows(a), rows(b), tol, what)
   }
 
@@ -63,15 +70,21 @@ final class BloomParityTests: XCTestCase {
     let mask = try tensor("\(prefix).attention_mask")
     let out = try m.forward(
       EncoderInputs(
-        inputIds: try tensor("\(prefix).input_ids"), attentionMask: mask, labels: try tensor("\(prefix).labels")))
-    assertCloseAtTokens(out.lastHiddenState!, try tensor("\(prefix).hidden"), mask: mask, 1e-4, "\(prefix) hidden")
-    assertCloseAtTokens(out.logits!, try tensor("\(prefix).logits"), mask: mask, 1e-4, "\(prefix) logits")
+        inputIds: try tensor("\(prefix).input_ids"), attentionMask: mask,
+        labels: try tensor("\(prefix).labels")))
+    assertCloseAtTokens(
+      out.lastHiddenState!, try tensor("\(prefix).hidden"), mask: mask, 1e-4, "\(prefix) hidden")
+    assertCloseAtTokens(
+      out.logits!, try tensor("\(prefix).logits"), mask: mask, 1e-4, "\(prefix) logits")
     assertClose(out.loss!.reshape([1]), try tensor("\(prefix).loss"), 1e-4, "\(prefix) loss")
     out.loss!.backward()
     let params = m.namedParameters()
     XCTAssertEqual(params.count, parameters)
-    XCTAssertEqual(params.count, Self.expected.names.filter { $0.hasPrefix("\(prefix).grad.") }.count)
-    for (name, p) in params { assertClose(p.grad!, try tensor("\(prefix).grad.\(name)"), 1e-4, "\(prefix) grad \(name)") }
+    XCTAssertEqual(
+      params.count, Self.expected.names.filter { $0.hasPrefix("\(prefix).grad.") }.count)
+    for (name, p) in params {
+      assertClose(p.grad!, try tensor("\(prefix).grad.\(name)"), 1e-4, "\(prefix) grad \(name)")
+    }
   }
 
   func testCausalLMHiddenLogitsLossAndEveryGradientMatchTransformers() throws {
@@ -100,34 +113,45 @@ final class BloomParityTests: XCTestCase {
       opt.zeroGrad()
       losses.append(loss.item())
     }
-    for (a, b) in zip(losses, try tensor("post.adamw.losses").toArray(Double.self)) { XCTAssertEqual(a, b, accuracy: 1e-4) }
+    for (a, b) in zip(losses, try tensor("post.adamw.losses").toArray(Double.self)) {
+      XCTAssertEqual(a, b, accuracy: 1e-4)
+    }
     let (c, heads) = (m.config.hiddenSize, m.config.nHead)
     let d = c / heads
     for (name, p) in m.namedParameters() {
-      var mine = p, theirs = try tensor("post.adamw.\(name)")
+      var mine = p
+      var theirs = try tensor("post.adamw.\(name)")
       if name.hasSuffix("query_key_value.bias") {
         // The key bias adds q·b_k to a whole row of scores, which softmax ignores: its gradient
         // is rounding noise that Adam turns into ±lr steps. Compare the query and value parts.
         let keep = (0..<3 * c).filter { ($0 % (3 * d)) / d != 1 }.map(Int64.init)
         let index = Tensor(keep, shape: [keep.count], device: .cpu)
-        (mine, theirs) = (p.to(device: .cpu).indexSelect(dim: 0, index: index), theirs.indexSelect(dim: 0, index: index))
+        (mine, theirs) = (
+          p.to(device: .cpu).indexSelect(dim: 0, index: index),
+          theirs.indexSelect(dim: 0, index: index)
+        )
       }
       assertClose(mine, theirs, 1e-4, "parameter \(name) after 5 steps")
     }
   }
 
   func testSequenceAndTokenClassificationMatchTransformers() throws {
-    for (prefix, task) in [("cls", AutoTask.sequenceClassification), ("tok", .tokenClassification)] {
+    for (prefix, task) in [("cls", AutoTask.sequenceClassification), ("tok", .tokenClassification)]
+    {
       let dir = Self.fixtures + "/bloom-tiny-" + prefix
       let loaded: Module =
         task == .sequenceClassification
-        ? try AutoModelForSequenceClassification.from(directory: dir) : try AutoModelForTokenClassification.from(directory: dir)
+        ? try AutoModelForSequenceClassification.from(directory: dir)
+        : try AutoModelForTokenClassification.from(directory: dir)
       let m = try XCTUnwrap(loaded as? any EncoderModel)
-      XCTAssertTrue(prefix == "cls" ? m is BloomForSequenceClassification : m is BloomForTokenClassification)
+      XCTAssertTrue(
+        prefix == "cls" ? m is BloomForSequenceClassification : m is BloomForTokenClassification)
       m.train()
       let mask = try tensor("\(prefix).attention_mask")
       let out = try m.forward(
-        EncoderInputs(inputIds: try tensor("\(prefix).input_ids"), attentionMask: mask, labels: try tensor("\(prefix).labels")))
+        EncoderInputs(
+          inputIds: try tensor("\(prefix).input_ids"), attentionMask: mask,
+          labels: try tensor("\(prefix).labels")))
       if prefix == "cls" {
         // Pooled at the last non-pad token: row 1 is left-padded, so both rows pool position 8.
         assertClose(out.logits!, try tensor("cls.logits"), 1e-4, "cls logits")
@@ -145,7 +169,9 @@ final class BloomParityTests: XCTestCase {
   func testSequenceClassificationPoolsTheLastNonPadToken() throws {
     let ids = Tensor([Int64(5), 6, 3, 3, 3, 3, 7, 8], shape: [2, 4])
     XCTAssertEqual(try BloomForSequenceClassification.lastTokens(ids, padTokenId: 3), [1, 3])
-    XCTAssertEqual(try BloomForSequenceClassification.lastTokens(ids.slice(dim: 0, end: 1), padTokenId: nil), [3])
+    XCTAssertEqual(
+      try BloomForSequenceClassification.lastTokens(ids.slice(dim: 0, end: 1), padTokenId: nil), [3]
+    )
     XCTAssertThrowsError(try BloomForSequenceClassification.lastTokens(ids, padTokenId: nil)) {
       XCTAssertTrue("\($0)".contains("pad_token_id"), "\($0)")
     }
@@ -162,18 +188,25 @@ final class BloomParityTests: XCTestCase {
     m.eval()
     let g = Self.generation
     XCTAssertEqual(
-      try Generation.generate(m, prompts: g.prompts, config: config(m) { $0.maxNewTokens = 8 }), g.batched_greedy)
+      try Generation.generate(m, prompts: g.prompts, config: config(m) { $0.maxNewTokens = 8 }),
+      g.batched_greedy)
     XCTAssertEqual(
       try Generation.generate(
         m, prompts: g.prompts,
         config: config(m) {
-          $0.maxNewTokens = 8; $0.numBeams = 3; $0.lengthPenalty = 1.3; $0.noRepeatNgramSize = 2
+          $0.maxNewTokens = 8
+          $0.numBeams = 3
+          $0.lengthPenalty = 1.3
+          $0.noRepeatNgramSize = 2
         }), g.batched_beam)
     XCTAssertEqual(
       try Generation.generate(
         m, prompts: [g.prompts[0]],
         config: config(m) {
-          $0.maxNewTokens = 10; $0.numBeams = 4; $0.numReturnSequences = 2; $0.earlyStopping = .enabled
+          $0.maxNewTokens = 10
+          $0.numBeams = 4
+          $0.numReturnSequences = 2
+          $0.earlyStopping = .enabled
         }), g.beam)
   }
 
@@ -184,12 +217,35 @@ final class BloomParityTests: XCTestCase {
     let mask = Tensor([Int64(0), 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1], shape: [2, 7])
     let full = noGrad { m(ids, attentionMask: mask) }
     let caches = m.makeState(batch: 2, capacity: 2).selfAttention
-    var steps = [noGrad { m(ids.slice(dim: 1, end: 4), attentionMask: mask.slice(dim: 1, end: 4), caches: caches) }]
+    var steps = [
+      noGrad {
+        m(ids.slice(dim: 1, end: 4), attentionMask: mask.slice(dim: 1, end: 4), caches: caches)
+      }
+    ]
     for t in 4..<7 {
       steps.append(
-        noGrad { m(ids.slice(dim: 1, start: t, end: t + 1), attentionMask: mask.slice(dim: 1, end: t + 1), caches: caches) })
+        noGrad {
+          m(
+            ids.slice(dim: 1, start: t, end: t + 1), attentionMask: mask.slice(dim: 1, end: t + 1),
+            caches: caches)
+        })
     }
     assertCloseAtTokens(Tensor.cat(steps, dim: 1), full, mask: mask, 1e-4, "cached logits")
+  }
+
+  /// ALiBi rides in the q/k columns, so training takes the fused flash kernel (not the
+  /// composite path that materialises scores), with and without a padding mask.
+  func testAttentionRunsTheFusedKernel() throws {
+    let m = try causalLM("bloom-tiny")
+    m.train()
+    let ids = try tensor("lm.input_ids")
+    for mask in [nil, try tensor("lm.attention_mask")] {
+      let dot = GraphDOT.make(m(ids, attentionMask: mask).sum())
+      XCTAssertEqual(
+        dot.components(separatedBy: "ScaledDotProductFlashAttentionBackward").count - 1, 2,
+        "one per block")
+      XCTAssertFalse(dot.contains("SoftmaxBackward"), "no composite attention")
+    }
   }
 
   /// HF's `_get_alibi_slopes` for powers of two and not, and positions that skip left padding.
@@ -199,22 +255,30 @@ final class BloomParityTests: XCTestCase {
     XCTAssertEqual(Alibi.slopes(heads: 6), [0.25, 0.0625, 0.015625, 0.00390625, 0.5, 0.125])
     XCTAssertEqual(Alibi.slopes(heads: 1), [0.00390625])
     let mask = Tensor([Int64(0), 0, 1, 1, 1, 1, 1, 1, 1, 0], shape: [2, 5])
-    XCTAssertEqual(Alibi.positions(batch: 2, past: 0, length: 5, attentionMask: mask), [0, 0, 0, 1, 2, 0, 1, 2, 3, 0])
-    XCTAssertEqual(Alibi.positions(batch: 2, past: 3, length: 2, attentionMask: mask), [1, 2, 3, 0])
+    XCTAssertEqual(
+      Alibi.positions(batch: 2, past: 0, length: 5, attentionMask: mask),
+      [0, 0, 0, 1, 2, 0, 1, 2, 3, 0])
+    XCTAssertEqual(
+      Alibi.positions(batch: 2, past: 3, length: 2, attentionMask: mask), [1, 2, 3, 0])
     XCTAssertEqual(Alibi.positions(batch: 1, past: 2, length: 2, attentionMask: nil), [2, 3])
   }
 
   func testSaveWritesHFNamesAndRoundTrips() throws {
-    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("loom-bloom-\(UUID())").path
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("loom-bloom-\(UUID())")
+      .path
     defer { try? FileManager.default.removeItem(atPath: dir) }
     for name in ["bloom-tiny", "bloom-tiny-post"] {
       let m = try causalLM(name)
       try m.savePretrained(to: dir)
-      let theirs = try SafeTensorsFile(path: Self.fixtures + "/\(name)/model.safetensors").names.sorted()
-      XCTAssertEqual(try SafeTensorsFile(path: dir + "/model.safetensors").names.sorted(), theirs, name)
+      let theirs = try SafeTensorsFile(path: Self.fixtures + "/\(name)/model.safetensors").names
+        .sorted()
+      XCTAssertEqual(
+        try SafeTensorsFile(path: dir + "/model.safetensors").names.sorted(), theirs, name)
       XCTAssertTrue(theirs.contains("transformer.h.1.self_attention.query_key_value.weight"))
       XCTAssertTrue(theirs.contains("transformer.word_embeddings_layernorm.weight"))
-      let config = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/config.json"))) as! [String: Any]
+      let config =
+        try JSONSerialization.jsonObject(
+          with: Data(contentsOf: URL(fileURLWithPath: dir + "/config.json"))) as! [String: Any]
       XCTAssertEqual(config["model_type"] as? String, "bloom")
       XCTAssertEqual(config["architectures"] as? [String], ["BloomForCausalLM"])
       XCTAssertEqual(config["n_head"] as? Int, m.config.nHead)
@@ -231,16 +295,21 @@ final class BloomParityTests: XCTestCase {
     let lm = try causalLM("bloom-tiny")
     let ids = Tensor([Int64(5), 17, 42, 8], shape: [1, 4])
     assertClose(noGrad { base(ids) }, noGrad { lm.transformer(ids) }, 0, "base hidden states")
-    let cls = try XCTUnwrap(try AutoModelForSequenceClassification.from(directory: dir) as? BloomForSequenceClassification)
+    let cls = try XCTUnwrap(
+      try AutoModelForSequenceClassification.from(directory: dir) as? BloomForSequenceClassification
+    )
     XCTAssertEqual(cls.score.weight.shape, [2, 12])
-    assertClose(cls.transformer.word_embeddings.weight, lm.transformer.word_embeddings.weight, 0, "trunk loaded")
+    assertClose(
+      cls.transformer.word_embeddings.weight, lm.transformer.word_embeddings.weight, 0,
+      "trunk loaded")
   }
 
   func testConfigAliasesAndBadConfigsAreClearErrors() throws {
     func decode(_ json: String) throws -> BloomConfig {
       try ConfigFile.decode(BloomConfig.self, from: Data(json.utf8), path: "config.json")
     }
-    let old = try decode(#"{"n_embed": 32, "num_hidden_layers": 3, "num_attention_heads": 4, "vocab_size": 100}"#)
+    let old = try decode(
+      #"{"n_embed": 32, "num_hidden_layers": 3, "num_attention_heads": 4, "vocab_size": 100}"#)
     XCTAssertEqual([old.hiddenSize, old.nLayer, old.nHead, old.vocabSize], [32, 3, 4, 100])
     XCTAssertEqual(BloomConfig(), try decode("{}"), "HF's defaults")
     let bad: [(String, String)] = [
@@ -253,17 +322,24 @@ final class BloomParityTests: XCTestCase {
       (#"{"hidden_size": "wide"}"#, "hidden_size"),
     ]
     for (json, message) in bad {
-      XCTAssertThrowsError(try decode(json), json) { XCTAssertTrue("\($0)".contains(message), "\(json): \($0)") }
+      XCTAssertThrowsError(try decode(json), json) {
+        XCTAssertTrue("\($0)".contains(message), "\(json): \($0)")
+      }
     }
   }
 
   func testBadInputsAreClearErrors() throws {
     let m = try causalLM("bloom-tiny")
-    XCTAssertThrowsError(try m.forward(EncoderInputs(inputIds: Tensor([Int64(5), 400], shape: [1, 2])))) {
+    XCTAssertThrowsError(
+      try m.forward(EncoderInputs(inputIds: Tensor([Int64(5), 400], shape: [1, 2])))
+    ) {
       XCTAssertTrue("\($0)".contains("vocab_size"), "\($0)")
     }
     XCTAssertThrowsError(
-      try m.forward(EncoderInputs(inputIds: Tensor([Int64(5), 6], shape: [1, 2]), attentionMask: Tensor([Int64(1)], shape: [1, 1])))
+      try m.forward(
+        EncoderInputs(
+          inputIds: Tensor([Int64(5), 6], shape: [1, 2]),
+          attentionMask: Tensor([Int64(1)], shape: [1, 1])))
     ) { XCTAssertTrue("\($0)".contains("attention_mask"), "\($0)") }
   }
 }

@@ -18,23 +18,29 @@ final class GenerateBloomCLITests: XCTestCase {
     XCTAssertTrue(lm is BloomForCausalLM)
     XCTAssertEqual(defaults.eosTokenIds, [2])
     XCTAssertEqual(defaults.padTokenId, 3)
-    let r = try runLoom(["generate", "--model", Self.model, "--prompt", g.text_prompt, "--max-new-tokens", "8"])
+    let r = try runLoom([
+      "generate", "--model", Self.model, "--prompt", g.text_prompt, "--max-new-tokens", "8",
+    ])
     XCTAssertEqual(r.status, 0, r.err)
     XCTAssertEqual(r.out, g.text + "\n")
     let emulated = try runLoom([
-      "generate", "--model", Self.model, "--prompt", g.text_prompt, "--max-new-tokens", "8", "--device", "emulated",
+      "generate", "--model", Self.model, "--prompt", g.text_prompt, "--max-new-tokens", "8",
+      "--device", "emulated",
     ])
     XCTAssertEqual(emulated.out, r.out, emulated.err)
   }
 
   func testBadConfigIsAClearError() throws {
-    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("loom-bloom-cli-\(UUID())").path
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent(
+      "loom-bloom-cli-\(UUID())"
+    ).path
     defer { try? FileManager.default.removeItem(atPath: dir) }
     try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
     for f in ["model.safetensors", "tokenizer.json"] {
       try FileManager.default.copyItem(atPath: Self.model + "/" + f, toPath: dir + "/" + f)
     }
-    try Data(#"{"model_type": "bloom", "hidden_size": 12, "n_head": 5}"#.utf8).write(to: URL(fileURLWithPath: dir + "/config.json"))
+    try Data(#"{"model_type": "bloom", "hidden_size": 12, "n_head": 5}"#.utf8).write(
+      to: URL(fileURLWithPath: dir + "/config.json"))
     let r = try runLoom(["generate", "--model", dir, "--prompt", "hello"])
     XCTAssertNotEqual(r.status, 0)
     XCTAssertTrue(r.err.contains("hidden_size (12) must be divisible by n_head (5)"), r.err)

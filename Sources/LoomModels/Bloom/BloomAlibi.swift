@@ -27,7 +27,9 @@ public enum Alibi {
 
   /// Positions [B, length] of the `length` tokens after `past`: (cumsum(mask) − 1) · mask over
   /// the full [B, past + length] mask, or past..<past + length without one.
-  public static func positions(batch: Int, past: Int, length: Int, attentionMask: Tensor?) -> [Float] {
+  public static func positions(batch: Int, past: Int, length: Int, attentionMask: Tensor?)
+    -> [Float]
+  {
     guard let mask = attentionMask else {
       return (0..<batch).flatMap { _ in (past..<past + length).map(Float.init) }
     }
@@ -38,7 +40,9 @@ public enum Alibi {
       var running: Int64 = 0
       for c in 0..<total {
         running += m[r * total + c]
-        if c >= total - length { out[r * length + c - (total - length)] = Float((running - 1) * m[r * total + c]) }
+        if c >= total - length {
+          out[r * length + c - (total - length)] = Float((running - 1) * m[r * total + c])
+        }
       }
     }
     return out
@@ -51,13 +55,19 @@ public enum Alibi {
     let key: Tensor
 
     init(
-      heads: Int, scale: Double, batch: Int, past: Int, length: Int, attentionMask: Tensor?, dtype: DType,
+      heads: Int, scale: Double, batch: Int, past: Int, length: Int, attentionMask: Tensor?,
+      dtype: DType,
       device: Device
     ) {
       let s = Alibi.slopes(heads: heads).map { Float(Double($0) / scale) }
-      query = Tensor(s, shape: [1, heads, 1, 1], device: device).to(dtype).expand([batch, heads, length, 1])
-      let p = Alibi.positions(batch: batch, past: past, length: length, attentionMask: attentionMask)
-      key = Tensor(p, shape: [batch, 1, length, 1], device: device).to(dtype).expand([batch, heads, length, 1])
+      query = Tensor(s, shape: [1, heads, 1, 1], device: device).to(dtype).expand([
+        batch, heads, length, 1,
+      ])
+      let p = Alibi.positions(
+        batch: batch, past: past, length: length, attentionMask: attentionMask)
+      key = Tensor(p, shape: [batch, 1, length, 1], device: device).to(dtype).expand([
+        batch, heads, length, 1,
+      ])
     }
   }
 }

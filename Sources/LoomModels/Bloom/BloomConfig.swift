@@ -7,7 +7,9 @@ import LoomNN
 /// `num_hidden_layers` / `num_attention_heads` (HF's attribute_map); all are read.
 public struct BloomConfig: PretrainedConfig, Equatable {
   public static let modelType = "bloom"
-  public static let floatOnlyKeys = ["layer_norm_epsilon", "initializer_range", "hidden_dropout", "attention_dropout"]
+  public static let floatOnlyKeys = [
+    "layer_norm_epsilon", "initializer_range", "hidden_dropout", "attention_dropout",
+  ]
 
   public var vocabSize = 250880
   public var hiddenSize = 64
@@ -36,22 +38,26 @@ public struct BloomConfig: PretrainedConfig, Equatable {
 
   public static let fields: [ConfigField<BloomConfig>] =
     [
-      .init("vocab_size", \.vocabSize), .init("hidden_size", \.hiddenSize), .init("n_layer", \.nLayer),
+      .init("vocab_size", \.vocabSize), .init("hidden_size", \.hiddenSize),
+      .init("n_layer", \.nLayer),
       .init("n_head", \.nHead), .init("layer_norm_epsilon", \.layerNormEpsilon),
       .init("initializer_range", \.initializerRange), .init("use_cache", \.useCache),
-      .init("bos_token_id", \.bosTokenId), .init(idList: "eos_token_id", \.eosTokenId, more: \.moreEosTokenIds),
+      .init("bos_token_id", \.bosTokenId),
+      .init(idList: "eos_token_id", \.eosTokenId, more: \.moreEosTokenIds),
       .init("pad_token_id", \.padTokenId),
       .init("apply_residual_connection_post_layernorm", \.applyResidualConnectionPostLayernorm),
       .init("hidden_dropout", \.hiddenDropout), .init("attention_dropout", \.attentionDropout),
       .init("pretraining_tp", \.pretrainingTp), .init("slow_but_exact", \.slowButExact),
-      .init("tie_word_embeddings", \.tieWordEmbeddings), .init("classifier_dropout", \.classifierDropout),
+      .init("tie_word_embeddings", \.tieWordEmbeddings),
+      .init("classifier_dropout", \.classifierDropout),
     ] + EncoderLabels.fields(\.labels)
 
   public init() {}
 
   /// HF's defaults with the sizes given (like `BloomConfig(hidden_size=…)`).
   public init(
-    vocabSize: Int = 250880, hiddenSize: Int = 64, nLayer: Int = 2, nHead: Int = 8, padTokenId: Int? = nil,
+    vocabSize: Int = 250880, hiddenSize: Int = 64, nLayer: Int = 2, nHead: Int = 8,
+    padTokenId: Int? = nil,
     numLabels: Int = 2
   ) {
     self.vocabSize = vocabSize
@@ -67,10 +73,14 @@ public struct BloomConfig: PretrainedConfig, Equatable {
     let c = try decoder.container(keyedBy: JSONKey.self)
     // HF: n_embed, when given, is hidden_size; the attribute_map's long names are aliases.
     if let v = try c.decodeIfPresent(Int.self, forKey: JSONKey("n_embed")) { config.hiddenSize = v }
-    if !c.contains(JSONKey("n_layer")), let v = try c.decodeIfPresent(Int.self, forKey: JSONKey("num_hidden_layers")) {
+    if !c.contains(JSONKey("n_layer")),
+      let v = try c.decodeIfPresent(Int.self, forKey: JSONKey("num_hidden_layers"))
+    {
       config.nLayer = v
     }
-    if !c.contains(JSONKey("n_head")), let v = try c.decodeIfPresent(Int.self, forKey: JSONKey("num_attention_heads")) {
+    if !c.contains(JSONKey("n_head")),
+      let v = try c.decodeIfPresent(Int.self, forKey: JSONKey("num_attention_heads"))
+    {
       config.nHead = v
     }
     try config.labels.applyNumLabels(from: decoder)
@@ -89,7 +99,8 @@ public struct BloomConfig: PretrainedConfig, Equatable {
   /// Checks the sizes a model needs (before anything is allocated), naming the field at fault.
   public func validate() throws {
     try Self.checkSizes([
-      ("vocab_size", vocabSize, 1 << 22), ("hidden_size", hiddenSize, 1 << 16), ("n_layer", nLayer, 1 << 10),
+      ("vocab_size", vocabSize, 1 << 22), ("hidden_size", hiddenSize, 1 << 16),
+      ("n_layer", nLayer, 1 << 10),
       ("n_head", nHead, 1 << 10), ("pretraining_tp", pretrainingTp, 1 << 10),
     ])
     guard hiddenSize % nHead == 0 else {
@@ -97,7 +108,8 @@ public struct BloomConfig: PretrainedConfig, Equatable {
     }
     if pretrainingTp > 1, slowButExact, hiddenSize % pretrainingTp != 0 {
       throw LoomError(
-        "config: hidden_size (\(hiddenSize)) must be divisible by pretraining_tp (\(pretrainingTp)) when slow_but_exact is true")
+        "config: hidden_size (\(hiddenSize)) must be divisible by pretraining_tp (\(pretrainingTp)) when slow_but_exact is true"
+      )
     }
     for (name, p) in [
       ("hidden_dropout", hiddenDropout), ("attention_dropout", attentionDropout),
@@ -114,12 +126,16 @@ public struct BloomConfig: PretrainedConfig, Equatable {
     }
     try labels.validate()
     try Self.checkParameterCount(
-      parameterTerms, fields: "vocab_size \(vocabSize), hidden_size \(hiddenSize), n_layer \(nLayer)")
+      parameterTerms,
+      fields: "vocab_size \(vocabSize), hidden_size \(hiddenSize), n_layer \(nLayer)")
   }
 
   /// The weights' sizes as products of fields (biases and norms are lower order).
   var parameterTerms: [[Int]] {
-    [[vocabSize, hiddenSize], [nLayer, 12, hiddenSize, hiddenSize], tieWordEmbeddings ? [] : [vocabSize, hiddenSize]]
+    [
+      [vocabSize, hiddenSize], [nLayer, 12, hiddenSize, hiddenSize],
+      tieWordEmbeddings ? [] : [vocabSize, hiddenSize],
+    ]
   }
   public var parameterEstimate: Int? { Self.count(parameterTerms) }
 }

@@ -26,7 +26,8 @@ public final class BloomForSequenceClassification: Module, EncoderModel {
     guard let pad = padTokenId.map(Int64.init) else {
       guard b == 1 else {
         throw LoomError(
-          "BloomForSequenceClassification: a batch of \(b) needs pad_token_id in config.json to find each row's last token (HF: \"Cannot handle batch sizes > 1 if no padding token is defined\")")
+          "BloomForSequenceClassification: a batch of \(b) needs pad_token_id in config.json to find each row's last token (HF: \"Cannot handle batch sizes > 1 if no padding token is defined\")"
+        )
       }
       return [t - 1]
     }
@@ -40,13 +41,16 @@ public final class BloomForSequenceClassification: Module, EncoderModel {
     var out = try transformer.forward(inputs)
     let t = inputs.inputIds.shape[1]
     let flat = out.lastHiddenState!.reshape([-1, config.hiddenSize])
-    let index = Tensor(rows.enumerated().map { Int64($0.offset * t + $0.element) }, shape: [rows.count], device: flat.device)
+    let index = Tensor(
+      rows.enumerated().map { Int64($0.offset * t + $0.element) }, shape: [rows.count],
+      device: flat.device)
     // Scoring only the pooled rows gives HF's pooled logits without the [B, T, labels] tensor.
     let logits = score(flat.indexSelect(dim: 0, index: index))
     out.logits = logits
     if let labels = inputs.labels {
       out.loss = try HeadLoss.sequenceClassification(
-        logits, labels.to(device: logits.device), numLabels: config.numLabels, problemType: config.labels.problemType)
+        logits, labels.to(device: logits.device), numLabels: config.numLabels,
+        problemType: config.labels.problemType)
     }
     return out
   }
@@ -71,10 +75,14 @@ public final class BloomForTokenClassification: Module, EncoderModel {
 
   public func forward(_ inputs: EncoderInputs) throws -> EncoderOutput {
     var out = try transformer.forward(inputs)
-    let logits = classifier(dropout(out.lastHiddenState!, p: config.classifierDropout ?? config.hiddenDropout, training: training))
+    let logits = classifier(
+      dropout(
+        out.lastHiddenState!, p: config.classifierDropout ?? config.hiddenDropout,
+        training: training))
     out.logits = logits
     if let labels = inputs.labels {
-      out.loss = try HeadLoss.tokenClassification(logits, labels.to(device: logits.device), numLabels: config.numLabels)
+      out.loss = try HeadLoss.tokenClassification(
+        logits, labels.to(device: logits.device), numLabels: config.numLabels)
     }
     return out
   }

@@ -39,9 +39,11 @@ public final class BloomAttention: Module {
     // The cache keeps keys with their position column: old positions never change.
     if let cache { (k, v) = cache.append(keys: k, values: v) }
     let y = scaledDotProductAttention(
-      q, k, v, mask: keyMask, isCausal: true, dropoutP: attentionDropout, training: training, scale: scale)
+      q, k, v, mask: keyMask, isCausal: true, dropoutP: attentionDropout, training: training,
+      scale: scale)
     let merged = y.transpose(1, 2).reshape([b, t, c])
-    return recordForward(dropout(dense(merged), p: hiddenDropout, training: training) + residual, inputs: [x])
+    return recordForward(
+      dropout(dense(merged), p: hiddenDropout, training: training) + residual, inputs: [x])
   }
 }
 
@@ -60,7 +62,9 @@ public final class BloomMLP: Module {
   }
 
   func callAsFunction(_ x: Tensor, residual: Tensor) -> Tensor {
-    dropout(dense_4h_to_h(Activation.geluNew(dense_h_to_4h(x))), p: hiddenDropout, training: training) + residual
+    dropout(
+      dense_4h_to_h(Activation.geluNew(dense_h_to_4h(x))), p: hiddenDropout, training: training)
+      + residual
   }
 }
 
@@ -82,9 +86,12 @@ public final class BloomBlock: Module {
     super.init()
   }
 
-  func callAsFunction(_ x: Tensor, alibi: Alibi.Columns, keyMask: Tensor?, cache: KVCache?) -> Tensor {
+  func callAsFunction(_ x: Tensor, alibi: Alibi.Columns, keyMask: Tensor?, cache: KVCache?)
+    -> Tensor
+  {
     let ln1 = input_layernorm(x)
-    let h = self_attention(ln1, residual: postLayernormResidual ? ln1 : x, alibi: alibi, keyMask: keyMask, cache: cache)
+    let h = self_attention(
+      ln1, residual: postLayernormResidual ? ln1 : x, alibi: alibi, keyMask: keyMask, cache: cache)
     let ln2 = post_attention_layernorm(h)
     return recordForward(mlp(ln2, residual: postLayernormResidual ? ln2 : h), inputs: [x])
   }

@@ -27,17 +27,22 @@ public final class BloomModel: Module, EncoderModel {
   /// ALiBi has no position table: any length the caller can hold.
   public var maxSequenceLength: Int { 1 << 20 }
 
-  override public func callAsFunction(_ ids: Tensor) -> Tensor { self(ids, attentionMask: nil, caches: nil) }
+  override public func callAsFunction(_ ids: Tensor) -> Tensor {
+    self(ids, attentionMask: nil, caches: nil)
+  }
 
   /// Last hidden states [B, T, C] (HF's `last_hidden_state`).
-  public func callAsFunction(_ ids: Tensor, attentionMask: Tensor? = nil, caches: [KVCache]? = nil) -> Tensor {
+  public func callAsFunction(_ ids: Tensor, attentionMask: Tensor? = nil, caches: [KVCache]? = nil)
+    -> Tensor
+  {
     hiddenStates(ids: ids, attentionMask: attentionMask, caches: caches).last
   }
 
   /// The trunk from `ids` [B, T] or `inputsEmbeds` [B, T, C] (prompt tuning prepends to these):
   /// the final hidden states and, with `all`, the embeddings' output then each block's.
   public func hiddenStates(
-    ids: Tensor? = nil, inputsEmbeds: Tensor? = nil, attentionMask: Tensor? = nil, caches: [KVCache]? = nil,
+    ids: Tensor? = nil, inputsEmbeds: Tensor? = nil, attentionMask: Tensor? = nil,
+    caches: [KVCache]? = nil,
     all: Bool = false
   ) -> (last: Tensor, all: [Tensor]?) {
     let device = word_embeddings.weight.device
@@ -45,7 +50,9 @@ public final class BloomModel: Module, EncoderModel {
     if let inputsEmbeds {
       embeds = inputsEmbeds.to(device: device)
     } else if let ids {
-      guard ids.rank == 2 else { opFailure("Bloom: input ids must be [batch, sequence], got shape \(ids.shape)") }
+      guard ids.rank == 2 else {
+        opFailure("Bloom: input ids must be [batch, sequence], got shape \(ids.shape)")
+      }
       embeds = word_embeddings(ids.to(device: device))
     } else {
       opFailure("Bloom: pass input ids or inputs_embeds")
@@ -54,11 +61,14 @@ public final class BloomModel: Module, EncoderModel {
     let mask = attentionMask?.to(device: device)
     let past = caches?.first?.length ?? 0
     if let mask, mask.shape != [b, past + t] {
-      opFailure("Bloom: attention_mask must be [batch, past + new tokens] = [\(b), \(past + t)], got \(mask.shape)")
+      opFailure(
+        "Bloom: attention_mask must be [batch, past + new tokens] = [\(b), \(past + t)], got \(mask.shape)"
+      )
     }
     var x = word_embeddings_layernorm(embeds)
     let alibi = Alibi.Columns(
-      heads: config.nHead, scale: 1 / Double(config.headDim).squareRoot(), batch: b, past: past, length: t,
+      heads: config.nHead, scale: 1 / Double(config.headDim).squareRoot(), batch: b, past: past,
+      length: t,
       attentionMask: mask, dtype: x.dtype, device: device)
     // Key padding mask [B, 1, 1, past + T]: true where a real token is.
     let keyMask = mask.map { $0.to(.bool).reshape([b, 1, 1, -1]) }
@@ -84,16 +94,20 @@ public final class BloomModel: Module, EncoderModel {
   }
 
   /// Fresh per-layer caches (keys carry the ALiBi column, so they are sized on first use).
-  func makeCaches(capacity: Int) -> [KVCache] { (0..<config.nLayer).map { _ in KVCache(capacity: capacity) } }
+  func makeCaches(capacity: Int) -> [KVCache] {
+    (0..<config.nLayer).map { _ in KVCache(capacity: capacity) }
+  }
 }
 
 enum BloomInputs {
   static func check(_ inputs: EncoderInputs, config: BloomConfig) throws {
     let ids = inputs.inputIds
     guard ids.rank == 2, ids.shape[1] > 0 else {
-      throw LoomError("Bloom: input_ids must be [batch, sequence] with a token or more, got shape \(ids.shape)")
+      throw LoomError(
+        "Bloom: input_ids must be [batch, sequence] with a token or more, got shape \(ids.shape)")
     }
-    _ = try EncoderInputCheck.ids(ids, name: "input_ids", below: config.vocabSize, field: "vocab_size", model: "Bloom")
+    _ = try EncoderInputCheck.ids(
+      ids, name: "input_ids", below: config.vocabSize, field: "vocab_size", model: "Bloom")
     try EncoderInputCheck.shape(inputs.attentionMask, "attention_mask", like: ids, model: "Bloom")
   }
 }
@@ -108,7 +122,8 @@ public final class BloomForCausalLM: Module, CausalLanguageModel, EncoderModel {
 
   public init(_ config: BloomConfig) throws {
     transformer = try BloomModel(config, initialise: false)
-    lm_head = config.tieWordEmbeddings ? nil : Linear(config.hiddenSize, config.vocabSize, bias: false)
+    lm_head =
+      config.tieWordEmbeddings ? nil : Linear(config.hiddenSize, config.vocabSize, bias: false)
     self.config = config
     super.init()
     EncoderInit.apply(self, std: config.initializerRange, paddingIdx: nil)
@@ -119,29 +134,40 @@ public final class BloomForCausalLM: Module, CausalLanguageModel, EncoderModel {
   public var maxSequenceLength: Int { transformer.maxSequenceLength }
   var headWeight: Tensor { lm_head?.weight ?? transformer.word_embeddings.weight }
 
-  override public func callAsFunction(_ ids: Tensor) -> Tensor { self(ids, attentionMask: nil, caches: nil) }
+  override public func callAsFunction(_ ids: Tensor) -> Tensor {
+    self(ids, attentionMask: nil, caches: nil)
+  }
 
   /// Logits [B, T, V].
-  public func callAsFunction(_ ids: Tensor, attentionMask: Tensor? = nil, caches: [KVCache]? = nil) -> Tensor {
-    recordForward(linear(transformer(ids, attentionMask: attentionMask, caches: caches), weight: headWeight), inputs: [ids])
+  public func callAsFunction(_ ids: Tensor, attentionMask: Tensor? = nil, caches: [KVCache]? = nil)
+    -> Tensor
+  {
+    recordForward(
+      linear(transformer(ids, attentionMask: attentionMask, caches: caches), weight: headWeight),
+      inputs: [ids])
   }
 
   /// Logits for `inputsEmbeds` [B, T, C] (HF's `inputs_embeds=`).
   public func logits(inputsEmbeds: Tensor, attentionMask: Tensor? = nil) -> Tensor {
-    linear(transformer.hiddenStates(inputsEmbeds: inputsEmbeds, attentionMask: attentionMask).last, weight: headWeight)
+    linear(
+      transformer.hiddenStates(inputsEmbeds: inputsEmbeds, attentionMask: attentionMask).last,
+      weight: headWeight)
   }
 
   /// HF's causal-LM loss: logits at t predict labels at t + 1, −100 ignored, mean over the rest.
   public static func causalLoss(_ logits: Tensor, labels: Tensor) -> Tensor {
     let (t, v) = (logits.shape[1], logits.shape[2])
     let targets = labels.to(device: logits.device).to(.int64).slice(dim: 1, start: 1, end: t)
-    return crossEntropy(logits.slice(dim: 1, start: 0, end: t - 1).reshape([-1, v]), targets.contiguous().reshape([-1]))
+    return crossEntropy(
+      logits.slice(dim: 1, start: 0, end: t - 1).reshape([-1, v]),
+      targets.contiguous().reshape([-1]))
   }
 
   /// `logits` and, with labels, the loss (the Trainer's entry point).
   public func forward(_ inputs: EncoderInputs) throws -> EncoderOutput {
     try BloomInputs.check(inputs, config: config)
-    try EncoderInputCheck.shape(inputs.labels, "labels", like: inputs.inputIds, model: "BloomForCausalLM")
+    try EncoderInputCheck.shape(
+      inputs.labels, "labels", like: inputs.inputIds, model: "BloomForCausalLM")
     let (last, all) = transformer.hiddenStates(
       ids: inputs.inputIds, attentionMask: inputs.attentionMask, all: inputs.outputHiddenStates)
     var out = EncoderOutput()

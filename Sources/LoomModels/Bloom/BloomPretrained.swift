@@ -7,7 +7,8 @@ import LoomNN
 /// missing head starts freshly initialised (noted on stderr).
 enum BloomCheckpoint {
   static let rules = EncoderCheckpoint(
-    prefix: "transformer", baseChildren: ["word_embeddings", "word_embeddings_layernorm", "h", "ln_f"],
+    prefix: "transformer",
+    baseChildren: ["word_embeddings", "word_embeddings_layernorm", "h", "ln_f"],
     familyHeads: ["lm_head.", "score.", "classifier.", "qa_outputs."])
 
   static func fixUp(
@@ -15,7 +16,8 @@ enum BloomCheckpoint {
     fresh: @escaping () -> [(String, Module)] = { [] }
   ) {
     rules.fixUp(
-      &w, className: name, ownHeads: heads, fresh: { EncoderCheckpoint.fresh(fresh(), std: config.initializerRange) },
+      &w, className: name, ownHeads: heads,
+      fresh: { EncoderCheckpoint.fresh(fresh(), std: config.initializerRange) },
       pooler: nil)
   }
 }
@@ -42,13 +44,16 @@ extension BloomForCausalLM: PretrainedModel {
     } else {
       BloomCheckpoint.fixUp(&w, config, architecture, heads: ["lm_head."])
       EncoderCheckpoint.addUntiedDecoder(
-        &w, key: "lm_head", embeddings: "transformer.word_embeddings.weight", className: architecture, withBias: false)
+        &w, key: "lm_head", embeddings: "transformer.word_embeddings.weight",
+        className: architecture, withBias: false)
     }
   }
 }
 
 extension BloomForSequenceClassification: PretrainedModel {
-  public static func make(config: BloomConfig) throws -> Module { try BloomForSequenceClassification(config) }
+  public static func make(config: BloomConfig) throws -> Module {
+    try BloomForSequenceClassification(config)
+  }
   public static var architecture: String { "BloomForSequenceClassification" }
   public static var baseModelPrefix: String { "transformer" }
   public static func fixUpCheckpoint(_ w: inout [String: Tensor], config: BloomConfig) {
@@ -59,7 +64,9 @@ extension BloomForSequenceClassification: PretrainedModel {
 }
 
 extension BloomForTokenClassification: PretrainedModel {
-  public static func make(config: BloomConfig) throws -> Module { try BloomForTokenClassification(config) }
+  public static func make(config: BloomConfig) throws -> Module {
+    try BloomForTokenClassification(config)
+  }
   public static var architecture: String { "BloomForTokenClassification" }
   public static var baseModelPrefix: String { "transformer" }
   public static func fixUpCheckpoint(_ w: inout [String: Tensor], config: BloomConfig) {
