@@ -4,9 +4,9 @@ import LoomModels
 import LoomTokenizers
 import XCTest
 
-/// `loom generate` on a BLOOM directory (tiny random BLOOM with a BLOOM-style byte-level BPE
-/// tokenizer.json, scripts/fixtures/make_bloom_fixtures.py) prints transformers' text.
-final class GenerateBloomCLITests: XCTestCase {
+/// `loom generate` and `loom train classify` on BLOOM directories (a tiny random BLOOM with a
+/// BLOOM-style byte-level BPE tokenizer.json, scripts/fixtures/make_bloom_fixtures.py).
+final class BloomCLITests: XCTestCase {
   static let fixtures = Bundle.module.url(forResource: "Fixtures", withExtension: nil)!.path
   static let model = fixtures + "/bloom-tiny"
 
@@ -45,5 +45,32 @@ final class GenerateBloomCLITests: XCTestCase {
     XCTAssertNotEqual(r.status, 0)
     XCTAssertTrue(r.err.contains("hidden_size (12) must be divisible by n_head (5)"), r.err)
     XCTAssertTrue(r.err.contains("config.json"), r.err)
+  }
+
+  /// A causal-LM checkpoint fine-tunes as `BloomForSequenceClassification` (fresh `score`),
+  /// and the output directory loads back with the labels.
+  func testTrainClassifyOnABloomBase() throws {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent(
+      "loom-bloom-cls-\(UUID())"
+    ).path
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    let rows = (0..<24).map { i in
+      "\(["hello world", "the lazy dog", "a tiny bloom"][i % 3]) \(i),\(i % 2 == 0 ? "pos" : "neg")"
+    }
+    try Data((["text,label"] + rows).joined(separator: "\n").utf8).write(
+      to: URL(fileURLWithPath: dir + "/d.csv"))
+    let r = try runLoom([
+      "train", "classify", "--model", Self.model, "--data", dir + "/d.csv", "--text-column", "text",
+      "--label-column", "label", "--output-dir", dir + "/out", "--num-train-epochs", "1",
+      "--per-device-train-batch-size", "8",
+    ])
+    XCTAssertEqual(r.status, 0, r.err)
+    XCTAssertTrue(r.err.contains("newly initialised") && r.err.contains("score.weight"), r.err)
+    let m = try XCTUnwrap(
+      try AutoModelForSequenceClassification.from(directory: dir + "/out")
+        as? BloomForSequenceClassification)
+    XCTAssertEqual(m.config.labels.names, ["neg", "pos"])
+    XCTAssertEqual(m.score.weight.shape, [2, 12])
   }
 }
