@@ -5,7 +5,7 @@ import LoomNN
 
 extension Generation {
   /// Any causal LM of the Auto registry that generation knows the token defaults of
-  /// (GPT-2, Llama), with the defaults transformers takes from its config.json.
+  /// (GPT-2, Llama, BLOOM), with the defaults transformers takes from its config.json.
   public static func loadTextGenerationModel(from directory: String) throws -> (
     model: Module & CausalLanguageModel, defaults: GenerationConfig
   ) {
@@ -17,8 +17,11 @@ extension Generation {
     if let llama = model as? LlamaForCausalLM {
       return (llama, GenerationConfig(defaultsOf: llama.config))
     }
+    if let bloom = model as? BloomForCausalLM {
+      return (bloom, GenerationConfig(defaultsOf: bloom.config))
+    }
     throw LoomError(
-      "\(directory): \(type(of: model)) cannot run text generation in this Loom yet (GPT-2 and Llama only)"
+      "\(directory): \(type(of: model)) cannot run text generation in this Loom yet (GPT-2, Llama and BLOOM only)"
     )
   }
 }

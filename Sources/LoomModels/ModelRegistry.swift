@@ -97,6 +97,13 @@ public enum ModelRegistry {
         .sequenceClassification: ModelClass(BartForSequenceClassification.self),
       ]),
     ModelFamily(
+      "bloom", config: BloomConfig.self,
+      [
+        .model: ModelClass(BloomModel.self), .causalLM: ModelClass(BloomForCausalLM.self),
+        .sequenceClassification: ModelClass(BloomForSequenceClassification.self),
+        .tokenClassification: ModelClass(BloomForTokenClassification.self),
+      ]),
+    ModelFamily(
       "transformer", config: TransformerConfig.self,
       [.seq2seqLM: ModelClass(TransformerSeq2SeqLM.self)]),
     ModelFamily(

@@ -57,7 +57,7 @@ final class AutoModelTests: XCTestCase {
     // The other Auto classes say what the family lacks.
     assertThrows(try AutoModelForMaskedLM.from(directory: Self.gpt2), contains: ["model_type 'gpt2' has no AutoModelForMaskedLM", "AutoModel, AutoModelForCausalLM"])
     XCTAssertEqual(
-      ModelRegistry.supportedModelTypes, ["ae", "bart", "bert", "conv-vae", "dae", "distilbert", "gpt2", "llama", "roberta", "switch_transformers", "t5", "transformer", "vae"])
+      ModelRegistry.supportedModelTypes, ["ae", "bart", "bert", "bloom", "conv-vae", "dae", "distilbert", "gpt2", "llama", "roberta", "switch_transformers", "t5", "transformer", "vae"])
   }
 
   func testAutoModelLoadsAutoencoderSavesByModelType() throws {
@@ -104,7 +104,7 @@ final class AutoModelTests: XCTestCase {
     try Data(#"{"architectures": ["XLNetModel"], "model_type": "xlnet", "d_model": 384}"#.utf8)
       .write(to: URL(fileURLWithPath: bert + "/config.json"))
     try SafeTensors.save(["shared.weight": Tensor.zeros([2, 2])], to: bert + "/model.safetensors")
-    let message = "model_type 'xlnet' is not supported yet (supported: ae, bart, bert, conv-vae, dae, distilbert, gpt2, llama, roberta, switch_transformers, t5, transformer, vae)"
+    let message = "model_type 'xlnet' is not supported yet (supported: ae, bart, bert, bloom, conv-vae, dae, distilbert, gpt2, llama, roberta, switch_transformers, t5, transformer, vae)"
     assertThrows(try AutoModel.from(directory: bert), contains: [bert + "/config.json", message])
     assertThrows(try AutoConfig.from(directory: bert), contains: [message])
     // What `loom generate --model` calls.
@@ -122,7 +122,7 @@ final class AutoModelTests: XCTestCase {
     try Data(#"{"model_type": "bert", "hidden_size": 384}"#.utf8).write(to: URL(fileURLWithPath: dir + "/config.json"))
     let r = try loom(["generate", "--model", dir, "--prompt", "hello"])
     XCTAssertNotEqual(r.status, 0)
-    XCTAssertTrue(r.err.contains("model_type 'bert' is not supported for text generation (supported: gpt2, llama)"), r.err)
+    XCTAssertTrue(r.err.contains("model_type 'bert' is not supported for text generation (supported: bloom, gpt2, llama)"), r.err)
     XCTAssertFalse(r.err.contains("missing keys"), r.err)
     try Data(#"{"model_type": "xlnet", "d_model": 384}"#.utf8).write(to: URL(fileURLWithPath: dir + "/config.json"))
     let summary = try loom(["summary", dir])

@@ -79,7 +79,7 @@ final class GenerateCLITests: XCTestCase {
       let r = try loom(["generate", "--model", d, "--prompt", "hello"])
       XCTAssertNotEqual(r.status, 0)
       XCTAssertTrue(
-        r.err.contains("model_type 'bert' is not supported for text generation (supported: gpt2, llama)"),
+        r.err.contains("model_type 'bert' is not supported for text generation (supported: bloom, gpt2, llama)"),
         r.err)
       XCTAssertFalse(r.err.contains("missing"), r.err)
     }

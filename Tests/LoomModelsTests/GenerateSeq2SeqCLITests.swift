@@ -168,7 +168,7 @@ final class GenerateSeq2SeqCLITests: XCTestCase {
     XCTAssertNotEqual(r.status, 0)
     XCTAssertTrue(
       r.err.contains(
-        "model_type 'distilbert' is not supported for text generation (supported: gpt2, llama) nor for text-to-text generation (supported: bart, switch_transformers, t5, transformer)"
+        "model_type 'distilbert' is not supported for text generation (supported: bloom, gpt2, llama) nor for text-to-text generation (supported: bart, switch_transformers, t5, transformer)"
       ),
       r.err)
   }
