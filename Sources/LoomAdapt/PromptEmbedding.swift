@@ -34,7 +34,9 @@ public final class PromptEmbedding: Module {
           throw PromptTuningError(
             "prompt_tuning_init is TEXT: a tokenizer is needed (tokenizer_name_or_path \(config.tokenizerNameOrPath ?? "null"))")
         }
-        (ids, note) = try Self.fit(tokenize(text), total: total, text: text)
+        let fitted = try Self.fit(tokenize(text), total: total, text: text)
+        ids = fitted.ids
+        note = fitted.note
       }
     }
     if let ids {

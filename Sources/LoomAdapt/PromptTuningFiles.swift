@@ -20,7 +20,7 @@ extension PromptTuningCausalLM {
     let dir = directory as NSString
     try AtomicFile.write(Data(config.jsonText().utf8), to: dir.appendingPathComponent(Self.configFile))
     let weight = noGrad { prompt.embedding.weight.to(.float32).contiguous() }
-    try SafeTensorsFile.save(
+    try SafeTensors.save(
       [Self.tensorName: weight], metadata: ["format": "pt"], to: dir.appendingPathComponent(Self.weightsFile))
   }
 

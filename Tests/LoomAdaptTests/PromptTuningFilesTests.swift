@@ -77,7 +77,7 @@ final class PromptTuningFilesTests: XCTestCase {
     }
     try m.saveAdapter(to: dir)
     let logits = noGrad { m.forward(inputIds: ids, attentionMask: mask).logits }
-    try SafeTensorsFile.save(
+    try SafeTensors.save(
       ["input_ids": ids, "attention_mask": mask, "logits": logits], to: dir + "/loom-logits.safetensors")
   }
 
@@ -91,7 +91,7 @@ final class PromptTuningFilesTests: XCTestCase {
     json.merge(config) { $1 }
     let data = try JSONSerialization.data(withJSONObject: json, options: [.sortedKeys])
     try data.write(to: URL(fileURLWithPath: dir + "/adapter_config.json"))
-    try SafeTensorsFile.save(tensors, to: dir + "/adapter_model.safetensors")
+    try SafeTensors.save(tensors, to: dir + "/adapter_model.safetensors")
   }
 
   func assertLoadFails(
