@@ -12,7 +12,8 @@ public final class PromptEmbedding: Module {
   /// `tokenize` (the tokenizer at tokenizer_name_or_path, as AutoTokenizer would call it);
   /// TEXT and SAMPLE_VOCAB copy rows of `wordEmbeddings`.
   public init(
-    config: PromptTuningConfig, wordEmbeddings: Embedding, tokenize: ((String) throws -> [Int])? = nil,
+    config: PromptTuningConfig, wordEmbeddings: Embedding,
+    tokenize: ((String) throws -> [Int])? = nil,
     generator: Generator = .global
   ) throws {
     let total = config.totalVirtualTokens
@@ -28,11 +29,13 @@ public final class PromptEmbedding: Module {
         ids = (0..<total).map { _ in generator.nextInt(below: vocabulary) }
       case .text:
         guard let text = config.promptTuningInitText else {
-          throw PromptTuningError("prompt_tuning_init is TEXT but prompt_tuning_init_text is null; give the text")
+          throw PromptTuningError(
+            "prompt_tuning_init is TEXT but prompt_tuning_init_text is null; give the text")
         }
         guard let tokenize else {
           throw PromptTuningError(
-            "prompt_tuning_init is TEXT: a tokenizer is needed (tokenizer_name_or_path \(config.tokenizerNameOrPath ?? "null"))")
+            "prompt_tuning_init is TEXT: a tokenizer is needed (tokenizer_name_or_path \(config.tokenizerNameOrPath ?? "null"))"
+          )
         }
         let fitted = try Self.fit(tokenize(text), total: total, text: text)
         ids = fitted.ids
@@ -42,10 +45,12 @@ public final class PromptEmbedding: Module {
     if let ids {
       if let bad = ids.first(where: { !(0..<vocabulary).contains($0) }) {
         throw PromptTuningError(
-          "prompt_tuning_init_text gives token id \(bad), outside the base model's vocabulary of \(vocabulary); use the base model's tokenizer")
+          "prompt_tuning_init_text gives token id \(bad), outside the base model's vocabulary of \(vocabulary); use the base model's tokenizer"
+        )
       }
       noGrad {
-        let index = Tensor(ids.map { Int64($0) }, shape: [total], device: wordEmbeddings.weight.device)
+        let index = Tensor(
+          ids.map { Int64($0) }, shape: [total], device: wordEmbeddings.weight.device)
         let rows = wordEmbeddings.weight.indexSelect(dim: 0, index: index).to(.float32)
         table.weight.copyIn(rows.to(device: table.weight.device))
       }
@@ -56,9 +61,11 @@ public final class PromptEmbedding: Module {
   }
 
   /// PEFT's TEXT rule: the text's ids truncated to `total`, or repeated ⌈total / count⌉ times and cut.
-  static func fit(_ textIds: [Int], total: Int, text: String) throws -> (ids: [Int], note: String?) {
+  static func fit(_ textIds: [Int], total: Int, text: String) throws -> (ids: [Int], note: String?)
+  {
     guard !textIds.isEmpty else {
-      throw PromptTuningError("prompt_tuning_init_text \"\(text)\" gives no tokens; give a non-empty text")
+      throw PromptTuningError(
+        "prompt_tuning_init_text \"\(text)\" gives no tokens; give a non-empty text")
     }
     if textIds.count > total {
       return (
@@ -70,7 +77,8 @@ public final class PromptEmbedding: Module {
     let ids = Array(Array(repeating: textIds, count: repeats).joined().prefix(total))
     let note =
       textIds.count < total
-      ? "prompt_tuning_init_text has \(textIds.count) tokens for \(total) virtual tokens: repeated to fill them" : nil
+      ? "prompt_tuning_init_text has \(textIds.count) tokens for \(total) virtual tokens: repeated to fill them"
+      : nil
     return (ids, note)
   }
 

@@ -25,7 +25,8 @@ public final class PromptTuningCausalLM: Module, CausalLanguageModel {
   ) throws {
     let resolved = try Self.resolve(config, for: base)
     let prompt = try PromptEmbedding(
-      config: resolved, wordEmbeddings: base.inputEmbeddings, tokenize: tokenize, generator: generator)
+      config: resolved, wordEmbeddings: base.inputEmbeddings, tokenize: tokenize,
+      generator: generator)
     base.freeze()
     base_model = base
     prompt_encoder = ["default": prompt]
@@ -36,13 +37,16 @@ public final class PromptTuningCausalLM: Module, CausalLanguageModel {
 
   /// PEFT's `_prepare_prompt_learning_config`: sizes the config leaves out come from the base; sizes
   /// it gives must match it.
-  static func resolve(_ config: PromptTuningConfig, for base: InputEmbeddingsModel) throws -> PromptTuningConfig {
+  static func resolve(_ config: PromptTuningConfig, for base: InputEmbeddingsModel) throws
+    -> PromptTuningConfig
+  {
     var c = config
     try c.validate()
     let sizes = base.promptLearningSizes
     if let d = c.tokenDim, d != sizes.tokenDim {
       throw PromptTuningError(
-        "token_dim is \(d) but the base model's hidden size is \(sizes.tokenDim); the adapter was made for another base (base_model_name_or_path: \(c.baseModelNameOrPath ?? "null"))")
+        "token_dim is \(d) but the base model's hidden size is \(sizes.tokenDim); the adapter was made for another base (base_model_name_or_path: \(c.baseModelNameOrPath ?? "null"))"
+      )
     }
     c.tokenDim = sizes.tokenDim
     c.numLayers = c.numLayers ?? sizes.layers
@@ -50,7 +54,8 @@ public final class PromptTuningCausalLM: Module, CausalLanguageModel {
     c.numTransformerSubmodules = c.numTransformerSubmodules ?? 1
     guard c.numTransformerSubmodules == 1 else {
       throw PromptTuningError(
-        "num_transformer_submodules is \(c.numTransformerSubmodules!); a decoder-only model has 1 (2 is for encoder–decoder models)")
+        "num_transformer_submodules is \(c.numTransformerSubmodules!); a decoder-only model has 1 (2 is for encoder–decoder models)"
+      )
     }
     if let task = c.taskType, task != .causalLM {
       throw PromptTuningError("task_type is \(task.rawValue); this is a causal LM (CAUSAL_LM)")
@@ -66,7 +71,8 @@ public final class PromptTuningCausalLM: Module, CausalLanguageModel {
 
   /// `inputIds` [B, T] embedded by the base with the prompt in front: [B, n + T, D], and the mask
   /// [B, n + T] when one is given.
-  func promptedInputs(_ inputIds: Tensor, attentionMask: Tensor?) -> (embeds: Tensor, mask: Tensor?) {
+  func promptedInputs(_ inputIds: Tensor, attentionMask: Tensor?) -> (embeds: Tensor, mask: Tensor?)
+  {
     let b = inputIds.shape[0]
     let words = _lm.inputEmbeddings(inputIds.to(device: _lm.inputEmbeddings.weight.device))
     let prompts = prompt.prompts(batch: b).to(words.dtype)
@@ -75,7 +81,8 @@ public final class PromptTuningCausalLM: Module, CausalLanguageModel {
 
   /// Ones for the virtual tokens in front of `mask` [B, L].
   func withPromptMask(_ mask: Tensor) -> Tensor {
-    let ones = Tensor.ones([mask.shape[0], numVirtualTokens], dtype: mask.dtype, device: mask.device)
+    let ones = Tensor.ones(
+      [mask.shape[0], numVirtualTokens], dtype: mask.dtype, device: mask.device)
     return Tensor.cat([ones, mask], dim: 1)
   }
 
@@ -86,11 +93,14 @@ public final class PromptTuningCausalLM: Module, CausalLanguageModel {
   ) {
     let (embeds, mask) = promptedInputs(inputIds, attentionMask: attentionMask)
     guard let labels else {
-      return (nil, _lm.logits(inputsEmbeds: embeds, attentionMask: mask, positionIds: nil, state: nil))
+      return (
+        nil, _lm.logits(inputsEmbeds: embeds, attentionMask: mask, positionIds: nil, state: nil)
+      )
     }
     let ignored = Tensor.full(
       [labels.shape[0], numVirtualTokens], -100, dtype: labels.dtype, device: labels.device)
-    let out = _lm.loss(inputsEmbeds: embeds, labels: Tensor.cat([ignored, labels], dim: 1), attentionMask: mask)
+    let out = _lm.loss(
+      inputsEmbeds: embeds, labels: Tensor.cat([ignored, labels], dim: 1), attentionMask: mask)
     return (out.loss, out.logits)
   }
 
@@ -116,7 +126,8 @@ public final class PromptTuningCausalLM: Module, CausalLanguageModel {
     let mask = attentionMask.map(withPromptMask)
     if first {
       let (embeds, _) = promptedInputs(ids, attentionMask: nil)
-      let all = _lm.logits(inputsEmbeds: embeds, attentionMask: mask, positionIds: nil, state: state)
+      let all = _lm.logits(
+        inputsEmbeds: embeds, attentionMask: mask, positionIds: nil, state: state)
       return all.slice(dim: 1, start: numVirtualTokens, end: all.shape[1])
     }
     let words = _lm.inputEmbeddings(ids.to(device: _lm.inputEmbeddings.weight.device))

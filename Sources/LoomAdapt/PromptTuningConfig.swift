@@ -30,7 +30,8 @@ public struct PromptTuningConfig: Equatable, Sendable {
   public var modulesToSave: [String]?
 
   public init(
-    numVirtualTokens: Int, promptTuningInit: PromptTuningInit = .random, promptTuningInitText: String? = nil,
+    numVirtualTokens: Int, promptTuningInit: PromptTuningInit = .random,
+    promptTuningInitText: String? = nil,
     tokenizerNameOrPath: String? = nil, taskType: PeftTaskType? = .causalLM
   ) {
     self.numVirtualTokens = numVirtualTokens
@@ -49,12 +50,17 @@ public struct PromptTuningConfig: Equatable, Sendable {
       throw PromptTuningError("num_virtual_tokens is \(numVirtualTokens); it must be at least 1")
     }
     if let n = numTransformerSubmodules, !(1...2).contains(n) {
-      throw PromptTuningError("num_transformer_submodules is \(n); it must be 1 (decoder-only) or 2 (encoder–decoder)")
+      throw PromptTuningError(
+        "num_transformer_submodules is \(n); it must be 1 (decoder-only) or 2 (encoder–decoder)")
     }
-    if let d = tokenDim, d <= 0 { throw PromptTuningError("token_dim is \(d); it must be positive") }
+    if let d = tokenDim, d <= 0 {
+      throw PromptTuningError("token_dim is \(d); it must be positive")
+    }
     if promptTuningInit == .text && !inferenceMode {
       guard promptTuningInitText != nil else {
-        throw PromptTuningError("prompt_tuning_init is TEXT but prompt_tuning_init_text is null; give the text or use RANDOM")
+        throw PromptTuningError(
+          "prompt_tuning_init is TEXT but prompt_tuning_init_text is null; give the text or use RANDOM"
+        )
       }
     }
   }
@@ -70,13 +76,22 @@ public struct PromptTuningError: Error, CustomStringConvertible, Equatable {
 extension PromptTuningConfig {
   /// PEFT 0.21's full field set for prompt tuning, in its spelling.
   enum Key: String, CodingKey, CaseIterable {
-    case autoMapping = "auto_mapping", baseModelNameOrPath = "base_model_name_or_path"
-    case inferenceMode = "inference_mode", modulesToSave = "modules_to_save"
-    case numAttentionHeads = "num_attention_heads", numLayers = "num_layers"
-    case numTransformerSubmodules = "num_transformer_submodules", numVirtualTokens = "num_virtual_tokens"
-    case peftType = "peft_type", peftVersion = "peft_version", promptTuningInit = "prompt_tuning_init"
-    case promptTuningInitText = "prompt_tuning_init_text", revision, taskType = "task_type"
-    case tokenDim = "token_dim", tokenizerKwargs = "tokenizer_kwargs"
+    case autoMapping = "auto_mapping"
+    case baseModelNameOrPath = "base_model_name_or_path"
+    case inferenceMode = "inference_mode"
+    case modulesToSave = "modules_to_save"
+    case numAttentionHeads = "num_attention_heads"
+    case numLayers = "num_layers"
+    case numTransformerSubmodules = "num_transformer_submodules"
+    case numVirtualTokens = "num_virtual_tokens"
+    case peftType = "peft_type"
+    case peftVersion = "peft_version"
+    case promptTuningInit = "prompt_tuning_init"
+    case promptTuningInitText = "prompt_tuning_init_text"
+    case revision
+    case taskType = "task_type"
+    case tokenDim = "token_dim"
+    case tokenizerKwargs = "tokenizer_kwargs"
     case tokenizerNameOrPath = "tokenizer_name_or_path"
   }
 
@@ -92,9 +107,11 @@ extension PromptTuningConfig {
       .inferenceMode: inferenceMode ? "true" : "false",
       .modulesToSave: modulesToSave.map(PythonJSON.list) ?? "null",
       .numAttentionHeads: int(numAttentionHeads), .numLayers: int(numLayers),
-      .numTransformerSubmodules: int(numTransformerSubmodules), .numVirtualTokens: int(numVirtualTokens),
+      .numTransformerSubmodules: int(numTransformerSubmodules),
+      .numVirtualTokens: int(numVirtualTokens),
       .peftType: string(PeftType.promptTuning.rawValue), .peftVersion: string(Self.peftVersion),
-      .promptTuningInit: string(promptTuningInit.rawValue), .promptTuningInitText: string(promptTuningInitText),
+      .promptTuningInit: string(promptTuningInit.rawValue),
+      .promptTuningInitText: string(promptTuningInitText),
       .revision: string(revision), .taskType: string(taskType?.rawValue), .tokenDim: int(tokenDim),
       .tokenizerKwargs: "null", .tokenizerNameOrPath: string(tokenizerNameOrPath),
     ]
@@ -153,7 +170,9 @@ struct PromptTuningConfigFile: Decodable {
 
   func config(path: String) throws -> PromptTuningConfig {
     guard let type = peftType else {
-      throw PromptTuningError("\(path): peft_type is missing; a prompt-tuning adapter has \"peft_type\": \"PROMPT_TUNING\"")
+      throw PromptTuningError(
+        "\(path): peft_type is missing; a prompt-tuning adapter has \"peft_type\": \"PROMPT_TUNING\""
+      )
     }
     guard type == PeftType.promptTuning.rawValue else {
       let known = PeftType.allCases.map(\.rawValue).joined(separator: ", ")
@@ -164,20 +183,23 @@ struct PromptTuningConfigFile: Decodable {
       throw PromptTuningError("\(path): peft_type \"\(type)\" is not PROMPT_TUNING: \(hint)")
     }
     guard let n = numVirtualTokens else {
-      throw PromptTuningError("\(path): num_virtual_tokens is missing; set it to the number of prompt rows")
+      throw PromptTuningError(
+        "\(path): num_virtual_tokens is missing; set it to the number of prompt rows")
     }
     var config = PromptTuningConfig(numVirtualTokens: n, taskType: nil)
     if let raw = promptTuningInit {
       guard let value = PromptTuningInit(rawValue: raw) else {
         throw PromptTuningError(
-          "\(path): prompt_tuning_init \"\(raw)\" is unknown; use one of \(PromptTuningInit.allCases.map(\.rawValue))")
+          "\(path): prompt_tuning_init \"\(raw)\" is unknown; use one of \(PromptTuningInit.allCases.map(\.rawValue))"
+        )
       }
       config.promptTuningInit = value
     }
     if let raw = taskType {
       guard let value = PeftTaskType(rawValue: raw) else {
         throw PromptTuningError(
-          "\(path): task_type \"\(raw)\" is unknown; use one of \(PeftTaskType.allCases.map(\.rawValue))")
+          "\(path): task_type \"\(raw)\" is unknown; use one of \(PeftTaskType.allCases.map(\.rawValue))"
+        )
       }
       config.taskType = value
     }
@@ -191,7 +213,9 @@ struct PromptTuningConfigFile: Decodable {
     config.revision = revision
     config.inferenceMode = inferenceMode ?? false
     config.modulesToSave = modulesToSave
-    do { try config.validate() } catch let e as PromptTuningError { throw PromptTuningError("\(path): \(e.message)") }
+    do { try config.validate() } catch let e as PromptTuningError {
+      throw PromptTuningError("\(path): \(e.message)")
+    }
     return config
   }
 }
@@ -218,6 +242,7 @@ enum PythonJSON {
 
   /// A list of strings as `indent=2` writes it one level deep (`[]` when empty).
   static func list(_ items: [String]) -> String {
-    items.isEmpty ? "[]" : "[\n" + items.map { "    " + quote($0) }.joined(separator: ",\n") + "\n  ]"
+    items.isEmpty
+      ? "[]" : "[\n" + items.map { "    " + quote($0) }.joined(separator: ",\n") + "\n  ]"
   }
 }

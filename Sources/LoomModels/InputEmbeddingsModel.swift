@@ -18,9 +18,13 @@ public protocol InputEmbeddingsCausalLM: CausalLanguageModel, InputEmbeddingsMod
   /// Logits [B, T, V] for `inputsEmbeds` [B, T, D] following the positions `state` caches.
   /// `attentionMask` [B, past + T] (1 = real token); `positionIds` [B or 1, T], nil counting
   /// past ..< past + T as HF's forward does without position_ids.
-  func logits(inputsEmbeds: Tensor, attentionMask: Tensor?, positionIds: Tensor?, state: GenerationState?) -> Tensor
+  func logits(
+    inputsEmbeds: Tensor, attentionMask: Tensor?, positionIds: Tensor?, state: GenerationState?
+  ) -> Tensor
   /// Next-token cross-entropy from embeddings (labels [B, T], −100 ignored), as HF's `labels=`.
-  func loss(inputsEmbeds: Tensor, labels: Tensor, attentionMask: Tensor?) -> (loss: Tensor, logits: Tensor)
+  func loss(inputsEmbeds: Tensor, labels: Tensor, attentionMask: Tensor?) -> (
+    loss: Tensor, logits: Tensor
+  )
 }
 
 extension GPT2LMHeadModel: InputEmbeddingsCausalLM {
@@ -32,21 +36,31 @@ extension GPT2LMHeadModel: InputEmbeddingsCausalLM {
 
   /// Logits [B, T, V] from input embeddings [B, T, n_embd].
   public func callAsFunction(
-    inputsEmbeds: Tensor, attentionMask: Tensor? = nil, positionIds: Tensor? = nil, caches: [KVCache]? = nil
+    inputsEmbeds: Tensor, attentionMask: Tensor? = nil, positionIds: Tensor? = nil,
+    caches: [KVCache]? = nil
   ) -> Tensor {
     let hidden = transformer(
-      inputsEmbeds: inputsEmbeds, attentionMask: attentionMask, positionIds: positionIds, caches: caches)
-    return recordForward(linear(hidden, weight: lm_head?.weight ?? transformer.wte.weight), inputs: [inputsEmbeds])
+      inputsEmbeds: inputsEmbeds, attentionMask: attentionMask, positionIds: positionIds,
+      caches: caches)
+    return recordForward(
+      linear(hidden, weight: lm_head?.weight ?? transformer.wte.weight), inputs: [inputsEmbeds])
   }
 
-  public func logits(inputsEmbeds: Tensor, attentionMask: Tensor?, positionIds: Tensor?, state: GenerationState?)
+  public func logits(
+    inputsEmbeds: Tensor, attentionMask: Tensor?, positionIds: Tensor?, state: GenerationState?
+  )
     -> Tensor
   {
-    self(inputsEmbeds: inputsEmbeds, attentionMask: attentionMask, positionIds: positionIds, caches: state?.selfAttention)
+    self(
+      inputsEmbeds: inputsEmbeds, attentionMask: attentionMask, positionIds: positionIds,
+      caches: state?.selfAttention)
   }
 
-  public func loss(inputsEmbeds: Tensor, labels: Tensor, attentionMask: Tensor?) -> (loss: Tensor, logits: Tensor) {
-    let out = lossOutput(logits: self(inputsEmbeds: inputsEmbeds, attentionMask: attentionMask), labels: labels)
+  public func loss(inputsEmbeds: Tensor, labels: Tensor, attentionMask: Tensor?) -> (
+    loss: Tensor, logits: Tensor
+  ) {
+    let out = lossOutput(
+      logits: self(inputsEmbeds: inputsEmbeds, attentionMask: attentionMask), labels: labels)
     return (out.loss, out.logits)
   }
 }

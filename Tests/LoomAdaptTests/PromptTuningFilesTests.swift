@@ -12,7 +12,8 @@ final class PromptTuningFilesTests: XCTestCase {
   static let fixtures = PromptTuningParityTests.fixtures
 
   func base() throws -> GPT2LMHeadModel {
-    try XCTUnwrap(try AutoModelForCausalLM.from(directory: PromptTuningParityTests.baseDir) as? GPT2LMHeadModel)
+    try XCTUnwrap(
+      try AutoModelForCausalLM.from(directory: PromptTuningParityTests.baseDir) as? GPT2LMHeadModel)
   }
 
   func temporaryDirectory() throws -> String {
@@ -47,7 +48,9 @@ final class PromptTuningFilesTests: XCTestCase {
     XCTAssertEqual(file.names, ["prompt_embeddings"])
     XCTAssertEqual(try file.tensor("prompt_embeddings").shape, [4, 16])
     let again = try PromptTuningCausalLM.fromPretrained(base: try base(), adapterDirectory: dir)
-    XCTAssertEqual(again.prompt.embedding.weight.toArray(Float.self), m.prompt.embedding.weight.toArray(Float.self))
+    XCTAssertEqual(
+      again.prompt.embedding.weight.toArray(Float.self),
+      m.prompt.embedding.weight.toArray(Float.self))
     XCTAssertFalse(again.prompt.embedding.weight.requiresGrad, "loaded for inference unless asked")
     let ids = Tensor([Int64(5), 9, 17, 30], shape: [1, 4])
     XCTAssertEqual(
@@ -61,12 +64,15 @@ final class PromptTuningFilesTests: XCTestCase {
   /// With LOOM_PROMPT_TUNING_EXPORT_DIR set, writes a trained Loom adapter and Loom's logits there for
   /// scripts/fixtures/check_prompt_tuning_export.py (PeftModel.from_pretrained) to compare.
   func testExportForPEFT() throws {
-    guard let dir = ProcessInfo.processInfo.environment["LOOM_PROMPT_TUNING_EXPORT_DIR"], !dir.isEmpty else {
+    guard let dir = ProcessInfo.processInfo.environment["LOOM_PROMPT_TUNING_EXPORT_DIR"],
+      !dir.isEmpty
+    else {
       throw XCTSkip("LOOM_PROMPT_TUNING_EXPORT_DIR is not set")
     }
     var config = PromptTuningConfig(numVirtualTokens: 5)
     config.baseModelNameOrPath = "gpt2-prompt-base"
-    let m = try PromptTuningCausalLM(base: try base(), config: config, generator: Generator(seed: 11))
+    let m = try PromptTuningCausalLM(
+      base: try base(), config: config, generator: Generator(seed: 11))
     let ids = Tensor([Int64(0), 0, 12, 40, 7, 3, 8, 51, 60, 2, 9, 13], shape: [2, 6])
     let mask = Tensor([Int64(0), 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1], shape: [2, 6])
     let opt = AdamW(m.trainableParameters, lr: 0.05)
@@ -78,14 +84,17 @@ final class PromptTuningFilesTests: XCTestCase {
     try m.saveAdapter(to: dir)
     let logits = noGrad { m.forward(inputIds: ids, attentionMask: mask).logits }
     try SafeTensors.save(
-      ["input_ids": ids, "attention_mask": mask, "logits": logits], to: dir + "/loom-logits.safetensors")
+      ["input_ids": ids, "attention_mask": mask, "logits": logits],
+      to: dir + "/loom-logits.safetensors")
   }
 
   func writeAdapter(
-    _ dir: String, config: [String: Any], tensors: [String: Tensor] = ["prompt_embeddings": Tensor.zeros([4, 16])]
+    _ dir: String, config: [String: Any],
+    tensors: [String: Tensor] = ["prompt_embeddings": Tensor.zeros([4, 16])]
   ) throws {
     var json: [String: Any] = [
-      "peft_type": "PROMPT_TUNING", "task_type": "CAUSAL_LM", "num_virtual_tokens": 4, "token_dim": 16,
+      "peft_type": "PROMPT_TUNING", "task_type": "CAUSAL_LM", "num_virtual_tokens": 4,
+      "token_dim": 16,
       "num_transformer_submodules": 1, "prompt_tuning_init": "RANDOM",
     ]
     json.merge(config) { $1 }
@@ -95,31 +104,42 @@ final class PromptTuningFilesTests: XCTestCase {
   }
 
   func assertLoadFails(
-    config: [String: Any], tensors: [String: Tensor] = ["prompt_embeddings": Tensor.zeros([4, 16])],
+    config: [String: Any],
+    tensors: [String: Tensor] = ["prompt_embeddings": Tensor.zeros([4, 16])],
     mentions parts: [String], file: StaticString = #filePath, line: UInt = #line
   ) throws {
     let dir = try temporaryDirectory()
     try writeAdapter(dir, config: config, tensors: tensors)
-    XCTAssertThrowsError(try PromptTuningCausalLM.fromPretrained(base: try base(), adapterDirectory: dir)) { error in
+    XCTAssertThrowsError(
+      try PromptTuningCausalLM.fromPretrained(base: try base(), adapterDirectory: dir)
+    ) { error in
       let message = "\(error)"
-      for part in parts { XCTAssertTrue(message.contains(part), "\(message) should mention \(part)", file: file, line: line) }
+      for part in parts {
+        XCTAssertTrue(
+          message.contains(part), "\(message) should mention \(part)", file: file, line: line)
+      }
     }
   }
 
   func testBadAdaptersFailWithClearErrors() throws {
     try assertLoadFails(
-      config: ["peft_type": "PREFIX_TUNING"], mentions: ["peft_type \"PREFIX_TUNING\"", "Loom reads LORA, PROMPT_TUNING"])
-    try assertLoadFails(config: ["peft_type": "LORA"], mentions: ["LORA adapter", "load it as one"])
+      config: ["peft_type": "PREFIX_TUNING"],
+      mentions: ["peft_type \"PREFIX_TUNING\"", "Loom reads LORA, PROMPT_TUNING"])
+    try assertLoadFails(
+      config: ["peft_type": "LORA"], mentions: ["LORA adapter", "load it as one"])
     try assertLoadFails(
       config: ["token_dim": 32], mentions: ["token_dim is 32", "hidden size is 16", "another base"])
     try assertLoadFails(
-      config: ["num_virtual_tokens": 6], mentions: ["prompt_embeddings has shape [4, 16]", "[6, 16]"])
+      config: ["num_virtual_tokens": 6],
+      mentions: ["prompt_embeddings has shape [4, 16]", "[6, 16]"])
     try assertLoadFails(
       config: [:], tensors: ["embedding.weight": Tensor.zeros([4, 16])],
       mentions: ["no tensor \"prompt_embeddings\"", "embedding.weight"])
     try assertLoadFails(config: ["num_virtual_tokens": 0], mentions: ["num_virtual_tokens is 0"])
-    try assertLoadFails(config: ["task_type": "SEQ_CLS"], mentions: ["task_type is SEQ_CLS", "CAUSAL_LM"])
-    try assertLoadFails(config: ["prompt_tuning_init": "ZEROS"], mentions: ["prompt_tuning_init \"ZEROS\""])
+    try assertLoadFails(
+      config: ["task_type": "SEQ_CLS"], mentions: ["task_type is SEQ_CLS", "CAUSAL_LM"])
+    try assertLoadFails(
+      config: ["prompt_tuning_init": "ZEROS"], mentions: ["prompt_tuning_init \"ZEROS\""])
   }
 
   func testBadInitialisationsFailWithClearErrors() throws {
@@ -132,10 +152,14 @@ final class PromptTuningFilesTests: XCTestCase {
     XCTAssertThrowsError(try PromptTuningCausalLM(base: try base(), config: withText)) {
       XCTAssertTrue("\($0)".contains("a tokenizer is needed"), "\($0)")
     }
-    XCTAssertThrowsError(try PromptTuningCausalLM(base: try base(), config: withText, tokenize: { _ in [] })) {
+    XCTAssertThrowsError(
+      try PromptTuningCausalLM(base: try base(), config: withText, tokenize: { _ in [] })
+    ) {
       XCTAssertTrue("\($0)".contains("gives no tokens"), "\($0)")
     }
-    XCTAssertThrowsError(try PromptTuningCausalLM(base: try base(), config: withText, tokenize: { _ in [5, 4000] })) {
+    XCTAssertThrowsError(
+      try PromptTuningCausalLM(base: try base(), config: withText, tokenize: { _ in [5, 4000] })
+    ) {
       XCTAssertTrue("\($0)".contains("token id 4000, outside the base model's vocabulary"), "\($0)")
     }
   }
@@ -148,15 +172,19 @@ final class PromptTuningFilesTests: XCTestCase {
     let values = random.prompt.embedding.weight.toArray(Double.self)
     XCTAssertEqual(values.count, 64 * 16)
     let mean = values.reduce(0, +) / Double(values.count)
-    let std = (values.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(values.count)).squareRoot()
+    let std = (values.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(values.count))
+      .squareRoot()
     XCTAssertEqual(mean, 0, accuracy: 0.1)
     XCTAssertEqual(std, 1, accuracy: 0.1)
     let sampled = try PromptTuningCausalLM(
-      base: try base(), config: PromptTuningConfig(numVirtualTokens: 3, promptTuningInit: .sampleVocab))
+      base: try base(),
+      config: PromptTuningConfig(numVirtualTokens: 3, promptTuningInit: .sampleVocab))
     let table = b.transformer.wte.weight
     let rows = (0..<table.shape[0]).map { table[$0].toArray(Float.self) }
     for r in 0..<3 {
-      XCTAssertTrue(rows.contains(sampled.prompt.embedding.weight[r].toArray(Float.self)), "row \(r) is a word's embedding")
+      XCTAssertTrue(
+        rows.contains(sampled.prompt.embedding.weight[r].toArray(Float.self)),
+        "row \(r) is a word's embedding")
     }
   }
 }

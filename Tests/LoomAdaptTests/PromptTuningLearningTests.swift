@@ -18,7 +18,8 @@ final class PromptTuningLearningTests: XCTestCase {
     let frozenBefore = base.transformer.wte.weight.toArray(Float.self)
     let config = PromptTuningConfig(
       numVirtualTokens: 8, promptTuningInit: .text, promptTuningInitText: "classify the review:")
-    let m = try PromptTuningCausalLM(base: base, config: config, tokenize: tokenize, generator: Generator(seed: 3))
+    let m = try PromptTuningCausalLM(
+      base: base, config: config, tokenize: tokenize, generator: Generator(seed: 3))
     m.train()
     // Rows: the review's tokens scored −100, the label word's tokens scored; right-padded with −100.
     let reviews = [
@@ -36,10 +37,13 @@ final class PromptTuningLearningTests: XCTestCase {
       rows.flatMap { r in (r.0 + [Int](repeating: 0, count: width - r.0.count)).map(Int64.init) },
       shape: [rows.count, width])
     let labels = Tensor(
-      rows.flatMap { r in (r.1 + [Int](repeating: -100, count: width - r.1.count)).map(Int64.init) },
+      rows.flatMap { r in (r.1 + [Int](repeating: -100, count: width - r.1.count)).map(Int64.init)
+      },
       shape: [rows.count, width])
     let mask = Tensor(
-      rows.flatMap { r in [Int64](repeating: 1, count: r.0.count) + [Int64](repeating: 0, count: width - r.0.count) },
+      rows.flatMap { r in
+        [Int64](repeating: 1, count: r.0.count) + [Int64](repeating: 0, count: width - r.0.count)
+      },
       shape: [rows.count, width])
     let opt = AdamW(m.trainableParameters, lr: 0.1, weightDecay: 0.01)
     var losses: [Double] = []
@@ -54,9 +58,11 @@ final class PromptTuningLearningTests: XCTestCase {
     print("prompt tuning losses: first \(losses[0]), last \(losses[29])")
     XCTAssertLessThan(losses[29], losses[0] * 0.75, "losses \(losses)")
     for w in stride(from: 5, to: 30, by: 5) {
-      let before = losses[(w - 5)..<w].reduce(0, +), after = losses[w..<(w + 5)].reduce(0, +)
+      let before = losses[(w - 5)..<w].reduce(0, +)
+      let after = losses[w..<(w + 5)].reduce(0, +)
       XCTAssertLessThan(after, before, "each 5 steps lower than the 5 before: \(losses)")
     }
-    XCTAssertEqual(base.transformer.wte.weight.toArray(Float.self), frozenBefore, "the base does not move")
+    XCTAssertEqual(
+      base.transformer.wte.weight.toArray(Float.self), frozenBefore, "the base does not move")
   }
 }

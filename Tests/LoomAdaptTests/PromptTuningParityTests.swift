@@ -41,15 +41,19 @@ final class PromptTuningParityTests: XCTestCase {
   func tensor(_ name: String) throws -> Tensor { try Self.expected.tensor(name) }
 
   func assertClose(
-    _ a: Tensor, _ b: Tensor, _ tol: Double, _ what: String, file: StaticString = #filePath, line: UInt = #line
+    _ a: Tensor, _ b: Tensor, _ tol: Double, _ what: String, file: StaticString = #filePath,
+    line: UInt = #line
   ) {
     XCTAssertEqual(a.shape, b.shape, what, file: file, line: line)
-    let worst = zip(a.toArray(Double.self), b.toArray(Double.self)).map { abs($0 - $1) }.max() ?? .infinity
+    let worst =
+      zip(a.toArray(Double.self), b.toArray(Double.self)).map { abs($0 - $1) }.max() ?? .infinity
     XCTAssertLessThanOrEqual(worst, tol, "\(what): max abs error \(worst)", file: file, line: line)
   }
 
   func forward(_ m: PromptTuningCausalLM) throws -> (loss: Tensor?, logits: Tensor) {
-    m.forward(inputIds: try tensor("input_ids"), attentionMask: try tensor("attention_mask"), labels: try tensor("labels"))
+    m.forward(
+      inputIds: try tensor("input_ids"), attentionMask: try tensor("attention_mask"),
+      labels: try tensor("labels"))
   }
 
   func testLogitsLossAndPromptGradientMatchPEFT() throws {
@@ -61,10 +65,13 @@ final class PromptTuningParityTests: XCTestCase {
     assertClose(out.logits, try tensor("logits"), 1e-4, "logits with the prompt [B, n + T, V]")
     assertClose(out.loss!.reshape([1]), try tensor("loss"), 1e-4, "loss")
     out.loss!.backward()
-    assertClose(try XCTUnwrap(m.prompt.embedding.weight.grad), try tensor("grad.prompt"), 1e-4, "prompt gradient")
+    assertClose(
+      try XCTUnwrap(m.prompt.embedding.weight.grad), try tensor("grad.prompt"), 1e-4,
+      "prompt gradient")
     let trainable = m.namedParameters().filter { $0.1.requiresGrad }.map { $0.0 }
     XCTAssertEqual(trainable, ["prompt_encoder.default.embedding.weight"], "the base is frozen")
-    XCTAssertTrue(m.namedParameters().contains { $0.0 == "base_model.transformer.wte.weight" }, "PEFT's names")
+    XCTAssertTrue(
+      m.namedParameters().contains { $0.0 == "base_model.transformer.wte.weight" }, "PEFT's names")
     for (name, p) in m.namedParameters() where name.hasPrefix("base_model.") {
       XCTAssertNil(p.grad, "frozen \(name) gets no gradient")
     }
@@ -87,7 +94,8 @@ final class PromptTuningParityTests: XCTestCase {
     XCTAssertEqual(losses.count, 5)
     for (a, b) in zip(losses, expectedLosses) { XCTAssertEqual(a, b, accuracy: 1e-4) }
     XCTAssertLessThan(losses[4], losses[0], "the prompt learns")
-    assertClose(m.prompt.embedding.weight, try tensor("adamw.prompt"), 1e-4, "prompt after 5 AdamW steps")
+    assertClose(
+      m.prompt.embedding.weight, try tensor("adamw.prompt"), 1e-4, "prompt after 5 AdamW steps")
   }
 
   /// TEXT init from Loom's tokenizer: the text repeated to fill 8 tokens equals PEFT's saved prompt; a
@@ -97,25 +105,31 @@ final class PromptTuningParityTests: XCTestCase {
     let tokenize = { (text: String) in try tokenizer.encode(text).ids.map(Int.init) }
     let saved = try PromptTuningConfig.load(directory: Self.fixtures + "/prompt-text")
     XCTAssertEqual(saved.promptTuningInit, .text)
-    XCTAssertEqual(try tokenize(saved.promptTuningInitText!), try tensor("text.token_ids").int64s.map(Int.init))
+    XCTAssertEqual(
+      try tokenize(saved.promptTuningInitText!), try tensor("text.token_ids").int64s.map(Int.init))
     var config = PromptTuningConfig(
-      numVirtualTokens: 8, promptTuningInit: .text, promptTuningInitText: saved.promptTuningInitText,
+      numVirtualTokens: 8, promptTuningInit: .text,
+      promptTuningInitText: saved.promptTuningInitText,
       tokenizerNameOrPath: Self.baseDir)
     let m = try PromptTuningCausalLM(base: try base(), config: config, tokenize: tokenize)
     assertClose(m.prompt.embedding.weight, try tensor("text.embeddings"), 0, "TEXT init (repeated)")
     XCTAssertEqual(
-      m.prompt.initNote, "prompt_tuning_init_text has 4 tokens for 8 virtual tokens: repeated to fill them")
+      m.prompt.initNote,
+      "prompt_tuning_init_text has 4 tokens for 8 virtual tokens: repeated to fill them")
     let loaded = try adapter("prompt-text")
-    assertClose(loaded.prompt.embedding.weight, try tensor("text.embeddings"), 0, "PEFT's saved TEXT prompt")
+    assertClose(
+      loaded.prompt.embedding.weight, try tensor("text.embeddings"), 0, "PEFT's saved TEXT prompt")
 
     config.numVirtualTokens = 3
     config.promptTuningInitText = "classify the review: great film"
     let short = try PromptTuningCausalLM(base: try base(), config: config, tokenize: tokenize)
-    assertClose(short.prompt.embedding.weight, try tensor("text_long.embeddings"), 0, "TEXT init (truncated)")
+    assertClose(
+      short.prompt.embedding.weight, try tensor("text_long.embeddings"), 0, "TEXT init (truncated)")
     let count = try tensor("text_long.token_ids").shape[0]
     XCTAssertEqual(
       short.prompt.initNote,
-      "prompt_tuning_init_text has \(count) tokens, more than the 3 virtual tokens: only the first 3 initialise the prompt")
+      "prompt_tuning_init_text has \(count) tokens, more than the 3 virtual tokens: only the first 3 initialise the prompt"
+    )
   }
 
   func config(_ body: (inout GenerationConfig) -> Void) -> GenerationConfig {
@@ -133,7 +147,8 @@ final class PromptTuningParityTests: XCTestCase {
     m.eval()
     let g = Self.generation
     XCTAssertEqual(
-      try Generation.generate(m, prompts: [g.prompts[0]], config: config { $0.maxNewTokens = 8 })[0], g.greedy)
+      try Generation.generate(m, prompts: [g.prompts[0]], config: config { $0.maxNewTokens = 8 })[
+        0], g.greedy)
     let beams = try Generation.generate(
       m, prompts: [g.prompts[0]],
       config: config {
@@ -144,7 +159,8 @@ final class PromptTuningParityTests: XCTestCase {
       })
     XCTAssertEqual(beams, g.beam)
     XCTAssertEqual(
-      try Generation.generate(m, prompts: g.prompts, config: config { $0.maxNewTokens = 6 }), g.batched_greedy,
+      try Generation.generate(m, prompts: g.prompts, config: config { $0.maxNewTokens = 6 }),
+      g.batched_greedy,
       "left-padded batch (padding takes positions, as PEFT's forward without position_ids)")
     XCTAssertEqual(
       try Generation.generate(
