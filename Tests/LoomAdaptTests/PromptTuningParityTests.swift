@@ -171,6 +171,24 @@ final class PromptTuningParityTests: XCTestCase {
         }), g.batched_beam)
   }
 
+  /// The virtual tokens take the first positions: 48 positions less 4 leave 44 for prompt and new tokens.
+  func testGenerationLengthCountsTheVirtualTokens() throws {
+    let m = try adapter("prompt-random")
+    XCTAssertEqual(m.maxPositions, 44)
+    let prompt = Self.generation.prompts[0]
+    XCTAssertThrowsError(
+      try Generation.generate(
+        m, prompts: [prompt], config: config { $0.maxNewTokens = 44 - prompt.count + 1 })
+    ) { XCTAssertTrue("\($0)".contains("n_positions (44)"), "\($0)") }
+    let out = try Generation.generate(
+      m, prompts: [prompt],
+      config: config {
+        $0.maxNewTokens = 44 - prompt.count
+        $0.eosTokenIds = []
+      })
+    XCTAssertEqual(out[0].count, 44)
+  }
+
   /// The ids path and the inputs_embeds path agree on the base model (HF: `inputs_embeds=wte(ids)`).
   func testInputsEmbedsPathEqualsIdsPath() throws {
     let m = try base()
