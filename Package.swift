@@ -101,7 +101,10 @@ let package = Package(
       resources: [.copy("Fixtures")]),
     .testTarget(
       name: "LoomAdaptTests",
-      dependencies: ["LoomCore", "LoomNN", "LoomOptim", "LoomIO", "LoomModels", "LoomAdapt", "LoomTrain"],
+      dependencies: [
+        "LoomCore", "LoomNN", "LoomOptim", "LoomIO", "LoomModels", "LoomAdapt", "LoomTrain", "LoomGenerate",
+        "LoomTokenizers",
+      ],
       resources: [.copy("Fixtures")]),
     .testTarget(name: "LoomTokenizersTests", dependencies: ["LoomTokenizers"], resources: [.copy("Fixtures")]),
     .testTarget(

@@ -164,12 +164,40 @@ public final class GPT2Model: Module {
     }
     let positions = Self.positionIDs(
       batch: b, past: past, length: t, attentionMask: attentionMask, device: ids.device)
-    var x = wte(ids) + wpe(positions)
-    x = dropout(x, p: config.embdPdrop, training: training)
+    let x = wte(ids) + wpe(positions)
+    return recordForward(trunk(x, attentionMask: attentionMask, caches: caches), inputs: [ids])
+  }
+
+  /// Last hidden states for input embeddings [B, T, C] given instead of ids (HF's `inputs_embeds`).
+  /// `positionIds` [B or 1, T]; nil counts past ..< past + T, as HF's forward does without
+  /// position_ids (PEFT's prompt tuning drops them, so padding takes positions too).
+  public func callAsFunction(
+    inputsEmbeds: Tensor, attentionMask: Tensor? = nil, positionIds: Tensor? = nil, caches: [KVCache]? = nil
+  ) -> Tensor {
+    guard inputsEmbeds.rank == 3, inputsEmbeds.shape[2] == config.nEmbd else {
+      opFailure("GPT2: inputs_embeds must be [batch, sequence, \(config.nEmbd)], got shape \(inputsEmbeds.shape)")
+    }
+    let device = wte.weight.device
+    let embeds = inputsEmbeds.to(device: device), attentionMask = attentionMask?.to(device: device)
+    let t = embeds.shape[1]
+    let past = caches?.first?.length ?? 0
+    guard past + t <= config.nPositions else {
+      opFailure("GPT2: sequence of \(past + t) tokens is longer than n_positions = \(config.nPositions)")
+    }
+    let positions =
+      positionIds?.to(device: device)
+      ?? Tensor.arange(Double(past), Double(past + t), device: device).reshape([1, t])
+    let x = embeds + wpe(positions)
+    return recordForward(trunk(x, attentionMask: attentionMask, caches: caches), inputs: [inputsEmbeds])
+  }
+
+  /// Embedding dropout, the blocks and the final norm over summed token and position embeddings.
+  private func trunk(_ embedded: Tensor, attentionMask: Tensor?, caches: [KVCache]?) -> Tensor {
+    var x = dropout(embedded, p: config.embdPdrop, training: training)
     // Key padding mask [B, 1, 1, past + T]: true where a real token is.
-    let keyMask = attentionMask.map { $0.to(.bool).reshape([b, 1, 1, -1]) }
+    let keyMask = attentionMask.map { $0.to(.bool).reshape([x.shape[0], 1, 1, -1]) }
     for (i, block) in h.enumerated() { x = block(x, keyMask: keyMask, cache: caches?[i]) }
-    return recordForward(ln_f(x), inputs: [ids])
+    return ln_f(x)
   }
 
   /// Positions count real tokens only, so left-padded prompts start at 0 (HF's
@@ -242,8 +270,12 @@ public final class GPT2LMHeadModel: Module, CausalLanguageModel {
   public func lossOutput(_ ids: Tensor, labels: Tensor, attentionMask: Tensor? = nil)
     -> (loss: Tensor, parts: [String: Tensor], logits: Tensor)
   {
-    let logits = self(ids, attentionMask: attentionMask)
-    let t = ids.shape[1]
+    lossOutput(logits: self(ids, attentionMask: attentionMask), labels: labels)
+  }
+
+  /// `lossOutput` for logits already computed (from ids or from input embeddings).
+  func lossOutput(logits: Tensor, labels: Tensor) -> (loss: Tensor, parts: [String: Tensor], logits: Tensor) {
+    let t = logits.shape[1]
     let shifted = logits.slice(dim: 1, start: 0, end: t - 1)
     let targets = labels.slice(dim: 1, start: 1, end: t)
     let lm = crossEntropy(shifted.reshape([-1, config.vocabSize]), targets.contiguous().reshape([-1]))
