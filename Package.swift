@@ -83,7 +83,7 @@ let package = Package(
       name: "loom-bench",
       dependencies: [
         "LoomCore", "LoomNN", "LoomOptim", "LoomIO", "LoomTokenizers", "CLoomKernels", "LoomModels", "LoomGenerate", "LoomTrain",
-        "LoomDatasets", .target(name: "CBLAS", condition: .when(platforms: [.linux])),
+        "LoomDatasets", "LoomAdapt", .target(name: "CBLAS", condition: .when(platforms: [.linux])),
       ],
       linkerSettings: blasLinker),
     .testTarget(name: "LoomKernelsTests", dependencies: ["CLoomKernels"]),

@@ -12,6 +12,7 @@ let suites: [String: ([String]) throws -> Void] = [
   "encoders": runEncodersBench,
   "seq2seq": runSeq2SeqBench,
   "transformer-reverse": runTransformerReverseBench,
+  "peft": runPeftBench,
 ]
 guard let suite = arguments.first, let run = suites[suite] else {
   let names = suites.keys.sorted().joined(separator: ", ")
