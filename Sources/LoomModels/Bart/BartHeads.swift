@@ -33,14 +33,15 @@ public final class BartForConditionalGeneration: Module, EncoderDecoderModel {
   /// mean cross-entropy over labelled positions.
   public func forward(
     inputIds: Tensor, attentionMask: Tensor? = nil, decoderInputIds: Tensor? = nil,
-    labels: Tensor? = nil
+    decoderAttentionMask: Tensor? = nil, labels: Tensor? = nil
   ) throws -> BartOutput {
     if let labels, labels.rank != 2 {
       throw LoomError("BART: labels must be [batch, target length], got shape \(labels.shape)")
     }
     let dec = try decoderInputIds ?? labels.map { try BartModel.shiftTokensRight($0, config) }
     var out = try model.forward(
-      inputIds: inputIds, attentionMask: attentionMask, decoderInputIds: dec)
+      inputIds: inputIds, attentionMask: attentionMask, decoderInputIds: dec,
+      decoderAttentionMask: decoderAttentionMask)
     let logits = self.logits(out.lastHiddenState)
     out.logits = logits
     if let labels {

@@ -41,7 +41,7 @@ public final class T5ForConditionalGeneration: Module, EncoderDecoderModel {
   /// cross-entropy over labelled positions.
   public func forward(
     inputIds: Tensor, attentionMask: Tensor? = nil, decoderInputIds: Tensor? = nil,
-    labels: Tensor? = nil
+    decoderAttentionMask: Tensor? = nil, labels: Tensor? = nil
   ) throws -> T5Output {
     if let labels, labels.rank != 2 {
       throw LoomError("T5: labels must be [batch, target length], got shape \(labels.shape)")
@@ -51,8 +51,8 @@ public final class T5ForConditionalGeneration: Module, EncoderDecoderModel {
     }
     let enc = try encode(inputIds, attentionMask: attentionMask)
     let h = try T5Core.decode(
-      dec, encoderHiddenStates: enc, encoderMask: attentionMask, state: nil, shared: shared,
-      decoder: decoder, config: config)
+      dec, decoderAttentionMask: decoderAttentionMask, encoderHiddenStates: enc,
+      encoderMask: attentionMask, state: nil, shared: shared, decoder: decoder, config: config)
     var out = T5Output(lastHiddenState: h, encoderLastHiddenState: enc)
     let logits = self.logits(h)
     out.logits = logits

@@ -99,16 +99,25 @@ public final class TransformerSeq2SeqLM: Module, EncoderDecoderModel {
     return dropout(x, p: positional_encoding.dropout, training: training)
   }
 
-  /// Decoder hidden states [B, T, d_model] for `ids` after the positions `state` caches.
+  /// Decoder hidden states [B, T, d_model] for `ids` after the positions `state` caches;
+  /// `attentionMask` [B, past + T] (HF's decoder_attention_mask, 1 = real token) is torch's
+  /// tgt_key_padding_mask inverted, applied with the causal mask.
   public func decodeTarget(
-    _ ids: Tensor, memory: Tensor, memoryMask: Tensor?, state: GenerationState? = nil
+    _ ids: Tensor, attentionMask: Tensor? = nil, memory: Tensor, memoryMask: Tensor?,
+    state: GenerationState? = nil
   ) throws -> Tensor {
     let past = state?.pastLength ?? 0
     try TransformerInputs.check(
       ids, "decoder_input_ids", vocab: config.vocabSize,
       maxPositions: config.maxPositionEmbeddings, past: past)
+    if let m = attentionMask, m.shape != [ids.shape[0], past + ids.shape[1]] {
+      throw LoomError(
+        "Transformer: decoder_attention_mask has shape \(m.shape), decoder_input_ids \(ids.shape)\(past > 0 ? " after \(past) cached positions" : ""); they must match"
+      )
+    }
     return transformer.decoder(
       embed(ids, targetEmbedding, offset: past), memory: memory,
+      tgtKeyPaddingMask: Self.padding(attentionMask, device),
       memoryKeyPaddingMask: Self.padding(memoryMask, device), tgtIsCausal: true, state: state)
   }
 
@@ -125,7 +134,7 @@ public final class TransformerSeq2SeqLM: Module, EncoderDecoderModel {
   /// right; the loss is the mean cross-entropy over positions whose label is not −100.
   public func forward(
     inputIds: Tensor, attentionMask: Tensor? = nil, decoderInputIds: Tensor? = nil,
-    labels: Tensor? = nil
+    decoderAttentionMask: Tensor? = nil, labels: Tensor? = nil
   ) throws -> TransformerOutput {
     guard decoderInputIds != nil || labels != nil else {
       throw LoomError("Transformer: pass decoder_input_ids or labels (the decoder needs a target)")
@@ -135,7 +144,8 @@ public final class TransformerSeq2SeqLM: Module, EncoderDecoderModel {
     }
     let dec = try decoderInputIds ?? shiftTokensRight(labels!)
     let memory = try encodeSource(inputIds, attentionMask: attentionMask)
-    let hidden = try decodeTarget(dec, memory: memory, memoryMask: attentionMask)
+    let hidden = try decodeTarget(
+      dec, attentionMask: decoderAttentionMask, memory: memory, memoryMask: attentionMask)
     let logits = self.logits(hidden)
     var out = TransformerOutput(
       lastHiddenState: hidden, encoderLastHiddenState: memory, logits: logits)
