@@ -130,7 +130,7 @@ public final class BartForSequenceClassification: Module {
   public func forward(inputIds: Tensor, attentionMask: Tensor? = nil, labels: Tensor? = nil) throws
     -> BartOutput
   {
-    let rows = try Self.lastEosRows(inputIds, eos: config.eosTokenId)
+    let rows = try Self.lastEosRows(inputIds, eos: config.eosTokenId?.first)
     var out = try model.forward(inputIds: inputIds, attentionMask: attentionMask)
     let h = out.lastHiddenState
     let (b, t, c) = (h.shape[0], h.shape[1], h.shape[2])
