@@ -175,17 +175,7 @@ public final class BartModel: Module {
       throw LoomError(
         "BART: config.decoder_start_token_id is null; set it to make decoder_input_ids from labels")
     }
-    let (b, t) = (ids.shape[0], ids.shape[1])
-    let src = ids.int64s
-    var out = [Int64](repeating: 0, count: b * t)
-    for r in 0..<b {
-      out[r * t] = Int64(start)
-      for c in 1..<t {
-        let v = src[r * t + c - 1]
-        out[r * t + c] = v == -100 ? Int64(config.padId) : v
-      }
-    }
-    return Tensor(out, shape: [b, t])
+    return Seq2SeqLMHead.shiftRight(ids, start: start, pad: config.padId)
   }
 }
 

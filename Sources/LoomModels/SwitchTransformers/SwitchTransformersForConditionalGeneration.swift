@@ -112,19 +112,8 @@ public final class SwitchTransformersForConditionalGeneration: Module, EncoderDe
       out.decoderAuxLoss = da
     }
     if let labels {
-      guard labels.shape == Array(logits.shape.dropLast()) else {
-        throw LoomError(
-          "Switch Transformers: labels have shape \(labels.shape), decoder_input_ids \(Array(logits.shape.dropLast())); they must match"
-        )
-      }
-      let v = config.vocabSize
-      if let bad = labels.int64s.first(where: { $0 != -100 && ($0 < 0 || $0 >= Int64(v)) }) {
-        throw LoomError(
-          "Switch Transformers: label \(bad) is outside the vocabulary (vocab_size \(v)); use -100 to ignore a position"
-        )
-      }
-      let lm = crossEntropy(
-        logits.reshape([-1, v]), labels.to(device: logits.device).reshape([-1]))
+      let lm = try Seq2SeqLMHead.loss(
+        logits: logits, labels: labels, vocabSize: config.vocabSize, model: "Switch Transformers")
       out.lmLoss = lm
       out.loss = lm
       if let parts = routerLossParts(out) { out.loss = lm + parts.z + parts.aux }

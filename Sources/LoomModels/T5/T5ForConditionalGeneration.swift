@@ -57,18 +57,8 @@ public final class T5ForConditionalGeneration: Module, EncoderDecoderModel {
     let logits = self.logits(h)
     out.logits = logits
     if let labels {
-      guard labels.shape == Array(logits.shape.dropLast()) else {
-        throw LoomError(
-          "T5: labels have shape \(labels.shape), decoder_input_ids \(Array(logits.shape.dropLast())); they must match"
-        )
-      }
-      let v = config.vocabSize
-      if let bad = labels.int64s.first(where: { $0 != -100 && ($0 < 0 || $0 >= Int64(v)) }) {
-        throw LoomError(
-          "T5: label \(bad) is outside the vocabulary (vocab_size \(v)); use -100 to ignore a position")
-      }
-      out.loss = crossEntropy(
-        logits.reshape([-1, v]), labels.to(device: logits.device).reshape([-1]))
+      out.loss = try Seq2SeqLMHead.loss(
+        logits: logits, labels: labels, vocabSize: config.vocabSize, model: "T5")
     }
     return out
   }

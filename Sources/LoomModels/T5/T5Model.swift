@@ -161,17 +161,7 @@ public final class T5Model: Module {
     guard let pad = config.padTokenId else {
       throw LoomError("T5: config.pad_token_id is null; it replaces -100 in shifted labels")
     }
-    let (b, t) = (labels.shape[0], labels.shape[1])
-    let src = labels.int64s
-    var out = [Int64](repeating: 0, count: b * t)
-    for r in 0..<b {
-      out[r * t] = Int64(start)
-      for c in 1..<t {
-        let v = src[r * t + c - 1]
-        out[r * t + c] = v == -100 ? Int64(pad) : v
-      }
-    }
-    return Tensor(out, shape: [b, t])
+    return Seq2SeqLMHead.shiftRight(labels, start: start, pad: pad)
   }
 }
 

@@ -150,19 +150,8 @@ public final class TransformerSeq2SeqLM: Module, EncoderDecoderModel {
     var out = TransformerOutput(
       lastHiddenState: hidden, encoderLastHiddenState: memory, logits: logits)
     if let labels {
-      guard labels.shape == Array(logits.shape.dropLast()) else {
-        throw LoomError(
-          "Transformer: labels have shape \(labels.shape), decoder_input_ids \(Array(logits.shape.dropLast())); they must match"
-        )
-      }
-      let v = config.vocabSize
-      if let bad = labels.int64s.first(where: { $0 != -100 && ($0 < 0 || $0 >= Int64(v)) }) {
-        throw LoomError(
-          "Transformer: label \(bad) is outside the vocabulary (vocab_size \(v)); use -100 to ignore a position"
-        )
-      }
-      out.loss = crossEntropy(
-        logits.reshape([-1, v]), labels.to(device: logits.device).reshape([-1]))
+      out.loss = try Seq2SeqLMHead.loss(
+        logits: logits, labels: labels, vocabSize: config.vocabSize, model: "Transformer")
     }
     return out
   }
@@ -176,17 +165,7 @@ public final class TransformerSeq2SeqLM: Module, EncoderDecoderModel {
     guard let pad = config.padTokenId else {
       throw LoomError("Transformer: config.pad_token_id is null; set it to make decoder_input_ids from labels")
     }
-    let (b, t) = (labels.shape[0], labels.shape[1])
-    let src = labels.int64s
-    var out = [Int64](repeating: 0, count: b * t)
-    for r in 0..<b {
-      out[r * t] = Int64(decoderStartTokenId)
-      for c in 1..<t {
-        let v = src[r * t + c - 1]
-        out[r * t + c] = v == -100 ? Int64(pad) : v
-      }
-    }
-    return Tensor(out, shape: [b, t])
+    return Seq2SeqLMHead.shiftRight(labels, start: decoderStartTokenId, pad: pad)
   }
 
   // MARK: EncoderDecoderModel
