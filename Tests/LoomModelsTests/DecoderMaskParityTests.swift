@@ -95,15 +95,18 @@ final class DecoderMaskParityTests: XCTestCase {
       ).logits.toArray(Float.self)
     }
     let plain = try logits(nil)
-    XCTAssertEqual(try logits([Int64](repeating: 1, count: 10)), plain)
-    let holed = try logits([1, 1, 1, 1, 1, 1, 1, 0, 1, 1])
     let v = m.config.vocabSize
-    func row(_ x: [Float], _ r: Int, _ t: Int) -> ArraySlice<Float> { x[((r * 5 + t) * v)..<((r * 5 + t + 1) * v)] }
-    for t in 0..<5 { XCTAssertEqual(row(holed, 0, t), row(plain, 0, t), "row 0 position \(t)") }
-    for t in 0..<3 { XCTAssertEqual(row(holed, 1, t), row(plain, 1, t), "row 1 position \(t)") }
+    func diff(_ x: [Float], _ y: [Float], _ r: Int, _ t: Int) -> Float {
+      let span = ((r * 5 + t) * v)..<((r * 5 + t + 1) * v)
+      return zip(x[span], y[span]).map { abs($0 - $1) }.max()!
+    }
+    let ones = try logits([Int64](repeating: 1, count: 10))
+    for r in 0..<2 { for t in 0..<5 { XCTAssertLessThan(diff(ones, plain, r, t), 1e-5, "ones: \(r), \(t)") } }
+    let holed = try logits([1, 1, 1, 1, 1, 1, 1, 0, 1, 1])
+    for t in 0..<5 { XCTAssertLessThan(diff(holed, plain, 0, t), 1e-5, "row 0 position \(t)") }
+    for t in 0..<3 { XCTAssertLessThan(diff(holed, plain, 1, t), 1e-5, "row 1 position \(t)") }
     for t in 3..<5 {
-      let diff = zip(row(holed, 1, t), row(plain, 1, t)).map { abs($0 - $1) }.max()!
-      XCTAssertGreaterThan(diff, 1e-4, "row 1 position \(t) must not see the masked position 2")
+      XCTAssertGreaterThan(diff(holed, plain, 1, t), 1e-4, "row 1 position \(t) must not see the masked position 2")
     }
   }
 
