@@ -34,6 +34,8 @@ public struct TransformerConfig: PretrainedConfig, Equatable {
   public var bosTokenId: Int? = 1
   /// `eos_token_id`: one id or a list.
   public var eosTokenId: TokenIdList? = 2
+  /// Every end-of-text id.
+  public var eosTokenIds: [Int] { eosTokenId?.ids ?? [] }
   public var decoderStartTokenId: Int? = 1
   public var isEncoderDecoder = true
 
