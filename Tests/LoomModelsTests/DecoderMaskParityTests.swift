@@ -2,6 +2,7 @@ import Foundation
 import LoomCore
 import LoomIO
 import LoomModels
+import LoomNN
 import XCTest
 
 /// HF's `decoder_attention_mask` (combined with the causal mask) on BART, T5 and Switch against
