@@ -21,7 +21,9 @@ public enum Seq2SeqLMHead {
 
   /// The mean cross-entropy of `logits` [B, T, V] over `labels` [B, T] that are not −100,
   /// after checking that the shapes match and every label is in the vocabulary.
-  public static func loss(logits: Tensor, labels: Tensor, vocabSize v: Int, model: String) throws -> Tensor {
+  public static func loss(logits: Tensor, labels: Tensor, vocabSize v: Int, model: String) throws
+    -> Tensor
+  {
     guard labels.shape == Array(logits.shape.dropLast()) else {
       throw LoomError(
         "\(model): labels have shape \(labels.shape), decoder_input_ids \(Array(logits.shape.dropLast())); they must match"
@@ -29,7 +31,8 @@ public enum Seq2SeqLMHead {
     }
     if let bad = labels.int64s.first(where: { $0 != -100 && ($0 < 0 || $0 >= Int64(v)) }) {
       throw LoomError(
-        "\(model): label \(bad) is outside the vocabulary (vocab_size \(v)); use -100 to ignore a position")
+        "\(model): label \(bad) is outside the vocabulary (vocab_size \(v)); use -100 to ignore a position"
+      )
     }
     return crossEntropy(logits.reshape([-1, v]), labels.to(device: logits.device).reshape([-1]))
   }

@@ -54,7 +54,8 @@ final class DecoderMaskParityTests: XCTestCase {
     let m = try XCTUnwrap(try load("bart-tiny") as? BartForConditionalGeneration)
     let out = try m.forward(
       inputIds: tensor("input_ids"), attentionMask: tensor("attention_mask"),
-      decoderInputIds: tensor("decoder_input_ids"), decoderAttentionMask: tensor("decoder_attention_mask"),
+      decoderInputIds: tensor("decoder_input_ids"),
+      decoderAttentionMask: tensor("decoder_attention_mask"),
       labels: tensor("labels"))
     try check("bart", m, hidden: out.lastHiddenState, logits: out.logits!, loss: out.loss!)
   }
@@ -63,7 +64,8 @@ final class DecoderMaskParityTests: XCTestCase {
     let m = try XCTUnwrap(try load("t5-tiny") as? T5ForConditionalGeneration)
     let out = try m.forward(
       inputIds: tensor("input_ids"), attentionMask: tensor("attention_mask"),
-      decoderInputIds: tensor("decoder_input_ids"), decoderAttentionMask: tensor("decoder_attention_mask"),
+      decoderInputIds: tensor("decoder_input_ids"),
+      decoderAttentionMask: tensor("decoder_attention_mask"),
       labels: tensor("labels"))
     try check("t5", m, hidden: out.lastHiddenState, logits: out.logits!, loss: out.loss!)
   }
@@ -73,12 +75,14 @@ final class DecoderMaskParityTests: XCTestCase {
     let m = try XCTUnwrap(try load("switch-tiny") as? SwitchTransformersForConditionalGeneration)
     let out = try m.forward(
       inputIds: tensor("input_ids"), attentionMask: tensor("attention_mask"),
-      decoderInputIds: tensor("decoder_input_ids"), decoderAttentionMask: tensor("decoder_attention_mask"),
+      decoderInputIds: tensor("decoder_input_ids"),
+      decoderAttentionMask: tensor("decoder_attention_mask"),
       labels: tensor("labels"))
     try check("switch", m, hidden: out.lastHiddenState, logits: out.logits!, loss: out.loss!)
     let step = try m.seq2seqForward(
       inputIds: tensor("input_ids"), attentionMask: tensor("attention_mask"),
-      decoderInputIds: tensor("decoder_input_ids"), decoderAttentionMask: tensor("decoder_attention_mask"),
+      decoderInputIds: tensor("decoder_input_ids"),
+      decoderAttentionMask: tensor("decoder_attention_mask"),
       labels: tensor("labels"))
     assertClose(step.logits, try tensor("switch.logits"), 1e-4, "switch seq2seqForward logits")
   }
@@ -92,7 +96,8 @@ final class DecoderMaskParityTests: XCTestCase {
     let dec = Tensor([Int64]([1, 5, 6, 7, 8, 1, 9, 10, 11, 12]), shape: [2, 5])
     func logits(_ mask: [Int64]?) throws -> [Float] {
       try m.forward(
-        inputIds: ids, decoderInputIds: dec, decoderAttentionMask: mask.map { Tensor($0, shape: [2, 5]) }
+        inputIds: ids, decoderInputIds: dec,
+        decoderAttentionMask: mask.map { Tensor($0, shape: [2, 5]) }
       ).logits.toArray(Float.self)
     }
     let plain = try logits(nil)
@@ -102,12 +107,15 @@ final class DecoderMaskParityTests: XCTestCase {
       return zip(x[span], y[span]).map { abs($0 - $1) }.max()!
     }
     let ones = try logits([Int64](repeating: 1, count: 10))
-    for r in 0..<2 { for t in 0..<5 { XCTAssertLessThan(diff(ones, plain, r, t), 1e-5, "ones: \(r), \(t)") } }
+    for r in 0..<2 {
+      for t in 0..<5 { XCTAssertLessThan(diff(ones, plain, r, t), 1e-5, "ones: \(r), \(t)") }
+    }
     let holed = try logits([1, 1, 1, 1, 1, 1, 1, 0, 1, 1])
     for t in 0..<5 { XCTAssertLessThan(diff(holed, plain, 0, t), 1e-5, "row 0 position \(t)") }
     for t in 0..<2 { XCTAssertLessThan(diff(holed, plain, 1, t), 1e-5, "row 1 position \(t)") }
     for t in 2..<5 {
-      XCTAssertGreaterThan(diff(holed, plain, 1, t), 1e-4, "row 1 position \(t) must not see the masked position 2")
+      XCTAssertGreaterThan(
+        diff(holed, plain, 1, t), 1e-4, "row 1 position \(t) must not see the masked position 2")
     }
   }
 

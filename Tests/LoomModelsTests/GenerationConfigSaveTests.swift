@@ -22,14 +22,16 @@ final class GenerationConfigSaveTests: XCTestCase {
   ]
 
   static func significant(_ object: [String: Any]) -> NSDictionary {
-    NSDictionary(dictionary: object.filter { key, value in
-      guard let noOp = noOps[key] else { return true }
-      return (value as? Bool) != noOp
-    })
+    NSDictionary(
+      dictionary: object.filter { key, value in
+        guard let noOp = noOps[key] else { return true }
+        return (value as? Bool) != noOp
+      })
   }
 
   func saved(_ model: Module, _ name: String) throws -> String {
-    let root = ProcessInfo.processInfo.environment["LOOM_KEEP_SAVED"]
+    let root =
+      ProcessInfo.processInfo.environment["LOOM_KEEP_SAVED"]
       ?? NSTemporaryDirectory() + "loom-genconfig-\(getpid())"
     let dir = root + "/" + name
     if ProcessInfo.processInfo.environment["LOOM_KEEP_SAVED"] == nil {
@@ -45,11 +47,15 @@ final class GenerationConfigSaveTests: XCTestCase {
       ("bart-tiny", try AutoModelForSeq2SeqLM.from(directory: Self.fixtures + "/bart-tiny")),
       ("t5-tiny", try AutoModelForSeq2SeqLM.from(directory: Self.fixtures + "/t5-tiny")),
       ("switch-tiny", try AutoModelForSeq2SeqLM.from(directory: Self.fixtures + "/switch-tiny")),
-      ("transformer-tiny", try AutoModelForSeq2SeqLM.from(directory: Self.fixtures + "/transformer-tiny")),
+      (
+        "transformer-tiny",
+        try AutoModelForSeq2SeqLM.from(directory: Self.fixtures + "/transformer-tiny")
+      ),
     ]
     for (name, model) in models {
       let dir = try saved(model, name)
-      let data = try XCTUnwrap(FileManager.default.contents(atPath: dir + "/generation_config.json"), name)
+      let data = try XCTUnwrap(
+        FileManager.default.contents(atPath: dir + "/generation_config.json"), name)
       let written = try XCTUnwrap(try JSONSerialization.jsonObject(with: data) as? [String: Any])
       let expected = try XCTUnwrap(Self.hf[name], name)
       XCTAssertEqual(Self.significant(written), Self.significant(expected), name)
@@ -67,7 +73,8 @@ final class GenerationConfigSaveTests: XCTestCase {
     XCTAssertEqual(file.config.forcedEosTokenId, 2)
     XCTAssertTrue(
       file.keys.isSuperset(of: [
-        "bos_token_id", "decoder_start_token_id", "eos_token_id", "forced_eos_token_id", "pad_token_id",
+        "bos_token_id", "decoder_start_token_id", "eos_token_id", "forced_eos_token_id",
+        "pad_token_id",
       ]), "\(file.keys)")
     let gpt2 = try AutoModelForCausalLM.from(directory: Self.fixtures + "/gpt2-tiny")
     let g = try XCTUnwrap(try GenerationConfigFile.load(directory: try saved(gpt2, "gpt2")))

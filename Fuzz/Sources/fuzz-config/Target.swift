@@ -11,7 +11,9 @@ public func fuzzOne(_ input: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
   Scratch.write("config.json", bytes)
   do { try AutoConfig.from(directory: Scratch.directory).validate() } catch { Scratch.check(error) }
   Scratch.write(GenerationConfigFile.fileName, bytes)
-  do { _ = try GenerationConfigFile.load(directory: Scratch.directory) } catch { Scratch.check(error) }
+  do { _ = try GenerationConfigFile.load(directory: Scratch.directory) } catch {
+    Scratch.check(error)
+  }
   return 0
 }
 
