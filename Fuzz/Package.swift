@@ -7,7 +7,7 @@ import PackageDescription
 // libFuzzer's own main cannot be used).
 let targets: [(String, [Target.Dependency])] = [
   ("fuzz-safetensors", [.product(name: "LoomIO", package: "Loom")]),
-  ("fuzz-config", [.product(name: "LoomModels", package: "Loom")]),
+  ("fuzz-config", [.product(name: "LoomModels", package: "Loom"), .product(name: "LoomGenerate", package: "Loom")]),
   ("fuzz-tokenizer-json", [.product(name: "LoomTokenizers", package: "Loom")]),
   ("fuzz-vocab-merges", [.product(name: "LoomTokenizers", package: "Loom")]),
   ("fuzz-vocab-txt", [.product(name: "LoomTokenizers", package: "Loom")]),

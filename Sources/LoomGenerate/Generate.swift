@@ -38,7 +38,8 @@ public enum Generation {
       onToken: onToken)
   }
 
-  /// Encodes `inputs` (source token ids, left-padded to a common length) once, then
+  /// Encodes `inputs` (source token ids, right-padded to a common length as HF's tokenizers pad
+  /// encoder inputs — BART's learned positions count from the left) once, then
   /// decodes from `decoderStartTokenId` (the config's, else the model's) against the encoder outputs, like HF's
   /// `generate` on BART/T5. Returns the decoder ids (start token first) per sequence.
   public static func generate(
@@ -53,9 +54,9 @@ public enum Generation {
       throw LoomError(
         "generate: an input of \(width) tokens is longer than the model's max_position_embeddings (\(model.maxPositions)); shorten or truncate it")
     }
-    let source = inputs.map { [Int](repeating: pad, count: width - $0.count) + $0 }
+    let source = inputs.map { $0 + [Int](repeating: pad, count: width - $0.count) }
     let sourceMask = inputs.map {
-      [Int](repeating: 0, count: width - $0.count) + [Int](repeating: 1, count: $0.count)
+      [Int](repeating: 1, count: $0.count) + [Int](repeating: 0, count: width - $0.count)
     }
     let padded = sourceMask.contains { $0.contains(0) }
     let maxLength = try checkedMaxLength(

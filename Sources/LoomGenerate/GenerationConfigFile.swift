@@ -1,6 +1,7 @@
 import Foundation
 import LoomCore
 import LoomIO
+import LoomModels
 
 /// Hugging Face's generation_config.json (what `save_pretrained` writes next to config.json
 /// for a generative model): the `generate` defaults a model directory carries.
@@ -16,7 +17,7 @@ public struct GenerationConfigFile {
   /// `generate` ignores them here.
   struct Fields: Decodable {
     var decoder_start_token_id: Int?
-    var eos_token_id: TokenIds?
+    var eos_token_id: TokenIdList?
     var pad_token_id: Int?
     var forced_bos_token_id: Int?
     var forced_eos_token_id: Int?
@@ -34,24 +35,6 @@ public struct GenerationConfigFile {
     var top_p: Double?
     var repetition_penalty: Double?
     var num_return_sequences: Int?
-  }
-
-  /// HF's `eos_token_id`: one id or a list of them.
-  public struct TokenIds: Decodable {
-    public let ids: [Int]
-    public init(from decoder: Decoder) throws {
-      let c = try decoder.singleValueContainer()
-      if let one = try? c.decode(Int.self) {
-        ids = [one]
-      } else if let list = try? c.decode([Int].self) {
-        ids = list
-      } else {
-        throw DecodingError.dataCorrupted(
-          .init(
-            codingPath: decoder.codingPath,
-            debugDescription: "must be an integer or a list of integers"))
-      }
-    }
   }
 
   /// HF's `early_stopping`: true, false or "never".

@@ -5,7 +5,7 @@ extension GenerationConfig {
   /// (decoder_start_token_id is the model's own); nothing is forced.
   public init(defaultsOf config: TransformerConfig) {
     self.init()
-    eosTokenIds = config.eosTokenId.map { [$0] } ?? []
+    eosTokenIds = config.eosTokenIds
     padTokenId = config.padTokenId
   }
 }

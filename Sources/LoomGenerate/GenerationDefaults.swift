@@ -26,7 +26,7 @@ extension GenerationConfig {
   /// no tokens.
   public init(defaultsOf config: T5Config) {
     self.init()
-    eosTokenIds = config.eosTokenId?.ids ?? []
+    eosTokenIds = config.eosTokenIds
     padTokenId = config.padTokenId
   }
 }
@@ -36,7 +36,7 @@ extension GenerationConfig {
   /// (HF's config leaves it unset; the seeds pass decoder_start_token_id = pad).
   public init(defaultsOf config: SwitchTransformersConfig) {
     self.init()
-    eosTokenIds = config.eosTokenId?.ids ?? []
+    eosTokenIds = config.eosTokenIds
     padTokenId = config.padTokenId
     decoderStartTokenId = config.decoderStartTokenId ?? config.bosTokenId
   }

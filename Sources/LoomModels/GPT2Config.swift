@@ -26,11 +26,10 @@ public struct GPT2Config: PretrainedConfig, Equatable {
   /// False gives the LM head its own `lm_head.weight`.
   public var tieWordEmbeddings = true
   public var bosTokenId: Int? = 50256
-  public var eosTokenId: Int? = 50256
-  /// Further end-of-text ids when config.json's `eos_token_id` is a list.
-  public var moreEosTokenIds: [Int] = []
-  /// Every end-of-text id (`eos_token_id`, one or a list).
-  public var eosTokenIds: [Int] { (eosTokenId.map { [$0] } ?? []) + moreEosTokenIds }
+  /// `eos_token_id`: one id or a list.
+  public var eosTokenId: TokenIdList? = 50256
+  /// Every end-of-text id.
+  public var eosTokenIds: [Int] { eosTokenId?.ids ?? [] }
   public var padTokenId: Int? = nil
   /// Mixture of experts (`loom train gpt --moe-experts`): every block's MLP becomes
   /// `num_experts` copies of it behind a router (LoomNN's `MixtureOfExperts`); 0 = dense GPT-2.
@@ -59,7 +58,7 @@ public struct GPT2Config: PretrainedConfig, Equatable {
     .init("scale_attn_weights", \.scaleAttnWeights),
     .init("scale_attn_by_inverse_layer_idx", \.scaleAttnByInverseLayerIdx),
     .init("tie_word_embeddings", \.tieWordEmbeddings), .init("bos_token_id", \.bosTokenId),
-    .init(idList: "eos_token_id", \.eosTokenId, more: \.moreEosTokenIds), .init("pad_token_id", \.padTokenId),
+    .init("eos_token_id", \.eosTokenId), .init("pad_token_id", \.padTokenId),
     .init("num_experts", \.numExperts), .init("num_experts_per_tok", \.numExpertsPerTok),
     .init("expert_capacity_factor", \.expertCapacityFactor), .init("router_aux_loss_coef", \.routerAuxLossCoef),
     .init("router_z_loss_coef", \.routerZLossCoef), .init("router_jitter_noise", \.routerJitterNoise),
@@ -72,7 +71,8 @@ public struct GPT2Config: PretrainedConfig, Equatable {
     vocabSize: Int = 50257, nPositions: Int = 1024, nEmbd: Int = 768, nLayer: Int = 12, nHead: Int = 12,
     nInner: Int? = nil, activationFunction: Activation = .geluNew, residPdrop: Double = 0.1, embdPdrop: Double = 0.1,
     attnPdrop: Double = 0.1, layerNormEpsilon: Double = 1e-5, initializerRange: Double = 0.02,
-    tieWordEmbeddings: Bool = true, bosTokenId: Int? = 50256, eosTokenId: Int? = 50256, padTokenId: Int? = nil
+    tieWordEmbeddings: Bool = true, bosTokenId: Int? = 50256, eosTokenId: TokenIdList? = 50256,
+    padTokenId: Int? = nil
   ) {
     self.vocabSize = vocabSize
     self.nPositions = nPositions

@@ -42,41 +42,8 @@ public struct ConfigField<Root> {
     integer = { root in root[keyPath: path] as? Int }
     integers = { root in
       let value = root[keyPath: path]
-      return (value as? Int).map { [$0] } ?? (value as? [Int]) ?? []
+      return (value as? Int).map { [$0] } ?? (value as? [Int]) ?? (value as? TokenIdList)?.ids ?? []
     }
-  }
-}
-
-extension ConfigField {
-  /// HF's `eos_token_id`, one id or a list: the first id in `first`, the rest in `more`;
-  /// written back as read (one integer, or the list when `more` is not empty).
-  public init(idList key: String, _ first: WritableKeyPath<Root, Int?>, more: WritableKeyPath<Root, [Int]>) {
-    self.key = key
-    let k = JSONKey(key)
-    decode = { c, root in
-      guard c.contains(k), try !c.decodeNil(forKey: k) else {
-        if c.contains(k) { (root[keyPath: first], root[keyPath: more]) = (nil, []) }
-        return
-      }
-      if let one = try? c.decode(Int.self, forKey: k) {
-        (root[keyPath: first], root[keyPath: more]) = (one, [])
-      } else if let list = try? c.decode([Int].self, forKey: k) {
-        (root[keyPath: first], root[keyPath: more]) = (list.first, Array(list.dropFirst()))
-      } else {
-        throw DecodingError.dataCorrupted(
-          .init(codingPath: c.codingPath + [k], debugDescription: "must be an integer or a list of integers"))
-      }
-    }
-    encode = { root, c in
-      let more = root[keyPath: more]
-      if more.isEmpty {
-        try c.encode(root[keyPath: first], forKey: k)
-      } else {
-        try c.encode((root[keyPath: first].map { [$0] } ?? []) + more, forKey: k)
-      }
-    }
-    integer = { root in root[keyPath: first] }
-    integers = { root in (root[keyPath: first].map { [$0] } ?? []) + root[keyPath: more] }
   }
 }
 

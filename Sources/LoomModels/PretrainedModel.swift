@@ -72,7 +72,8 @@ extension PretrainedModel {
 extension Module {
   /// Writes the model into `directory` like HF's `save_pretrained`: model.safetensors
   /// (float tensors in their dtype, tied weights omitted) and, for a `PretrainedModel`,
-  /// config.json with `model_type` and `architectures`; each file is written atomically.
+  /// config.json with `model_type` and `architectures` (and generation_config.json when the
+  /// model generates); each file is written atomically.
   public func savePretrained(to directory: String) throws {
     try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
     var weights = stateDict()
@@ -81,6 +82,16 @@ extension Module {
     try SafeTensors.save(weights, metadata: ["format": "pt"], to: directory + "/" + ModelDirectory.weightsFile)
     // A stale sharded save would otherwise shadow nothing but confuse readers.
     try? FileManager.default.removeItem(atPath: directory + "/" + ModelDirectory.indexFile)
-    if let pretrained { try AtomicFile.write(try pretrained.configJSON(), to: directory + "/config.json") }
+    guard let pretrained else { return }
+    let config = try pretrained.configJSON()
+    try AtomicFile.write(config, to: directory + "/config.json")
+    // Models that generate get HF's generation_config.json too (as `save_pretrained` writes it).
+    if self is any GenerativeModel,
+      let object = try JSONSerialization.jsonObject(with: config) as? [String: Any]
+    {
+      try AtomicFile.write(
+        try GenerationConfigWriter.json(fromModelConfig: object),
+        to: directory + "/" + GenerationConfigWriter.fileName)
+    }
   }
 }

@@ -17,38 +17,46 @@ public struct Seq2SeqLMOutput {
 /// An encoder–decoder that trains on (input_ids, labels): HF's `…ForConditionalGeneration.forward`
 /// with `labels`. `loom train seq2seq` trains any `AutoModelForSeq2SeqLM` class that conforms.
 public protocol Seq2SeqLanguageModel: EncoderDecoderModel {
-  /// `decoderInputIds` nil: the labels shifted right after `decoderStartTokenId`.
+  /// `decoderInputIds` nil: the labels shifted right after `decoderStartTokenId`;
+  /// `decoderAttentionMask` (HF's decoder_attention_mask) masks padded decoder positions.
   func seq2seqForward(
-    inputIds: Tensor, attentionMask: Tensor?, decoderInputIds: Tensor?, labels: Tensor
+    inputIds: Tensor, attentionMask: Tensor?, decoderInputIds: Tensor?,
+    decoderAttentionMask: Tensor?, labels: Tensor
   ) throws -> Seq2SeqLMOutput
 }
 
 extension BartForConditionalGeneration: Seq2SeqLanguageModel {
   public func seq2seqForward(
-    inputIds: Tensor, attentionMask: Tensor?, decoderInputIds: Tensor?, labels: Tensor
+    inputIds: Tensor, attentionMask: Tensor?, decoderInputIds: Tensor?,
+    decoderAttentionMask: Tensor?, labels: Tensor
   ) throws -> Seq2SeqLMOutput {
     let out = try forward(
-      inputIds: inputIds, attentionMask: attentionMask, decoderInputIds: decoderInputIds, labels: labels)
+      inputIds: inputIds, attentionMask: attentionMask, decoderInputIds: decoderInputIds,
+      decoderAttentionMask: decoderAttentionMask, labels: labels)
     return Seq2SeqLMOutput(loss: out.loss!, logits: out.logits!)
   }
 }
 
 extension T5ForConditionalGeneration: Seq2SeqLanguageModel {
   public func seq2seqForward(
-    inputIds: Tensor, attentionMask: Tensor?, decoderInputIds: Tensor?, labels: Tensor
+    inputIds: Tensor, attentionMask: Tensor?, decoderInputIds: Tensor?,
+    decoderAttentionMask: Tensor?, labels: Tensor
   ) throws -> Seq2SeqLMOutput {
     let out = try forward(
-      inputIds: inputIds, attentionMask: attentionMask, decoderInputIds: decoderInputIds, labels: labels)
+      inputIds: inputIds, attentionMask: attentionMask, decoderInputIds: decoderInputIds,
+      decoderAttentionMask: decoderAttentionMask, labels: labels)
     return Seq2SeqLMOutput(loss: out.loss!, logits: out.logits!)
   }
 }
 
 extension TransformerSeq2SeqLM: Seq2SeqLanguageModel {
   public func seq2seqForward(
-    inputIds: Tensor, attentionMask: Tensor?, decoderInputIds: Tensor?, labels: Tensor
+    inputIds: Tensor, attentionMask: Tensor?, decoderInputIds: Tensor?,
+    decoderAttentionMask: Tensor?, labels: Tensor
   ) throws -> Seq2SeqLMOutput {
     let out = try forward(
-      inputIds: inputIds, attentionMask: attentionMask, decoderInputIds: decoderInputIds, labels: labels)
+      inputIds: inputIds, attentionMask: attentionMask, decoderInputIds: decoderInputIds,
+      decoderAttentionMask: decoderAttentionMask, labels: labels)
     return Seq2SeqLMOutput(loss: out.loss!, logits: out.logits)
   }
 }

@@ -1,7 +1,8 @@
 import Foundation
 
-/// A token-id field Hugging Face types as `int | list[int] | None` (`eos_token_id`): read
-/// from either form, written back as a single int when it holds one id.
+/// A token-id field Hugging Face types as `int | list[int] | None` (`eos_token_id` in every
+/// config.json and generation_config.json): read from either form, written back as a single
+/// int when it holds one id (as HF writes it).
 public struct TokenIdList: Codable, Sendable, Equatable, ExpressibleByIntegerLiteral,
   ExpressibleByArrayLiteral
 {
@@ -15,8 +16,11 @@ public struct TokenIdList: Codable, Sendable, Equatable, ExpressibleByIntegerLit
     let c = try decoder.singleValueContainer()
     if let one = try? c.decode(Int.self) {
       ids = [one]
+    } else if let list = try? c.decode([Int].self) {
+      ids = list
     } else {
-      ids = try c.decode([Int].self)
+      throw DecodingError.dataCorrupted(
+        .init(codingPath: decoder.codingPath, debugDescription: "must be an integer or a list of integers"))
     }
   }
 

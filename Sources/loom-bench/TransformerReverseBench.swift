@@ -41,7 +41,7 @@ func runTransformerReverseBench(_ args: [String]) throws {
   config.dropout = try double("dropout", 0.0)
   config.vocabSize = first + tokens
   config.maxPositionEmbeddings = lengths.upperBound + 2
-  (config.padTokenId, config.bosTokenId, config.eosTokenId) = (pad, bos, eos)
+  (config.padTokenId, config.bosTokenId, config.eosTokenId) = (pad, bos, TokenIdList([eos]))
   config.decoderStartTokenId = bos
   let model = try TransformerSeq2SeqLM(config)
 

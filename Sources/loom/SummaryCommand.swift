@@ -5,7 +5,7 @@ import LoomModels
 import LoomNN
 
 /// `loom summary MODEL`: the torchsummary table of an autoencoder by name, a GPT-2
-/// preset or any model directory `AutoModel` loads.
+/// preset or any model directory `AutoModel` loads (a causal or seq2seq LM with its head).
 struct SummaryCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "summary",
@@ -54,7 +54,13 @@ struct SummaryCommand: ParsableCommand {
     let net: Module
     if isDirectory {
       // The language model when the family has one (its head shows), else the base model.
-      if let lm = try? AutoModelForCausalLM.from(directory: model) { net = lm } else { net = try AutoModel.from(directory: model) }
+      if let lm = try? AutoModelForCausalLM.from(directory: model) {
+        net = lm
+      } else if let s2s = try? AutoModelForSeq2SeqLM.from(directory: model) {
+        net = s2s
+      } else {
+        net = try AutoModel.from(directory: model)
+      }
     } else {
       net = try GPT2LMHeadModel(GPT2Config.preset(model, vocabSize: vocabSize))
     }
@@ -70,6 +76,12 @@ struct SummaryCommand: ParsableCommand {
     }
     if let base = net as? GPT2Model {
       return ModelSummary(model: base, input: ids(base.config.nPositions), batchSize: batchSize) { base($0) }
+    }
+    if let s2s = net as? any EncoderDecoderModel {
+      // BART, T5, Switch, the Transformer: the probe ids are both the source and the target.
+      return ModelSummary(model: net, input: ids(s2s.maxPositions), batchSize: batchSize) {
+        s2s.decode(ids: $0, state: s2s.encode(ids: $0, attentionMask: nil))
+      }
     }
     throw ValidationError("loom summary does not know the inputs of \(type(of: net)) yet")
   }

@@ -208,7 +208,14 @@ struct TrainGPTCommand: ParsableCommand {
       // Special token ids must exist in the vocabulary (a character vocabulary has none).
       let inVocab = { (id: Int?) in id.flatMap { $0 < modelConfig.vocabSize ? $0 : nil } }
       modelConfig.bosTokenId = isChar ? nil : inVocab(modelConfig.bosTokenId ?? codec.eosTokenId)
-      modelConfig.eosTokenId = isChar ? nil : inVocab(modelConfig.eosTokenId ?? codec.eosTokenId)
+      if isChar {
+        modelConfig.eosTokenId = nil
+      } else if let ids = modelConfig.eosTokenId?.ids {
+        let kept = ids.filter { $0 < modelConfig.vocabSize }
+        modelConfig.eosTokenId = kept.isEmpty ? nil : TokenIdList(kept)
+      } else {
+        modelConfig.eosTokenId = inVocab(codec.eosTokenId).map { TokenIdList([$0]) }
+      }
       modelConfig.padTokenId = inVocab(modelConfig.padTokenId)
     }
     if modelConfig.vocabSize < codec.vocabSize {

@@ -153,6 +153,22 @@ final class AutoModelTests: XCTestCase {
     XCTAssertTrue(tiny.out.contains("Total params: \(grouped(tinyParams))"), tiny.out)
   }
 
+  /// Encoder–decoder directories (T5, Switch, the Transformer) summarise with their LM head:
+  /// leaf layers with the decoder's output shapes and the model's parameter count.
+  func testSummaryOfSeq2SeqModelDirectories() throws {
+    let fixtures = Bundle.module.url(forResource: "Fixtures", withExtension: nil)!.path
+    for (name, layer, width) in [
+      ("t5-tiny", "T5LayerNorm", 8), ("switch-tiny", "T5LayerNorm", 8), ("transformer-tiny", "LayerNorm", 16),
+    ] {
+      let r = try loom(["summary", fixtures + "/" + name, "--sequence-length", "5"])
+      XCTAssertEqual(r.status, 0, name + r.err)
+      let m = try AutoModelForSeq2SeqLM.from(directory: fixtures + "/" + name)
+      XCTAssertTrue(r.out.contains("Total params: \(grouped(m.parameterCount()))"), name + r.out)
+      XCTAssertTrue(r.out.contains(layer), name + r.out)
+      XCTAssertTrue(r.out.contains("[-1, 5, \(width)]"), name + r.out)
+    }
+  }
+
   func testMissingUnexpectedAndMismatchedWeightsNameFileAndKey() throws {
     var weights = try fixtureWeights()
     weights["transformer.h.1.mlp.c_fc.weight"] = nil

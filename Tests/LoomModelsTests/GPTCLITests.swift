@@ -25,7 +25,10 @@ final class GPTCLITests: XCTestCase {
       "--save-total-limit", "1", "--samples", "0", "--output-dir", out,
     ])
     XCTAssertEqual(r.status, 0, r.err)
-    for f in ["config.json", "model.safetensors", "char_vocab.json", "metrics.jsonl", "loss.png", "checkpoint-30/trainer_state.json"] {
+    for f in [
+      "config.json", "generation_config.json", "model.safetensors", "char_vocab.json", "metrics.jsonl", "loss.png",
+      "checkpoint-30/trainer_state.json",
+    ] {
       XCTAssertTrue(FileManager.default.fileExists(atPath: out + "/" + f), f)
     }
     XCTAssertFalse(FileManager.default.fileExists(atPath: out + "/checkpoint-15"), "rotated by --save-total-limit 1")

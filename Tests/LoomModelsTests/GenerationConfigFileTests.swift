@@ -214,13 +214,13 @@ final class GenerationConfigFileTests: XCTestCase {
     json["eos_token_id"] = [2, 211]
     try JSONSerialization.data(withJSONObject: json).write(to: URL(fileURLWithPath: path))
     let config = try ConfigFile.decode(BartConfig.self, at: path)
-    XCTAssertEqual(config.eosTokenId, 2)
+    XCTAssertEqual(config.eosTokenId?.first, 2)
     XCTAssertEqual(config.eosTokenIds, [2, 211])
     let written =
       try JSONSerialization.jsonObject(with: JSONEncoder().encode(config)) as! [String: Any]
     XCTAssertEqual(written["eos_token_id"] as? [Int], [2, 211])
     var one = config
-    one.moreEosTokenIds = []
+    one.eosTokenId = 2
     let single = try JSONSerialization.jsonObject(with: JSONEncoder().encode(one)) as! [String: Any]
     XCTAssertEqual(single["eos_token_id"] as? Int, 2)
 

@@ -132,7 +132,7 @@ final class SwitchParityTests: XCTestCase {
     XCTAssertNil(plain.encoderZLoss)
     let step = try m.seq2seqForward(
       inputIds: tensor("input_ids"), attentionMask: tensor("attention_mask"), decoderInputIds: nil,
-      labels: tensor("labels"))
+      decoderAttentionMask: nil, labels: tensor("labels"))
     XCTAssertEqual(Set(step.parts.keys), ["z_loss", "aux_loss"])
     assertClose(step.loss.reshape([1]), try tensor("loss"), 1e-4, "seq2seq training loss")
     let z = (try tensor("encoder_z_loss") + tensor("decoder_z_loss")) * 0.001

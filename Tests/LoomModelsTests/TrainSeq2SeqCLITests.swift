@@ -1,5 +1,6 @@
 import Foundation
 import LoomCore
+import LoomGenerate
 import LoomModels
 import XCTest
 
@@ -168,6 +169,36 @@ final class TrainSeq2SeqCLITests: XCTestCase {
     XCTAssertEqual(back.config.vocabSize, 291)
     XCTAssertEqual(back.config.padTokenId, 1)
     XCTAssertEqual(back.config.decoderStartTokenId, 0)  // <s>
+    // Both outputs carry HF's generation_config.json with the model's start token.
+    for (out, start) in [("t5", 0), ("transformer", 0)] {
+      let file = try XCTUnwrap(try GenerationConfigFile.load(directory: dir + "/" + out), out)
+      XCTAssertEqual(file.config.decoderStartTokenId, start, out)
+    }
+    try assertGenerateMatchesInProcess(dir + "/transformer", prompt: "to be or not 3")
+  }
+
+  /// `loom generate` on a model directory prints what `Generation.generate` gives in process for
+  /// the prompt encoded with the tokenizer's special tokens (greedy, then 2 of 3 beams).
+  func assertGenerateMatchesInProcess(_ model: String, prompt: String) throws {
+    let (lm, defaults) = try Generation.loadSeq2SeqLanguageModel(from: model)
+    lm.eval()
+    let codec = try TextCodec.load(model, modelVocabSize: lm.vocabularySize)
+    guard case .hf(let tokenizer) = codec else { return XCTFail("\(model) should have tokenizer.json") }
+    let ids = try tokenizer.encode(prompt, addSpecialTokens: true).ids.map(Int.init)
+    var g = defaults
+    g.maxNewTokens = 6
+    g.suppressTokens = codec.unusedIds(modelVocabSize: lm.vocabularySize)
+    let greedy = try runLoom(["generate", "--model", model, "--prompt", prompt, "--max-new-tokens", "6"])
+    XCTAssertEqual(greedy.status, 0, greedy.err)
+    XCTAssertEqual(greedy.out, codec.decode(try Generation.generate(lm, inputs: [ids], config: g)[0]) + "\n")
+    (g.numBeams, g.numReturnSequences) = (3, 2)
+    let beams = try runLoom([
+      "generate", "--model", model, "--prompt", prompt, "--max-new-tokens", "6", "--num-beams", "3",
+      "--num-return-sequences", "2",
+    ])
+    XCTAssertEqual(beams.status, 0, beams.err)
+    let texts = try Generation.generate(lm, inputs: [ids], config: g).map(codec.decode)
+    XCTAssertEqual(beams.out, texts.enumerated().map { "--- sequence \($0 + 1) ---\n\($1)\n" }.joined())
   }
   /// Switch Transformers trains through the same command, its router losses logged as parts.
   func testSwitchTransformersTrainsWithRouterLosses() throws {

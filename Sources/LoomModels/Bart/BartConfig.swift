@@ -29,11 +29,10 @@ public struct BartConfig: PretrainedConfig, Equatable {
   public var useCache = true
   public var padTokenId: Int? = 1
   public var bosTokenId: Int? = 0
-  public var eosTokenId: Int? = 2
-  /// Further end-of-text ids when config.json's `eos_token_id` is a list.
-  public var moreEosTokenIds: [Int] = []
-  /// Every end-of-text id (`eos_token_id`, one or a list).
-  public var eosTokenIds: [Int] { (eosTokenId.map { [$0] } ?? []) + moreEosTokenIds }
+  /// `eos_token_id`: one id or a list.
+  public var eosTokenId: TokenIdList? = 2
+  /// Every end-of-text id.
+  public var eosTokenIds: [Int] { eosTokenId?.ids ?? [] }
   public var isEncoderDecoder = true
   public var decoderStartTokenId: Int? = 2
   /// Generation forces this token first (after the start token); nil: not forced.
@@ -65,7 +64,7 @@ public struct BartConfig: PretrainedConfig, Equatable {
       .init("init_std", \.initStd), .init("classifier_dropout", \.classifierDropout),
       .init("scale_embedding", \.scaleEmbedding), .init("use_cache", \.useCache),
       .init("pad_token_id", \.padTokenId),
-      .init("bos_token_id", \.bosTokenId), .init(idList: "eos_token_id", \.eosTokenId, more: \.moreEosTokenIds),
+      .init("bos_token_id", \.bosTokenId), .init("eos_token_id", \.eosTokenId),
       .init("is_encoder_decoder", \.isEncoderDecoder),
       .init("decoder_start_token_id", \.decoderStartTokenId),
       .init("forced_bos_token_id", \.forcedBosTokenId),
@@ -124,10 +123,10 @@ public struct BartConfig: PretrainedConfig, Equatable {
       throw LoomError("config: \(name) must be in [0, 1), got \(p)")
     }
     for (name, id) in [
-      ("pad_token_id", padTokenId), ("bos_token_id", bosTokenId), ("eos_token_id", eosTokenId),
+      ("pad_token_id", padTokenId), ("bos_token_id", bosTokenId),
       ("decoder_start_token_id", decoderStartTokenId), ("forced_bos_token_id", forcedBosTokenId),
       ("forced_eos_token_id", forcedEosTokenId),
-    ] + moreEosTokenIds.map({ ("eos_token_id", $0) }) {
+    ] + eosTokenIds.map({ ("eos_token_id", $0) }) {
       if let id, !(0..<vocabSize).contains(id) {
         throw LoomError("config: \(name) \(id) is outside the vocabulary (vocab_size \(vocabSize))")
       }

@@ -33,30 +33,20 @@ public final class BartForConditionalGeneration: Module, EncoderDecoderModel {
   /// mean cross-entropy over labelled positions.
   public func forward(
     inputIds: Tensor, attentionMask: Tensor? = nil, decoderInputIds: Tensor? = nil,
-    labels: Tensor? = nil
+    decoderAttentionMask: Tensor? = nil, labels: Tensor? = nil
   ) throws -> BartOutput {
     if let labels, labels.rank != 2 {
       throw LoomError("BART: labels must be [batch, target length], got shape \(labels.shape)")
     }
     let dec = try decoderInputIds ?? labels.map { try BartModel.shiftTokensRight($0, config) }
     var out = try model.forward(
-      inputIds: inputIds, attentionMask: attentionMask, decoderInputIds: dec)
+      inputIds: inputIds, attentionMask: attentionMask, decoderInputIds: dec,
+      decoderAttentionMask: decoderAttentionMask)
     let logits = self.logits(out.lastHiddenState)
     out.logits = logits
     if let labels {
-      guard labels.shape == Array(logits.shape.dropLast()) else {
-        throw LoomError(
-          "BART: labels have shape \(labels.shape), decoder_input_ids \(Array(logits.shape.dropLast())); they must match"
-        )
-      }
-      let v = config.vocabSize
-      if let bad = labels.int64s.first(where: { $0 != -100 && ($0 < 0 || $0 >= Int64(v)) }) {
-        throw LoomError(
-          "BART: label \(bad) is outside the vocabulary (vocab_size \(v)); use -100 to ignore a position"
-        )
-      }
-      out.loss = crossEntropy(
-        logits.reshape([-1, v]), labels.to(device: logits.device).reshape([-1]))
+      out.loss = try Seq2SeqLMHead.loss(
+        logits: logits, labels: labels, vocabSize: config.vocabSize, model: "BART")
     }
     return out
   }
@@ -129,7 +119,7 @@ public final class BartForSequenceClassification: Module {
   public func forward(inputIds: Tensor, attentionMask: Tensor? = nil, labels: Tensor? = nil) throws
     -> BartOutput
   {
-    let rows = try Self.lastEosRows(inputIds, eos: config.eosTokenId)
+    let rows = try Self.lastEosRows(inputIds, eos: config.eosTokenId?.first)
     var out = try model.forward(inputIds: inputIds, attentionMask: attentionMask)
     let h = out.lastHiddenState
     let (b, t, c) = (h.shape[0], h.shape[1], h.shape[2])

@@ -156,10 +156,12 @@ public final class BartDecoderLayer: Module {
   }
 
   func callAsFunction(
-    _ x: Tensor, encoder: Tensor, encoderPaddingMask: Tensor?, selfCache: KVCache?,
-    crossCache: KVCache?
+    _ x: Tensor, selfPaddingMask: Tensor? = nil, encoder: Tensor, encoderPaddingMask: Tensor?,
+    selfCache: KVCache?, crossCache: KVCache?
   ) -> Tensor {
-    let a = dropout(self_attn(x, isCausal: true, cache: selfCache), p: dropoutP, training: training)
+    let a = dropout(
+      self_attn(x, keyPaddingMask: selfPaddingMask, isCausal: true, cache: selfCache), p: dropoutP,
+      training: training)
     var h = self_attn_layer_norm(x + a)
     let c = encoder_attn(
       h, keyValue: encoder, keyPaddingMask: encoderPaddingMask, cache: crossCache)

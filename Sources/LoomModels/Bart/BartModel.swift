@@ -69,20 +69,23 @@ public final class BartDecoder: Module {
     super.init()
   }
 
-  /// `ids` [B, T] after the `state`'s cached positions → [B, T, C].
+  /// `ids` [B, T] after the `state`'s cached positions → [B, T, C]. `attentionMask` [B, past + T]
+  /// (HF's decoder_attention_mask, 1 = real token) masks padded keys on top of the causal mask.
   func callAsFunction(
-    _ ids: Tensor, encoder: Tensor, encoderMask: Tensor?, shared: BartScaledWordEmbedding,
-    state: GenerationState?
+    _ ids: Tensor, attentionMask: Tensor? = nil, encoder: Tensor, encoderMask: Tensor?,
+    shared: BartScaledWordEmbedding, state: GenerationState?
   ) -> Tensor {
     let past = state?.pastLength ?? 0
     let x = (embed_tokens ?? shared)(ids) + embed_positions(length: ids.shape[1], past: past)
     var h = dropout(layernorm_embedding(x), p: dropoutP, training: training)
     let padding = encoderMask.map { $0.to(.bool).logicalNot() }
+    let selfPadding = attentionMask.map { $0.to(.bool).logicalNot() }
     // Layers are skipped only in training, when no cache is kept.
     for (i, layer) in layers.enumerated()
     where state != nil || !BartModel.dropsLayer(layerdrop, training: training) {
       h = layer(
-        h, encoder: encoder, encoderPaddingMask: padding, selfCache: state?.selfAttention[i],
+        h, selfPaddingMask: selfPadding, encoder: encoder, encoderPaddingMask: padding,
+        selfCache: state?.selfAttention[i],
         crossCache: state?.crossAttention[i])
     }
     return h
@@ -126,15 +129,20 @@ public final class BartModel: Module {
       ids.to(device: device), attentionMask: attentionMask?.to(device: device), shared: shared)
   }
 
-  /// Decoder outputs [B, T, C] for `decoderIds` after the positions `state` caches.
+  /// Decoder outputs [B, T, C] for `decoderIds` after the positions `state` caches;
+  /// `decoderAttentionMask` [B, past + T] is HF's decoder_attention_mask (1 = real token).
   public func decode(
-    _ decoderIds: Tensor, encoderHiddenStates: Tensor, encoderMask: Tensor?,
-    state: GenerationState? = nil
+    _ decoderIds: Tensor, decoderAttentionMask: Tensor? = nil, encoderHiddenStates: Tensor,
+    encoderMask: Tensor?, state: GenerationState? = nil
   ) throws -> Tensor {
     try BartInputs.check(decoderIds, "decoder_input_ids", config, past: state?.pastLength ?? 0)
+    try BartInputs.checkMask(
+      decoderAttentionMask, for: decoderIds, name: "decoder_attention_mask",
+      past: state?.pastLength ?? 0)
     let device = shared.weight.device
     return decoder(
-      decoderIds.to(device: device), encoder: encoderHiddenStates,
+      decoderIds.to(device: device), attentionMask: decoderAttentionMask?.to(device: device),
+      encoder: encoderHiddenStates,
       encoderMask: encoderMask?.to(device: device),
       shared: shared, state: state)
   }
@@ -142,13 +150,16 @@ public final class BartModel: Module {
   /// HF's `BartModel.forward`: without `decoderInputIds` the decoder reads `inputIds`
   /// shifted right (denoising pre-training).
   public func forward(
-    inputIds: Tensor, attentionMask: Tensor? = nil, decoderInputIds: Tensor? = nil
+    inputIds: Tensor, attentionMask: Tensor? = nil, decoderInputIds: Tensor? = nil,
+    decoderAttentionMask: Tensor? = nil
   ) throws
     -> BartOutput
   {
     let enc = try encode(inputIds, attentionMask: attentionMask)
     let dec = try decoderInputIds ?? Self.shiftTokensRight(inputIds, config)
-    let h = try decode(dec, encoderHiddenStates: enc, encoderMask: attentionMask)
+    let h = try decode(
+      dec, decoderAttentionMask: decoderAttentionMask, encoderHiddenStates: enc,
+      encoderMask: attentionMask)
     return BartOutput(lastHiddenState: h, encoderLastHiddenState: enc)
   }
 
@@ -164,17 +175,7 @@ public final class BartModel: Module {
       throw LoomError(
         "BART: config.decoder_start_token_id is null; set it to make decoder_input_ids from labels")
     }
-    let (b, t) = (ids.shape[0], ids.shape[1])
-    let src = ids.int64s
-    var out = [Int64](repeating: 0, count: b * t)
-    for r in 0..<b {
-      out[r * t] = Int64(start)
-      for c in 1..<t {
-        let v = src[r * t + c - 1]
-        out[r * t + c] = v == -100 ? Int64(config.padId) : v
-      }
-    }
-    return Tensor(out, shape: [b, t])
+    return Seq2SeqLMHead.shiftRight(ids, start: start, pad: config.padId)
   }
 }
 
@@ -196,10 +197,15 @@ enum BartInputs {
     }
   }
 
-  static func checkMask(_ mask: Tensor?, for ids: Tensor) throws {
-    if let mask, mask.shape != ids.shape {
+  /// `mask` must cover `ids` (and a decoder's `past` cached positions before them).
+  static func checkMask(
+    _ mask: Tensor?, for ids: Tensor, name: String = "attention_mask", past: Int = 0
+  ) throws {
+    if let mask, mask.shape != [ids.shape[0], past + ids.shape[1]] {
+      let idsName = name == "attention_mask" ? "input_ids" : "decoder_input_ids"
       throw LoomError(
-        "BART: attention_mask has shape \(mask.shape), input_ids \(ids.shape); they must match")
+        "BART: \(name) has shape \(mask.shape), \(idsName) \(ids.shape)\(past > 0 ? " after \(past) cached positions" : ""); they must match"
+      )
     }
   }
 }

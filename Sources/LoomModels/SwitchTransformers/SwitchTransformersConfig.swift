@@ -42,6 +42,8 @@ public struct SwitchTransformersConfig: PretrainedConfig, Equatable {
   public var useCache = true
   public var padTokenId: Int? = 0
   public var eosTokenId: TokenIdList? = 1
+  /// Every end-of-text id.
+  public var eosTokenIds: [Int] { eosTokenId?.ids ?? [] }
   public var bosTokenId: Int? = nil
   /// HF leaves it unset; generation and shifted labels need it (Switch uses the pad token, 0).
   public var decoderStartTokenId: Int? = nil

@@ -75,7 +75,7 @@ public final class SwitchTransformersForConditionalGeneration: Module, EncoderDe
   /// router_z_loss_coef·(z_enc + z_dec) + router_aux_loss_coef·(aux_enc + aux_dec) to the loss.
   public func forward(
     inputIds: Tensor, attentionMask: Tensor? = nil, decoderInputIds: Tensor? = nil,
-    labels: Tensor? = nil, outputRouterLogits: Bool = false
+    decoderAttentionMask: Tensor? = nil, labels: Tensor? = nil, outputRouterLogits: Bool = false
   ) throws -> SwitchTransformersOutput {
     if let labels, labels.rank != 2 {
       throw LoomError(
@@ -89,8 +89,8 @@ public final class SwitchTransformersForConditionalGeneration: Module, EncoderDe
     let enc = try encode(inputIds, attentionMask: attentionMask)
     let encRoutings = SwitchStack.takeRoutings(encoder)
     let h = try T5Core.decode(
-      dec, encoderHiddenStates: enc, encoderMask: attentionMask, state: nil, shared: shared,
-      decoder: decoder, config: t5)
+      dec, decoderAttentionMask: decoderAttentionMask, encoderHiddenStates: enc,
+      encoderMask: attentionMask, state: nil, shared: shared, decoder: decoder, config: t5)
     let decRoutings = SwitchStack.takeRoutings(decoder)
     let logits = self.logits(h)
     var out = SwitchTransformersOutput(
@@ -112,19 +112,8 @@ public final class SwitchTransformersForConditionalGeneration: Module, EncoderDe
       out.decoderAuxLoss = da
     }
     if let labels {
-      guard labels.shape == Array(logits.shape.dropLast()) else {
-        throw LoomError(
-          "Switch Transformers: labels have shape \(labels.shape), decoder_input_ids \(Array(logits.shape.dropLast())); they must match"
-        )
-      }
-      let v = config.vocabSize
-      if let bad = labels.int64s.first(where: { $0 != -100 && ($0 < 0 || $0 >= Int64(v)) }) {
-        throw LoomError(
-          "Switch Transformers: label \(bad) is outside the vocabulary (vocab_size \(v)); use -100 to ignore a position"
-        )
-      }
-      let lm = crossEntropy(
-        logits.reshape([-1, v]), labels.to(device: logits.device).reshape([-1]))
+      let lm = try Seq2SeqLMHead.loss(
+        logits: logits, labels: labels, vocabSize: config.vocabSize, model: "Switch Transformers")
       out.lmLoss = lm
       out.loss = lm
       if let parts = routerLossParts(out) { out.loss = lm + parts.z + parts.aux }
@@ -179,11 +168,12 @@ extension SwitchTransformersForConditionalGeneration: Seq2SeqLanguageModel {
   /// The loss with the router losses (output_router_logits=True); parts "z_loss" and
   /// "aux_loss" are their weighted terms.
   public func seq2seqForward(
-    inputIds: Tensor, attentionMask: Tensor?, decoderInputIds: Tensor?, labels: Tensor
+    inputIds: Tensor, attentionMask: Tensor?, decoderInputIds: Tensor?,
+    decoderAttentionMask: Tensor?, labels: Tensor
   ) throws -> Seq2SeqLMOutput {
     let out = try forward(
       inputIds: inputIds, attentionMask: attentionMask, decoderInputIds: decoderInputIds,
-      labels: labels, outputRouterLogits: true)
+      decoderAttentionMask: decoderAttentionMask, labels: labels, outputRouterLogits: true)
     let parts = routerLossParts(out)
     return Seq2SeqLMOutput(
       loss: out.loss!, logits: out.logits!,
@@ -211,15 +201,16 @@ public final class SwitchTransformersModel: Module {
   }
 
   /// The decoder's last hidden states, the encoder's and both stacks' router logits.
-  public func forward(inputIds: Tensor, attentionMask: Tensor? = nil, decoderInputIds: Tensor)
-    throws -> SwitchTransformersOutput
-  {
+  public func forward(
+    inputIds: Tensor, attentionMask: Tensor? = nil, decoderInputIds: Tensor,
+    decoderAttentionMask: Tensor? = nil
+  ) throws -> SwitchTransformersOutput {
     let enc = try T5Core.encode(
       inputIds, attentionMask: attentionMask, shared: shared, encoder: encoder, config: t5)
     let encRoutings = SwitchStack.takeRoutings(encoder)
     let h = try T5Core.decode(
-      decoderInputIds, encoderHiddenStates: enc, encoderMask: attentionMask, state: nil,
-      shared: shared, decoder: decoder, config: t5)
+      decoderInputIds, decoderAttentionMask: decoderAttentionMask, encoderHiddenStates: enc,
+      encoderMask: attentionMask, state: nil, shared: shared, decoder: decoder, config: t5)
     return SwitchTransformersOutput(
       lastHiddenState: h, encoderLastHiddenState: enc,
       encoderRouterLogits: encRoutings.map(\.routerLogits),

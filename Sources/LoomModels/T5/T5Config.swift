@@ -27,6 +27,8 @@ public struct T5Config: PretrainedConfig, Equatable {
   public var useCache = true
   public var padTokenId: Int? = 0
   public var eosTokenId: TokenIdList? = 1
+  /// Every end-of-text id.
+  public var eosTokenIds: [Int] { eosTokenId?.ids ?? [] }
   /// T5 starts the decoder with the pad token.
   public var decoderStartTokenId: Int? = 0
   /// lm_head shares `shared`; false gives lm_head its own weight (t5-v1_1, flan-t5).

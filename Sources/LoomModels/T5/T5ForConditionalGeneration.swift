@@ -41,7 +41,7 @@ public final class T5ForConditionalGeneration: Module, EncoderDecoderModel {
   /// cross-entropy over labelled positions.
   public func forward(
     inputIds: Tensor, attentionMask: Tensor? = nil, decoderInputIds: Tensor? = nil,
-    labels: Tensor? = nil
+    decoderAttentionMask: Tensor? = nil, labels: Tensor? = nil
   ) throws -> T5Output {
     if let labels, labels.rank != 2 {
       throw LoomError("T5: labels must be [batch, target length], got shape \(labels.shape)")
@@ -51,24 +51,14 @@ public final class T5ForConditionalGeneration: Module, EncoderDecoderModel {
     }
     let enc = try encode(inputIds, attentionMask: attentionMask)
     let h = try T5Core.decode(
-      dec, encoderHiddenStates: enc, encoderMask: attentionMask, state: nil, shared: shared,
-      decoder: decoder, config: config)
+      dec, decoderAttentionMask: decoderAttentionMask, encoderHiddenStates: enc,
+      encoderMask: attentionMask, state: nil, shared: shared, decoder: decoder, config: config)
     var out = T5Output(lastHiddenState: h, encoderLastHiddenState: enc)
     let logits = self.logits(h)
     out.logits = logits
     if let labels {
-      guard labels.shape == Array(logits.shape.dropLast()) else {
-        throw LoomError(
-          "T5: labels have shape \(labels.shape), decoder_input_ids \(Array(logits.shape.dropLast())); they must match"
-        )
-      }
-      let v = config.vocabSize
-      if let bad = labels.int64s.first(where: { $0 != -100 && ($0 < 0 || $0 >= Int64(v)) }) {
-        throw LoomError(
-          "T5: label \(bad) is outside the vocabulary (vocab_size \(v)); use -100 to ignore a position")
-      }
-      out.loss = crossEntropy(
-        logits.reshape([-1, v]), labels.to(device: logits.device).reshape([-1]))
+      out.loss = try Seq2SeqLMHead.loss(
+        logits: logits, labels: labels, vocabSize: config.vocabSize, model: "T5")
     }
     return out
   }

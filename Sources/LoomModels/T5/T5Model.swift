@@ -76,14 +76,24 @@ enum T5Core {
     return encoder(shared(ids.to(device: device)), attentionMask: attentionMask?.to(device: device))
   }
 
+  /// `decoderAttentionMask` [B, past + T] (HF's decoder_attention_mask) masks padded decoder
+  /// keys on top of the causal mask, as HF adds it to the position bias.
   static func decode(
-    _ ids: Tensor, encoderHiddenStates: Tensor, encoderMask: Tensor?, state: GenerationState?,
-    shared: Embedding, decoder: T5Stack, config: T5Config
+    _ ids: Tensor, decoderAttentionMask: Tensor? = nil, encoderHiddenStates: Tensor,
+    encoderMask: Tensor?, state: GenerationState?, shared: Embedding, decoder: T5Stack,
+    config: T5Config
   ) throws -> Tensor {
     try T5Inputs.check(ids, "decoder_input_ids", config)
+    let past = state?.pastLength ?? 0
+    if let m = decoderAttentionMask, m.shape != [ids.shape[0], past + ids.shape[1]] {
+      throw LoomError(
+        "T5: decoder_attention_mask has shape \(m.shape), decoder_input_ids \(ids.shape)\(past > 0 ? " after \(past) cached positions" : ""); they must match"
+      )
+    }
     let device = shared.weight.device
     return decoder(
-      shared(ids.to(device: device)), attentionMask: nil, encoder: encoderHiddenStates,
+      shared(ids.to(device: device)), attentionMask: decoderAttentionMask?.to(device: device),
+      encoder: encoderHiddenStates,
       encoderMask: encoderMask?.to(device: device), state: state)
   }
 }
@@ -112,24 +122,29 @@ public final class T5Model: Module {
 
   /// Decoder outputs [B, T, C] for `ids` after the positions `state` caches.
   public func decode(
-    _ ids: Tensor, encoderHiddenStates: Tensor, encoderMask: Tensor?, state: GenerationState? = nil
+    _ ids: Tensor, decoderAttentionMask: Tensor? = nil, encoderHiddenStates: Tensor,
+    encoderMask: Tensor?, state: GenerationState? = nil
   ) throws -> Tensor {
     try T5Core.decode(
-      ids, encoderHiddenStates: encoderHiddenStates, encoderMask: encoderMask, state: state,
+      ids, decoderAttentionMask: decoderAttentionMask, encoderHiddenStates: encoderHiddenStates,
+      encoderMask: encoderMask, state: state,
       shared: shared, decoder: decoder, config: config)
   }
 
   /// HF's `T5Model.forward`: the decoder needs `decoderInputIds` (the LM head makes them from labels).
-  public func forward(inputIds: Tensor, attentionMask: Tensor? = nil, decoderInputIds: Tensor?)
-    throws -> T5Output
-  {
+  public func forward(
+    inputIds: Tensor, attentionMask: Tensor? = nil, decoderInputIds: Tensor?,
+    decoderAttentionMask: Tensor? = nil
+  ) throws -> T5Output {
     guard let decoderInputIds else {
       throw LoomError(
         "T5Model: pass decoder_input_ids (T5Model has no labels to shift; T5ForConditionalGeneration makes them from labels)"
       )
     }
     let enc = try encode(inputIds, attentionMask: attentionMask)
-    let h = try decode(decoderInputIds, encoderHiddenStates: enc, encoderMask: attentionMask)
+    let h = try decode(
+      decoderInputIds, decoderAttentionMask: decoderAttentionMask, encoderHiddenStates: enc,
+      encoderMask: attentionMask)
     return T5Output(lastHiddenState: h, encoderLastHiddenState: enc)
   }
 
@@ -146,17 +161,7 @@ public final class T5Model: Module {
     guard let pad = config.padTokenId else {
       throw LoomError("T5: config.pad_token_id is null; it replaces -100 in shifted labels")
     }
-    let (b, t) = (labels.shape[0], labels.shape[1])
-    let src = labels.int64s
-    var out = [Int64](repeating: 0, count: b * t)
-    for r in 0..<b {
-      out[r * t] = Int64(start)
-      for c in 1..<t {
-        let v = src[r * t + c - 1]
-        out[r * t + c] = v == -100 ? Int64(pad) : v
-      }
-    }
-    return Tensor(out, shape: [b, t])
+    return Seq2SeqLMHead.shiftRight(labels, start: start, pad: pad)
   }
 }
 

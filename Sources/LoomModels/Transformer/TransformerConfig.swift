@@ -32,7 +32,10 @@ public struct TransformerConfig: PretrainedConfig, Equatable {
   public var tieWordEmbeddings = true
   public var padTokenId: Int? = 0
   public var bosTokenId: Int? = 1
-  public var eosTokenId: Int? = 2
+  /// `eos_token_id`: one id or a list.
+  public var eosTokenId: TokenIdList? = 2
+  /// Every end-of-text id.
+  public var eosTokenIds: [Int] { eosTokenId?.ids ?? [] }
   public var decoderStartTokenId: Int? = 1
   public var isEncoderDecoder = true
 
@@ -95,9 +98,9 @@ public struct TransformerConfig: PretrainedConfig, Equatable {
       )
     }
     for (name, id) in [
-      ("pad_token_id", padTokenId), ("bos_token_id", bosTokenId), ("eos_token_id", eosTokenId),
+      ("pad_token_id", padTokenId), ("bos_token_id", bosTokenId),
       ("decoder_start_token_id", decoderStartTokenId),
-    ] {
+    ] + (eosTokenId?.ids ?? []).map({ ("eos_token_id", $0) }) {
       if let id, !(0..<vocabSize).contains(id) {
         throw LoomError("config: \(name) \(id) is outside the vocabulary (vocab_size \(vocabSize))")
       }

@@ -99,16 +99,25 @@ public final class TransformerSeq2SeqLM: Module, EncoderDecoderModel {
     return dropout(x, p: positional_encoding.dropout, training: training)
   }
 
-  /// Decoder hidden states [B, T, d_model] for `ids` after the positions `state` caches.
+  /// Decoder hidden states [B, T, d_model] for `ids` after the positions `state` caches;
+  /// `attentionMask` [B, past + T] (HF's decoder_attention_mask, 1 = real token) is torch's
+  /// tgt_key_padding_mask inverted, applied with the causal mask.
   public func decodeTarget(
-    _ ids: Tensor, memory: Tensor, memoryMask: Tensor?, state: GenerationState? = nil
+    _ ids: Tensor, attentionMask: Tensor? = nil, memory: Tensor, memoryMask: Tensor?,
+    state: GenerationState? = nil
   ) throws -> Tensor {
     let past = state?.pastLength ?? 0
     try TransformerInputs.check(
       ids, "decoder_input_ids", vocab: config.vocabSize,
       maxPositions: config.maxPositionEmbeddings, past: past)
+    if let m = attentionMask, m.shape != [ids.shape[0], past + ids.shape[1]] {
+      throw LoomError(
+        "Transformer: decoder_attention_mask has shape \(m.shape), decoder_input_ids \(ids.shape)\(past > 0 ? " after \(past) cached positions" : ""); they must match"
+      )
+    }
     return transformer.decoder(
       embed(ids, targetEmbedding, offset: past), memory: memory,
+      tgtKeyPaddingMask: Self.padding(attentionMask, device),
       memoryKeyPaddingMask: Self.padding(memoryMask, device), tgtIsCausal: true, state: state)
   }
 
@@ -125,7 +134,7 @@ public final class TransformerSeq2SeqLM: Module, EncoderDecoderModel {
   /// right; the loss is the mean cross-entropy over positions whose label is not −100.
   public func forward(
     inputIds: Tensor, attentionMask: Tensor? = nil, decoderInputIds: Tensor? = nil,
-    labels: Tensor? = nil
+    decoderAttentionMask: Tensor? = nil, labels: Tensor? = nil
   ) throws -> TransformerOutput {
     guard decoderInputIds != nil || labels != nil else {
       throw LoomError("Transformer: pass decoder_input_ids or labels (the decoder needs a target)")
@@ -135,24 +144,14 @@ public final class TransformerSeq2SeqLM: Module, EncoderDecoderModel {
     }
     let dec = try decoderInputIds ?? shiftTokensRight(labels!)
     let memory = try encodeSource(inputIds, attentionMask: attentionMask)
-    let hidden = try decodeTarget(dec, memory: memory, memoryMask: attentionMask)
+    let hidden = try decodeTarget(
+      dec, attentionMask: decoderAttentionMask, memory: memory, memoryMask: attentionMask)
     let logits = self.logits(hidden)
     var out = TransformerOutput(
       lastHiddenState: hidden, encoderLastHiddenState: memory, logits: logits)
     if let labels {
-      guard labels.shape == Array(logits.shape.dropLast()) else {
-        throw LoomError(
-          "Transformer: labels have shape \(labels.shape), decoder_input_ids \(Array(logits.shape.dropLast())); they must match"
-        )
-      }
-      let v = config.vocabSize
-      if let bad = labels.int64s.first(where: { $0 != -100 && ($0 < 0 || $0 >= Int64(v)) }) {
-        throw LoomError(
-          "Transformer: label \(bad) is outside the vocabulary (vocab_size \(v)); use -100 to ignore a position"
-        )
-      }
-      out.loss = crossEntropy(
-        logits.reshape([-1, v]), labels.to(device: logits.device).reshape([-1]))
+      out.loss = try Seq2SeqLMHead.loss(
+        logits: logits, labels: labels, vocabSize: config.vocabSize, model: "Transformer")
     }
     return out
   }
@@ -166,17 +165,7 @@ public final class TransformerSeq2SeqLM: Module, EncoderDecoderModel {
     guard let pad = config.padTokenId else {
       throw LoomError("Transformer: config.pad_token_id is null; set it to make decoder_input_ids from labels")
     }
-    let (b, t) = (labels.shape[0], labels.shape[1])
-    let src = labels.int64s
-    var out = [Int64](repeating: 0, count: b * t)
-    for r in 0..<b {
-      out[r * t] = Int64(decoderStartTokenId)
-      for c in 1..<t {
-        let v = src[r * t + c - 1]
-        out[r * t + c] = v == -100 ? Int64(pad) : v
-      }
-    }
-    return Tensor(out, shape: [b, t])
+    return Seq2SeqLMHead.shiftRight(labels, start: decoderStartTokenId, pad: pad)
   }
 
   // MARK: EncoderDecoderModel

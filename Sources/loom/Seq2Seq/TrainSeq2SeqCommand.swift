@@ -142,7 +142,8 @@ struct TrainSeq2SeqCommand: ParsableCommand {
       lossAndLogits: { b in
         do {
           let out = try model.seq2seqForward(
-            inputIds: b.inputs, attentionMask: b.attentionMask, decoderInputIds: b.decoderInputIds, labels: b.labels)
+            inputIds: b.inputs, attentionMask: b.attentionMask, decoderInputIds: b.decoderInputIds,
+            decoderAttentionMask: b.decoderAttentionMask, labels: b.labels)
           return (LossOutput(loss: out.loss, parts: out.parts), out.logits)
         } catch {
           preconditionFailure("loom train seq2seq: \(error)")
