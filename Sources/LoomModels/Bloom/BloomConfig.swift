@@ -19,9 +19,8 @@ public struct BloomConfig: PretrainedConfig, Equatable {
   public var initializerRange = 0.02
   public var useCache = true
   public var bosTokenId: Int? = 1
-  public var eosTokenId: Int? = 2
-  /// Further end-of-text ids when config.json's `eos_token_id` is a list.
-  public var moreEosTokenIds: [Int] = []
+  /// `eos_token_id`: one id or a list.
+  public var eosTokenId: TokenIdList? = 2
   public var padTokenId: Int? = nil
   /// The residual is the layer norm's output instead of its input (BLOOM-176B's training setup).
   public var applyResidualConnectionPostLayernorm = false
@@ -43,7 +42,7 @@ public struct BloomConfig: PretrainedConfig, Equatable {
       .init("n_head", \.nHead), .init("layer_norm_epsilon", \.layerNormEpsilon),
       .init("initializer_range", \.initializerRange), .init("use_cache", \.useCache),
       .init("bos_token_id", \.bosTokenId),
-      .init(idList: "eos_token_id", \.eosTokenId, more: \.moreEosTokenIds),
+      .init("eos_token_id", \.eosTokenId),
       .init("pad_token_id", \.padTokenId),
       .init("apply_residual_connection_post_layernorm", \.applyResidualConnectionPostLayernorm),
       .init("hidden_dropout", \.hiddenDropout), .init("attention_dropout", \.attentionDropout),
@@ -94,7 +93,7 @@ public struct BloomConfig: PretrainedConfig, Equatable {
   }
   public var headDim: Int { hiddenSize / nHead }
   /// Every end-of-text id (`eos_token_id`, one or a list).
-  public var eosTokenIds: [Int] { (eosTokenId.map { [$0] } ?? []) + moreEosTokenIds }
+  public var eosTokenIds: [Int] { eosTokenId?.ids ?? [] }
 
   /// Checks the sizes a model needs (before anything is allocated), naming the field at fault.
   public func validate() throws {

@@ -44,9 +44,8 @@ public struct LlamaConfig: PretrainedConfig, Equatable {
   public var useCache = true
   public var padTokenId: Int? = nil
   public var bosTokenId: Int? = 1
-  public var eosTokenId: Int? = 2
-  /// Further end-of-text ids when config.json's `eos_token_id` is a list.
-  public var moreEosTokenIds: [Int] = []
+  /// `eos_token_id`: one id or a list.
+  public var eosTokenId: TokenIdList? = 2
   public var pretrainingTp = 1
   public var tieWordEmbeddings = false
   public var ropeParameters = RopeParameters()
@@ -67,7 +66,7 @@ public struct LlamaConfig: PretrainedConfig, Equatable {
       .init("rms_norm_eps", \.rmsNormEps), .init("use_cache", \.useCache),
       .init("pad_token_id", \.padTokenId),
       .init("bos_token_id", \.bosTokenId),
-      .init(idList: "eos_token_id", \.eosTokenId, more: \.moreEosTokenIds),
+      .init("eos_token_id", \.eosTokenId),
       .init("pretraining_tp", \.pretrainingTp), .init("tie_word_embeddings", \.tieWordEmbeddings),
       .init("attention_bias", \.attentionBias), .init("attention_dropout", \.attentionDropout),
       .init("mlp_bias", \.mlpBias),
@@ -135,7 +134,7 @@ public struct LlamaConfig: PretrainedConfig, Equatable {
   public var headDimension: Int { headDim ?? hiddenSize / Swift.max(numAttentionHeads, 1) }
   public var ropeTheta: Double { ropeParameters.ropeTheta }
   /// Every end-of-text id (`eos_token_id`, one or a list).
-  public var eosTokenIds: [Int] { (eosTokenId.map { [$0] } ?? []) + moreEosTokenIds }
+  public var eosTokenIds: [Int] { eosTokenId?.ids ?? [] }
 
   public var numLabels: Int {
     get { labels.numLabels }
@@ -194,9 +193,9 @@ public struct LlamaConfig: PretrainedConfig, Equatable {
       throw LoomError("config: \(name) must be in [0, 1), got \(p)")
     }
     for (name, id) in [
-      ("pad_token_id", padTokenId), ("bos_token_id", bosTokenId), ("eos_token_id", eosTokenId),
+      ("pad_token_id", padTokenId), ("bos_token_id", bosTokenId),
     ]
-      + moreEosTokenIds.map({ ("eos_token_id", $0) })
+      + eosTokenIds.map({ ("eos_token_id", $0) })
     {
       if let id, !(0..<vocabSize).contains(id) {
         throw LoomError("config: \(name) \(id) is outside the vocabulary (vocab_size \(vocabSize))")
