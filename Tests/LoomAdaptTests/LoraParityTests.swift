@@ -9,8 +9,10 @@ import XCTest
 
 /// LoRA against PEFT 0.21.2 (scripts/fixtures/make_peft_fixtures.py): PEFT's adapters
 /// (non-zero lora_B) on a random tiny GPT-2 (Conv1D with fan_in_fan_out, an Embedding,
-/// rsLoRA, bias "lora_only") and BERT for sequence classification (bias "all", the
-/// classifier as modules_to_save).
+/// rsLoRA, bias "lora_only"), BERT for sequence classification (bias "all", the
+/// classifier as modules_to_save), Llama for token classification (the seeds' TOKEN_CLS shape:
+/// bias "all", default q_proj/v_proj, score as modules_to_save, grouped-query attention) and
+/// BLOOM (CAUSAL_LM on the fused query_key_value).
 final class LoraParityTests: XCTestCase {
   static let root = Bundle.module.url(forResource: "Fixtures", withExtension: nil)!.path + "/peft"
 
@@ -47,6 +49,30 @@ final class LoraParityTests: XCTestCase {
       loss: { try! base.forward(inputs).loss! }, logits: { try! base.forward(inputs).logits! })
   }
 
+  /// A base the Auto registry loads, driven through `EncoderModel` with the fixture's inputs.
+  func encoderCase(_ name: String, task: AutoTask, keys: [String], trainable: Bool = true) throws -> Case {
+    let base = try ModelRegistry.loadModel(task, from: Self.root + "/\(name)/base")
+    let peft = try PeftModel.load(base, from: Self.root + "/\(name)/adapter", isTrainable: trainable)
+    let expected = try SafeTensorsFile(path: Self.root + "/\(name)/expected.safetensors")
+    var named: [String: Tensor] = [:]
+    for key in keys { named[key] = try expected.tensor("input." + key) }
+    let inputs = try EncoderInputs(named: named)
+    let model = base as! any EncoderModel
+    return Case(
+      peft: peft, expected: expected, numbers: try Self.numbers(name),
+      loss: { try! model.forward(inputs).loss! }, logits: { try! model.forward(inputs).logits! })
+  }
+
+  func llama(trainable: Bool = true) throws -> Case {
+    try encoderCase(
+      "llama", task: .tokenClassification, keys: ["input_ids", "attention_mask", "labels"],
+      trainable: trainable)
+  }
+
+  func bloom(trainable: Bool = true) throws -> Case {
+    try encoderCase("bloom", task: .causalLM, keys: ["input_ids", "labels"], trainable: trainable)
+  }
+
   static func numbers(_ name: String) throws -> [String: Any] {
     let data = try Data(contentsOf: URL(fileURLWithPath: root + "/\(name)/expected.json"))
     return try JSONSerialization.jsonObject(with: data) as! [String: Any]
@@ -74,7 +100,7 @@ final class LoraParityTests: XCTestCase {
   }
 
   /// Logits, every trainable gradient, five AdamW steps and the trainable counts.
-  func checkTraining(_ c: Case) throws {
+  func checkTraining(_ c: Case, keyBiasElements: Int = 32) throws {
     let model = c.peft.model
     model.eval()
     assertClose(c.logits(), try c.expected.tensor("logits"), 1e-4, "logits")
@@ -127,7 +153,7 @@ final class LoraParityTests: XCTestCase {
         print("after 5 steps \(name): \(worst)")
       }
     }
-    XCTAssertEqual(skipped, 32)
+    XCTAssertEqual(skipped, keyBiasElements)
   }
 
   func checkCounts(_ c: Case) {
@@ -158,8 +184,32 @@ final class LoraParityTests: XCTestCase {
     try checkTraining(c)
   }
 
+  func testLlamaTokenClassifierAdapterFromPeftMatchesLogitsGradientsAndTraining() throws {
+    let c = try llama()
+    XCTAssertTrue(c.peft.model.module(at: "model.layers.1.self_attn.v_proj") is LoraLinear)
+    XCTAssertFalse(c.peft.model.module(at: "model.layers.1.self_attn.k_proj") is LoraLinear)
+    checkCounts(c)
+    XCTAssertEqual(
+      c.peft.trainableParametersDescription,
+      "trainable params: 499 || all params: 6,262 || trainable%: 7.9687")
+    try checkTraining(c, keyBiasElements: 0)
+  }
+
+  func testBloomAdapterFromPeftMatchesLogitsGradientsAndTraining() throws {
+    let c = try bloom()
+    XCTAssertTrue(c.peft.model.module(at: "transformer.h.0.self_attention.query_key_value") is LoraLinear)
+    checkCounts(c)
+    XCTAssertEqual(
+      c.peft.trainableParametersDescription,
+      "trainable params: 768 || all params: 16,848 || trainable%: 4.5584")
+    try checkTraining(c, keyBiasElements: 0)
+  }
+
   func testMergeAndUnloadMatchesPeft() throws {
-    for (name, c) in [("gpt2", try gpt2(trainable: false)), ("bert", try bert(trainable: false))] {
+    for (name, c) in [
+      ("gpt2", try gpt2(trainable: false)), ("bert", try bert(trainable: false)),
+      ("llama", try llama(trainable: false)), ("bloom", try bloom(trainable: false)),
+    ] {
       let merged = try c.peft.mergeAndUnload()
       XCTAssertTrue(merged.namedModules().allSatisfy { !($0.1 is any LoraLayer) })
       XCTAssertFalse(merged.namedParameters().contains { $0.0.contains("lora_") })
@@ -167,8 +217,8 @@ final class LoraParityTests: XCTestCase {
         assertClose(t, try c.expected.tensor("merged." + name), 1e-6, "merged \(name)")
       }
       // GPT-2's head is tied to wte, which this adapter targets: merging changes the head too
-      // (in PEFT as here), so only BERT's merged logits equal the adapted ones.
-      guard name == "bert" else { continue }
+      // (in PEFT as here), so only the others' merged logits equal the adapted ones.
+      guard name != "gpt2" else { continue }
       merged.eval()
       assertClose(c.logits(), try c.expected.tensor("logits"), 1e-4, "merged logits")
     }
