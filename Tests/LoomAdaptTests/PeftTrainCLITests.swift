@@ -42,7 +42,7 @@ final class PeftTrainCLITests: XCTestCase {
 
   /// A random character-level GPT-2 saved with its char_vocab.json.
   func charModel(_ path: String) throws {
-    let chars = Array("abcdefgh ,.")
+    let chars = Array("abcdefgh ,.\n")
     let m = try GPT2LMHeadModel(
       GPT2Config(
         vocabSize: chars.count, nPositions: 16, nEmbd: 16, nLayer: 1, nHead: 2, bosTokenId: nil, eosTokenId: nil),
@@ -101,7 +101,7 @@ final class PeftTrainCLITests: XCTestCase {
   func testTrainClassifyLoRAWritesTheAdapterKeepsTheBaseResumesAndMerges() throws {
     let baseBytes = try Data(contentsOf: URL(fileURLWithPath: Self.roberta + "/model.safetensors"))
     let out = dir + "/lora"
-    let r = try loom(classifyArgs(out, ["--max-steps", "3", "--save-steps", "2"]))
+    let r = try loom(classifyArgs(out, ["--max-steps", "3", "--save-strategy", "steps", "--save-steps", "2"]))
     XCTAssertEqual(r.status, 0, r.err)
     let prefix = "base_model.model.roberta.encoder.layer.0.attention.self."
     let adapter = try checkAdapter(
@@ -130,9 +130,9 @@ final class PeftTrainCLITests: XCTestCase {
     XCTAssertTrue(FileManager.default.fileExists(atPath: out + "/checkpoint-2/adapter_model.safetensors"))
 
     // Resuming from the checkpoint ends where the uninterrupted run did.
-    let resumed = try loom(classifyArgs(out, ["--max-steps", "3", "--save-steps", "2", "--resume-from-checkpoint", "latest"]))
+    let resumed = try loom(classifyArgs(out, ["--max-steps", "3", "--save-strategy", "steps", "--save-steps", "2", "--resume-from-checkpoint", out + "/checkpoint-2"]))
     XCTAssertEqual(resumed.status, 0, resumed.err)
-    XCTAssertTrue(resumed.err.contains("resuming from \(out)/checkpoint-"), resumed.err)
+    XCTAssertTrue(resumed.err.contains("resuming from \(out)/checkpoint-2 at step 2"), resumed.err)
     let again = try SafeTensors.load(out + "/adapter_model.safetensors")
     XCTAssertEqual(Set(again.keys), Set(adapter.keys))
     for (key, t) in adapter {
@@ -162,7 +162,8 @@ final class PeftTrainCLITests: XCTestCase {
     let tag = dir + "/tag"
     let t = try loom([
       "train", "token-classify", "--model", Self.roberta, "--data", Self.encoderCLI + "/ner.jsonl", "--max-steps", "2",
-      "--batch-size", "4", "--learning-rate", "1e-2", "--save-strategy", "no", "--lora-r", "2", "--output-dir", tag,
+      "--batch-size", "4", "--learning-rate", "1e-2", "--eval-strategy", "no", "--save-strategy", "no", "--lora-r", "2",
+      "--output-dir", tag,
     ])
     XCTAssertEqual(t.status, 0, t.err)
     try checkAdapter(tag, stdout: t.out, task: "TOKEN_CLS", base: Self.roberta, keys: ["base_model.model.classifier.weight"])
@@ -172,7 +173,7 @@ final class PeftTrainCLITests: XCTestCase {
     let q = try loom([
       "train", "qa", "--model", Self.roberta, "--data", Self.encoderCLI + "/squad.json", "--max-steps", "2",
       "--batch-size", "4", "--learning-rate", "1e-2", "--max-seq-length", "48", "--doc-stride", "8",
-      "--save-strategy", "no", "--lora-r", "2", "--output-dir", qa,
+      "--eval-strategy", "no", "--save-strategy", "no", "--lora-r", "2", "--output-dir", qa,
     ])
     XCTAssertEqual(q.status, 0, q.err)
     try checkAdapter(qa, stdout: q.out, task: "QUESTION_ANS", base: Self.roberta, keys: ["base_model.model.qa_outputs.weight"])
@@ -202,15 +203,20 @@ final class PeftTrainCLITests: XCTestCase {
     let data = dir + "/text.txt"
     try text.write(toFile: data, atomically: true, encoding: .utf8)
     let s2s = dir + "/s2s"
-    let s = try loom([
+    let seq2seq = [
       "train", "seq2seq", "--model", Self.bart, "--data", data, "--max-steps", "2", "--batch-size", "4",
       "--max-source-length", "24", "--validation-split", "0", "--save-strategy", "no", "--lr", "1e-2",
       "--lora-r", "2", "--output-dir", s2s,
-    ])
+    ]
+    // BART's fused attention bypasses its q_proj / v_proj layers (PEFT's default targets): refused.
+    let fused = try loom(seq2seq)
+    XCTAssertNotEqual(fused.status, 0)
+    XCTAssertTrue(fused.err.contains("attention projections") && fused.err.contains("fc1,fc2"), fused.err)
+    let s = try loom(seq2seq + ["--lora-target-modules", "fc1,fc2", "--overwrite-output-dir"])
     XCTAssertEqual(s.status, 0, s.err)
-    try checkAdapter(s2s, stdout: s.out, task: "SEQ_2_SEQ_LM", base: Self.bart, keys: [])
-    XCTAssertTrue(
-      try SafeTensors.load(s2s + "/adapter_model.safetensors").keys.contains { $0.hasSuffix("q_proj.lora_A.weight") })
+    try checkAdapter(
+      s2s, stdout: s.out, task: "SEQ_2_SEQ_LM", base: Self.bart,
+      keys: ["base_model.model.model.encoder.layers.0.fc1.lora_A.weight"])
 
     // GPT-2 from --model: Conv1D layers (fan_in_fan_out), then generate with the adapter = merged.
     let base = dir + "/gpt-base"
