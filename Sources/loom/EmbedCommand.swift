@@ -10,6 +10,7 @@ struct EmbedCommand: ParsableCommand {
     commandName: "embed", abstract: "Sentence embeddings from an encoder: one JSON array per input text.")
 
   @Option(help: "Model directory (BERT, RoBERTa or DistilBERT; e.g. ~/.cache/loom/minilm).") var model: String
+  @Option(help: InferenceAdapter.help) var adapter: String?
   @Option(name: .long, parsing: .upToNextOption, help: "Texts to embed.") var text: [String] = []
   @Option(help: "A file with one text per line (empty lines skipped).") var file: String?
   @Option(help: "mean (over the attention mask) or cls (default: the directory's 1_Pooling config, else mean).")
@@ -38,6 +39,7 @@ struct EmbedCommand: ParsableCommand {
     }
     let pipe = try SentenceEmbeddingPipeline(
       directory: model, pooling: pooling.flatMap(SentencePooling.init(rawValue:)), normalize: normalize)
+    try InferenceAdapter.apply(adapter, to: pipe.parts.model)
     _ = pipe.parts.model.to(device: Device.default)
     for v in try pipe(texts, batchSize: batchSize) {
       print("[" + v.map { "\($0)" }.joined(separator: ", ") + "]")

@@ -10,6 +10,7 @@ struct FillMaskCommand: ParsableCommand {
     commandName: "fill-mask", abstract: "Predict the tokens behind the mask token of a text (masked language model).")
 
   @Option(help: "Model directory (a masked LM: config.json, model.safetensors, tokenizer files).") var model: String
+  @Option(help: InferenceAdapter.help) var adapter: String?
   @Option(help: "Tokenizer directory instead of the model's.") var tokenizer: String?
   @Option(help: "Text with the mask token (<mask> for RoBERTa, [MASK] for BERT).") var text: String
   @Option(help: "Candidates per mask token.") var topK = 5
@@ -24,6 +25,7 @@ struct FillMaskCommand: ParsableCommand {
   func run() throws {
     Device.default = try Device(parsing: device)
     let pipe = try FillMaskPipeline(directory: model, tokenizer: tokenizer)
+    try InferenceAdapter.apply(adapter, to: pipe.parts.model)
     _ = pipe.parts.model.to(device: Device.default)
     for candidates in try pipe(text, topK: topK) {
       for c in candidates { print(c.json) }

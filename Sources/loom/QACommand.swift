@@ -9,6 +9,7 @@ struct QACommand: ParsableCommand {
     commandName: "qa", abstract: "Answer a question from a context with an extractive QA model.")
 
   @Option(help: "Model directory (e.g. from loom train qa).") var model: String
+  @Option(help: InferenceAdapter.help) var adapter: String?
   @Option(help: "The question.") var question: String
   @Option(help: "The text holding the answer.") var context: String
   @Option(help: "Longest answer, in tokens (the pipeline's max_answer_len).") var maxAnswerLen = 15
@@ -24,6 +25,7 @@ struct QACommand: ParsableCommand {
   func run() throws {
     Device.default = try Device(parsing: device)
     let pipe = try QuestionAnsweringPipeline(directory: model)
+    try InferenceAdapter.apply(adapter, to: pipe.parts.model)
     _ = pipe.parts.model.to(device: Device.default)
     print(try pipe(question: question, context: context, maxAnswerLength: maxAnswerLen).json)
   }

@@ -42,6 +42,7 @@ struct TrainGPTCommand: ParsableCommand {
   @Option(parsing: .unconditional, help: "Weight of the router z-loss (router_z_loss_coef; default 0.001, HF Switch's).")
   var routerZLossCoef: Double?
   @OptionGroup var training: TrainingFlags
+  @OptionGroup var adapter: PeftFlags
 
   /// `loom train gpt`'s TrainingArguments defaults (see the flags' help for HF's).
   static let defaults: TrainingArguments = {
@@ -81,6 +82,8 @@ struct TrainGPTCommand: ParsableCommand {
       throw ValidationError(e.message)
     }
     try training.validate(defaults: Self.defaults)
+    try adapter.validate()
+    try adapter.requirePretrained(training.model != nil, command: "loom train gpt")
     let positions = try declaredPositions()  // also checks --preset
     if let block = blockSize, let positions, block > positions {
       throw ValidationError("--block-size \(block) exceeds the model's n_positions (\(positions))")
@@ -234,6 +237,7 @@ struct TrainGPTCommand: ParsableCommand {
     manualSeed(trainingArgs.seed)
     let model = try pretrained?.to(device: device) ?? GPT2LMHeadModel(modelConfig)
     if let dir = training.model { print("starting from \(dir)") }
+    let peft = try training.model.flatMap { try PeftTraining.apply(adapter, to: model, task: .causalLM, base: $0) }
     print("loom train gpt: \(modelConfig.nLayer) layers, \(modelConfig.nHead) heads, width \(modelConfig.nEmbd), block \(block), vocabulary \(codec.vocabSize); \(model.parameterCount()) parameters")
     if modelConfig.numExperts > 0 {
       print("mixture of experts: \(modelConfig.numExperts) experts per block, top-\(modelConfig.numExpertsPerTok), capacity \(modelConfig.expertCapacityFactor.map { "factor \($0)" } ?? "unlimited")")
@@ -248,11 +252,17 @@ struct TrainGPTCommand: ParsableCommand {
       },
       saveModel: { m, dir in
         try (m as! GPT2LMHeadModel).save(to: dir)
+        try peft?.peft.save(to: dir)
         try codec.save(to: dir, source: tokenizerSource)
       })
     trainer.isLanguageModel = true
     let state = try trainer.train()
-    try model.save(to: trainingArgs.outputDir)
+    if let peft, !peft.merge {
+      try peft.saveFinal(trainingArgs.outputDir)
+    } else {
+      try peft?.peft.mergeAndUnload()
+      try model.save(to: trainingArgs.outputDir)
+    }
     try codec.save(to: trainingArgs.outputDir, source: tokenizerSource)
     if let plot = try LossPlot.write(history: state.logHistory, to: trainingArgs.outputDir + "/loss.png") {
       print("loss plot: \(plot)")

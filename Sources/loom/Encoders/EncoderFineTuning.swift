@@ -10,7 +10,8 @@ enum EncoderFineTuning {
   /// Checkpoints hold the tokenizer too; throughput counts examples.
   static func trainer(
     _ model: any EncoderModel, tokenizer tok: Tokenizer, args: inout TrainingArguments, train: CollatedDataset,
-    eval: CollatedDataset?, metrics: @escaping (EvalPrediction) -> [String: Double]
+    eval: CollatedDataset?, metrics: @escaping (EvalPrediction) -> [String: Double],
+    peft: PeftTraining? = nil
   ) -> Trainer {
     if eval == nil {
       args.evalStrategy = .no
@@ -24,18 +25,25 @@ enum EncoderFineTuning {
       },
       computeMetrics: metrics,
       saveModel: { m, dir in
-        try m.savePretrained(to: dir)
+        if let peft { try peft.saveCheckpoint(dir) } else { try m.savePretrained(to: dir) }
         try tok.savePretrained(dir)
       })
     trainer.throughputUnit = .samples
     return trainer
   }
 
-  /// Trains, then writes the final (with load_best_model_at_end, the best) model and the
-  /// tokenizer to output_dir.
-  static func trainAndSave(_ trainer: Trainer, _ model: any EncoderModel, tokenizer tok: Tokenizer) throws {
+  /// Trains, then writes the final (with load_best_model_at_end, the best) model — or the
+  /// adapter, see `PeftTraining.saveFinal` — and the tokenizer to output_dir.
+  static func trainAndSave(
+    _ trainer: Trainer, _ model: any EncoderModel, tokenizer tok: Tokenizer, peft: PeftTraining? = nil,
+    labelsConfig: [String: Any]? = nil
+  ) throws {
     _ = try trainer.train()
-    try model.savePretrained(to: trainer.args.outputDir)
+    if let peft {
+      try peft.saveFinal(trainer.args.outputDir, labelsConfig: labelsConfig)
+    } else {
+      try model.savePretrained(to: trainer.args.outputDir)
+    }
     try tok.savePretrained(trainer.args.outputDir)
   }
 }

@@ -33,6 +33,7 @@ struct TrainClassifyCommand: ParsableCommand {
   @Option(help: "Longer texts are truncated (default: the tokenizer's model_max_length, at most the model's positions).")
   var maxSeqLength: Int?
   @OptionGroup var training: TrainingFlags
+  @OptionGroup var adapter: PeftFlags
 
   /// The seeds' fine-tuning setup, the most accurate epoch reloaded at the end.
   static let defaults = TrainingArguments.encoderFineTuning(metricForBestModel: "accuracy")
@@ -47,6 +48,7 @@ struct TrainClassifyCommand: ParsableCommand {
       throw ValidationError("--label-separator splits multi-label cells; it contradicts --problem-type \(p.rawValue)")
     }
     try training.validate(defaults: Self.defaults)
+    try adapter.validate()
   }
 
   /// --problem-type, checked against HF's names.
@@ -92,6 +94,7 @@ struct TrainClassifyCommand: ParsableCommand {
     let module = try EncoderLoading.load(.sequenceClassification, from: modelDir, edits: labels.configEdits)
     guard let model = module as? any EncoderModel else { throw LoomError("\(modelDir): not an encoder") }
     _ = model.to(device: device)
+    let peft = try PeftTraining.apply(adapter, to: model, task: .sequenceClassification, base: modelDir)
     let tok = try EncoderLoading.tokenizer(tokenizer, model: modelDir, modelVocabSize: EncoderLoading.vocabSize(model))
     let maxLength = try EncoderLoading.maxLength(maxSeqLength, tokenizer: tok, model: model)
     let types = EncoderLoading.takesTokenTypes(model)
@@ -99,12 +102,13 @@ struct TrainClassifyCommand: ParsableCommand {
     let evalSet = try eval.map { try Self.encode($0, labels: evalLabels!, tokenizer: tok, maxLength: maxLength, tokenTypes: types, name: "validation") }
     let trainer = EncoderFineTuning.trainer(
       model, tokenizer: tok, args: &args, train: trainSet, eval: evalSet,
-      metrics: { Self.metrics($0, problem: labels.problem) })
+      metrics: { Self.metrics($0, problem: labels.problem) }, peft: peft)
     print(
       "loom train classify: \(type(of: model)) from \(modelDir), \(model.parameterCount()) parameters; \(labels.problem.rawValue), labels \(labels.names.joined(separator: ", "))"
     )
     print("data: \(trainSet.count) training and \(evalSet?.count ?? 0) evaluation examples, max length \(maxLength)")
-    try EncoderFineTuning.trainAndSave(trainer, model, tokenizer: tok)
+    try EncoderFineTuning.trainAndSave(
+      trainer, model, tokenizer: tok, peft: peft, labelsConfig: config.merging(labels.configEdits) { $1 })
     if let test, let testLabels {
       let testSet = try Self.encode(test, labels: testLabels, tokenizer: tok, maxLength: maxLength, tokenTypes: types, name: "--test-data")
       let metrics = try trainer.predict(testSet).metrics

@@ -36,6 +36,7 @@ struct TrainMLMCommand: ParsableCommand {
   @Option(help: "Fraction of examples held out for evaluation when --validation-data is not given (0 = none).")
   var validationSplit = 0.05
   @OptionGroup var training: TrainingFlags
+  @OptionGroup var adapter: PeftFlags
 
   /// The seeds' TrainingArguments: 10 epochs, batch 32, a checkpoint every 10,000 steps, two kept.
   static let defaults: TrainingArguments = {
@@ -96,6 +97,8 @@ struct TrainMLMCommand: ParsableCommand {
     if let m = maxSeqLength, m < 8 { throw ValidationError("--max-seq-length must be at least 8, got \(m)") }
     if !(0..<1).contains(validationSplit) { throw ValidationError("--validation-split must be in [0, 1), got \(validationSplit)") }
     try training.validate(defaults: Self.defaults)
+    try adapter.validate()
+    try adapter.requirePretrained(training.model != nil, command: "loom train mlm")
   }
 
   func run() throws {
@@ -120,6 +123,8 @@ struct TrainMLMCommand: ParsableCommand {
     }
     guard let model = module as? any EncoderModel else { throw LoomError("\(type(of: module)) is not an encoder") }
     _ = model.to(device: device)
+    // PEFT has no masked-LM task_type: a plain PeftModel (task_type null).
+    let peft = try training.model.flatMap { try PeftTraining.apply(adapter, to: model, task: nil, base: $0) }
     let vocab = EncoderLoading.vocabSize(model) ?? tok.vocabSize
     try EncoderPipelineParts.checkVocabulary(
       tokenizerSize: tok.vocabSize, modelSize: vocab, modelName: training.model ?? "the model config")
@@ -194,12 +199,12 @@ struct TrainMLMCommand: ParsableCommand {
         return (LossOutput(loss: loss), logits)
       },
       saveModel: { m, dir in
-        try m.savePretrained(to: dir)
+        if let peft { try peft.saveCheckpoint(dir) } else { try m.savePretrained(to: dir) }
         try tok.savePretrained(dir)
       })
     trainer.isLanguageModel = true
     let state = try trainer.train()
-    try model.savePretrained(to: args.outputDir)
+    if let peft { try peft.saveFinal(args.outputDir) } else { try model.savePretrained(to: args.outputDir) }
     try tok.savePretrained(args.outputDir)
     if let plot = try LossPlot.write(history: state.logHistory, to: args.outputDir + "/loss.png") {
       print("loss plot: \(plot)")

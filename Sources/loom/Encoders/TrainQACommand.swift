@@ -23,6 +23,7 @@ struct TrainQACommand: ParsableCommand {
   @Option(help: "Start and end candidates per window.") var nBestSize = 20
   @Option(help: "Longest answer, in tokens.") var maxAnswerLength = 30
   @OptionGroup var training: TrainingFlags
+  @OptionGroup var adapter: PeftFlags
 
   /// run_qa's README settings: 2 epochs, batch 12, lr 3e-5.
   static let defaults: TrainingArguments = {
@@ -45,6 +46,7 @@ struct TrainQACommand: ParsableCommand {
     if nBestSize < 1 { throw ValidationError("--n-best-size must be at least 1") }
     if maxAnswerLength < 1 { throw ValidationError("--max-answer-length must be at least 1") }
     try training.validate(defaults: Self.defaults)
+    try adapter.validate()
   }
 
   func run() throws {
@@ -61,6 +63,7 @@ struct TrainQACommand: ParsableCommand {
     let module = try EncoderLoading.load(.questionAnswering, from: modelDir, edits: [:])
     guard let model = module as? any EncoderModel else { throw LoomError("\(modelDir): not an encoder") }
     _ = model.to(device: device)
+    let peft = try PeftTraining.apply(adapter, to: model, task: .questionAnswering, base: modelDir)
     let tok = try EncoderLoading.tokenizer(tokenizer, model: modelDir, modelVocabSize: EncoderLoading.vocabSize(model))
     let maxLength = try EncoderLoading.maxLength(maxSeqLength, tokenizer: tok, model: model)
     let keys = ["input_ids", "attention_mask", "start_positions", "end_positions"]
@@ -86,8 +89,8 @@ struct TrainQACommand: ParsableCommand {
       metrics: { p in
         guard let eval, let windows = evalWindows, let logits = p.predictions else { return [:] }
         return Self.squad(logits, examples: eval, windows: windows, nBest: nBest, maxAnswerLength: maxAnswer)
-      })
-    try EncoderFineTuning.trainAndSave(trainer, model, tokenizer: tok)
+      }, peft: peft)
+    try EncoderFineTuning.trainAndSave(trainer, model, tokenizer: tok, peft: peft)
     print("model saved to \(args.outputDir)")
   }
 

@@ -20,6 +20,7 @@ struct TrainTokenClassifyCommand: ParsableCommand {
   @Option(help: "Tokenizer directory instead of --model's.") var tokenizer: String?
   @Option(help: "Longer rows are truncated (default: the model's positions).") var maxSeqLength: Int?
   @OptionGroup var training: TrainingFlags
+  @OptionGroup var adapter: PeftFlags
 
   /// The seeds' fine-tuning setup, the epoch with the best entity F1 reloaded at the end.
   static let defaults = TrainingArguments.encoderFineTuning(metricForBestModel: "f1")
@@ -28,6 +29,7 @@ struct TrainTokenClassifyCommand: ParsableCommand {
     guard training.model != nil else { throw ValidationError("--model DIR is required: the pretrained encoder to fine-tune") }
     if let m = maxSeqLength, m < 2 { throw ValidationError("--max-seq-length must be at least 2, got \(m)") }
     try training.validate(defaults: Self.defaults)
+    try adapter.validate()
   }
 
   func run() throws {
@@ -40,14 +42,14 @@ struct TrainTokenClassifyCommand: ParsableCommand {
     let names = LabelledText.labelNames(train.tags.flatMap { $0 })
     let tagIds = Dictionary(uniqueKeysWithValues: names.enumerated().map { ($1, $0) })
     manualSeed(args.seed)
-    let module = try EncoderLoading.load(
-      .tokenClassification, from: modelDir,
-      edits: [
-        "id2label": Dictionary(uniqueKeysWithValues: names.enumerated().map { (String($0), $1) }),
-        "label2id": tagIds,
-      ])
+    let edits: [String: Any] = [
+      "id2label": Dictionary(uniqueKeysWithValues: names.enumerated().map { (String($0), $1) }),
+      "label2id": tagIds,
+    ]
+    let module = try EncoderLoading.load(.tokenClassification, from: modelDir, edits: edits)
     guard let model = module as? any EncoderModel else { throw LoomError("\(modelDir): not an encoder") }
     _ = model.to(device: device)
+    let peft = try PeftTraining.apply(adapter, to: model, task: .tokenClassification, base: modelDir)
     let tok = try EncoderLoading.tokenizer(tokenizer, model: modelDir, modelVocabSize: EncoderLoading.vocabSize(model))
     let maxLength = try EncoderLoading.maxLength(maxSeqLength, tokenizer: tok, model: model)
     let types = EncoderLoading.takesTokenTypes(model)
@@ -63,11 +65,14 @@ struct TrainTokenClassifyCommand: ParsableCommand {
     let trainSet = try examples(train, "--data \(data)")
     let evalSet = try eval.map { try examples($0, "--validation-data \(validationData!)") }
     let trainer = EncoderFineTuning.trainer(
-      model, tokenizer: tok, args: &args, train: trainSet, eval: evalSet, metrics: { p in Self.metrics(p, names: names) })
+      model, tokenizer: tok, args: &args, train: trainSet, eval: evalSet, metrics: { p in Self.metrics(p, names: names) },
+      peft: peft)
     print("loom train token-classify: \(type(of: model)), tags \(names.joined(separator: ", "))")
     print("data: \(trainSet.count) training and \(evalSet?.count ?? 0) evaluation rows")
-    try EncoderFineTuning.trainAndSave(trainer, model, tokenizer: tok)
-    print("model saved to \(args.outputDir)")
+    try EncoderFineTuning.trainAndSave(
+      trainer, model, tokenizer: tok, peft: peft,
+      labelsConfig: try EncoderLoading.configJSON(modelDir).merging(edits) { $1 })
+    print("\(peft == nil || peft!.merge ? "model" : "adapter") saved to \(args.outputDir)")
   }
 
   /// seqeval's entity-level scores over the labelled (first sub-token) positions.

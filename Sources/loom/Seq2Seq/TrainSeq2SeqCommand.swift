@@ -50,6 +50,7 @@ struct TrainSeq2SeqCommand: ParsableCommand {
     help: "Denoising: after training, reconstruct this many held-out corrupted examples greedily and report token accuracy (reconstruction.json).")
   var reconstructionExamples = 0
   @OptionGroup var training: TrainingFlags
+  @OptionGroup var adapter: PeftFlags
 
   static let defaults: TrainingArguments = {
     var a = TrainingArguments(outputDir: "")
@@ -89,6 +90,8 @@ struct TrainSeq2SeqCommand: ParsableCommand {
       throw ValidationError("--reconstruction-examples measures denoising: use it with --objective denoising")
     }
     try training.validate(defaults: Self.defaults)
+    try adapter.validate()
+    try adapter.requirePretrained(training.model != nil, command: "loom train seq2seq")
   }
 
   func run() throws {
@@ -104,6 +107,7 @@ struct TrainSeq2SeqCommand: ParsableCommand {
     let model = try Seq2SeqModels.build(
       directory: training.model, modelType: modelType, config: config, preset: preset, tokenizer: tok)
     _ = model.to(device: device)
+    let peft = try training.model.flatMap { try PeftTraining.apply(adapter, to: model, task: .seq2SeqLM, base: $0) }
     try EncoderPipelineParts.checkVocabulary(
       tokenizerSize: tok.vocabSize, modelSize: model.vocabularySize, modelName: training.model ?? "the model config")
     let maxSource = min(maxSourceLength, model.maxPositions)
@@ -150,12 +154,12 @@ struct TrainSeq2SeqCommand: ParsableCommand {
         }
       },
       saveModel: { m, dir in
-        try m.savePretrained(to: dir)
+        if let peft { try peft.saveCheckpoint(dir) } else { try m.savePretrained(to: dir) }
         try tok.savePretrained(dir)
       })
     trainer.isLanguageModel = true
     let state = try trainer.train()
-    try model.savePretrained(to: args.outputDir)
+    if let peft { try peft.saveFinal(args.outputDir) } else { try model.savePretrained(to: args.outputDir) }
     try tok.savePretrained(args.outputDir)
     if let plot = try LossPlot.write(history: state.logHistory, to: args.outputDir + "/loss.png") {
       print("loss plot: \(plot)")

@@ -1,0 +1,62 @@
+import ArgumentParser
+import Foundation
+import LoomAdapt
+import LoomCore
+import LoomGenerate
+import LoomIO
+import LoomModels
+import LoomNN
+
+/// `--adapter DIR` on the inference commands: a LoRA adapter in PEFT's layout (from PEFT's
+/// save_pretrained or `loom train … --lora-r`) merged into --model's weights at load.
+enum InferenceAdapter {
+  static let help = ArgumentHelp(
+    "LoRA adapter directory in PEFT's layout (adapter_config.json + adapter_model.safetensors, from PEFT or Loom) applied to --model."
+  )
+
+  /// Merges the adapter into `model` in place (PEFT's from_pretrained + merge_and_unload).
+  static func apply(_ directory: String?, to model: Module) throws {
+    guard let directory else { return }
+    try PeftModel.load(model, from: directory).mergeAndUnload()
+  }
+
+  /// A classifier's parts: --model with the head the adapter was trained with. Its labels
+  /// come from the config.json `loom train` keeps beside the adapter, else (a PEFT adapter)
+  /// from the saved head's rows.
+  static func classifierParts(_ task: AutoTask, model: String, adapter: String) throws
+    -> EncoderPipelineParts
+  {
+    var config = try EncoderLoading.configJSON(model)
+    let edits = try labelEdits(adapter)
+    for (k, v) in edits { config[k] = v }
+    let module = try EncoderLoading.load(task, from: model, edits: edits)
+    guard let encoder = module as? any EncoderModel else {
+      throw LoomError("\(model): \(type(of: module)) is not an encoder (BERT, RoBERTa, DistilBERT)")
+    }
+    try apply(adapter, to: encoder)
+    let tok = try EncoderLoading.tokenizer(nil, model: model, modelVocabSize: EncoderLoading.vocabSize(encoder))
+    return EncoderPipelineParts(model: encoder, tokenizer: tok, config: config)
+  }
+
+  static func labelEdits(_ adapter: String) throws -> [String: Any] {
+    if let json = try? EncoderLoading.configJSON(adapter), let id2label = json["id2label"] {
+      var edits: [String: Any] = ["id2label": id2label]
+      for key in ["label2id", "problem_type"] { if let v = json[key] { edits[key] = v } }
+      return edits
+    }
+    let path = adapter + "/adapter_model.safetensors"
+    guard FileManager.default.fileExists(atPath: path) else { return [:] }
+    for (key, t) in try SafeTensors.load(path) {
+      let name = key.replacingOccurrences(of: ".modules_to_save", with: "")
+      guard t.rank == 2,
+        ["classifier.weight", "classifier.out_proj.weight", "score.weight"].contains(where: { name.hasSuffix($0) })
+      else { continue }
+      let n = t.shape[0]
+      return [
+        "id2label": Dictionary(uniqueKeysWithValues: (0..<n).map { (String($0), "LABEL_\($0)") }),
+        "label2id": Dictionary(uniqueKeysWithValues: (0..<n).map { ("LABEL_\($0)", $0) }),
+      ]
+    }
+    return [:]
+  }
+}

@@ -1,0 +1,76 @@
+import Foundation
+import LoomAdapt
+import LoomCore
+import LoomIO
+import LoomModels
+import LoomNN
+
+/// A `loom train …` run that trains an adapter: the base is frozen (the Trainer's optimizer
+/// holds only what requires gradients), checkpoints keep the whole wrapped model (resume
+/// and load-best reload it strictly) plus the adapter in PEFT's layout, and the output
+/// directory gets the adapter — or, with --merge-adapter, the merged full model.
+struct PeftTraining {
+  let peft: PeftModel
+  let merge: Bool
+
+  /// Wraps `model` in place as `flags` ask (nil: full fine-tuning) and prints PEFT's
+  /// trainable-parameters line. Target modules that match nothing are the library's error.
+  static func apply(
+    _ flags: PeftFlags, to model: Module, task: PeftTaskType?, base: String
+  ) throws -> PeftTraining? {
+    switch try flags.method(task: task, base: base) {
+    case nil:
+      return nil
+    case .lora(var config):
+      let modelType = (model as? any PretrainedModel)?.modelType
+      // GPT-2's Conv1D stores [in, out]: PEFT needs fan_in_fan_out for it.
+      if modelType == "gpt2" { config.fanInFanOut = true }
+      let peft = try getPeftModel(model, config, modelType: modelType)
+      try checkFusedAttention(peft, modelType: modelType)
+      peft.printTrainableParameters()
+      return PeftTraining(peft: peft, merge: flags.mergeAdapter)
+    case .promptTuning:
+      // Prompt tuning's library (LoomAdapt's PromptTuningConfig) is wired here once it lands.
+      throw LoomError(
+        "--prompt-tuning-virtual-tokens: prompt tuning is not available in this build of loom yet; use --lora-r R")
+    }
+  }
+
+  /// BART's and T5's attention read their projections' weights (fused attention), so a
+  /// LoRA wrapper there would never run: refused until those models call the layers.
+  static func checkFusedAttention(_ peft: PeftModel, modelType: String?) throws {
+    let attention = ["self_attn.", "encoder_attn.", "SelfAttention.", "EncDecAttention."]
+    guard ["bart", "mbart", "t5", "mt5"].contains(modelType ?? ""),
+      let path = peft.loraLayers.map(\.path).first(where: { p in attention.contains { p.contains($0) } })
+    else { return }
+    let ffn = modelType!.hasSuffix("t5") ? "wi,wo" : "fc1,fc2"
+    throw LoomError(
+      "--lora-r: LoRA on \(modelType!)'s attention projections (\(path)) is not supported yet: Loom's \(modelType!) "
+        + "attention reads their weights directly, so the adapter would be skipped; target the feed-forward "
+        + "layers instead (--lora-target-modules \(ffn))")
+  }
+
+  /// A checkpoint: the wrapped model's full state (what the Trainer restores) and the adapter.
+  func saveCheckpoint(_ directory: String) throws {
+    try peft.model.savePretrained(to: directory)
+    try peft.save(to: directory)
+  }
+
+  /// The end of training: the adapter in PEFT's layout, or the merged model with
+  /// --merge-adapter (loadable by every command without --adapter). `labelsConfig` (the
+  /// base's config.json with a run's new labels) is kept next to the adapter so inference
+  /// with --adapter builds the same head.
+  func saveFinal(_ directory: String, labelsConfig: [String: Any]? = nil) throws {
+    if merge {
+      try peft.mergeAndUnload()
+      try peft.model.savePretrained(to: directory)
+      return
+    }
+    try peft.save(to: directory)
+    if let labelsConfig {
+      let data = try JSONSerialization.data(
+        withJSONObject: labelsConfig, options: [.prettyPrinted, .sortedKeys])
+      try AtomicFile.write(data, to: directory + "/config.json")
+    }
+  }
+}
