@@ -196,6 +196,10 @@ extension Functional {
   /// `MultiheadAttention` for the arguments): the packed `inProjWeight` [3E, E] or the
   /// three separate projection weights, then `outProjWeight` [E, E]. Query, key and
   /// value given as one tensor take a single projection GEMM.
+  ///
+  /// `projections`, when given, computes the four projections instead of the weights (which
+  /// then only give the widths): the modules that hold them may be adapters (LoRA) whose
+  /// output is not `x·Wᵀ + b`.
   public static func multiheadAttention(
     _ query: Tensor, _ key: Tensor, _ value: Tensor, heads: Int, inProjWeight: Tensor? = nil,
     qProjWeight: Tensor? = nil, kProjWeight: Tensor? = nil, vProjWeight: Tensor? = nil,
@@ -204,9 +208,10 @@ extension Functional {
     attnMask: Tensor? = nil,
     isCausal: Bool = false, needWeights: Bool = false, averageWeights: Bool = true,
     dropout: Double = 0,
-    training: Bool = false, generator: Generator = .global, cache: KVCache? = nil
+    training: Bool = false, generator: Generator = .global, cache: KVCache? = nil,
+    projections: AttentionProjections? = nil
   ) -> (output: Tensor, weights: Tensor?) {
-    let packedSelf = query === key && key === value && inProjWeight != nil
+    let packedSelf = query === key && key === value && inProjWeight != nil && projections == nil
     var (q0, k0, v0, kpm) = (query, key, value, keyPaddingMask)
     let unbatched = query.rank == 2
     if unbatched {
@@ -240,7 +245,8 @@ extension Functional {
       // Encoder keys/values were projected on the first step.
       let wq = inProjWeight?.slice(dim: 0, start: 0, end: e) ?? qProjWeight!
       let bq = inProjBias?.slice(dim: 0, start: 0, end: e)
-      q = linear(q0, weight: wq, bias: bq).reshape([b, t, h, d]).transpose(1, 2)
+      q = (projections?.query(q0) ?? linear(q0, weight: wq, bias: bq)).reshape([b, t, h, d])
+        .transpose(1, 2)
       (k, v) = (ck, cv)
     } else if packedSelf, let w = inProjWeight {
       // One GEMM; [B, T, 3, H, D] → three views, no copies.
@@ -253,12 +259,16 @@ extension Functional {
       func split(_ x: Tensor) -> Tensor {
         x.reshape([x.shape[0], x.shape[1], h, d]).transpose(1, 2)
       }
-      q = split(
-        linear(q0, weight: part(inProjWeight, 0) ?? qProjWeight!, bias: part(inProjBias, 0)))
-      k = split(
-        linear(k0, weight: part(inProjWeight, 1) ?? kProjWeight!, bias: part(inProjBias, 1)))
-      v = split(
-        linear(v0, weight: part(inProjWeight, 2) ?? vProjWeight!, bias: part(inProjBias, 2)))
+      if let projections {
+        (q, k, v) = (split(projections.query(q0)), split(projections.key(k0)), split(projections.value(v0)))
+      } else {
+        q = split(
+          linear(q0, weight: part(inProjWeight, 0) ?? qProjWeight!, bias: part(inProjBias, 0)))
+        k = split(
+          linear(k0, weight: part(inProjWeight, 1) ?? kProjWeight!, bias: part(inProjBias, 1)))
+        v = split(
+          linear(v0, weight: part(inProjWeight, 2) ?? vProjWeight!, bias: part(inProjBias, 2)))
+      }
     }
     if let cache, !(cache.isCrossAttention && cache.length > 0) {
       (k, v) = cache.append(keys: k, values: v)
@@ -289,8 +299,8 @@ extension Functional {
         q, k, v, mask: mask, isCausal: isCausal, dropoutP: dropout, training: training,
         generator: generator)
     }
-    let out = linear(
-      y.transpose(1, 2).reshape([b, t, e]), weight: outProjWeight, bias: outProjBias)
+    let merged = y.transpose(1, 2).reshape([b, t, e])
+    let out = projections?.output(merged) ?? linear(merged, weight: outProjWeight, bias: outProjBias)
     return unbatched ? (out.squeeze(0), weights?.squeeze(0)) : (out, weights)
   }
 
@@ -324,4 +334,20 @@ extension Functional {
 
 extension Array {
   fileprivate var triple: (Element, Element, Element) { (self[0], self[1], self[2]) }
+}
+
+/// The four projections of an attention layer computed by its modules (for layers that may be
+/// wrapped by adapters), for `Functional.multiheadAttention(…, projections:)`.
+public struct AttentionProjections {
+  public let query: (Tensor) -> Tensor
+  public let key: (Tensor) -> Tensor
+  public let value: (Tensor) -> Tensor
+  public let output: (Tensor) -> Tensor
+
+  public init(
+    query: @escaping (Tensor) -> Tensor, key: @escaping (Tensor) -> Tensor,
+    value: @escaping (Tensor) -> Tensor, output: @escaping (Tensor) -> Tensor
+  ) {
+    (self.query, self.key, self.value, self.output) = (query, key, value, output)
+  }
 }

@@ -26,7 +26,6 @@ struct PeftTraining {
       // GPT-2's Conv1D stores [in, out]: PEFT needs fan_in_fan_out for it.
       if modelType == "gpt2" { config.fanInFanOut = true }
       let peft = try getPeftModel(model, config, modelType: modelType)
-      try checkFusedAttention(peft, modelType: modelType)
       peft.printTrainableParameters()
       return PeftTraining(peft: peft, merge: flags.mergeAdapter)
     case .promptTuning:
@@ -34,20 +33,6 @@ struct PeftTraining {
       throw LoomError(
         "--prompt-tuning-virtual-tokens: prompt tuning is not available in this build of loom yet; use --lora-r R")
     }
-  }
-
-  /// BART's and T5's attention read their projections' weights (fused attention), so a
-  /// LoRA wrapper there would never run: refused until those models call the layers.
-  static func checkFusedAttention(_ peft: PeftModel, modelType: String?) throws {
-    let attention = ["self_attn.", "encoder_attn.", "SelfAttention.", "EncDecAttention."]
-    guard ["bart", "mbart", "t5", "mt5"].contains(modelType ?? ""),
-      let path = peft.loraLayers.map(\.path).first(where: { p in attention.contains { p.contains($0) } })
-    else { return }
-    let ffn = modelType!.hasSuffix("t5") ? "wi,wo" : "fc1,fc2"
-    throw LoomError(
-      "--lora-r: LoRA on \(modelType!)'s attention projections (\(path)) is not supported yet: Loom's \(modelType!) "
-        + "attention reads their weights directly, so the adapter would be skipped; target the feed-forward "
-        + "layers instead (--lora-target-modules \(ffn))")
   }
 
   /// A checkpoint: the wrapped model's full state (what the Trainer restores) and the adapter.

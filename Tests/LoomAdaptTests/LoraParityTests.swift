@@ -73,6 +73,20 @@ final class LoraParityTests: XCTestCase {
     try encoderCase("bloom", task: .causalLM, keys: ["input_ids", "labels"], trainable: trainable)
   }
 
+  func bart(trainable: Bool = true) throws -> Case {
+    let base = try BartForConditionalGeneration.fromPretrained(Self.root + "/bart/base")
+    let peft = try PeftModel.load(base, from: Self.root + "/bart/adapter", isTrainable: trainable)
+    let expected = try SafeTensorsFile(path: Self.root + "/bart/expected.safetensors")
+    let (ids, mask, labels) = try (
+      expected.tensor("input.input_ids"), expected.tensor("input.attention_mask"),
+      expected.tensor("input.labels")
+    )
+    func run() -> BartOutput { try! base.forward(inputIds: ids, attentionMask: mask, labels: labels) }
+    return Case(
+      peft: peft, expected: expected, numbers: try Self.numbers("bart"), loss: { run().loss! },
+      logits: { run().logits! })
+  }
+
   static func numbers(_ name: String) throws -> [String: Any] {
     let data = try Data(contentsOf: URL(fileURLWithPath: root + "/\(name)/expected.json"))
     return try JSONSerialization.jsonObject(with: data) as! [String: Any]
@@ -205,10 +219,23 @@ final class LoraParityTests: XCTestCase {
     try checkTraining(c, keyBiasElements: 0)
   }
 
+  /// BART's attention calls wrapped projections (PEFT's default q_proj / v_proj targets in
+  /// self- and cross-attention) instead of reading their weights.
+  func testBartAdapterFromPeftMatchesLogitsGradientsAndTraining() throws {
+    let c = try bart()
+    XCTAssertTrue(c.peft.model.module(at: "model.decoder.layers.0.encoder_attn.v_proj") is LoraLinear)
+    checkCounts(c)
+    XCTAssertEqual(
+      c.peft.trainableParametersDescription,
+      "trainable params: 768 || all params: 8,128 || trainable%: 9.4488")
+    try checkTraining(c, keyBiasElements: 0)
+  }
+
   func testMergeAndUnloadMatchesPeft() throws {
     for (name, c) in [
       ("gpt2", try gpt2(trainable: false)), ("bert", try bert(trainable: false)),
       ("llama", try llama(trainable: false)), ("bloom", try bloom(trainable: false)),
+      ("bart", try bart(trainable: false)),
     ] {
       let merged = try c.peft.mergeAndUnload()
       XCTAssertTrue(merged.namedModules().allSatisfy { !($0.1 is any LoraLayer) })

@@ -208,14 +208,19 @@ final class PeftTrainCLITests: XCTestCase {
       "--max-source-length", "24", "--validation-split", "0", "--save-strategy", "no", "--lr", "1e-2",
       "--lora-r", "2", "--output-dir", s2s,
     ]
-    // BART's fused attention bypasses its q_proj / v_proj layers (PEFT's default targets): refused.
-    let fused = try loom(seq2seq)
-    XCTAssertNotEqual(fused.status, 0)
-    XCTAssertTrue(fused.err.contains("attention projections") && fused.err.contains("fc1,fc2"), fused.err)
-    let s = try loom(seq2seq + ["--lora-target-modules", "fc1,fc2", "--overwrite-output-dir"])
+    // PEFT's default BART targets (q_proj, v_proj): the attention calls wrapped projections.
+    let s = try loom(seq2seq)
     XCTAssertEqual(s.status, 0, s.err)
     try checkAdapter(
       s2s, stdout: s.out, task: "SEQ_2_SEQ_LM", base: Self.bart,
+      keys: [
+        "base_model.model.model.encoder.layers.0.self_attn.q_proj.lora_A.weight",
+        "base_model.model.model.decoder.layers.0.encoder_attn.v_proj.lora_B.weight",
+      ])
+    let f = try loom(seq2seq + ["--lora-target-modules", "fc1,fc2", "--overwrite-output-dir"])
+    XCTAssertEqual(f.status, 0, f.err)
+    try checkAdapter(
+      s2s, stdout: f.out, task: "SEQ_2_SEQ_LM", base: Self.bart,
       keys: ["base_model.model.model.encoder.layers.0.fc1.lora_A.weight"])
 
     // GPT-2 from --model: Conv1D layers (fan_in_fan_out), then generate with the adapter = merged.

@@ -70,12 +70,20 @@ public final class BartAttention: Module {
     cache: KVCache? = nil
   ) -> Tensor {
     let kv = keyValue ?? x
-    let bias = Tensor.cat([q_proj.bias!, k_proj.bias!, v_proj.bias!], dim: 0)
+    // Plain Linears are read as weights (one fused path); a wrapped one (a LoRA adapter) is
+    // called, so its extra terms run.
+    let wrapped = [q_proj, k_proj, v_proj, out_proj].contains { type(of: $0) != Linear.self }
+    let projections =
+      wrapped
+      ? AttentionProjections(
+        query: { self.q_proj($0) }, key: { self.k_proj($0) }, value: { self.v_proj($0) },
+        output: { self.out_proj($0) }) : nil
+    let bias = wrapped ? nil : Tensor.cat([q_proj.bias!, k_proj.bias!, v_proj.bias!], dim: 0)
     return Functional.multiheadAttention(
       x, kv, kv, heads: heads, qProjWeight: q_proj.weight, kProjWeight: k_proj.weight,
       vProjWeight: v_proj.weight, inProjBias: bias, outProjWeight: out_proj.weight,
       outProjBias: out_proj.bias, keyPaddingMask: keyPaddingMask, isCausal: isCausal,
-      dropout: dropoutP, training: training, cache: cache
+      dropout: dropoutP, training: training, cache: cache, projections: projections
     ).output
   }
 }

@@ -176,20 +176,20 @@ public final class T5Attention: Module {
     func split(_ y: Tensor) -> Tensor {
       y.reshape([y.shape[0], y.shape[1], heads, dKv]).transpose(1, 2)
     }
-    let qs = split(linear(x, weight: q.weight))
+    let qs = split(q(x))
     var ks: Tensor
     var vs: Tensor
     if let cache, cache.isCrossAttention, let ck = cache.keys, let cv = cache.values {
       (ks, vs) = (ck, cv)
     } else {
       let source = keyValue ?? x
-      ks = split(linear(source, weight: k.weight))
-      vs = split(linear(source, weight: v.weight))
+      ks = split(k(source))
+      vs = split(v(source))
       if let cache { (ks, vs) = cache.append(keys: ks, values: vs) }
     }
     let y = scaledDotProductAttention(
       qs, ks, vs, mask: bias, isCausal: isCausal, dropoutP: dropoutP, training: training, scale: 1)
-    return linear(y.transpose(1, 2).reshape([b, t, heads * dKv]), weight: o.weight)
+    return o(y.transpose(1, 2).reshape([b, t, heads * dKv]))
   }
 }
 
