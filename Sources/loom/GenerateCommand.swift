@@ -4,6 +4,7 @@ import LoomAdapt
 import LoomCore
 import LoomGenerate
 import LoomModels
+import LoomNN
 
 /// `loom generate`: text from a model directory, like HF's text-generation pipeline
 /// (the prompt is included in the output), or for an encoder–decoder model (BART) like its
@@ -129,8 +130,8 @@ struct GenerateCommand: ParsableCommand {
       throw ValidationError("--adapter works with causal language models in this Loom; \(model) is an encoder–decoder model")
     }
     if Generation.isSeq2Seq(directory: model) { return try runSeq2Seq() }
-    let (lm, modelDefaults) = try Generation.loadTextGenerationModel(from: model)
-    if let adapter { _ = try PeftModel.load(lm, from: adapter).mergeAndUnload() }
+    let (base, modelDefaults) = try Generation.loadTextGenerationModel(from: model)
+    let lm = try Self.applying(adapter: adapter, to: base)
     lm.to(device: target)
     lm.eval()
     let codec = try TextCodec.load(tokenizer ?? model, modelVocabSize: lm.vocabularySize)
@@ -167,5 +168,26 @@ struct GenerateCommand: ParsableCommand {
       if outputs.count > 1 { print("--- sequence \(i + 1) ---") }
       print(prompt + codec.decode(Generation.continuation(out, promptLength: ids.count, eosTokenIds: g.eosTokenIds)))
     }
+  }
+}
+
+extension GenerateCommand {
+  /// `--adapter DIR` by its adapter_config.json's `peft_type`: LoRA is merged into the weights;
+  /// a prompt-tuning adapter wraps the model (its virtual tokens go in front of the prompt).
+  static func applying(adapter: String?, to base: Module & CausalLanguageModel) throws
+    -> Module & CausalLanguageModel
+  {
+    guard let adapter else { return base }
+    let configPath = adapter + "/adapter_config.json"
+    let object = (try? JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: configPath))))
+    if (object as? [String: Any])?["peft_type"] as? String == PeftType.promptTuning.rawValue {
+      guard let embeddable = base as? Module & InputEmbeddingsCausalLM else {
+        throw ValidationError(
+          "--adapter \(adapter): a prompt-tuning adapter needs a model that takes input embeddings (GPT-2 in this Loom); \(type(of: base)) does not")
+      }
+      return try PromptTuningCausalLM.fromPretrained(base: embeddable, adapterDirectory: adapter)
+    }
+    _ = try PeftModel.load(base, from: adapter).mergeAndUnload()
+    return base
   }
 }

@@ -29,9 +29,10 @@ struct PeftTraining {
       peft.printTrainableParameters()
       return PeftTraining(peft: peft, merge: flags.mergeAdapter)
     case .promptTuning:
-      // Prompt tuning's library (LoomAdapt's PromptTuningConfig) is wired here once it lands.
+      // LoomAdapt's prompt tuning is PeftModelForCausalLM's (`loom train gpt`, see
+      // `PromptTuningRun`); PEFT's sequence-classification variant is not built yet.
       throw LoomError(
-        "--prompt-tuning-virtual-tokens: prompt tuning is not available in this build of loom yet; use --lora-r R")
+        "--prompt-tuning-virtual-tokens: prompt tuning trains causal language models (loom train gpt --model DIR) in this loom; use --lora-r R here")
     }
   }
 
@@ -57,5 +58,31 @@ struct PeftTraining {
         withJSONObject: labelsConfig, options: [.prettyPrinted, .sortedKeys])
       try AtomicFile.write(data, to: directory + "/config.json")
     }
+  }
+}
+
+/// `loom train gpt --model DIR --prompt-tuning-virtual-tokens N [--prompt-tuning-init-text T]`:
+/// PEFT's prompt tuning (TEXT init when a text is given, else RANDOM) on the frozen base; the
+/// Trainer trains the wrapped model, whose only trainable tensor is the prompt.
+enum PromptTuningRun {
+  static func wrap(
+    _ flags: PeftFlags, base: Module & InputEmbeddingsCausalLM, baseDirectory: String?,
+    tokenizer: String?, encode: @escaping (String) throws -> [Int]
+  ) throws -> PromptTuningCausalLM? {
+    guard let baseDirectory,
+      case .promptTuning(let n, let text)? = try flags.method(task: .causalLM, base: baseDirectory)
+    else { return nil }
+    var config = PromptTuningConfig(
+      numVirtualTokens: n, promptTuningInit: text == nil ? .random : .text, promptTuningInitText: text,
+      tokenizerNameOrPath: text == nil ? nil : tokenizer ?? baseDirectory, taskType: .causalLM)
+    config.baseModelNameOrPath = baseDirectory
+    let model = try PromptTuningCausalLM(base: base, config: config, tokenize: encode)
+    if let note = model.prompt.initNote { print(note) }
+    let trainable = model.trainableParameters.reduce(0) { $0 + $1.count }
+    let all = model.parameterCount()
+    print(
+      "trainable params: \(trainable.formatted()) || all params: \(all.formatted()) || trainable%: "
+        + String(format: "%.4f", 100 * Double(trainable) / Double(all)))
+    return model
   }
 }

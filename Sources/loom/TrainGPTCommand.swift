@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import LoomAdapt
 import LoomCore
 import LoomGenerate
 import LoomIO
@@ -237,27 +238,45 @@ struct TrainGPTCommand: ParsableCommand {
     manualSeed(trainingArgs.seed)
     let model = try pretrained?.to(device: device) ?? GPT2LMHeadModel(modelConfig)
     if let dir = training.model { print("starting from \(dir)") }
-    let peft = try training.model.flatMap { try PeftTraining.apply(adapter, to: model, task: .causalLM, base: $0) }
+    let tokenizerSource = tokenizer ?? training.model
+    let prompted = try PromptTuningRun.wrap(
+      adapter, base: model, baseDirectory: training.model, tokenizer: tokenizerSource,
+      encode: { try codec.encode($0) })
+    let peft =
+      prompted != nil
+      ? nil : try training.model.flatMap { try PeftTraining.apply(adapter, to: model, task: .causalLM, base: $0) }
     print("loom train gpt: \(modelConfig.nLayer) layers, \(modelConfig.nHead) heads, width \(modelConfig.nEmbd), block \(block), vocabulary \(codec.vocabSize); \(model.parameterCount()) parameters")
     if modelConfig.numExperts > 0 {
       print("mixture of experts: \(modelConfig.numExperts) experts per block, top-\(modelConfig.numExpertsPerTok), capacity \(modelConfig.expertCapacityFactor.map { "factor \($0)" } ?? "unlimited")")
     }
     print("data: \(ids.count) tokens → \(trainSet.count) training blocks, \(evalSet?.count ?? 0) evaluation blocks")
-    let tokenizerSource = tokenizer ?? training.model
     let trainer = Trainer(
-      model: model, args: trainingArgs, trainDataset: trainSet, evalDataset: evalSet,
+      model: prompted ?? model, args: trainingArgs, trainDataset: trainSet, evalDataset: evalSet,
       lossAndLogits: { b in
+        if let prompted {
+          // Logits [B, n + T, V] include the virtual positions, as PEFT returns them.
+          let o = prompted.forward(inputIds: b.inputs, attentionMask: b.attentionMask, labels: b.labels)
+          return (LossOutput(loss: o.loss!, parts: [:]), o.logits)
+        }
         let o = model.lossOutput(b.inputs, labels: b.labels, attentionMask: b.attentionMask)
         return (LossOutput(loss: o.loss, parts: o.parts), o.logits)
       },
       saveModel: { m, dir in
-        try (m as! GPT2LMHeadModel).save(to: dir)
-        try peft?.peft.save(to: dir)
+        if let prompted {
+          // The whole wrapped state (what resuming restores) and the adapter in PEFT's layout.
+          try SafeTensors.save(prompted.stateDict(), to: dir + "/model.safetensors")
+          try prompted.saveAdapter(to: dir)
+        } else {
+          try (m as! GPT2LMHeadModel).save(to: dir)
+          try peft?.peft.save(to: dir)
+        }
         try codec.save(to: dir, source: tokenizerSource)
       })
     trainer.isLanguageModel = true
     let state = try trainer.train()
-    if let peft, !peft.merge {
+    if let prompted {
+      try prompted.saveAdapter(to: trainingArgs.outputDir)
+    } else if let peft, !peft.merge {
       try peft.saveFinal(trainingArgs.outputDir)
     } else {
       try peft?.peft.mergeAndUnload()
@@ -274,12 +293,14 @@ struct TrainGPTCommand: ParsableCommand {
       print("expert usage, block \(i) (fraction of training tokens per expert): \(shares.joined(separator: " "))")
     }
     model.eval()
+    prompted?.eval()
     for s in 0..<samples {
       var g = sampleSettings(s, seed: trainingArgs.seed)
       if let eos = codec.eosTokenId { g.eosTokenIds = [eos] }
       g.suppressTokens = codec.unusedIds(modelVocabSize: modelConfig.vocabSize)
       let prompt = [try codec.encode("\n").first ?? 0]
-      let out = try Generation.generate(model, prompts: [prompt], config: g)
+      let lm: any CausalLanguageModel = prompted.map { $0 as any CausalLanguageModel } ?? model
+      let out = try Generation.generate(lm, prompts: [prompt], config: g)
       print("--- sample \(s + 1) ---")
       print(codec.decode(Generation.continuation(out[0], promptLength: prompt.count, eosTokenIds: g.eosTokenIds)))
     }

@@ -286,4 +286,55 @@ final class PeftTrainCLITests: XCTestCase {
     XCTAssertTrue(none.err.contains("query"), "names the layers there are: \(none.err)")
     XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/none/adapter_config.json"))
   }
+
+  /// `loom train gpt --prompt-tuning-virtual-tokens N --prompt-tuning-init-text T`: PEFT's prompt
+  /// tuning on the frozen base; the output is PEFT's prompt adapter, which `loom generate
+  /// --adapter` puts in front of the prompt.
+  func testTrainGPTWithPromptTuningWritesPeftsPromptAdapter() throws {
+    let base = dir + "/pt-base"
+    try charModel(base)
+    try String(repeating: "abc defg hab. ", count: 40).write(
+      toFile: dir + "/pt.txt", atomically: true, encoding: .utf8)
+    let out = dir + "/pt-out"
+    let r = try loom([
+      "train", "gpt", "--model", base, "--data", dir + "/pt.txt", "--block-size", "8", "--max-steps", "3",
+      "--lr", "1e-1", "--save-strategy", "no", "--validation-fraction", "0", "--samples", "1",
+      "--prompt-tuning-virtual-tokens", "4", "--prompt-tuning-init-text", "abc", "--output-dir", out,
+    ])
+    XCTAssertEqual(r.status, 0, r.err)
+    XCTAssertTrue(r.out.contains("repeated"), r.out)  // 3 text tokens fill 4 virtual tokens
+    let counts = try XCTUnwrap(trainableLine(r.out), r.out)
+    XCTAssertEqual(counts.0, 4 * 16)
+    let config = try json(out + "/adapter_config.json")
+    XCTAssertEqual(config["peft_type"] as? String, "PROMPT_TUNING")
+    XCTAssertEqual(config["task_type"] as? String, "CAUSAL_LM")
+    XCTAssertEqual(config["num_virtual_tokens"] as? Int, 4)
+    XCTAssertEqual(config["prompt_tuning_init"] as? String, "TEXT")
+    XCTAssertEqual(config["token_dim"] as? Int, 16)
+    XCTAssertEqual(config["base_model_name_or_path"] as? String, base)
+    XCTAssertFalse(FileManager.default.fileExists(atPath: out + "/model.safetensors"))
+    let tensors = try SafeTensors.load(out + "/adapter_model.safetensors")
+    XCTAssertEqual(Array(tensors.keys), ["prompt_embeddings"])
+    let prompt = try XCTUnwrap(tensors["prompt_embeddings"])
+    XCTAssertEqual(prompt.shape, [4, 16])
+    // Initialised from the text's word embeddings (a, b, c, a), then trained away from them.
+    let wte = try SafeTensors.load(base + "/model.safetensors")["transformer.wte.weight"]!
+    let initial = Tensor.cat([wte[0 ..< 3], wte[0 ..< 1]], dim: 0)
+    let moved = zip(prompt.floats, initial.floats).map { abs($0 - $1) }.max()!
+    XCTAssertGreaterThan(moved, 1e-3)
+    XCTAssertLessThan(moved, 1)
+
+    let g = try loom([
+      "generate", "--model", base, "--adapter", out, "--prompt", "ab", "--max-new-tokens", "4",
+      "--no-do-sample",
+    ])
+    XCTAssertEqual(g.status, 0, g.err)
+    XCTAssertTrue(g.out.hasPrefix("ab"), g.out)
+    // Prompt tuning is for causal LMs here; a classifier run says so before training.
+    var args = classifyArgs(dir + "/pt-cls", ["--prompt-tuning-virtual-tokens", "4"])
+    args.removeSubrange(args.firstIndex(of: "--lora-r")!..<args.firstIndex(of: "--output-dir")!)
+    let c = try loom(args)
+    XCTAssertNotEqual(c.status, 0)
+    XCTAssertTrue(c.err.contains("loom train gpt --model DIR"), c.err)
+  }
 }
