@@ -260,7 +260,9 @@ extension Functional {
         x.reshape([x.shape[0], x.shape[1], h, d]).transpose(1, 2)
       }
       if let projections {
-        (q, k, v) = (split(projections.query(q0)), split(projections.key(k0)), split(projections.value(v0)))
+        (q, k, v) = (
+          split(projections.query(q0)), split(projections.key(k0)), split(projections.value(v0))
+        )
       } else {
         q = split(
           linear(q0, weight: part(inProjWeight, 0) ?? qProjWeight!, bias: part(inProjBias, 0)))
@@ -283,7 +285,8 @@ extension Functional {
       // Explicit softmax(q·kᵀ/√d + mask)·v; torch returns the weights after dropout.
       var scores = q.matmul(k.transpose(-2, -1)) * (1 / Double(d).squareRoot())
       if isCausal {
-        let keep = Tensor.triangleMask(rows: t, cols: s, diagonal: s - t, lower: true, device: q.device)
+        let keep = Tensor.triangleMask(
+          rows: t, cols: s, diagonal: s - t, lower: true, device: q.device)
         scores = scores.maskedFill(keep.logicalNot(), value: -.infinity)
       }
       if let mask {
@@ -300,7 +303,8 @@ extension Functional {
         generator: generator)
     }
     let merged = y.transpose(1, 2).reshape([b, t, e])
-    let out = projections?.output(merged) ?? linear(merged, weight: outProjWeight, bias: outProjBias)
+    let out =
+      projections?.output(merged) ?? linear(merged, weight: outProjWeight, bias: outProjBias)
     return unbatched ? (out.squeeze(0), weights?.squeeze(0)) : (out, weights)
   }
 
@@ -326,7 +330,8 @@ extension Functional {
     // Mixed kinds: bool masks become 0 / −∞ and the two add.
     let additive = parts.map { m in
       m.dtype == .bool
-        ? Tensor.zeros(m.shape, dtype: dtype, device: m.device).maskedFill(m.logicalNot(), value: -.infinity) : m
+        ? Tensor.zeros(m.shape, dtype: dtype, device: m.device).maskedFill(
+          m.logicalNot(), value: -.infinity) : m
     }
     return additive[0] + additive[1]
   }

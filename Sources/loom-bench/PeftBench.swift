@@ -21,7 +21,9 @@ func runPeftBench(_ args: [String]) throws {
   let only = args.firstIndex(of: "--only").flatMap {
     $0 + 1 < args.count ? args[$0 + 1].split(separator: ",").map(String.init) : nil
   }
-  if lockstep && only?.count != 1 { throw BenchUsageError("--lockstep needs --only with exactly one bench") }
+  if lockstep && only?.count != 1 {
+    throw BenchUsageError("--lockstep needs --only with exactly one bench")
+  }
   guard let only, only.count == 1 else {
     for name in benches where only?.contains(name) ?? true {
       try runBenchInOwnProcess(suite: "peft", bench: name, args: args)
@@ -69,18 +71,21 @@ private func benchLoraTrain(_ bench: String, seconds: (() throws -> Void) throws
   let peft = try getPeftModel(
     model,
     LoraConfig(
-      r: rank, loraAlpha: 16, loraDropout: 0.1, fanInFanOut: bench == "lora-gpt2", taskType: .causalLM),
+      r: rank, loraAlpha: 16, loraDropout: 0.1, fanInFanOut: bench == "lora-gpt2",
+      taskType: .causalLM),
     modelType: bench == "lora-gpt2" ? "gpt2" : "llama")
   model.train()
   let trainable = model.parameters().filter(\.requiresGrad)
   let opt = AdamW(decayGroups(model, lr: 1e-3, weightDecay: 0.01))
   var g = SplitMix64(seed: 0)
-  let ids = Tensor((0..<(batch * seq)).map { _ in Int64(g.next() % UInt64(vocab)) }, shape: [batch, seq])
+  let ids = Tensor(
+    (0..<(batch * seq)).map { _ in Int64(g.next() % UInt64(vocab)) }, shape: [batch, seq])
   let mask = Tensor([Int64](repeating: 1, count: batch * seq), shape: [batch, seq])
   let loss: () -> Tensor
   switch model {
   case let gpt as GPT2LMHeadModel: loss = { gpt.loss(ids, labels: ids, attentionMask: mask).loss }
-  case let llama as LlamaForCausalLM: loss = { llama.loss(ids, labels: ids, attentionMask: mask).loss }
+  case let llama as LlamaForCausalLM:
+    loss = { llama.loss(ids, labels: ids, attentionMask: mask).loss }
   default: throw BenchUsageError("\(type(of: model)) has no loss entry in this bench")
   }
   func step() {

@@ -32,7 +32,8 @@ struct PeftTraining {
       // LoomAdapt's prompt tuning is PeftModelForCausalLM's (`loom train gpt`, see
       // `PromptTuningRun`); PEFT's sequence-classification variant is not built yet.
       throw LoomError(
-        "--prompt-tuning-virtual-tokens: prompt tuning trains causal language models (loom train gpt --model DIR) in this loom; use --lora-r R here")
+        "--prompt-tuning-virtual-tokens: prompt tuning trains causal language models (loom train gpt --model DIR) in this loom; use --lora-r R here"
+      )
     }
   }
 
@@ -73,7 +74,8 @@ enum PromptTuningRun {
       case .promptTuning(let n, let text)? = try flags.method(task: .causalLM, base: baseDirectory)
     else { return nil }
     var config = PromptTuningConfig(
-      numVirtualTokens: n, promptTuningInit: text == nil ? .random : .text, promptTuningInitText: text,
+      numVirtualTokens: n, promptTuningInit: text == nil ? .random : .text,
+      promptTuningInitText: text,
       tokenizerNameOrPath: text == nil ? nil : tokenizer ?? baseDirectory, taskType: .causalLM)
     config.baseModelNameOrPath = baseDirectory
     let model = try PromptTuningCausalLM(base: base, config: config, tokenize: encode)

@@ -50,9 +50,12 @@ final class LoraParityTests: XCTestCase {
   }
 
   /// A base the Auto registry loads, driven through `EncoderModel` with the fixture's inputs.
-  func encoderCase(_ name: String, task: AutoTask, keys: [String], trainable: Bool = true) throws -> Case {
+  func encoderCase(_ name: String, task: AutoTask, keys: [String], trainable: Bool = true) throws
+    -> Case
+  {
     let base = try ModelRegistry.loadModel(task, from: Self.root + "/\(name)/base")
-    let peft = try PeftModel.load(base, from: Self.root + "/\(name)/adapter", isTrainable: trainable)
+    let peft = try PeftModel.load(
+      base, from: Self.root + "/\(name)/adapter", isTrainable: trainable)
     let expected = try SafeTensorsFile(path: Self.root + "/\(name)/expected.safetensors")
     var named: [String: Tensor] = [:]
     for key in keys { named[key] = try expected.tensor("input." + key) }
@@ -81,7 +84,9 @@ final class LoraParityTests: XCTestCase {
       expected.tensor("input.input_ids"), expected.tensor("input.attention_mask"),
       expected.tensor("input.labels")
     )
-    func run() -> BartOutput { try! base.forward(inputIds: ids, attentionMask: mask, labels: labels) }
+    func run() -> BartOutput {
+      try! base.forward(inputIds: ids, attentionMask: mask, labels: labels)
+    }
     return Case(
       peft: peft, expected: expected, numbers: try Self.numbers("bart"), loss: { run().loss! },
       logits: { run().logits! })
@@ -211,7 +216,8 @@ final class LoraParityTests: XCTestCase {
 
   func testBloomAdapterFromPeftMatchesLogitsGradientsAndTraining() throws {
     let c = try bloom()
-    XCTAssertTrue(c.peft.model.module(at: "transformer.h.0.self_attention.query_key_value") is LoraLinear)
+    XCTAssertTrue(
+      c.peft.model.module(at: "transformer.h.0.self_attention.query_key_value") is LoraLinear)
     checkCounts(c)
     XCTAssertEqual(
       c.peft.trainableParametersDescription,
@@ -223,7 +229,8 @@ final class LoraParityTests: XCTestCase {
   /// self- and cross-attention) instead of reading their weights.
   func testBartAdapterFromPeftMatchesLogitsGradientsAndTraining() throws {
     let c = try bart()
-    XCTAssertTrue(c.peft.model.module(at: "model.decoder.layers.0.encoder_attn.v_proj") is LoraLinear)
+    XCTAssertTrue(
+      c.peft.model.module(at: "model.decoder.layers.0.encoder_attn.v_proj") is LoraLinear)
     checkCounts(c)
     XCTAssertEqual(
       c.peft.trainableParametersDescription,

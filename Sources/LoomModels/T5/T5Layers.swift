@@ -115,7 +115,8 @@ public final class T5Attention: Module {
     v = Linear(c, inner, bias: false)
     o = Linear(inner, c, bias: false)
     relative_attention_bias =
-      hasRelativeAttentionBias ? Embedding(config.relativeAttentionNumBuckets, config.numHeads) : nil
+      hasRelativeAttentionBias
+      ? Embedding(config.relativeAttentionNumBuckets, config.numHeads) : nil
     heads = config.numHeads
     dKv = config.dKv
     self.isDecoder = isDecoder
