@@ -28,6 +28,8 @@ let package = Package(
     .library(name: "LoomGenerate", targets: ["LoomGenerate"]),
     .library(name: "LoomTrain", targets: ["LoomTrain"]),
     .library(name: "LoomAdapt", targets: ["LoomAdapt"]),
+    .library(name: "LoomPostTrain", targets: ["LoomPostTrain"]),
+    .library(name: "LoomDiffusion", targets: ["LoomDiffusion"]),
     .executable(name: "loom", targets: ["loom"]),
     .executable(name: "loom-bench", targets: ["loom-bench"]),
   ],
@@ -68,6 +70,16 @@ let package = Package(
     .target(name: "LoomGenerate", dependencies: ["LoomCore", "LoomNN", "LoomIO", "LoomModels", "LoomTokenizers", "LoomDatasets"]),
     .target(name: "LoomTrain", dependencies: ["LoomCore", "LoomNN", "LoomOptim", "LoomIO", "LoomModels"]),
     .target(name: "LoomAdapt", dependencies: ["LoomCore", "LoomNN", "LoomOptim", "LoomIO", "LoomModels"]),
+    // Post-training (trl's methods): distillation, reward models, DPO, PPO and its environments.
+    .target(
+      name: "LoomPostTrain",
+      dependencies: [
+        "LoomCore", "LoomNN", "LoomOptim", "LoomIO", "LoomModels", "LoomTrain", "LoomGenerate", "LoomAdapt",
+        "LoomTokenizers", "LoomDatasets",
+      ]),
+    // Diffusion (diffusers' schedulers and pipelines) and GAN training on top of the image models.
+    .target(
+      name: "LoomDiffusion", dependencies: ["LoomCore", "LoomNN", "LoomOptim", "LoomIO", "LoomModels", "LoomTrain"]),
     .systemLibrary(
       name: "CCairo", path: "Sources/CCairo", pkgConfig: "cairo",
       providers: [.apt(["libcairo2-dev"]), .brew(["cairo"])]),
@@ -76,14 +88,15 @@ let package = Package(
       name: "loom",
       dependencies: [
         "LoomCore", "LoomNN", "LoomOptim", "LoomIO", "LoomTokenizers", "LoomPlot", "LoomModels", "LoomGenerate", "LoomTrain",
-        "LoomDatasets", "LoomAdapt",
+        "LoomDatasets", "LoomAdapt", "LoomPostTrain", "LoomDiffusion",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
     .executableTarget(
       name: "loom-bench",
       dependencies: [
         "LoomCore", "LoomNN", "LoomOptim", "LoomIO", "LoomTokenizers", "CLoomKernels", "LoomModels", "LoomGenerate", "LoomTrain",
-        "LoomDatasets", "LoomAdapt", .target(name: "CBLAS", condition: .when(platforms: [.linux])),
+        "LoomDatasets", "LoomAdapt", "LoomPostTrain", "LoomDiffusion",
+        .target(name: "CBLAS", condition: .when(platforms: [.linux])),
       ],
       linkerSettings: blasLinker),
     .testTarget(name: "LoomKernelsTests", dependencies: ["CLoomKernels"]),
@@ -105,6 +118,17 @@ let package = Package(
         "LoomCore", "LoomNN", "LoomOptim", "LoomIO", "LoomModels", "LoomAdapt", "LoomTrain", "LoomGenerate",
         "LoomTokenizers",
       ],
+      resources: [.copy("Fixtures")]),
+    .testTarget(
+      name: "LoomPostTrainTests",
+      dependencies: [
+        "LoomCore", "LoomNN", "LoomOptim", "LoomIO", "LoomModels", "LoomAdapt", "LoomTrain", "LoomGenerate",
+        "LoomTokenizers", "LoomDatasets", "LoomPostTrain",
+      ],
+      resources: [.copy("Fixtures")]),
+    .testTarget(
+      name: "LoomDiffusionTests",
+      dependencies: ["LoomCore", "LoomNN", "LoomOptim", "LoomIO", "LoomModels", "LoomTrain", "LoomDiffusion"],
       resources: [.copy("Fixtures")]),
     .testTarget(name: "LoomTokenizersTests", dependencies: ["LoomTokenizers"], resources: [.copy("Fixtures")]),
     .testTarget(

@@ -1,0 +1,9 @@
+import XCTest
+
+@testable import LoomPostTrain
+
+final class PostTrainTests: XCTestCase {
+  func testIgnoreIndexMatchesTrl() {
+    XCTAssertEqual(PostTrain.ignoreIndex, -100)
+  }
+}
