@@ -31,7 +31,7 @@ final class DistillParityTests: XCTestCase {
       var args = TrainingArguments(outputDir: NSTemporaryDirectory() + "loom-distill-parity")
       args.perDeviceTrainBatchSize = 3
       let trainer = try DistillationTrainer(
-        model: student, teacher: teacher, task: task, args: args, trainDataset: OneBatch(batch: batch),
+        model: student, teacher: teacher, task: task, args: args, trainDataset: OneBatch(fixed: batch),
         alphaCos: alphaCos)
       try trainer.checkCompatible(batch)
       student.train()
@@ -67,7 +67,7 @@ final class DistillParityTests: XCTestCase {
 
 /// A dataset of one fixed batch.
 struct OneBatch: TrainingDataset {
-  let batch: Batch
-  var count: Int { batch.count }
-  func batch(_ indices: [Int]) -> Batch { batch }
+  let fixed: Batch
+  var count: Int { fixed.count }
+  func batch(_ indices: [Int]) -> Batch { fixed }
 }

@@ -27,6 +27,7 @@ struct TrainDistillCommand: ParsableCommand {
   @Option(name: .long, parsing: .upToNextOption, help: "Training data: classify: a .csv, .tsv or .jsonl file; causal-lm and mlm: text files.")
   var data: [String]
   @Option(help: "classify: evaluation file in the same format (default: --validation-split of --data).") var validationData: String?
+  @Option(help: "classify: test file in the same format, scored once after training (test_results.json).") var testData: String?
   @Option(help: "Fraction of the examples held out for evaluation when --validation-data is not given (0 = none).")
   var validationSplit = 0.1
   @Option(help: "classify: column with the text.") var textColumn: String?
@@ -63,8 +64,8 @@ struct TrainDistillCommand: ParsableCommand {
     if t == .classify && (textColumn == nil || labelColumn == nil) {
       throw ValidationError("--task classify needs --text-column and --label-column")
     }
-    if t != .classify && (textColumn != nil || labelColumn != nil || validationData != nil) {
-      throw ValidationError("--text-column, --label-column and --validation-data belong to --task classify")
+    if t != .classify && (textColumn != nil || labelColumn != nil || validationData != nil || testData != nil) {
+      throw ValidationError("--text-column, --label-column, --validation-data and --test-data belong to --task classify")
     }
     if !(0..<1).contains(validationSplit) { throw ValidationError("--validation-split must be in [0, 1), got \(validationSplit)") }
     if let m = maxSeqLength, m < 2 { throw ValidationError("--max-seq-length must be at least 2, got \(m)") }
@@ -130,10 +131,12 @@ struct TrainDistillCommand: ParsableCommand {
       "loom train distill: teacher \(type(of: teacherModel)) (\(teacherModel.parameterCount()) parameters) → student \(type(of: studentModel)) (\(studentModel.parameterCount()) parameters); --task \(task.rawValue), α \(alpha), T \(temperature)\(alphaCos > 0 ? ", alpha_cos \(alphaCos)" : "")"
     )
     print("data: \(trainSet.count) training and \(evalSet?.count ?? 0) evaluation examples, max length \(maxLength)")
+    // Accuracy and macro-F1 of the student's argmax, as `train classify` reports them.
+    let metrics: ((EvalPrediction) -> [String: Double])? =
+      task == .classify ? { TrainClassifyCommand.metrics($0, problem: .singleLabelClassification) } : nil
     let trainer = try DistillationTrainer(
       model: studentModel, teacher: teacherModel, task: task, args: args, trainDataset: trainSet, evalDataset: evalSet,
-      alpha: alpha, temperature: temperature, alphaCos: alphaCos,
-      computeMetrics: task == .classify ? { TrainClassifyCommand.metrics($0, problem: .singleLabelClassification) } : nil)
+      alpha: alpha, temperature: temperature, alphaCos: alphaCos, computeMetrics: metrics)
     trainer.saveModelFunction = { m, dir in
       try m.savePretrained(to: dir)
       try tok.savePretrained(dir)
@@ -145,6 +148,17 @@ struct TrainDistillCommand: ParsableCommand {
     try tok.savePretrained(args.outputDir)
     if let plot = try LossPlot.write(history: state.logHistory, to: args.outputDir + "/loss.png") {
       print("loss plot: \(plot)")
+    }
+    if let testData, let labels {
+      let test = try LabelledText.read(
+        testData, flag: "--test-data", textColumn: textColumn!, pairColumn: textPairColumn, labelColumn: labelColumn!)
+      let testSet = try TrainClassifyCommand.encode(
+        test, labels: try labels.targets(test, source: "--test-data \(testData)"), tokenizer: tok, maxLength: maxLength,
+        tokenTypes: types, name: "--test-data")
+      let metrics = try trainer.predict(testSet).metrics
+      try JSONSerialization.data(withJSONObject: metrics, options: [.sortedKeys])
+        .write(to: URL(fileURLWithPath: args.outputDir + "/test_results.json"))
+      print("test: " + metrics.keys.sorted().map { "\($0) " + String(format: "%.4f", metrics[$0]!) }.joined(separator: ", "))
     }
     print("student saved to \(args.outputDir)")
   }
