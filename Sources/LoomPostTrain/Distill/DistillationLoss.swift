@@ -20,7 +20,9 @@ public enum DistillationLoss {
   /// The same over the tokens `keep` [B, S] marks (nonzero = kept) of [B, S, V] logits:
   /// batchmean over the kept rows, so the mean over kept tokens of their KL. Sequence
   /// classification logits [B, C] pass `keep: nil`.
-  public static func kl(student: Tensor, teacher: Tensor, keep: Tensor?, temperature: Double) -> Tensor {
+  public static func kl(student: Tensor, teacher: Tensor, keep: Tensor?, temperature: Double)
+    -> Tensor
+  {
     guard let keep else { return kl(student: student, teacher: teacher, temperature: temperature) }
     let rows = keptRows(keep)
     return kl(
@@ -30,7 +32,8 @@ public enum DistillationLoss {
   /// `nn.CosineEmbeddingLoss` with target 1 (mean of 1 − cos) between student and teacher
   /// hidden states [B, S, H] at the positions `keep` [B, S] marks, DistilBERT's `loss_cos`.
   public static func cosine(student: Tensor, teacher: Tensor, keep: Tensor?) -> Tensor {
-    let s: Tensor, t: Tensor
+    let s: Tensor
+    let t: Tensor
     if let keep {
       let rows = keptRows(keep)
       (s, t) = (select(student, rows), select(teacher.detach(), rows))
@@ -43,7 +46,9 @@ public enum DistillationLoss {
   }
 
   /// α·ce + (1 − α)·kl (+ alphaCos·cos): the seeds' total (`kl` already carries T²).
-  public static func combine(ce: Tensor, kl: Tensor, cos: Tensor?, alpha: Double, alphaCos: Double) -> Tensor {
+  public static func combine(ce: Tensor, kl: Tensor, cos: Tensor?, alpha: Double, alphaCos: Double)
+    -> Tensor
+  {
     let loss = ce * alpha + kl * (1 - alpha)
     guard let cos, alphaCos != 0 else { return loss }
     return loss + cos * alphaCos

@@ -53,22 +53,29 @@ public struct DistillationForward {
     switch task {
     case .classify, .mlm:
       guard let encoder = model as? any EncoderModel else {
-        throw LoomError("\(name) is not an encoder model: --task \(task.rawValue) needs a BERT / RoBERTa / DistilBERT model")
+        throw LoomError(
+          "\(name) is not an encoder model: --task \(task.rawValue) needs a BERT / RoBERTa / DistilBERT model"
+        )
       }
       var inputs = try EncoderInputs(named: batch.tensors)
       inputs.outputHiddenStates = hidden
       let out = try encoder.forward(inputs)
       guard let logits = out.logits, let loss = out.loss else {
-        throw LoomError("\(name) computed no logits or loss: the batch needs its labels (got \(batch.tensors.keys.sorted()))")
+        throw LoomError(
+          "\(name) computed no logits or loss: the batch needs its labels (got \(batch.tensors.keys.sorted()))"
+        )
       }
       let mask = batch.attentionMask
-      let keep = task == .mlm ? inputs.labels.map { $0.to(device: logits.device) != Double(PostTrain.ignoreIndex) } : nil
+      let keep =
+        task == .mlm
+        ? inputs.labels.map { $0.to(device: logits.device) != Double(PostTrain.ignoreIndex) } : nil
       return DistillationForward(
         logits: logits, loss: loss, lastHiddenState: hidden ? out.lastHiddenState : nil, keep: keep,
         attentionMask: mask)
     case .causalLM:
       guard let lm = model as? any CausalLanguageModel else {
-        throw LoomError("\(name) is not a causal language model: --task causal-lm needs GPT-2, Llama or BLOOM")
+        throw LoomError(
+          "\(name) is not a causal language model: --task causal-lm needs GPT-2, Llama or BLOOM")
       }
       let ids = batch.inputs
       let mask = batch.attentionMask
@@ -80,7 +87,9 @@ public struct DistillationForward {
         last = hidden ? h : nil
       } else {
         if hidden {
-          throw LoomError("--alpha-cos needs the last hidden states, which Loom reads from GPT-2 causal LMs only (got \(name))")
+          throw LoomError(
+            "--alpha-cos needs the last hidden states, which Loom reads from GPT-2 causal LMs only (got \(name))"
+          )
         }
         logits = lm.logits(ids: ids, attentionMask: mask, state: nil)
       }
@@ -91,7 +100,8 @@ public struct DistillationForward {
       let targets = labels.slice(dim: 1, start: 1, end: t).contiguous().reshape([-1])
       let loss = crossEntropy(shifted, targets)
       let keep = mask ?? Tensor.ones([b, t], device: logits.device)
-      return DistillationForward(logits: logits, loss: loss, lastHiddenState: last, keep: keep, attentionMask: mask)
+      return DistillationForward(
+        logits: logits, loss: loss, lastHiddenState: last, keep: keep, attentionMask: mask)
     }
   }
 }

@@ -11,13 +11,16 @@ public enum StudentFromTeacher {
   static let layerCountKeys = ["num_hidden_layers", "n_layers", "n_layer"]
 
   /// Teacher layers the student keeps: 0, 2, 4, … (⌈L/2⌉ of them).
-  public static func keptLayers(teacherLayers: Int) -> [Int] { Array(stride(from: 0, to: teacherLayers, by: 2)) }
+  public static func keptLayers(teacherLayers: Int) -> [Int] {
+    Array(stride(from: 0, to: teacherLayers, by: 2))
+  }
 
   /// The student key for a teacher key, or nil when it belongs to a dropped layer:
   /// `….layer.4.…` → `….layer.2.…` when layer 4 is kept.
   static func studentKey(_ key: String, kept: [Int]) -> String? {
     let parts = key.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
-    for (i, p) in parts.enumerated() where i + 1 < parts.count && ["layer", "layers", "h"].contains(p) {
+    for (i, p) in parts.enumerated()
+    where i + 1 < parts.count && ["layer", "layers", "h"].contains(p) {
       guard let n = Int(parts[i + 1]) else { continue }
       guard let j = kept.firstIndex(of: n) else { return nil }
       var out = parts
@@ -33,17 +36,29 @@ public enum StudentFromTeacher {
   @discardableResult
   public static func write(teacher: String, to output: String) throws -> [Int] {
     let fm = FileManager.default
-    let configPath = teacher + "/config.json", weightsPath = teacher + "/model.safetensors"
+    let configPath = teacher + "/config.json"
+    let weightsPath = teacher + "/model.safetensors"
     guard let data = fm.contents(atPath: configPath),
       var config = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any]
-    else { throw LoomError("\(configPath): not found or not a JSON object; the teacher must be a model directory") }
+    else {
+      throw LoomError(
+        "\(configPath): not found or not a JSON object; the teacher must be a model directory")
+    }
     guard fm.fileExists(atPath: weightsPath) else {
-      throw LoomError("\(weightsPath) not found: initialising a student from teacher layers needs a single model.safetensors")
+      throw LoomError(
+        "\(weightsPath) not found: initialising a student from teacher layers needs a single model.safetensors"
+      )
     }
-    guard let key = layerCountKeys.first(where: { config[$0] is Int }), let layers = config[key] as? Int else {
-      throw LoomError("\(configPath) has none of \(layerCountKeys.joined(separator: ", ")): cannot tell how many layers the teacher has")
+    guard let key = layerCountKeys.first(where: { config[$0] is Int }),
+      let layers = config[key] as? Int
+    else {
+      throw LoomError(
+        "\(configPath) has none of \(layerCountKeys.joined(separator: ", ")): cannot tell how many layers the teacher has"
+      )
     }
-    guard layers >= 2 else { throw LoomError("the teacher has \(layers) layer; taking every other layer needs at least 2") }
+    guard layers >= 2 else {
+      throw LoomError("the teacher has \(layers) layer; taking every other layer needs at least 2")
+    }
     let kept = keptLayers(teacherLayers: layers)
     config[key] = kept.count
     var tensors: [String: Tensor] = [:]
@@ -55,7 +70,12 @@ public enum StudentFromTeacher {
       .write(to: URL(fileURLWithPath: output + "/config.json"))
     try SafeTensors.save(tensors, metadata: ["format": "pt"], to: output + "/model.safetensors")
     for name in try fm.contentsOfDirectory(atPath: teacher)
-    where name.hasPrefix("tokenizer") || ["vocab.txt", "vocab.json", "merges.txt", "special_tokens_map.json", "generation_config.json"].contains(name) {
+    where name.hasPrefix("tokenizer")
+      || [
+        "vocab.txt", "vocab.json", "merges.txt", "special_tokens_map.json",
+        "generation_config.json",
+      ].contains(name)
+    {
       let dst = output + "/" + name
       try? fm.removeItem(atPath: dst)
       try fm.copyItem(atPath: teacher + "/" + name, toPath: dst)
