@@ -38,7 +38,9 @@ final class PostTrainCLITests: XCTestCase {
   func logs(_ out: String) throws -> [[String: Double]] {
     let text = try String(contentsOfFile: out + "/metrics.jsonl", encoding: .utf8)
     return text.split(separator: "\n").compactMap {
-      (try? JSONSerialization.jsonObject(with: Data($0.utf8))) as? [String: Double]
+      ((try? JSONSerialization.jsonObject(with: Data($0.utf8))) as? [String: Any])?.compactMapValues {
+        ($0 as? NSNumber)?.doubleValue
+      }
     }.filter { $0["loss"] != nil }
   }
 

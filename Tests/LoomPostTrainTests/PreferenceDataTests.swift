@@ -37,9 +37,9 @@ final class PreferenceDataTests: XCTestCase {
     let tokens = expected["tokens"] as! [[String: Any]]
     XCTAssertEqual(pairs.count, tokens.count)
     for (p, t) in zip(pairs, tokens) {
-      XCTAssertEqual(p.promptIds, ints([t["prompt_ids"]!])[0])
-      XCTAssertEqual(p.chosenIds, ints([t["chosen_ids"]!])[0])
-      XCTAssertEqual(p.rejectedIds, ints([t["rejected_ids"]!])[0])
+      XCTAssertEqual(p.promptIds, intList(t["prompt_ids"]))
+      XCTAssertEqual(p.chosenIds, intList(t["chosen_ids"]))
+      XCTAssertEqual(p.rejectedIds, intList(t["rejected_ids"]))
     }
     // Row 1's prompt ends in a space that merges into the completion: the split moves back.
     let fullPrompt = try tok.encode("The plot was ")

@@ -42,10 +42,22 @@ func assertClose(
   XCTAssertLessThanOrEqual(abs(a - b), tolerance * max(1, abs(b)), "\(what): \(a) vs trl's \(b)", file: file, line: line)
 }
 
+func intList(_ any: Any?) -> [Int] { (any as! [Any]).map { ($0 as! NSNumber).intValue } }
 func ints(_ any: Any?) -> [[Int]] { (any as! [[Any]]).map { $0.map { ($0 as! NSNumber).intValue } } }
 func doubles(_ any: Any?) -> [Double] { (any as! [Any]).map { ($0 as! NSNumber).doubleValue } }
 func rows(_ t: Tensor) -> [[Int]] {
   let v = t.to(.int64).int64s.map(Int.init)
   let w = t.shape[1]
   return (0..<t.shape[0]).map { Array(v[$0 * w..<($0 + 1) * w]) }
+}
+
+/// Every key of a metrics.jsonl file's records (parsed: JSONSerialization writes "/" as "\\/").
+func metricsKeys(_ path: String) throws -> Set<String> {
+  let text = try String(contentsOfFile: path, encoding: .utf8)
+  var keys = Set<String>()
+  for line in text.split(separator: "\n") {
+    let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as! [String: Any]
+    keys.formUnion(object.keys)
+  }
+  return keys
 }

@@ -51,7 +51,8 @@ open class DPOTrainer: Trainer {
         throw LoomError("DPO: .adapterDisabled must wrap the policy being trained (getPeftModel(policy, …))")
       }
     case .precomputed:
-      for (name, data) in [("training", trainDataset), ("evaluation", evalDataset)] {
+      let sets: [(String, PreferenceDataset?)] = [("training", trainDataset), ("evaluation", evalDataset)]
+      for (name, data) in sets {
         if let data, !data.hasReferenceLogps {
           throw LoomError(
             "DPO: the reference is .precomputed but the \(name) rows have no ref_chosen_logps / ref_rejected_logps (see PreferenceDataset.withReferenceLogps)"

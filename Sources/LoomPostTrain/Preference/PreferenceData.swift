@@ -81,10 +81,10 @@ public enum PreferenceData {
     }
     func number(_ key: String) throws -> Double? {
       guard let value = row[key], !(value is NSNull) else { return nil }
-      guard let n = value as? NSNumber, !(value is Bool) else {
-        throw LoomError("\(location): '\(key)' must be a number")
-      }
-      return n.doubleValue
+      if let n = value as? NSNumber { return n.doubleValue }
+      if let d = value as? Double { return d }
+      if let i = value as? Int { return Double(i) }
+      throw LoomError("\(location): '\(key)' must be a number")
     }
     let prompt = try text("prompt")
     if prompt == nil && requirePrompt {

@@ -81,6 +81,7 @@ public struct PreferenceTokenizer {
   public func tokenizeForReward(_ rows: [PreferenceRow], maxLength: Int?, source: String) throws
     -> [TokenizedPreference]
   {
+    guard !rows.isEmpty else { throw LoomError("\(source): no preference rows") }
     let all = try rows.map { row -> TokenizedPreference in
       let chosen = row.chosen.hasSuffix(eosToken) ? row.chosen : row.chosen + eosToken
       let rejected = row.rejected.hasSuffix(eosToken) ? row.rejected : row.rejected + eosToken

@@ -17,7 +17,7 @@ open class RewardTrainer: Trainer {
     model: any EncoderModel, centerRewardsCoefficient: Double? = nil, args: TrainingArguments,
     trainDataset: RewardDataset, evalDataset: RewardDataset? = nil, callbacks: [TrainerCallback] = []
   ) throws {
-    let outputs = try Self.outputCount(model)
+    let outputs = try RewardTrainer.outputCount(model)
     guard outputs == 1 else {
       throw LoomError(
         "RewardTrainer: \(type(of: model)) has \(outputs) outputs (num_labels \(outputs)) but a reward model has exactly one score; load it with num_labels 1 (config.json \"num_labels\": 1, or a base model without a classification head)"

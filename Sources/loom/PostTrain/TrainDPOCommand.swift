@@ -32,7 +32,7 @@ struct TrainDPOCommand: ParsableCommand {
 
   static let defaults = PreferenceLoading.defaults(learningRate: 1e-6)
 
-  func config() throws -> DPOConfig {
+  func dpoConfig() throws -> DPOConfig {
     var c: DPOConfig
     do {
       c = DPOConfig(beta: beta, lossType: try DPOLossType(parsing: lossType), labelSmoothing: labelSmoothing)
@@ -45,7 +45,7 @@ struct TrainDPOCommand: ParsableCommand {
 
   func validate() throws {
     guard training.model != nil else { throw ValidationError("--model DIR is required: the causal LM to fine-tune") }
-    _ = try config()
+    _ = try dpoConfig()
     try training.validate(defaults: Self.defaults)
     try adapter.validate()
     if adapter.promptTuningVirtualTokens != nil {
@@ -57,7 +57,7 @@ struct TrainDPOCommand: ParsableCommand {
     setvbuf(stdout, nil, _IOLBF, 0)
     let device = try training.useDevice()
     let modelDir = training.model!
-    let config = try config()
+    var config = try dpoConfig()
     var args = try training.arguments(defaults: Self.defaults)
     if evalData == nil { args.evalStrategy = .no }
     let trainRows = try PreferenceLoading.rows(data, flag: "--data")
@@ -67,6 +67,11 @@ struct TrainDPOCommand: ParsableCommand {
     let policy = try AutoModelForCausalLM.from(directory: modelDir)
     _ = policy.to(device: device)
     let (tok, pre, pad) = try PreferenceLoading.tokenizer(tokenizer, model: modelDir, vocabularySize: policy.vocabularySize)
+    if let m = config.maxLength, m > policy.maxPositions {
+      // Longer sequences would not fit the position table: truncate to it instead.
+      print("note: --max-length \(m) is more than the model's \(policy.maxPositions) positions; using \(policy.maxPositions)")
+      config.maxLength = policy.maxPositions
+    }
     func dataset(_ rows: [PreferenceRow], _ source: String) throws -> PreferenceDataset {
       PreferenceDataset(
         try pre.tokenizeForDPO(rows, maxLength: config.maxLength, maxPromptLength: config.maxPromptLength, source: source),

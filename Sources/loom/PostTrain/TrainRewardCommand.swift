@@ -61,6 +61,12 @@ struct TrainRewardCommand: ParsableCommand {
     if let v = EncoderLoading.vocabSize(model), tok.vocabSize > v {
       throw LoomError("the tokenizer has \(tok.vocabSize) tokens but --model \(modelDir) only \(v); use the model's own tokenizer")
     }
+    var maxLength = maxLength
+    if maxLength > model.maxSequenceLength {
+      // Longer pairs would not fit the position table: trl's filter drops them at this length.
+      print("note: --max-length \(maxLength) is more than the model's \(model.maxSequenceLength) positions; using \(model.maxSequenceLength)")
+      maxLength = model.maxSequenceLength
+    }
     let peft = try PeftTraining.apply(adapter, to: model, task: .sequenceClassification, base: modelDir)
     let train = RewardDataset(try pre.tokenizeForReward(trainRows, maxLength: maxLength, source: "--data \(data)"), padTokenId: pad)
     let eval = try evalRows.map {
