@@ -94,6 +94,20 @@ final class PostTrainCLITests: XCTestCase {
     XCTAssertTrue(FileManager.default.fileExists(atPath: out + "/adapter_config.json"))
   }
 
+  /// Without --ref-model the reference is --model as it starts (scored once): the first
+  /// loss is log 2 and the loss falls as the policy moves away from it.
+  func testTrainDPODefaultReference() throws {
+    let out = dir + "/dpo-self"
+    let r = try loom(
+      ["train", "dpo", "--model", PreferenceFixtures.policy, "--data", PreferenceFixtures.prefs, "--output-dir", out]
+        + Self.quick)
+    XCTAssertEqual(r.status, 0, r.err)
+    XCTAssertTrue(r.out.contains("--model before training"), r.out)
+    let l = try logs(out)
+    XCTAssertEqual(l.first!["loss"]!, log(2), accuracy: 1e-5)
+    XCTAssertLessThan(l.last!["loss"]!, l.first!["loss"]! - 0.1)
+  }
+
   func testBadInputIsAClearError() throws {
     var r = try loom(
       ["train", "dpo", "--model", PreferenceFixtures.policy, "--data", PreferenceFixtures.prefs, "--output-dir", dir + "/a",

@@ -51,7 +51,7 @@ func rows(_ t: Tensor) -> [[Int]] {
   return (0..<t.shape[0]).map { Array(v[$0 * w..<($0 + 1) * w]) }
 }
 
-/// Every key of a metrics.jsonl file's records (parsed: JSONSerialization writes "/" as "\\/").
+/// Every key of a metrics.jsonl file's records (parsed: JSONSerialization escapes "/").
 func metricsKeys(_ path: String) throws -> Set<String> {
   let text = try String(contentsOfFile: path, encoding: .utf8)
   var keys = Set<String>()

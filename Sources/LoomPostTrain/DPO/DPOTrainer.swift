@@ -66,6 +66,7 @@ open class DPOTrainer: Trainer {
     super.init(
       model: model, args: args, trainDataset: trainDataset, evalDataset: evalDataset,
       callbacks: callbacks)
+    isLanguageModel = false  // eval_loss is the DPO loss, not a token cross-entropy
   }
 
   /// Per-sequence reference log-probabilities [rows] of a batch, without gradients.

@@ -31,6 +31,7 @@ open class RewardTrainer: Trainer {
     super.init(
       model: model, args: args, trainDataset: trainDataset, evalDataset: evalDataset, callbacks: callbacks)
     throughputUnit = .samples
+    isLanguageModel = false
   }
 
   /// The size of the model's last output dimension, from a one-token forward.

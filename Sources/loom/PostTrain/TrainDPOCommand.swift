@@ -8,8 +8,9 @@ import LoomPostTrain
 import LoomTrain
 
 /// `loom train dpo`: trl's DPOTrainer on a causal LM (GPT-2, Llama, BLOOM). The reference
-/// is --ref-model, else the policy's base with the adapter off (--lora-r), else a frozen
-/// second copy of --model; --precompute-ref-log-probs scores the data with it once instead.
+/// is --ref-model, else the policy's base with the adapter off (--lora-r), else --model as it
+/// starts (its log-probabilities computed once before training, the same values a frozen copy
+/// gives); --precompute-ref-log-probs scores the data once with any of them.
 struct TrainDPOCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "dpo", abstract: "Fine-tune a causal LM on preference pairs with DPO (trl's DPOTrainer).")
@@ -80,30 +81,29 @@ struct TrainDPOCommand: ParsableCommand {
     var train = try dataset(trainRows, "--data \(data)")
     var eval = try evalRows.map { try dataset($0, "--eval-data \(evalData!)") }
 
-    let refLoaded: (Module & CausalLanguageModel)? = try refModel.map { dir in
+    let sameAsPolicy = refModel.map { URL(fileURLWithPath: $0).standardizedFileURL == URL(fileURLWithPath: modelDir).standardizedFileURL } ?? true
+    let refLoaded: (Module & CausalLanguageModel)? = sameAsPolicy ? nil : try refModel.map { dir in
       let m = try AutoModelForCausalLM.from(directory: dir)
       _ = m.to(device: device)
       return m
     }
     var reference: DPOReference
-    if precomputeRefLogProbs {
-      // Before any adapter is added the policy is its own reference.
+    if precomputeRefLogProbs || (sameAsPolicy && adapter.loraR == nil) {
+      // The reference is the starting policy: scoring the data with it before the first step is
+      // the same as a frozen copy (dropout is off in both), and a second load of the same
+      // directory in this process was seen to train together with the policy.
       let scorer = refLoaded ?? policy
       try check(scorer, against: policy)
       train = DPOTrainer.precomputeReferenceLogps(scorer, dataset: train, batchSize: args.perDeviceEvalBatchSize)
       eval = eval.map { DPOTrainer.precomputeReferenceLogps(scorer, dataset: $0, batchSize: args.perDeviceEvalBatchSize) }
       reference = .precomputed
-    } else if let refLoaded {
+    } else if let refLoaded, !sameAsPolicy {
       reference = .model(refLoaded)
-    } else if adapter.loraR == nil {
-      let copy = try AutoModelForCausalLM.from(directory: modelDir)
-      _ = copy.to(device: device)
-      reference = .model(copy)
     } else {
       reference = .precomputed  // replaced below by the adapter-disabled policy
     }
     let peft = try PeftTraining.apply(adapter, to: policy, task: .causalLM, base: modelDir)
-    if let peft, !precomputeRefLogProbs, refLoaded == nil { reference = .adapterDisabled(peft.peft) }
+    if let peft, !precomputeRefLogProbs, sameAsPolicy { reference = .adapterDisabled(peft.peft) }
 
     let trainer = try SavingDPOTrainer(
       model: policy, reference: reference, config: config, args: args, trainDataset: train, evalDataset: eval)
@@ -133,7 +133,8 @@ struct TrainDPOCommand: ParsableCommand {
     switch r {
     case .model: return refModel.map { "--ref-model \($0)" } ?? "a frozen copy of --model"
     case .adapterDisabled: return "the base model (adapter disabled)"
-    case .precomputed: return "precomputed log-probabilities"
+    case .precomputed:
+      return precomputeRefLogProbs ? "precomputed log-probabilities" : "--model before training (log-probabilities precomputed)"
     }
   }
 }
