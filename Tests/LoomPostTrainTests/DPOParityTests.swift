@@ -122,6 +122,26 @@ final class DPOParityTests: XCTestCase {
     for (x, y) in zip(refOnly, baseLogps) { assertClose(Double(x), Double(y), "adapter-disabled reference") }
   }
 
+  /// At the first step the policy equals its reference (z = 0): the sigmoid loss's gradient
+  /// is β·σ(0)/2 per pair, not the zero that relu's and abs's subgradients at 0 would give.
+  func testGradientWhenPolicyEqualsReference() throws {
+    let x = Tensor([Float(0), 2, -3])
+    x.requiresGrad = true
+    logSigmoid(x).sum().backward()
+    let want = [0.5, 1 / (1 + exp(2.0)), 1 / (1 + exp(-3.0))]
+    for (g, w) in zip(x.grad!.floats, want) { XCTAssertEqual(Double(g), w, accuracy: 1e-6) }
+    XCTAssertEqual(logSigmoid(Tensor([Float(-100), 0, 100])).floats, [-100, Float(-log(2.0)), 0])
+    let policy = try AutoModelForCausalLM.from(directory: PreferenceFixtures.policy)
+    let copy = try AutoModelForCausalLM.from(directory: PreferenceFixtures.policy)
+    let same = try DPOTrainer(
+      model: policy, reference: .model(copy), args: TrainingArguments(outputDir: NSTemporaryDirectory()),
+      trainDataset: PreferenceFixtures.dpoDataset())
+    let out = same.computeLoss(model: policy, inputs: same.trainDataset.batch([0, 1, 2, 3]))
+    assertClose(out.loss.item(), log(2), "loss at policy = reference")
+    out.loss.backward()
+    XCTAssertGreaterThan(policy.parameters().compactMap { $0.grad?.abs().sum().item() }.reduce(0, +), 1e-3)
+  }
+
   func testReferenceWithAnotherVocabularyIsAnError() throws {
     let other = try GPT2LMHeadModel(
       GPT2Config(vocabSize: 50, nPositions: 64, nEmbd: 16, nLayer: 1, nHead: 2, bosTokenId: nil, eosTokenId: nil),

@@ -48,9 +48,11 @@ public struct DPOConfig: Sendable {
 }
 
 /// log σ(x), computed as min(x, 0) − log(1 + e^−|x|) so it neither overflows nor loses
-/// precision for large |x|.
+/// precision for large |x|. min(x, 0) is written (x − |x|) / 2: at x = 0 (the first DPO step,
+/// policy = reference) relu's and abs's zero subgradients would otherwise give a zero
+/// gradient instead of σ(0) = 1/2.
 public func logSigmoid(_ x: Tensor) -> Tensor {
-  -(-x).relu() - ((-x.abs()).exp() + 1).log()
+  (x - x.abs()) * 0.5 - ((-x.abs()).exp() + 1).log()
 }
 
 public enum DPOLoss {

@@ -89,9 +89,8 @@ struct TrainDPOCommand: ParsableCommand {
     }
     var reference: DPOReference
     if precomputeRefLogProbs || (sameAsPolicy && adapter.loraR == nil) {
-      // The reference is the starting policy: scoring the data with it before the first step is
-      // the same as a frozen copy (dropout is off in both), and a second load of the same
-      // directory in this process was seen to train together with the policy.
+      // The reference is the starting policy: scoring the data with it before the first step
+      // gives what a frozen copy would (dropout is off in both) without a second model.
       let scorer = refLoaded ?? policy
       try check(scorer, against: policy)
       train = DPOTrainer.precomputeReferenceLogps(scorer, dataset: train, batchSize: args.perDeviceEvalBatchSize)
