@@ -15,7 +15,7 @@ struct TrainCommand: ParsableCommand {
     subcommands: [
       TrainGPTCommand.self, TrainAECommand.self, TrainDAECommand.self, TrainVAECommand.self, TrainMLMCommand.self,
       TrainClassifyCommand.self, TrainTokenClassifyCommand.self, TrainQACommand.self, TrainSeq2SeqCommand.self,
-      TrainDistillCommand.self, TrainPPOCommand.self,
+      TrainDistillCommand.self, TrainRewardCommand.self, TrainDPOCommand.self, TrainPPOCommand.self,
     ])
 }
 
