@@ -26,6 +26,6 @@ public enum GenerationConfigWriter {
     for key in modelConfigKeys {
       if let value = config[key], !(value is NSNull) { out[key] = value }
     }
-    return try JSONSerialization.data(withJSONObject: out, options: [.prettyPrinted, .sortedKeys])
+    return try JSONSerialization.data(withJSONObject: out, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
   }
 }

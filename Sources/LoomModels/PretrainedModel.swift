@@ -52,7 +52,7 @@ extension PretrainedModel {
     for key in Self.unsavedConfigKeys { object[key] = nil }
     object["model_type"] = modelType
     object["architectures"] = [Self.architecture]
-    let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
+    let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
     return Self.writingFloats(Config.floatOnlyKeys, in: data)
   }
 

@@ -12,7 +12,7 @@ public enum LogJSON {
 
   /// One JSON-lines row (sorted keys, newline-terminated).
   public static func line(_ record: [String: Double]) throws -> Data {
-    try JSONSerialization.data(withJSONObject: object(record), options: [.sortedKeys])
+    try JSONSerialization.data(withJSONObject: object(record), options: [.sortedKeys, .withoutEscapingSlashes])
       + Data("\n".utf8)
   }
 

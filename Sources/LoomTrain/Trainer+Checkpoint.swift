@@ -135,7 +135,7 @@ extension Trainer {
     try saveModel(tmp)
     try SafeTensors.save(optimizer.stateDict(), to: tmp + "/optimizer.safetensors")
     let encoder = JSONEncoder()
-    encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
     try AtomicFile.write(
       try encoder.encode(["step_count": scheduler.stepCount]), to: tmp + "/scheduler.json")
     try AtomicFile.write(

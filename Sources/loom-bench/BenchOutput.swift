@@ -9,7 +9,7 @@ func emit(
     "suite": suite, "bench": bench, "config": config, "value": value, "unit": unit,
   ]
   for (key, item) in extra { record[key] = item }
-  let data = try! JSONSerialization.data(withJSONObject: record, options: [.sortedKeys])
+  let data = try! JSONSerialization.data(withJSONObject: record, options: [.sortedKeys, .withoutEscapingSlashes])
   print(String(decoding: data, as: UTF8.self))
   fflush(stdout)
 }

@@ -56,7 +56,7 @@ struct PeftTraining {
     try peft.save(to: directory)
     if let labelsConfig {
       let data = try JSONSerialization.data(
-        withJSONObject: labelsConfig, options: [.prettyPrinted, .sortedKeys])
+        withJSONObject: labelsConfig, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
       try AtomicFile.write(data, to: directory + "/config.json")
     }
   }

@@ -25,7 +25,7 @@ public final class QuestionAnsweringPipeline {
     public var answer: String
     public var json: String {
       let object: [String: Any] = ["score": score, "start": start, "end": end, "answer": answer]
-      let d = try! JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+      let d = try! JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
       return String(decoding: d, as: UTF8.self)
     }
   }

@@ -20,7 +20,7 @@ public final class TextClassificationPipeline {
     public var label: String
     public var score: Double
     public var json: String {
-      let d = try! JSONSerialization.data(withJSONObject: ["label": label, "score": score] as [String: Any], options: [.sortedKeys])
+      let d = try! JSONSerialization.data(withJSONObject: ["label": label, "score": score] as [String: Any], options: [.sortedKeys, .withoutEscapingSlashes])
       return String(decoding: d, as: UTF8.self)
     }
   }

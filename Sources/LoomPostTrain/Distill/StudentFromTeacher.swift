@@ -66,7 +66,7 @@ public enum StudentFromTeacher {
       if let s = studentKey(name, kept: kept) { tensors[s] = t }
     }
     try fm.createDirectory(atPath: output, withIntermediateDirectories: true)
-    try JSONSerialization.data(withJSONObject: config, options: [.prettyPrinted, .sortedKeys])
+    try JSONSerialization.data(withJSONObject: config, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
       .write(to: URL(fileURLWithPath: output + "/config.json"))
     try SafeTensors.save(tensors, metadata: ["format": "pt"], to: output + "/model.safetensors")
     for name in try fm.contentsOfDirectory(atPath: teacher)

@@ -225,7 +225,7 @@ struct TrainDistillCommand: ParsableCommand {
         maxLength: maxLength,
         tokenTypes: types, name: "--test-data")
       let metrics = try trainer.predict(testSet).metrics
-      try JSONSerialization.data(withJSONObject: metrics, options: [.sortedKeys])
+      try JSONSerialization.data(withJSONObject: metrics, options: [.sortedKeys, .withoutEscapingSlashes])
         .write(to: URL(fileURLWithPath: args.outputDir + "/test_results.json"))
       print(
         "test: "

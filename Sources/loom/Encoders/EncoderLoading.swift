@@ -33,7 +33,7 @@ enum EncoderLoading {
     for name in try fm.contentsOfDirectory(atPath: directory) where name.hasSuffix(".safetensors") || (name.hasPrefix("model") && name.hasSuffix(".json")) {
       try fm.createSymbolicLink(atPath: tmp + "/" + name, withDestinationPath: source + "/" + name)
     }
-    try JSONSerialization.data(withJSONObject: config, options: [.prettyPrinted, .sortedKeys])
+    try JSONSerialization.data(withJSONObject: config, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
       .write(to: URL(fileURLWithPath: tmp + "/config.json"))
     return try autoLoad(task, tmp)
   }

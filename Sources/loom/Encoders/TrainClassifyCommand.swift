@@ -112,7 +112,7 @@ struct TrainClassifyCommand: ParsableCommand {
     if let test, let testLabels {
       let testSet = try Self.encode(test, labels: testLabels, tokenizer: tok, maxLength: maxLength, tokenTypes: types, name: "--test-data")
       let metrics = try trainer.predict(testSet).metrics
-      let json = try JSONSerialization.data(withJSONObject: metrics, options: [.sortedKeys])
+      let json = try JSONSerialization.data(withJSONObject: metrics, options: [.sortedKeys, .withoutEscapingSlashes])
       try json.write(to: URL(fileURLWithPath: args.outputDir + "/test_results.json"))
       print("test: " + metrics.keys.sorted().map { "\($0) " + String(format: "%.4f", metrics[$0]!) }.joined(separator: ", "))
     }

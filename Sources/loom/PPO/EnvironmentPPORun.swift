@@ -89,7 +89,7 @@ struct EnvironmentPPORun {
     ]
     if let t = args.targetReturn { fields["target_return"] = t }
     let data = try JSONSerialization.data(
-      withJSONObject: fields, options: [.prettyPrinted, .sortedKeys])
+      withJSONObject: fields, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
     try AtomicFile.write(data, to: outputDir + "/ppo_config.json")
   }
 }

@@ -37,7 +37,7 @@ struct Seq2SeqReconstruction: Codable {
 
   func write(to path: String) throws {
     let e = JSONEncoder()
-    e.outputFormatting = [.prettyPrinted, .sortedKeys]
+    e.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
     try e.encode(self).write(to: URL(fileURLWithPath: path))
   }
 
