@@ -11,7 +11,7 @@ import LoomTrain
 
 struct TrainCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
-    commandName: "train", abstract: "Train a model.", subcommands: [TrainGPTCommand.self, TrainAECommand.self, TrainDAECommand.self, TrainVAECommand.self, TrainMLMCommand.self, TrainClassifyCommand.self, TrainTokenClassifyCommand.self, TrainQACommand.self, TrainSeq2SeqCommand.self])
+    commandName: "train", abstract: "Train a model.", subcommands: [TrainGPTCommand.self, TrainAECommand.self, TrainDAECommand.self, TrainVAECommand.self, TrainMLMCommand.self, TrainClassifyCommand.self, TrainTokenClassifyCommand.self, TrainQACommand.self, TrainSeq2SeqCommand.self, TrainPPOCommand.self])
 }
 
 /// `loom train gpt`: a GPT-2-architecture language model on text files.
