@@ -11,6 +11,11 @@ import XCTest
 /// PPO for language models against trl's formulas on a fixed rollout (tiny random GPT-2 policy, ref,
 /// value and reward models written by scripts/fixtures/make_ppo_lm_fixtures.py).
 final class PPOLanguageModelParityTests: XCTestCase {
+  override func setUp() {
+    super.setUp()
+    TestDevice.apply()
+  }
+
   static let fixtures = Bundle.module.url(forResource: "Fixtures", withExtension: nil)!.path + "/ppo_lm"
   static let expected = try! SafeTensorsFile(path: fixtures + "/expected.safetensors")
   static let pad = 0, eos = 1, context = 5, temperature = 0.7

@@ -25,9 +25,10 @@ public enum PPORollouts {
   }
 
   /// trl's attention mask for query–responses: true where the id is not `padTokenId` (so pad tokens
-  /// inside a response are masked too, as in trl's `forward` and `get_reward`).
+  /// inside a response are masked too, as in trl's `forward` and `get_reward`); int64 1/0 like the
+  /// masks generation builds.
   public static func attentionMask(_ ids: Tensor, padTokenId: Int) -> Tensor {
-    ids.to(.float32) != Double(padTokenId)
+    (ids.to(.int64) != Double(padTokenId)).to(.int64)
   }
 
   /// Rows as an int64 tensor [rows, columns] (all rows the same length).

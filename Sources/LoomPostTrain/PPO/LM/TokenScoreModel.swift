@@ -52,7 +52,7 @@ public final class TokenScoreModel: Module {
           "\(role) \(directory) has \(w.shape[0]) outputs (score.weight \(w.shape)); PPO needs one scalar score: train it with num_labels=1"
         )
       }
-      noGrad { model.score.weight.copyIn(w.to(model.score.weight.dtype)) }
+      noGrad { model.score.weight.copyIn(w.to(model.score.weight.dtype).to(device: model.score.weight.device)) }
     } else if !freshHead {
       throw LoomError(
         "\(role) \(directory) has no score.weight: save a sequence-classification model with num_labels=1 (GPT2ForSequenceClassification)"
