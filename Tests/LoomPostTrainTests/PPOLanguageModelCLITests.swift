@@ -43,10 +43,10 @@ final class PPOLanguageModelCLITests: XCTestCase {
       generator: Generator(seed: 4))
     try m.save(to: model)
     let vocab = try JSONEncoder().encode(Self.chars.map(String.init))
-    FileManager.default.createFile(atPath: model + "/char_vocab.json", contents: vocab)
+    _ = FileManager.default.createFile(atPath: model + "/char_vocab.json", contents: vocab)
     let prompts = dir + "/prompts.jsonl"
     let rows = ["ab", "cd e", "fgh", "a,b"].map { "{\"prompt\": \"\($0)\"}" }.joined(separator: "\n")
-    FileManager.default.createFile(atPath: prompts, contents: Data(rows.utf8))
+    _ = FileManager.default.createFile(atPath: prompts, contents: Data(rows.utf8))
     return (model, prompts)
   }
 
@@ -89,7 +89,7 @@ final class PPOLanguageModelCLITests: XCTestCase {
     r = try loom(["train", "ppo", "--model", model, "--reward", "builtin:shout", "--prompts", prompts, "--output-dir", out])
     XCTAssertTrue(r.err.contains("unknown reward 'shout'"), r.err)
     let empty = dir + "/empty.jsonl"
-    FileManager.default.createFile(atPath: empty, contents: Data())
+    _ = FileManager.default.createFile(atPath: empty, contents: Data())
     r = try loom([
       "train", "ppo", "--model", model, "--reward", "builtin:length", "--prompts", empty, "--output-dir", out,
       "--pad-token-id", "0",

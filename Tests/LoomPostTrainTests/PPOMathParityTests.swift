@@ -18,7 +18,7 @@ final class PPOMathParityTests: XCTestCase {
   func tensor(_ key: String) throws -> Tensor { try Self.expected.tensor(key) }
 
   func assertClose(
-    _ a: Tensor, _ b: Tensor, _ tol: Double = 1e-5, _ what: String, file: StaticString = #filePath,
+    _ a: Tensor, _ b: Tensor, _ what: String, tol: Double = 1e-5, file: StaticString = #filePath,
     line: UInt = #line
   ) {
     XCTAssertEqual(a.shape, b.shape, what, file: file, line: line)

@@ -180,7 +180,7 @@ final class PPOTrainerParityTests: XCTestCase {
     try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(atPath: dir) }
     func write(_ name: String, _ text: String) -> String {
-      FileManager.default.createFile(atPath: dir + "/" + name, contents: Data(text.utf8))
+      _ = FileManager.default.createFile(atPath: dir + "/" + name, contents: Data(text.utf8))
       return dir + "/" + name
     }
     XCTAssertThrowsError(try PromptsFile.read(write("empty.jsonl", "\n\n"))) {

@@ -1,5 +1,6 @@
 import Foundation
 import LoomCore
+import LoomModels
 import LoomNN
 import LoomOptim
 import LoomTrain
@@ -33,7 +34,7 @@ extension PPOTrainer {
       schedule: args.lrSchedulerType.schedule(warmupSteps: warmup, totalSteps: total, lrInit: args.learningRate))
     let logURL = URL(fileURLWithPath: args.outputDir).appendingPathComponent("metrics.jsonl")
     try FileManager.default.createDirectory(atPath: args.outputDir, withIntermediateDirectories: true)
-    FileManager.default.createFile(atPath: logURL.path, contents: nil)
+    _ = FileManager.default.createFile(atPath: logURL.path, contents: nil)
     let log = try FileHandle(forWritingTo: logURL)
     defer { try? log.close() }
 

@@ -27,7 +27,7 @@ public final class PPOTrainer {
   public var suppressTokens: [Int] = []
   /// Called with each logged record.
   public var onLog: (([String: Double]) -> Void)? = nil
-  public private(set) var history: [[String: Double]] = []
+  public internal(set) var history: [[String: Double]] = []
 
   public init(
     config: PPOConfig, args: TrainingArguments, policy: Module & CausalLanguageModel,

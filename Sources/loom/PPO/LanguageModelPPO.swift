@@ -8,7 +8,8 @@ import LoomPlot
 import LoomPostTrain
 import LoomTrain
 
-/// `loom train ppo`'s language-model flags: trl's PPOConfig fields as kebab-case flags.
+/// `loom train ppo`'s language-model flags beyond the shared `PPOFlags` (trl's PPOConfig fields as
+/// kebab-case flags).
 struct PPOLanguageModelFlags: ParsableArguments {
   @Option(help: "Reward model directory (a GPT-2 sequence-classification model with one output).")
   var rewardModel: String?
@@ -19,22 +20,12 @@ struct PPOLanguageModelFlags: ParsableArguments {
   @Option(help: "Reference model directory (default: a frozen copy of --model).") var refModel: String?
   @Option(help: "Value model directory (default: the reward model's, else the policy's trunk with a fresh score head).")
   var valueModel: String?
-  @Option(parsing: .unconditional, help: "Per-token KL penalty coefficient (kl_coef; 0.05).") var klCoef: Double?
-  @Option(help: "KL estimator: k1 or k3 (kl_estimator; k1).") var klEstimator: String?
-  @Option(parsing: .unconditional, help: "PPO epochs per rollout batch (num_ppo_epochs; 4).") var numPpoEpochs: Int?
-  @Option(parsing: .unconditional, help: "Mini-batches per PPO epoch (num_mini_batches; 1).") var numMiniBatches: Int?
   @Option(parsing: .unconditional, help: "Tokens sampled per response (response_length; 53).") var responseLength: Int?
   @Option(parsing: .unconditional, help: "Sampling temperature (temperature; 0.7).") var temperature: Double?
   @Option(help: "eos: end responses at the tokenizer's EOS (stop_token).") var stopToken: String?
   @Option(parsing: .unconditional, help: "Token id that ends a response (stop_token_id).") var stopTokenId: Int?
   @Option(parsing: .unconditional, help: "Subtracted from the score of a response without EOS (missing_eos_penalty).")
   var missingEosPenalty: Double?
-  @Option(parsing: .unconditional, help: "Policy ratio clip range (cliprange; 0.2).") var cliprange: Double?
-  @Option(parsing: .unconditional, help: "Value clip range (cliprange_value; 0.2).") var cliprangeValue: Double?
-  @Option(parsing: .unconditional, help: "Value loss coefficient (vf_coef; 0.1).") var vfCoef: Double?
-  @Option(parsing: .unconditional, help: "Discount γ (gamma; 1.0).") var gamma: Double?
-  @Option(parsing: .unconditional, help: "GAE λ (lam; 0.95).") var lam: Double?
-  @Flag(help: "Whiten the per-token rewards (whiten_rewards).") var whitenRewards = false
   @Option(parsing: .unconditional, help: "Prompts to train on in all (total_episodes; default epochs × prompts).")
   var totalEpisodes: Int?
   @Option(parsing: .unconditional, help: "Padding token id (default: the model's pad_token_id, else the tokenizer's EOS).")
@@ -49,8 +40,11 @@ struct PPOLanguageModelFlags: ParsableArguments {
     return a
   }()
 
-  func validate(training: TrainingFlags) throws {
-    guard training.model != nil else { throw ValidationError("--model DIR (the policy to train) is required") }
+  func validate(ppo: PPOFlags, training: TrainingFlags) throws {
+    guard training.model != nil else {
+      throw ValidationError(
+        "loom train ppo needs --model DIR (a causal LM to train) or --env (\(Environments.names.joined(separator: ", ")))")
+    }
     switch (rewardModel, reward) {
     case (nil, nil): throw ValidationError("pass --reward-model DIR or --reward builtin:NAME")
     case (.some, .some): throw ValidationError("--reward-model and --reward contradict each other: pick one")
@@ -64,30 +58,18 @@ struct PPOLanguageModelFlags: ParsableArguments {
       throw ValidationError("--stop-token and --stop-token-id contradict each other: pick one (trl raises the same)")
     }
     if let s = stopToken, s != "eos" { throw ValidationError("--stop-token must be eos, got '\(s)'") }
-    do { _ = try config() } catch let e as PPOError { throw ValidationError(e.description) }
+    do { _ = try config(ppo) } catch let e as PPOError { throw ValidationError(e.description) }
     try training.validate(defaults: Self.defaults)
   }
 
-  /// PPOConfig from the flags (stop_token resolved later, with the tokenizer).
-  func config() throws -> PPOConfig {
-    var c = PPOConfig()
-    if let v = klCoef { c.klCoef = v }
-    if let v = klEstimator {
-      guard let e = KLEstimator(rawValue: v) else { throw PPOError("--kl-estimator must be k1 or k3, got '\(v)'") }
-      c.klEstimator = e
-    }
-    if let v = numPpoEpochs { c.numPpoEpochs = v }
-    if let v = numMiniBatches { c.numMiniBatches = v }
+  /// PPOConfig from the shared PPO flags over trl's defaults, then these (stop_token resolved later,
+  /// with the tokenizer).
+  func config(_ ppo: PPOFlags) throws -> PPOConfig {
+    var c = try ppo.config(defaults: PPOConfig())
     if let v = responseLength { c.responseLength = v }
     if let v = temperature { c.temperature = v }
     c.stopTokenId = stopTokenId
     c.missingEosPenalty = missingEosPenalty
-    if let v = cliprange { c.cliprange = v }
-    if let v = cliprangeValue { c.cliprangeValue = v }
-    if let v = vfCoef { c.vfCoef = v }
-    if let v = gamma { c.gamma = v }
-    if let v = lam { c.lam = v }
-    c.whitenRewards = whitenRewards
     c.totalEpisodes = totalEpisodes
     try c.validate { "--" + $0.replacingOccurrences(of: "_", with: "-") }
     return c
@@ -98,12 +80,13 @@ struct PPOLanguageModelFlags: ParsableArguments {
 /// and plots reward and KL per update.
 struct PPOLanguageModelRun {
   let flags: PPOLanguageModelFlags
+  let ppo: PPOFlags
   let training: TrainingFlags
 
   func run() throws {
     let args = try training.arguments(defaults: PPOLanguageModelFlags.defaults)
     _ = try training.useDevice()
-    var config = try flags.config()
+    var config = try flags.config(ppo)
     let modelDir = training.model!
     let (policy, defaults) = try Generation.loadTextGenerationModel(from: modelDir)
     let ref = try Generation.loadTextGenerationModel(from: flags.refModel ?? modelDir).model
