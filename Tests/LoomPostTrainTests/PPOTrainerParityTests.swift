@@ -43,6 +43,7 @@ final class PPOTrainerParityTests: XCTestCase {
     c.stopTokenId = 1
     c.missingEosPenalty = 1
     c.temperature = 0.7
+    c.responseLength = 6
     return c
   }
 
@@ -140,7 +141,9 @@ final class PPOTrainerParityTests: XCTestCase {
     let lines = try String(contentsOfFile: args.outputDir + "/metrics.jsonl", encoding: .utf8)
       .split(separator: "\n")
     XCTAssertEqual(lines.count, 2)
-    XCTAssertTrue(lines[0].contains("\"objective/rlhf_reward\""))
+    let first = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(lines[0].utf8)) as? [String: Any])
+    XCTAssertEqual(
+      try XCTUnwrap(first["objective/rlhf_reward"] as? Double), history[0]["objective/rlhf_reward"]!, accuracy: 1e-12)
   }
 
   // MARK: bad input
