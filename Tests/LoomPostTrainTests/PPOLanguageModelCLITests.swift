@@ -29,7 +29,9 @@ final class PPOLanguageModelCLITests: XCTestCase {
     let od = o.fileHandleForReading.readDataToEndOfFile()
     let ed = e.fileHandleForReading.readDataToEndOfFile()
     p.waitUntilExit()
-    return (p.terminationStatus, String(decoding: od, as: UTF8.self), String(decoding: ed, as: UTF8.self))
+    return (
+      p.terminationStatus, String(decoding: od, as: UTF8.self), String(decoding: ed, as: UTF8.self)
+    )
   }
 
   static let chars = Array("abcdefgh ,.\n")
@@ -39,13 +41,15 @@ final class PPOLanguageModelCLITests: XCTestCase {
     let model = dir + "/policy"
     let m = try GPT2LMHeadModel(
       GPT2Config(
-        vocabSize: Self.chars.count, nPositions: 16, nEmbd: 16, nLayer: 1, nHead: 2, bosTokenId: nil, eosTokenId: nil),
+        vocabSize: Self.chars.count, nPositions: 16, nEmbd: 16, nLayer: 1, nHead: 2,
+        bosTokenId: nil, eosTokenId: nil),
       generator: Generator(seed: 4))
     try m.save(to: model)
     let vocab = try JSONEncoder().encode(Self.chars.map(String.init))
     _ = FileManager.default.createFile(atPath: model + "/char_vocab.json", contents: vocab)
     let prompts = dir + "/prompts.jsonl"
-    let rows = ["ab", "cd e", "fgh", "a,b"].map { "{\"prompt\": \"\($0)\"}" }.joined(separator: "\n")
+    let rows = ["ab", "cd e", "fgh", "a,b"].map { "{\"prompt\": \"\($0)\"}" }.joined(
+      separator: "\n")
     _ = FileManager.default.createFile(atPath: prompts, contents: Data(rows.utf8))
     return (model, prompts)
   }
@@ -55,17 +59,23 @@ final class PPOLanguageModelCLITests: XCTestCase {
     let newline = String(Self.chars.firstIndex(of: "\n")!)
     let out = dir + "/out"
     let r = try loom([
-      "train", "ppo", "--model", model, "--reward", "builtin:length=4", "--prompts", prompts, "--output-dir", out,
-      "--response-length", "6", "--stop-token-id", newline, "--pad-token-id", newline, "--num-ppo-epochs", "2",
+      "train", "ppo", "--model", model, "--reward", "builtin:length=4", "--prompts", prompts,
+      "--output-dir", out,
+      "--response-length", "6", "--stop-token-id", newline, "--pad-token-id", newline,
+      "--num-ppo-epochs", "2",
       "--batch-size", "2", "--max-steps", "2", "--kl-coef", "0.1", "--lr", "1e-3", "--seed", "3",
     ])
     XCTAssertEqual(r.status, 0, r.err + r.out)
-    let lines = try String(contentsOfFile: out + "/metrics.jsonl", encoding: .utf8).split(separator: "\n")
+    let lines = try String(contentsOfFile: out + "/metrics.jsonl", encoding: .utf8).split(
+      separator: "\n")
     XCTAssertEqual(lines.count, 2)
-    let record = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(lines[1].utf8)) as? [String: Any])
+    let record = try XCTUnwrap(
+      JSONSerialization.jsonObject(with: Data(lines[1].utf8)) as? [String: Any])
     for key in [
-      "objective/kl", "objective/entropy", "objective/scores", "objective/rlhf_reward", "objective/non_score_reward",
-      "policy/clipfrac_avg", "policy/approxkl_avg", "policy/entropy_avg", "loss/policy_avg", "loss/value_avg",
+      "objective/kl", "objective/entropy", "objective/scores", "objective/rlhf_reward",
+      "objective/non_score_reward",
+      "policy/clipfrac_avg", "policy/approxkl_avg", "policy/entropy_avg", "loss/policy_avg",
+      "loss/value_avg",
       "val/clipfrac_avg", "val/ratio", "val/num_eos_tokens", "lr", "episode", "step",
     ] {
       XCTAssertNotNil(record[key] as? Double, "\(key) missing from \(lines[1])")
@@ -86,12 +96,16 @@ final class PPOLanguageModelCLITests: XCTestCase {
     var r = try loom(["train", "ppo", "--model", model, "--prompts", prompts, "--output-dir", out])
     XCTAssertNotEqual(r.status, 0)
     XCTAssertTrue(r.err.contains("pass --reward-model DIR or --reward builtin:NAME"), r.err)
-    r = try loom(["train", "ppo", "--model", model, "--reward", "builtin:shout", "--prompts", prompts, "--output-dir", out])
+    r = try loom([
+      "train", "ppo", "--model", model, "--reward", "builtin:shout", "--prompts", prompts,
+      "--output-dir", out,
+    ])
     XCTAssertTrue(r.err.contains("unknown reward 'shout'"), r.err)
     let empty = dir + "/empty.jsonl"
     _ = FileManager.default.createFile(atPath: empty, contents: Data())
     r = try loom([
-      "train", "ppo", "--model", model, "--reward", "builtin:length", "--prompts", empty, "--output-dir", out,
+      "train", "ppo", "--model", model, "--reward", "builtin:length", "--prompts", empty,
+      "--output-dir", out,
       "--pad-token-id", "0",
     ])
     XCTAssertNotEqual(r.status, 0)

@@ -2,6 +2,8 @@
 # Issue 18's PPO learning check on a language task: pretrain a tiny character GPT on Hamlet with Loom, then PPO it
 # against a builtin reward (lines of about 12 characters: responses end at the newline) with a KL penalty to the
 # pretrained model. The mean score (objective/scores) should rise while objective/kl stays bounded.
+# First run (30 updates of 16 prompts, 2 shared cores, ~30 s after a 2.5 min pretraining): objective/scores −0.87 at
+# update 1 → −0.31 mean of the last 5; objective/kl 0 → 2–4.7 nats per response (summed over ≤ 32 tokens).
 # usage: scripts/quality/ppo_char_gpt.sh [WORKDIR] [UPDATES] (needs ~/.cache/loom/shakespeare)
 set -euo pipefail
 work=${1:-/tmp/loom-ppo-char}

@@ -13,22 +13,39 @@ import LoomTrain
 struct PPOLanguageModelFlags: ParsableArguments {
   @Option(help: "Reward model directory (a GPT-2 sequence-classification model with one output).")
   var rewardModel: String?
-  @Option(help: "A builtin reward on the decoded response instead of a reward model: \(BuiltinReward.names.map { "builtin:" + $0 }.joined(separator: ", ")).")
+  @Option(
+    help:
+      "A builtin reward on the decoded response instead of a reward model: \(BuiltinReward.names.map { "builtin:" + $0 }.joined(separator: ", "))."
+  )
   var reward: String?
-  @Option(help: "Prompts: JSON lines with a \"prompt\" field, or a text file with one prompt per line.")
+  @Option(
+    help: "Prompts: JSON lines with a \"prompt\" field, or a text file with one prompt per line.")
   var prompts: String?
-  @Option(help: "Reference model directory (default: a frozen copy of --model).") var refModel: String?
-  @Option(help: "Value model directory (default: the reward model's, else the policy's trunk with a fresh score head).")
+  @Option(help: "Reference model directory (default: a frozen copy of --model).") var refModel:
+    String?
+  @Option(
+    help:
+      "Value model directory (default: the reward model's, else the policy's trunk with a fresh score head)."
+  )
   var valueModel: String?
-  @Option(parsing: .unconditional, help: "Tokens sampled per response (response_length; 53).") var responseLength: Int?
-  @Option(parsing: .unconditional, help: "Sampling temperature (temperature; 0.7).") var temperature: Double?
+  @Option(parsing: .unconditional, help: "Tokens sampled per response (response_length; 53).")
+  var responseLength: Int?
+  @Option(parsing: .unconditional, help: "Sampling temperature (temperature; 0.7).")
+  var temperature: Double?
   @Option(help: "eos: end responses at the tokenizer's EOS (stop_token).") var stopToken: String?
-  @Option(parsing: .unconditional, help: "Token id that ends a response (stop_token_id).") var stopTokenId: Int?
-  @Option(parsing: .unconditional, help: "Subtracted from the score of a response without EOS (missing_eos_penalty).")
+  @Option(parsing: .unconditional, help: "Token id that ends a response (stop_token_id).")
+  var stopTokenId: Int?
+  @Option(
+    parsing: .unconditional,
+    help: "Subtracted from the score of a response without EOS (missing_eos_penalty).")
   var missingEosPenalty: Double?
-  @Option(parsing: .unconditional, help: "Prompts to train on in all (total_episodes; default epochs × prompts).")
+  @Option(
+    parsing: .unconditional,
+    help: "Prompts to train on in all (total_episodes; default epochs × prompts).")
   var totalEpisodes: Int?
-  @Option(parsing: .unconditional, help: "Padding token id (default: the model's pad_token_id, else the tokenizer's EOS).")
+  @Option(
+    parsing: .unconditional,
+    help: "Padding token id (default: the model's pad_token_id, else the tokenizer's EOS).")
   var padTokenId: Int?
 
   /// `loom train ppo`'s TrainingArguments defaults: trl's PPOConfig learning rate, one update logged each step.
@@ -43,21 +60,28 @@ struct PPOLanguageModelFlags: ParsableArguments {
   func validate(ppo: PPOFlags, training: TrainingFlags) throws {
     guard training.model != nil else {
       throw ValidationError(
-        "loom train ppo needs --model DIR (a causal LM to train) or --env (\(Environments.names.joined(separator: ", ")))")
+        "loom train ppo needs --model DIR (a causal LM to train) or --env (\(Environments.names.joined(separator: ", ")))"
+      )
     }
     switch (rewardModel, reward) {
     case (nil, nil): throw ValidationError("pass --reward-model DIR or --reward builtin:NAME")
-    case (.some, .some): throw ValidationError("--reward-model and --reward contradict each other: pick one")
+    case (.some, .some):
+      throw ValidationError("--reward-model and --reward contradict each other: pick one")
     default: break
     }
     if let reward {
-      do { _ = try BuiltinReward(parsing: reward) } catch let e as LoomError { throw ValidationError(e.message) }
+      do { _ = try BuiltinReward(parsing: reward) } catch let e as LoomError {
+        throw ValidationError(e.message)
+      }
     }
     guard prompts != nil else { throw ValidationError("--prompts FILE is required") }
     if stopToken != nil && stopTokenId != nil {
-      throw ValidationError("--stop-token and --stop-token-id contradict each other: pick one (trl raises the same)")
+      throw ValidationError(
+        "--stop-token and --stop-token-id contradict each other: pick one (trl raises the same)")
     }
-    if let s = stopToken, s != "eos" { throw ValidationError("--stop-token must be eos, got '\(s)'") }
+    if let s = stopToken, s != "eos" {
+      throw ValidationError("--stop-token must be eos, got '\(s)'")
+    }
     do { _ = try config(ppo) } catch let e as PPOError { throw ValidationError(e.description) }
     try training.validate(defaults: Self.defaults)
   }
@@ -93,11 +117,14 @@ struct PPOLanguageModelRun {
     let codec = try TextCodec.load(modelDir, modelVocabSize: policy.vocabularySize)
     let eos = codec.eosTokenId ?? defaults.eosTokenIds.first
     if flags.stopToken == "eos" {
-      guard let eos else { throw LoomError("--stop-token eos: \(modelDir)'s tokenizer and config have no EOS token") }
+      guard let eos else {
+        throw LoomError("--stop-token eos: \(modelDir)'s tokenizer and config have no EOS token")
+      }
       config.stopTokenId = eos
     }
     guard let pad = flags.padTokenId ?? defaults.padTokenId ?? eos else {
-      throw LoomError("\(modelDir) has no pad_token_id and its tokenizer no EOS: pass --pad-token-id")
+      throw LoomError(
+        "\(modelDir) has no pad_token_id and its tokenizer no EOS: pass --pad-token-id")
     }
     let reward: PPORewardSource
     if let dir = flags.rewardModel {
@@ -106,15 +133,19 @@ struct PPOLanguageModelRun {
       reward = .function(try BuiltinReward(parsing: flags.reward!), decode: { codec.decode($0) })
     }
     let valueDir = flags.valueModel ?? flags.rewardModel ?? modelDir
-    let value = try TokenScoreModel.load(from: valueDir, role: "value model", freshHead: valueDir == modelDir)
+    let value = try TokenScoreModel.load(
+      from: valueDir, role: "value model", freshHead: valueDir == modelDir)
     let texts = try PromptsFile.read(flags.prompts!)
     let prompts = try texts.enumerated().map { i, text -> [Int] in
       let ids = try codec.encodePrompt(text)
-      guard !ids.isEmpty else { throw LoomError("\(flags.prompts!): prompt \(i + 1) encodes to no tokens") }
+      guard !ids.isEmpty else {
+        throw LoomError("\(flags.prompts!): prompt \(i + 1) encodes to no tokens")
+      }
       return ids
     }
     let trainer = try PPOTrainer(
-      config: config, args: args, policy: policy, ref: ref, value: value, reward: reward, prompts: prompts,
+      config: config, args: args, policy: policy, ref: ref, value: value, reward: reward,
+      prompts: prompts,
       padTokenId: pad, eosTokenId: eos)
     trainer.suppressTokens = codec.unusedIds(modelVocabSize: policy.vocabularySize)
     let total = trainer.numTotalBatches
@@ -137,7 +168,9 @@ struct PPOLanguageModelRun {
     let steps = history.map { $0["step"] ?? 0 }
     var reward = LinePlot(title: "PPO reward", xLabel: "update", yLabel: "mean per response")
     reward.add("objective/scores", x: steps, y: history.map { $0["objective/scores"] ?? .nan })
-    reward.add("objective/rlhf_reward", x: steps, y: history.map { $0["objective/rlhf_reward"] ?? .nan }, dashed: true)
+    reward.add(
+      "objective/rlhf_reward", x: steps, y: history.map { $0["objective/rlhf_reward"] ?? .nan },
+      dashed: true)
     try reward.write(to: dir + "/reward.png")
     var kl = LinePlot(title: "KL to the reference", xLabel: "update", yLabel: "objective/kl")
     kl.add("objective/kl", x: steps, y: history.map { $0["objective/kl"] ?? .nan })

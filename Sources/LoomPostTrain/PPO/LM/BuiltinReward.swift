@@ -21,20 +21,29 @@ public struct BuiltinReward: Sendable {
     let value = parts.count > 1 ? String(parts[1]) : nil
     spec = "builtin:" + body
     func fail(_ why: String) -> LoomError {
-      LoomError("--reward \(text): \(why) (builtin rewards: \(Self.names.map { "builtin:" + $0 }.joined(separator: ", ")))")
+      LoomError(
+        "--reward \(text): \(why) (builtin rewards: \(Self.names.map { "builtin:" + $0 }.joined(separator: ", ")))"
+      )
     }
     switch name {
     case "length":
-      let target = try value.map { v -> Int in
-        guard let n = Int(v), n > 0 else { throw fail("the target length must be a positive integer, got '\(v)'") }
-        return n
-      } ?? 40
+      let target =
+        try value.map { v -> Int in
+          guard let n = Int(v), n > 0 else {
+            throw fail("the target length must be a positive integer, got '\(v)'")
+          }
+          return n
+        } ?? 40
       score = { text in -abs(Double(text.count - target)) / Double(target) }
     case "count":
-      guard let needle = value, !needle.isEmpty else { throw fail("count needs the text to count, e.g. builtin:count=the") }
+      guard let needle = value, !needle.isEmpty else {
+        throw fail("count needs the text to count, e.g. builtin:count=the")
+      }
       score = { text in Double(text.components(separatedBy: needle).count - 1) }
     case "ends":
-      guard let suffix = value, !suffix.isEmpty else { throw fail("ends needs a suffix, e.g. builtin:ends=.") }
+      guard let suffix = value, !suffix.isEmpty else {
+        throw fail("ends needs a suffix, e.g. builtin:ends=.")
+      }
       score = { text in
         var t = Substring(text)
         while t.last?.isNewline == true { t = t.dropLast() }

@@ -13,7 +13,8 @@ public enum PPORollouts {
   }
 
   /// trl's `truncate_response`: every token after the first `stopTokenId` becomes `padTokenId`.
-  public static func truncateResponse(_ response: [Int], stopTokenId: Int, padTokenId: Int) -> [Int] {
+  public static func truncateResponse(_ response: [Int], stopTokenId: Int, padTokenId: Int) -> [Int]
+  {
     let stop = firstIndex(in: response, of: stopTokenId)
     return response.enumerated().map { $0.offset > stop ? padTokenId : $0.element }
   }
@@ -33,7 +34,9 @@ public enum PPORollouts {
 
   /// Rows as an int64 tensor [rows, columns] (all rows the same length).
   public static func tensor(_ rows: [[Int]], device: Device = .default) -> Tensor {
-    Tensor(rows.flatMap { $0.map(Int64.init) }, shape: [rows.count, rows.first?.count ?? 0], device: device)
+    Tensor(
+      rows.flatMap { $0.map(Int64.init) }, shape: [rows.count, rows.first?.count ?? 0],
+      device: device)
   }
 
   /// Samples up to `responseLength` tokens for each prompt (left-padded to the longest with
@@ -71,8 +74,10 @@ public enum PPORollouts {
     let input = queryResponses.maskedFill(mask.logicalNot(), value: 0)
     let all = model.logits(ids: input, attentionMask: mask, state: nil)
     let logits = all.slice(dim: 1, start: contextLength - 1, end: t - 1) / (temperature + 1e-7)
-    let responses = queryResponses.slice(dim: 1, start: contextLength, end: t).contiguous().to(.int64)
-    let logprobs = logits.logSoftmax(dim: -1).gather(dim: 2, index: responses.unsqueeze(2)).squeeze(2)
+    let responses = queryResponses.slice(dim: 1, start: contextLength, end: t).contiguous().to(
+      .int64)
+    let logprobs = logits.logSoftmax(dim: -1).gather(dim: 2, index: responses.unsqueeze(2)).squeeze(
+      2)
     return (logprobs, logits)
   }
 

@@ -8,9 +8,12 @@ import LoomTrain
 extension PPOTrainer {
   /// trl's metric names, in the order trl logs them (plus Loom's `step`).
   public static let metricNames = [
-    "eps", "objective/kl", "objective/entropy", "objective/non_score_reward", "objective/rlhf_reward",
-    "objective/scores", "policy/approxkl_avg", "policy/clipfrac_avg", "loss/policy_avg", "loss/value_avg",
-    "val/clipfrac_avg", "policy/entropy_avg", "val/ratio", "val/ratio_var", "val/num_eos_tokens", "lr", "episode",
+    "eps", "objective/kl", "objective/entropy", "objective/non_score_reward",
+    "objective/rlhf_reward",
+    "objective/scores", "policy/approxkl_avg", "policy/clipfrac_avg", "loss/policy_avg",
+    "loss/value_avg",
+    "val/clipfrac_avg", "policy/entropy_avg", "val/ratio", "val/ratio_var", "val/num_eos_tokens",
+    "lr", "episode",
     "epoch", "step",
   ]
 
@@ -28,12 +31,15 @@ extension PPOTrainer {
     let params = (policy.parameters() + value.parameters()).filter(\.requiresGrad)
     let optimizer = makeOptimizer(params)
     let total = numTotalBatches
-    let warmup = args.warmupSteps > 0 ? args.warmupSteps : Int((args.warmupRatio * Double(total)).rounded(.up))
+    let warmup =
+      args.warmupSteps > 0 ? args.warmupSteps : Int((args.warmupRatio * Double(total)).rounded(.up))
     let scheduler = LRScheduler(
       optimizer,
-      schedule: args.lrSchedulerType.schedule(warmupSteps: warmup, totalSteps: total, lrInit: args.learningRate))
+      schedule: args.lrSchedulerType.schedule(
+        warmupSteps: warmup, totalSteps: total, lrInit: args.learningRate))
     let logURL = URL(fileURLWithPath: args.outputDir).appendingPathComponent("metrics.jsonl")
-    try FileManager.default.createDirectory(atPath: args.outputDir, withIntermediateDirectories: true)
+    try FileManager.default.createDirectory(
+      atPath: args.outputDir, withIntermediateDirectories: true)
     _ = FileManager.default.createFile(atPath: logURL.path, contents: nil)
     let log = try FileHandle(forWritingTo: logURL)
     defer { try? log.close() }
@@ -75,14 +81,17 @@ extension PPOTrainer {
 
   /// Per micro-batch statistics over all PPO epochs (trl's `*_stats` tensors, flattened).
   struct EpochStats {
-    var approxkl: [Double] = [], pgClipfrac: [Double] = [], pgLoss: [Double] = [], vfLoss: [Double] = []
+    var approxkl: [Double] = [], pgClipfrac: [Double] = [], pgLoss: [Double] = [],
+      vfLoss: [Double] = []
     var vfClipfrac: [Double] = [], entropy: [Double] = [], ratio: [Double] = []
   }
 
   /// `num_ppo_epochs` passes over a fresh permutation of the batch: per mini-batch, each micro-batch's
   /// loss (pg_loss + vf_coef · vf_loss) / gradient_accumulation_steps is back-propagated, then one step.
-  func ppoEpochs(_ rollout: PPORollout, optimizer: any Optimizer, update: Int) throws -> EpochStats {
-    let micro = args.perDeviceTrainBatchSize, accumulation = Double(args.gradientAccumulationSteps)
+  func ppoEpochs(_ rollout: PPORollout, optimizer: any Optimizer, update: Int) throws -> EpochStats
+  {
+    let micro = args.perDeviceTrainBatchSize
+    let accumulation = Double(args.gradientAccumulationSteps)
     let generator = Generator(seed: args.seed &+ 0x9E37_79B9 &* UInt64(update))
     var stats = EpochStats()
     for _ in 0..<config.numPpoEpochs {
@@ -90,7 +99,8 @@ extension PPOTrainer {
       for miniStart in stride(from: 0, to: batchSize, by: miniBatchSize) {
         for microStart in stride(from: miniStart, to: miniStart + miniBatchSize, by: micro) {
           let step = microBatchLoss(
-            rollout, rows: Array(order[microStart..<(microStart + micro)]), policy: policy, value: value)
+            rollout, rows: Array(order[microStart..<(microStart + micro)]), policy: policy,
+            value: value)
           let (loss, pg, vf) = (step.loss, step.policy, step.value)
           (loss / accumulation).backward()
           noGrad {
@@ -117,19 +127,24 @@ extension PPOTrainer {
     _ rollout: PPORollout, rows: [Int], policy: any CausalLanguageModel, value: TokenScoreModel
   ) -> (loss: Tensor, policy: PPOPolicyLoss, value: PPOValueLoss, entropy: Tensor) {
     let t = rollout.targets
-    let index = Tensor(rows.map(Int64.init), shape: [rows.count], device: rollout.queryResponses.device)
+    let index = Tensor(
+      rows.map(Int64.init), shape: [rows.count], device: rollout.queryResponses.device)
     func pick(_ x: Tensor) -> Tensor { x.indexSelect(dim: 0, index: index.to(device: x.device)) }
     let qr = pick(rollout.queryResponses)
-    let responseMask = pick(t.responseMask), valueMask = pick(t.valueMask)
+    let responseMask = pick(t.responseMask)
+    let valueMask = pick(t.valueMask)
     let (newLogprobs, logits) = PPORollouts.logProbs(
       policy, queryResponses: qr, contextLength: rollout.contextLength, padTokenId: padTokenId,
       temperature: config.temperature)
-    let vpred = PPORollouts.values(value, queryResponses: qr, contextLength: rollout.contextLength, padTokenId: padTokenId)
+    let vpred = PPORollouts.values(
+      value, queryResponses: qr, contextLength: rollout.contextLength, padTokenId: padTokenId)
     let pg = PPOMath.clippedPolicyLoss(
       logprobs: newLogprobs.maskedFill(responseMask == 0, value: PPOMath.invalidLogprob),
-      oldLogprobs: pick(t.logprobs), advantages: pick(t.advantages), mask: responseMask, cliprange: config.cliprange)
+      oldLogprobs: pick(t.logprobs), advantages: pick(t.advantages), mask: responseMask,
+      cliprange: config.cliprange)
     let vf = PPOMath.clippedValueLoss(
-      values: vpred.maskedFill(valueMask == 0, value: 0), oldValues: pick(t.values), returns: pick(t.returns),
+      values: vpred.maskedFill(valueMask == 0, value: 0), oldValues: pick(t.values),
+      returns: pick(t.returns),
       mask: valueMask, cliprangeValue: config.cliprangeValue)
     let entropy = noGrad { PPOMath.entropy(logits: logits.detach()) }
     return (pg.loss + vf.loss * config.vfCoef, pg, vf, entropy)
@@ -145,8 +160,10 @@ extension PPOTrainer {
     let ratioMean = mean(stats.ratio)
     let ratioVar =
       stats.ratio.count > 1
-      ? stats.ratio.map { ($0 - ratioMean) * ($0 - ratioMean) }.reduce(0, +) / Double(stats.ratio.count - 1) : .nan
-    let eos = eosTokenId.map { e in rollout.responses.reduce(0) { $0 + $1.filter { $0 == e }.count } } ?? 0
+      ? stats.ratio.map { ($0 - ratioMean) * ($0 - ratioMean) }.reduce(0, +)
+        / Double(stats.ratio.count - 1) : .nan
+    let eos =
+      eosTokenId.map { e in rollout.responses.reduce(0) { $0 + $1.filter { $0 == e }.count } } ?? 0
     return [
       "objective/kl": t.kl.sum(dim: 1).mean().item(),
       "objective/entropy": (-t.logprobs).sum(dim: 1).mean().item(),

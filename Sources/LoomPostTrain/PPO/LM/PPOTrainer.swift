@@ -31,15 +31,20 @@ public final class PPOTrainer {
 
   public init(
     config: PPOConfig, args: TrainingArguments, policy: Module & CausalLanguageModel,
-    ref: Module & CausalLanguageModel, value: TokenScoreModel, reward: PPORewardSource, prompts: [[Int]],
+    ref: Module & CausalLanguageModel, value: TokenScoreModel, reward: PPORewardSource,
+    prompts: [[Int]],
     padTokenId: Int, eosTokenId: Int?
   ) throws {
     try config.validate()
     guard ref !== policy else {
-      throw LoomError("PPOTrainer: the reference model must be a separate copy of the policy, not the policy itself")
+      throw LoomError(
+        "PPOTrainer: the reference model must be a separate copy of the policy, not the policy itself"
+      )
     }
     let v = policy.vocabularySize
-    var others: [(String, Int)] = [("reference model", ref.vocabularySize), ("value model", value.vocabularySize)]
+    var others: [(String, Int)] = [
+      ("reference model", ref.vocabularySize), ("value model", value.vocabularySize),
+    ]
     if case .model(let r) = reward { others.append(("reward model", r.vocabularySize)) }
     for (name, size) in others where size != v {
       throw LoomError(
@@ -50,7 +55,8 @@ public final class PPOTrainer {
       throw LoomError("PPOTrainer: every prompt needs at least one token")
     }
     for id in [padTokenId] + (eosTokenId.map { [$0] } ?? []) where id < 0 || id >= v {
-      throw LoomError("PPOTrainer: token id \(id) (pad or eos) is outside the vocabulary (size \(v))")
+      throw LoomError(
+        "PPOTrainer: token id \(id) (pad or eos) is outside the vocabulary (size \(v))")
     }
     let batch = args.perDeviceTrainBatchSize * args.gradientAccumulationSteps
     guard batch % config.numMiniBatches == 0 else {
@@ -64,7 +70,9 @@ public final class PPOTrainer {
       )
     }
     guard prompts.count >= batch else {
-      throw LoomError("PPOTrainer: \(prompts.count) prompts cannot fill one batch of \(batch) (trl drops the last incomplete batch)")
+      throw LoomError(
+        "PPOTrainer: \(prompts.count) prompts cannot fill one batch of \(batch) (trl drops the last incomplete batch)"
+      )
     }
     let longest = prompts.map(\.count).max()!
     guard longest + config.responseLength <= policy.maxPositions else {
@@ -97,8 +105,10 @@ public final class PPOTrainer {
   /// Samples and scores one batch of prompts (no graph): trl's rollout steps 1–6.
   public func rollout(_ batch: [[Int]], seed: UInt64) throws -> PPORollout {
     let (rows, context) = try PPORollouts.generate(
-      policy, prompts: batch, responseLength: config.responseLength, temperature: config.temperature,
-      stopTokenId: config.stopTokenId, padTokenId: padTokenId, seed: seed, suppressTokens: suppressTokens)
+      policy, prompts: batch, responseLength: config.responseLength,
+      temperature: config.temperature,
+      stopTokenId: config.stopTokenId, padTokenId: padTokenId, seed: seed,
+      suppressTokens: suppressTokens)
     let queryResponses = PPORollouts.tensor(rows)
     return try rollout(queryResponses: queryResponses, contextLength: context)
   }
@@ -109,11 +119,14 @@ public final class PPOTrainer {
       let rows = Self.rows(queryResponses)
       let responses = rows.map { Array($0[context...]) }
       let post = responses.map { r in
-        config.stopTokenId.map { PPORollouts.truncateResponse(r, stopTokenId: $0, padTokenId: padTokenId) } ?? r
+        config.stopTokenId.map {
+          PPORollouts.truncateResponse(r, stopTokenId: $0, padTokenId: padTokenId)
+        } ?? r
       }
       let sequenceLengths = post.map { PPORollouts.sequenceLength($0, padTokenId: padTokenId) }
       let (logprobs, refLogprobs, values) = forwardInChunks(queryResponses, context: context)
-      var scores = try score(queries: rows.map { Array($0[..<context]) }, post: post, responses: responses)
+      var scores = try score(
+        queries: rows.map { Array($0[..<context]) }, post: post, responses: responses)
       let containsEos = post.map { r in eosTokenId.map { r.contains($0) } ?? false }
       if let penalty = config.missingEosPenalty {
         let drop = containsEos.map { $0 ? 0 : Float(penalty) }
@@ -124,15 +137,19 @@ public final class PPOTrainer {
         sequenceLengths: sequenceLengths, config: config)
       return PPORollout(
         queryResponses: queryResponses, contextLength: context, responses: responses,
-        postprocessedResponses: post, sequenceLengths: sequenceLengths, scores: scores, containsEos: containsEos,
+        postprocessedResponses: post, sequenceLengths: sequenceLengths, scores: scores,
+        containsEos: containsEos,
         targets: targets)
     }
   }
 
   /// Policy and reference log-probabilities and values, `local_rollout_forward_batch_size` rows at a time.
   func forwardInChunks(_ qr: Tensor, context: Int) -> (Tensor, Tensor, Tensor) {
-    var lp: [Tensor] = [], ref: [Tensor] = [], vals: [Tensor] = []
-    let n = qr.shape[0], step = config.localRolloutForwardBatchSize
+    var lp: [Tensor] = []
+    var ref: [Tensor] = []
+    var vals: [Tensor] = []
+    let n = qr.shape[0]
+    let step = config.localRolloutForwardBatchSize
     for start in stride(from: 0, to: n, by: step) {
       let chunk = qr.slice(dim: 0, start: start, end: min(start + step, n))
       lp.append(
@@ -145,7 +162,9 @@ public final class PPOTrainer {
           self.ref, queryResponses: chunk, contextLength: context, padTokenId: padTokenId,
           temperature: config.temperature
         ).logprobs)
-      vals.append(PPORollouts.values(value, queryResponses: chunk, contextLength: context, padTokenId: padTokenId))
+      vals.append(
+        PPORollouts.values(
+          value, queryResponses: chunk, contextLength: context, padTokenId: padTokenId))
     }
     return (Tensor.cat(lp, dim: 0), Tensor.cat(ref, dim: 0), Tensor.cat(vals, dim: 0))
   }
@@ -168,7 +187,8 @@ public final class PPOTrainer {
   }
 
   static func rows(_ t: Tensor) -> [[Int]] {
-    let v = t.to(.int64).int64s, w = t.shape[1]
+    let v = t.to(.int64).int64s
+    let w = t.shape[1]
     return (0..<t.shape[0]).map { r in (0..<w).map { Int(v[r * w + $0]) } }
   }
 }

@@ -20,17 +20,24 @@ public enum PromptsFile {
         prompts.append(String(line))
         continue
       }
-      guard let object = try? JSONSerialization.jsonObject(with: Data(trimmed.utf8)) as? [String: Any] else {
-        throw LoomError("\(path):\(i + 1): not a JSON object (each line must be {\"prompt\": \"…\"})")
+      guard
+        let object = try? JSONSerialization.jsonObject(with: Data(trimmed.utf8)) as? [String: Any]
+      else {
+        throw LoomError(
+          "\(path):\(i + 1): not a JSON object (each line must be {\"prompt\": \"…\"})")
       }
       guard let prompt = object["prompt"] as? String else {
-        throw LoomError("\(path):\(i + 1): no \"prompt\" string (keys: \(object.keys.sorted().joined(separator: ", ")))")
+        throw LoomError(
+          "\(path):\(i + 1): no \"prompt\" string (keys: \(object.keys.sorted().joined(separator: ", ")))"
+        )
       }
       guard !prompt.isEmpty else { throw LoomError("\(path):\(i + 1): the prompt is empty") }
       prompts.append(prompt)
     }
     guard !prompts.isEmpty else {
-      throw LoomError("--prompts \(path) holds no prompts (JSON lines with a \"prompt\" field, or one prompt per line)")
+      throw LoomError(
+        "--prompts \(path) holds no prompts (JSON lines with a \"prompt\" field, or one prompt per line)"
+      )
     }
     return prompts
   }

@@ -19,7 +19,8 @@ public final class TokenScoreModel: Module {
     transformer = try GPT2LMHeadModel(config, generator: generator).transformer
     let head = Linear(config.nEmbd, numLabels, bias: false, generator: generator)
     noGrad {
-      head.weight.copyIn(Tensor.randn(head.weight.shape, std: config.initializerRange, generator: generator))
+      head.weight.copyIn(
+        Tensor.randn(head.weight.shape, std: config.initializerRange, generator: generator))
     }
     score = head
     self.config = config
@@ -32,12 +33,15 @@ public final class TokenScoreModel: Module {
   /// Loads `directory`. `role` names the model in errors ("reward model", "value model"). Without a
   /// `score.weight` in the file the head is fresh when `freshHead` (trl's value model from the policy),
   /// else an error. The head must have one output: PPO reads a scalar per token.
-  public static func load(from directory: String, role: String, freshHead: Bool) throws -> TokenScoreModel {
+  public static func load(from directory: String, role: String, freshHead: Bool) throws
+    -> TokenScoreModel
+  {
     let trunk: GPT2Model
     do {
       trunk = try GPT2Model.fromPretrained(directory)
     } catch let e as LoomError {
-      throw LoomError("\(role) \(directory): \(e.message) (PPO's score models are GPT-2 checkpoints)")
+      throw LoomError(
+        "\(role) \(directory): \(e.message) (PPO's score models are GPT-2 checkpoints)")
     }
     let model = try TokenScoreModel(trunk.config)
     model.transformer = trunk
@@ -45,14 +49,18 @@ public final class TokenScoreModel: Module {
     if let w = weights["score.weight"]?.tensor {
       guard w.rank == 2, w.shape[1] == trunk.config.nEmbd else {
         throw LoomError(
-          "\(role) \(directory): score.weight has shape \(w.shape), expected [num_labels, \(trunk.config.nEmbd)]")
+          "\(role) \(directory): score.weight has shape \(w.shape), expected [num_labels, \(trunk.config.nEmbd)]"
+        )
       }
       guard w.shape[0] == 1 else {
         throw LoomError(
           "\(role) \(directory) has \(w.shape[0]) outputs (score.weight \(w.shape)); PPO needs one scalar score: train it with num_labels=1"
         )
       }
-      noGrad { model.score.weight.copyIn(w.to(model.score.weight.dtype).to(device: model.score.weight.device)) }
+      noGrad {
+        model.score.weight.copyIn(
+          w.to(model.score.weight.dtype).to(device: model.score.weight.device))
+      }
     } else if !freshHead {
       throw LoomError(
         "\(role) \(directory) has no score.weight: save a sequence-classification model with num_labels=1 (GPT2ForSequenceClassification)"
@@ -80,7 +88,8 @@ public final class TokenScoreModel: Module {
     let (b, t) = (queryResponses.shape[0], queryResponses.shape[1])
     let ids = queryResponses.to(.int64).int64s
     let ends = (0..<b).map { r in
-      PPORollouts.firstIndex(in: Array(ids[(r * t + contextLength)..<((r + 1) * t)]), of: Int64(padTokenId)) - 1
+      PPORollouts.firstIndex(
+        in: Array(ids[(r * t + contextLength)..<((r + 1) * t)]), of: Int64(padTokenId)) - 1
         + contextLength
     }
     let index = Tensor(ends.map { Int64(Swift.max($0, 0)) }, shape: [b, 1], device: all.device)
