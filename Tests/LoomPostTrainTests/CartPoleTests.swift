@@ -17,7 +17,8 @@ final class CartPoleTests: XCTestCase {
   }
 
   static let episodes: [Episode] = {
-    let url = Bundle.module.url(forResource: "Fixtures", withExtension: nil)!.appendingPathComponent("ppo/cartpole.json")
+    let url = Bundle.module.url(forResource: "Fixtures", withExtension: nil)!
+      .appendingPathComponent("ppo/cartpole.json")
     struct File: Decodable { let episodes: [Episode] }
     return try! JSONDecoder().decode(File.self, from: Data(contentsOf: url)).episodes
   }()
@@ -31,8 +32,10 @@ final class CartPoleTests: XCTestCase {
         let step = try env.step(action)
         let state = try XCTUnwrap(env.state)
         let worst = zip(state, episode.states[t]).map { abs($0 - $1) }.max()!
-        XCTAssertLessThanOrEqual(worst, 1e-6, "episode \(e) step \(t): state \(state) vs \(episode.states[t])")
-        XCTAssertEqual(step.observation.map(Double.init), episode.observations[t], "episode \(e) step \(t)")
+        XCTAssertLessThanOrEqual(
+          worst, 1e-6, "episode \(e) step \(t): state \(state) vs \(episode.states[t])")
+        XCTAssertEqual(
+          step.observation.map(Double.init), episode.observations[t], "episode \(e) step \(t)")
         XCTAssertEqual(step.reward, episode.rewards[t])
         XCTAssertEqual(step.terminated, episode.terminated[t], "episode \(e) step \(t)")
         XCTAssertEqual(step.truncated, episode.truncated[t], "episode \(e) step \(t)")
@@ -42,7 +45,8 @@ final class CartPoleTests: XCTestCase {
   }
 
   func testSeededResetsRepeatAndStayInRange() {
-    var a = CartPole(), b = CartPole()
+    var a = CartPole()
+    var b = CartPole()
     let first = a.reset(seed: 7)
     XCTAssertEqual(first, b.reset(seed: 7))
     XCTAssertNotEqual(first, a.reset())
@@ -51,7 +55,9 @@ final class CartPoleTests: XCTestCase {
 
   func testBadActionsAndCallOrderAreClearErrors() {
     var env = CartPole()
-    XCTAssertThrowsError(try env.step(0)) { XCTAssertEqual("\($0)", "CartPole: call reset() before step()") }
+    XCTAssertThrowsError(try env.step(0)) {
+      XCTAssertEqual("\($0)", "CartPole: call reset() before step()")
+    }
     _ = env.reset(seed: 1)
     XCTAssertThrowsError(try env.step(2)) {
       XCTAssertEqual("\($0)", "CartPole: action 2 is not 0 (push left) or 1 (push right)")

@@ -17,17 +17,23 @@ final class PPOCartPoleCLITests: XCTestCase {
     let p = Process()
     p.executableURL = url
     p.arguments = args
-    let o = Pipe(), e = Pipe()
+    let o = Pipe()
+    let e = Pipe()
     p.standardOutput = o
     p.standardError = e
     try p.run()
-    let od = o.fileHandleForReading.readDataToEndOfFile(), ed = e.fileHandleForReading.readDataToEndOfFile()
+    let od = o.fileHandleForReading.readDataToEndOfFile()
+    let ed = e.fileHandleForReading.readDataToEndOfFile()
     p.waitUntilExit()
-    return (p.terminationStatus, String(decoding: od, as: UTF8.self), String(decoding: ed, as: UTF8.self))
+    return (
+      p.terminationStatus, String(decoding: od, as: UTF8.self), String(decoding: ed, as: UTF8.self)
+    )
   }
 
   func temporaryDirectory() throws -> String {
-    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("loom-ppo-\(UUID().uuidString)").path
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent(
+      "loom-ppo-\(UUID().uuidString)"
+    ).path
     addTeardownBlock { try? FileManager.default.removeItem(atPath: dir) }
     return dir
   }
@@ -36,7 +42,9 @@ final class PPOCartPoleCLITests: XCTestCase {
   func randomPolicyReturn() throws -> Double {
     var envs = VectorEnvironment(count: 4, seed: 11) { _ in CartPole() }
     let generator = Generator(seed: 11)
-    while envs.episodeReturns.count < 200 { _ = try envs.step((0..<4).map { _ in generator.nextInt(below: 2) }) }
+    while envs.episodeReturns.count < 200 {
+      _ = try envs.step((0..<4).map { _ in generator.nextInt(below: 2) })
+    }
     return envs.episodeReturns.reduce(0, +) / Double(envs.episodeReturns.count)
   }
 
@@ -45,18 +53,21 @@ final class PPOCartPoleCLITests: XCTestCase {
     XCTAssertEqual(random, 22, accuracy: 5, "random CartPole episodes last about 22 steps")
     let dir = try temporaryDirectory()
     let r = try Self.loom([
-      "train", "ppo", "--env", "cartpole", "--seed", "3", "--total-timesteps", "16384", "--num-envs", "8",
+      "train", "ppo", "--env", "cartpole", "--seed", "3", "--total-timesteps", "16384",
+      "--num-envs", "8",
       "--num-steps", "128", "--learning-rate", "0.001", "--no-anneal-lr", "--output-dir", dir,
     ])
     XCTAssertEqual(r.status, 0, r.err)
-    let lines = try String(contentsOfFile: dir + "/metrics.jsonl", encoding: .utf8).split(separator: "\n")
+    let lines = try String(contentsOfFile: dir + "/metrics.jsonl", encoding: .utf8).split(
+      separator: "\n")
     XCTAssertEqual(lines.count, 16)
     let records = try lines.map {
       try XCTUnwrap(JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])
     }
-    for key in ["episode_return_mean", "episodes", "global_step", "loss/policy_avg", "loss/value_avg",
-      "policy/entropy_avg", "policy/approxkl_avg", "policy/clipfrac_avg"]
-    {
+    for key in [
+      "episode_return_mean", "episodes", "global_step", "loss/policy_avg", "loss/value_avg",
+      "policy/entropy_avg", "policy/approxkl_avg", "policy/clipfrac_avg",
+    ] {
       XCTAssertNotNil(records.last?[key], key)
     }
     let returns = records.compactMap { $0["episode_return_mean"] as? Double }
@@ -68,7 +79,10 @@ final class PPOCartPoleCLITests: XCTestCase {
     let weights = try SafeTensorsFile(path: dir + "/model.safetensors")
     XCTAssertEqual(
       Set(weights.names),
-      Set(["actor", "critic"].flatMap { n in ["fc1", "fc2", "out"].flatMap { ["\(n).\($0).weight", "\(n).\($0).bias"] } }))
+      Set(
+        ["actor", "critic"].flatMap { n in
+          ["fc1", "fc2", "out"].flatMap { ["\(n).\($0).weight", "\(n).\($0).bias"] }
+        }))
     XCTAssertEqual(try weights.entry("actor.out.weight").shape, [2, 64])
     XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/reward_curve.png"))
     XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/ppo_config.json"))

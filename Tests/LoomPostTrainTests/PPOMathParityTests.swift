@@ -63,11 +63,14 @@ final class PPOMathParityTests: XCTestCase {
       let c = config(name)
       let targets = try PPOMath.rolloutTargets(
         logprobs: try tensor("rollout.logprobs"), refLogprobs: try tensor("rollout.ref_logprobs"),
-        values: try tensor("rollout.values"), scores: try tensor("rollout.scores"), sequenceLengths: lengths,
+        values: try tensor("rollout.values"), scores: try tensor("rollout.scores"),
+        sequenceLengths: lengths,
         config: c)
       for (key, value) in [
-        ("logprobs", targets.logprobs), ("ref_logprobs", targets.refLogprobs), ("values", targets.values),
-        ("kl", targets.kl), ("non_score_reward", targets.nonScoreReward), ("rewards", targets.rewards),
+        ("logprobs", targets.logprobs), ("ref_logprobs", targets.refLogprobs),
+        ("values", targets.values),
+        ("kl", targets.kl), ("non_score_reward", targets.nonScoreReward),
+        ("rewards", targets.rewards),
         ("advantages", targets.advantages), ("returns", targets.returns),
       ] {
         assertClose(value, try tensor("\(name).\(key)"), "\(name).\(key)")
@@ -88,8 +91,10 @@ final class PPOMathParityTests: XCTestCase {
       loss.backward()
       for (key, value) in [
         ("pg_loss", pg.loss), ("pg_clipfrac", pg.clipfrac), ("approxkl", pg.approxkl),
-        ("ratio_mean", pg.ratio.mean()), ("vf_loss", vf.loss), ("vf_clipfrac", vf.clipfrac), ("loss", loss),
-        ("grad_new_logprobs", try XCTUnwrap(newRaw.grad)), ("grad_vpred", try XCTUnwrap(vpredRaw.grad)),
+        ("ratio_mean", pg.ratio.mean()), ("vf_loss", vf.loss), ("vf_clipfrac", vf.clipfrac),
+        ("loss", loss),
+        ("grad_new_logprobs", try XCTUnwrap(newRaw.grad)),
+        ("grad_vpred", try XCTUnwrap(vpredRaw.grad)),
       ] {
         assertClose(value, try tensor("\(name).\(key)"), "\(name).\(key)")
       }
@@ -100,26 +105,34 @@ final class PPOMathParityTests: XCTestCase {
   }
 
   func testEntropyMatchesTrl() throws {
-    assertClose(PPOMath.entropy(logits: try tensor("rollout.logits")), try tensor("entropy"), "entropy")
+    assertClose(
+      PPOMath.entropy(logits: try tensor("rollout.logits")), try tensor("entropy"), "entropy")
   }
 
   func testMaskedStatisticsMatchTrl() throws {
-    let x = try tensor("stats.x"), mask = try tensor("stats.mask")
+    let x = try tensor("stats.x")
+    let mask = try tensor("stats.mask")
     assertClose(PPOMath.maskedMean(x, mask), try tensor("stats.masked_mean"), "masked_mean")
-    assertClose(PPOMath.maskedMean(x, mask, dim: 1), try tensor("stats.masked_mean_dim1"), "masked_mean axis 1")
+    assertClose(
+      PPOMath.maskedMean(x, mask, dim: 1), try tensor("stats.masked_mean_dim1"),
+      "masked_mean axis 1")
     assertClose(try PPOMath.maskedVar(x, mask), try tensor("stats.masked_var"), "masked_var")
     assertClose(
-      try PPOMath.maskedVar(x, mask, unbiased: false), try tensor("stats.masked_var_biased"), "masked_var biased")
-    assertClose(try PPOMath.maskedWhiten(x, mask), try tensor("stats.masked_whiten"), "masked_whiten")
+      try PPOMath.maskedVar(x, mask, unbiased: false), try tensor("stats.masked_var_biased"),
+      "masked_var biased")
     assertClose(
-      try PPOMath.maskedWhiten(x, mask, shiftMean: false), try tensor("stats.masked_whiten_noshift"),
+      try PPOMath.maskedWhiten(x, mask), try tensor("stats.masked_whiten"), "masked_whiten")
+    assertClose(
+      try PPOMath.maskedWhiten(x, mask, shiftMean: false),
+      try tensor("stats.masked_whiten_noshift"),
       "masked_whiten shift_mean=False")
   }
 
   func testEnvironmentGAEWithEpisodeEndsAndBootstrap() throws {
     let (advantages, returns) = PPOMath.advantagesAndReturns(
       rewards: try tensor("env.rewards"), values: try tensor("env.values"),
-      continues: try tensor("env.continues"), bootstrapValues: try tensor("env.bootstrap"), gamma: 0.99, lam: 0.95)
+      continues: try tensor("env.continues"), bootstrapValues: try tensor("env.bootstrap"),
+      gamma: 0.99, lam: 0.95)
     assertClose(advantages, try tensor("env.advantages"), "advantages")
     assertClose(returns, try tensor("env.returns"), "returns")
   }
@@ -139,7 +152,9 @@ final class PPOMathParityTests: XCTestCase {
     }
     var c = PPOConfig()
     c.cliprange = 0
-    XCTAssertThrowsError(try c.validate(naming: { "--" + $0.replacingOccurrences(of: "_", with: "-") })) { error in
+    XCTAssertThrowsError(
+      try c.validate(naming: { "--" + $0.replacingOccurrences(of: "_", with: "-") })
+    ) { error in
       XCTAssertEqual("\(error)", "--cliprange must be positive, got 0.0")
     }
   }

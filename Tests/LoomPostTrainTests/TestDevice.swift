@@ -5,7 +5,9 @@ import LoomCore
 /// emulated device (memory only its backend may touch), with the same assertions.
 enum TestDevice {
   static let device: Device = {
-    guard let name = ProcessInfo.processInfo.environment["LOOM_TEST_DEVICE"], !name.isEmpty else { return .cpu }
+    guard let name = ProcessInfo.processInfo.environment["LOOM_TEST_DEVICE"], !name.isEmpty else {
+      return .cpu
+    }
     do { return try Device(parsing: name) } catch { fatalError("LOOM_TEST_DEVICE: \(error)") }
   }()
 

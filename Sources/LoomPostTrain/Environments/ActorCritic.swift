@@ -12,7 +12,8 @@ public final class PolicyMLP: Module {
   public init(inputs: Int, hidden: Int, outputs: Int, outputGain: Double, generator: Generator) {
     func layer(_ i: Int, _ o: Int, _ gain: Double) -> Linear {
       Linear(
-        weight: Orthogonal.matrix(rows: o, cols: i, gain: gain, generator: generator).requiringGrad(),
+        weight: Orthogonal.matrix(rows: o, cols: i, gain: gain, generator: generator)
+          .requiringGrad(),
         bias: Tensor.zeros([o]).requiringGrad())
     }
     fc1 = layer(inputs, hidden, 2.0.squareRoot())
@@ -32,8 +33,10 @@ public final class ActorCritic: Module {
 
   public init(observationSize: Int, actionCount: Int, hidden: Int = 64, generator: Generator) {
     actor = PolicyMLP(
-      inputs: observationSize, hidden: hidden, outputs: actionCount, outputGain: 0.01, generator: generator)
-    critic = PolicyMLP(inputs: observationSize, hidden: hidden, outputs: 1, outputGain: 1, generator: generator)
+      inputs: observationSize, hidden: hidden, outputs: actionCount, outputGain: 0.01,
+      generator: generator)
+    critic = PolicyMLP(
+      inputs: observationSize, hidden: hidden, outputs: 1, outputGain: 1, generator: generator)
     super.init()
   }
 

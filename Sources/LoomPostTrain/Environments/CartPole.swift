@@ -70,7 +70,8 @@ public struct CartPole: Environment {
     thetaDot = thetaDot + tau * thetaacc
     state = [x, xDot, theta, thetaDot]
 
-    let terminated = x < -xThreshold || x > xThreshold || theta < -thetaThresholdRadians
+    let terminated =
+      x < -xThreshold || x > xThreshold || theta < -thetaThresholdRadians
       || theta > thetaThresholdRadians
     var reward = 1.0
     if terminated {
@@ -84,6 +85,7 @@ public struct CartPole: Environment {
     }
     elapsedSteps += 1
     return EnvironmentStep(
-      observation: observation, reward: reward, terminated: terminated, truncated: elapsedSteps >= maxEpisodeSteps)
+      observation: observation, reward: reward, terminated: terminated,
+      truncated: elapsedSteps >= maxEpisodeSteps)
   }
 }

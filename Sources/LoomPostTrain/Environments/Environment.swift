@@ -43,7 +43,8 @@ public enum Environments {
     switch name.lowercased() {
     case "cartpole", "cartpole-v1": return CartPole()
     default:
-      throw EnvironmentError("unknown environment '\(name)'; available: \(names.joined(separator: ", "))")
+      throw EnvironmentError(
+        "unknown environment '\(name)'; available: \(names.joined(separator: ", "))")
     }
   }
 }

@@ -41,8 +41,10 @@ public struct EnvironmentPPOArguments: Equatable, Sendable {
     try check(numEnvs >= 1, "num_envs", "must be at least 1, got \(numEnvs)")
     try check(numSteps >= 1, "num_steps", "must be at least 1, got \(numSteps)")
     try check(
-      batchSize % ppo.numMiniBatches == 0 && batchSize / ppo.numMiniBatches >= 2, "num_mini_batches",
-      "must divide num_envs · num_steps = \(batchSize) into mini-batches of at least 2, got \(ppo.numMiniBatches)")
+      batchSize % ppo.numMiniBatches == 0 && batchSize / ppo.numMiniBatches >= 2,
+      "num_mini_batches",
+      "must divide num_envs · num_steps = \(batchSize) into mini-batches of at least 2, got \(ppo.numMiniBatches)"
+    )
     try check(
       totalTimesteps >= batchSize, "total_timesteps",
       "must be at least one rollout (num_envs · num_steps = \(batchSize)), got \(totalTimesteps)")

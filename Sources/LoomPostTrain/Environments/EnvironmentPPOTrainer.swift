@@ -22,8 +22,10 @@ public struct EnvironmentPPOLog: Sendable {
   public var jsonFields: [String: Double?] {
     [
       "update": Double(update), "global_step": Double(globalStep), "episodes": Double(episodes),
-      "episode_return_mean": episodeReturnMean, "loss/policy_avg": policyLoss, "loss/value_avg": valueLoss,
-      "policy/entropy_avg": entropy, "policy/approxkl_avg": approxkl, "policy/clipfrac_avg": clipfrac,
+      "episode_return_mean": episodeReturnMean, "loss/policy_avg": policyLoss,
+      "loss/value_avg": valueLoss,
+      "policy/entropy_avg": entropy, "policy/approxkl_avg": approxkl,
+      "policy/clipfrac_avg": clipfrac,
       "learning_rate": learningRate, "elapsed_seconds": elapsedSeconds,
     ]
   }
@@ -64,7 +66,8 @@ public final class EnvironmentPPOTrainer<E: Environment> {
     let updates = args.totalTimesteps / args.batchSize
     var globalStep = 0
     for update in 1...updates {
-      let lr = args.annealLearningRate
+      let lr =
+        args.annealLearningRate
         ? args.learningRate * (1 - Double(update - 1) / Double(updates)) : args.learningRate
       for g in optimizer.paramGroups.indices { optimizer.paramGroups[g].lr = lr }
       let rollout = try collectRollout()
@@ -72,8 +75,10 @@ public final class EnvironmentPPOTrainer<E: Environment> {
       let stats = try optimize(rollout)
       let log = EnvironmentPPOLog(
         update: update, globalStep: globalStep, episodes: environments.episodeReturns.count,
-        episodeReturnMean: episodeReturnMean, policyLoss: stats.policyLoss, valueLoss: stats.valueLoss,
-        entropy: stats.entropy, approxkl: stats.approxkl, clipfrac: stats.clipfrac, learningRate: lr,
+        episodeReturnMean: episodeReturnMean, policyLoss: stats.policyLoss,
+        valueLoss: stats.valueLoss,
+        entropy: stats.entropy, approxkl: stats.approxkl, clipfrac: stats.clipfrac,
+        learningRate: lr,
         elapsedSeconds: Date().timeIntervalSince(start))
       try onUpdate(log)
       if let target = args.targetReturn, environments.episodeReturns.count >= 100,
@@ -111,7 +116,8 @@ public final class EnvironmentPPOTrainer<E: Environment> {
       var chosen = [Int](repeating: 0, count: n)
       for i in 0..<n {
         let k = i * steps + t
-        let row = Array(logits[(i * environments.actionCount)..<((i + 1) * environments.actionCount)])
+        let row = Array(
+          logits[(i * environments.actionCount)..<((i + 1) * environments.actionCount)])
         let (action, logprob) = sample(row)
         chosen[i] = action
         actions[k] = action
@@ -134,7 +140,8 @@ public final class EnvironmentPPOTrainer<E: Environment> {
     let bootstrap = noGrad { model.value(Tensor(environments.observations, shape: [n, obsSize])) }
     let (advantages, returns) = PPOMath.advantagesAndReturns(
       rewards: Tensor(rewards, shape: [n, steps]), values: Tensor(values, shape: [n, steps]),
-      continues: Tensor(continues, shape: [n, steps]), bootstrapValues: bootstrap, gamma: args.ppo.gamma,
+      continues: Tensor(continues, shape: [n, steps]), bootstrapValues: bootstrap,
+      gamma: args.ppo.gamma,
       lam: args.ppo.lam)
     let whitened = try PPOMath.maskedWhiten(advantages, Tensor.ones(advantages.shape))
     return Rollout(
@@ -159,17 +166,24 @@ public final class EnvironmentPPOTrainer<E: Environment> {
   }
 
   func optimize(_ rollout: Rollout) throws -> Statistics {
-    let batch = args.batchSize, miniBatch = args.batchSize / args.ppo.numMiniBatches
+    let batch = args.batchSize
+    let miniBatch = args.batchSize / args.ppo.numMiniBatches
     let obsSize = environments.observationSize
     let parameters = model.parameters()
     var sums: [Tensor] = []
     for _ in 0..<args.ppo.numPpoEpochs {
       var order = Array(0..<batch)
-      for i in stride(from: batch - 1, to: 0, by: -1) { order.swapAt(i, generator.nextInt(below: i + 1)) }
+      for i in stride(from: batch - 1, to: 0, by: -1) {
+        order.swapAt(i, generator.nextInt(below: i + 1))
+      }
       for start in stride(from: 0, to: batch, by: miniBatch) {
         let rows = order[start..<(start + miniBatch)]
-        var obs = [Float](), actions = [Int64](), oldLogprobs = [Float](), advantages = [Float]()
-        var returns = [Float](), oldValues = [Float]()
+        var obs = [Float]()
+        var actions = [Int64]()
+        var oldLogprobs = [Float]()
+        var advantages = [Float]()
+        var returns = [Float]()
+        var oldValues = [Float]()
         obs.reserveCapacity(miniBatch * obsSize)
         for r in rows {
           obs += rollout.observations[(r * obsSize)..<((r + 1) * obsSize)]
@@ -181,11 +195,14 @@ public final class EnvironmentPPOTrainer<E: Environment> {
         }
         let x = Tensor(obs, shape: [miniBatch, obsSize])
         let logits = model.actor(x)
-        let logprobs = logits.logSoftmax(dim: -1).gather(dim: 1, index: Tensor(actions, shape: [miniBatch, 1]))
-          .squeeze(-1)
+        let logprobs = logits.logSoftmax(dim: -1).gather(
+          dim: 1, index: Tensor(actions, shape: [miniBatch, 1])
+        )
+        .squeeze(-1)
         let entropy = PPOMath.entropy(logits: logits).mean()
         let pg = PPOMath.clippedPolicyLoss(
-          logprobs: logprobs, oldLogprobs: Tensor(oldLogprobs), advantages: Tensor(advantages), mask: nil,
+          logprobs: logprobs, oldLogprobs: Tensor(oldLogprobs), advantages: Tensor(advantages),
+          mask: nil,
           cliprange: args.ppo.cliprange)
         let vf = PPOMath.clippedValueLoss(
           values: model.value(x), oldValues: Tensor(oldValues), returns: Tensor(returns), mask: nil,
@@ -196,7 +213,9 @@ public final class EnvironmentPPOTrainer<E: Environment> {
         optimizer.step()
         optimizer.zeroGrad()
         let stats = noGrad {
-          Tensor.stack([pg.loss.detach(), vf.loss.detach(), entropy.detach(), pg.approxkl, pg.clipfrac])
+          Tensor.stack([
+            pg.loss.detach(), vf.loss.detach(), entropy.detach(), pg.approxkl, pg.clipfrac,
+          ])
         }
         sums.append(stats)
       }
@@ -204,6 +223,7 @@ public final class EnvironmentPPOTrainer<E: Environment> {
     // One host read per update.
     let mean = noGrad { Tensor.stack(sums).mean(dim: 0) }.toArray(Double.self)
     return Statistics(
-      policyLoss: mean[0], valueLoss: mean[1], entropy: mean[2], approxkl: mean[3], clipfrac: mean[4])
+      policyLoss: mean[0], valueLoss: mean[1], entropy: mean[2], approxkl: mean[3],
+      clipfrac: mean[4])
   }
 }

@@ -42,7 +42,8 @@ public struct VectorEnvironment<E: Environment> {
   /// Steps environment i with actions[i]; a finished episode is recorded and its environment reset.
   public mutating func step(_ actions: [Int]) throws -> VectorStep {
     guard actions.count == count else {
-      throw EnvironmentError("VectorEnvironment: \(actions.count) actions for \(count) environments")
+      throw EnvironmentError(
+        "VectorEnvironment: \(actions.count) actions for \(count) environments")
     }
     var result = VectorStep(
       rewards: Array(repeating: 0, count: count), terminated: Array(repeating: false, count: count),

@@ -14,16 +14,19 @@ extension PPOMath {
   ) -> (advantages: Tensor, returns: Tensor) {
     precondition(
       rewards.rank == 2 && rewards.shape == values.shape,
-      "PPOMath.advantagesAndReturns: rewards \(rewards.shape) and values \(values.shape) must both be [B, T]")
+      "PPOMath.advantagesAndReturns: rewards \(rewards.shape) and values \(values.shape) must both be [B, T]"
+    )
     return noGrad {
       let steps = rewards.shape[1]
-      let rewards = rewards.detach(), values = values.detach()
+      let rewards = rewards.detach()
+      let values = values.detach()
       let continues = continues?.to(values.dtype).detach()
       var lastGaeLam: Tensor? = nil
       var reversed: [Tensor] = []
       reversed.reserveCapacity(steps)
       for t in stride(from: steps - 1, through: 0, by: -1) {
-        var next: Tensor? = t < steps - 1 ? values.select(dim: 1, index: t + 1) : bootstrapValues?.detach()
+        var next: Tensor? =
+          t < steps - 1 ? values.select(dim: 1, index: t + 1) : bootstrapValues?.detach()
         var carried = lastGaeLam
         if let continues {
           let c = continues.select(dim: 1, index: t)

@@ -10,7 +10,9 @@ extension PPOMath {
 
   /// trl's `masked_var`: the masked mean of squared deviations from the masked mean, times n / (n − 1)
   /// when `unbiased` (n = Σmask). Throws when the mask is empty (trl's ValueError): a mini-batch too small.
-  public static func maskedVar(_ values: Tensor, _ mask: Tensor, unbiased: Bool = true) throws -> Tensor {
+  public static func maskedVar(_ values: Tensor, _ mask: Tensor, unbiased: Bool = true) throws
+    -> Tensor
+  {
     let mean = maskedMean(values, mask)
     let variance = maskedMean((values - mean).square(), mask)
     guard unbiased else { return variance }
@@ -26,7 +28,9 @@ extension PPOMath {
 
   /// trl's `masked_whiten`: (x − mean) · rsqrt(var + 1e-8) with masked statistics; `shiftMean: false`
   /// adds the mean back (only the scale changes).
-  public static func maskedWhiten(_ values: Tensor, _ mask: Tensor, shiftMean: Bool = true) throws -> Tensor {
+  public static func maskedWhiten(_ values: Tensor, _ mask: Tensor, shiftMean: Bool = true) throws
+    -> Tensor
+  {
     let mean = maskedMean(values, mask)
     let variance = try maskedVar(values, mask)
     let whitened = (values - mean) * (variance + 1e-8).rsqrt()

@@ -37,11 +37,20 @@ public struct PPOConfig: Codable, Equatable, Sendable {
   public init() {}
 
   enum CodingKeys: String, CodingKey {
-    case numMiniBatches = "num_mini_batches", totalEpisodes = "total_episodes"
-    case localRolloutForwardBatchSize = "local_rollout_forward_batch_size", responseLength = "response_length"
-    case stopTokenId = "stop_token_id", temperature, missingEosPenalty = "missing_eos_penalty"
-    case numPpoEpochs = "num_ppo_epochs", whitenRewards = "whiten_rewards", klCoef = "kl_coef"
-    case klEstimator = "kl_estimator", cliprange, vfCoef = "vf_coef", cliprangeValue = "cliprange_value"
+    case numMiniBatches = "num_mini_batches"
+    case totalEpisodes = "total_episodes"
+    case localRolloutForwardBatchSize = "local_rollout_forward_batch_size"
+    case responseLength = "response_length"
+    case stopTokenId = "stop_token_id"
+    case temperature
+    case missingEosPenalty = "missing_eos_penalty"
+    case numPpoEpochs = "num_ppo_epochs"
+    case whitenRewards = "whiten_rewards"
+    case klCoef = "kl_coef"
+    case klEstimator = "kl_estimator"
+    case cliprange
+    case vfCoef = "vf_coef"
+    case cliprangeValue = "cliprange_value"
     case gamma, lam
   }
 
@@ -63,6 +72,8 @@ public struct PPOConfig: Codable, Equatable, Sendable {
     try check(vfCoef >= 0, "vf_coef", "must be non-negative, got \(vfCoef)")
     try check(gamma >= 0 && gamma <= 1, "gamma", "must be in [0, 1], got \(gamma)")
     try check(lam >= 0 && lam <= 1, "lam", "must be in [0, 1], got \(lam)")
-    if let p = missingEosPenalty { try check(p > 0, "missing_eos_penalty", "must be positive, got \(p)") }
+    if let p = missingEosPenalty {
+      try check(p > 0, "missing_eos_penalty", "must be positive, got \(p)")
+    }
   }
 }

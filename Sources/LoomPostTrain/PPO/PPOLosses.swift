@@ -38,7 +38,10 @@ extension PPOMath {
     let pgLossMax = pgLosses.maximum(pgLosses2)
     let loss = mean(pgLossMax, mask)
     let (clipfrac, approxkl) = noGrad {
-      (mean((pgLosses2 > pgLosses).to(logprobs.dtype), mask), logprobsDiff.detach().square().mean() * 0.5)
+      (
+        mean((pgLosses2 > pgLosses).to(logprobs.dtype), mask),
+        logprobsDiff.detach().square().mean() * 0.5
+      )
     }
     return PPOPolicyLoss(loss: loss, clipfrac: clipfrac, approxkl: approxkl, ratio: ratio.detach())
   }
@@ -51,7 +54,8 @@ extension PPOMath {
       values.shape == oldValues.shape && values.shape == returns.shape,
       "PPOMath.clippedValueLoss: values \(values.shape), old values \(oldValues.shape) and returns "
         + "\(returns.shape) must have one shape")
-    let oldValues = oldValues.detach(), returns = returns.detach()
+    let oldValues = oldValues.detach()
+    let returns = returns.detach()
     let clipped = values.maximum(oldValues - cliprangeValue).minimum(oldValues + cliprangeValue)
     let losses1 = (values - returns).square()
     let losses2 = (clipped - returns).square()

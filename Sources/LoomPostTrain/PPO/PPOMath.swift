@@ -5,7 +5,7 @@
 //   maskedVar(x, mask, unbiased:)              trl `masked_var` (Bessel's correction n/(n-1); throws on an empty mask)
 //   maskedWhiten(x, mask, shiftMean:)          trl `masked_whiten` ((x - mean) * rsqrt(var + 1e-8))
 //   responseMasks(sequenceLengths:length:)     trl's `padding_mask` / `padding_mask_p1` as keep-masks
-//   klPenalizedRewards(...)                    trl's step 4: per-token −kl_coef·KL (k1 or k3), score at the end
+//   klEstimate(logprobs:refLogprobs:estimator:) trl's per-token KL (k1 or k3); ×(−kl_coef) is the non-score reward
 //   rolloutTargets(...)                        trl's steps 3–6: masking, rewards, optional reward whitening,
 //                                              GAE, returns, whitened and masked advantages
 //   advantagesAndReturns(rewards:values:...)   GAE's reverse loop over [B, T] (trl's when `continues` is nil;
@@ -15,7 +15,7 @@
 //   entropy(logits:)                           logsumexp − Σ softmax · logits over the last dim
 // The losses keep autograd (call `backward()` on `loss`); the statistics are detached.
 // `PPOConfig` holds trl's `PPOConfig` fields with its defaults. Language-model rollouts (value head, generation,
-// reward models) live in the LM PPO trainer; `PPOAgent` (Environments/) runs the same math on CartPole.
+// reward models) live in the LM PPO trainer; `EnvironmentPPOTrainer` (Environments/) runs the same math on CartPole.
 import LoomCore
 
 /// Errors from PPO's math and configuration, phrased for the user who set the sizes.

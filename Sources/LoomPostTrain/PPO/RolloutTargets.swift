@@ -46,12 +46,15 @@ extension PPOMath {
     }
     let shape = [sequenceLengths.count, length]
     return (
-      Tensor(response, shape: shape, device: device).to(dtype), Tensor(value, shape: shape, device: device).to(dtype)
+      Tensor(response, shape: shape, device: device).to(dtype),
+      Tensor(value, shape: shape, device: device).to(dtype)
     )
   }
 
   /// The per-token KL estimate between the policy and the reference from their log-probabilities.
-  public static func klEstimate(logprobs: Tensor, refLogprobs: Tensor, estimator: KLEstimator) -> Tensor {
+  public static func klEstimate(logprobs: Tensor, refLogprobs: Tensor, estimator: KLEstimator)
+    -> Tensor
+  {
     let logr = refLogprobs - logprobs
     switch estimator {
     case .k1: return -logr
@@ -77,32 +80,40 @@ extension PPOMath {
           + "(got \(sequenceLengths.count))")
     }
     if let bad = sequenceLengths.first(where: { $0 < -1 || $0 >= length }) {
-      throw PPOError("rolloutTargets: sequence length \(bad) is outside −1 ..< \(length) (the response length)")
+      throw PPOError(
+        "rolloutTargets: sequence length \(bad) is outside −1 ..< \(length) (the response length)")
     }
     return try noGrad {
       let (responseMask, valueMask) = responseMasks(
-        sequenceLengths: sequenceLengths, length: length, dtype: values.dtype, device: values.device)
-      let padding = responseMask == 0, paddingP1 = valueMask == 0
+        sequenceLengths: sequenceLengths, length: length, dtype: values.dtype, device: values.device
+      )
+      let padding = responseMask == 0
+      let paddingP1 = valueMask == 0
       let logprobs = logprobs.detach().maskedFill(padding, value: invalidLogprob)
       let refLogprobs = refLogprobs.detach().maskedFill(padding, value: invalidLogprob)
       let values = values.detach().maskedFill(paddingP1, value: 0)
 
-      let kl = klEstimate(logprobs: logprobs, refLogprobs: refLogprobs, estimator: config.klEstimator)
+      let kl = klEstimate(
+        logprobs: logprobs, refLogprobs: refLogprobs, estimator: config.klEstimator)
       let nonScoreReward = kl * -config.klCoef
       // The score goes one past the last token when there is room (trl's `actual_end`), else on the last one.
       var end = [Float](repeating: 0, count: batch * length)
-      for (b, last) in sequenceLengths.enumerated() { end[b * length + (last + 1 < length ? last + 1 : last)] = 1 }
+      for (b, last) in sequenceLengths.enumerated() {
+        end[b * length + (last + 1 < length ? last + 1 : last)] = 1
+      }
       let endMask = Tensor(end, shape: [batch, length], device: values.device).to(values.dtype)
       var rewards = nonScoreReward + endMask * scores.detach().unsqueeze(1)
       if config.whitenRewards {
-        rewards = try maskedWhiten(rewards, valueMask, shiftMean: false).maskedFill(paddingP1, value: 0)
+        rewards = try maskedWhiten(rewards, valueMask, shiftMean: false).maskedFill(
+          paddingP1, value: 0)
       }
 
       let (rawAdvantages, returns) = advantagesAndReturns(
         rewards: rewards, values: values, gamma: config.gamma, lam: config.lam)
       let advantages = try maskedWhiten(rawAdvantages, responseMask).maskedFill(padding, value: 0)
       return PPORolloutTargets(
-        logprobs: logprobs, refLogprobs: refLogprobs, values: values, kl: kl, nonScoreReward: nonScoreReward,
+        logprobs: logprobs, refLogprobs: refLogprobs, values: values, kl: kl,
+        nonScoreReward: nonScoreReward,
         rewards: rewards, advantages: advantages, returns: returns, responseMask: responseMask,
         valueMask: valueMask)
     }

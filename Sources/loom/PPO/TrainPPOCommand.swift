@@ -10,7 +10,8 @@ struct TrainPPOCommand: ParsableCommand {
     commandName: "ppo",
     abstract: "Train with PPO (trl's losses): a causal LM (--model, --reward-model|--reward, --prompts) or --env cartpole.")
 
-  @Option(help: "Environment to train on: \(Environments.names.joined(separator: ", ")).") var env: String?
+  @Option(help: "Environment to train on: \(Environments.names.joined(separator: ", ")).") var env:
+    String?
   @OptionGroup var environment: EnvironmentPPOFlags
   @OptionGroup var lm: PPOLanguageModelFlags
   @OptionGroup var ppo: PPOFlags
