@@ -95,7 +95,7 @@ final class PPOCartPoleCLITests: XCTestCase {
       (["--env", "cartpole", "--kl-coef", "0.1"], "--kl-coef does not apply to --env cartpole"),
       (["--env", "cartpole", "--num-mini-batches", "3"], "--num-mini-batches must divide"),
       (["--env", "cartpole", "--cliprange", "-1"], "--cliprange must be positive, got -1.0"),
-      ([String](), "loom train ppo needs --env"),
+      ([String](), "loom train ppo needs --model DIR (a causal LM to train) or --env (cartpole)"),
     ] {
       let r = try Self.loom(["train", "ppo"] + args + ["--output-dir", dir])
       XCTAssertNotEqual(r.status, 0, "\(args)")
