@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import LoomAdapt
 import LoomCore
 import LoomDatasets
 import LoomGenerate
@@ -94,21 +95,30 @@ struct TrainClassifyCommand: ParsableCommand {
     let module = try EncoderLoading.load(.sequenceClassification, from: modelDir, edits: labels.configEdits)
     guard let model = module as? any EncoderModel else { throw LoomError("\(modelDir): not an encoder") }
     _ = model.to(device: device)
-    let peft = try PeftTraining.apply(adapter, to: model, task: .sequenceClassification, base: modelDir)
     let tok = try EncoderLoading.tokenizer(tokenizer, model: modelDir, modelVocabSize: EncoderLoading.vocabSize(model))
-    let maxLength = try EncoderLoading.maxLength(maxSeqLength, tokenizer: tok, model: model)
+    let prompted = try PromptTuningClassifyRun.wrap(
+      adapter, base: model, baseDirectory: modelDir, tokenizer: tokenizer ?? modelDir,
+      encode: { try tok.encode($0).ids.map(Int.init) })
+    let peft =
+      prompted != nil
+      ? nil : try PeftTraining.apply(adapter, to: model, task: .sequenceClassification, base: modelDir)
+    // What trains: the prompt-tuned wrapper, else the (LoRA-wrapped) model itself.
+    let trained: any EncoderModel = prompted ?? model
+    // The virtual tokens take positions too.
+    let maxLength = try EncoderLoading.maxLength(maxSeqLength, tokenizer: tok, model: trained)
     let types = EncoderLoading.takesTokenTypes(model)
     let trainSet = try Self.encode(train, labels: trainLabels, tokenizer: tok, maxLength: maxLength, tokenTypes: types, name: "--data")
     let evalSet = try eval.map { try Self.encode($0, labels: evalLabels!, tokenizer: tok, maxLength: maxLength, tokenTypes: types, name: "validation") }
     let trainer = EncoderFineTuning.trainer(
-      model, tokenizer: tok, args: &args, train: trainSet, eval: evalSet,
-      metrics: { Self.metrics($0, problem: labels.problem) }, peft: peft)
+      trained, tokenizer: tok, args: &args, train: trainSet, eval: evalSet,
+      metrics: { Self.metrics($0, problem: labels.problem) }, peft: peft, prompt: prompted)
     print(
       "loom train classify: \(type(of: model)) from \(modelDir), \(model.parameterCount()) parameters; \(labels.problem.rawValue), labels \(labels.names.joined(separator: ", "))"
     )
     print("data: \(trainSet.count) training and \(evalSet?.count ?? 0) evaluation examples, max length \(maxLength)")
     try EncoderFineTuning.trainAndSave(
-      trainer, model, tokenizer: tok, peft: peft, labelsConfig: config.merging(labels.configEdits) { $1 })
+      trainer, model, tokenizer: tok, peft: peft, labelsConfig: config.merging(labels.configEdits) { $1 },
+      prompt: prompted)
     if let test, let testLabels {
       let testSet = try Self.encode(test, labels: testLabels, tokenizer: tok, maxLength: maxLength, tokenTypes: types, name: "--test-data")
       let metrics = try trainer.predict(testSet).metrics
