@@ -52,7 +52,7 @@ public final class BertEmbeddings: Module {
     }
     // HF's padding_idx: no gradient into the padding row (RoBERTa's position table too).
     let words = word_embeddings(ids.to(device: device))
-    var x: Tensor
+    let x: Tensor
     if let pad = robertaPaddingIdx {
       x = PaddingRow.stopGradient(words + position_embeddings(positions), ids: idValues, paddingIdx: pad)
     } else {

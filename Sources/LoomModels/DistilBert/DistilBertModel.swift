@@ -28,8 +28,8 @@ public final class DistilBertEmbeddings: Module {
     }
     let s = ids.shape[1]
     let idValues =
-      inputs.inputsEmbeds == nil
-      ? try EncoderInputCheck.ids(ids, name: "input_ids", below: config.vocabSize, field: "vocab_size", model: model) : []
+      try inputs.inputsEmbeds == nil
+      ? EncoderInputCheck.ids(ids, name: "input_ids", below: config.vocabSize, field: "vocab_size", model: model) : []
     if inputs.tokenTypeIds != nil {
       throw LoomError("\(model): DistilBERT has no token types; drop token_type_ids from the inputs")
     }
