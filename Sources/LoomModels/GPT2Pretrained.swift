@@ -72,7 +72,10 @@ public final class GPT2ForSequenceClassification: Module, EncoderModel {
     if inputs.tokenTypeIds != nil {
       throw LoomError("\(name): Loom's GPT-2 takes no token_type_ids; drop them from the inputs")
     }
-    let hidden = transformer(ids, attentionMask: inputs.attentionMask)
+    // HF's forward counts positions 0..<T whatever the mask (Loom's ids path derives them from
+    // the mask, as generation does), so run from the looked-up embeddings.
+    let words = transformer.wte(ids.to(device: transformer.wte.weight.device))
+    let hidden = transformer(inputsEmbeds: words, attentionMask: inputs.attentionMask)
     let (b, t, c) = (hidden.shape[0], hidden.shape[1], hidden.shape[2])
     let rows = try Self.lastNonPadIndices(ids, padTokenId: config.padTokenId)
     let index = Tensor(rows.enumerated().map { Int64($0.offset * t + $0.element) }, shape: [b], device: hidden.device)
