@@ -69,12 +69,16 @@ public final class GPT2ForSequenceClassification: Module, EncoderModel {
       throw LoomError(
         "\(name): sequence of \(ids.shape[1]) tokens is longer than n_positions = \(config.nPositions); truncate the input (max_length)")
     }
-    if inputs.tokenTypeIds != nil {
-      throw LoomError("\(name): Loom's GPT-2 takes no token_type_ids; drop them from the inputs")
-    }
+    try EncoderInputCheck.shape(inputs.tokenTypeIds, "token_type_ids", like: ids, model: name)
     // HF's forward counts positions 0..<T whatever the mask (Loom's ids path derives them from
     // the mask, as generation does), so run from the looked-up embeddings.
-    let words = transformer.wte(ids.to(device: transformer.wte.weight.device))
+    let device = transformer.wte.weight.device
+    var words = transformer.wte(ids.to(device: device))
+    // HF's GPT-2 embeds token_type_ids with the word table (its tokenizer returns none).
+    if let tt = inputs.tokenTypeIds {
+      _ = try EncoderInputCheck.ids(tt, name: "token_type_ids", below: config.vocabSize, field: "vocab_size", model: name)
+      words = words + transformer.wte(tt.to(.int64).to(device: device))
+    }
     let hidden = transformer(inputsEmbeds: words, attentionMask: inputs.attentionMask)
     let (b, t, c) = (hidden.shape[0], hidden.shape[1], hidden.shape[2])
     let rows = try Self.lastNonPadIndices(ids, padTokenId: config.padTokenId)
