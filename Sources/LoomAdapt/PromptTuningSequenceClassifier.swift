@@ -21,7 +21,8 @@ public final class PromptTuningSequenceClassifier: Module, EncoderModel {
     base: Module & EncoderModel & InputEmbeddingsModel, config: PromptTuningConfig,
     tokenize: ((String) throws -> [Int])? = nil, generator: Generator = .global
   ) throws {
-    var resolved = try PromptTuningCausalLM.resolve(config, for: base, task: .sequenceClassification)
+    var resolved = try PromptTuningCausalLM.resolve(
+      config, for: base, task: .sequenceClassification)
     // PeftModelForSequenceClassification appends its head names to modules_to_save.
     var saved = resolved.modulesToSave ?? []
     for head in Self.headNames where !saved.contains(head) { saved.append(head) }
@@ -82,7 +83,9 @@ public final class PromptTuningSequenceClassifier: Module, EncoderModel {
       )
     }
     let (b, n) = (ids.shape[0], numVirtualTokens)
-    for (name, t) in [("attention_mask", inputs.attentionMask), ("token_type_ids", inputs.tokenTypeIds)] {
+    for (name, t) in [
+      ("attention_mask", inputs.attentionMask), ("token_type_ids", inputs.tokenTypeIds),
+    ] {
       if let t, t.shape != ids.shape {
         throw PromptTuningError("\(name) has shape \(t.shape), input_ids has \(ids.shape)")
       }

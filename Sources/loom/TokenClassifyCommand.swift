@@ -11,9 +11,11 @@ import LoomTokenizers
 /// adjacent tokens (B-X starts a group, I-X continues one). Tokens tagged "O" are left out.
 struct TokenClassifyCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
-    commandName: "token-classify", abstract: "Tag the tokens of a text with a token-classification model (NER).")
+    commandName: "token-classify",
+    abstract: "Tag the tokens of a text with a token-classification model (NER).")
 
-  @Option(help: "Model directory (a token classifier, e.g. from loom train token-classify).") var model: String
+  @Option(help: "Model directory (a token classifier, e.g. from loom train token-classify).")
+  var model: String
   @Option(help: InferenceAdapter.help) var adapter: String?
   @Option(help: "Text to tag.") var text: String
   @Option(help: "none (one entry per token) or simple (adjacent tokens of one entity grouped).")
@@ -21,9 +23,12 @@ struct TokenClassifyCommand: ParsableCommand {
   @Option(help: "Device to run on: cpu or emulated.") var device = "cpu"
 
   func validate() throws {
-    if text.trimmingCharacters(in: .whitespaces).isEmpty { throw ValidationError("--text must not be empty") }
+    if text.trimmingCharacters(in: .whitespaces).isEmpty {
+      throw ValidationError("--text must not be empty")
+    }
     guard ["none", "simple"].contains(aggregationStrategy) else {
-      throw ValidationError("--aggregation-strategy must be none or simple, got '\(aggregationStrategy)'")
+      throw ValidationError(
+        "--aggregation-strategy must be none or simple, got '\(aggregationStrategy)'")
     }
     do { _ = try Device(parsing: device) } catch { throw ValidationError("--device: \(error)") }
   }
@@ -31,14 +36,18 @@ struct TokenClassifyCommand: ParsableCommand {
   func run() throws {
     Device.default = try Device(parsing: device)
     let parts =
-      try adapter.map { try InferenceAdapter.classifierParts(.tokenClassification, model: model, adapter: $0) }
+      try adapter.map {
+        try InferenceAdapter.classifierParts(.tokenClassification, model: model, adapter: $0)
+      }
       ?? EncoderPipelineParts.load(.tokenClassification, directory: model)
     _ = parts.model.to(device: Device.default)
     let tokens = try TokenTagger(parts: parts).tag(text)
     // As HF: "O" tokens separate groups, then entries tagged "O" are dropped.
     let rows =
       aggregationStrategy == "simple"
-      ? TokenTagger.group(tokens, tokenizer: parts.tokenizer).filter { $0["entity_group"] as? String != "O" }
+      ? TokenTagger.group(tokens, tokenizer: parts.tokenizer).filter {
+        $0["entity_group"] as? String != "O"
+      }
       : tokens.filter { $0.entity != "O" }.map(\.json)
     for row in rows {
       let d = try JSONSerialization.data(withJSONObject: row, options: [.sortedKeys])
@@ -81,7 +90,8 @@ struct TokenTagger {
       out.append(
         Token(
           entity: names[best - i * k], score: Double(row[best]), index: i, id: id,
-          word: parts.tokenizer.idToToken(id) ?? "", start: enc.offsets[i].lowerBound, end: enc.offsets[i].upperBound))
+          word: parts.tokenizer.idToToken(id) ?? "", start: enc.offsets[i].lowerBound,
+          end: enc.offsets[i].upperBound))
     }
     return out
   }
@@ -96,7 +106,9 @@ struct TokenTagger {
     }
     var groups: [[Token]] = []
     for t in tokens {
-      if let last = groups.last?.last, split(t.entity).tag == split(last.entity).tag, split(t.entity).bi != "B" {
+      if let last = groups.last?.last, split(t.entity).tag == split(last.entity).tag,
+        split(t.entity).bi != "B"
+      {
         groups[groups.count - 1].append(t)
       } else {
         groups.append([t])
@@ -104,7 +116,8 @@ struct TokenTagger {
     }
     return groups.map { g in
       [
-        "entity_group": split(g[0].entity).tag, "score": g.map(\.score).reduce(0, +) / Double(g.count),
+        "entity_group": split(g[0].entity).tag,
+        "score": g.map(\.score).reduce(0, +) / Double(g.count),
         "word": tokenizer.decode(g.map(\.id)), "start": g[0].start, "end": g[g.count - 1].end,
       ]
     }

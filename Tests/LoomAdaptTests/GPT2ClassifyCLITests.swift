@@ -13,18 +13,24 @@ extension PeftTrainCLITests {
     try FileManager.default.copyItem(atPath: PromptTuningParityTests.baseDir, toPath: base)
     var config = try json(base + "/config.json")
     config["pad_token_id"] = nil
-    try JSONSerialization.data(withJSONObject: config).write(to: URL(fileURLWithPath: base + "/config.json"))
+    try JSONSerialization.data(withJSONObject: config).write(
+      to: URL(fileURLWithPath: base + "/config.json"))
     var args = classifyArgs(dir + "/gpt2-lora", ["--max-steps", "3", "--save-strategy", "no"])
     args[args.firstIndex(of: "--model")! + 1] = base
     let r = try loom(args)
     XCTAssertEqual(r.status, 0, r.err)
-    XCTAssertTrue(r.err.contains("has no pad_token_id: batches pad with token 0 (eos_token_id)"), r.err)
+    XCTAssertTrue(
+      r.err.contains("has no pad_token_id: batches pad with token 0 (eos_token_id)"), r.err)
     XCTAssertTrue(r.out.contains("GPT2ForSequenceClassification"), r.out)
     let tensors = try checkAdapter(
       dir + "/gpt2-lora", stdout: r.out, task: "SEQ_CLS", base: base,
-      keys: ["base_model.model.transformer.h.0.attn.c_attn.lora_A.weight", "base_model.model.score.weight"])
+      keys: [
+        "base_model.model.transformer.h.0.attn.c_attn.lora_A.weight",
+        "base_model.model.score.weight",
+      ])
     XCTAssertEqual(tensors["base_model.model.score.weight"]?.shape, [2, 16], "two labels, no bias")
-    XCTAssertEqual(try json(dir + "/gpt2-lora/adapter_config.json")["fan_in_fan_out"] as? Bool, true)
+    XCTAssertEqual(
+      try json(dir + "/gpt2-lora/adapter_config.json")["fan_in_fan_out"] as? Bool, true)
     XCTAssertEqual(try json(dir + "/gpt2-lora/config.json")["pad_token_id"] as? Int, 0)
     let text = ["--text", "the story was great", "--all-labels"]
     let c = try loom(["classify", "--model", base, "--adapter", dir + "/gpt2-lora"] + text)

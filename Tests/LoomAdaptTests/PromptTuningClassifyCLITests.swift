@@ -27,18 +27,21 @@ extension PeftTrainCLITests {
     XCTAssertEqual(config["modules_to_save"] as? [String], ["classifier", "score"])
     XCTAssertEqual(config["base_model_name_or_path"] as? String, Self.roberta)
     XCTAssertFalse(FileManager.default.fileExists(atPath: out + "/model.safetensors"))
-    XCTAssertNotNil(try json(out + "/config.json")["id2label"], "the labels travel with the adapter")
+    XCTAssertNotNil(
+      try json(out + "/config.json")["id2label"], "the labels travel with the adapter")
     let tensors = try SafeTensors.load(out + "/adapter_model.safetensors")
     XCTAssertEqual(
       Set(tensors.keys),
       [
-        "prompt_embeddings", "base_model.classifier.dense.weight", "base_model.classifier.dense.bias",
+        "prompt_embeddings", "base_model.classifier.dense.weight",
+        "base_model.classifier.dense.bias",
         "base_model.classifier.out_proj.weight", "base_model.classifier.out_proj.bias",
       ])
     XCTAssertEqual(tensors["prompt_embeddings"]?.shape, [4, 32])
     XCTAssertEqual(tensors["base_model.classifier.out_proj.weight"]?.shape, [2, 32], "two labels")
     let counts = try XCTUnwrap(trainableLine(r.out), r.out)
-    XCTAssertEqual(counts.0, tensors.values.reduce(0) { $0 + $1.count }, "trainable = the adapter's tensors")
+    XCTAssertEqual(
+      counts.0, tensors.values.reduce(0) { $0 + $1.count }, "trainable = the adapter's tensors")
     // The trunk stays as the base had it; the prompt moved away from the text's embeddings.
     let base = try SafeTensors.load(Self.roberta + "/model.safetensors")
     let checkpoint = try SafeTensors.load(out + "/checkpoint-2/model.safetensors")
@@ -49,10 +52,12 @@ extension PeftTrainCLITests {
       XCTAssertEqual(c.floats, t.floats, "\(key) changed: the base must stay frozen")
     }
     XCTAssertGreaterThan(shared, 20)
-    XCTAssertTrue(FileManager.default.fileExists(atPath: out + "/checkpoint-2/adapter_model.safetensors"))
+    XCTAssertTrue(
+      FileManager.default.fileExists(atPath: out + "/checkpoint-2/adapter_model.safetensors"))
 
     let c = try loom([
-      "classify", "--model", Self.roberta, "--adapter", out, "--text", "a wonderful, moving film", "--all-labels",
+      "classify", "--model", Self.roberta, "--adapter", out, "--text", "a wonderful, moving film",
+      "--all-labels",
     ])
     XCTAssertEqual(c.status, 0, c.err)
     let rows = c.out.split(separator: "\n").map {
@@ -67,7 +72,8 @@ extension PeftTrainCLITests {
 
     // Commands prompt tuning does not serve say so before training.
     let tag = try loom([
-      "train", "token-classify", "--model", Self.roberta, "--data", Self.encoderCLI + "/ner.jsonl", "--max-steps", "1",
+      "train", "token-classify", "--model", Self.roberta, "--data", Self.encoderCLI + "/ner.jsonl",
+      "--max-steps", "1",
       "--prompt-tuning-virtual-tokens", "4", "--output-dir", dir + "/pt-tag",
     ])
     XCTAssertNotEqual(tag.status, 0)

@@ -28,7 +28,8 @@ final class PromptTuningMoreParityTests: XCTestCase {
   }
 
   func classifier(_ name: String, trainable: Bool = true) throws -> PromptTuningSequenceClassifier {
-    let base = try ModelRegistry.loadModel(.sequenceClassification, from: "\(Self.root)/\(name)/base")
+    let base = try ModelRegistry.loadModel(
+      .sequenceClassification, from: "\(Self.root)/\(name)/base")
     let encoder = try XCTUnwrap(base as? any Module & EncoderModel & InputEmbeddingsModel)
     return try PromptTuningSequenceClassifier.fromPretrained(
       base: encoder, adapterDirectory: "\(Self.root)/\(name)/adapter", isTrainable: trainable)
@@ -58,7 +59,8 @@ final class PromptTuningMoreParityTests: XCTestCase {
       // PEFT's ModulesToSaveWrapper names: classifier.modules_to_save.default.weight
       let parts = path.split(separator: ".")
       let pyName =
-        "grad.base_model." + parts[0] + ".modules_to_save.default." + parts.dropFirst().joined(separator: ".")
+        "grad.base_model." + parts[0] + ".modules_to_save.default."
+        + parts.dropFirst().joined(separator: ".")
       assertClose(try XCTUnwrap(t.grad), try e.tensor(pyName), 1e-5, "\(name) \(path) gradient")
     }
     for (n, p) in m.namedParameters() where !m.trainableParameters.contains(where: { $0 === p }) {
@@ -77,7 +79,8 @@ final class PromptTuningMoreParityTests: XCTestCase {
     for (a, b) in zip(losses, try e.tensor("adamw.losses").toArray(Double.self)) {
       XCTAssertEqual(a, b, accuracy: 1e-5, "\(name) AdamW losses")
     }
-    assertClose(m.prompt.embedding.weight, try e.tensor("adamw.prompt"), 1e-5, "\(name) prompt after AdamW")
+    assertClose(
+      m.prompt.embedding.weight, try e.tensor("adamw.prompt"), 1e-5, "\(name) prompt after AdamW")
   }
 
   func testBertClassifierMatchesPEFT() throws {
@@ -97,7 +100,9 @@ final class PromptTuningMoreParityTests: XCTestCase {
     // PEFT's modules_to_save matches path endings: "pre_classifier" ends with "classifier".
     try checkClassifier(
       "distilbert",
-      heads: ["pre_classifier.weight", "pre_classifier.bias", "classifier.weight", "classifier.bias"])
+      heads: [
+        "pre_classifier.weight", "pre_classifier.bias", "classifier.weight", "classifier.bias",
+      ])
   }
 
   func causal(_ name: String) throws -> PromptTuningCausalLM {
@@ -136,7 +141,8 @@ final class PromptTuningMoreParityTests: XCTestCase {
     for (a, b) in zip(losses, try e.tensor("adamw.losses").toArray(Double.self)) {
       XCTAssertEqual(a, b, accuracy: 1e-5, "\(name) AdamW losses")
     }
-    assertClose(m.prompt.embedding.weight, try e.tensor("adamw.prompt"), 1e-5, "\(name) prompt after AdamW")
+    assertClose(
+      m.prompt.embedding.weight, try e.tensor("adamw.prompt"), 1e-5, "\(name) prompt after AdamW")
   }
 
   func testLlamaCausalLMMatchesPEFT() throws { try checkCausal("llama") }
@@ -162,7 +168,8 @@ final class PromptTuningMoreParityTests: XCTestCase {
         contentsOfFile: "\(Self.root)/\(name)/adapter/adapter_config.json", encoding: .utf8)
       XCTAssertEqual(
         try String(contentsOfFile: dir + "/adapter_config.json", encoding: .utf8), peftText, name)
-      let theirs = try SafeTensorsFile(path: "\(Self.root)/\(name)/adapter/adapter_model.safetensors")
+      let theirs = try SafeTensorsFile(
+        path: "\(Self.root)/\(name)/adapter/adapter_model.safetensors")
       let ours = try SafeTensorsFile(path: dir + "/adapter_model.safetensors")
       XCTAssertEqual(ours.names.sorted(), theirs.names.sorted(), name)
       for key in theirs.names {
@@ -178,17 +185,21 @@ final class PromptTuningMoreParityTests: XCTestCase {
       back.eval()
       let a = noGrad { try? m.forward(inputs).logits }
       let b = noGrad { try? back.forward(inputs).logits }
-      XCTAssertEqual(try XCTUnwrap(a).toArray(Float.self), try XCTUnwrap(b).toArray(Float.self), name)
+      XCTAssertEqual(
+        try XCTUnwrap(a).toArray(Float.self), try XCTUnwrap(b).toArray(Float.self), name)
     }
   }
 
   func testBadClassifierInputsAndAdaptersAreClearErrors() throws {
     let m = try classifier("bert")
-    XCTAssertThrowsError(try m.forward(EncoderInputs(inputIds: Tensor([Int64(3), 99], shape: [1, 2])))) {
+    XCTAssertThrowsError(
+      try m.forward(EncoderInputs(inputIds: Tensor([Int64(3), 99], shape: [1, 2])))
+    ) {
       XCTAssertTrue("\($0)".contains("outside the base model's vocabulary of 40"), "\($0)")
     }
     // A BERT adapter on a RoBERTa base: the head's tensors do not fit.
-    let roberta = try ModelRegistry.loadModel(.sequenceClassification, from: "\(Self.root)/roberta/base")
+    let roberta = try ModelRegistry.loadModel(
+      .sequenceClassification, from: "\(Self.root)/roberta/base")
     XCTAssertThrowsError(
       try PromptTuningSequenceClassifier.fromPretrained(
         base: try XCTUnwrap(roberta as? any Module & EncoderModel & InputEmbeddingsModel),
@@ -207,12 +218,14 @@ final class PromptTuningMoreParityTests: XCTestCase {
   /// (BERT and DistilBERT; RoBERTa's positions differ with padding, as in HF).
   func testEncoderInputsEmbedsEqualIdsWithoutPadding() throws {
     for name in ["bert", "distilbert", "roberta"] {
-      let base = try ModelRegistry.loadModel(.sequenceClassification, from: "\(Self.root)/\(name)/base")
+      let base = try ModelRegistry.loadModel(
+        .sequenceClassification, from: "\(Self.root)/\(name)/base")
       let encoder = try XCTUnwrap(base as? any Module & EncoderModel & InputEmbeddingsModel)
       encoder.eval()
       let ids = Tensor([Int64(5), 9, 17, 30, 4], shape: [1, 5])
       let byIds = try encoder.forward(EncoderInputs(inputIds: ids)).logits!
-      let byEmbeds = try encoder.forward(EncoderInputs(inputsEmbeds: encoder.inputEmbeddings(ids))).logits!
+      let byEmbeds = try encoder.forward(EncoderInputs(inputsEmbeds: encoder.inputEmbeddings(ids)))
+        .logits!
       assertClose(byEmbeds, byIds, 1e-6, name)
     }
   }

@@ -7,16 +7,21 @@ extension PeftTrainCLITests {
   func testTokenClassifyTagsWithALoRAAdapter() throws {
     let out = dir + "/ner-lora"
     let t = try loom([
-      "train", "token-classify", "--model", Self.roberta, "--data", Self.encoderCLI + "/ner.jsonl", "--max-steps", "120",
-      "--batch-size", "8", "--learning-rate", "5e-2", "--eval-strategy", "no", "--save-strategy", "no", "--lora-r", "4",
+      "train", "token-classify", "--model", Self.roberta, "--data", Self.encoderCLI + "/ner.jsonl",
+      "--max-steps", "120",
+      "--batch-size", "8", "--learning-rate", "5e-2", "--eval-strategy", "no", "--save-strategy",
+      "no", "--lora-r", "4",
       "--output-dir", out,
     ])
     XCTAssertEqual(t.status, 0, t.err)
     let text = "john lives in paris ."
     func rows(_ extra: [String]) throws -> [[String: Any]] {
-      let r = try loom(["token-classify", "--model", Self.roberta, "--adapter", out, "--text", text] + extra)
+      let r = try loom(
+        ["token-classify", "--model", Self.roberta, "--adapter", out, "--text", text] + extra)
       XCTAssertEqual(r.status, 0, r.err)
-      return r.out.split(separator: "\n").map { try! JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
+      return r.out.split(separator: "\n").map {
+        try! JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any]
+      }
     }
     let tokens = try rows([])
     XCTAssertFalse(tokens.isEmpty, "the trained adapter tags something")
@@ -31,7 +36,8 @@ extension PeftTrainCLITests {
       XCTAssertTrue(0 <= start && start <= end && end <= scalars.count, "\(row)")
     }
     // The tiny character-level model's tags are not yet right; the pipeline's bookkeeping is checked.
-    XCTAssertEqual(Set(tokens.map { $0["index"] as! Int }).count, tokens.count, "one entry per token")
+    XCTAssertEqual(
+      Set(tokens.map { $0["index"] as! Int }).count, tokens.count, "one entry per token")
     let groups = try rows(["--aggregation-strategy", "simple"])
     XCTAssertFalse(groups.isEmpty)
     for g in groups {
@@ -41,7 +47,9 @@ extension PeftTrainCLITests {
       XCTAssertEqual((g["word"] as? String)?.trimmingCharacters(in: .whitespaces), span, "\(g)")
     }
     XCTAssertLessThanOrEqual(groups.count, tokens.count)
-    let bad = try loom(["token-classify", "--model", Self.roberta, "--text", text, "--aggregation-strategy", "max"])
+    let bad = try loom([
+      "token-classify", "--model", Self.roberta, "--text", text, "--aggregation-strategy", "max",
+    ])
     XCTAssertNotEqual(bad.status, 0)
     XCTAssertTrue(bad.err.contains("--aggregation-strategy must be none or simple"), bad.err)
   }

@@ -18,7 +18,9 @@ public func fuzzOne(_ input: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     let prompt = try PromptTuningConfig.load(directory: Scratch.directory)
     try prompt.validate()
     let again = try PromptTuningConfig.decode(Data(prompt.jsonText().utf8), path: "written")
-    if again != prompt { fatalError("prompt-tuning config does not round-trip: \(prompt) → \(again)") }
+    if again != prompt {
+      fatalError("prompt-tuning config does not round-trip: \(prompt) → \(again)")
+    }
   } catch { Scratch.check(error) }
   return 0
 }
