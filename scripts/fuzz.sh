@@ -2,7 +2,7 @@
 # Builds the libFuzzer targets of Fuzz/ and runs each for SECONDS, failing on a crash.
 #   scripts/fuzz.sh [TARGET|all] SECONDS [extra libFuzzer flags…]
 # TARGET is a name without the fuzz- prefix (safetensors, config, tokenizer-json, vocab-merges,
-# vocab-txt, char-vocab, idx, checkpoint, csv, jsonl, squad). Each target starts from the committed seeds in
+# vocab-txt, char-vocab, idx, checkpoint, csv, jsonl, squad, adapter-config). Each target starts from the committed seeds in
 # Fuzz/corpus/TARGET and grows a scratch corpus in Fuzz/.corpus/TARGET (not committed);
 # crashes are written to Fuzz/.crashes/TARGET/. libFuzzer's final stats (-print_final_stats)
 # are printed per target, then one summary line each: executions, corpus size, crashes.
@@ -12,7 +12,7 @@ cd "$(dirname "$0")/../Fuzz"
 which="${1:-all}"
 seconds="${2:-30}"
 shift 2 2>/dev/null || shift $#
-all=(safetensors config tokenizer-json vocab-merges vocab-txt char-vocab idx checkpoint csv jsonl squad)
+all=(safetensors config tokenizer-json vocab-merges vocab-txt char-vocab idx checkpoint csv jsonl squad adapter-config)
 if [ "$which" = all ]; then targets=("${all[@]}"); else targets=("$which"); fi
 sanitizers="${FUZZ_SANITIZERS:-fuzzer,address}"
 

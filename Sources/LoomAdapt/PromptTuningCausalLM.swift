@@ -23,7 +23,7 @@ public final class PromptTuningCausalLM: Module, CausalLanguageModel {
     base: Module & InputEmbeddingsCausalLM, config: PromptTuningConfig,
     tokenize: ((String) throws -> [Int])? = nil, generator: Generator = .global
   ) throws {
-    let resolved = try Self.resolve(config, for: base)
+    let resolved = try Self.resolve(config, for: base, task: .causalLM)
     let prompt = try PromptEmbedding(
       config: resolved, wordEmbeddings: base.inputEmbeddings, tokenize: tokenize,
       generator: generator)
@@ -37,9 +37,9 @@ public final class PromptTuningCausalLM: Module, CausalLanguageModel {
 
   /// PEFT's `_prepare_prompt_learning_config`: sizes the config leaves out come from the base; sizes
   /// it gives must match it.
-  static func resolve(_ config: PromptTuningConfig, for base: InputEmbeddingsModel) throws
-    -> PromptTuningConfig
-  {
+  static func resolve(
+    _ config: PromptTuningConfig, for base: InputEmbeddingsModel, task: PeftTaskType
+  ) throws -> PromptTuningConfig {
     var c = config
     try c.validate()
     let sizes = base.promptLearningSizes
@@ -54,13 +54,14 @@ public final class PromptTuningCausalLM: Module, CausalLanguageModel {
     c.numTransformerSubmodules = c.numTransformerSubmodules ?? 1
     guard c.numTransformerSubmodules == 1 else {
       throw PromptTuningError(
-        "num_transformer_submodules is \(c.numTransformerSubmodules!); a decoder-only model has 1 (2 is for encoder–decoder models)"
+        "num_transformer_submodules is \(c.numTransformerSubmodules!); this model takes 1 (2 is for encoder–decoder models)"
       )
     }
-    if let task = c.taskType, task != .causalLM {
-      throw PromptTuningError("task_type is \(task.rawValue); this is a causal LM (CAUSAL_LM)")
+    if let given = c.taskType, given != task {
+      let what = task == .causalLM ? "a causal LM" : "a sequence classifier"
+      throw PromptTuningError("task_type is \(given.rawValue); this is \(what) (\(task.rawValue))")
     }
-    c.taskType = .causalLM
+    c.taskType = task
     return c
   }
 

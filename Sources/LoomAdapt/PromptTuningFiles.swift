@@ -42,21 +42,29 @@ extension PromptTuningCausalLM {
       throw PromptTuningError("\(directory)/\(configFile): \(e.message)")
     }
     let file = try SafeTensorsFile(path: path)
+    try loadPrompt(
+      from: file, path: path, into: model.prompt.embedding.weight,
+      expected: [model.peftConfig.totalVirtualTokens, model.peftConfig.tokenDim!])
+    model.prompt.embedding.weight.requiresGrad = isTrainable
+    model.peftConfig.inferenceMode = !isTrainable
+    return model
+  }
+
+  /// Copies the file's `prompt_embeddings` into `weight` after checking it is there with `expected`'s shape.
+  static func loadPrompt(from file: SafeTensorsFile, path: String, into weight: Tensor, expected: [Int])
+    throws
+  {
     guard file.names.contains(tensorName) else {
       throw PromptTuningError(
-        "\(path): no tensor \"\(tensorName)\" (found \(file.names.sorted())); a prompt-tuning adapter saved by PEFT has exactly that one"
+        "\(path): no tensor \"\(tensorName)\" (found \(file.names.sorted())); a prompt-tuning adapter saved by PEFT has it"
       )
     }
-    let expected = [model.peftConfig.totalVirtualTokens, model.peftConfig.tokenDim!]
-    let weights = try file.tensor(tensorName, device: model.prompt.embedding.weight.device)
+    let weights = try file.tensor(tensorName, device: weight.device)
     guard weights.shape == expected else {
       throw PromptTuningError(
         "\(path): \(tensorName) has shape \(weights.shape) but num_virtual_tokens × num_transformer_submodules, token_dim is \(expected); the files disagree or come from another base"
       )
     }
-    noGrad { model.prompt.embedding.weight.copyIn(weights.to(model.prompt.embedding.weight.dtype)) }
-    model.prompt.embedding.weight.requiresGrad = isTrainable
-    model.peftConfig.inferenceMode = !isTrainable
-    return model
+    noGrad { weight.copyIn(weights.to(weight.dtype)) }
   }
 }

@@ -42,6 +42,13 @@ public struct GPT2Config: PretrainedConfig, Equatable {
   public var routerAuxLossCoef = 0.001
   public var routerZLossCoef = 0.001
   public var routerJitterNoise = 0.0
+  /// GPT2ForSequenceClassification's labels; written only when they are not the default two.
+  public var labels = EncoderLabels()
+  public var numLabels: Int {
+    get { labels.numLabels }
+    set { labels.numLabels = newValue }
+  }
+  static let labelKeys: Set<String> = ["id2label", "label2id", "problem_type"]
 
   /// The MoE keys, written only when num_experts > 0 (dense configs stay GPT-2's).
   static let moeKeys: Set<String> = [
@@ -62,7 +69,7 @@ public struct GPT2Config: PretrainedConfig, Equatable {
     .init("num_experts", \.numExperts), .init("num_experts_per_tok", \.numExpertsPerTok),
     .init("expert_capacity_factor", \.expertCapacityFactor), .init("router_aux_loss_coef", \.routerAuxLossCoef),
     .init("router_z_loss_coef", \.routerZLossCoef), .init("router_jitter_noise", \.routerJitterNoise),
-  ]
+  ] + EncoderLabels.fields(\.labels)
 
   public init() {}
 
@@ -92,11 +99,18 @@ public struct GPT2Config: PretrainedConfig, Equatable {
     self.padTokenId = padTokenId
   }
 
-  public init(from decoder: Decoder) throws { self = try Self.decodeFields(from: decoder) }
+  public init(from decoder: Decoder) throws {
+    self = try Self.decodeFields(from: decoder)
+    try labels.applyNumLabels(from: decoder)
+  }
   public func encode(to encoder: Encoder) throws {
     var c = encoder.container(keyedBy: JSONKey.self)
     try c.encode(Self.modelType, forKey: JSONKey("model_type"))
-    for f in Self.fields where numExperts > 0 || !Self.moeKeys.contains(f.key) { try f.encode(self, &c) }
+    let defaultLabels = labels == EncoderLabels()
+    for f in Self.fields
+    where (numExperts > 0 || !Self.moeKeys.contains(f.key)) && !(defaultLabels && Self.labelKeys.contains(f.key)) {
+      try f.encode(self, &c)
+    }
   }
 
   /// The experts' capacity rule (`expert_capacity_factor`).
@@ -108,6 +122,7 @@ public struct GPT2Config: PretrainedConfig, Equatable {
       ("vocab_size", vocabSize, 1 << 22), ("n_positions", nPositions, 1 << 20), ("n_embd", nEmbd, 1 << 16),
       ("n_layer", nLayer, 1 << 10), ("n_head", nHead, 1 << 10), ("n_inner", nInner ?? 1, 1 << 18),
     ])
+    try labels.validate()
     guard nEmbd % nHead == 0 else {
       throw LoomError("config: n_embd (\(nEmbd)) must be divisible by n_head (\(nHead))")
     }

@@ -54,7 +54,12 @@ public struct ModelFamily: Sendable {
 /// `register` from outside Loom).
 public enum ModelRegistry {
   public static let builtIn: [ModelFamily] = [
-    ModelFamily("gpt2", config: GPT2Config.self, [.model: ModelClass(GPT2Model.self), .causalLM: ModelClass(GPT2LMHeadModel.self)]),
+    ModelFamily(
+      "gpt2", config: GPT2Config.self,
+      [
+        .model: ModelClass(GPT2Model.self), .causalLM: ModelClass(GPT2LMHeadModel.self),
+        .sequenceClassification: ModelClass(GPT2ForSequenceClassification.self),
+      ]),
     ModelFamily(
       "llama", config: LlamaConfig.self,
       [

@@ -183,7 +183,7 @@ extension GenerateCommand {
     if (object as? [String: Any])?["peft_type"] as? String == PeftType.promptTuning.rawValue {
       guard let embeddable = base as? Module & InputEmbeddingsCausalLM else {
         throw ValidationError(
-          "--adapter \(adapter): a prompt-tuning adapter needs a model that takes input embeddings (GPT-2 in this Loom); \(type(of: base)) does not")
+          "--adapter \(adapter): a prompt-tuning adapter needs a model that takes input embeddings (GPT-2, Llama or BLOOM in this Loom); \(type(of: base)) does not")
       }
       return try PromptTuningCausalLM.fromPretrained(base: embeddable, adapterDirectory: adapter)
     }

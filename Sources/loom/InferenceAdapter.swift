@@ -11,7 +11,7 @@ import LoomNN
 /// save_pretrained or `loom train … --lora-r`) merged into --model's weights at load.
 enum InferenceAdapter {
   static let help = ArgumentHelp(
-    "LoRA adapter directory in PEFT's layout (adapter_config.json + adapter_model.safetensors, from PEFT or Loom) applied to --model."
+    "Adapter directory in PEFT's layout (adapter_config.json + adapter_model.safetensors, from PEFT or Loom) applied to --model: LoRA, or prompt tuning for loom classify and loom generate."
   )
 
   /// Merges the adapter into `model` in place (PEFT's from_pretrained + merge_and_unload).
@@ -33,9 +33,25 @@ enum InferenceAdapter {
     guard let encoder = module as? any EncoderModel else {
       throw LoomError("\(model): \(type(of: module)) is not an encoder (BERT, RoBERTa, DistilBERT)")
     }
-    try apply(adapter, to: encoder)
     let tok = try EncoderLoading.tokenizer(nil, model: model, modelVocabSize: EncoderLoading.vocabSize(encoder))
+    if isPromptTuning(adapter) {
+      guard task == .sequenceClassification, let embeddable = encoder as? any Module & EncoderModel & InputEmbeddingsModel
+      else {
+        throw LoomError(
+          "--adapter \(adapter): a prompt-tuning adapter needs a sequence classifier that runs from input embeddings (BERT, RoBERTa, DistilBERT); \(type(of: encoder)) does not")
+      }
+      let prompted = try PromptTuningSequenceClassifier.fromPretrained(base: embeddable, adapterDirectory: adapter)
+      return EncoderPipelineParts(model: prompted, tokenizer: tok, config: config)
+    }
+    try apply(adapter, to: encoder)
     return EncoderPipelineParts(model: encoder, tokenizer: tok, config: config)
+  }
+
+  /// Whether the directory's adapter_config.json says PROMPT_TUNING (else LoRA's reader judges it).
+  static func isPromptTuning(_ adapter: String) -> Bool {
+    let url = URL(fileURLWithPath: adapter + "/adapter_config.json")
+    let object = (try? Data(contentsOf: url)).flatMap { try? JSONSerialization.jsonObject(with: $0) }
+    return (object as? [String: Any])?["peft_type"] as? String == PeftType.promptTuning.rawValue
   }
 
   static func labelEdits(_ adapter: String) throws -> [String: Any] {

@@ -30,9 +30,9 @@ struct PeftTraining {
       return PeftTraining(peft: peft, merge: flags.mergeAdapter)
     case .promptTuning:
       // LoomAdapt's prompt tuning is PeftModelForCausalLM's (`loom train gpt`, see
-      // `PromptTuningRun`); PEFT's sequence-classification variant is not built yet.
+      // `PromptTuningRun`) and PeftModelForSequenceClassification's (`loom train classify`).
       throw LoomError(
-        "--prompt-tuning-virtual-tokens: prompt tuning trains causal language models (loom train gpt --model DIR) in this loom; use --lora-r R here"
+        "--prompt-tuning-virtual-tokens: prompt tuning trains causal language models (loom train gpt --model DIR) and sequence classifiers (loom train classify) in this loom; use --lora-r R here"
       )
     }
   }
@@ -54,11 +54,50 @@ struct PeftTraining {
       return
     }
     try peft.save(to: directory)
-    if let labelsConfig {
-      let data = try JSONSerialization.data(
-        withJSONObject: labelsConfig, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
-      try AtomicFile.write(data, to: directory + "/config.json")
+    try Self.writeLabelsConfig(labelsConfig, to: directory)
+  }
+
+  /// config.json beside an adapter: the base's config with the run's labels.
+  static func writeLabelsConfig(_ labelsConfig: [String: Any]?, to directory: String) throws {
+    guard let labelsConfig else { return }
+    let data = try JSONSerialization.data(
+      withJSONObject: labelsConfig, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+    try AtomicFile.write(data, to: directory + "/config.json")
+  }
+}
+
+/// `loom train classify --model DIR --prompt-tuning-virtual-tokens N [--prompt-tuning-init-text T]`:
+/// PEFT's PeftModelForSequenceClassification with prompt tuning; the prompt and the classifier
+/// head (PEFT's modules_to_save) train, the rest of the base is frozen.
+enum PromptTuningClassifyRun {
+  static func wrap(
+    _ flags: PeftFlags, base: any EncoderModel, baseDirectory: String, tokenizer: String,
+    encode: @escaping (String) throws -> [Int]
+  ) throws -> PromptTuningSequenceClassifier? {
+    guard
+      case .promptTuning(let n, let text)? = try flags.method(
+        task: .sequenceClassification, base: baseDirectory)
+    else { return nil }
+    guard let embeddable = base as? any Module & EncoderModel & InputEmbeddingsModel else {
+      throw LoomError(
+        "--prompt-tuning-virtual-tokens: \(type(of: base)) cannot run from input embeddings, so prompt tuning cannot classify with it; use a BERT, RoBERTa or DistilBERT base, or --lora-r R"
+      )
     }
+    var config = PromptTuningConfig(
+      numVirtualTokens: n, promptTuningInit: text == nil ? .random : .text,
+      promptTuningInitText: text, tokenizerNameOrPath: text == nil ? nil : tokenizer,
+      taskType: .sequenceClassification)
+    config.baseModelNameOrPath = baseDirectory
+    let model = try PromptTuningSequenceClassifier(base: embeddable, config: config, tokenize: encode)
+    if let note = model.prompt.initNote { print(note) }
+    // PEFT counts the head twice in all params (its modules_to_save wrapper keeps the original).
+    let head = model.headParameters.reduce(0) { $0 + $1.1.count }
+    let trainable = model.trainableParameters.reduce(0) { $0 + $1.count }
+    let all = model.parameterCount() + head
+    print(
+      "trainable params: \(trainable.formatted()) || all params: \(all.formatted()) || trainable%: "
+        + String(format: "%.4f", 100 * Double(trainable) / Double(all)))
+    return model
   }
 }
 

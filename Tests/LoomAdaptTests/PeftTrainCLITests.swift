@@ -330,10 +330,11 @@ final class PeftTrainCLITests: XCTestCase {
     ])
     XCTAssertEqual(g.status, 0, g.err)
     XCTAssertTrue(g.out.hasPrefix("ab"), g.out)
-    // Prompt tuning is for causal LMs here; a classifier run says so before training.
-    var args = classifyArgs(dir + "/pt-cls", ["--prompt-tuning-virtual-tokens", "4"])
-    args.removeSubrange(args.firstIndex(of: "--lora-r")!..<args.firstIndex(of: "--output-dir")!)
-    let c = try loom(args)
+    // Prompt tuning is for causal LMs and sequence classifiers here; a QA run says so before training.
+    let c = try loom([
+      "train", "qa", "--model", Self.roberta, "--data", Self.encoderCLI + "/squad.json", "--max-steps", "1",
+      "--prompt-tuning-virtual-tokens", "4", "--output-dir", dir + "/pt-qa",
+    ])
     XCTAssertNotEqual(c.status, 0)
     XCTAssertTrue(c.err.contains("loom train gpt --model DIR"), c.err)
   }

@@ -80,10 +80,12 @@ public struct EncoderPipelineParts {
     ]
   }
 
-  /// Encoder inputs for a padded batch; DistilBERT takes no token types.
+  /// Encoder inputs for a padded batch; DistilBERT and models without a token-type table (no
+  /// type_vocab_size: GPT-2, Llama, BLOOM, whose tokenizers return none) take no token types.
   public func inputs(_ rows: [Encoding]) throws -> EncoderInputs {
     var t = Self.tensors(rows)
-    if (config["model_type"] as? String) == "distilbert" || (config["type_vocab_size"] as? Int) == 0 {
+    let types = config["type_vocab_size"] as? Int
+    if (config["model_type"] as? String) == "distilbert" || types == 0 || (types == nil && !config.isEmpty) {
       t[EncoderInputs.Key.tokenTypeIds] = nil
     }
     return try EncoderInputs(named: t)

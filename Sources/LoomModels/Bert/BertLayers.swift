@@ -26,6 +26,7 @@ public final class BertEmbeddings: Module {
 
   /// Checks ids, token types and positions on the host, then embeds them.
   func callAsFunction(_ inputs: EncoderInputs, model: String) throws -> Tensor {
+    if let embeds = inputs.inputsEmbeds { return try fromEmbeddings(embeds, inputs, model: model) }
     let ids = inputs.inputIds
     guard ids.rank == 2, ids.shape[1] > 0 else {
       throw LoomError("\(model): input_ids must be [batch, sequence] with at least one token, got shape \(ids.shape)")
@@ -51,19 +52,51 @@ public final class BertEmbeddings: Module {
     }
     // HF's padding_idx: no gradient into the padding row (RoBERTa's position table too).
     let words = word_embeddings(ids.to(device: device))
-    var x: Tensor
+    let x: Tensor
     if let pad = robertaPaddingIdx {
       x = PaddingRow.stopGradient(words + position_embeddings(positions), ids: idValues, paddingIdx: pad)
     } else {
       x = PaddingRow.stopGradient(words, ids: idValues, paddingIdx: config.padTokenId) + position_embeddings(positions)
     }
+    return try withTokenTypes(x, inputs, model: model)
+  }
+
+  /// Adds the token-type embeddings (type 0 where none are given), normalises, drops out.
+  func withTokenTypes(_ sum: Tensor, _ inputs: EncoderInputs, model: String) throws -> Tensor {
+    var x = sum
     if let tt = inputs.tokenTypeIds {
       _ = try EncoderInputCheck.ids(tt, name: "token_type_ids", below: config.typeVocabSize, field: "type_vocab_size", model: model)
-      x = x + token_type_embeddings(tt.to(device: device))
+      x = x + token_type_embeddings(tt.to(device: x.device))
     } else {
       x = x + token_type_embeddings.weight.select(dim: 0, index: 0)  // type 0 everywhere
     }
     return dropout(LayerNorm(x), p: config.hiddenDropoutProb, training: training)
+  }
+
+  /// HF's `inputs_embeds` path: the given embeddings instead of the word lookup; positions
+  /// 0..<S, or RoBERTa's padding_idx + 1 … (HF's create_position_ids_from_inputs_embeds:
+  /// padding cannot be seen, so every position counts).
+  func fromEmbeddings(_ embeds: Tensor, _ inputs: EncoderInputs, model: String) throws -> Tensor {
+    try EncoderInputCheck.embeds(embeds, width: config.hiddenSize, model: model)
+    let s = embeds.shape[1]
+    try EncoderInputCheck.shape(inputs.tokenTypeIds, "token_type_ids", like: inputs.inputIds, model: model)
+    let device = word_embeddings.weight.device
+    let first = robertaPaddingIdx.map { $0 + 1 } ?? 0
+    let positions: Tensor
+    if let p = inputs.positionIds {
+      try EncoderInputCheck.shape(p, "position_ids", like: inputs.inputIds, model: model)
+      _ = try EncoderInputCheck.ids(
+        p, name: "position_ids", below: config.maxPositionEmbeddings, field: "max_position_embeddings", model: model)
+      positions = p.to(.int64).to(device: device)
+    } else {
+      guard first + s <= config.maxPositionEmbeddings else {
+        throw LoomError(
+          "\(model): inputs_embeds of \(s) positions needs position \(first + s - 1), but max_position_embeddings = \(config.maxPositionEmbeddings); shorten the input")
+      }
+      positions = Tensor.arange(Double(first), Double(first + s), device: device).to(.int64).reshape([1, s])
+    }
+    let words = embeds.to(device: device).to(word_embeddings.weight.dtype)
+    return try withTokenTypes(words + position_embeddings(positions), inputs, model: model)
   }
 
   /// HF's `create_position_ids_from_input_ids`: padding_idx + running count of non-padding tokens, padding_idx on padding.

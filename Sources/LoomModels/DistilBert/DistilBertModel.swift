@@ -19,11 +19,17 @@ public final class DistilBertEmbeddings: Module {
 
   func callAsFunction(_ inputs: EncoderInputs, model: String) throws -> Tensor {
     let ids = inputs.inputIds
-    guard ids.rank == 2, ids.shape[1] > 0 else {
-      throw LoomError("\(model): input_ids must be [batch, sequence] with at least one token, got shape \(ids.shape)")
+    if let e = inputs.inputsEmbeds {
+      try EncoderInputCheck.embeds(e, width: config.dim, model: model)
+    } else {
+      guard ids.rank == 2, ids.shape[1] > 0 else {
+        throw LoomError("\(model): input_ids must be [batch, sequence] with at least one token, got shape \(ids.shape)")
+      }
     }
     let s = ids.shape[1]
-    let idValues = try EncoderInputCheck.ids(ids, name: "input_ids", below: config.vocabSize, field: "vocab_size", model: model)
+    let idValues =
+      try inputs.inputsEmbeds == nil
+      ? EncoderInputCheck.ids(ids, name: "input_ids", below: config.vocabSize, field: "vocab_size", model: model) : []
     if inputs.tokenTypeIds != nil {
       throw LoomError("\(model): DistilBERT has no token types; drop token_type_ids from the inputs")
     }
@@ -41,7 +47,10 @@ public final class DistilBertEmbeddings: Module {
     } else {
       positions = Tensor.arange(0, Double(s), device: device).to(.int64).reshape([1, s])
     }
-    let words = PaddingRow.stopGradient(word_embeddings(ids.to(device: device)), ids: idValues, paddingIdx: config.padTokenId)
+    // HF's inputs_embeds replace the lookup; positions are the same 0..<S.
+    let words =
+      inputs.inputsEmbeds.map { $0.to(device: device).to(word_embeddings.weight.dtype) }
+      ?? PaddingRow.stopGradient(word_embeddings(ids.to(device: device)), ids: idValues, paddingIdx: config.padTokenId)
     let x = words + position_embeddings(positions)
     return dropout(LayerNorm(x), p: config.dropout, training: training)
   }

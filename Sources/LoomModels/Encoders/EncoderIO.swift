@@ -17,8 +17,12 @@ public struct EncoderInputs {
     public static let endPositions = "end_positions"
   }
 
-  /// [B, S] token ids.
+  /// [B, S] token ids. With `inputsEmbeds` only its shape is read (it sizes the masks).
   public var inputIds: Tensor
+  /// [B, S, C] embeddings used instead of looking up `inputIds` (HF's `inputs_embeds`; prompt
+  /// tuning puts its virtual tokens in front of the words' embeddings). Positions then count
+  /// 0..<S (RoBERTa: padding_idx + 1 onwards), as HF does when it cannot see padding.
+  public var inputsEmbeds: Tensor?
   /// [B, S], 1 for real tokens and 0 for padding.
   public var attentionMask: Tensor?
   public var tokenTypeIds: Tensor?
@@ -49,6 +53,17 @@ public struct EncoderInputs {
     self.startPositions = startPositions
     self.endPositions = endPositions
     self.outputHiddenStates = outputHiddenStates
+  }
+
+  /// HF's `model(inputs_embeds=…)`: `inputsEmbeds` [B, S, C]; `inputIds` is a [B, S] placeholder.
+  public init(
+    inputsEmbeds: Tensor, attentionMask: Tensor? = nil, tokenTypeIds: Tensor? = nil, labels: Tensor? = nil
+  ) {
+    let shape = Array(inputsEmbeds.shape.prefix(2))
+    self.init(
+      inputIds: Tensor.zeros(shape.count == 2 ? shape : [0, 0], dtype: .int64), attentionMask: attentionMask,
+      tokenTypeIds: tokenTypeIds, labels: labels)
+    self.inputsEmbeds = inputsEmbeds
   }
 
   /// From named tensors (a `Batch`'s `tensors`); `input_ids` is required.
@@ -133,6 +148,15 @@ enum EncoderInputCheck {
         "\(model): \(name) holds \(bad), outside 0..<\(limit) (the config's \(field)); does the tokenizer match the model?")
     }
     return v
+  }
+
+  /// `inputs_embeds` must be [B, S, width] with S ≥ 1.
+  static func embeds(_ e: Tensor, width: Int, model: String) throws {
+    guard e.rank == 3, e.shape[1] > 0, e.shape[2] == width else {
+      throw LoomError(
+        "\(model): inputs_embeds must be [batch, sequence, \(width)] (the hidden size) with at least one position, got shape \(e.shape)"
+      )
+    }
   }
 
   static func shape(_ t: Tensor?, _ name: String, like ids: Tensor, model: String) throws {

@@ -34,27 +34,43 @@ public final class LlamaModel: Module, EncoderModel {
     guard ids.rank == 2 else {
       opFailure("Llama: input ids must be [batch, sequence], got shape \(ids.shape)")
     }
-    let device = embed_tokens.weight.device
-    let ids = ids.to(device: device)
-    let attentionMask = attentionMask?.to(device: device)
-    let (b, t) = (ids.shape[0], ids.shape[1])
-    let past = caches?.first?.length ?? 0
-    let positions =
-      positionIds?.to(.int64).to(device: device)
-      ?? Tensor.arange(Double(past), Double(past + t), device: device).to(.int64).reshape([1, t])
-      .expand([b, t])
+    let ids = ids.to(device: embed_tokens.weight.device)
     var x = embed_tokens(ids)
     // nn.Embedding(padding_idx=pad_token_id): the padding row gets no gradient.
     if config.padTokenId != nil, x.requiresGrad {
       x = PaddingRow.stopGradient(x, ids: ids.to(.int64).int64s, paddingIdx: config.padTokenId)
     }
+    return recordForward(
+      self(inputsEmbeds: x, attentionMask: attentionMask, positionIds: positionIds, caches: caches),
+      inputs: [ids])
+  }
+
+  /// Last hidden states [B, T, C] from `inputsEmbeds` [B, T, C] (HF's `inputs_embeds`; prompt
+  /// tuning prepends to these), positions as for ids.
+  public func callAsFunction(
+    inputsEmbeds: Tensor, attentionMask: Tensor? = nil, positionIds: Tensor? = nil,
+    caches: [KVCache]? = nil
+  ) -> Tensor {
+    guard inputsEmbeds.rank == 3, inputsEmbeds.shape[2] == config.hiddenSize else {
+      opFailure(
+        "Llama: inputs_embeds must be [batch, sequence, \(config.hiddenSize)], got shape \(inputsEmbeds.shape)")
+    }
+    let device = embed_tokens.weight.device
+    var x = inputsEmbeds.to(device: device)
+    let attentionMask = attentionMask?.to(device: device)
+    let (b, t) = (x.shape[0], x.shape[1])
+    let past = caches?.first?.length ?? 0
+    let positions =
+      positionIds?.to(.int64).to(device: device)
+      ?? Tensor.arange(Double(past), Double(past + t), device: device).to(.int64).reshape([1, t])
+      .expand([b, t])
     let rotary = LlamaRotary(_rotary, positions: positions.expand([b, t]), dtype: x.dtype)
     // Key padding mask [B, 1, 1, past + T]: true where a real token is.
     let keyMask = attentionMask.map { $0.to(.bool).reshape([b, 1, 1, -1]) }
     for (i, layer) in layers.enumerated() {
       x = layer(x, rotary: rotary, keyMask: keyMask, cache: caches?[i])
     }
-    return recordForward(norm(x), inputs: [ids])
+    return norm(x)
   }
 
   /// transformers' generation positions: cumsum(attention_mask) − 1, padding at 0, for the

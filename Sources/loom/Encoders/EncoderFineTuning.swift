@@ -1,4 +1,5 @@
 import Foundation
+import LoomAdapt
 import LoomModels
 import LoomTokenizers
 import LoomTrain
@@ -11,7 +12,7 @@ enum EncoderFineTuning {
   static func trainer(
     _ model: any EncoderModel, tokenizer tok: Tokenizer, args: inout TrainingArguments, train: CollatedDataset,
     eval: CollatedDataset?, metrics: @escaping (EvalPrediction) -> [String: Double],
-    peft: PeftTraining? = nil
+    peft: PeftTraining? = nil, prompt: PromptTuningSequenceClassifier? = nil
   ) -> Trainer {
     if eval == nil {
       args.evalStrategy = .no
@@ -26,6 +27,8 @@ enum EncoderFineTuning {
       computeMetrics: metrics,
       saveModel: { m, dir in
         if let peft { try peft.saveCheckpoint(dir) } else { try m.savePretrained(to: dir) }
+        // A prompt-tuned run: the wrapped state above (resume restores it) and PEFT's adapter.
+        try prompt?.saveAdapter(to: dir)
         try tok.savePretrained(dir)
       })
     trainer.throughputUnit = .samples
@@ -36,10 +39,13 @@ enum EncoderFineTuning {
   /// adapter, see `PeftTraining.saveFinal` — and the tokenizer to output_dir.
   static func trainAndSave(
     _ trainer: Trainer, _ model: any EncoderModel, tokenizer tok: Tokenizer, peft: PeftTraining? = nil,
-    labelsConfig: [String: Any]? = nil
+    labelsConfig: [String: Any]? = nil, prompt: PromptTuningSequenceClassifier? = nil
   ) throws {
     _ = try trainer.train()
-    if let peft {
+    if let prompt {
+      try prompt.saveAdapter(to: trainer.args.outputDir)
+      try PeftTraining.writeLabelsConfig(labelsConfig, to: trainer.args.outputDir)
+    } else if let peft {
       try peft.saveFinal(trainer.args.outputDir, labelsConfig: labelsConfig)
     } else {
       try model.savePretrained(to: trainer.args.outputDir)

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import LoomAdapt
 import LoomCore
 import LoomDatasets
 import LoomGenerate
@@ -14,7 +15,8 @@ import LoomTrain
 /// Pearson's r for regression, exact-match accuracy and micro / macro F1 for multi-label.
 struct TrainClassifyCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
-    commandName: "classify", abstract: "Fine-tune an encoder (BERT, RoBERTa, DistilBERT) to classify texts or text pairs.")
+    commandName: "classify",
+    abstract: "Fine-tune an encoder (BERT, RoBERTa, DistilBERT) or a GPT-2 / Llama / BLOOM classifier on texts or pairs.")
 
   @Option(help: "Training file: .csv, .tsv or .jsonl with a header / keys.") var data: String
   @Option(help: "Evaluation file in the same format (default: --validation-split of --data).") var validationData: String?
@@ -91,26 +93,46 @@ struct TrainClassifyCommand: ParsableCommand {
     let testLabels = try test.map { try labels.targets($0, source: "--test-data \(testData ?? "")") }
 
     manualSeed(args.seed)
-    let module = try EncoderLoading.load(.sequenceClassification, from: modelDir, edits: labels.configEdits)
+    var edits = labels.configEdits
+    if let pad = try Self.decoderPadToken(config: config, tokenizer: tokenizer ?? modelDir, model: modelDir) {
+      edits["pad_token_id"] = pad
+    }
+    let module = try EncoderLoading.load(.sequenceClassification, from: modelDir, edits: edits)
     guard let model = module as? any EncoderModel else { throw LoomError("\(modelDir): not an encoder") }
     _ = model.to(device: device)
-    let peft = try PeftTraining.apply(adapter, to: model, task: .sequenceClassification, base: modelDir)
     let tok = try EncoderLoading.tokenizer(tokenizer, model: modelDir, modelVocabSize: EncoderLoading.vocabSize(model))
-    let maxLength = try EncoderLoading.maxLength(maxSeqLength, tokenizer: tok, model: model)
+    let prompted = try PromptTuningClassifyRun.wrap(
+      adapter, base: model, baseDirectory: modelDir, tokenizer: tokenizer ?? modelDir,
+      encode: { try tok.encode($0).ids.map(Int.init) })
+    let peft =
+      prompted != nil
+      ? nil : try PeftTraining.apply(adapter, to: model, task: .sequenceClassification, base: modelDir)
+    // What trains: the prompt-tuned wrapper, else the (LoRA-wrapped) model itself.
+    let trained: any EncoderModel = prompted ?? model
+    // The virtual tokens take positions too.
+    let maxLength = try EncoderLoading.maxLength(maxSeqLength, tokenizer: tok, model: trained)
     let types = EncoderLoading.takesTokenTypes(model)
-    let trainSet = try Self.encode(train, labels: trainLabels, tokenizer: tok, maxLength: maxLength, tokenTypes: types, name: "--data")
-    let evalSet = try eval.map { try Self.encode($0, labels: evalLabels!, tokenizer: tok, maxLength: maxLength, tokenTypes: types, name: "validation") }
+    // Batches pad with the id the model pools by (a decoder's pad_token_id), else the tokenizer's.
+    let pad = (edits["pad_token_id"] as? Int) ?? Int(tok.padTokenId ?? 0)
+    let trainSet = try Self.encode(
+      train, labels: trainLabels, tokenizer: tok, maxLength: maxLength, tokenTypes: types, name: "--data", pad: pad)
+    let evalSet = try eval.map {
+      try Self.encode(
+        $0, labels: evalLabels!, tokenizer: tok, maxLength: maxLength, tokenTypes: types, name: "validation", pad: pad)
+    }
     let trainer = EncoderFineTuning.trainer(
-      model, tokenizer: tok, args: &args, train: trainSet, eval: evalSet,
-      metrics: { Self.metrics($0, problem: labels.problem) }, peft: peft)
+      trained, tokenizer: tok, args: &args, train: trainSet, eval: evalSet,
+      metrics: { Self.metrics($0, problem: labels.problem) }, peft: peft, prompt: prompted)
     print(
       "loom train classify: \(type(of: model)) from \(modelDir), \(model.parameterCount()) parameters; \(labels.problem.rawValue), labels \(labels.names.joined(separator: ", "))"
     )
     print("data: \(trainSet.count) training and \(evalSet?.count ?? 0) evaluation examples, max length \(maxLength)")
     try EncoderFineTuning.trainAndSave(
-      trainer, model, tokenizer: tok, peft: peft, labelsConfig: config.merging(labels.configEdits) { $1 })
+      trainer, model, tokenizer: tok, peft: peft, labelsConfig: config.merging(edits) { $1 },
+      prompt: prompted)
     if let test, let testLabels {
-      let testSet = try Self.encode(test, labels: testLabels, tokenizer: tok, maxLength: maxLength, tokenTypes: types, name: "--test-data")
+      let testSet = try Self.encode(
+        test, labels: testLabels, tokenizer: tok, maxLength: maxLength, tokenTypes: types, name: "--test-data", pad: pad)
       let metrics = try trainer.predict(testSet).metrics
       let json = try JSONSerialization.data(withJSONObject: metrics, options: [.sortedKeys, .withoutEscapingSlashes])
       try json.write(to: URL(fileURLWithPath: args.outputDir + "/test_results.json"))
@@ -155,17 +177,34 @@ struct TrainClassifyCommand: ParsableCommand {
     return (d.select(order[nEval...]), d.select(order[..<nEval]))
   }
 
-  /// Tokenises with truncation to `maxLength`, noting how many texts were cut.
+  /// A decoder-only base (GPT-2, Llama, BLOOM) pools at the last token that is not pad_token_id;
+  /// when its config has none, the tokenizer's pad token or else eos_token_id takes the role (HF's
+  /// usual `tokenizer.pad_token = tokenizer.eos_token`), noted. nil: nothing to change.
+  static func decoderPadToken(config: [String: Any], tokenizer: String, model: String) throws -> Int? {
+    guard ["gpt2", "llama", "bloom"].contains(config["model_type"] as? String ?? ""),
+      config["pad_token_id"] as? Int == nil
+    else { return nil }
+    let tokenizerPad = (try? Tokenizer.fromPretrained(tokenizer))?.padTokenId.map(Int.init)
+    let eos = (config["eos_token_id"] as? Int) ?? (config["eos_token_id"] as? [Int])?.first
+    guard let pad = tokenizerPad ?? eos else {
+      throw LoomError(
+        "\(model)/config.json has no pad_token_id nor eos_token_id, and the tokenizer no pad token: a \(config["model_type"]!) classifier pools at the last non-padding token, so set pad_token_id in config.json")
+    }
+    note(
+      "\(model) has no pad_token_id: batches pad with token \(pad) (\(tokenizerPad != nil ? "the tokenizer's pad token" : "eos_token_id")) and the classifier pools at the last other token")
+    return pad
+  }
+
+  /// Tokenises with truncation to `maxLength`, noting how many texts were cut; batches pad with `pad`.
   static func encode(
     _ d: LabelledText, labels: ClassifyLabels.Targets, tokenizer: Tokenizer, maxLength: Int, tokenTypes: Bool,
-    name: String
+    name: String, pad: Int
   ) throws -> CollatedDataset {
     let full = try tokenizer(d.texts, pairs: d.pairs)
     let cut = full.encodings.filter { $0.ids.count > maxLength }.count
     if cut > 0 { note("\(cut) of \(d.texts.count) \(name) texts are longer than \(maxLength) tokens and were truncated") }
     let enc = try tokenizer(d.texts, pairs: d.pairs, truncation: .longestFirst, maxLength: maxLength)
     // HF's DataCollatorWithPadding: each batch padded to its longest row.
-    let pad = Int(tokenizer.padTokenId ?? 0)
     switch labels {
     case .ids(let ids):
       return try CollatedDataset(
