@@ -50,7 +50,7 @@ struct TokenClassifyCommand: ParsableCommand {
       }
       : tokens.filter { $0.entity != "O" }.map(\.json)
     for row in rows {
-      let d = try JSONSerialization.data(withJSONObject: row, options: [.sortedKeys])
+      let d = try JSONSerialization.data(withJSONObject: row, options: [.sortedKeys, .withoutEscapingSlashes])
       print(String(decoding: d, as: UTF8.self))
     }
   }
