@@ -223,8 +223,8 @@ struct TrainDistillCommand: ParsableCommand {
       let testSet = try TrainClassifyCommand.encode(
         test, labels: try labels.targets(test, source: "--test-data \(testData)"), tokenizer: tok,
         maxLength: maxLength,
-        tokenTypes: types, name: "--test-data")
-      let metrics = try trainer.predict(testSet).metrics
+        tokenTypes: types, name: "--test-data", pad: Int(tok.padTokenId ?? 0))
+      let metrics = trainer.predict(testSet).metrics
       try JSONSerialization.data(withJSONObject: metrics, options: [.sortedKeys, .withoutEscapingSlashes])
         .write(to: URL(fileURLWithPath: args.outputDir + "/test_results.json"))
       print(
@@ -309,12 +309,12 @@ struct TrainDistillCommand: ParsableCommand {
       let trainSet = try TrainClassifyCommand.encode(
         train, labels: try labels.targets(train, source: "--data \(data[0])"), tokenizer: tok,
         maxLength: maxLength, tokenTypes: types,
-        name: "--data")
+        name: "--data", pad: Int(tok.padTokenId ?? 0))
       let evalSet = try eval.map {
         try TrainClassifyCommand.encode(
           $0, labels: try labels.targets($0, source: "the validation data"), tokenizer: tok,
           maxLength: maxLength, tokenTypes: types,
-          name: "validation")
+          name: "validation", pad: Int(tok.padTokenId ?? 0))
       }
       return (trainSet, evalSet)
     case .causalLM:
