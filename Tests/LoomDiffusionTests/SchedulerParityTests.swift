@@ -47,7 +47,10 @@ final class SchedulerParityTests: XCTestCase {
     ]
     for (name, c) in cases {
       let s = try DDPMScheduler(config: c)
-      assertClose(s.schedule.betas.map(Double.init), try tensor("\(name).betas").toArray(Double.self), 1e-6, "\(name) betas")
+      // Zero terminal SNR divides ᾱ_t by ᾱ_{t-1} near ᾱ = 0, where one float32 ulp of ᾱ moves the last βs by ~2e-6.
+      let betaTolerance = c.rescaleBetasZeroSnr ? 1e-5 : 1e-6
+      assertClose(
+        s.schedule.betas.map(Double.init), try tensor("\(name).betas").toArray(Double.self), betaTolerance, "\(name) betas")
       assertClose(
         s.schedule.alphasCumprod.map(Double.init), try tensor("\(name).alphas_cumprod").toArray(Double.self), 1e-6,
         "\(name) alphas_cumprod")
