@@ -123,3 +123,42 @@ final class DDIMPipelineParityTests: XCTestCase {
     XCTAssertEqual(scheduler.timesteps, [900, 800, 700, 600, 500, 400, 300, 200, 100, 0])
   }
 }
+
+/// The diffusers pipeline folder (model_index.json, scheduler/, unet/).
+final class PipelineDirectoryTests: XCTestCase {
+  func testSavesAndLoadsThePipelineLayout() throws {
+    let fixtures = UNet2DParityTests.fixtures
+    let scheduler = try XCTUnwrap(try loadScheduler(fixtures + "/ddim-pipeline-scheduler") as? DDIMScheduler)
+    let pipe = DDIMPipeline(unet: try UNet2DModel.from(directory: fixtures + "/unet2d-tiny"), scheduler: scheduler)
+    let dir = NSTemporaryDirectory() + "loom-pipeline-\(UUID().uuidString)"
+    addTeardownBlock { try? FileManager.default.removeItem(atPath: dir) }
+    try pipe.save(to: dir)
+    // For scripts/fixtures/check_diffusion_pipeline_export.py (diffusers loads Loom's folder).
+    if let keep = ProcessInfo.processInfo.environment["LOOM_KEEP_PIPELINE_EXPORT"] { try pipe.save(to: keep) }
+    for file in ["model_index.json", "scheduler/scheduler_config.json", "unet/config.json",
+      "unet/diffusion_pytorch_model.safetensors"] {
+      XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/" + file), file)
+    }
+    let back = try DDIMPipeline.from(directory: dir)
+    XCTAssertEqual(back.scheduler.config, scheduler.config)
+    let noise = try UNet2DParityTests.expected.tensor("ddim.noise")
+    XCTAssertEqual(
+      try back(noise: noise, numInferenceSteps: 3).toArray(Float.self),
+      try pipe(noise: noise, numInferenceSteps: 3).toArray(Float.self))
+
+    try FileManager.default.removeItem(atPath: dir + "/unet/diffusion_pytorch_model.safetensors")
+    XCTAssertThrowsError(try DDIMPipeline.from(directory: dir)) {
+      XCTAssertTrue("\($0)".contains("missing UNet2DModel weights"), "\($0)")
+    }
+    try FileManager.default.removeItem(atPath: dir + "/unet")
+    XCTAssertThrowsError(try DDIMPipeline.from(directory: dir)) {
+      XCTAssertTrue("\($0)".contains("missing pipeline component folder"), "\($0)")
+    }
+    XCTAssertThrowsError(try DDIMPipeline.from(directory: dir + "/unet")) {
+      XCTAssertTrue("\($0)".contains("no model_index.json"), "\($0)")
+    }
+    XCTAssertThrowsError(try pipe(noise: Tensor.zeros([1, 1, 16, 16]))) {
+      XCTAssertTrue("\($0)".contains("noise must be [N, 3, H, W]"), "\($0)")
+    }
+  }
+}
