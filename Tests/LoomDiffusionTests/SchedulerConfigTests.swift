@@ -20,7 +20,8 @@ final class SchedulerConfigTests: XCTestCase {
     XCTAssertEqual(ddpm.config.betaSchedule, .squaredcosCapV2)
     XCTAssertEqual(ddpm.config.predictionType, .vPrediction)
     XCTAssertEqual(ddpm.config.varianceType, .fixedLarge)
-    let ddim = try XCTUnwrap(try loadScheduler(Self.fixtures + "/ddim-scheduler/scheduler_config.json") as? DDIMScheduler)
+    let ddim = try XCTUnwrap(
+      try loadScheduler(Self.fixtures + "/ddim-scheduler/scheduler_config.json") as? DDIMScheduler)
     XCTAssertEqual(ddim.config.betaSchedule, .scaledLinear)
     XCTAssertEqual(ddim.config.betaStart, 0.00085)
     XCTAssertEqual(ddim.config.timestepSpacing, .trailing)
@@ -75,7 +76,9 @@ final class SchedulerConfigTests: XCTestCase {
     XCTAssertThrowsError(try loadScheduler(dir)) { XCTAssertTrue("\($0)".contains("no scheduler config at")) }
     try #"{"_class_name": "EulerDiscreteScheduler"}"#.write(
       toFile: dir + "/scheduler_config.json", atomically: true, encoding: .utf8)
-    XCTAssertThrowsError(try loadScheduler(dir)) { XCTAssertTrue("\($0)".contains("EulerDiscreteScheduler is not supported")) }
+    XCTAssertThrowsError(try loadScheduler(dir)) {
+      XCTAssertTrue("\($0)".contains("EulerDiscreteScheduler is not supported"))
+    }
   }
 
   func testStepErrors() throws {
@@ -101,7 +104,8 @@ final class SchedulerConfigTests: XCTestCase {
   func testDDPMGeneratorStepIsSeeded() throws {
     let s = try DDPMScheduler()
     try s.setTimesteps(10)
-    let x = Tensor.ones([1, 1, 2, 2]), e = Tensor.zeros([1, 1, 2, 2])
+    let x = Tensor.ones([1, 1, 2, 2])
+    let e = Tensor.zeros([1, 1, 2, 2])
     let a = try s.step(e, timestep: 900, sample: x, generator: Generator(seed: 3)).prevSample.toArray(Float.self)
     let b = try s.step(e, timestep: 900, sample: x, generator: Generator(seed: 3)).prevSample.toArray(Float.self)
     let c = try s.step(e, timestep: 900, sample: x, generator: Generator(seed: 4)).prevSample.toArray(Float.self)

@@ -40,7 +40,14 @@ final class SchedulerParityTests: XCTestCase {
   func testBetasAndAlphasCumprodMatchDiffusers() throws {
     let cases: [(String, SchedulerConfig)] = [
       ("linear", SchedulerConfig()),
-      ("scaled_linear", config { $0.betaSchedule = .scaledLinear; $0.betaStart = 0.00085; $0.betaEnd = 0.012 }),
+      (
+        "scaled_linear",
+        config {
+          $0.betaSchedule = .scaledLinear
+          $0.betaStart = 0.00085
+          $0.betaEnd = 0.012
+        }
+      ),
       ("squaredcos_cap_v2", config { $0.betaSchedule = .squaredcosCapV2 }),
       ("sigmoid", config { $0.betaSchedule = .sigmoid }),
       ("linear_zero_snr", config { $0.rescaleBetasZeroSnr = true }),
@@ -50,7 +57,8 @@ final class SchedulerParityTests: XCTestCase {
       // Zero terminal SNR divides ᾱ_t by ᾱ_{t-1} near ᾱ = 0, where one float32 ulp of ᾱ moves the last βs by ~2e-6.
       let betaTolerance = c.rescaleBetasZeroSnr ? 1e-5 : 1e-6
       assertClose(
-        s.schedule.betas.map(Double.init), try tensor("\(name).betas").toArray(Double.self), betaTolerance, "\(name) betas")
+        s.schedule.betas.map(Double.init), try tensor("\(name).betas").toArray(Double.self), betaTolerance,
+        "\(name) betas")
       assertClose(
         s.schedule.alphasCumprod.map(Double.init), try tensor("\(name).alphas_cumprod").toArray(Double.self), 1e-6,
         "\(name) alphas_cumprod")
@@ -70,7 +78,8 @@ final class SchedulerParityTests: XCTestCase {
         let schedulers: [any DiffusionScheduler] = try [DDIMScheduler(config: c), DDPMScheduler(config: c)]
         for s in schedulers {
           try s.setTimesteps(steps)
-          XCTAssertEqual(s.timesteps, try tensor("timesteps.\(spacing.rawValue).\(steps)").toArray(Int64.self).map(Int.init),
+          XCTAssertEqual(
+            s.timesteps, try tensor("timesteps.\(spacing.rawValue).\(steps)").toArray(Int64.self).map(Int.init),
             "\(spacing) \(steps)")
         }
       }
@@ -99,23 +108,26 @@ final class SchedulerParityTests: XCTestCase {
   func testAddNoiseAndVelocityMatchDiffusers() throws {
     let s = try DDPMScheduler()
     let ts = try tensor("noise_timesteps").toArray(Int64.self).map(Int.init)
-    let x0 = try tensor("x0"), noise = try tensor("noise")
+    let x0 = try tensor("x0")
+    let noise = try tensor("noise")
     assertClose(try s.addNoise(x0, noise: noise, timesteps: ts), try tensor("add_noise"), "add_noise")
     assertClose(try s.getVelocity(x0, noise: noise, timesteps: ts), try tensor("velocity"), "get_velocity")
   }
 
   func testDDPMStepForEachPredictionTypeMatchesDiffusers() throws {
-    let sample = try tensor("step.sample"), output = try tensor("step.model_output")
+    let sample = try tensor("step.sample")
+    let output = try tensor("step.model_output")
     var checked = 0
     for pred in PredictionType.allCases {
       for variance in VarianceType.allCases {
         for clip in [true, false] {
-          let s = try DDPMScheduler(config: config {
-            $0.predictionType = pred
-            $0.varianceType = variance
-            $0.clipSample = clip
-            $0.clipSampleRange = 1.5
-          })
+          let s = try DDPMScheduler(
+            config: config {
+              $0.predictionType = pred
+              $0.varianceType = variance
+              $0.clipSample = clip
+              $0.clipSampleRange = 1.5
+            })
           try s.setTimesteps(50)
           for t in [s.timesteps[10], s.timesteps.last!] {
             let key = "ddpm.\(pred.rawValue).\(variance.rawValue).\(clip ? 1 : 0).\(t)"
@@ -131,21 +143,24 @@ final class SchedulerParityTests: XCTestCase {
   }
 
   func testDDIMStepForEachPredictionTypeAndEtaMatchesDiffusers() throws {
-    let sample = try tensor("step.sample"), output = try tensor("step.model_output")
+    let sample = try tensor("step.sample")
+    let output = try tensor("step.model_output")
     var checked = 0
     for pred in PredictionType.allCases {
       for eta in [0.0, 0.5, 1.0] {
         for one in [true, false] {
-          let s = try DDIMScheduler(config: config {
-            $0.predictionType = pred
-            $0.setAlphaToOne = one
-            $0.clipSample = false
-            $0.timestepSpacing = .trailing
-          })
+          let s = try DDIMScheduler(
+            config: config {
+              $0.predictionType = pred
+              $0.setAlphaToOne = one
+              $0.clipSample = false
+              $0.timestepSpacing = .trailing
+            })
           try s.setTimesteps(20)
           for t in [s.timesteps[5], s.timesteps.last!] {
             let key = "ddim.\(pred.rawValue).\(eta).\(one ? 1 : 0).\(t)"
-            let out = try s.step(output, timestep: t, sample: sample, eta: eta, varianceNoise: try tensor(key + ".noise"))
+            let out = try s.step(
+              output, timestep: t, sample: sample, eta: eta, varianceNoise: try tensor(key + ".noise"))
             assertClose(out.prevSample, try tensor(key + ".prev"), key + " prev_sample")
             assertClose(out.predOriginalSample, try tensor(key + ".x0"), key + " pred_original_sample")
             checked += 1

@@ -77,8 +77,10 @@ final class UNet2DParityTests: XCTestCase {
         return "no error"
       } catch { return "\(error)" }
     }
-    XCTAssertTrue(message { try unet(Tensor.zeros([1, 3, 15, 16]), timesteps: [1]) }.contains("must be a multiple of 2"))
-    XCTAssertTrue(message { try unet(Tensor.zeros([1, 1, 16, 16]), timesteps: [1]) }.contains("expects samples [N, 3, H, W]"))
+    XCTAssertTrue(
+      message { try unet(Tensor.zeros([1, 3, 15, 16]), timesteps: [1]) }.contains("must be a multiple of 2"))
+    XCTAssertTrue(
+      message { try unet(Tensor.zeros([1, 1, 16, 16]), timesteps: [1]) }.contains("expects samples [N, 3, H, W]"))
     XCTAssertTrue(
       message { try cls(Tensor.zeros([1, 3, 16, 16]), timesteps: [1], classLabels: Tensor([Int64(5)], shape: [1])) }
         .contains("class label 5 is out of range 0..<5"))
@@ -135,8 +137,10 @@ final class PipelineDirectoryTests: XCTestCase {
     try pipe.save(to: dir)
     // For scripts/fixtures/check_diffusion_pipeline_export.py (diffusers loads Loom's folder).
     if let keep = ProcessInfo.processInfo.environment["LOOM_KEEP_PIPELINE_EXPORT"] { try pipe.save(to: keep) }
-    for file in ["model_index.json", "scheduler/scheduler_config.json", "unet/config.json",
-      "unet/diffusion_pytorch_model.safetensors"] {
+    for file in [
+      "model_index.json", "scheduler/scheduler_config.json", "unet/config.json",
+      "unet/diffusion_pytorch_model.safetensors",
+    ] {
       XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/" + file), file)
     }
     let back = try DDIMPipeline.from(directory: dir)

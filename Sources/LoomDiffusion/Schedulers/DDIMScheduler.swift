@@ -45,7 +45,8 @@ public final class DDIMScheduler: DiffusionScheduler {
     let prevT = try previousTimestep(t)
     let a = try alphaProd(t)
     let aPrev: Float = try prevT >= 0 ? alphaProd(prevT) : finalAlphaCumprod
-    let b = 1 - a, bPrev = 1 - aPrev
+    let b = 1 - a
+    let bPrev = 1 - aPrev
     let x0 = predictOriginal(modelOutput, sample: sample, alphaProd: a)
     let epsilon: Tensor
     switch config.predictionType {
@@ -70,7 +71,8 @@ public final class DDIMScheduler: DiffusionScheduler {
   public func step(
     _ modelOutput: Tensor, timestep t: Int, sample: Tensor, eta: Double, generator: Generator
   ) throws -> SchedulerOutput {
-    let noise = eta > 0 ? Tensor.randn(sample.shape, dtype: sample.dtype, generator: generator, device: sample.device) : nil
+    let noise =
+      eta > 0 ? Tensor.randn(sample.shape, dtype: sample.dtype, generator: generator, device: sample.device) : nil
     return try step(modelOutput, timestep: t, sample: sample, eta: eta, varianceNoise: noise)
   }
 }

@@ -34,7 +34,8 @@ public final class DDPMScheduler: DiffusionScheduler {
   public func step(
     _ modelOutput: Tensor, timestep t: Int, sample: Tensor, generator: Generator = .global
   ) throws -> SchedulerOutput {
-    let noise = t > 0 ? Tensor.randn(sample.shape, dtype: sample.dtype, generator: generator, device: sample.device) : nil
+    let noise =
+      t > 0 ? Tensor.randn(sample.shape, dtype: sample.dtype, generator: generator, device: sample.device) : nil
     return try step(modelOutput, timestep: t, sample: sample, varianceNoise: noise)
   }
 
@@ -46,8 +47,10 @@ public final class DDPMScheduler: DiffusionScheduler {
     let prevT = try previousTimestep(t)
     let a = try alphaProd(t)
     let aPrev: Float = try prevT >= 0 ? alphaProd(prevT) : 1
-    let b = 1 - a, bPrev = 1 - aPrev
-    let currentAlpha = a / aPrev, currentBeta = 1 - currentAlpha
+    let b = 1 - a
+    let bPrev = 1 - aPrev
+    let currentAlpha = a / aPrev
+    let currentBeta = 1 - currentAlpha
     let x0 = predictOriginal(modelOutput, sample: sample, alphaProd: a)
     // Posterior mean μ̃_t(x_t, x̂_0), eq. 7 of the DDPM paper.
     let x0Coeff = aPrev.squareRoot() * currentBeta / b

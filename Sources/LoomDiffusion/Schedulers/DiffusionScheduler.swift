@@ -75,7 +75,8 @@ extension DiffusionScheduler {
 
   func checkShapes(_ modelOutput: Tensor, _ sample: Tensor, _ noise: Tensor?) throws {
     guard modelOutput.shape == sample.shape else {
-      throw LoomError("scheduler step: model output \(modelOutput.shape) and sample \(sample.shape) must have one shape")
+      throw LoomError(
+        "scheduler step: model output \(modelOutput.shape) and sample \(sample.shape) must have one shape")
     }
     if let n = noise, n.shape != sample.shape {
       throw LoomError("scheduler step: variance noise \(n.shape) must have the sample's shape \(sample.shape)")

@@ -2,7 +2,10 @@ import Foundation
 
 /// diffusers' `beta_schedule` values.
 public enum BetaSchedule: String, CaseIterable, Sendable {
-  case linear, scaledLinear = "scaled_linear", squaredcosCapV2 = "squaredcos_cap_v2", sigmoid
+  case linear
+  case scaledLinear = "scaled_linear"
+  case squaredcosCapV2 = "squaredcos_cap_v2"
+  case sigmoid
 }
 
 /// The forward process's β_t, α_t = 1 − β_t and ᾱ_t = ∏ α_s, in float32 as diffusers builds them.
@@ -25,7 +28,8 @@ public struct NoiseSchedule: Sendable {
       case .squaredcosCapV2:
         betas = Self.cosineBetas(n)
       case .sigmoid:
-        let scale = Float(c.betaEnd - c.betaStart), start = Float(c.betaStart)
+        let scale = Float(c.betaEnd - c.betaStart)
+        let start = Float(c.betaStart)
         betas = Self.torchLinspace(-6, 6, n).map { 1 / (1 + Foundation.exp(-$0)) * scale + start }
       }
     }
@@ -66,7 +70,8 @@ public struct NoiseSchedule: Sendable {
   /// Zero terminal SNR (Lin et al. 2023, Algorithm 1), as diffusers' `rescale_zero_terminal_snr`.
   static func rescaleZeroTerminalSNR(_ betas: [Float]) -> [Float] {
     var sqrtBar = cumprod(betas.map { 1 - $0 }).map { $0.squareRoot() }
-    let first = sqrtBar[0], last = sqrtBar[sqrtBar.count - 1]
+    let first = sqrtBar[0]
+    let last = sqrtBar[sqrtBar.count - 1]
     let scale = first / (first - last)
     sqrtBar = sqrtBar.map { ($0 - last) * scale }
     let bar = sqrtBar.map { $0 * $0 }

@@ -3,12 +3,15 @@ import LoomCore
 
 /// diffusers' `prediction_type`: what the model predicts from x_t.
 public enum PredictionType: String, CaseIterable, Sendable {
-  case epsilon, vPrediction = "v_prediction", sample
+  case epsilon
+  case vPrediction = "v_prediction"
+  case sample
 }
 
 /// DDPM's `variance_type` (the learned ones need a model with twice the output channels; not supported).
 public enum VarianceType: String, CaseIterable, Sendable {
-  case fixedSmall = "fixed_small", fixedLarge = "fixed_large"
+  case fixedSmall = "fixed_small"
+  case fixedLarge = "fixed_large"
 }
 
 /// The fields of diffusers' DDPMScheduler / DDIMScheduler `scheduler_config.json` (same names and defaults).

@@ -21,29 +21,32 @@ public enum TimestepSpacing: String, CaseIterable, Sendable {
         "num_inference_steps \(steps) must be between 1 and num_train_timesteps (\(trainSteps)): the model "
           + "was trained on \(trainSteps) timesteps")
     }
-    let T = Double(trainSteps), S = Double(steps)
+    let trainCount = Double(trainSteps)
+    let stepCount = Double(steps)
     var ts: [Int]
     switch self {
     case .linspace:
-      // np.linspace(0, T - 1, S).round(): numpy rounds half to even.
-      let step = steps > 1 ? (T - 1) / (S - 1) : 0
-      ts = (0..<steps).map { i in i == steps - 1 && steps > 1 ? T - 1 : Double(i) * step }
+      // np.linspace(0, trainCount - 1, stepCount).round(): numpy rounds half to even.
+      let step = steps > 1 ? (trainCount - 1) / (stepCount - 1) : 0
+      ts = (0..<steps).map { i in i == steps - 1 && steps > 1 ? trainCount - 1 : Double(i) * step }
         .map { Int($0.rounded(.toNearestOrEven)) }
       ts.reverse()
     case .leading:
       let ratio = trainSteps / steps
       ts = (0..<steps).reversed().map { $0 * ratio + stepsOffset }
     case .trailing:
-      // np.round(np.arange(T, 0, -T / S)) - 1, numpy's arange length included.
-      let ratio = T / S
-      let count = Int((T / ratio).rounded(.up))
-      ts = (0..<count).map { Int((T - Double($0) * ratio).rounded(.toNearestOrEven)) - 1 }
+      // np.round(np.arange(trainCount, 0, -trainCount / stepCount)) - 1, numpy's arange length included.
+      let ratio = trainCount / stepCount
+      let count = Int((trainCount / ratio).rounded(.up))
+      ts = (0..<count).map { Int((trainCount - Double($0) * ratio).rounded(.toNearestOrEven)) - 1 }
     case .linear:
-      ts = (0..<steps).reversed().map { Int((T / S * Double($0)).rounded(.down)) + stepsOffset }
+      ts = (0..<steps).reversed().map { Int((trainCount / stepCount * Double($0)).rounded(.down)) + stepsOffset }
     case .quadratic:
-      let c = steps > 1 ? 0.8 * T / ((S - 1) * (S - 1)) : 0
+      let c = steps > 1 ? 0.8 * trainCount / ((stepCount - 1) * (stepCount - 1)) : 0
       var seen = Set<Int>()
-      ts = (0..<steps).map { Int((c * Double($0 * $0)).rounded(.down)) + stepsOffset }.filter { seen.insert($0).inserted }
+      ts = (0..<steps).map { Int((c * Double($0 * $0)).rounded(.down)) + stepsOffset }.filter {
+        seen.insert($0).inserted
+      }
       ts.reverse()
     }
     if let bad = ts.first(where: { $0 < 0 || $0 >= trainSteps }) {

@@ -48,7 +48,8 @@ public struct UNet2DConfig: Equatable, Sendable {
       throw LoomError("UNet2DModel mid_block_type \(m) is not supported; use UNetMidBlock2D or null")
     }
     guard inChannels >= 1, outChannels >= 1, layersPerBlock >= 1, normNumGroups >= 1, normEps > 0 else {
-      throw LoomError("UNet2DModel in_channels, out_channels, layers_per_block, norm_num_groups and norm_eps must be positive")
+      throw LoomError(
+        "UNet2DModel in_channels, out_channels, layers_per_block, norm_num_groups and norm_eps must be positive")
     }
     for (i, c) in blockOutChannels.enumerated() where c < 1 || c % normNumGroups != 0 || c > 1 << 16 {
       throw LoomError(
@@ -57,11 +58,13 @@ public struct UNet2DConfig: Equatable, Sendable {
     if let h = attentionHeadDim {
       for (i, c) in blockOutChannels.enumerated() where h < 1 || c % h != 0 {
         throw LoomError(
-          "UNet2DModel attention_head_dim \(h) must divide block_out_channels[\(i)] = \(c) (heads = channels / head dim)")
+          "UNet2DModel attention_head_dim \(h) must divide block_out_channels[\(i)] = \(c) (heads = channels / head dim)"
+        )
       }
     }
     guard downsamplePadding == 1 else {
-      throw LoomError("UNet2DModel downsample_padding \(downsamplePadding) is not supported; use 1 (diffusers' default)")
+      throw LoomError(
+        "UNet2DModel downsample_padding \(downsamplePadding) is not supported; use 1 (diffusers' default)")
     }
     if let k = numClassEmbeds, k < 1 || k > 1 << 20 {
       throw LoomError("UNet2DModel num_class_embeds must be in 1...\(1 << 20), got \(k)")
@@ -90,7 +93,9 @@ extension UNet2DConfig {
     func int(_ key: String) throws -> Int? {
       guard let v = j[key], !(v is NSNull) else { return nil }
       guard let d = jsonDouble(v) else { throw LoomError("UNet2DModel config \(key) must be a number, got \(v)") }
-      guard d == d.rounded(), abs(d) < 1e9 else { throw LoomError("UNet2DModel config \(key) must be an integer, got \(d)") }
+      guard d == d.rounded(), abs(d) < 1e9 else {
+        throw LoomError("UNet2DModel config \(key) must be an integer, got \(d)")
+      }
       return Int(d)
     }
     func require(_ key: String, _ allowed: [String?], _ v: Any?) throws {
@@ -122,7 +127,9 @@ extension UNet2DConfig {
     if let v = try value("up_block_types", [String].self) { upBlockTypes = v }
     if let v = try value("block_out_channels", [Any].self) {
       blockOutChannels = v.compactMap(jsonDouble).map { Int($0) }
-      guard blockOutChannels.count == v.count else { throw LoomError("UNet2DModel block_out_channels must be integers") }
+      guard blockOutChannels.count == v.count else {
+        throw LoomError("UNet2DModel block_out_channels must be integers")
+      }
     }
     if let v = try int("layers_per_block") { layersPerBlock = v }
     if let v = j["mid_block_scale_factor"], let d = jsonDouble(v), d != 1 {

@@ -38,15 +38,19 @@ public final class ResnetBlock2D: Module {
   @Child public var norm2: GroupNorm
   @Child public var conv2: Conv2d
   @Child public var convShortcut: Conv2d?
-  override public var keyOverrides: [String: String] { ["timeEmbProj": "time_emb_proj", "convShortcut": "conv_shortcut"] }
+  override public var keyOverrides: [String: String] {
+    ["timeEmbProj": "time_emb_proj", "convShortcut": "conv_shortcut"]
+  }
 
-  public init(_ inChannels: Int, _ outChannels: Int, tembChannels: Int, groups: Int, eps: Double, generator: Generator) {
+  public init(_ inChannels: Int, _ outChannels: Int, tembChannels: Int, groups: Int, eps: Double, generator: Generator)
+  {
     norm1 = GroupNorm(groups: groups, channels: inChannels, eps: eps)
     conv1 = Conv2d(inChannels, outChannels, kernelSize: 3, padding: 1, generator: generator)
     timeEmbProj = Linear(tembChannels, outChannels, generator: generator)
     norm2 = GroupNorm(groups: groups, channels: outChannels, eps: eps)
     conv2 = Conv2d(outChannels, outChannels, kernelSize: 3, padding: 1, generator: generator)
-    convShortcut = inChannels == outChannels ? nil : Conv2d(inChannels, outChannels, kernelSize: 1, generator: generator)
+    convShortcut =
+      inChannels == outChannels ? nil : Conv2d(inChannels, outChannels, kernelSize: 1, generator: generator)
     super.init()
   }
 

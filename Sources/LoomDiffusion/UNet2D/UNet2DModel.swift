@@ -27,7 +27,8 @@ public final class UNet2DModel: Module {
   public init(_ config: UNet2DConfig, generator: Generator = .global) throws {
     try config.validate()
     self.config = config
-    let ch = config.blockOutChannels, n = ch.count
+    let ch = config.blockOutChannels
+    let n = ch.count
     convIn = Conv2d(config.inChannels, ch[0], kernelSize: 3, padding: 1, generator: generator)
     timeEmbedding = TimestepEmbedding(ch[0], config.timeEmbedDim, generator: generator)
     classEmbedding = config.numClassEmbeds.map { Embedding($0, config.timeEmbedDim, generator: generator) }
@@ -56,7 +57,8 @@ public final class UNet2DModel: Module {
     let ts = timesteps.count == 1 ? Array(repeating: timesteps[0], count: sample.shape[0]) : timesteps
     let t = Tensor(ts.map { Float($0) }, shape: [ts.count], device: sample.device)
     var emb = timeEmbedding(
-      timestepEmbedding(t, dim: config.blockOutChannels[0], flipSinToCos: config.flipSinToCos, freqShift: config.freqShift))
+      timestepEmbedding(
+        t, dim: config.blockOutChannels[0], flipSinToCos: config.flipSinToCos, freqShift: config.freqShift))
     if let classEmbedding, let labels = classLabels { emb = emb + classEmbedding(labels) }
 
     var h = config.centerInputSample ? sample * 2 - 1 : sample
@@ -119,7 +121,9 @@ extension UNet2DModel {
       throw LoomError("\(configPath): _class_name \(name) is not UNet2DModel")
     }
     let config: UNet2DConfig
-    do { config = try UNet2DConfig(json: json) } catch let e as LoomError { throw LoomError("\(configPath): \(e.message)") }
+    do { config = try UNet2DConfig(json: json) } catch let e as LoomError {
+      throw LoomError("\(configPath): \(e.message)")
+    }
     guard FileManager.default.fileExists(atPath: weightsPath) else {
       throw LoomError("missing UNet2DModel weights \(weightsPath) (Loom reads safetensors, not .bin)")
     }
