@@ -24,6 +24,7 @@ final class SchedulerParityTests: XCTestCase {
     XCTAssertEqual(a.count, b.count, what, file: file, line: line)
     let worst = zip(a, b).map { abs($0 - $1) / max(1, abs($1)) }.max() ?? .infinity
     XCTAssertLessThanOrEqual(worst, tol, "\(what): max error \(worst)", file: file, line: line)
+    if ProcessInfo.processInfo.environment["LOOM_PRINT_PARITY"] != nil { print("parity \(what): \(worst)") }
   }
 
   func assertClose(_ a: Tensor, _ b: Tensor, _ what: String, file: StaticString = #filePath, line: UInt = #line) {

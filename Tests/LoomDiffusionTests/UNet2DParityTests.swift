@@ -24,6 +24,7 @@ final class UNet2DParityTests: XCTestCase {
     XCTAssertEqual(a.shape, b.shape, what, file: file, line: line)
     let worst = zip(a.toArray(Double.self), b.toArray(Double.self)).map { abs($0 - $1) }.max() ?? .infinity
     XCTAssertLessThanOrEqual(worst, tol, "\(what): max abs error \(worst)", file: file, line: line)
+    if ProcessInfo.processInfo.environment["LOOM_PRINT_PARITY"] != nil { print("parity \(what): \(worst)") }
   }
 
   /// `gradPrefixes`: the parameters whose gradients the fixture stores (nil: all of them).
