@@ -8,5 +8,6 @@ struct Loom: ParsableCommand {
     subcommands: [
       TrainCommand.self, GenerateCommand.self, SummaryCommand.self, TokenizerCommand.self,
       DemoCommand.self, FillMaskCommand.self, EmbedCommand.self, ClassifyCommand.self, QACommand.self,
+      SampleCommand.self,
     ])
 }
