@@ -9,5 +9,6 @@ struct Loom: ParsableCommand {
       TrainCommand.self, GenerateCommand.self, SummaryCommand.self, TokenizerCommand.self,
       DemoCommand.self, FillMaskCommand.self, EmbedCommand.self, ClassifyCommand.self, QACommand.self,
       TokenClassifyCommand.self,
+      SampleCommand.self,
     ])
 }
