@@ -224,7 +224,7 @@ struct TrainDistillCommand: ParsableCommand {
         test, labels: try labels.targets(test, source: "--test-data \(testData)"), tokenizer: tok,
         maxLength: maxLength,
         tokenTypes: types, name: "--test-data", pad: Int(tok.padTokenId ?? 0))
-      let metrics = trainer.predict(testSet).metrics
+      let metrics = try trainer.predict(testSet).metrics
       try JSONSerialization.data(withJSONObject: metrics, options: [.sortedKeys, .withoutEscapingSlashes])
         .write(to: URL(fileURLWithPath: args.outputDir + "/test_results.json"))
       print(
