@@ -119,9 +119,16 @@ final class PostTrainCLITests: XCTestCase {
     r = try loom(["train", "dpo", "--model", PreferenceFixtures.policy, "--data", bad, "--output-dir", dir + "/b"])
     XCTAssertNotEqual(r.status, 0)
     XCTAssertTrue(r.err.contains("bad.jsonl:1") && r.err.contains("no 'rejected'"), r.err)
+    // A causal-LM GPT-2 base gets HF's GPT2ForSequenceClassification with a new one-output score head, as
+    // trl's AutoModelForSequenceClassification(num_labels=1) does; the note says the head is untrained.
     r = try loom(
-      ["train", "reward", "--model", PreferenceFixtures.policy, "--data", PreferenceFixtures.prefs, "--output-dir", dir + "/c"])
-    XCTAssertNotEqual(r.status, 0)
-    XCTAssertTrue(r.err.contains("gpt2"), r.err)
+      ["train", "reward", "--model", PreferenceFixtures.policy, "--data", PreferenceFixtures.prefs, "--output-dir",
+       dir + "/c", "--max-steps", "2"])
+    XCTAssertEqual(r.status, 0, r.err)
+    XCTAssertTrue(r.err.contains("newly initialised") && r.err.contains("score"), r.err)
+    let config = try JSONSerialization.jsonObject(
+      with: Data(contentsOf: URL(fileURLWithPath: dir + "/c/config.json"))) as! [String: Any]
+    XCTAssertEqual(config["architectures"] as? [String], ["GPT2ForSequenceClassification"])
+    XCTAssertEqual((config["id2label"] as? [String: Any])?.count, 1)
   }
 }
