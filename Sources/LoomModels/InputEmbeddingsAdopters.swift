@@ -57,6 +57,21 @@ extension BloomForCausalLM: InputEmbeddingsCausalLM {
   }
 }
 
+// The decoder-only classifiers pool at the last column from inputs_embeds, as HF does.
+extension LlamaForSequenceClassification: InputEmbeddingsModel {
+  public var inputEmbeddings: Embedding { model.embed_tokens }
+  public var promptLearningSizes: (tokenDim: Int, layers: Int, attentionHeads: Int) {
+    (config.hiddenSize, config.numHiddenLayers, config.numAttentionHeads)
+  }
+}
+
+extension BloomForSequenceClassification: InputEmbeddingsModel {
+  public var inputEmbeddings: Embedding { transformer.word_embeddings }
+  public var promptLearningSizes: (tokenDim: Int, layers: Int, attentionHeads: Int) {
+    (config.hiddenSize, config.nLayer, config.nHead)
+  }
+}
+
 extension BertForSequenceClassification: InputEmbeddingsModel {
   public var inputEmbeddings: Embedding { bert.embeddings.word_embeddings }
   public var promptLearningSizes: (tokenDim: Int, layers: Int, attentionHeads: Int) {

@@ -80,7 +80,7 @@ enum PromptTuningClassifyRun {
     else { return nil }
     guard let embeddable = base as? any Module & EncoderModel & InputEmbeddingsModel else {
       throw LoomError(
-        "--prompt-tuning-virtual-tokens: \(type(of: base)) cannot run from input embeddings, so prompt tuning cannot classify with it; use a BERT, RoBERTa or DistilBERT base, or --lora-r R"
+        "--prompt-tuning-virtual-tokens: \(type(of: base)) cannot run from input embeddings, so prompt tuning cannot classify with it; use a BERT, RoBERTa, DistilBERT, Llama or BLOOM base, or --lora-r R"
       )
     }
     var config = PromptTuningConfig(

@@ -8,8 +8,9 @@ import LoomOptim
 import XCTest
 
 /// Prompt tuning beyond GPT-2 against PEFT 0.21.2: PeftModelForSequenceClassification on BERT,
-/// RoBERTa and DistilBERT, PeftModelForCausalLM on Llama and BLOOM (fixtures from
-/// scripts/fixtures/make_prompt_tuning_fixtures.py, Fixtures/prompt-more).
+/// RoBERTa, DistilBERT, Llama and BLOOM, PeftModelForCausalLM on Llama and BLOOM (fixtures from
+/// scripts/fixtures/make_prompt_tuning_fixtures.py and make_prompt_tuning_cls_fixtures.py,
+/// Fixtures/prompt-more).
 final class PromptTuningMoreParityTests: XCTestCase {
   static let root = PromptTuningParityTests.fixtures + "/prompt-more"
 
@@ -105,6 +106,16 @@ final class PromptTuningMoreParityTests: XCTestCase {
       ])
   }
 
+  /// Decoder-only classifiers: PEFT runs them from inputs_embeds, so HF pools each row at its
+  /// last column (the fixture left-pads); `score` is the head PEFT saves.
+  func testLlamaClassifierMatchesPEFT() throws {
+    try checkClassifier("llama-cls", heads: ["score.weight"])
+  }
+
+  func testBloomClassifierMatchesPEFT() throws {
+    try checkClassifier("bloom-cls", heads: ["score.weight"])
+  }
+
   func causal(_ name: String) throws -> PromptTuningCausalLM {
     let base = try AutoModelForCausalLM.from(directory: "\(Self.root)/\(name)/base")
     let lm = try XCTUnwrap(base as? any Module & InputEmbeddingsCausalLM)
@@ -159,7 +170,7 @@ final class PromptTuningMoreParityTests: XCTestCase {
   /// PEFT's files both ways: the config Loom writes is PEFT's byte for byte, the tensors carry
   /// PEFT's names and values, and a saved adapter loads back to the same logits.
   func testClassifierAdapterFilesRoundTripInPEFTsLayout() throws {
-    for name in ["bert", "roberta", "distilbert"] {
+    for name in ["bert", "roberta", "distilbert", "llama-cls", "bloom-cls"] {
       let m = try classifier(name)
       noGrad { for p in m.trainableParameters { p.copyIn(p * 1.25) } }
       let dir = try temporaryDirectory() + "/" + name

@@ -36,10 +36,22 @@ public final class BloomForSequenceClassification: Module, EncoderModel {
   }
 
   public func forward(_ inputs: EncoderInputs) throws -> EncoderOutput {
-    try BloomInputs.check(inputs, config: config)
-    let rows = try Self.lastTokens(inputs.inputIds, padTokenId: config.padTokenId)
-    var out = try transformer.forward(inputs)
-    let t = inputs.inputIds.shape[1]
+    var out: EncoderOutput
+    let rows: [Int]
+    if let embeds = inputs.inputsEmbeds {
+      // HF without input_ids (prompt tuning): every row pooled at its last column.
+      try LlamaForSequenceClassification.checkEmbeds(
+        embeds, inputs, hiddenSize: config.hiddenSize, model: "Bloom")
+      rows = try LlamaForSequenceClassification.lastColumns(embeds, padTokenId: config.padTokenId)
+      out = EncoderOutput()
+      out.lastHiddenState =
+        transformer.hiddenStates(inputsEmbeds: embeds, attentionMask: inputs.attentionMask).last
+    } else {
+      try BloomInputs.check(inputs, config: config)
+      rows = try Self.lastTokens(inputs.inputIds, padTokenId: config.padTokenId)
+      out = try transformer.forward(inputs)
+    }
+    let t = out.lastHiddenState!.shape[1]
     let flat = out.lastHiddenState!.reshape([-1, config.hiddenSize])
     let index = Tensor(
       rows.enumerated().map { Int64($0.offset * t + $0.element) }, shape: [rows.count],

@@ -21,10 +21,21 @@ public final class LlamaForSequenceClassification: Module, EncoderModel {
   public var maxSequenceLength: Int { model.maxSequenceLength }
 
   public func forward(_ inputs: EncoderInputs) throws -> EncoderOutput {
-    var out = try model.forward(inputs)
+    var out: EncoderOutput
+    let rows: [Int]
+    if let embeds = inputs.inputsEmbeds {
+      // HF without input_ids (prompt tuning): positions 0..<T and every row pooled at its
+      // last column, since padding cannot be seen.
+      try Self.checkEmbeds(embeds, inputs, hiddenSize: config.hiddenSize, model: "Llama")
+      rows = try Self.lastColumns(embeds, padTokenId: config.padTokenId)
+      out = EncoderOutput()
+      out.lastHiddenState = model(inputsEmbeds: embeds, attentionMask: inputs.attentionMask)
+    } else {
+      out = try model.forward(inputs)
+      rows = try Self.lastNonPadIndices(inputs.inputIds, padTokenId: config.padTokenId)
+    }
     let hidden = out.lastHiddenState!
     let (b, t, c) = (hidden.shape[0], hidden.shape[1], hidden.shape[2])
-    let rows = try Self.lastNonPadIndices(inputs.inputIds, padTokenId: config.padTokenId)
     let index = Tensor(
       rows.enumerated().map { Int64($0.offset * t + $0.element) }, shape: [b], device: hidden.device
     )
@@ -52,6 +63,34 @@ public final class LlamaForSequenceClassification: Module, EncoderModel {
     }
     let v = ids.to(.int64).int64s
     return (0..<b).map { r in (0..<t).last { v[r * t + $0] != Int64(pad) } ?? 0 }
+  }
+
+  /// HF's pooling from inputs_embeds [B, T, C]: the last column of every row, with the same
+  /// batch-of-one rule when there is no pad token.
+  public static func lastColumns(_ embeds: Tensor, padTokenId: Int?) throws -> [Int] {
+    let (b, t) = (embeds.shape[0], embeds.shape[1])
+    if padTokenId == nil, b != 1 {
+      throw LoomError(
+        "sequence classification: cannot pool a batch of \(b) without a padding token; set pad_token_id in config.json (transformers raises the same)"
+      )
+    }
+    return Array(repeating: t - 1, count: b)
+  }
+
+  /// inputs_embeds must be [B, T, hidden] with T > 0, and the attention mask [B, T].
+  static func checkEmbeds(_ embeds: Tensor, _ inputs: EncoderInputs, hiddenSize: Int, model: String)
+    throws
+  {
+    guard embeds.rank == 3, embeds.shape[1] > 0, embeds.shape[2] == hiddenSize else {
+      throw LoomError(
+        "\(model): inputs_embeds must be [batch, sequence, \(hiddenSize)] with a token or more, got shape \(embeds.shape)"
+      )
+    }
+    if let mask = inputs.attentionMask, mask.shape != Array(embeds.shape.prefix(2)) {
+      throw LoomError(
+        "\(model): attention_mask must be [batch, sequence] = \(Array(embeds.shape.prefix(2))) like inputs_embeds, got \(mask.shape)"
+      )
+    }
   }
 }
 
