@@ -64,6 +64,8 @@ public final class PeftModel {
       config.modulesToSave = names
     }
     let targets = try resolvedTargets(config)
+    // PEFT writes the model type's default targets into adapter_config.json once resolved.
+    config.targetModules = targets
     let paths = targetPaths(targets, config: config)
     guard !paths.isEmpty else {
       let layerNames = Set(
