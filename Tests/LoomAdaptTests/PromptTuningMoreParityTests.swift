@@ -225,10 +225,11 @@ final class PromptTuningMoreParityTests: XCTestCase {
     ) { XCTAssertTrue("\($0)".contains("task_type is CAUSAL_LM"), "\($0)") }
   }
 
-  /// The encoders' inputs_embeds path equals the ids path when the embeddings are the lookup
-  /// (BERT and DistilBERT; RoBERTa's positions differ with padding, as in HF).
+  /// The classifiers' inputs_embeds path equals the ids path when the embeddings are the lookup
+  /// and nothing is padded (RoBERTa's positions differ with padding, as in HF; Llama and BLOOM
+  /// then pool at the last column either way).
   func testEncoderInputsEmbedsEqualIdsWithoutPadding() throws {
-    for name in ["bert", "distilbert", "roberta"] {
+    for name in ["bert", "distilbert", "roberta", "llama-cls", "bloom-cls"] {
       let base = try ModelRegistry.loadModel(
         .sequenceClassification, from: "\(Self.root)/\(name)/base")
       let encoder = try XCTUnwrap(base as? any Module & EncoderModel & InputEmbeddingsModel)
@@ -238,6 +239,30 @@ final class PromptTuningMoreParityTests: XCTestCase {
       let byEmbeds = try encoder.forward(EncoderInputs(inputsEmbeds: encoder.inputEmbeddings(ids)))
         .logits!
       assertClose(byEmbeds, byIds, 1e-6, name)
+    }
+  }
+
+  /// Decoder-only classifiers from inputs_embeds: HF's batch-of-one rule without a pad token,
+  /// and clear errors for embeddings or masks of the wrong shape.
+  func testDecoderClassifierInputsEmbedsRulesAndErrors() throws {
+    let e = Tensor.zeros([2, 3, 16])
+    XCTAssertEqual(try LlamaForSequenceClassification.lastColumns(e, padTokenId: 1), [2, 2])
+    XCTAssertEqual(
+      try LlamaForSequenceClassification.lastColumns(e.slice(dim: 0, end: 1), padTokenId: nil), [2])
+    XCTAssertThrowsError(try LlamaForSequenceClassification.lastColumns(e, padTokenId: nil)) {
+      XCTAssertTrue("\($0)".contains("pad_token_id"), "\($0)")
+    }
+    for (name, model) in [("llama-cls", "Llama"), ("bloom-cls", "Bloom")] {
+      let base = try ModelRegistry.loadModel(
+        .sequenceClassification, from: "\(Self.root)/\(name)/base")
+      let m = try XCTUnwrap(base as? any EncoderModel)
+      XCTAssertThrowsError(try m.forward(EncoderInputs(inputsEmbeds: Tensor.zeros([1, 3, 8])))) {
+        XCTAssertTrue(
+          "\($0)".contains("\(model): inputs_embeds must be [batch, sequence, 16]"), "\($0)")
+      }
+      XCTAssertThrowsError(
+        try m.forward(EncoderInputs(inputsEmbeds: e, attentionMask: Tensor.ones([2, 4])))
+      ) { XCTAssertTrue("\($0)".contains("attention_mask must be [batch, sequence]"), "\($0)") }
     }
   }
 }
