@@ -45,6 +45,7 @@ if only is None:
         subprocess.run([sys.executable, os.path.abspath(__file__), "--only", name, *passthrough], check=True)
     sys.exit(0)
 
+os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")  # trl.experimental.utils: known to be unstable
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 from transformers import GenerationConfig, GPT2Config, GPT2ForSequenceClassification, GPT2LMHeadModel  # noqa: E402
@@ -156,7 +157,8 @@ def ppo():
     queries = random_ids(batch, SEQ - RESPONSE, 1)
     context = queries.shape[1]
     gen_config = GenerationConfig(max_new_tokens=RESPONSE, min_new_tokens=RESPONSE, temperature=temperature + 1e-7,
-                                  top_k=0, top_p=1.0, do_sample=True, eos_token_id=None, pad_token_id=pad)
+                                  top_k=0, top_p=1.0, do_sample=True, eos_token_id=None, pad_token_id=pad,
+                                  return_dict_in_generate=True, output_scores=True)
     params = [p for m in (policy, value_model) for p in m.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=3e-6, weight_decay=0.0, fused=True)
     first = []
@@ -173,8 +175,7 @@ def ppo():
             # trl's batch_generation: one batch, KV cache, the policy's log-probabilities from generate's scores.
             attention_mask = queries != pad
             out = policy.generate(input_ids=torch.masked_fill(queries, ~attention_mask, 0),
-                                  attention_mask=attention_mask, generation_config=gen_config,
-                                  return_dict_in_generate=True, output_scores=True)
+                                  attention_mask=attention_mask, generation_config=gen_config)
             query_responses = torch.cat((queries, out.sequences[:, context:]), dim=1)
             responses = query_responses[:, context:]
             logprobs = selective_log_softmax(torch.stack(out.scores, 1), responses)
