@@ -13,6 +13,7 @@ let suites: [String: ([String]) throws -> Void] = [
   "seq2seq": runSeq2SeqBench,
   "transformer-reverse": runTransformerReverseBench,
   "peft": runPeftBench,
+  "posttrain": runPostTrainBench,
 ]
 guard let suite = arguments.first, let run = suites[suite] else {
   let names = suites.keys.sorted().joined(separator: ", ")
