@@ -30,6 +30,7 @@ let package = Package(
     .library(name: "LoomAdapt", targets: ["LoomAdapt"]),
     .library(name: "LoomPostTrain", targets: ["LoomPostTrain"]),
     .library(name: "LoomDiffusion", targets: ["LoomDiffusion"]),
+    .library(name: "LoomCage", targets: ["LoomCage"]),
     .executable(name: "loom", targets: ["loom"]),
     .executable(name: "loom-bench", targets: ["loom-bench"]),
   ],
@@ -80,6 +81,10 @@ let package = Package(
     // Diffusion (diffusers' schedulers and pipelines) and GAN training on top of the image models.
     .target(
       name: "LoomDiffusion", dependencies: ["LoomCore", "LoomNN", "LoomOptim", "LoomIO", "LoomModels", "LoomTrain"]),
+    // The safety cage: validators around a model's inputs and outputs (C analysis, text, model-based), policies, audit.
+    .target(
+      name: "LoomCage",
+      dependencies: ["LoomCore", "LoomNN", "LoomIO", "LoomModels", "LoomGenerate", "LoomTokenizers"]),
     .systemLibrary(
       name: "CCairo", path: "Sources/CCairo", pkgConfig: "cairo",
       providers: [.apt(["libcairo2-dev"]), .brew(["cairo"])]),
@@ -88,7 +93,7 @@ let package = Package(
       name: "loom",
       dependencies: [
         "LoomCore", "LoomNN", "LoomOptim", "LoomIO", "LoomTokenizers", "LoomPlot", "LoomModels", "LoomGenerate", "LoomTrain",
-        "LoomDatasets", "LoomAdapt", "LoomPostTrain", "LoomDiffusion",
+        "LoomDatasets", "LoomAdapt", "LoomPostTrain", "LoomDiffusion", "LoomCage",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
     .executableTarget(
@@ -129,6 +134,10 @@ let package = Package(
     .testTarget(
       name: "LoomDiffusionTests",
       dependencies: ["LoomCore", "LoomNN", "LoomOptim", "LoomIO", "LoomModels", "LoomTrain", "LoomDiffusion"],
+      resources: [.copy("Fixtures")]),
+    .testTarget(
+      name: "LoomCageTests",
+      dependencies: ["LoomCore", "LoomNN", "LoomIO", "LoomModels", "LoomGenerate", "LoomTokenizers", "LoomTrain", "LoomCage"],
       resources: [.copy("Fixtures")]),
     .testTarget(name: "LoomTokenizersTests", dependencies: ["LoomTokenizers"], resources: [.copy("Fixtures")]),
     .testTarget(

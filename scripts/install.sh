@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Installs what Loom needs on Debian 12 (run as root or with sudo available):
-# C libraries (OpenBLAS, oneDNN, SLEEF, Cairo), Graphviz (model graphs), the package-shipped data sets, and Python
+# C libraries (OpenBLAS, oneDNN, SLEEF, Cairo, OpenMPI, libclang), flawfinder (the cage's reference), Graphviz (model graphs), the package-shipped data sets, and Python
 # packages used only by the parity-fixture and PyTorch benchmark scripts (optional).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 need=()
-for pkg in libopenblas-dev libdnnl-dev libsleef-dev libcairo2-dev pkg-config zlib1g-dev dataset-fashion-mnist libwolfssl-dev graphviz; do
+for pkg in libopenblas-dev libdnnl-dev libsleef-dev libcairo2-dev pkg-config zlib1g-dev dataset-fashion-mnist libwolfssl-dev graphviz \
+  libopenmpi-dev openmpi-bin libclang-dev flawfinder; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if [ "${#need[@]}" -gt 0 ]; then
