@@ -104,6 +104,8 @@ let package = Package(
         .target(name: "CBLAS", condition: .when(platforms: [.linux])),
       ],
       linkerSettings: blasLinker),
+    // Shared by the test targets: runs the built `loom` binary for CLI tests.
+    .target(name: "LoomTestSupport", path: "Tests/LoomTestSupport"),
     .testTarget(name: "LoomKernelsTests", dependencies: ["CLoomKernels"]),
     .testTarget(name: "LoomCoreTests", dependencies: ["LoomCore"], resources: [.copy("Fixtures")]),
     .testTarget(name: "LoomNNTests", dependencies: ["LoomCore", "LoomNN", "LoomOptim", "LoomIO"], resources: [.copy("Fixtures")]),
@@ -113,33 +115,33 @@ let package = Package(
     .testTarget(
       name: "LoomModelsTests",
       dependencies: [
-        "LoomCore", "LoomNN", "LoomOptim", "LoomIO", "LoomModels", "LoomGenerate", "LoomTokenizers", "LoomDatasets",
+        "LoomTestSupport", "LoomCore", "LoomNN", "LoomOptim", "LoomIO", "LoomModels", "LoomGenerate", "LoomTokenizers", "LoomDatasets",
         "LoomTrain", "LoomPlot",
       ],
       resources: [.copy("Fixtures")]),
     .testTarget(
       name: "LoomAdaptTests",
       dependencies: [
-        "LoomCore", "LoomNN", "LoomOptim", "LoomIO", "LoomModels", "LoomAdapt", "LoomTrain", "LoomGenerate",
+        "LoomTestSupport", "LoomCore", "LoomNN", "LoomOptim", "LoomIO", "LoomModels", "LoomAdapt", "LoomTrain", "LoomGenerate",
         "LoomTokenizers",
       ],
       resources: [.copy("Fixtures")]),
     .testTarget(
       name: "LoomPostTrainTests",
       dependencies: [
-        "LoomCore", "LoomNN", "LoomOptim", "LoomIO", "LoomModels", "LoomAdapt", "LoomTrain", "LoomGenerate",
+        "LoomTestSupport", "LoomCore", "LoomNN", "LoomOptim", "LoomIO", "LoomModels", "LoomAdapt", "LoomTrain", "LoomGenerate",
         "LoomTokenizers", "LoomDatasets", "LoomPostTrain",
       ],
       resources: [.copy("Fixtures")]),
     .testTarget(
       name: "LoomDiffusionTests",
-      dependencies: ["LoomCore", "LoomNN", "LoomOptim", "LoomIO", "LoomModels", "LoomTrain", "LoomDiffusion"],
+      dependencies: ["LoomTestSupport", "LoomCore", "LoomNN", "LoomOptim", "LoomIO", "LoomModels", "LoomTrain", "LoomDiffusion"],
       resources: [.copy("Fixtures")]),
     .testTarget(
       name: "LoomCageTests",
-      dependencies: ["LoomCore", "LoomNN", "LoomIO", "LoomModels", "LoomGenerate", "LoomTokenizers", "LoomTrain", "LoomCage"],
+      dependencies: ["LoomTestSupport", "LoomCore", "LoomNN", "LoomIO", "LoomModels", "LoomGenerate", "LoomTokenizers", "LoomTrain", "LoomCage"],
       resources: [.copy("Fixtures")]),
-    .testTarget(name: "LoomTokenizersTests", dependencies: ["LoomTokenizers"], resources: [.copy("Fixtures")]),
+    .testTarget(name: "LoomTokenizersTests", dependencies: ["LoomTokenizers", "LoomTestSupport"], resources: [.copy("Fixtures")]),
     .testTarget(
       name: "LoomDatasetsTests", dependencies: ["LoomDatasets", "LoomTokenizers"], resources: [.copy("Fixtures")]),
   ],

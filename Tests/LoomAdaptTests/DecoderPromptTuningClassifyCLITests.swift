@@ -1,6 +1,7 @@
 import Foundation
 import LoomCore
 import LoomIO
+import LoomTestSupport
 import XCTest
 
 /// `loom train classify --prompt-tuning-virtual-tokens N` on causal-LM checkpoints: Llama and

@@ -1,6 +1,7 @@
 import Foundation
 import LoomCore
 import LoomIO
+import LoomTestSupport
 import XCTest
 
 /// `loom train classify --model <GPT-2 dir>`: GPT2ForSequenceClassification from a causal-LM

@@ -2,6 +2,7 @@ import Foundation
 import LoomAdapt
 import LoomCore
 import LoomModels
+import LoomTestSupport
 import XCTest
 
 /// `loom generate --adapter DIR`: the adapter's text equals the text of the model with the
@@ -14,26 +15,6 @@ final class GenerateAdapterCLITests: XCTestCase {
   }
   override func tearDown() { try? FileManager.default.removeItem(atPath: dir) }
 
-  func loom(_ args: [String]) throws -> (status: Int32, out: String, err: String) {
-    let url = Bundle.module.bundleURL.deletingLastPathComponent().appendingPathComponent("loom")
-    guard FileManager.default.isExecutableFile(atPath: url.path) else {
-      throw XCTSkip("loom binary not built at \(url.path)")
-    }
-    let p = Process()
-    p.executableURL = url
-    p.arguments = args
-    let o = Pipe()
-    let e = Pipe()
-    p.standardOutput = o
-    p.standardError = e
-    try p.run()
-    let od = o.fileHandleForReading.readDataToEndOfFile()
-    let ed = e.fileHandleForReading.readDataToEndOfFile()
-    p.waitUntilExit()
-    return (
-      p.terminationStatus, String(decoding: od, as: UTF8.self), String(decoding: ed, as: UTF8.self)
-    )
-  }
 
   /// A random character-level GPT-2 (char_vocab.json as `loom train gpt --char` writes it).
   func charModel(_ path: String) throws -> GPT2LMHeadModel {

@@ -2,6 +2,7 @@ import Foundation
 import LoomCore
 import LoomIO
 import LoomModels
+import LoomTestSupport
 import XCTest
 
 /// `loom train … --lora-r R`: every fine-tuning command writes a PEFT adapter (not the
@@ -22,23 +23,6 @@ final class PeftTrainCLITests: XCTestCase {
   }
   override func tearDown() { try? FileManager.default.removeItem(atPath: dir) }
 
-  func loom(_ args: [String]) throws -> (status: Int32, out: String, err: String) {
-    let url = Bundle.module.bundleURL.deletingLastPathComponent().appendingPathComponent("loom")
-    guard FileManager.default.isExecutableFile(atPath: url.path) else {
-      throw XCTSkip("loom binary not built at \(url.path)")
-    }
-    let p = Process()
-    p.executableURL = url
-    p.arguments = args
-    let (o, e) = (Pipe(), Pipe())
-    p.standardOutput = o
-    p.standardError = e
-    try p.run()
-    let od = o.fileHandleForReading.readDataToEndOfFile()
-    let ed = e.fileHandleForReading.readDataToEndOfFile()
-    p.waitUntilExit()
-    return (p.terminationStatus, String(decoding: od, as: UTF8.self), String(decoding: ed, as: UTF8.self))
-  }
 
   /// A random character-level GPT-2 saved with its char_vocab.json.
   func charModel(_ path: String) throws {

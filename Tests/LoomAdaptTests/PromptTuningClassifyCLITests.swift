@@ -1,6 +1,7 @@
 import Foundation
 import LoomCore
 import LoomIO
+import LoomTestSupport
 import XCTest
 
 /// `loom train classify --prompt-tuning-virtual-tokens N`: PEFT's SEQ_CLS prompt tuning writes

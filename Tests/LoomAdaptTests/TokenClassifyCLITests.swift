@@ -1,4 +1,5 @@
 import Foundation
+import LoomTestSupport
 import XCTest
 
 /// `loom token-classify --adapter DIR`: HF's token-classification pipeline on a LoRA adapter that

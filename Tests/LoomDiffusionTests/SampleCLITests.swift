@@ -1,6 +1,7 @@
 import Foundation
 import LoomCore
 import LoomIO
+import LoomTestSupport
 import XCTest
 
 /// `loom sample` on diffusers pipeline folders assembled from the committed tiny U-Nets and the
@@ -13,26 +14,6 @@ final class SampleCLITests: XCTestCase {
   }
   override func tearDown() { try? FileManager.default.removeItem(atPath: dir) }
 
-  func loom(_ args: [String]) throws -> (status: Int32, out: String, err: String) {
-    let url = Bundle.module.bundleURL.deletingLastPathComponent().appendingPathComponent("loom")
-    guard FileManager.default.isExecutableFile(atPath: url.path) else {
-      throw XCTSkip("loom binary not built at \(url.path)")
-    }
-    let p = Process()
-    p.executableURL = url
-    p.arguments = args
-    let o = Pipe()
-    let e = Pipe()
-    p.standardOutput = o
-    p.standardError = e
-    try p.run()
-    let od = o.fileHandleForReading.readDataToEndOfFile()
-    let ed = e.fileHandleForReading.readDataToEndOfFile()
-    p.waitUntilExit()
-    return (
-      p.terminationStatus, String(decoding: od, as: UTF8.self), String(decoding: ed, as: UTF8.self)
-    )
-  }
 
   /// model_index.json + scheduler/ + unet/ as diffusers' `save_pretrained` lays them out.
   func pipeline(unet: String) throws -> String {

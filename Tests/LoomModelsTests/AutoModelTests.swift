@@ -3,6 +3,7 @@ import LoomCore
 import LoomIO
 import LoomModels
 import LoomNN
+import LoomTestSupport
 import XCTest
 
 /// AutoConfig / AutoModel… through the model_type registry, the one loader (single
@@ -116,7 +117,6 @@ final class AutoModelTests: XCTestCase {
     assertThrows(try AutoConfig.from(directory: bert), contains: ["has no model_type", "supported: ae"])
   }
 
-  func loom(_ args: [String]) throws -> (status: Int32, out: String, err: String) { try runLoom(args) }
 
   func testGenerateCommandNamesTheUnsupportedModelType() throws {
     try Data(#"{"model_type": "bert", "hidden_size": 384}"#.utf8).write(to: URL(fileURLWithPath: dir + "/config.json"))

@@ -3,6 +3,7 @@ import LoomCore
 import LoomIO
 import LoomModels
 import LoomPlot
+import LoomTestSupport
 import XCTest
 
 /// `loom train ae|dae|vae` end to end on a slice of Fashion-MNIST, and its bad-input errors.
@@ -14,7 +15,6 @@ final class AutoencoderCLITests: XCTestCase {
   }
   override func tearDown() { try? FileManager.default.removeItem(atPath: dir) }
 
-  func loom(_ args: [String]) throws -> (status: Int32, out: String, err: String) { try runLoom(args) }
 
   func requireData() throws {
     let path = FashionMNIST.defaultDirectory + "/train-images-idx3-ubyte.gz"

@@ -2,6 +2,7 @@ import Foundation
 import LoomGenerate
 import LoomModels
 import LoomTokenizers
+import LoomTestSupport
 import XCTest
 
 /// `loom generate` and `loom train classify` on BLOOM directories (a tiny random BLOOM with a
@@ -18,12 +19,12 @@ final class BloomCLITests: XCTestCase {
     XCTAssertTrue(lm is BloomForCausalLM)
     XCTAssertEqual(defaults.eosTokenIds, [2])
     XCTAssertEqual(defaults.padTokenId, 3)
-    let r = try runLoom([
+    let r = try loom([
       "generate", "--model", Self.model, "--prompt", g.text_prompt, "--max-new-tokens", "8",
     ])
     XCTAssertEqual(r.status, 0, r.err)
     XCTAssertEqual(r.out, g.text + "\n")
-    let emulated = try runLoom([
+    let emulated = try loom([
       "generate", "--model", Self.model, "--prompt", g.text_prompt, "--max-new-tokens", "8",
       "--device", "emulated",
     ])
@@ -41,7 +42,7 @@ final class BloomCLITests: XCTestCase {
     }
     try Data(#"{"model_type": "bloom", "hidden_size": 12, "n_head": 5}"#.utf8).write(
       to: URL(fileURLWithPath: dir + "/config.json"))
-    let r = try runLoom(["generate", "--model", dir, "--prompt", "hello"])
+    let r = try loom(["generate", "--model", dir, "--prompt", "hello"])
     XCTAssertNotEqual(r.status, 0)
     XCTAssertTrue(r.err.contains("hidden_size (12) must be divisible by n_head (5)"), r.err)
     XCTAssertTrue(r.err.contains("config.json"), r.err)
@@ -60,7 +61,7 @@ final class BloomCLITests: XCTestCase {
     }
     try Data((["text,label"] + rows).joined(separator: "\n").utf8).write(
       to: URL(fileURLWithPath: dir + "/d.csv"))
-    let r = try runLoom([
+    let r = try loom([
       "train", "classify", "--model", Self.model, "--data", dir + "/d.csv", "--text-column", "text",
       "--label-column", "label", "--output-dir", dir + "/out", "--num-train-epochs", "1",
       "--per-device-train-batch-size", "8",

@@ -3,6 +3,7 @@ import LoomCore
 import LoomIO
 import LoomModels
 import LoomTrain
+import LoomTestSupport
 import XCTest
 
 /// Seeded mutation test of every reader of untrusted files through the `loom` CLI (issue 13):
@@ -34,8 +35,7 @@ final class CLIMutationTests: XCTestCase {
 
   /// Runs `loom args` under the address-space and time limits.
   static func runLimited(_ args: [String]) throws -> Outcome {
-    let loom = Bundle.module.bundleURL.deletingLastPathComponent().appendingPathComponent("loom").path
-    guard FileManager.default.isExecutableFile(atPath: loom) else { throw XCTSkip("loom binary not built at \(loom)") }
+    let loom = try loomBinary().path
     var env = ProcessInfo.processInfo.environment
     env["OPENBLAS_NUM_THREADS"] = "1"
     return try spawnLimited(

@@ -1,4 +1,5 @@
 import Foundation
+import LoomTestSupport
 import XCTest
 
 /// A character model fine-tuned from a checkpoint with a larger vocabulary saves a
@@ -14,7 +15,7 @@ final class CharVocabFineTuningTests: XCTestCase {
   override func tearDown() { try? FileManager.default.removeItem(atPath: dir) }
 
   func train(_ extra: [String]) throws {
-    let r = try runLoom(
+    let r = try loom(
       ["train", "gpt", "--block-size", "16", "--batch-size", "4", "--max-steps", "2", "--save-strategy", "no"] + extra)
     XCTAssertEqual(r.status, 0, r.err)
   }
@@ -48,7 +49,7 @@ final class CharVocabFineTuningTests: XCTestCase {
     // Near-uniform sampling over every id: unmasked, most of the 100 tokens would be ids 5..<vocab_size,
     // which decode to nothing. Masked, every token is one of the 5 characters.
     for beams in ["1", "3"] {
-      let g = try runLoom([
+      let g = try loom([
         "generate", "--model", tuned, "--prompt", "ab", "--max-new-tokens", "100", "--do-sample", "--temperature", "5",
         "--top-k", "0", "--seed", "3", "--num-beams", beams,
       ])
@@ -62,7 +63,7 @@ final class CharVocabFineTuningTests: XCTestCase {
     // More characters than vocab_size is still an error.
     let many = (0..<(vocabSize + 1)).map { String(UnicodeScalar(UInt8(33 + $0))) }
     try JSONEncoder().encode(many).write(to: URL(fileURLWithPath: tuned + "/char_vocab.json"))
-    let bad = try runLoom(["generate", "--model", tuned, "--prompt", "ab"])
+    let bad = try loom(["generate", "--model", tuned, "--prompt", "ab"])
     XCTAssertNotEqual(bad.status, 0)
     XCTAssertTrue(bad.err.contains("lists \(vocabSize + 1) characters but the model's vocab_size is \(vocabSize)"), bad.err)
   }

@@ -3,6 +3,7 @@ import LoomCore
 import LoomDatasets
 import LoomTokenizers
 import LoomTrain
+import LoomTestSupport
 import XCTest
 
 /// `loom fill-mask`, `embed`, `classify`, `train mlm` and `train classify` end to end on the
@@ -43,7 +44,7 @@ final class EncoderCLITests: XCTestCase {
       // HF returns one list for a single mask and a list per mask otherwise.
       let raw = c["candidates"] as! [Any]
       let expected = (raw.first is [Any] ? raw.flatMap { $0 as! [Any] } : raw) as! [[String: Any]]
-      let r = try runLoom(["fill-mask", "--model", Self.roberta, "--text", text, "--top-k", "5"])
+      let r = try loom(["fill-mask", "--model", Self.roberta, "--text", text, "--top-k", "5"])
       XCTAssertEqual(r.status, 0, r.err)
       let got = jsonLines(r.out) as! [[String: Any]]
       XCTAssertEqual(got.count, expected.count, text)
@@ -65,7 +66,7 @@ final class EncoderCLITests: XCTestCase {
     let fixture = try JSONSerialization.jsonObject(with: data) as! [String: Any]
     let sentences = fixture["sentences"] as! [String]
     let expected = fixture["embeddings"] as! [[Double]]
-    let r = try runLoom(["embed", "--model", minilm, "--normalize", "--text"] + sentences)
+    let r = try loom(["embed", "--model", minilm, "--normalize", "--text"] + sentences)
     XCTAssertEqual(r.status, 0, r.err)
     let got = jsonLines(r.out) as! [[Double]]
     XCTAssertEqual(got.count, sentences.count)
@@ -78,14 +79,14 @@ final class EncoderCLITests: XCTestCase {
     // --file gives the same vectors, one line per non-empty input line.
     let file = dir + "/sentences.txt"
     try (sentences.joined(separator: "\n\n") + "\n").write(toFile: file, atomically: true, encoding: .utf8)
-    let f = try runLoom(["embed", "--model", minilm, "--normalize", "--file", file])
+    let f = try loom(["embed", "--model", minilm, "--normalize", "--file", file])
     XCTAssertEqual(f.status, 0, f.err)
     XCTAssertEqual(f.out, r.out)
   }
 
   func testTrainMLMThenFillMask() throws {
     let out = dir + "/mlm"
-    let r = try runLoom([
+    let r = try loom([
       "train", "mlm", "--data", Self.fixtures + "/mlm.txt", "--tokenizer", Self.roberta, "--preset", "tiny",
       "--max-seq-length", "32", "--max-steps", "40", "--learning-rate", "2e-3", "--batch-size", "8",
       "--logging-steps", "10", "--validation-split", "0", "--save-strategy", "no", "--output-dir", out,
@@ -100,7 +101,7 @@ final class EncoderCLITests: XCTestCase {
     let config = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/config.json"))) as! [String: Any]
     XCTAssertEqual(config["model_type"] as? String, "roberta")
     XCTAssertEqual(config["architectures"] as? [String], ["RobertaForMaskedLM"])
-    let fill = try runLoom(["fill-mask", "--model", out, "--text", "the movie was <mask>", "--top-k", "3"])
+    let fill = try loom(["fill-mask", "--model", out, "--text", "the movie was <mask>", "--top-k", "3"])
     XCTAssertEqual(fill.status, 0, fill.err)
     let candidates = jsonLines(fill.out) as! [[String: Any]]
     XCTAssertEqual(candidates.count, 3)
@@ -124,7 +125,7 @@ final class EncoderCLITests: XCTestCase {
     let heldOut = dir + "/held-out.txt"
     let lines = try String(contentsOfFile: Self.fixtures + "/mlm.txt", encoding: .utf8).split(separator: "\n")
     try lines.suffix(12).joined(separator: "\n").write(toFile: heldOut, atomically: true, encoding: .utf8)
-    let r = try runLoom([
+    let r = try loom([
       "train", "mlm", "--data", Self.fixtures + "/mlm.txt", "--validation-data", heldOut, "--tokenizer", Self.roberta,
       "--preset", "tiny", "--max-seq-length", "16", "--max-steps", "20", "--batch-size", "8", "--logging-steps", "10",
       "--eval-strategy", "steps", "--eval-steps", "10", "--save-strategy", "no", "--output-dir", out,
@@ -139,7 +140,7 @@ final class EncoderCLITests: XCTestCase {
       .filter { $0["eval_loss"] != nil }
     XCTAssertEqual(evalRecords.map { $0["step"] as? Int }, [10, 20])
     XCTAssertTrue(evalRecords.allSatisfy { ($0["eval_loss"] as! Double).isFinite })
-    let split = try runLoom([
+    let split = try loom([
       "train", "mlm", "--data", Self.fixtures + "/mlm.txt", "--tokenizer", Self.roberta, "--preset", "tiny",
       "--max-seq-length", "16", "--max-steps", "1", "--validation-split", "0.5", "--save-strategy", "no",
       "--output-dir", dir + "/mlm-split",
@@ -152,7 +153,7 @@ final class EncoderCLITests: XCTestCase {
 
   func testTrainMLMWholeWordMask() throws {
     let out = dir + "/wwm"
-    let r = try runLoom([
+    let r = try loom([
       "train", "mlm", "--data", Self.fixtures + "/mlm.txt", "--tokenizer", Self.roberta, "--preset", "tiny",
       "--whole-word-mask", "--max-seq-length", "32", "--max-steps", "40", "--learning-rate", "2e-3", "--batch-size",
       "8", "--logging-steps", "10", "--validation-split", "0", "--save-strategy", "no", "--output-dir", out,
@@ -231,18 +232,18 @@ final class EncoderCLITests: XCTestCase {
     ]
     for (i, extra) in [["--eval-strategy", "no"], ["--no-load-best-model-at-end"]].enumerated() {
       let out = dir + "/no-eval-\(i)"
-      let r = try runLoom(base + extra + ["--output-dir", out])
+      let r = try loom(base + extra + ["--output-dir", out])
       XCTAssertEqual(r.status, 0, "\(extra): \(r.err)")
       XCTAssertTrue(FileManager.default.fileExists(atPath: out + "/model.safetensors"), "\(extra)")
     }
-    let r = try runLoom(base + ["--eval-strategy", "no", "--load-best-model-at-end", "--output-dir", dir + "/x"])
+    let r = try loom(base + ["--eval-strategy", "no", "--load-best-model-at-end", "--output-dir", dir + "/x"])
     XCTAssertNotEqual(r.status, 0)
     XCTAssertTrue(r.err.contains("--load-best-model-at-end needs an --eval-strategy"), r.err)
   }
 
   func testTrainClassifyThenClassify() throws {
     let out = dir + "/cls"
-    let r = try runLoom([
+    let r = try loom([
       "train", "classify", "--model", Self.roberta, "--data", Self.fixtures + "/classify.csv",
       "--validation-data", Self.fixtures + "/classify-eval.csv", "--text-column", "sentence", "--label-column", "label",
       "--epochs", "4", "--learning-rate", "3e-3", "--batch-size", "8", "--logging-steps", "2", "--output-dir", out,
@@ -257,7 +258,7 @@ final class EncoderCLITests: XCTestCase {
     XCTAssertNotNil(evals.last?["eval_f1"])
     let config = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/config.json"))) as! [String: Any]
     XCTAssertEqual(config["id2label"] as? [String: String], ["0": "neg", "1": "pos"])
-    let c = try runLoom(["classify", "--model", out, "--text", "the film was great", "--all-labels"])
+    let c = try loom(["classify", "--model", out, "--text", "the film was great", "--all-labels"])
     XCTAssertEqual(c.status, 0, c.err)
     let preds = jsonLines(c.out) as! [[String: Any]]
     XCTAssertEqual(Set(preds.compactMap { $0["label"] as? String }), ["neg", "pos"])
@@ -290,7 +291,7 @@ final class EncoderCLITests: XCTestCase {
     out: String, eval: (path: String, sentences: [String], scores: [Double], tags: [Set<String>])
   ) {
     let (train, eval) = (try floatLabelCSV("classify.csv"), try floatLabelCSV("classify-eval.csv"))
-    let r = try runLoom(
+    let r = try loom(
       [
         "train", "classify", "--model", Self.roberta, "--data", train.path, "--validation-data", eval.path,
         "--text-column", "sentence", "--epochs", "10", "--learning-rate", "3e-3", "--batch-size", "8",
@@ -316,7 +317,7 @@ final class EncoderCLITests: XCTestCase {
     // values give the best epoch's mse and Pearson's r.
     var values = [Double]()
     for s in eval.sentences {
-      let c = try runLoom(["classify", "--model", out, "--text", s])
+      let c = try loom(["classify", "--model", out, "--text", s])
       XCTAssertEqual(c.status, 0, c.err)
       let p = try JSONSerialization.jsonObject(with: Data(c.out.utf8)) as! [String: Any]
       XCTAssertEqual(p["label"] as? String, "LABEL_0")
@@ -347,7 +348,7 @@ final class EncoderCLITests: XCTestCase {
     var exact = 0
     var tp = [String: Int](), fp = [String: Int](), fn = [String: Int]()
     for (s, truth) in zip(eval.sentences, eval.tags) {
-      let c = try runLoom(["classify", "--model", out, "--text", s, "--all-labels"])
+      let c = try loom(["classify", "--model", out, "--text", s, "--all-labels"])
       XCTAssertEqual(c.status, 0, c.err)
       let preds = jsonLines(c.out) as! [[String: Any]]
       XCTAssertEqual(Set(preds.map { $0["label"] as! String }), Set(names))
@@ -376,7 +377,7 @@ final class EncoderCLITests: XCTestCase {
   func testTrainTokenClassifyReportsSeqeval() throws {
     let out = dir + "/ner"
     let data = Self.fixtures + "/ner.jsonl"
-    let r = try runLoom([
+    let r = try loom([
       "train", "token-classify", "--model", Self.roberta, "--data", data, "--validation-data", data, "--epochs", "8",
       "--learning-rate", "1e-2", "--batch-size", "4", "--logging-steps", "6", "--output-dir", out,
     ])
@@ -395,7 +396,7 @@ final class EncoderCLITests: XCTestCase {
   func testTrainQAThenAnswer() throws {
     let out = dir + "/qa"
     let data = Self.fixtures + "/squad.json"
-    let r = try runLoom([
+    let r = try loom([
       "train", "qa", "--model", Self.roberta, "--data", data, "--validation-data", data, "--max-seq-length", "48",
       "--doc-stride", "8", "--epochs", "2", "--learning-rate", "5e-3", "--batch-size", "2", "--logging-steps", "1",
       "--output-dir", out,
@@ -406,7 +407,7 @@ final class EncoderCLITests: XCTestCase {
     let em = records.compactMap { $0["eval_exact_match"] as? Double }
     XCTAssertEqual(em.count, 2, "evaluated each epoch")
     XCTAssertTrue(em.allSatisfy { (0...100).contains($0) })
-    let a = try runLoom(["qa", "--model", out, "--question", "where does the person live ?", "--context", "bob lives in rome and the movie was good ."])
+    let a = try loom(["qa", "--model", out, "--question", "where does the person live ?", "--context", "bob lives in rome and the movie was good ."])
     XCTAssertEqual(a.status, 0, a.err)
     let answer = try JSONSerialization.jsonObject(with: Data(a.out.utf8)) as! [String: Any]
     let (start, end) = (answer["start"] as! Int, answer["end"] as! Int)
@@ -488,7 +489,7 @@ final class EncoderCLITests: XCTestCase {
         (["fill-mask", "--model", Self.roberta, "--tokenizer", minilm, "--text", "a [MASK] b"], "does not match"))
     }
     for (args, message) in cases {
-      let r = try runLoom(args)
+      let r = try loom(args)
       XCTAssertNotEqual(r.status, 0, "\(args) should fail")
       XCTAssertTrue(r.err.contains(message), "\(args): expected '\(message)' in: \(r.err)")
       XCTAssertFalse(r.err.contains("Fatal error"), "\(args) trapped: \(r.err)")

@@ -3,6 +3,7 @@ import LoomCore
 import LoomIO
 import LoomModels
 import LoomNN
+import LoomTestSupport
 import XCTest
 
 /// GPT-2 with mixture-of-experts MLPs: config.json fields, save/load, the router losses in the
@@ -78,7 +79,7 @@ final class GPT2MixtureOfExpertsTests: XCTestCase {
       #"{"n_positions": 32, "n_embd": 32, "n_layer": 2, "n_head": 2, "resid_pdrop": 0, "embd_pdrop": 0, "attn_pdrop": 0}"#
       .write(toFile: config, atomically: true, encoding: .utf8)
     let out = dir + "/model"
-    let r = try runLoom([
+    let r = try loom([
       "train", "gpt", "--data", corpus, "--char", "--config", config, "--moe-experts", "4",
       "--moe-top-k", "2",
       "--moe-capacity-factor", "1.5", "--max-steps", "30", "--learning-rate", "3e-3",
@@ -119,11 +120,11 @@ final class GPT2MixtureOfExpertsTests: XCTestCase {
       XCTAssertEqual(shares.reduce(0, +), 1, accuracy: 0.01)
       XCTAssertGreaterThanOrEqual(shares.filter { $0 > 0.05 }.count, 2, String(line))
     }
-    let g = try runLoom(["generate", "--model", out, "--prompt", "to be", "--max-new-tokens", "12"])
+    let g = try loom(["generate", "--model", out, "--prompt", "to be", "--max-new-tokens", "12"])
     XCTAssertEqual(g.status, 0, g.err)
     XCTAssertTrue(g.out.hasPrefix("to be"), g.out)
     XCTAssertEqual(g.out.trimmingCharacters(in: .newlines).count, 5 + 12)
-    let more = try runLoom([
+    let more = try loom([
       "train", "gpt", "--data", corpus, "--model", out, "--max-steps", "2", "--samples", "0",
       "--output-dir", dir + "/more",
     ])
@@ -161,7 +162,7 @@ final class GPT2MixtureOfExpertsTests: XCTestCase {
       (["--config", badConfig], "num_experts_per_tok must be in 1...num_experts (2), got 3"),
     ]
     for (extra, message) in cases {
-      let r = try runLoom(base + extra)
+      let r = try loom(base + extra)
       XCTAssertNotEqual(r.status, 0, "\(extra) should fail")
       XCTAssertTrue(
         (r.err + r.out).contains(message), "\(extra): expected '\(message)' in: \(r.err)")

@@ -1,4 +1,5 @@
 import Foundation
+import LoomTestSupport
 import XCTest
 
 /// `loom train gpt` and `loom generate` end to end, and their bad-input errors.
@@ -10,7 +11,6 @@ final class GPTCLITests: XCTestCase {
   }
   override func tearDown() { try? FileManager.default.removeItem(atPath: dir) }
 
-  func loom(_ args: [String]) throws -> (status: Int32, out: String, err: String) { try runLoom(args) }
 
   func testTrainThenGenerate() throws {
     let corpus = dir + "/corpus.txt"

@@ -3,6 +3,7 @@ import LoomCore
 import LoomGenerate
 import LoomModels
 import LoomTokenizers
+import LoomTestSupport
 import XCTest
 
 /// `loom generate`'s user reports: length limit and sliding window, `--tokenizer`
@@ -15,7 +16,6 @@ final class GenerateCLITests: XCTestCase {
   }
   override func tearDown() { try? FileManager.default.removeItem(atPath: dir) }
 
-  func loom(_ args: [String]) throws -> (status: Int32, out: String, err: String) { try runLoom(args) }
 
   /// A random character-level GPT-2 with 16 positions, saved as `loom train gpt --char` does.
   func charModel() throws -> String {

@@ -3,6 +3,7 @@ import LoomCore
 import LoomGenerate
 import LoomModels
 import LoomTokenizers
+import LoomTestSupport
 import XCTest
 
 /// `loom generate` on an encoder–decoder model against transformers' `generate` on a tiny
@@ -51,7 +52,7 @@ final class GenerateSeq2SeqCLITests: XCTestCase {
   func generate(_ extra: [String], prompt: String = "to be or not to be") throws -> (
     status: Int32, out: String, err: String
   ) {
-    try runLoom(["generate", "--model", Self.model, "--prompt", prompt] + extra)
+    try loom(["generate", "--model", Self.model, "--prompt", prompt] + extra)
   }
 
   /// What the CLI prints for transformers' texts: one line, or numbered sequences.
@@ -164,7 +165,7 @@ final class GenerateSeq2SeqCLITests: XCTestCase {
     try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
     try #"{"model_type": "distilbert"}"#.write(
       toFile: dir + "/config.json", atomically: true, encoding: .utf8)
-    let r = try runLoom(["generate", "--model", dir, "--prompt", "hello"])
+    let r = try loom(["generate", "--model", dir, "--prompt", "hello"])
     XCTAssertNotEqual(r.status, 0)
     XCTAssertTrue(
       r.err.contains(

@@ -3,6 +3,7 @@ import LoomCore
 import LoomGenerate
 import LoomModels
 import LoomTokenizers
+import LoomTestSupport
 import XCTest
 
 /// `loom generate` on a T5 directory (a tiny random T5 with its own Unigram tokenizer and
@@ -48,7 +49,7 @@ final class GenerateT5CLITests: XCTestCase {
     for c in Self.cases {
       // The sentinels are single special tokens; </s> closes the encoder input.
       XCTAssertEqual(try tok.encode(c.prompt, addSpecialTokens: true).ids.map(Int.init), c.input_ids, c.name)
-      let r = try runLoom(["generate", "--model", Self.model, "--prompt", c.prompt] + Self.flags[c.name]!)
+      let r = try loom(["generate", "--model", Self.model, "--prompt", c.prompt] + Self.flags[c.name]!)
       XCTAssertEqual(r.status, 0, "\(c.name): \(r.err)")
       XCTAssertEqual(r.out, c.texts[0] + "\n", c.name)
       XCTAssertEqual(c.ids[0].first, 0, "T5's decoder starts from the pad token")
@@ -97,17 +98,17 @@ final class GenerateT5CLITests: XCTestCase {
     try write(
       #"{"decoder_start_token_id": 0, "eos_token_id": 1, "pad_token_id": 0, "num_beams": 5, "no_repeat_ngram_size": 2, "length_penalty": 1.2, "max_new_tokens": 10}"#
     )
-    let fromFile = try runLoom(["generate", "--model", dir, "--prompt", beam.prompt])
+    let fromFile = try loom(["generate", "--model", dir, "--prompt", beam.prompt])
     XCTAssertEqual(fromFile.status, 0, fromFile.err)
     XCTAssertEqual(fromFile.out, beam.texts[0] + "\n", "the file's beam settings")
-    let flags = try runLoom([
+    let flags = try loom([
       "generate", "--model", dir, "--prompt", greedy.prompt, "--num-beams", "1",
       "--no-repeat-ngram-size", "0", "--length-penalty", "1", "--max-new-tokens", "12",
     ])
     XCTAssertEqual(flags.out, greedy.texts[0] + "\n", "flags over the file")
     // transformers: generate(max_new_tokens=12, eos_token_id=[1, 39]) → [0, 36, 36, 36, 39], "s s str".
     try write(#"{"eos_token_id": [1, 39], "max_new_tokens": 12}"#)
-    let eosList = try runLoom(["generate", "--model", dir, "--prompt", greedy.prompt])
+    let eosList = try loom(["generate", "--model", dir, "--prompt", greedy.prompt])
     XCTAssertEqual(eosList.out, "s s str\n", eosList.err)
     let file = try XCTUnwrap(try GenerationConfigFile.load(directory: dir))
     XCTAssertEqual(file.config.eosTokenIds, [1, 39])
@@ -118,11 +119,11 @@ final class GenerateT5CLITests: XCTestCase {
     g.decoderStartTokenId = 5
     XCTAssertEqual(try Generation.generate(lm, inputs: [greedy.input_ids], config: g), [[5, 65, 39, 39]])
     try write(#"{"num_beams": "five"}"#)
-    let bad = try runLoom(["generate", "--model", dir, "--prompt", greedy.prompt])
+    let bad = try loom(["generate", "--model", dir, "--prompt", greedy.prompt])
     XCTAssertNotEqual(bad.status, 0)
     XCTAssertTrue(bad.err.contains("generation_config.json: field 'num_beams' must be an integer"), bad.err)
     try write(#"{"eos_token_id": "x"}"#)
-    let badEos = try runLoom(["generate", "--model", dir, "--prompt", greedy.prompt])
+    let badEos = try loom(["generate", "--model", dir, "--prompt", greedy.prompt])
     XCTAssertTrue(badEos.err.contains("field 'eos_token_id': must be an integer or a list of integers"), badEos.err)
   }
 }

@@ -3,6 +3,7 @@ import LoomCore
 import LoomGenerate
 import LoomModels
 import LoomTokenizers
+import LoomTestSupport
 import XCTest
 
 /// generation_config.json as the defaults of `loom generate` (flags win), against
@@ -81,10 +82,10 @@ final class GenerationConfigFileTests: XCTestCase {
 
     // The CLI: the file's settings with no flags; flags over them.
     let prompt = "to be or not to be"
-    let r = try runLoom(["generate", "--model", model, "--prompt", prompt])
+    let r = try loom(["generate", "--model", model, "--prompt", prompt])
     XCTAssertEqual(r.status, 0, r.err)
     XCTAssertEqual(r.out, e.texts("file")[0] + "\n")
-    let o = try runLoom([
+    let o = try loom([
       "generate", "--model", model, "--prompt", prompt, "--num-beams", "1", "--max-new-tokens", "6",
     ])
     XCTAssertEqual(o.status, 0, o.err)
@@ -127,13 +128,13 @@ final class GenerationConfigFileTests: XCTestCase {
     let pipe = try TextGenerationPipeline(directory: model)
     var g = GenerationConfig()
     (g.numBeams, g.maxNewTokens, g.noRepeatNgramSize) = (3, 5, 1)
-    let r = try runLoom(["generate", "--model", model, "--prompt", "ab"])
+    let r = try loom(["generate", "--model", model, "--prompt", "ab"])
     XCTAssertEqual(r.status, 0, r.err)
     XCTAssertEqual(r.out, try pipe("ab", config: g)[0] + "\n")
     XCTAssertEqual(r.out.count, 8)
     g.numBeams = 1
     g.maxNewTokens = 7
-    let o = try runLoom([
+    let o = try loom([
       "generate", "--model", model, "--prompt", "ab", "--num-beams", "1", "--max-new-tokens", "7",
     ])
     XCTAssertEqual(o.status, 0, o.err)
@@ -142,7 +143,7 @@ final class GenerationConfigFileTests: XCTestCase {
     // A file's value that exceeds the model is named as the file's field.
     try #"{"max_new_tokens": 40}"#.write(
       toFile: model + "/generation_config.json", atomically: true, encoding: .utf8)
-    let long = try runLoom(["generate", "--model", model, "--prompt", "ab"])
+    let long = try loom(["generate", "--model", model, "--prompt", "ab"])
     XCTAssertNotEqual(long.status, 0)
     XCTAssertTrue(
       long.err.contains(
@@ -181,20 +182,20 @@ final class GenerationConfigFileTests: XCTestCase {
     }
     // The CLI says the same; a contradiction between file fields names them as the file's.
     try #"{"num_beams": "three"}"#.write(toFile: path, atomically: true, encoding: .utf8)
-    let r = try runLoom(["generate", "--model", model, "--prompt", "to be"])
+    let r = try loom(["generate", "--model", model, "--prompt", "to be"])
     XCTAssertNotEqual(r.status, 0)
     XCTAssertTrue(r.err.contains("\(path): field 'num_beams' must be an integer"), r.err)
     XCTAssertEqual(r.out, "")
     try #"{"num_beams": 2, "num_return_sequences": 3}"#.write(
       toFile: path, atomically: true, encoding: .utf8)
-    let c = try runLoom(["generate", "--model", model, "--prompt", "to be"])
+    let c = try loom(["generate", "--model", model, "--prompt", "to be"])
     XCTAssertNotEqual(c.status, 0)
     XCTAssertTrue(
       c.err.contains(
         "\(path): field 'num_return_sequences' (3) must be <= \(path): field 'num_beams' (2)"),
       c.err)
     // A flag settles it.
-    let f = try runLoom([
+    let f = try loom([
       "generate", "--model", model, "--prompt", "to be", "--num-return-sequences", "2",
       "--max-new-tokens", "8",
     ])

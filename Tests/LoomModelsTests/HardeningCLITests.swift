@@ -1,4 +1,5 @@
 import Foundation
+import LoomTestSupport
 import XCTest
 
 /// Issue #13 through the CLI: every bad flag is named before any work, NaN losses keep
@@ -88,13 +89,13 @@ final class HardeningCLITests: XCTestCase {
       (["train", "ae", "--epochs", "2", "--warmup-ratio", "2", "--output-dir", dir + "/a"], "--warmup-ratio must be in [0, 1], got 2.0"),
     ]
     for (args, message) in cases {
-      let r = try runLoom(args)
+      let r = try loom(args)
       XCTAssertEqual(r.status, 64, "\(args): \(r.err)")
       XCTAssertTrue(r.err.contains(message), "\(args): expected '\(message)' in: \(r.err)")
       XCTAssertFalse(r.err.contains("Missing value"), "\(args): \(r.err)")
     }
     // A display-only batch size overflowed the memory estimate (a trap on main).
-    let big = try runLoom(["summary", "ae", "--batch-size", "9223372036854775807"])
+    let big = try loom(["summary", "ae", "--batch-size", "9223372036854775807"])
     XCTAssertEqual(big.status, 0, big.err)
     XCTAssertTrue(big.out.contains("9223372036854775807"), big.out)
   }
@@ -105,7 +106,7 @@ final class HardeningCLITests: XCTestCase {
   func testNaNLossIsLoggedAsNullAndTheRunFinishes() throws {
     let out = dir + "/nan"
     // Unfiltered: --logging-nan-inf-filter (true by default, as in HF) would log a filtered loss.
-    let r = try runLoom(gpt(out, [
+    let r = try loom(gpt(out, [
       "--max-steps", "6", "--logging-steps", "2", "--save-steps", "3", "--adam-epsilon", "0", "--logging-nan-inf-filter", "false",
     ]))
     XCTAssertEqual(r.status, 0, r.err)
@@ -126,7 +127,7 @@ final class HardeningCLITests: XCTestCase {
     var logged: [String: [Any]] = [:]
     for setting in ["true", "false"] {
       let out = dir + "/filter-" + setting
-      let r = try runLoom(gpt(out, [
+      let r = try loom(gpt(out, [
         "--max-steps", "6", "--logging-steps", "2", "--save-strategy", "no", "--adam-epsilon", "0",
         "--logging-nan-inf-filter", setting,
       ]))
@@ -141,7 +142,7 @@ final class HardeningCLITests: XCTestCase {
     for (f, r) in zip(filtered, raw) where r is Double { XCTAssertEqual(f as? Double, r as? Double) }
     let weights = try ["true", "false"].map { try Data(contentsOf: URL(fileURLWithPath: dir + "/filter-\($0)/model.safetensors")) }
     XCTAssertEqual(weights[0], weights[1], "only the logs differ")
-    let bad = try runLoom(gpt(dir + "/filter-bad", ["--logging-nan-inf-filter", "maybe"]))
+    let bad = try loom(gpt(dir + "/filter-bad", ["--logging-nan-inf-filter", "maybe"]))
     XCTAssertEqual(bad.status, 64, bad.err)
     XCTAssertTrue(bad.err.contains("--logging-nan-inf-filter"), bad.err)
   }
@@ -152,10 +153,10 @@ final class HardeningCLITests: XCTestCase {
   func testStopOnNaNKeepsTheLastGoodCheckpoint() throws {
     let out = dir + "/stop"
     let base = gpt(out, ["--logging-steps", "1", "--save-steps", "2"])
-    let good = try runLoom(base + ["--max-steps", "4"])
+    let good = try loom(base + ["--max-steps", "4"])
     XCTAssertEqual(good.status, 0, good.err)
     let modelBefore = try Data(contentsOf: URL(fileURLWithPath: out + "/model.safetensors"))
-    let r = try runLoom(base + ["--max-steps", "10", "--adam-epsilon", "0", "--resume-from-checkpoint", "latest", "--stop-on-nan"])
+    let r = try loom(base + ["--max-steps", "10", "--adam-epsilon", "0", "--resume-from-checkpoint", "latest", "--stop-on-nan"])
     XCTAssertEqual(r.status, 1, r.err)
     XCTAssertTrue(r.err.contains("training stopped at step "), r.err)
     XCTAssertTrue(r.err.contains("the training loss is nan"), r.err)
@@ -164,7 +165,7 @@ final class HardeningCLITests: XCTestCase {
     XCTAssertEqual(names.filter { $0.hasPrefix("checkpoint-") }.sorted(), ["checkpoint-2", "checkpoint-4"])
     XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: out + "/model.safetensors")), modelBefore, "the model is not overwritten")
     XCTAssertTrue(try rows(out + "/metrics.jsonl").last!["loss"] is NSNull)
-    let again = try runLoom(base + ["--max-steps", "6", "--resume-from-checkpoint", "latest"])
+    let again = try loom(base + ["--max-steps", "6", "--resume-from-checkpoint", "latest"])
     XCTAssertEqual(again.status, 0, again.err)
     XCTAssertTrue(again.err.contains("resuming from \(out)/checkpoint-4 at step 4"), again.err)
   }
@@ -173,8 +174,7 @@ final class HardeningCLITests: XCTestCase {
   /// and a resume: no `.checkpoint-N.tmp-PID` is left (on main they stayed forever) and
   /// metrics.jsonl has each step once, 1 through the end.
   func testKilledRunResumesWithoutLeftoversOrRepeatedSteps() throws {
-    let url = Bundle.module.bundleURL.deletingLastPathComponent().appendingPathComponent("loom")
-    guard FileManager.default.isExecutableFile(atPath: url.path) else { throw XCTSkip("loom binary not built") }
+    let url = try loomBinary()
     let out = dir + "/killed"
     let base = gpt(out, ["--logging-steps", "1", "--save-steps", "1", "--eval-steps", "2"])
     let p = Process()
@@ -193,7 +193,7 @@ final class HardeningCLITests: XCTestCase {
     try FileManager.default.createDirectory(atPath: orphan, withIntermediateDirectories: true)
     let last = lastCheckpointStep(out)
     XCTAssertGreaterThanOrEqual(last, 5)
-    let r = try runLoom(base + ["--max-steps", "\(last + 4)", "--resume-from-checkpoint", "latest"])
+    let r = try loom(base + ["--max-steps", "\(last + 4)", "--resume-from-checkpoint", "latest"])
     XCTAssertEqual(r.status, 0, r.err)
     let leftovers = try FileManager.default.contentsOfDirectory(atPath: out).filter { $0.contains(".tmp-") }
     XCTAssertEqual(leftovers, [])

@@ -1,6 +1,7 @@
 import Foundation
 import LoomCore
 import LoomModels
+import LoomTestSupport
 import XCTest
 
 /// `loom train classify` on a causal-LM Llama base: a fresh `score` head, last non-pad pooling.
@@ -12,7 +13,7 @@ final class LlamaCLITests: XCTestCase {
     defer { try? FileManager.default.removeItem(atPath: dir) }
     let out = dir + "/cls"
     let csv = Self.fixtures + "/encoder-cli/classify.csv"
-    let r = try runLoom([
+    let r = try loom([
       "train", "classify", "--model", Self.fixtures + "/llama-tiny", "--data", csv, "--text-column",
       "sentence",
       "--label-column", "label", "--epochs", "3", "--learning-rate", "1e-2", "--batch-size", "8",

@@ -5,6 +5,7 @@ import LoomIO
 import LoomModels
 import LoomNN
 import LoomOptim
+import LoomTestSupport
 import XCTest
 
 /// Llama against Hugging Face transformers on tiny random checkpoints written by
@@ -277,7 +278,7 @@ final class LlamaParityTests: XCTestCase {
     let dir = Self.fixtures + "/llama-tiny"
     let codec = try TextCodec.load(dir, modelVocabSize: 309)
     XCTAssertEqual(try codec.encodePrompt(g.cli_prompt), g.cli_prompt_ids)
-    let r = try runLoom([
+    let r = try loom([
       "generate", "--model", dir, "--prompt", g.cli_prompt, "--max-new-tokens", "10",
     ])
     XCTAssertEqual(r.status, 0, r.err)

@@ -1,6 +1,7 @@
 import Foundation
 import LoomCore
 import LoomIO
+import LoomTestSupport
 import XCTest
 
 /// The training flags every `loom train …` shares: HF names and aliases, early errors
@@ -13,7 +14,6 @@ final class TrainCLITests: XCTestCase {
   }
   override func tearDown() { try? FileManager.default.removeItem(atPath: dir) }
 
-  func loom(_ args: [String]) throws -> (status: Int32, out: String, err: String) { try runLoom(args) }
 
   func jsonLines(_ path: String) throws -> [[String: Double]] {
     try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n")

@@ -2,6 +2,7 @@ import Foundation
 import LoomCore
 import LoomGenerate
 import LoomModels
+import LoomTestSupport
 import XCTest
 
 /// `loom train seq2seq` on the tiny BART fixture (vocabulary 291, 32 positions): each objective
@@ -27,7 +28,7 @@ final class TrainSeq2SeqCLITests: XCTestCase {
   }.joined(separator: "\n")
 
   func train(_ extra: [String], out: String = "out") throws -> (status: Int32, out: String, err: String) {
-    try runLoom(
+    try loom(
       ["train", "seq2seq", "--output-dir", dir + "/" + out, "--max-steps", "3", "--batch-size", "4", "--logging-steps", "1",
        "--seed", "1"] + extra)
   }
@@ -188,11 +189,11 @@ final class TrainSeq2SeqCLITests: XCTestCase {
     var g = defaults
     g.maxNewTokens = 6
     g.suppressTokens = codec.unusedIds(modelVocabSize: lm.vocabularySize)
-    let greedy = try runLoom(["generate", "--model", model, "--prompt", prompt, "--max-new-tokens", "6"])
+    let greedy = try loom(["generate", "--model", model, "--prompt", prompt, "--max-new-tokens", "6"])
     XCTAssertEqual(greedy.status, 0, greedy.err)
     XCTAssertEqual(greedy.out, codec.decode(try Generation.generate(lm, inputs: [ids], config: g)[0]) + "\n")
     (g.numBeams, g.numReturnSequences) = (3, 2)
-    let beams = try runLoom([
+    let beams = try loom([
       "generate", "--model", model, "--prompt", prompt, "--max-new-tokens", "6", "--num-beams", "3",
       "--num-return-sequences", "2",
     ])

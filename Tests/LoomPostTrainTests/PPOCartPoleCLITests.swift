@@ -1,6 +1,7 @@
 import Foundation
 import LoomCore
 import LoomIO
+import LoomTestSupport
 import XCTest
 
 @testable import LoomPostTrain
@@ -8,28 +9,6 @@ import XCTest
 /// `loom train ppo --env cartpole`: a short run learns (the mean return leaves the random policy's ~22 behind)
 /// and writes metrics.jsonl, the policy and the reward curve; flags that do not apply are errors.
 final class PPOCartPoleCLITests: XCTestCase {
-  /// Runs the `loom` binary built next to the test bundle; skips when it is not built.
-  static func loom(_ args: [String]) throws -> (status: Int32, out: String, err: String) {
-    let url = Bundle.module.bundleURL.deletingLastPathComponent().appendingPathComponent("loom")
-    guard FileManager.default.isExecutableFile(atPath: url.path) else {
-      throw XCTSkip("loom binary not built at \(url.path)")
-    }
-    let p = Process()
-    p.executableURL = url
-    p.arguments = args
-    let o = Pipe()
-    let e = Pipe()
-    p.standardOutput = o
-    p.standardError = e
-    try p.run()
-    let od = o.fileHandleForReading.readDataToEndOfFile()
-    let ed = e.fileHandleForReading.readDataToEndOfFile()
-    p.waitUntilExit()
-    return (
-      p.terminationStatus, String(decoding: od, as: UTF8.self), String(decoding: ed, as: UTF8.self)
-    )
-  }
-
   func temporaryDirectory() throws -> String {
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent(
       "loom-ppo-\(UUID().uuidString)"
@@ -52,7 +31,7 @@ final class PPOCartPoleCLITests: XCTestCase {
     let random = try randomPolicyReturn()
     XCTAssertEqual(random, 22, accuracy: 5, "random CartPole episodes last about 22 steps")
     let dir = try temporaryDirectory()
-    let r = try Self.loom([
+    let r = try loom([
       "train", "ppo", "--env", "cartpole", "--seed", "3", "--total-timesteps", "16384",
       "--num-envs", "8",
       "--num-steps", "128", "--learning-rate", "0.001", "--no-anneal-lr", "--output-dir", dir,
@@ -97,7 +76,7 @@ final class PPOCartPoleCLITests: XCTestCase {
       (["--env", "cartpole", "--cliprange", "-1"], "--cliprange must be positive, got -1.0"),
       ([String](), "loom train ppo needs --model DIR (a causal LM to train) or --env (cartpole)"),
     ] {
-      let r = try Self.loom(["train", "ppo"] + args + ["--output-dir", dir])
+      let r = try loom(["train", "ppo"] + args + ["--output-dir", dir])
       XCTAssertNotEqual(r.status, 0, "\(args)")
       XCTAssertTrue(r.err.contains(message), "\(args): \(r.err)")
     }

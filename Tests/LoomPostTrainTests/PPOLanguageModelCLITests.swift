@@ -1,6 +1,7 @@
 import Foundation
 import LoomCore
 import LoomModels
+import LoomTestSupport
 import XCTest
 
 /// `loom train ppo` on a tiny random character-level GPT-2 with a builtin reward: two updates write
@@ -14,25 +15,6 @@ final class PPOLanguageModelCLITests: XCTestCase {
   }
   override func tearDown() { try? FileManager.default.removeItem(atPath: dir) }
 
-  func loom(_ args: [String]) throws -> (status: Int32, out: String, err: String) {
-    let url = Bundle.module.bundleURL.deletingLastPathComponent().appendingPathComponent("loom")
-    guard FileManager.default.isExecutableFile(atPath: url.path) else {
-      throw XCTSkip("loom binary not built at \(url.path)")
-    }
-    let p = Process()
-    p.executableURL = url
-    p.arguments = args
-    let (o, e) = (Pipe(), Pipe())
-    p.standardOutput = o
-    p.standardError = e
-    try p.run()
-    let od = o.fileHandleForReading.readDataToEndOfFile()
-    let ed = e.fileHandleForReading.readDataToEndOfFile()
-    p.waitUntilExit()
-    return (
-      p.terminationStatus, String(decoding: od, as: UTF8.self), String(decoding: ed, as: UTF8.self)
-    )
-  }
 
   static let chars = Array("abcdefgh ,.\n")
 

@@ -1,6 +1,7 @@
 import Foundation
 import LoomCore
 import LoomModels
+import LoomTestSupport
 import XCTest
 
 @testable import LoomPostTrain
@@ -16,23 +17,6 @@ final class PostTrainCLITests: XCTestCase {
   }
   override func tearDown() { try? FileManager.default.removeItem(atPath: dir) }
 
-  func loom(_ args: [String]) throws -> (status: Int32, out: String, err: String) {
-    let url = Bundle.module.bundleURL.deletingLastPathComponent().appendingPathComponent("loom")
-    guard FileManager.default.isExecutableFile(atPath: url.path) else {
-      throw XCTSkip("loom binary not built at \(url.path)")
-    }
-    let p = Process()
-    p.executableURL = url
-    p.arguments = args
-    let (o, e) = (Pipe(), Pipe())
-    p.standardOutput = o
-    p.standardError = e
-    try p.run()
-    let od = o.fileHandleForReading.readDataToEndOfFile()
-    let ed = e.fileHandleForReading.readDataToEndOfFile()
-    p.waitUntilExit()
-    return (p.terminationStatus, String(decoding: od, as: UTF8.self), String(decoding: ed, as: UTF8.self))
-  }
 
   /// The training records of metrics.jsonl.
   func logs(_ out: String) throws -> [[String: Double]] {

@@ -1,32 +1,9 @@
 import Foundation
+import LoomTestSupport
 import XCTest
 
 @testable import LoomTokenizers
 
-/// Runs the `loom` binary built next to the test bundle; a signal is a failure.
-func runLoom(_ args: [String], file: StaticString = #filePath, line: UInt = #line) throws -> (
-  status: Int32, out: Data, err: String
-) {
-  let url = Bundle.module.bundleURL.deletingLastPathComponent().appendingPathComponent("loom")
-  guard FileManager.default.isExecutableFile(atPath: url.path) else {
-    throw XCTSkip("loom binary not built at \(url.path)")
-  }
-  let p = Process()
-  p.executableURL = url
-  p.arguments = args
-  let o = Pipe()
-  let e = Pipe()
-  p.standardOutput = o
-  p.standardError = e
-  try p.run()
-  let od = o.fileHandleForReading.readDataToEndOfFile()
-  let ed = e.fileHandleForReading.readDataToEndOfFile()
-  p.waitUntilExit()
-  XCTAssertEqual(
-    p.terminationReason, .exit, "loom \(args.joined(separator: " ")) died of a signal", file: file,
-    line: line)
-  return (p.terminationStatus, od, String(decoding: ed, as: UTF8.self))
-}
 
 /// Issue 13: `loom tokenizer` keeps NULs and blank lines, and checks every flag up front.
 final class CLIHardeningTests: XCTestCase {
@@ -49,7 +26,7 @@ final class CLIHardeningTests: XCTestCase {
     let src = dir + "/in.txt"
     try text.write(to: URL(fileURLWithPath: src))
     let tok = fixturePath("encoders/roberta")
-    let enc = try runLoom([
+    let enc = try loomData([
       "tokenizer", "encode", "--tokenizer", tok, "--file", src, "--no-special-tokens",
     ])
     XCTAssertEqual(enc.status, 0, enc.err)
@@ -59,7 +36,7 @@ final class CLIHardeningTests: XCTestCase {
     XCTAssertEqual(Array(got.dropLast()), want)
     let ids = dir + "/ids.txt"
     try enc.out.write(to: URL(fileURLWithPath: ids))
-    let dec = try runLoom(["tokenizer", "decode", "--tokenizer", tok, "--file", ids])
+    let dec = try loomData(["tokenizer", "decode", "--tokenizer", tok, "--file", ids])
     XCTAssertEqual(dec.status, 0, dec.err)
     XCTAssertEqual(dec.out, text, "decode(encode(x)) != x")
   }
@@ -73,7 +50,7 @@ final class CLIHardeningTests: XCTestCase {
       (["--model-type", "roberta", "--special-tokens", "<s>,</s>"], "--special-tokens"),
       (["--model-max-length", "0"], "--model-max-length"),
     ] {
-      let r = try runLoom(["tokenizer", "train", "--files", corpus, "--output", out] + flags)
+      let r = try loomData(["tokenizer", "train", "--files", corpus, "--output", out] + flags)
       XCTAssertNotEqual(r.status, 0, "\(flags)")
       XCTAssertTrue(r.err.contains(name), "\(flags): \(r.err)")
     }
@@ -82,12 +59,12 @@ final class CLIHardeningTests: XCTestCase {
       (["--max-length=-1"], "--max-length"), (["--max-length", "8", "--stride=-2"], "--stride"),
       (["--stride", "2"], "--stride"),
     ] {
-      let r = try runLoom(["tokenizer", "encode", "--tokenizer", tok, "--text", "x"] + flags)
+      let r = try loomData(["tokenizer", "encode", "--tokenizer", tok, "--text", "x"] + flags)
       XCTAssertNotEqual(r.status, 0, "\(flags)")
       XCTAssertTrue(r.err.contains(name), "\(flags): \(r.err)")
     }
     // A stride as large as the window is refused by the tokenizer, with a message.
-    let r = try runLoom([
+    let r = try loomData([
       "tokenizer", "encode", "--tokenizer", tok, "--text", "int main(void) { return 0; }",
       "--max-length", "4", "--stride", "4",
     ])
@@ -98,14 +75,14 @@ final class CLIHardeningTests: XCTestCase {
   /// `tokenizer save` turns slow-tokenizer files into an AutoTokenizer directory.
   func testSaveConvertsVocabFiles() throws {
     let out = dir + "/saved"
-    let r = try runLoom([
+    let r = try loomData([
       "tokenizer", "save", "--tokenizer", fixturePath("encoders/roberta"), "--output", out,
     ])
     XCTAssertEqual(r.status, 0, r.err)
     XCTAssertTrue(FileManager.default.fileExists(atPath: out + "/tokenizer.json"))
     try EncoderTokenizerParityTests.check(
       try Tokenizer.fromPretrained(out), "roberta_encodings.json")
-    let bad = try runLoom(["tokenizer", "save", "--tokenizer", dir + "/none", "--output", out])
+    let bad = try loomData(["tokenizer", "save", "--tokenizer", dir + "/none", "--output", out])
     XCTAssertNotEqual(bad.status, 0)
     XCTAssertTrue(bad.err.contains(dir + "/none"), bad.err)
   }
@@ -114,7 +91,7 @@ final class CLIHardeningTests: XCTestCase {
   /// and whose encodings match HF's AutoTokenizer on that directory.
   func testTrainRobertaDirectory() throws {
     let out = dir + "/wolfberta-tok"
-    let r = try runLoom([
+    let r = try loomData([
       "tokenizer", "train", "--files", fixturePath("encoders/wolfssl_corpus.txt"), "--vocab-size",
       "2000", "--min-frequency", "2", "--special-tokens", "<s>,<pad>,</s>,<unk>,<mask>",
       "--model-type", "roberta", "--output", out, "--quiet",

@@ -1,37 +1,11 @@
 import Foundation
+import LoomTestSupport
 import XCTest
 
 @testable import LoomTokenizers
 
 /// `loom tokenizer …` end to end, with the binary built next to the test bundle.
 final class CLITests: XCTestCase {
-  func loomBinary() throws -> URL {
-    let dir = Bundle.module.bundleURL.deletingLastPathComponent()
-    let url = dir.appendingPathComponent("loom")
-    guard FileManager.default.isExecutableFile(atPath: url.path) else {
-      throw XCTSkip("loom binary not built at \(url.path)")
-    }
-    return url
-  }
-
-  @discardableResult
-  func loom(_ args: [String]) throws -> (status: Int32, out: String, err: String) {
-    let p = Process()
-    p.executableURL = try loomBinary()
-    p.arguments = args
-    let o = Pipe()
-    let e = Pipe()
-    p.standardOutput = o
-    p.standardError = e
-    try p.run()
-    let od = o.fileHandleForReading.readDataToEndOfFile()
-    let ed = e.fileHandleForReading.readDataToEndOfFile()
-    p.waitUntilExit()
-    return (
-      p.terminationStatus, String(decoding: od, as: UTF8.self), String(decoding: ed, as: UTF8.self)
-    )
-  }
-
   func testTrainEncodeDecode() throws {
     let out = NSTemporaryDirectory() + "loom-cli-\(getpid())"
     defer { try? FileManager.default.removeItem(atPath: out) }

@@ -1,27 +1,11 @@
 import Foundation
+import LoomTestSupport
 import XCTest
 
 @testable import LoomTokenizers
 
 /// `loom tokenizer train --model unigram` end to end (issue 15).
 final class UnigramCLITests: XCTestCase {
-  func loom(_ args: [String]) throws -> (status: Int32, err: String) {
-    let url = Bundle.module.bundleURL.deletingLastPathComponent().appendingPathComponent("loom")
-    guard FileManager.default.isExecutableFile(atPath: url.path) else {
-      throw XCTSkip("loom binary not built at \(url.path)")
-    }
-    let p = Process()
-    p.executableURL = url
-    p.arguments = args
-    let e = Pipe()
-    p.standardError = e
-    p.standardOutput = FileHandle.nullDevice
-    try p.run()
-    let ed = e.fileHandleForReading.readDataToEndOfFile()
-    p.waitUntilExit()
-    return (p.terminationStatus, String(decoding: ed, as: UTF8.self))
-  }
-
   func testTrainMatchesHFTrainer() throws {
     let out = NSTemporaryDirectory() + "loom-unigram-cli-\(getpid())"
     defer { try? FileManager.default.removeItem(atPath: out) }
