@@ -24,6 +24,8 @@ public final class DistributedDataParallel {
   /// that backward did not hide), summed since creation.
   public private(set) var waitSeconds = 0.0
   let buckets: [GradBucket]
+  /// Gradient buckets (one all-reduce each).
+  public var bucketCount: Int { buckets.count }
   let place: [ObjectIdentifier: (bucket: Int, index: Int)]
   var nextBucket = 0
   var problem: String? = nil
@@ -53,7 +55,7 @@ public final class DistributedDataParallel {
     }
     if !current.isEmpty { buckets.append(GradBucket(current)) }
     self.buckets = buckets
-    var place: [ObjectIdentifier: (Int, Int)] = [:]
+    var place: [ObjectIdentifier: (bucket: Int, index: Int)] = [:]
     for (b, bucket) in buckets.enumerated() {
       for (i, p) in bucket.params.enumerated() { place[ObjectIdentifier(p)] = (b, i) }
     }
@@ -106,8 +108,8 @@ public final class DistributedDataParallel {
   /// Called by backward right after `p.grad` is final: starts every bucket that is complete,
   /// in bucket order (MPI matches collectives by the order ranks start them).
   func gradientReady(_ p: Tensor) {
-    guard requireBackwardGradSync, group.worldSize > 1, let (b, i) = place[ObjectIdentifier(p)] else { return }
-    let bucket = buckets[b]
+    guard requireBackwardGradSync, group.worldSize > 1, let at = place[ObjectIdentifier(p)] else { return }
+    let bucket = buckets[at.bucket], i = at.index
     guard !bucket.ready[i], bucket.work == nil else {
       problem =
         "a parameter received gradients twice before finishGradientSynchronization() (two backwards in one step): wrap all but the last in noSync"

@@ -1,4 +1,5 @@
 import CMPI
+import Dispatch
 import Foundation
 import LoomCore
 

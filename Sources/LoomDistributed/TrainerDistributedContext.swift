@@ -1,5 +1,6 @@
 import LoomCore
 import LoomNN
+import LoomOptim
 import LoomTrain
 
 /// The Trainer's `DistributedContext` on a process group: the configuration check, then
@@ -9,6 +10,9 @@ public final class TrainerDistributedContext: DistributedContext {
   public let group: ProcessGroup
   public let bucketCapMB: Double
   public private(set) var ddp: DistributedDataParallel?
+  /// 1: DeepSpeed ZeRO stage 1 (optimizer state sharded over the ranks); 0: plain DDP.
+  public var zeroStage = 0
+  public private(set) var zero: ZeroRedundancyOptimizer?
 
   public init(group: ProcessGroup, bucketCapMB: Double = 25) {
     self.group = group
@@ -35,4 +39,13 @@ public final class TrainerDistributedContext: DistributedContext {
   }
 
   public func barrier() throws { try group.barrier() }
+
+  public func wrapOptimizer(_ optimizer: any Optimizer) throws -> any Optimizer {
+    guard zeroStage == 1 else { return optimizer }
+    let zero = try ZeroRedundancyOptimizer(optimizer, group: group)
+    self.zero = zero
+    return zero
+  }
+
+  public func willSaveCheckpoint() throws { try zero?.consolidate() }
 }

@@ -24,7 +24,8 @@ extension Trainer {
     try prepareOutputDirectoryOnMainProcess()
     manualSeed(args.seed)
     let loader = try trainLoader()
-    let optimizer = try createOptimizer()
+    var optimizer = try createOptimizer()
+    if let ddp { optimizer = try ddp.wrapOptimizer(optimizer) }
     let scheduler = try createScheduler(numTrainingSteps: total, optimizer: optimizer)
     self.optimizer = optimizer
     lrScheduler = scheduler
@@ -164,11 +165,14 @@ extension Trainer {
         model.train()
         try log(metrics!)
         callbackHandler.onEvaluate(args, state, &control, metrics!)
+      } else {
+        control.shouldEvaluate = false  // what onEvaluate does on rank 0
       }
       // A callback on rank 0 may stop training on the metrics (early stopping): all ranks stop.
       if let ddp = activeDistributed { control.shouldTrainingStop = try ddp.broadcast(control.shouldTrainingStop) }
     }
     if control.shouldSave, let optimizer, let lrScheduler {
+      try activeDistributed?.willSaveCheckpoint()
       if isWorldProcessZero() {
         try saveCheckpoint(optimizer: optimizer, scheduler: lrScheduler, metrics: metrics)
       }

@@ -63,14 +63,42 @@ final class DataParallelCLITests: XCTestCase {
       assertClose(try losses(dir + "/ddp-\(n)/metrics.jsonl"), expected, "\(n) ranks × \(perRank) vs 1 × \(global)")
       XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/ddp-\(n)/model.safetensors"))
       XCTAssertEqual(ddp.out.components(separatedBy: "model saved to").count - 1, 1, "rank 0 alone prints:\n\(ddp.out)")
+      if n == 2 {
+        // ZeRO-1 (each rank steps half of the AdamW moments) trains the same.
+        let zero = try mpirun(2, gpt + ["--max-steps", "5", "--batch-size", "2", "--zero-stage", "1", "--output-dir", dir + "/zero"])
+        XCTAssertEqual(zero.status, 0, zero.out + zero.err)
+        assertClose(try losses(dir + "/zero/metrics.jsonl"), expected, "ZeRO-1 on 2 ranks vs 1 process")
+      }
     }
+  }
+
+  func testLaunchBuildsTheMpirunCommand() throws {
+    let loom = try MPIRun.loom()
+    let r = try MPIRun.run([loom, "launch", "--nproc-per-node", "64", "--dry-run", "train", "gpt", "--max-steps", "3"])
+    XCTAssertEqual(r.status, 0, r.err)
+    let words = r.out.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: " ").map(String.init)
+    XCTAssertTrue(words.first?.hasSuffix("mpirun") ?? false, r.out)
+    XCTAssertEqual(Array(words[1...2]), ["-np", "64"])
+    XCTAssertEqual(words.contains("--allow-run-as-root"), getuid() == 0, r.out)
+    XCTAssertTrue(words.contains("--oversubscribe"), "64 ranks are more than the cores: \(r.out)")
+    XCTAssertEqual(Array(words.suffix(4)), ["train", "gpt", "--max-steps", "3"])
+    XCTAssertTrue(words[words.count - 5].hasSuffix("/loom"), r.out)
+    let hosts = try MPIRun.run([loom, "launch", "--nproc-per-node", "2", "--hostfile", dir + "/none", "train", "gpt"])
+    XCTAssertNotEqual(hosts.status, 0)
+    XCTAssertTrue(hosts.err.contains("--hostfile \(dir!)/none is not a readable file"), hosts.err)
+    let zero = try MPIRun.run([loom, "launch", "--nproc-per-node", "0", "train", "gpt"])
+    XCTAssertTrue(zero.err.contains("--nproc-per-node must be >= 1, got 0"), zero.err)
+    let stage = try MPIRun.run([loom] + (try gptArguments()) + ["--zero-stage", "2", "--output-dir", dir + "/z"])
+    XCTAssertNotEqual(stage.status, 0)
+    XCTAssertTrue(stage.err.contains("--zero-stage must be 0 (plain data parallelism) or 1"), stage.err)
   }
 
   func testResumeWithADifferentNumberOfRanks() throws {
     let loom = try MPIRun.loom()
     let gpt = try gptArguments() + ["--max-steps", "6", "--save-steps", "3"]
-    // Global batch 6 throughout: 2 ranks × 3, then 3 ranks × 2 or 1 process × 6 from its checkpoint.
-    let a = try mpirun(2, gpt + ["--batch-size", "3", "--output-dir", dir + "/a"])
+    // Global batch 6 throughout: 2 ranks × 3 with ZeRO-1 (its checkpoint holds the whole optimizer
+    // state), then 3 ranks × 2 or 1 process × 6 from its checkpoint.
+    let a = try mpirun(2, gpt + ["--batch-size", "3", "--zero-stage", "1", "--output-dir", dir + "/a"])
     XCTAssertEqual(a.status, 0, a.out + a.err)
     let checkpoint = dir + "/a/checkpoint-3"
     XCTAssertTrue(FileManager.default.fileExists(atPath: checkpoint + "/optimizer.safetensors"))
@@ -161,9 +189,10 @@ final class DataParallelCLITests: XCTestCase {
     args[args.firstIndex(of: "--data")! + 1] = "corpus.txt"
     args += ["--max-steps", "2", "--batch-size", "2", "--output-dir", dir + "/data"]
     let flags = MPIRun.flags(1).filter { $0 != "-np" && $0 != "1" }
-    let r = try MPIRun.run(
-      [try MPIRun.mpirun()] + flags + ["-np", "1", "-wdir", dir + "/r0", loom] + args
-        + [":", "-np", "1", "-wdir", dir + "/r1", loom] + args, timeout: 60)
+    var argv: [String] = [try MPIRun.mpirun()] + flags
+    argv += ["-np", "1", "-wdir", dir + "/r0", loom] + args
+    argv += [":", "-np", "1", "-wdir", dir + "/r1", loom] + args
+    let r = try MPIRun.run(argv, timeout: 60)
     XCTAssertFalse(r.timedOut)
     XCTAssertNotEqual(r.status, 0)
     XCTAssertTrue(r.err.contains("ranks disagree on the training configuration: rank 1 differs from rank 0"), r.err)

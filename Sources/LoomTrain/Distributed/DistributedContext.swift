@@ -1,4 +1,5 @@
 import LoomNN
+import LoomOptim
 
 /// The seam data parallelism plugs into the Trainer (LoomDistributed implements it over MPI).
 /// Every rank runs the same loop on its shard of each epoch; the Trainer calls these at
@@ -21,9 +22,16 @@ public protocol DistributedContext: AnyObject {
   /// Rank 0's flag on every rank (stop decisions made by callbacks that only rank 0 runs).
   func broadcast(_ flag: Bool) throws -> Bool
   func barrier() throws
+  /// The optimizer every rank steps (ZeRO-1 wraps it so each rank keeps 1/N of its state).
+  func wrapOptimizer(_ optimizer: any Optimizer) throws -> any Optimizer
+  /// On every rank before rank 0 writes a checkpoint (ZeRO-1 gathers the optimizer state).
+  func willSaveCheckpoint() throws
 }
 
 extension DistributedContext {
+  public func wrapOptimizer(_ optimizer: any Optimizer) throws -> any Optimizer { optimizer }
+  public func willSaveCheckpoint() throws {}
+
   /// HF's `is_world_process_zero`: the rank that logs, shows progress, evaluates and saves.
   public var isMainProcess: Bool { rank == 0 }
 }

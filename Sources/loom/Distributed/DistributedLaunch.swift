@@ -20,11 +20,18 @@ enum DistributedLaunch {
     if group.rank != 0 { _ = freopen("/dev/null", "w", stdout) }
   }
 
-  /// --ddp-timeout: seconds a collective waits before the run is stopped.
-  static func configure(timeout: Double?) throws {
-    guard let timeout else { return }
-    guard timeout > 0, timeout.isFinite else { throw LoomError("--ddp-timeout must be a number of seconds > 0, got \(timeout)") }
-    group?.timeout = timeout
+  /// --ddp-timeout (seconds a collective waits before the run is stopped) and --zero-stage.
+  static func configure(timeout: Double?, zeroStage: Int?) throws {
+    if let timeout {
+      guard timeout > 0, timeout.isFinite else { throw LoomError("--ddp-timeout must be a number of seconds > 0, got \(timeout)") }
+      group?.timeout = timeout
+    }
+    if let zeroStage {
+      guard zeroStage == 0 || zeroStage == 1 else {
+        throw LoomError("--zero-stage must be 0 (plain data parallelism) or 1 (optimizer state sharded), got \(zeroStage)")
+      }
+      (Trainer.defaultDistributed as? TrainerDistributedContext)?.zeroStage = zeroStage
+    }
   }
 
   /// Whether this process writes the run's final files (rank 0, or the only process).
