@@ -170,11 +170,17 @@ final class DataParallelCLITests: XCTestCase {
     """.write(toFile: script, atomically: true, encoding: .utf8)
     chmod(script, 0o755)
     let args = try gptArguments() + ["--max-steps", "2", "--batch-size", "2", "--output-dir", dir + "/args"]
-    let r = try MPIRun.run([try MPIRun.mpirun()] + MPIRun.flags(2) + [script, try MPIRun.loom()] + args, timeout: 60)
+    // Each rank's standard error in its own file (mpirun interleaves them otherwise).
+    let logs = dir + "/logs"
+    let r = try MPIRun.run(
+      [try MPIRun.mpirun()] + MPIRun.flags(2) + ["--output-filename", logs, script, try MPIRun.loom()] + args, timeout: 60)
     XCTAssertFalse(r.timedOut)
     XCTAssertNotEqual(r.status, 0)
-    XCTAssertEqual(r.err.components(separatedBy: "ranks disagree on the command line: rank 1 differs from rank 0").count - 1, 2, "both ranks say so:\n\(r.err)")
-    XCTAssertTrue(r.err.contains("rank 0 has ``, this rank `--seed`"), r.err)
+    let err = try (0..<2).map { try String(contentsOfFile: "\(logs)/1/rank.\($0)/stderr", encoding: .utf8) }
+    for rank in 0..<2 {
+      XCTAssertTrue(err[rank].contains("ranks disagree on the command line: rank 1 differs from rank 0"), "rank \(rank): \(err[rank])")
+    }
+    XCTAssertTrue(err[1].contains("here (rank 1) the first difference is line \(args.count + 1): rank 0 has ``, this rank `--seed`"), err[1])
   }
 
   /// The same command over different files (here each rank's working directory holds another
