@@ -64,6 +64,11 @@ final class DataParallelCLITests: XCTestCase {
       XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/ddp-\(n)/model.safetensors"))
       XCTAssertEqual(ddp.out.components(separatedBy: "model saved to").count - 1, 1, "rank 0 alone prints:\n\(ddp.out)")
       if n == 2 {
+        // Gradient accumulation: 2 micro-batches of 1 per rank and step, reduced only after the second (no_sync).
+        let accumulated = try mpirun(
+          2, gpt + ["--max-steps", "5", "--batch-size", "1", "--gradient-accumulation-steps", "2", "--output-dir", dir + "/accumulated"])
+        XCTAssertEqual(accumulated.status, 0, accumulated.out + accumulated.err)
+        assertClose(try losses(dir + "/accumulated/metrics.jsonl"), expected, "2 ranks × 1 × 2 micro-batches vs 1 process × 4")
         // ZeRO-1 (each rank steps half of the AdamW moments) trains the same.
         let zero = try mpirun(2, gpt + ["--max-steps", "5", "--batch-size", "2", "--zero-stage", "1", "--output-dir", dir + "/zero"])
         XCTAssertEqual(zero.status, 0, zero.out + zero.err)
@@ -195,13 +200,18 @@ final class DataParallelCLITests: XCTestCase {
     args[args.firstIndex(of: "--data")! + 1] = "corpus.txt"
     args += ["--max-steps", "2", "--batch-size", "2", "--output-dir", dir + "/data"]
     let flags = MPIRun.flags(1).filter { $0 != "-np" && $0 != "1" }
-    var argv: [String] = [try MPIRun.mpirun()] + flags
+    let logs = dir + "/logs"
+    var argv: [String] = [try MPIRun.mpirun()] + flags + ["--output-filename", logs]
     argv += ["-np", "1", "-wdir", dir + "/r0", loom] + args
     argv += [":", "-np", "1", "-wdir", dir + "/r1", loom] + args
     let r = try MPIRun.run(argv, timeout: 60)
     XCTAssertFalse(r.timedOut)
     XCTAssertNotEqual(r.status, 0)
-    XCTAssertTrue(r.err.contains("ranks disagree on the training configuration: rank 1 differs from rank 0"), r.err)
-    XCTAssertTrue(r.err.contains("here (rank 1) the first difference is line"), r.err)
+    let err = try (0..<2).map { try String(contentsOfFile: "\(logs)/1/rank.\($0)/stderr", encoding: .utf8) }
+    for rank in 0..<2 {
+      XCTAssertTrue(
+        err[rank].contains("ranks disagree on the training configuration: rank 1 differs from rank 0"), "rank \(rank): \(err[rank])")
+    }
+    XCTAssertTrue(err[1].contains("`train examples: 22`, this rank `train examples: 27`"), err[1])
   }
 }
