@@ -166,6 +166,24 @@ final class DataParallelCLITests: XCTestCase {
     XCTAssertLessThan(r.seconds, 60)
   }
 
+  /// A rank killed mid-run: mpirun sees it die and stops the others.
+  func testKilledRankStopsTheRun() throws {
+    let script = dir + "/kill-rank-1.sh"
+    try """
+    #!/bin/sh
+    if [ "$OMPI_COMM_WORLD_RANK" = 1 ]; then (sleep 3; kill -KILL $$) & fi
+    exec "$@"
+    """.write(toFile: script, atomically: true, encoding: .utf8)
+    chmod(script, 0o755)
+    let args = try gptArguments() + ["--max-steps", "1000000", "--batch-size", "2", "--output-dir", dir + "/killed"]
+    let r = try MPIRun.run([try MPIRun.mpirun()] + MPIRun.flags(2) + [script, try MPIRun.loom()] + args, timeout: 90)
+    XCTAssertFalse(r.timedOut, "the run hung:\n\(r.err)")
+    XCTAssertNotEqual(r.status, 0)
+    XCTAssertTrue(r.err.contains("exited on signal 9"), r.err)
+    XCTAssertLessThan(r.seconds, 60)
+    XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/killed/model.safetensors"))
+  }
+
   func testRanksWithDifferentArgumentsFailClearly() throws {
     let script = dir + "/rank-1-seed.sh"
     try """
