@@ -31,6 +31,7 @@ let package = Package(
     .library(name: "LoomPostTrain", targets: ["LoomPostTrain"]),
     .library(name: "LoomDiffusion", targets: ["LoomDiffusion"]),
     .library(name: "LoomCage", targets: ["LoomCage"]),
+    .library(name: "LoomDistributed", targets: ["LoomDistributed"]),
     .executable(name: "loom", targets: ["loom"]),
     .executable(name: "loom-bench", targets: ["loom-bench"]),
   ],
@@ -85,6 +86,12 @@ let package = Package(
     .target(
       name: "LoomCage",
       dependencies: ["LoomCore", "LoomNN", "LoomIO", "LoomModels", "LoomGenerate", "LoomTokenizers"]),
+    // Data parallelism over MPI (OpenMPI): collectives, DistributedDataParallel, the Trainer's context.
+    .systemLibrary(
+      name: "CMPI", path: "Sources/CMPI", pkgConfig: "ompi-c",
+      providers: [.apt(["libopenmpi-dev"]), .brew(["open-mpi"])]),
+    .target(
+      name: "LoomDistributed", dependencies: ["LoomCore", "LoomNN", "LoomOptim", "LoomTrain", "CMPI"]),
     .systemLibrary(
       name: "CCairo", path: "Sources/CCairo", pkgConfig: "cairo",
       providers: [.apt(["libcairo2-dev"]), .brew(["cairo"])]),
@@ -93,14 +100,14 @@ let package = Package(
       name: "loom",
       dependencies: [
         "LoomCore", "LoomNN", "LoomOptim", "LoomIO", "LoomTokenizers", "LoomPlot", "LoomModels", "LoomGenerate", "LoomTrain",
-        "LoomDatasets", "LoomAdapt", "LoomPostTrain", "LoomDiffusion", "LoomCage",
+        "LoomDatasets", "LoomAdapt", "LoomPostTrain", "LoomDiffusion", "LoomCage", "LoomDistributed",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
     .executableTarget(
       name: "loom-bench",
       dependencies: [
         "LoomCore", "LoomNN", "LoomOptim", "LoomIO", "LoomTokenizers", "CLoomKernels", "LoomModels", "LoomGenerate", "LoomTrain",
-        "LoomDatasets", "LoomAdapt", "LoomPostTrain", "LoomDiffusion",
+        "LoomDatasets", "LoomAdapt", "LoomPostTrain", "LoomDiffusion", "LoomDistributed",
         .target(name: "CBLAS", condition: .when(platforms: [.linux])),
       ],
       linkerSettings: blasLinker),
@@ -141,6 +148,9 @@ let package = Package(
       name: "LoomCageTests",
       dependencies: ["LoomTestSupport", "LoomCore", "LoomNN", "LoomIO", "LoomModels", "LoomGenerate", "LoomTokenizers", "LoomTrain", "LoomCage"],
       resources: [.copy("Fixtures")]),
+    .testTarget(
+      name: "LoomDistributedTests",
+      dependencies: ["LoomTestSupport", "LoomCore", "LoomNN", "LoomOptim", "LoomIO", "LoomTrain", "LoomDistributed"]),
     .testTarget(name: "LoomTokenizersTests", dependencies: ["LoomTokenizers", "LoomTestSupport"], resources: [.copy("Fixtures")]),
     .testTarget(
       name: "LoomDatasetsTests", dependencies: ["LoomDatasets", "LoomTokenizers"], resources: [.copy("Fixtures")]),

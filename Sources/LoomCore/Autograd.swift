@@ -162,7 +162,12 @@ func runBackward(
       }
       guard let node = t.gradFn else {
         // A leaf: accumulate into .grad (unless gradients are only being captured).
-        if capture.isEmpty { t.accumulateGrad(&g, keepGraph: createGraph) }
+        if capture.isEmpty {
+          t.accumulateGrad(&g, keepGraph: createGraph)
+          // Every path into a leaf is summed before it is visited: this backward's part of
+          // its gradient is final (data parallelism starts reducing it now).
+          for hook in t.postAccumulateGradHooks { hook(t) }
+        }
         continue
       }
       if t.retainsGrad && capture.isEmpty { t.accumulateGrad(&g, keepGraph: createGraph) }
@@ -220,6 +225,15 @@ extension Tensor {
 
   /// Clears the accumulated gradient.
   public func zeroGrad() { grad = nil }
+
+  /// torch's `register_post_accumulate_grad_hook`: `hook(self)` runs during backward right
+  /// after this leaf's `.grad` received its last contribution from that backward.
+  public func registerPostAccumulateGradHook(_ hook: @escaping (Tensor) -> Void) {
+    postAccumulateGradHooks.append(hook)
+  }
+
+  /// Removes every hook `registerPostAccumulateGradHook` added.
+  public func removePostAccumulateGradHooks() { postAccumulateGradHooks = [] }
 }
 
 /// Gradients of `outputs` with respect to `inputs` (like `torch.autograd.grad`),

@@ -24,6 +24,8 @@ public final class Tensor: @unchecked Sendable {
   /// The op that produced this tensor, when recorded.
   var gradFn: Node?
   var retainsGrad = false
+  /// Run after backward accumulates into this leaf's `.grad` (see `registerPostAccumulateGradHook`).
+  var postAccumulateGradHooks: [(Tensor) -> Void] = []
 
   init(storage: Storage, shape: [Int], strides: [Int], offset: Int, dtype: DType,
        requiresGrad: Bool = false) {

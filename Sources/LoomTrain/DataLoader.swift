@@ -20,13 +20,15 @@ public final class DataLoader: Sequence {
   public let seed: UInt64
   public let dropLast: Bool
   public let prefetch: Bool
+  /// Data parallelism: this rank's shard of every epoch's order (nil: every example).
+  public let sampler: DistributedSampler?
   /// The epoch the next `makeIterator()` walks; each loop advances it.
   public var nextEpoch = 0
 
   public init(
     _ dataset: any TrainingDataset, batchSize: Int, shuffle: Bool = false, seed: UInt64 = 0,
     dropLast: Bool = false,
-    prefetch: Bool = true
+    prefetch: Bool = true, sampler: DistributedSampler? = nil
   ) throws {
     guard batchSize >= 1 else {
       throw LoomError("DataLoader: batch size must be >= 1, got \(batchSize)")
@@ -34,9 +36,10 @@ public final class DataLoader: Sequence {
     guard dataset.count > 0 else {
       throw LoomError("DataLoader: the dataset is empty (0 examples)")
     }
-    if dropLast && batchSize > dataset.count {
+    let examples = sampler?.numSamples(dataset.count) ?? dataset.count
+    if dropLast && batchSize > examples {
       throw LoomError(
-        "DataLoader: batch size \(batchSize) is larger than the dataset (\(dataset.count) examples) and drop_last leaves no batch"
+        "DataLoader: batch size \(batchSize) is larger than the \(sampler == nil ? "dataset" : "shard of each of \(sampler!.numReplicas) ranks") (\(examples) examples) and drop_last leaves no batch"
       )
     }
     self.dataset = dataset
@@ -45,25 +48,27 @@ public final class DataLoader: Sequence {
     self.seed = seed
     self.dropLast = dropLast
     self.prefetch = prefetch
+    self.sampler = sampler
   }
 
   /// Batches per epoch.
   public var count: Int {
-    let n = dataset.count
+    let n = sampler?.numSamples(dataset.count) ?? dataset.count
     return dropLast ? n / batchSize : (n + batchSize - 1) / batchSize
   }
 
   /// Example indices of every batch of `epoch`, in order.
   public func batchIndices(epoch: Int) -> [[Int]] {
-    let n = dataset.count
-    let order: [Int]
+    var order: [Int]
     if shuffle {
       order = Tensor.randperm(
-        n, generator: LoomCore.Generator(seed: seed &+ UInt64(epoch) &* 0x9E37_79B9)
+        dataset.count, generator: LoomCore.Generator(seed: seed &+ UInt64(epoch) &* 0x9E37_79B9)
       ).int64s.map(Int.init)
     } else {
-      order = Array(0..<n)
+      order = Array(0..<dataset.count)
     }
+    if let sampler { order = sampler.indices(order) }
+    let n = order.count
     var batches: [[Int]] = []
     batches.reserveCapacity(count)
     var i = 0

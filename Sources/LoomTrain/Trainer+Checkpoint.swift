@@ -208,6 +208,7 @@ extension Trainer {
       Generator.global.state = g
     }
     state.maxSteps = totalSteps
+    guard isWorldProcessZero() else { return }
     try rewriteLogFile()
     FileHandle.standardError.write(
       "resuming from \(dir) at step \(state.globalStep)\n".data(using: .utf8)!)

@@ -9,6 +9,7 @@ extension Trainer {
 
   func defaultLog(_ logs: [String: Double]) throws {
     state.logHistory.append(logs)
+    guard isWorldProcessZero() else { return }
     callbackHandler.onLog(args, state, &control, logs)
     onLog?(logs)
     let path = logFilePath

@@ -20,10 +20,12 @@ extension Trainer {
         "eval_strategy is \(args.evalStrategy.rawValue) but no evaluation dataset was given")
     }
     let total = try checkedTotalSteps()
-    try prepareOutputDirectory()
+    let ddp = activeDistributed
+    try prepareOutputDirectoryOnMainProcess()
     manualSeed(args.seed)
     let loader = try trainLoader()
-    let optimizer = try createOptimizer()
+    var optimizer = try createOptimizer()
+    if let ddp { optimizer = try ddp.wrapOptimizer(optimizer) }
     let scheduler = try createScheduler(numTrainingSteps: total, optimizer: optimizer)
     self.optimizer = optimizer
     lrScheduler = scheduler
@@ -32,6 +34,11 @@ extension Trainer {
       trainBatchSize: args.perDeviceTrainBatchSize)
     if let resume = try resolveResume() {
       try restore(from: resume, optimizer: optimizer, scheduler: scheduler)
+    }
+    if let ddp {
+      try ddp.prepare(model: model, configuration: distributedConfiguration())
+      // Only rank 0 shows progress (its callbacks see every event; the others' log nothing).
+      if !ddp.isMainProcess { callbackHandler.callbacks[1] = SilentCallback() }
     }
     model.train()
     var running = RunningLoss(startStep: state.globalStep)
@@ -47,6 +54,8 @@ extension Trainer {
           if micro % accumulation == 0 { callbackHandler.onStepBegin(args, state, &control) }
           state.batchesInEpoch += 1
           micro += 1
+          // Gradients are reduced across ranks only in the backward that ends a step (no_sync).
+          ddp?.beginBackward(synchronize: micro % accumulation == 0 || state.batchesInEpoch == loader.count)
           let output = try trainingStep(model: model, inputs: batch)
           let units = throughputUnit == .tokens ? batch.tokenCount : batch.count
           if args.stopOnNaN, case let loss = output.loss.item(), !loss.isFinite {
@@ -70,6 +79,7 @@ extension Trainer {
             continue
           }
           let lr = optimizer.paramGroups[0].lr
+          try ddp?.finishGradientReduction()
           try optimizerStep(optimizer: optimizer, scheduler: scheduler)
           state.globalStep += 1
           state.epoch =
@@ -140,24 +150,32 @@ extension Trainer {
   /// HF's `_maybe_log_save_evaluate`: acts on should_log, should_evaluate and should_save.
   func maybeLogSaveEvaluate(_ running: inout RunningLoss, learningRate: Double) throws {
     if control.shouldLog && running.count > 0 {
-      var logs = running.means()  // the one host read of the training loss per logging window
+      var logs = try reducedMeans(running)  // the one host read of the training loss per logging window
       logs["learning_rate"] = learningRate
       logs["epoch"] = state.epoch
       logs["step"] = Double(state.globalStep)
-      logs[throughputUnit.logKey] = running.throughput()
       running = RunningLoss(startStep: state.globalStep)
       try log(logs)
     }
     control.shouldLog = false
     var metrics: [String: Double]? = nil
     if control.shouldEvaluate {
-      metrics = evaluate()
-      model.train()
-      try log(metrics!)
-      callbackHandler.onEvaluate(args, state, &control, metrics!)
+      if isWorldProcessZero() {
+        metrics = evaluate()
+        model.train()
+        try log(metrics!)
+        callbackHandler.onEvaluate(args, state, &control, metrics!)
+      } else {
+        control.shouldEvaluate = false  // what onEvaluate does on rank 0
+      }
+      // A callback on rank 0 may stop training on the metrics (early stopping): all ranks stop.
+      if let ddp = activeDistributed { control.shouldTrainingStop = try ddp.broadcast(control.shouldTrainingStop) }
     }
     if control.shouldSave, let optimizer, let lrScheduler {
-      try saveCheckpoint(optimizer: optimizer, scheduler: lrScheduler, metrics: metrics)
+      try activeDistributed?.willSaveCheckpoint()
+      if isWorldProcessZero() {
+        try saveCheckpoint(optimizer: optimizer, scheduler: lrScheduler, metrics: metrics)
+      }
       callbackHandler.onSave(args, state, &control)
     }
   }

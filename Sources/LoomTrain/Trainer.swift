@@ -82,6 +82,12 @@ open class Trainer {
   /// The optimizer and schedule of the current `train()` (nil before).
   public internal(set) var optimizer: (any Optimizer)?
   public internal(set) var lrScheduler: LRScheduler?
+  /// Data parallelism (nil: one process). Each rank trains on its shard with gradients
+  /// averaged across ranks; rank 0 alone logs, shows progress, evaluates and saves.
+  public var distributed: DistributedContext? = Trainer.defaultDistributed
+  /// The context every Trainer starts with: a launcher sets it once (the CLI under
+  /// `mpirun`), so any trainer the process builds joins the run.
+  nonisolated(unsafe) public static var defaultDistributed: DistributedContext? = nil
 
   public convenience init(
     model: Module, args: TrainingArguments, trainDataset: any TrainingDataset,
@@ -178,8 +184,21 @@ open class Trainer {
       || name.contains("ForMaskedLM")
   }
 
+  /// The context when more than one rank trains.
+  var activeDistributed: DistributedContext? { distributed.flatMap { $0.worldSize > 1 ? $0 : nil } }
+
+  /// HF's `is_world_process_zero`: whether this process logs, evaluates and saves.
+  public func isWorldProcessZero() -> Bool { activeDistributed?.isMainProcess ?? true }
+
+  /// This rank's shard of each epoch (nil in one process).
+  var trainSampler: DistributedSampler? {
+    activeDistributed.flatMap {
+      try? DistributedSampler(numReplicas: $0.worldSize, rank: $0.rank, dropLast: args.dataloaderDropLast)
+    }
+  }
+
   var batchesPerEpoch: Int {
-    let n = trainDataset.count
+    let n = trainSampler?.numSamples(trainDataset.count) ?? trainDataset.count
     let b = args.perDeviceTrainBatchSize
     return args.dataloaderDropLast ? n / b : (n + b - 1) / b
   }
@@ -199,7 +218,7 @@ open class Trainer {
     try DataLoader(
       trainDataset, batchSize: args.perDeviceTrainBatchSize, shuffle: true, seed: args.seed,
       dropLast: args.dataloaderDropLast,
-      prefetch: args.dataloaderPrefetch)
+      prefetch: args.dataloaderPrefetch, sampler: trainSampler)
   }
 
   // MARK: HF's overridable pieces (defaults in the Trainer+… files)

@@ -9,6 +9,18 @@ struct Loom: ParsableCommand {
       TrainCommand.self, GenerateCommand.self, SummaryCommand.self, TokenizerCommand.self,
       DemoCommand.self, FillMaskCommand.self, EmbedCommand.self, ClassifyCommand.self, QACommand.self,
       TokenClassifyCommand.self,
-      SampleCommand.self,
+      SampleCommand.self, LaunchCommand.self,
     ])
+
+  /// Joins the ranks of an mpirun launch (if any) before the command runs; leaves MPI cleanly after.
+  static func main() {
+    do {
+      try DistributedLaunch.start()
+      var command = try parseAsRoot()
+      try command.run()
+    } catch {
+      exit(withError: error)
+    }
+    DistributedLaunch.finish()
+  }
 }

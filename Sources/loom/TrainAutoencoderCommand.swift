@@ -201,6 +201,7 @@ struct AutoencoderRun {
     }
     // From the whole log history, so a resumed run lists the epochs before its checkpoint too.
     let epochs = Self.epochRows(try trainer.train().logHistory)
+    guard trainer.isWorldProcessZero() else { return }  // data parallel: rank 0 writes the results
     try Self.writeJSONLines(epochs, to: metricsPath)
 
     try model.savePretrained(to: out)

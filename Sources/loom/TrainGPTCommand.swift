@@ -279,6 +279,7 @@ struct TrainGPTCommand: ParsableCommand {
       })
     trainer.isLanguageModel = true
     let state = try trainer.train()
+    guard trainer.isWorldProcessZero() else { return }  // data parallel: rank 0 writes the results
     if let prompted {
       try prompted.saveAdapter(to: trainingArgs.outputDir)
     } else if let peft, !peft.merge {

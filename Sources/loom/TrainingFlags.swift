@@ -104,6 +104,14 @@ struct TrainingFlags: ParsableArguments {
       "true or false: leave NaN and infinite losses out of the logged training and evaluation loss (TrainingArguments: true; the gradients are unchanged)."
   )
   var loggingNanInfFilter: Bool?
+  @Option(
+    parsing: .unconditional,
+    help: "Under mpirun / loom launch: seconds a rank waits for the others before the run stops with an error (ddp_timeout: 1800).")
+  var ddpTimeout: Double?
+  @Option(
+    parsing: .unconditional,
+    help: "Under mpirun / loom launch: 1 shards the AdamW moments over the ranks (DeepSpeed ZeRO stage 1); 0 (default) keeps them whole on every rank.")
+  var zeroStage: Int?
 
   /// The flag for a TrainingArguments field, spelled as given (an alias when the user
   /// passed the alias), so errors name what was typed.
@@ -202,6 +210,7 @@ struct TrainingFlags: ParsableArguments {
     if stopOnNaN { a.stopOnNaN = true }
     if let v = loggingNanInfFilter { a.loggingNanInfFilter = v }
     do {
+      try DistributedLaunch.configure(timeout: ddpTimeout, zeroStage: zeroStage)
       try a.validate(naming: flagName)
       try Trainer.checkOutputDirectory(a)
       _ = try Trainer.resumeCheckpoint(a)
