@@ -211,6 +211,7 @@ struct TrainDistillCommand: ParsableCommand {
     trainer.throughputUnit = task == .classify ? .samples : .tokens
     trainer.isLanguageModel = false  // the loss is a distillation loss, not a token cross-entropy
     let state = try trainer.train()
+    guard trainer.isWorldProcessZero() else { return }  // data parallel: rank 0 writes the results
     try studentModel.savePretrained(to: args.outputDir)
     try tok.savePretrained(args.outputDir)
     if let plot = try LossPlot.write(history: state.logHistory, to: args.outputDir + "/loss.png") {

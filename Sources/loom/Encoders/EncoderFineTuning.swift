@@ -42,6 +42,7 @@ enum EncoderFineTuning {
     labelsConfig: [String: Any]? = nil, prompt: PromptTuningSequenceClassifier? = nil
   ) throws {
     _ = try trainer.train()
+    guard trainer.isWorldProcessZero() else { return }  // data parallel: rank 0 writes the results
     if let prompt {
       try prompt.saveAdapter(to: trainer.args.outputDir)
       try PeftTraining.writeLabelsConfig(labelsConfig, to: trainer.args.outputDir)

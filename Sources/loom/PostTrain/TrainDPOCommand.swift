@@ -114,6 +114,7 @@ struct TrainDPOCommand: ParsableCommand {
       "loom train dpo: \(type(of: policy)) from \(modelDir), \(policy.parameterCount()) parameters; reference: \(describe(reference)); loss \(config.lossType.rawValue), beta \(config.beta); \(train.count) training pairs, \(eval?.count ?? 0) evaluation pairs"
     )
     try trainer.train()
+    guard trainer.isWorldProcessZero() else { return }  // data parallel: rank 0 writes the results
     if let peft { try peft.saveFinal(args.outputDir) } else { try policy.savePretrained(to: args.outputDir) }
     try tok.savePretrained(args.outputDir)
     _ = try? LossPlot.write(history: trainer.state.logHistory, to: args.outputDir + "/loss.png")

@@ -82,6 +82,7 @@ struct TrainRewardCommand: ParsableCommand {
       "loom train reward: \(type(of: model)) from \(modelDir), \(model.parameterCount()) parameters; \(train.count) training pairs (\(trainRows.count - train.count) longer than \(maxLength) dropped), \(eval?.count ?? 0) evaluation pairs"
     )
     try trainer.train()
+    guard trainer.isWorldProcessZero() else { return }  // data parallel: rank 0 writes the results
     if let peft { try peft.saveFinal(args.outputDir, labelsConfig: config.merging(edits) { $1 }) } else { try model.savePretrained(to: args.outputDir) }
     try tok.savePretrained(args.outputDir)
     _ = try? LossPlot.write(history: trainer.state.logHistory, to: args.outputDir + "/loss.png")

@@ -159,6 +159,7 @@ struct TrainSeq2SeqCommand: ParsableCommand {
       })
     trainer.isLanguageModel = true
     let state = try trainer.train()
+    guard trainer.isWorldProcessZero() else { return }  // data parallel: rank 0 writes the results
     if let peft { try peft.saveFinal(args.outputDir) } else { try model.savePretrained(to: args.outputDir) }
     try tok.savePretrained(args.outputDir)
     if let plot = try LossPlot.write(history: state.logHistory, to: args.outputDir + "/loss.png") {
