@@ -84,7 +84,11 @@ let package = Package(
     // The safety cage: validators around a model's inputs and outputs (C analysis, text, model-based), policies, audit.
     .target(
       name: "LoomCage",
-      dependencies: ["LoomCore", "LoomNN", "LoomIO", "LoomModels", "LoomGenerate", "LoomTokenizers"]),
+      dependencies: ["LoomCore", "LoomNN", "LoomIO", "LoomModels", "LoomGenerate", "LoomTokenizers", "CClang"]),
+    // libclang (Debian's libclang-dev, LLVM 14) for the cage's C analyser; scripts/install.sh writes libclang.pc.
+    .systemLibrary(
+      name: "CClang", path: "Sources/CClang", pkgConfig: "libclang",
+      providers: [.apt(["libclang-dev"])]),
     .systemLibrary(
       name: "CCairo", path: "Sources/CCairo", pkgConfig: "cairo",
       providers: [.apt(["libcairo2-dev"]), .brew(["cairo"])]),
