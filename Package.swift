@@ -104,7 +104,7 @@ let package = Package(
       name: "loom-bench",
       dependencies: [
         "LoomCore", "LoomNN", "LoomOptim", "LoomIO", "LoomTokenizers", "CLoomKernels", "LoomModels", "LoomGenerate", "LoomTrain",
-        "LoomDatasets", "LoomAdapt", "LoomPostTrain", "LoomDiffusion",
+        "LoomDatasets", "LoomAdapt", "LoomPostTrain", "LoomDiffusion", "LoomCage",
         .target(name: "CBLAS", condition: .when(platforms: [.linux])),
       ],
       linkerSettings: blasLinker),

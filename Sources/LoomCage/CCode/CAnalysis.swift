@@ -76,6 +76,12 @@ final class CAnalysis {
       Finding(ruleId: rule.rawValue, cwe: rule.cwe, severity: rule.severity, location: where_, message: message, fix: made))
   }
 
+  /// A whole-block finding for a block that is not parsed at all.
+  func reportAndCollect(_ rule: CRule, _ message: String, into collected: inout CCodeValidator.Report) {
+    report(rule, start: nil, end: nil, message)
+    collected.findings += findings
+  }
+
   // MARK: Shared helpers
 
   func text(_ node: CNode) -> String { tree.text(node) }

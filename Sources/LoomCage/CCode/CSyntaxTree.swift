@@ -18,6 +18,8 @@ final class CNode {
   var children: [CNode] = []
   /// One past the last pre-order index of this node's subtree.
   var subtreeEnd: Int = 0
+  /// Set where the walk stopped descending (the tree was deeper than `CSyntaxTree.maximumDepth`).
+  var cut = false
 
   init(kind: CXCursorKind, cursor: CXCursor, start: Int, end: Int, order: Int, parent: CNode?) {
     self.kind = kind
@@ -157,6 +159,8 @@ final class CNode {
   /// The value of an integer constant expression (literals, sizeof, enumerators, constant macros).
   var integerValue: Int64? {
     let node = stripped
+    // clang's evaluator recurses over the expression: only small, fully walked ones are evaluated.
+    guard node.subtreeEnd - node.order < 2048, !node.contains(where: \.cut) else { return nil }
     if node.kind == CXCursor_StringLiteral || node.kind == CXCursor_CallExpr || node.kind == CXCursor_DeclRefExpr
       && clang_getCursorKind(clang_getCursorReferenced(node.cursor)) != CXCursor_EnumConstantDecl
     {

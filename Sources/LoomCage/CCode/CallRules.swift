@@ -5,7 +5,7 @@ import CClang
 
 enum CallRules {
   static func check(_ call: CNode, in analysis: CAnalysis) {
-    let name = call.spelling
+    let name = canonicalName(call.spelling)
     guard !name.isEmpty else { return }
     let args = call.arguments
     if ["strcpy", "strncpy", "strlcpy", "memcpy", "memmove"].contains(name) { SecretRules.checkCopy(call, in: analysis) }
@@ -69,6 +69,15 @@ enum CallRules {
     default:
       checkCrypto(call, name: name, args: args, analysis)
     }
+  }
+
+  /// wolfSSL's portability macros name the libc functions in capitals with an X: XMEMCPY, XSTRNCPY, XFOPEN, XFREE.
+  static func canonicalName(_ name: String) -> String {
+    guard name.count > 3, name.hasPrefix("X"),
+      name.dropFirst().allSatisfy({ $0.isUppercase || $0.isNumber || $0 == "_" })
+    else { return name }
+    let lowered = name.dropFirst().lowercased()
+    return lowered == "malloc" || lowered == "realloc" || lowered == "free" ? name : lowered
   }
 
   /// Weak algorithm constants named outside calls (wolfSSL's certificate signature types).

@@ -48,28 +48,117 @@ enum ClangParser {
     let code = blankIncludes(block.code)
     let clock = ContinuousClock()
     let started = clock.now
-    let first = try parseOnce(code, language: block.language, extraDeclarations: "", wrap: false)
-    let inferred = inferDeclarations(first.undeclared, code: code, language: block.language)
-    let wrap = first.errorCount > 0 && !first.tree.roots.contains(where: isFunctionDefinition)
-    guard !inferred.isEmpty || wrap else {
-      return first.finish(parseMilliseconds: milliseconds(clock.now - started), parses: 1)
+    var current = try parseOnce(code, language: block.language, extraDeclarations: "", wrap: false)
+    let wrap = current.errorCount > 0 && !current.tree.roots.contains(where: isFunctionDefinition)
+      && !looksLikeFunctionDefinition(code)
+    var declared = Set<String>()
+    var declarations = ""
+    var parses = 1
+    // Each further parse declares what the last one found missing; code that an error hid can reveal more names,
+    // hence up to three parses.
+    while parses < 3 {
+      let missing = current.undeclared.filter { !declared.contains($0.name) }
+      let extra = inferDeclarations(missing, code: code, language: block.language)
+      if extra.isEmpty && !(parses == 1 && wrap) { break }
+      missing.forEach { declared.insert($0.name) }
+      declarations += extra
+      let next: Attempt
+      do {
+        next = try parseOnce(code, language: block.language, extraDeclarations: declarations, wrap: wrap)
+      } catch {
+        current.dispose()
+        throw error
+      }
+      parses += 1
+      current.dispose()
+      current = next
     }
-    let second: Attempt
-    do {
-      second = try parseOnce(code, language: block.language, extraDeclarations: inferred, wrap: wrap)
-    } catch {
-      first.dispose()
-      throw error
+    return current.finish(parseMilliseconds: milliseconds(clock.now - started), parses: parses)
+  }
+
+  /// Nesting that would overflow clang's parser stack (it recurses per nested statement and per `else if`, and
+  /// libclang cannot recover from a stack overflow): a reason when the code has it, nil otherwise. Brackets need
+  /// no check: clang stops at 256 levels itself.
+  static func pathologicalNesting(_ code: [UInt8]) -> String? {
+    var operatorRun = 0
+    var controlRun = 0
+    var elseCounts: [Int] = [0]
+    var i = 0
+    while i < code.count {
+      let b = code[i]
+      switch b {
+      case UInt8(ascii: "/") where i + 1 < code.count && code[i + 1] == UInt8(ascii: "/"):
+        while i < code.count && code[i] != 10 { i += 1 }
+        continue
+      case UInt8(ascii: "/") where i + 1 < code.count && code[i + 1] == UInt8(ascii: "*"):
+        i += 2
+        while i + 1 < code.count && !(code[i] == UInt8(ascii: "*") && code[i + 1] == UInt8(ascii: "/")) { i += 1 }
+        i += 2
+        continue
+      case UInt8(ascii: "\""), UInt8(ascii: "'"):
+        i += 1
+        while i < code.count && code[i] != b && code[i] != 10 {
+          if code[i] == UInt8(ascii: "\\") { i += 1 }
+          i += 1
+        }
+      case UInt8(ascii: ";"):
+        operatorRun = 0
+        controlRun = 0
+      case UInt8(ascii: "{"):
+        operatorRun = 0
+        controlRun = 0
+        elseCounts.append(0)
+      case UInt8(ascii: "}"):
+        operatorRun = 0
+        controlRun = 0
+        if elseCounts.count > 1 { elseCounts.removeLast() }
+      case UInt8(ascii: "+"), UInt8(ascii: "*"), UInt8(ascii: "/"), UInt8(ascii: "%"), UInt8(ascii: "&"),
+        UInt8(ascii: "|"), UInt8(ascii: "^"), UInt8(ascii: "<"), UInt8(ascii: "?"):
+        operatorRun += 1
+      case UInt8(ascii: "-") where !(i + 1 < code.count && code[i + 1] == UInt8(ascii: ">")):
+        operatorRun += 1
+      case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "_"):
+        var j = i
+        while j < code.count && isWordByte(code[j]) { j += 1 }
+        if j - i <= 6 {
+          switch String(decoding: code[i..<j], as: UTF8.self) {
+          case "if", "for", "while", "do", "switch": controlRun += 1
+          case "else":
+            controlRun += 1
+            elseCounts[elseCounts.count - 1] += 1
+            if elseCounts[elseCounts.count - 1] > 2000 { return "more than 2000 `else` branches in one block" }
+          default: break
+          }
+        }
+        i = j
+        if controlRun > 1000 { return "more than 1000 nested control statements without braces" }
+        continue
+      default: break
+      }
+      if operatorRun > 10000 { return "an expression with more than 10000 operators" }
+      i += 1
     }
-    let elapsed = milliseconds(clock.now - started)
-    // Inferred declarations only add information (errors they remove can unmask others); a wrapper alone is kept
-    // only when it does not make the parse worse.
-    if !inferred.isEmpty || second.syntaxErrors.count <= first.syntaxErrors.count {
-      first.dispose()
-      return second.finish(parseMilliseconds: elapsed, parses: 2)
+    return nil
+  }
+
+  /// `name(…) {` with a name that is not a keyword: the code defines functions, so bare statements are not
+  /// wrapped into one even when clang did not see the definition (an unknown macro before it, say).
+  static func looksLikeFunctionDefinition(_ code: [UInt8]) -> Bool {
+    let tokens = nextTokens(code, after: 0, count: Int.max)
+    let keywords: Set<String> = ["if", "while", "for", "switch", "catch", "sizeof", "return"]
+    for i in tokens.indices.dropFirst() where tokens[i] == "{" && tokens[i - 1] == ")" {
+      var depth = 0
+      var j = i - 1
+      while j >= 0 {
+        if tokens[j] == ")" { depth += 1 } else if tokens[j] == "(" {
+          depth -= 1
+          if depth == 0 { break }
+        }
+        j -= 1
+      }
+      if j > 0 && isIdentifier(tokens[j - 1]) && !keywords.contains(tokens[j - 1]) { return true }
     }
-    second.dispose()
-    return first.finish(parseMilliseconds: elapsed, parses: 2)
+    return false
   }
 
   private static func milliseconds(_ duration: Duration) -> Double {
@@ -119,7 +208,7 @@ enum ClangParser {
     let syntaxErrors: [CParseDiagnostic]
     let errorCount: Int
     /// Names clang reported as undeclared or unknown types, with the offset of the first report.
-    let undeclared: [(name: String, offset: Int)]
+    let undeclared: [(name: String, offset: Int, typeName: Bool)]
     let index: CXIndex
     let unit: CXTranslationUnit
 
@@ -179,7 +268,7 @@ enum ClangParser {
     let tree = CSyntaxTree(code: code, roots: builder.roots, nodes: builder.nodes, truncated: builder.truncated)
 
     var syntaxErrors: [CParseDiagnostic] = []
-    var undeclared: [(name: String, offset: Int)] = []
+    var undeclared: [(name: String, offset: Int, typeName: Bool)] = []
     var seen = Set<String>()
     var errorCount = 0
     for i in 0..<clang_getNumDiagnostics(unit) {
@@ -198,7 +287,7 @@ enum ClangParser {
         if let name = message.split(separator: "'").dropFirst().first.map(String.init), inCode,
           seen.insert(name).inserted
         {
-          undeclared.append((name, local))
+          undeclared.append((name, local, message.hasPrefix("unknown type name")))
         }
         continue
       }
@@ -218,17 +307,22 @@ enum ClangParser {
     "extern", "struct", "union", "enum", "inline", "_Bool", "bool", "register", "restrict", "__inline",
   ]
 
-  static func inferDeclarations(_ names: [(name: String, offset: Int)], code: [UInt8], language: CLanguage) -> String
-  {
+  static func inferDeclarations(
+    _ names: [(name: String, offset: Int, typeName: Bool)], code: [UInt8], language: CLanguage
+  ) -> String {
     guard !names.isEmpty else { return "" }
     var declarations = ""
-    for (name, offset) in names {
-      let next = nextTokens(code, after: offset + name.utf8.count, count: 3)
+    for (name, offset, typeName) in names {
+      let next = nextTokens(code, after: offset + name.utf8.count, count: 4)
       let t1 = next.first ?? ""
       let t2 = next.count > 1 ? next[1] : ""
-      if typeWords.contains(t1) || (isIdentifier(t1) && (isIdentifier(t2) || t2 == "*")) {
+      let t3 = next.count > 2 ? next[2] : ""
+      // `X *p =`, `X *p;`, `X *p[`, a cast `(X *)`, or `X p`: X names a type. `n * m` in an expression does not.
+      let pointerDeclaration = t1 == "*" && (t2 == ")" || (isIdentifier(t2) && !typeWords.contains(t2) && t2 != "sizeof"
+        && ["=", ";", "["].contains(t3)))
+      if typeWords.contains(t1) || (isIdentifier(t1) && t1 != "sizeof" && (isIdentifier(t2) || t2 == "*")) {
         declarations += "#define \(name)\n"
-      } else if t1 == "*" || isIdentifier(t1) {
+      } else if typeName || pointerDeclaration || (isIdentifier(t1) && t1 != "sizeof") {
         // Complete (sizeof works), opaque (member accesses fail, as they would have to anyway).
         declarations += "typedef struct { long loom_unknown[4]; } \(name);\n"
       } else if t1 == "(" && language == .cplusplus {
@@ -336,6 +430,7 @@ private final class TreeBuilder {
     if stack.isEmpty && end <= 0 { return CXChildVisit_Continue }
     if stack.count >= CSyntaxTree.maximumDepth {
       truncated = true
+      stack.last?.cut = true
       return CXChildVisit_Continue
     }
     let start = min(max(Int(startOffset) - codeStart, 0), codeCount)

@@ -12,7 +12,7 @@ enum FlowRules {
   static func check(function: CNode, body: CNode, in analysis: CAnalysis) {
     let nodes = analysis.tree.nodes[(body.order)..<body.subtreeEnd]
     for node in nodes where node.kind == CXCursor_CallExpr {
-      let name = node.spelling
+      let name = CallRules.canonicalName(node.spelling)
       if allocators.contains(name) {
         checkAllocationResult(node, name: name, function: function, analysis)
       } else if deallocators.contains(name) {
@@ -129,7 +129,7 @@ enum FlowRules {
       {
         return
       }
-      if node.kind == CXCursor_CallExpr, deallocators.contains(node.spelling),
+      if node.kind == CXCursor_CallExpr, deallocators.contains(CallRules.canonicalName(node.spelling)),
         let argument = node.arguments.first, analysis.text(argument.stripped) == key
       {
         analysis.report(
@@ -170,7 +170,7 @@ enum FlowRules {
     let nodes = analysis.tree.nodes
     for index in call.subtreeEnd..<body.subtreeEnd {
       let node = nodes[index]
-      guard node.kind == CXCursor_CallExpr, let position = opens[node.spelling] else { continue }
+      guard node.kind == CXCursor_CallExpr, let position = opens[CallRules.canonicalName(node.spelling)] else { continue }
       let useArgs = node.arguments
       guard useArgs.count > position, analysis.text(useArgs[position].stripped) == path else { continue }
       analysis.report(
