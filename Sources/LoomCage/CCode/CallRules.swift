@@ -301,10 +301,44 @@ enum CallRules {
       return
     }
     if analysis.isBoundedEarlier(analysis.referencedNames(inner), before: call) { return }
+    if isLengthOfSmallArray(inner, before: call, limit: bytes, analysis) { return }
     analysis.report(
       .unboundedCopy, at: call,
       "\(name)() copies `\(analysis.text(length))` bytes into the \(bytes)-byte array `\(d)` and nothing bounds that "
         + "length by the array (CWE-120, CWE-787); check it against sizeof \(d) first or copy MIN(len, sizeof \(d))")
+  }
+
+  /// `strlen(k)` (directly, or in the variable last assigned before the copy) of an array `k` that fits the
+  /// destination: `n = strlen(kGreeting); memcpy(msg, kGreeting, n);` with `const char kGreeting[] = "…"`.
+  private static func isLengthOfSmallArray(_ length: CNode, before call: CNode, limit: Int64, _ analysis: CAnalysis)
+    -> Bool
+  {
+    func fits(_ expression: CNode) -> Bool {
+      var result = false
+      expression.forEach { node in
+        if !result, node.kind == CXCursor_CallExpr, canonicalName(node.spelling) == "strlen",
+          let argument = node.arguments.first, let size = argument.fixedArrayBytes
+        {
+          result = size <= limit
+        }
+      }
+      return result
+    }
+    if fits(length) { return true }
+    guard length.kind == CXCursor_DeclRefExpr, let function = analysis.enclosingFunction(call) else { return false }
+    let name = length.spelling
+    for index in stride(from: call.order - 1, to: function.order, by: -1) {
+      let node = analysis.tree.nodes[index]
+      if node.kind == CXCursor_BinaryOperator, analysis.tree.binaryOperator(node) == "=", node.children.count == 2,
+        analysis.text(node.children[0].stripped) == name
+      {
+        return fits(node.children[1])
+      }
+      if node.kind == CXCursor_VarDecl, node.spelling == name, let initializer = node.children.last {
+        return fits(initializer)
+      }
+    }
+    return false
   }
 
   private static func checkStrncat(_ call: CNode, name: String, args: [CNode], _ analysis: CAnalysis) {

@@ -7,3 +7,12 @@ int parse_packet(const uint8_t *pkt, size_t pkt_len) {
   memcpy(payload, pkt + 1, pkt_len - 1);
   return payload[0];
 }
+
+static const char kGreeting[] = "hello";
+
+int greet(void) {
+  char msg[32];
+  int n = (int)strlen(kGreeting);
+  memcpy(msg, kGreeting, n);
+  return msg[0];
+}
