@@ -85,7 +85,11 @@ let package = Package(
     // The safety cage: validators around a model's inputs and outputs (C analysis, text, model-based), policies, audit.
     .target(
       name: "LoomCage",
-      dependencies: ["LoomCore", "LoomNN", "LoomIO", "LoomModels", "LoomGenerate", "LoomTokenizers"]),
+      dependencies: ["LoomCore", "LoomNN", "LoomIO", "LoomModels", "LoomGenerate", "LoomTokenizers", "CClang"]),
+    // libclang (Debian's libclang-dev, LLVM 14) for the cage's C analyser; scripts/install.sh writes libclang.pc.
+    .systemLibrary(
+      name: "CClang", path: "Sources/CClang", pkgConfig: "libclang",
+      providers: [.apt(["libclang-dev"])]),
     // Data parallelism over MPI (OpenMPI): collectives, DistributedDataParallel, the Trainer's context.
     .systemLibrary(
       name: "CMPI", path: "Sources/CMPI", pkgConfig: "ompi-c",
@@ -107,7 +111,7 @@ let package = Package(
       name: "loom-bench",
       dependencies: [
         "LoomCore", "LoomNN", "LoomOptim", "LoomIO", "LoomTokenizers", "CLoomKernels", "LoomModels", "LoomGenerate", "LoomTrain",
-        "LoomDatasets", "LoomAdapt", "LoomPostTrain", "LoomDiffusion", "LoomDistributed",
+        "LoomDatasets", "LoomAdapt", "LoomPostTrain", "LoomDiffusion", "LoomDistributed", "LoomCage",
         .target(name: "CBLAS", condition: .when(platforms: [.linux])),
       ],
       linkerSettings: blasLinker),

@@ -16,6 +16,13 @@ if [ "${#need[@]}" -gt 0 ]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
 fi
+# Debian ships no pkg-config file for libclang; the CClang system-library target finds it through this one.
+if [ ! -f /usr/local/lib/pkgconfig/libclang.pc ] && command -v llvm-config-14 >/dev/null; then
+  $SUDO mkdir -p /usr/local/lib/pkgconfig
+  printf 'Name: libclang\nDescription: the C interface to Clang (LLVM 14)\nVersion: %s\nCflags: -I%s\nLibs: -L%s -lclang\n' \
+    "$(llvm-config-14 --version)" "$(llvm-config-14 --includedir)" "$(llvm-config-14 --libdir)" |
+    $SUDO tee /usr/local/lib/pkgconfig/libclang.pc >/dev/null
+fi
 if ! command -v swift >/dev/null; then
   echo "error: the Swift toolchain (6.0 or newer) is not on PATH; install it from swift.org and retry" >&2
   exit 1

@@ -15,6 +15,7 @@ let suites: [String: ([String]) throws -> Void] = [
   "peft": runPeftBench,
   "posttrain": runPostTrainBench,
   "ddp": runDDPBench,
+  "cage": runCageBench,
 ]
 guard let suite = arguments.first, let run = suites[suite] else {
   let names = suites.keys.sorted().joined(separator: ", ")

@@ -1,0 +1,5 @@
+#include <unistd.h>
+
+int run_tool(char *const argv[]) {
+  return execv("/usr/bin/convert", argv);
+}

@@ -1,0 +1,8 @@
+#include <unistd.h>
+
+int read_header(int fd, size_t want) {
+  char header[32];
+  if (want > sizeof header) want = sizeof header;
+  ssize_t got = read(fd, header, want);
+  return got > 0 ? header[0] : -1;
+}

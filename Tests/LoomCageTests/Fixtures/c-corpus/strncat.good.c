@@ -1,0 +1,6 @@
+#include <string.h>
+
+void append_suffix(const char *suffix) {
+  char path[64] = "/var/lib/app/";
+  strncat(path, suffix, sizeof(path) - strlen(path) - 1);
+}

@@ -1,0 +1,5 @@
+#include <syslog.h>
+
+void audit(const char *event) {
+  syslog(LOG_INFO, "%s", event);
+}
