@@ -1,0 +1,52 @@
+import Foundation
+
+/// A parsed JSON value that keeps booleans, numbers and null apart (JSONSerialization's NSNumber does not).
+public indirect enum JSONValue: Decodable, Equatable, Sendable {
+  case null
+  case bool(Bool)
+  case number(Double)
+  case string(String)
+  case array([JSONValue])
+  case object([String: JSONValue])
+
+  public init(from decoder: Decoder) throws {
+    let c = try decoder.singleValueContainer()
+    if c.decodeNil() {
+      self = .null
+    } else if let b = try? c.decode(Bool.self) {
+      self = .bool(b)
+    } else if let d = try? c.decode(Double.self) {
+      self = .number(d)
+    } else if let s = try? c.decode(String.self) {
+      self = .string(s)
+    } else if let a = try? c.decode([JSONValue].self) {
+      self = .array(a)
+    } else {
+      self = .object(try c.decode([String: JSONValue].self))
+    }
+  }
+
+  /// Parses `text`; the error says where the JSON is broken.
+  public static func parse(_ text: String) throws -> JSONValue {
+    do {
+      return try JSONDecoder().decode(JSONValue.self, from: Data(text.utf8))
+    } catch let DecodingError.dataCorrupted(context) {
+      let why = (context.underlyingError as NSError?)?.userInfo[NSDebugDescriptionErrorKey] as? String
+      throw CageError("not valid JSON: \(why ?? context.debugDescription)")
+    } catch {
+      throw CageError("not valid JSON: \(error)")
+    }
+  }
+
+  /// JSON Schema's type name of this value (`integer` for whole numbers).
+  var typeNames: [String] {
+    switch self {
+    case .null: return ["null"]
+    case .bool: return ["boolean"]
+    case .number(let d): return d.rounded() == d && abs(d) < 9.007e15 ? ["integer", "number"] : ["number"]
+    case .string: return ["string"]
+    case .array: return ["array"]
+    case .object: return ["object"]
+    }
+  }
+}

@@ -1,0 +1,109 @@
+import ArgumentParser
+import Foundation
+import LoomCage
+import LoomIO
+
+/// `loom cage`: the safety cage on its own — check files or stdin, list the rules.
+struct CageCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "cage",
+    abstract: "Check text or C code with the safety cage's validators (exit 0: all pass, 1: findings, 2: usage error).",
+    subcommands: [CageCheckCommand.self, CageRulesCommand.self])
+}
+
+enum CageReportFormat: String, ExpressibleByArgument, CaseIterable {
+  case text, json, sarif
+}
+
+/// Usage errors of `loom cage` exit with 2, like grep and most linters (ArgumentParser's default is 64).
+struct CageUsageError: Error, CustomStringConvertible {
+  var description: String
+}
+
+struct CageCheckCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "check",
+    abstract: "Run a cage's validators on files or stdin and print the findings.")
+
+  @Option(help: "Cage file (JSON); without it the built-in cage of --lang.") var config: String?
+  @Option(name: .customLong("file"), help: "A file to check (repeat for several).") var files: [String] = []
+  @Flag(help: "Check standard input.") var stdin = false
+  @Option(help: "Language of the built-in cage: c or text (default: by each file's extension; text for stdin).")
+  var lang: String?
+  @Option(help: "Report format: text, json or sarif.") var format: String = "text"
+
+  func validate() throws {
+    if files.isEmpty == !stdin {
+      throw CageUsageError(description: "give --file F (one or more) or --stdin, not both")
+    }
+    if let lang, CageLanguage(rawValue: lang) == nil {
+      throw CageUsageError(description: "--lang '\(lang)': allowed values: c, text")
+    }
+    if CageReportFormat(rawValue: format) == nil {
+      throw CageUsageError(description: "--format '\(format)': allowed values: text, json, sarif")
+    }
+  }
+
+  func run() throws {
+    let fixedCage: SafetyCage?
+    do { fixedCage = try config.map { try CageConfig.load(path: $0) } } catch {
+      throw CageUsageError(description: "--config: \(error)")
+    }
+    var artifacts: [CheckedArtifact] = []
+    var rules: [RuleDescription] = []
+    let inputs: [(uri: String, read: () throws -> Data)] =
+      stdin
+      ? [("stdin", { FileHandle.standardInput.readDataToEndOfFile() })]
+      : files.map { path in (path, { try FileInput.read(path) }) }
+    for input in inputs {
+      let language = lang.flatMap(CageLanguage.init(rawValue:)) ?? (stdin ? .text : CageLanguage(path: input.uri))
+      let cage = fixedCage ?? SafetyCage.defaultCage(language)
+      rules += cage.rules.filter { r in !rules.contains { $0.id == r.id } }
+      let data: Data
+      do { data = try input.read() } catch { throw CageUsageError(description: "\(error)") }
+      let (text, failure) = CheckedArtifact.reading(data, uri: input.uri, maxBytes: cage.maxInputBytes)
+      if let failure {
+        artifacts.append(failure)
+        continue
+      }
+      artifacts.append(CheckedArtifact(uri: input.uri, text: text, verdicts: cage.inspect(text!)))
+    }
+    switch CageReportFormat(rawValue: format)! {
+    case .text: print(TextReport.render(artifacts))
+    case .json: print(try JSONReport.render(artifacts))
+    case .sarif: print(try SARIFReport.render(artifacts, rules: rules))
+    }
+    if !artifacts.allSatisfy(\.passed) { throw ExitCode(1) }
+  }
+}
+
+struct CageRulesCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "rules", abstract: "List the cage's rules: id, CWEs, default severity, summary.")
+
+  @Option(help: "Output format: text or json.") var format: String = "text"
+
+  func validate() throws {
+    if format != "text" && format != "json" {
+      throw CageUsageError(description: "--format '\(format)': allowed values: text, json")
+    }
+  }
+
+  func run() throws {
+    let rules = ValidatorCatalog.allRules
+    if format == "json" {
+      let e = JSONEncoder()
+      e.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+      print(String(decoding: try e.encode(rules), as: UTF8.self))
+      return
+    }
+    let width = rules.map(\.id.count).max() ?? 10
+    for r in rules {
+      let cwe = r.cwe.isEmpty ? "-" : r.cwe.map { "CWE-\($0)" }.joined(separator: ",")
+      print(
+        r.id.padding(toLength: width + 2, withPad: " ", startingAt: 0)
+          + cwe.padding(toLength: 18, withPad: " ", startingAt: 0)
+          + r.severity.rawValue.padding(toLength: 10, withPad: " ", startingAt: 0) + r.summary)
+    }
+  }
+}
