@@ -102,8 +102,10 @@ final class CageReportTests: XCTestCase {
     XCTAssertTrue(big.failure!.findings[0].message.contains("104857600 bytes, more than max_input_bytes 16777216"))
     XCTAssertLessThan(Date().timeIntervalSince(start), 1)
     // 100 MB of text handed to the cage directly also fails closed, without running the validators.
-    let hugeText = String(repeating: "a", count: 100 << 20)
+    let hugeText = String(decoding: Data(repeating: 0x61, count: 100 << 20), as: UTF8.self)
+    let checkStart = Date()
     let check = SafetyCage.defaultCage(.text).check(hugeText, stage: .output)
+    XCTAssertLessThan(Date().timeIntervalSince(checkStart), 1, "refused by its size, not scanned")
     XCTAssertEqual(check.decision, .refuse)
     XCTAssertEqual(check.verdicts.first?.result, .error)
     XCTAssertTrue(check.verdicts[0].error!.contains("more than max_input_bytes"))

@@ -73,7 +73,8 @@ extension Generation {
                 description: "a fix changed text that was already streamed; the rest is withheld:\n\(check.summary)",
                 attempts: attempt, lastCheck: check)
             }
-            onText(String(check.text.dropFirst(candidate.emitted.count)))
+            let rest = String(check.text.dropFirst(candidate.emitted.count))
+            if !rest.isEmpty { onText(rest) }
           }
           return CagedOutput(text: check.text, prompt: checkedPrompt, attempts: attempt, checks: checks)
         }

@@ -23,7 +23,11 @@ public struct ClassifierValidator: Validator, @unchecked Sendable {
     do { pipeline = try TextClassificationPipeline(directory: directory) } catch {
       throw CageError("classifier: \(directory) cannot be loaded as a sequence-classification model: \(error)")
     }
-    let labels = pipeline.parts.labelNames
+    // The labels as the pipeline names its scores (config.json's id2label, else LABEL_i per output).
+    let labels: [String]
+    do { labels = try pipeline("a").map(\.label).sorted() } catch {
+      throw CageError("classifier: \(directory) cannot classify a test text: \(error)")
+    }
     guard labels.contains(label) else {
       throw CageError("classifier: \(directory) has no label '\(label)'; its labels: \(labels.joined(separator: ", "))")
     }

@@ -15,7 +15,8 @@ enum CageReportFormat: String, ExpressibleByArgument, CaseIterable {
   case text, json, sarif
 }
 
-/// Usage errors of `loom cage` exit with 2, like grep and most linters (ArgumentParser's default is 64).
+/// A usage error found while running (a cage file or an input that cannot be read). `Loom.main` exits with 2 for it
+/// and for `loom cage`'s parse and validation errors, like grep and most linters (ArgumentParser's default is 64).
 struct CageUsageError: Error, CustomStringConvertible {
   var description: String
 }
@@ -34,13 +35,13 @@ struct CageCheckCommand: ParsableCommand {
 
   func validate() throws {
     if files.isEmpty == !stdin {
-      throw CageUsageError(description: "give --file F (one or more) or --stdin, not both")
+      throw ValidationError("give --file F (one or more) or --stdin, not both")
     }
     if let lang, CageLanguage(rawValue: lang) == nil {
-      throw CageUsageError(description: "--lang '\(lang)': allowed values: c, text")
+      throw ValidationError("--lang '\(lang)': allowed values: c, text")
     }
     if CageReportFormat(rawValue: format) == nil {
-      throw CageUsageError(description: "--format '\(format)': allowed values: text, json, sarif")
+      throw ValidationError("--format '\(format)': allowed values: text, json, sarif")
     }
   }
 
@@ -85,7 +86,7 @@ struct CageRulesCommand: ParsableCommand {
 
   func validate() throws {
     if format != "text" && format != "json" {
-      throw CageUsageError(description: "--format '\(format)': allowed values: text, json")
+      throw ValidationError("--format '\(format)': allowed values: text, json")
     }
   }
 
