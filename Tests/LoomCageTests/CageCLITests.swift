@@ -66,6 +66,11 @@ final class CageCLITests: XCTestCase {
     XCTAssertEqual(sarif["version"] as? String, "2.1.0")
     let results = (sarif["runs"] as! [[String: Any]])[0]["results"] as! [[String: Any]]
     XCTAssertEqual(results.map { $0["ruleId"] as! String }, ["text.secret.aws-access-key", "text.pii.email"])
+    // Two workers: the same report, in the command line's order.
+    let serial = try loom(["cage", "check", "--file", secret, "--file", clean, "--file", secret])
+    let parallel = try loom(["cage", "check", "--file", secret, "--file", clean, "--file", secret, "--jobs", "2"])
+    XCTAssertEqual(parallel.status, 1)
+    XCTAssertEqual(parallel.out, serial.out)
     // A config: a word list only.
     let config = try write("cage.json", #"{"output": [{"name": "word_list", "words": ["gets("]}]}"#)
     r = try loom(["cage", "check", "--config", config, "--file", secret])
@@ -93,6 +98,7 @@ final class CageCLITests: XCTestCase {
       (["cage", "check", "--file", clean, "--lang", "cobol"], "--lang 'cobol': allowed values: c, text"),
       (["cage", "check", "--file", clean, "--format", "xml"], "--format 'xml': allowed values: text, json, sarif"),
       (["cage", "check", "--file", clean, "--bogus"], "--bogus"),
+      (["cage", "check", "--file", clean, "--jobs", "0"], "--jobs 0: must be at least 1"),
       (["cage", "check", "--file", dir + "/missing.txt"], "missing.txt"),
       (["cage", "check", "--config", try write("bad.json", "{"), "--file", clean], "--config:"),
       (

@@ -32,6 +32,7 @@ struct CageCheckCommand: ParsableCommand {
   @Option(help: "Language of the built-in cage: c or text (default: by each file's extension; text for stdin).")
   var lang: String?
   @Option(help: "Report format: text, json or sarif.") var format: String = "text"
+  @Option(help: "Files checked at once (threads; default 1).") var jobs = 1
 
   func validate() throws {
     if files.isEmpty == !stdin {
@@ -43,6 +44,7 @@ struct CageCheckCommand: ParsableCommand {
     if CageReportFormat(rawValue: format) == nil {
       throw ValidationError("--format '\(format)': allowed values: text, json, sarif")
     }
+    if jobs < 1 { throw ValidationError("--jobs \(jobs): must be at least 1") }
   }
 
   func run() throws {
@@ -50,24 +52,34 @@ struct CageCheckCommand: ParsableCommand {
     do { fixedCage = try config.map { try CageConfig.load(path: $0) } } catch {
       throw CageUsageError(description: "--config: \(error)")
     }
-    var artifacts: [CheckedArtifact] = []
-    var rules: [RuleDescription] = []
     let inputs: [(uri: String, read: () throws -> Data)] =
       stdin
       ? [("stdin", { FileHandle.standardInput.readDataToEndOfFile() })]
       : files.map { path in (path, { try FileInput.read(path) }) }
-    for input in inputs {
-      let language = lang.flatMap(CageLanguage.init(rawValue:)) ?? (stdin ? .text : CageLanguage(path: input.uri))
-      let cage = fixedCage ?? SafetyCage.defaultCage(language)
-      rules += cage.rules.filter { r in !rules.contains { $0.id == r.id } }
-      let data: Data
-      do { data = try input.read() } catch { throw CageUsageError(description: "\(error)") }
-      let (text, failure) = CheckedArtifact.reading(data, uri: input.uri, maxBytes: cage.maxInputBytes)
-      if let failure {
-        artifacts.append(failure)
-        continue
+    let cages = inputs.map { input in
+      fixedCage ?? SafetyCage.defaultCage(lang.flatMap(CageLanguage.init(rawValue:)) ?? (stdin ? .text : CageLanguage(path: input.uri)))
+    }
+    var rules: [RuleDescription] = []
+    for cage in cages { rules += cage.rules.filter { r in !rules.contains { $0.id == r.id } } }
+    // Files are independent: `jobs` workers take every jobs-th file; the report keeps the command line's order.
+    var results = [Result<CheckedArtifact, Error>?](repeating: nil, count: inputs.count)
+    let lock = NSLock()
+    let workers = min(jobs, inputs.count)
+    DispatchQueue.concurrentPerform(iterations: workers) { worker in
+      for i in stride(from: worker, to: inputs.count, by: workers) {
+        let result = Result { () throws -> CheckedArtifact in
+          let data = try inputs[i].read()
+          let (text, failure) = CheckedArtifact.reading(data, uri: inputs[i].uri, maxBytes: cages[i].maxInputBytes)
+          return failure ?? CheckedArtifact(uri: inputs[i].uri, text: text, verdicts: cages[i].inspect(text!))
+        }
+        lock.lock()
+        results[i] = result
+        lock.unlock()
       }
-      artifacts.append(CheckedArtifact(uri: input.uri, text: text, verdicts: cage.inspect(text!)))
+    }
+    var artifacts: [CheckedArtifact] = []
+    for result in results {
+      do { artifacts.append(try result!.get()) } catch { throw CageUsageError(description: "\(error)") }
     }
     switch CageReportFormat(rawValue: format)! {
     case .text: print(TextReport.render(artifacts))
