@@ -26,8 +26,15 @@ public indirect enum JSONValue: Decodable, Equatable, Sendable {
     }
   }
 
+  /// Deepest nesting parsed: deeper documents are refused before the recursive decoder sees them.
+  public static let maxDepth = 256
+
   /// Parses `text`; the error says where the JSON is broken.
   public static func parse(_ text: String) throws -> JSONValue {
+    let depth = nestingDepth(text)
+    guard depth <= maxDepth else {
+      throw CageError("not valid JSON here: nesting \(depth) levels deep, more than the \(maxDepth) Loom parses")
+    }
     do {
       return try JSONDecoder().decode(JSONValue.self, from: Data(text.utf8))
     } catch let DecodingError.dataCorrupted(context) {
@@ -36,6 +43,35 @@ public indirect enum JSONValue: Decodable, Equatable, Sendable {
     } catch {
       throw CageError("not valid JSON: \(error)")
     }
+  }
+
+  /// The deepest `[`/`{` nesting outside strings (a linear scan).
+  static func nestingDepth(_ text: String) -> Int {
+    var depth = 0
+    var deepest = 0
+    var inString = false
+    var escaped = false
+    for b in text.utf8 {
+      if inString {
+        if escaped {
+          escaped = false
+        } else if b == UInt8(ascii: "\\") {
+          escaped = true
+        } else if b == UInt8(ascii: "\"") {
+          inString = false
+        }
+        continue
+      }
+      switch b {
+      case UInt8(ascii: "\""): inString = true
+      case UInt8(ascii: "["), UInt8(ascii: "{"):
+        depth += 1
+        deepest = max(deepest, depth)
+      case UInt8(ascii: "]"), UInt8(ascii: "}"): depth -= 1
+      default: break
+      }
+    }
+    return deepest
   }
 
   /// JSON Schema's type name of this value (`integer` for whole numbers).
