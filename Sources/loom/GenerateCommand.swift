@@ -52,6 +52,9 @@ struct GenerateCommand: ParsableCommand {
   @Flag(help: "Past n_positions, keep generating over the last n_positions − 1 tokens instead of failing.")
   var slidingWindow = false
   @Option(help: "Device to run on: cpu or emulated.") var device = "cpu"
+  @Option(help: "Safety cage file (JSON): the prompt and every candidate are validated; only a passing candidate is printed.")
+  var cage: String?
+  @Option(help: "With --cage: append one JSON line per validator verdict to this file.") var auditLog: String?
 
   /// The flags over `defaults` (the model directory's generation settings); with neither
   /// max_new_tokens nor max_length anywhere, 50 new tokens.
@@ -120,6 +123,7 @@ struct GenerateCommand: ParsableCommand {
       throw ValidationError(e.message)
     }
     do { _ = try Device(parsing: device) } catch { throw ValidationError("--device: \(error)") }
+    if auditLog != nil && cage == nil { throw ValidationError("--audit-log needs --cage") }
   }
 
   func run() throws {
@@ -128,6 +132,9 @@ struct GenerateCommand: ParsableCommand {
     try Generation.checkModelType(directory: model, seq2seq: true)
     if adapter != nil && Generation.isSeq2Seq(directory: model) {
       throw ValidationError("--adapter works with causal language models in this Loom; \(model) is an encoder–decoder model")
+    }
+    if cage != nil && Generation.isSeq2Seq(directory: model) {
+      throw ValidationError("--cage works with causal language models in this Loom; \(model) is an encoder–decoder model")
     }
     if Generation.isSeq2Seq(directory: model) { return try runSeq2Seq() }
     let (base, modelDefaults) = try Generation.loadTextGenerationModel(from: model)
@@ -151,6 +158,10 @@ struct GenerateCommand: ParsableCommand {
     if g.eosTokenIds.isEmpty, let eos = codec.eosTokenId, eos < lm.vocabularySize { g.eosTokenIds = [eos] }
     g.padTokenId = g.padTokenId ?? g.eosTokenIds.first
     g.suppressTokens = codec.unusedIds(modelVocabSize: lm.vocabularySize)
+    if let cage {
+      return try CagedGenerate.run(
+        lm, modelName: model, prompt: prompt, codec: codec, config: g, cagePath: cage, auditLog: auditLog, stream: stream)
+    }
     let streaming = stream && g.numBeams == 1 && g.numReturnSequences == 1
     var streamer = StreamPrinter(codec: codec)
     if streaming {

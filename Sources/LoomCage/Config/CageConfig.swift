@@ -1,0 +1,119 @@
+import Foundation
+import LoomIO
+
+/// A cage file: one JSON object in the spirit of NeMo Guardrails' config.yml —
+/// `{"input": [validator, …], "output": [validator, …], "max_input_bytes": N, "stream_chunk_tokens": N}` where each
+/// validator is `{"name": …, "policy": …, "threshold": severity, "max_attempts": N, "timeout_ms": N,
+/// "append_findings_to_prompt": bool, "stream": bool, "rules": {"enable": [ids]} or {"disable": [ids]}, options…}`.
+/// Unknown validators, policies and keys are errors that name the key and the allowed values. YAML is not read.
+public enum CageConfig {
+  static let topKeys = ["input", "output", "max_input_bytes", "stream_chunk_tokens"]
+  /// Largest cage file read.
+  public static let maxFileBytes = 4 << 20
+
+  public static func load(path: String) throws -> SafetyCage {
+    let lower = path.lowercased()
+    if lower.hasSuffix(".yml") || lower.hasSuffix(".yaml") {
+      throw CageError("\(path): YAML cage files are not read by this Loom; write the same structure as JSON (cage.json)")
+    }
+    let data: Data
+    do { data = try FileInput.read(path, limit: maxFileBytes) } catch { throw CageError("cage file: \(error)") }
+    let directory = (path as NSString).deletingLastPathComponent
+    return try parse(data, source: path, baseDirectory: directory.isEmpty ? "." : directory)
+  }
+
+  public static func parse(_ data: Data, source: String = "cage.json", baseDirectory: String = ".") throws -> SafetyCage {
+    guard let text = String(data: data, encoding: .utf8) else { throw CageError("\(source): not UTF-8 text") }
+    let root: JSONValue
+    do { root = try JSONValue.parse(text) } catch { throw CageError("\(source): \(error)") }
+    let top = try ConfigObject(root, what: source)
+    try top.checkKeys(topKeys)
+    var cage = SafetyCage()
+    cage.maxInputBytes = try top.int("max_input_bytes", minimum: 1) ?? cage.maxInputBytes
+    cage.streamChunkTokens = try top.int("stream_chunk_tokens", minimum: 1) ?? cage.streamChunkTokens
+    cage.input = try entries(top, "input", source: source, baseDirectory: baseDirectory)
+    cage.output = try entries(top, "output", source: source, baseDirectory: baseDirectory)
+    if cage.input.isEmpty && cage.output.isEmpty {
+      throw CageError("\(source): no validators; list some under \"input\" or \"output\"")
+    }
+    return cage
+  }
+
+  static func entries(_ top: ConfigObject, _ key: String, source: String, baseDirectory: String) throws -> [CageEntry] {
+    guard let value = top.fields[key] else { return [] }
+    guard case .array(let items) = value else { throw top.wrongType(key, "a list of validator objects") }
+    return try items.enumerated().map { i, item in
+      var o = try ConfigObject(item, what: "\(source): \(key)[\(i)]")
+      guard let name = try o.string("name") else {
+        throw CageError("\(o.what): 'name' is required; allowed validators: \(ValidatorCatalog.names.joined(separator: ", "))")
+      }
+      o = try ConfigObject(item, what: "\(source): \(key)[\(i)] (\(name))")
+      guard let own = ValidatorCatalog.optionKeys[name] else {
+        throw CageError("\(o.what): unknown validator '\(name)'; allowed validators: \(ValidatorCatalog.names.joined(separator: ", "))")
+      }
+      try o.checkKeys(ValidatorCatalog.commonKeys + own)
+      return try entry(o, name: name, baseDirectory: baseDirectory)
+    }
+  }
+
+  static func entry(_ o: ConfigObject, name: String, baseDirectory: String) throws -> CageEntry {
+    var policy = OnFail.exception
+    if let p = try o.string("policy") {
+      guard let v = OnFail(rawValue: p) else {
+        throw CageError("\(o.what): unknown policy '\(p)'; allowed policies: \(OnFail.names)")
+      }
+      policy = v
+    }
+    let threshold = try o.severity("threshold") ?? .note
+    var validator = try ValidatorCatalog.validator(o, name: name, threshold: threshold, baseDirectory: baseDirectory)
+    if let rules = o.fields["rules"] {
+      let r = try ConfigObject(rules, what: "\(o.what): rules")
+      try r.checkKeys(["enable", "disable"])
+      let known = validator.rules.map(\.id)
+      for id in (try r.strings("enable") ?? []) + (try r.strings("disable") ?? []) where !known.contains(id) {
+        throw CageError("\(r.what): unknown rule '\(id)'; \(name)'s rules: \(known.joined(separator: ", "))")
+      }
+      var enabled = Set(try r.strings("enable") ?? known)
+      enabled.subtract(try r.strings("disable") ?? [])
+      if name == "c_code" {
+        validator = CCodeValidator(minimumSeverity: threshold, enabledRules: enabled)
+      } else {
+        validator = RuleFilteredValidator(validator, enabled: enabled)
+      }
+    }
+    let timeoutMs = try o.int("timeout_ms", minimum: 0)
+    return CageEntry(
+      validator, policy: policy, threshold: threshold,
+      timeout: timeoutMs.map { $0 == 0 ? nil : Double($0) / 1000 } ?? 10,
+      maxAttempts: try o.int("max_attempts", minimum: 1) ?? 3,
+      appendFindingsToPrompt: try o.bool("append_findings_to_prompt") ?? false, stream: try o.bool("stream"))
+  }
+}
+
+/// The languages with a built-in cage.
+public enum CageLanguage: String, CaseIterable, Sendable {
+  case c, text
+
+  /// By file extension: C and C++ sources and headers are `c`, everything else `text`.
+  public init(path: String) {
+    let ext = (path as NSString).pathExtension.lowercased()
+    self = ["c", "h", "cc", "cpp", "cxx", "hpp", "hh", "hxx", "inc"].contains(ext) ? .c : .text
+  }
+}
+
+extension SafetyCage {
+  /// The built-in cage of a language: for C every rule of the C analyser at its default severity; for text every text
+  /// validator that needs no options (secrets, PII, prompt injection, and a 1,000,000-character length limit) — JSON,
+  /// regex and word-list checks need a schema, patterns or words and come only from a cage file. Policy `exception`.
+  public static func defaultCage(_ language: CageLanguage) -> SafetyCage {
+    switch language {
+    case .c: return SafetyCage(output: [CageEntry(CCodeValidator())])
+    case .text:
+      return SafetyCage(
+        input: [CageEntry(PromptInjectionValidator())],
+        output: [
+          CageEntry(SecretsValidator()), CageEntry(PIIValidator()), CageEntry(LengthValidator(maxChars: 1_000_000)),
+        ])
+    }
+  }
+}
