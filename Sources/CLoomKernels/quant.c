@@ -151,12 +151,28 @@ typedef struct {
   const void *w;
   float *y;
   int64_t m, k, n, bs;
+  // double-quantized absmax: dynamic_map[qabsmax[i]] · nested[i / nested_bs] + offset
+  const uint8_t *qabsmax;
+  const float *nested;
+  float offset;
+  int64_t nested_bs;
 } qlin_ctx;
 
 static void q4_range(void *p, int64_t b, int64_t e) {
   qlin_ctx *c = p;
+  const int64_t blocks = c->k / c->bs;
   float *wrow = c->m > 1 ? malloc((size_t)c->k * sizeof(float)) : NULL;
-  c->kt->q4_rows(c->x, c->m, c->k, c->w, c->absmax, c->bs, c->lut, c->bias, c->y, c->n, b, e, wrow);
+  const float *am = c->absmax ? c->absmax + b * blocks : NULL;
+  float *dq = NULL;
+  if (c->qabsmax) {  // this range's absmax in float: a few values per row
+    dq = malloc((size_t)((e - b) * blocks) * sizeof(float));
+    for (int64_t i = b * blocks; i < e * blocks; i++)
+      dq[i - b * blocks] = dynamic_map[c->qabsmax[i]] * c->nested[i / c->nested_bs] + c->offset;
+    am = dq;
+  }
+  c->kt->q4_rows(c->x, c->m, c->k, (const uint8_t *)c->w + b * (c->k / 2), am, c->bs, c->lut,
+                 c->bias ? c->bias + b : NULL, c->y + b, c->n, 0, e - b, wrow);
+  free(dq);
   free(wrow);
 }
 
@@ -178,6 +194,16 @@ void loom_q4_linear(const float *x, int64_t m, int64_t k, const uint8_t *w, cons
   if (m <= 0 || n <= 0) return;
   qlin_ctx c = {.kt = KT(), .x = x, .absmax = absmax, .lut = loom_q4_code(quant_type), .bias = bias, .w = w,
                 .y = y, .m = m, .k = k, .n = n, .bs = bs};
+  loom_parallel_for(n, q_grain(k, m), q4_range, &c);
+}
+
+void loom_q4_linear_dq(const float *x, int64_t m, int64_t k, const uint8_t *w, const uint8_t *qabsmax,
+                       const float *nested, int64_t nested_bs, float offset, int64_t n, int64_t bs, int quant_type,
+                       const float *bias, float *y) {
+  if (m <= 0 || n <= 0) return;
+  qlin_ctx c = {.kt = KT(), .x = x, .lut = loom_q4_code(quant_type), .bias = bias, .w = w, .y = y, .m = m,
+                .k = k, .n = n, .bs = bs, .qabsmax = qabsmax, .nested = nested, .offset = offset,
+                .nested_bs = nested_bs};
   loom_parallel_for(n, q_grain(k, m), q4_range, &c);
 }
 

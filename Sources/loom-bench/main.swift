@@ -14,6 +14,7 @@ let suites: [String: ([String]) throws -> Void] = [
   "transformer-reverse": runTransformerReverseBench,
   "peft": runPeftBench,
   "posttrain": runPostTrainBench,
+  "quant": runQuantBench,
 ]
 guard let suite = arguments.first, let run = suites[suite] else {
   let names = suites.keys.sorted().joined(separator: ", ")

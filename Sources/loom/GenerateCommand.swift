@@ -52,6 +52,7 @@ struct GenerateCommand: ParsableCommand {
   @Flag(help: "Past n_positions, keep generating over the last n_positions − 1 tokens instead of failing.")
   var slidingWindow = false
   @Option(help: "Device to run on: cpu or emulated.") var device = "cpu"
+  @OptionGroup var quantization: QuantizationFlags
 
   /// The flags over `defaults` (the model directory's generation settings); with neither
   /// max_new_tokens nor max_length anywhere, 50 new tokens.
@@ -129,9 +130,13 @@ struct GenerateCommand: ParsableCommand {
     if adapter != nil && Generation.isSeq2Seq(directory: model) {
       throw ValidationError("--adapter works with causal language models in this Loom; \(model) is an encoder–decoder model")
     }
+    if quantization.config != nil && Generation.isSeq2Seq(directory: model) {
+      throw ValidationError("--load-in-8bit / --load-in-4bit work with causal language models in this Loom; \(model) is an encoder–decoder model")
+    }
     if Generation.isSeq2Seq(directory: model) { return try runSeq2Seq() }
     let (base, modelDefaults) = try Generation.loadTextGenerationModel(from: model)
     let lm = try Self.applying(adapter: adapter, to: base)
+    try quantization.apply(to: lm)
     lm.to(device: target)
     lm.eval()
     let codec = try TextCodec.load(tokenizer ?? model, modelVocabSize: lm.vocabularySize)

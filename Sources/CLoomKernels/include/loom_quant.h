@@ -33,6 +33,11 @@ void loom_int8_rows_dequantize(const int8_t *codes, const float *scb, int64_t ro
 /// bs; k and bs multiples of 16, bs divides k). Threads over n; row buffers only when m > 1.
 void loom_q4_linear(const float *x, int64_t m, int64_t k, const uint8_t *w, const float *absmax, int64_t n,
                     int64_t bs, int quant_type, const float *bias, float *y);
+/// The same with double-quantized absmax: absmax[i] = dynamic_map[qabsmax[i]] · nested[i / nested_bs] + offset
+/// (bitsandbytes' compress_statistics), decoded per row range, never stored whole.
+void loom_q4_linear_dq(const float *x, int64_t m, int64_t k, const uint8_t *w, const uint8_t *qabsmax,
+                       const float *nested, int64_t nested_bs, float offset, int64_t n, int64_t bs, int quant_type,
+                       const float *bias, float *y);
 /// The same with int8 codes [n, k] and per-row SCB (k a multiple of 16).
 void loom_int8_linear(const float *x, int64_t m, int64_t k, const int8_t *w, const float *scb, int64_t n,
                       const float *bias, float *y);
