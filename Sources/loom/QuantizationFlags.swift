@@ -8,12 +8,19 @@ import LoomNN
 /// transformers' BitsAndBytesConfig flags. The loaded float model's Linear / Conv1D layers are quantized in
 /// place (module surgery); layers that cannot be are kept in float and listed on stderr.
 struct QuantizationFlags: ParsableArguments {
-  @Flag(help: "Quantize the model's linear layers to int8 (weight-only, per-row absmax) after loading.")
+  @Flag(
+    name: .customLong("load-in-8bit"),
+    help: "Quantize the model's linear layers to int8 (weight-only, per-row absmax) after loading.")
   var loadIn8bit = false
-  @Flag(help: "Quantize the model's linear layers to 4 bits (bitsandbytes' NF4 or FP4, block 64) after loading.")
+  @Flag(
+    name: .customLong("load-in-4bit"),
+    help: "Quantize the model's linear layers to 4 bits (bitsandbytes' NF4 or FP4, block 64) after loading.")
   var loadIn4bit = false
-  @Option(help: "4-bit data type with --load-in-4bit: nf4 or fp4 (default nf4).") var bnb4bitQuantType: String?
-  @Flag(help: "With --load-in-4bit, also quantize the block absmax (8-bit, block 256), as QLoRA does.")
+  @Option(name: .customLong("bnb-4bit-quant-type"), help: "4-bit data type with --load-in-4bit: nf4 or fp4 (default nf4).")
+  var bnb4bitQuantType: String?
+  @Flag(
+    name: .customLong("bnb-4bit-use-double-quant"),
+    help: "With --load-in-4bit, also quantize the block absmax (8-bit, block 256), as QLoRA does.")
   var bnb4bitUseDoubleQuant = false
 
   func validate() throws {

@@ -33,7 +33,7 @@ final class QLoRATests: XCTestCase {
     let opt = AdamW(trainable, lr: 1e-2)
     let ids = Tensor.randint(0, 40, [4, 32], generator: Generator(seed: 9))
     var losses: [Double] = []
-    for _ in 0..<25 {
+    for _ in 0..<60 {
       let loss = model.loss(ids, labels: ids).loss
       losses.append(loss.item())
       loss.backward()
