@@ -64,17 +64,21 @@ static void k_q4_rows(const float *x, int64_t m, int64_t k, const uint8_t *w, co
     const float *am = absmax + n * blocks;
     const float b = bias ? bias[n] : 0.0f;
     if (m == 1) {
+      // Independent accumulators per 16-code piece, so the FMAs do not wait on each other.
       vf total = vset(0.0f);
       for (int64_t blk = 0; blk < blocks; blk++) {
-        vf acc = vset(0.0f);
+        vf acc[16 / VW];
+        for (int h = 0; h < 16 / VW; h++) acc[h] = vset(0.0f);
         const float *xb = x + blk * bs;
         const uint8_t *pb = wr + blk * (bs / 2);
         for (int64_t j = 0; j < bs; j += 16) {
           vf c[16 / VW];
           q4_load16(pb + j / 2, lut, c);
-          for (int h = 0; h < 16 / VW; h++) acc = vfma(vld(xb + j + h * VW), c[h], acc);
+          for (int h = 0; h < 16 / VW; h++) acc[h] = vfma(vld(xb + j + h * VW), c[h], acc[h]);
         }
-        total = vfma(acc, vset(am[blk]), total);
+        vf sum = acc[0];
+        for (int h = 1; h < 16 / VW; h++) sum = sum + acc[h];
+        total = vfma(sum, vset(am[blk]), total);
       }
       y[n] = vhsum(total) + b;
       continue;
