@@ -6,4 +6,5 @@
 #include "body_attention.h"
 #include "body_norm.h"
 #include "body_optim.h"
+#include "body_quant.h"
 #include "body_table.h"

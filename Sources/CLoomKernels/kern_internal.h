@@ -53,6 +53,12 @@ typedef struct {
               float wd, int nesterov, int first_step);
   void (*bce)(const float *p, const float *t, float *out, int64_t n);
   void (*bce_bwd)(const float *p, const float *t, const float *gy, float gs, float *gx, int64_t n);
+  // Dequantizing products for rows [n0, n1) of W (body_quant.h); wrow is k floats of scratch.
+  void (*q4_rows)(const float *x, int64_t m, int64_t k, const uint8_t *w, const float *absmax, int64_t bs,
+                  const float *lut, const float *bias, float *y, int64_t n_total, int64_t n0, int64_t n1,
+                  float *wrow);
+  void (*q8_rows)(const float *x, int64_t m, int64_t k, const int8_t *w, const float *scale, const float *bias,
+                  float *y, int64_t n_total, int64_t n0, int64_t n1, float *wrow);
 } loom_ktable;
 
 extern const loom_ktable loom_kt_scalar;

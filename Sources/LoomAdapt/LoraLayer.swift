@@ -78,6 +78,9 @@ extension LoraLayer {
   public func merge(keepOriginal: Bool = true) {
     let pending = lora.active.filter { !lora.merged.contains($0) && lora.settings[$0] != nil }
     guard !pending.isEmpty else { return }
+    precondition(
+      baseWeight.dtype.isFloatingPoint,
+      "Loom: cannot merge a LoRA adapter into quantized (\(baseWeight.dtype)) weights; merge into the float model")
     noGrad {
       if keepOriginal && lora.weightBeforeMerge == nil {
         lora.weightBeforeMerge = baseWeight.clone()
@@ -130,15 +133,21 @@ public final class LoraLinear: Linear, LoraLayer {
   private let _lora: LoraState
   public var lora: LoraState { _lora }
 
+  /// A quantized base (QLoRA: Linear4bit / Linear8bitLt), whose forward runs under the adapters.
+  private let _quantizedBase: Linear?
+
   public init(wrapping base: Linear, generator: Generator = .global) {
     lora_A = ModuleDict()
     lora_B = ModuleDict()
     _lora = LoraState(generator: generator)
+    _quantizedBase = base is QuantizedLayer ? base : nil
     super.init(weight: base.weight, bias: base.bias)
   }
 
   public var baseWeight: Tensor { weight }
   public var baseBias: Tensor? { bias }
+  override public var inFeatures: Int { _quantizedBase?.inFeatures ?? super.inFeatures }
+  override public var outFeatures: Int { _quantizedBase?.outFeatures ?? super.outFeatures }
 
   public func createFactors(_ name: String, r: Int, initialization: LoraInit, generator: Generator)
   {
@@ -159,10 +168,11 @@ public final class LoraLinear: Linear, LoraLayer {
     return f[1].tensor.matmul(f[0].tensor) * lora.settings[name]!.scaling
   }
 
-  public func baseLayer() -> Module { Linear(weight: weight, bias: bias) }
+  public func baseLayer() -> Module { _quantizedBase ?? Linear(weight: weight, bias: bias) }
 
   override public func forward(_ x: Tensor) -> Tensor {
-    adapted(x, base: super.forward(x)) { name, input in lora_B[name]!(lora_A[name]!(input)) }
+    let base = _quantizedBase?.forward(x) ?? super.forward(x)
+    return adapted(x, base: base) { name, input in lora_B[name]!(lora_A[name]!(input)) }
   }
 }
 
@@ -178,8 +188,12 @@ public final class LoraConv1D: Conv1D, LoraLayer {
     lora_A = ModuleDict()
     lora_B = ModuleDict()
     _lora = LoraState(generator: generator)
+    _quantizedBase = base as? QuantizedConv1D
     super.init(weight: base.weight, bias: base.bias)
   }
+
+  /// A quantized base (QLoRA), whose forward runs under the adapters.
+  private let _quantizedBase: QuantizedConv1D?
 
   public var baseWeight: Tensor { weight }
   public var baseBias: Tensor? { bias }
@@ -187,7 +201,8 @@ public final class LoraConv1D: Conv1D, LoraLayer {
   public func createFactors(_ name: String, r: Int, initialization: LoraInit, generator: Generator)
   {
     let (a, b) = linearFactors(
-      inFeatures: weight.shape[0], outFeatures: weight.shape[1], r: r,
+      inFeatures: _quantizedBase?.quantizedWeight.inFeatures ?? weight.shape[0],
+      outFeatures: _quantizedBase?.quantizedWeight.outFeatures ?? weight.shape[1], r: r,
       initialization: initialization,
       generator: generator)
     lora_A[name] = a
@@ -204,10 +219,11 @@ public final class LoraConv1D: Conv1D, LoraLayer {
     return f[1].tensor.matmul(f[0].tensor).T.contiguous() * lora.settings[name]!.scaling
   }
 
-  public func baseLayer() -> Module { Conv1D(weight: weight, bias: bias) }
+  public func baseLayer() -> Module { _quantizedBase ?? Conv1D(weight: weight, bias: bias) }
 
   override public func forward(_ x: Tensor) -> Tensor {
-    adapted(x, base: super.forward(x)) { name, input in lora_B[name]!(lora_A[name]!(input)) }
+    let base = _quantizedBase?.forward(x) ?? super.forward(x)
+    return adapted(x, base: base) { name, input in lora_B[name]!(lora_A[name]!(input)) }
   }
 }
 

@@ -124,6 +124,17 @@ public protocol Backend: AnyObject {
   func adafactorStep(
     param: Tensor, grad: Tensor, rowVar: Tensor?, colVar: Tensor?, variance: Tensor?,
     _ options: AdafactorStepOptions)
+
+  // Quantized weights (bitsandbytes' formats, Quantization/).
+  /// Codes and absmax of a dense float32 weight [out, in] whose width the format accepts.
+  func quantize(_ weight: Tensor, as format: QuantizedWeightFormat) -> QuantizedWeight
+  /// The float32 weight [out, in] the codes stand for.
+  func dequantize(_ weight: QuantizedWeight) -> Tensor
+  /// y [m, out] = x · Wᵀ (+ bias) for dense float32 x [m, in], dequantizing on the fly.
+  func quantizedLinear(_ x: Tensor, weight: QuantizedWeight, bias: Tensor?) -> Tensor
+  /// Block-wise 8-bit codes with the signed dynamic map, one absmax per block, of dense float32 x.
+  func quantizeBlockwise(_ x: Tensor, blockSize: Int) -> (codes: Tensor, absmax: Tensor)
+  func dequantizeBlockwise(codes: Tensor, absmax: Tensor, blockSize: Int) -> Tensor
 }
 
 /// What `Backend.fillRandom` draws.

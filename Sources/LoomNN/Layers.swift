@@ -23,8 +23,9 @@ open class Linear: Module {
     super.init()
   }
 
-  public var inFeatures: Int { weight.shape[1] }
-  public var outFeatures: Int { weight.shape[0] }
+  /// Open so that a subclass storing the weight in another form (Linear4bit's packed codes) reports its shape.
+  open var inFeatures: Int { weight.shape[1] }
+  open var outFeatures: Int { weight.shape[0] }
 
   override open func forward(_ x: Tensor) -> Tensor { linear(x, weight: weight, bias: bias) }
 

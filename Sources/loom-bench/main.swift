@@ -16,6 +16,7 @@ let suites: [String: ([String]) throws -> Void] = [
   "posttrain": runPostTrainBench,
   "ddp": runDDPBench,
   "cage": runCageBench,
+  "quant": runQuantBench,
 ]
 guard let suite = arguments.first, let run = suites[suite] else {
   let names = suites.keys.sorted().joined(separator: ", ")

@@ -55,6 +55,7 @@ struct GenerateCommand: ParsableCommand {
   @Option(help: "Safety cage file (JSON): the prompt and every candidate are validated; only a passing candidate is printed.")
   var cage: String?
   @Option(help: "With --cage: append one JSON line per validator verdict to this file.") var auditLog: String?
+  @OptionGroup var quantization: QuantizationFlags
 
   /// The flags over `defaults` (the model directory's generation settings); with neither
   /// max_new_tokens nor max_length anywhere, 50 new tokens.
@@ -136,9 +137,13 @@ struct GenerateCommand: ParsableCommand {
     if cage != nil && Generation.isSeq2Seq(directory: model) {
       throw ValidationError("--cage works with causal language models in this Loom; \(model) is an encoder–decoder model")
     }
+    if quantization.config != nil && Generation.isSeq2Seq(directory: model) {
+      throw ValidationError("--load-in-8bit / --load-in-4bit work with causal language models in this Loom; \(model) is an encoder–decoder model")
+    }
     if Generation.isSeq2Seq(directory: model) { return try runSeq2Seq() }
     let (base, modelDefaults) = try Generation.loadTextGenerationModel(from: model)
     let lm = try Self.applying(adapter: adapter, to: base)
+    try quantization.apply(to: lm)
     lm.to(device: target)
     lm.eval()
     let codec = try TextCodec.load(tokenizer ?? model, modelVocabSize: lm.vocabularySize)

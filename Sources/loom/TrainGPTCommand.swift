@@ -49,6 +49,7 @@ struct TrainGPTCommand: ParsableCommand {
   var routerZLossCoef: Double?
   @OptionGroup var training: TrainingFlags
   @OptionGroup var adapter: PeftFlags
+  @OptionGroup var quantization: QuantizationFlags
 
   /// `loom train gpt`'s TrainingArguments defaults (see the flags' help for HF's).
   static let defaults: TrainingArguments = {
@@ -90,6 +91,15 @@ struct TrainGPTCommand: ParsableCommand {
     try training.validate(defaults: Self.defaults)
     try adapter.validate()
     try adapter.requirePretrained(training.model != nil, command: "loom train gpt")
+    if quantization.config != nil {
+      // QLoRA: quantized weights are frozen, so only LoRA adapters over them train.
+      guard adapter.loraR != nil, training.model != nil else {
+        throw ValidationError("--load-in-8bit / --load-in-4bit train LoRA adapters over a frozen quantized base (QLoRA): pass --model DIR and --lora-r R")
+      }
+      if adapter.mergeAdapter {
+        throw ValidationError("--merge-adapter cannot merge into quantized weights; save the adapter and merge it into the float model (loom generate --model DIR --adapter OUT)")
+      }
+    }
     let positions = try declaredPositions()  // also checks --preset
     if let block = blockSize, let positions, block > positions {
       throw ValidationError("--block-size \(block) exceeds the model's n_positions (\(positions))")
@@ -249,7 +259,11 @@ struct TrainGPTCommand: ParsableCommand {
       encode: { try codec.encode($0) })
     let peft =
       prompted != nil
-      ? nil : try training.model.flatMap { try PeftTraining.apply(adapter, to: model, task: .causalLM, base: $0) }
+      ? nil
+      : try training.model.flatMap {
+        try quantization.apply(to: model)
+        return try PeftTraining.apply(adapter, to: model, task: .causalLM, base: $0)
+      }
     print("loom train gpt: \(modelConfig.nLayer) layers, \(modelConfig.nHead) heads, width \(modelConfig.nEmbd), block \(block), vocabulary \(codec.vocabSize); \(model.parameterCount()) parameters")
     if modelConfig.numExperts > 0 {
       print("mixture of experts: \(modelConfig.numExperts) experts per block, top-\(modelConfig.numExpertsPerTok), capacity \(modelConfig.expertCapacityFactor.map { "factor \($0)" } ?? "unlimited")")

@@ -249,6 +249,27 @@ public final class EmulatedBackend: Backend, @unchecked Sendable {
     writeBack(v, into: expAvgSq)
   }
 
+  public func quantize(_ weight: Tensor, as format: QuantizedWeightFormat) -> QuantizedWeight {
+    cpu.quantize(host(weight), as: format).mapTensors { device($0) }
+  }
+
+  public func dequantize(_ weight: QuantizedWeight) -> Tensor {
+    device(cpu.dequantize(weight.mapTensors { host($0) }))
+  }
+
+  public func quantizedLinear(_ x: Tensor, weight: QuantizedWeight, bias: Tensor?) -> Tensor {
+    device(cpu.quantizedLinear(host(x), weight: weight.mapTensors { host($0) }, bias: host(bias)))
+  }
+
+  public func quantizeBlockwise(_ x: Tensor, blockSize: Int) -> (codes: Tensor, absmax: Tensor) {
+    let (c, a) = cpu.quantizeBlockwise(host(x), blockSize: blockSize)
+    return (device(c), device(a))
+  }
+
+  public func dequantizeBlockwise(codes: Tensor, absmax: Tensor, blockSize: Int) -> Tensor {
+    device(cpu.dequantizeBlockwise(codes: host(codes), absmax: host(absmax), blockSize: blockSize))
+  }
+
   public func sgdStep(param: Tensor, grad: Tensor, momentumBuffer: Tensor?, _ options: SGDStepOptions) {
     let (p, b) = (host(param), host(momentumBuffer))
     cpu.sgdStep(param: p, grad: host(grad), momentumBuffer: b, options)
