@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Checks a pipeline folder written by `loom train diffusion` against diffusers (no fixtures needed).
 
-1. `DDPMPipeline.from_pretrained(DIR)` loads it (unconditional models also run two DDPM steps through it);
+1. `DDPMPipeline.from_pretrained(DIR)` loads a U-Net folder (unconditional models also run two DDPM steps through
+   it); a DiT folder (DiTPipeline layout, no VAE: Loom's DiT works on pixels) loads through
+   `DiTTransformer2DModel.from_pretrained(DIR/transformer)` and `DDPMScheduler.from_pretrained(DIR/scheduler)`;
 2. the U-Net diffusers loads equals Loom's: `loom sample --scheduler ddim --noise` from noise drawn here and
    diffusers' DDIMScheduler loop from the same noise (with the same labels and guidance for a class-conditional
    model, the null label being the last class-embedding row) agree to 1e-4.
@@ -16,18 +18,31 @@ import sys
 import tempfile
 
 import torch
-from diffusers import DDIMScheduler, DDPMPipeline
+from diffusers import DDIMScheduler, DDPMPipeline, DDPMScheduler, DiTTransformer2DModel
 from safetensors.torch import load_file, save_file
 
 folder = pathlib.Path(sys.argv[1])
 loom = sys.argv[2] if len(sys.argv) > 2 else str(pathlib.Path(__file__).resolve().parents[1] / ".build/release/loom")
 index = json.loads((folder / "model_index.json").read_text())
-assert index["_class_name"] == "DDPMPipeline", index
-pipe = DDPMPipeline.from_pretrained(str(folder))
-unet, config = pipe.unet, pipe.unet.config
-k = config.num_class_embeds
-print(f"DDPMPipeline.from_pretrained: {type(unet).__name__} {config.sample_size}px, num_class_embeds {k}, "
-      f"{pipe.scheduler.config.prediction_type}")
+dit = index["_class_name"] == "DiTPipeline"
+if dit:
+    model = DiTTransformer2DModel.from_pretrained(str(folder / "transformer"))
+    scheduler_config = DDPMScheduler.from_pretrained(str(folder / "scheduler")).config
+    config, k = model.config, model.config.num_embeds_ada_norm + 1
+    channels = config.in_channels
+
+    def unet(x, t, class_labels):
+        out = model(x, timestep=t.expand(x.shape[0]), class_labels=class_labels).sample
+        return out[:, :channels]  # learn_sigma's variance channels dropped, as DiTPipeline does
+else:
+    assert index["_class_name"] == "DDPMPipeline", index
+    pipe = DDPMPipeline.from_pretrained(str(folder))
+    model, config, scheduler_config = pipe.unet, pipe.unet.config, pipe.scheduler.config
+    k = config.num_class_embeds
+
+    def unet(x, t, class_labels=None):
+        return model(x, t, class_labels=class_labels).sample
+print(f"loaded {type(model).__name__} {config.sample_size}px, {k} class rows, {scheduler_config.prediction_type}")
 if k is None:
     with torch.no_grad():
         out = pipe(batch_size=2, num_inference_steps=2, generator=torch.Generator().manual_seed(0), output_type="np")
@@ -36,17 +51,17 @@ if k is None:
 n, steps, guidance = 4, 10, (2.0 if k else 1.0)
 labels = [i % (k - 1) for i in range(n)] if k else None
 noise = torch.randn(n, config.in_channels, config.sample_size, config.sample_size, generator=torch.Generator().manual_seed(3))
-sched = DDIMScheduler.from_config(pipe.scheduler.config)
+sched = DDIMScheduler.from_config(scheduler_config)
 sched.set_timesteps(steps)
 x = noise
 with torch.no_grad():
     for t in sched.timesteps:
         if k:
-            both = unet(torch.cat([x, x]), t, class_labels=torch.tensor([k - 1] * n + labels)).sample
+            both = unet(torch.cat([x, x]), t, class_labels=torch.tensor([k - 1] * n + labels))
             uncond, cond = both.chunk(2)
             out = uncond + guidance * (cond - uncond)
         else:
-            out = unet(x, t).sample
+            out = unet(x, t)
         x = sched.step(out, t, x, eta=0.0).prev_sample
 
 with tempfile.TemporaryDirectory() as tmp:

@@ -119,6 +119,29 @@ final class TrainDiffusionCLITests: XCTestCase {
     XCTAssertTrue(bad.err.contains("class label 10 is out of range 0..<10"), bad.err)
   }
 
+  func testDiTRunWritesATransformerPipelineThatSamples() throws {
+    let r = try train([
+      "--model", "dit", "--class-conditional", "--learn-sigma", "--num-layers", "1", "--num-attention-heads", "2",
+      "--attention-head-dim", "8", "--patch-size", "4", "--image-size", "28",
+    ])
+    XCTAssertEqual(r.status, 0, r.err)
+    let index = try JSONSerialization.jsonObject(
+      with: Data(contentsOf: URL(fileURLWithPath: r.dir + "/model_index.json"))) as? [String: Any]
+    XCTAssertEqual(index?["_class_name"] as? String, "DiTPipeline")
+    XCTAssertEqual(index?["transformer"] as? [String], ["diffusers", "DiTTransformer2DModel"])
+    let dit = try DiTTransformer2DModel.from(directory: r.dir + "/transformer")
+    XCTAssertEqual(dit.config.numEmbedsAdaNorm, 10)
+    XCTAssertEqual(dit.config.resolvedOutChannels, 2, "learn_sigma doubles the output channels")
+    XCTAssertTrue(FileManager.default.fileExists(atPath: r.dir + "/samples/epoch-001.png"), r.out)
+    let out = dir + "/dit.safetensors"
+    let s = try loom([
+      "sample", "--model", r.dir, "--num-inference-steps", "2", "--guidance-scale", "2", "--class-labels", "3,7",
+      "--output", out,
+    ])
+    XCTAssertEqual(s.status, 0, s.err)
+    XCTAssertEqual(try SafeTensors.load(out)["images"]?.shape, [2, 1, 28, 28], "the variance channels are dropped")
+  }
+
   func testBadInputIsAClearError() throws {
     let cases: [([String], String)] = [
       (["--image-size", "29"], "cannot be halved 1 times"),
@@ -129,6 +152,8 @@ final class TrainDiffusionCLITests: XCTestCase {
       (["--dataset", "cifar10"], "--dataset must be fashion-mnist or mnist"),
       (["--label-dropout", "1"], "--label-dropout must be in [0, 1)"),
       (["--ema-decay", "1.5"], "--ema-decay must be in [0, 1]"),
+      (["--model", "dit"], "pass --class-conditional"),
+      (["--model", "dit", "--class-conditional", "--patch-size", "3"], "multiple of patch_size 3"),
     ]
     for (extra, message) in cases {
       let r = try train(extra)

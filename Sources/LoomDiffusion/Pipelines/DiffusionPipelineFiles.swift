@@ -20,3 +20,26 @@ public enum DiffusionPipelineFiles {
     try denoiser.save(to: (directory as NSString).appendingPathComponent(denoiser.componentName))
   }
 }
+
+extension DiffusionPipelineFiles {
+  /// The denoiser of a pipeline folder: `transformer/` (DiTTransformer2DModel, DiTPipeline's layout) or
+  /// `unet/` (UNet2DModel, DDPMPipeline / DDIMPipeline), as model_index.json names it.
+  public static func loadDenoiser(directory: String) throws -> any DiffusionDenoiser {
+    let index = (directory as NSString).appendingPathComponent(DDIMPipeline.modelIndexName)
+    guard let data = FileManager.default.contents(atPath: index) else {
+      throw LoomError(
+        "no \(DDIMPipeline.modelIndexName) in \(directory); a diffusers pipeline folder names its components there")
+    }
+    guard let json = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
+      throw LoomError("\(index) is not a JSON object")
+    }
+    guard json["transformer"] != nil else { return try DDIMPipeline.from(directory: directory).unet }
+    for component in ["transformer", "scheduler"] {
+      let dir = (directory as NSString).appendingPathComponent(component)
+      guard FileManager.default.fileExists(atPath: dir) else {
+        throw LoomError("missing pipeline component folder \(dir) (named in \(DDIMPipeline.modelIndexName))")
+      }
+    }
+    return try DiTTransformer2DModel.from(directory: (directory as NSString).appendingPathComponent("transformer"))
+  }
+}

@@ -10,6 +10,8 @@ public protocol DiffusionDenoiser: Module {
   var diffusersClassName: String { get }
   /// Input channels and the square image size the model is built for (nil: any the model can halve).
   var inChannels: Int { get }
+  /// [height, width] the model is built for (nil: any size it can halve).
+  var sampleSize: [Int]? { get }
   /// Number of class-embedding rows (nil: unconditional); the last row is the null label.
   var classEmbeddingRows: Int? { get }
   /// The model output for `sample` [N, C, H, W] at `timesteps` (one, or one per item), only the channels a
@@ -26,6 +28,7 @@ extension UNet2DModel: DiffusionDenoiser {
   public var diffusersClassName: String { UNet2DConfig.className }
   public var inChannels: Int { config.inChannels }
   public var classEmbeddingRows: Int? { config.numClassEmbeds }
+  public var sampleSize: [Int]? { config.sampleSize }
   public func denoise(_ sample: Tensor, timesteps: [Int], classLabels: Tensor?) throws -> Tensor {
     try self(sample, timesteps: timesteps, classLabels: classLabels)
   }

@@ -11,9 +11,10 @@ import LoomTrain
 struct TrainDiffusionCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "diffusion",
-    abstract: "Train a DDPM denoiser (U-Net) on Fashion-MNIST or MNIST into a diffusers pipeline folder.",
+    abstract: "Train a DDPM denoiser (U-Net or DiT) on Fashion-MNIST or MNIST into a diffusers pipeline folder.",
     discussion: """
-      --model unet (default) builds a new U-Net; --model DIR continues from a pipeline folder this command wrote. \
+      --model unet (default) builds a new U-Net, --model dit a DiT (diffusers' DiTTransformer2DModel, always \
+      class-conditional: pass --class-conditional); --model DIR continues from a pipeline folder this command wrote. \
       With --class-conditional the model gets one class-embedding row per class plus a last, null row; labels \
       are dropped to it with probability --label-dropout, so `loom sample --guidance-scale` can use it.
       """)
@@ -42,6 +43,12 @@ struct TrainDiffusionCommand: ParsableCommand {
   @Option(help: "U-Net block_out_channels, comma-separated (one level each).") var blockOutChannels = "32,64,64"
   @Option(parsing: .unconditional, help: "U-Net layers_per_block.") var layersPerBlock = 1
   @Option(parsing: .unconditional, help: "U-Net norm_num_groups.") var normNumGroups = 8
+  @Option(parsing: .unconditional, help: "DiT patch_size.") var patchSize = 2
+  @Option(parsing: .unconditional, help: "DiT num_layers.") var numLayers = 4
+  @Option(parsing: .unconditional, help: "DiT num_attention_heads.") var numAttentionHeads = 4
+  @Option(parsing: .unconditional, help: "DiT attention_head_dim.") var attentionHeadDim = 16
+  @Flag(help: "DiT learn_sigma: out_channels = 2 · in_channels (the variance channels get no loss; sampling drops them).")
+  var learnSigma = false
   @Option(parsing: .unconditional, help: "Images in each epoch's sample grid (fixed noise).") var numSampleImages = 20
   @Option(parsing: .unconditional, help: "DDIM steps for the sample grids.") var sampleSteps = 50
 
@@ -112,19 +119,35 @@ struct TrainDiffusionCommand: ParsableCommand {
     return c
   }
 
+  func ditConfig(classes: Int) throws -> DiTConfig {
+    var c = DiTConfig()
+    (c.inChannels, c.outChannels, c.sampleSize, c.patchSize) = (1, learnSigma ? 2 : nil, imageSize, patchSize)
+    (c.numLayers, c.numAttentionHeads, c.attentionHeadDim, c.numEmbedsAdaNorm) = (
+      numLayers, numAttentionHeads, attentionHeadDim, classes
+    )
+    do { try c.validate() } catch let e as LoomError {
+      throw ValidationError(
+        "DiT: \(e.message) (set by --image-size, --patch-size, --num-layers, --num-attention-heads, --attention-head-dim)")
+    }
+    return c
+  }
+
   func validate() throws {
     _ = try training.arguments(defaults: defaults)
     _ = try training.parsedDevice()
     guard ["fashion-mnist", "mnist"].contains(dataset) else {
       throw ValidationError("--dataset must be fashion-mnist or mnist, got '\(dataset)'")
     }
-    if architecture == "dit" {
-      throw ValidationError("--model dit is not built yet; use --model unet")
+    if architecture == "dit", !classConditional {
+      throw ValidationError(
+        "--model dit is class-conditional (diffusers' DiTTransformer2DModel embeds a label in every block); pass --class-conditional")
     }
     if let dir = training.model, architecture == nil {
-      guard FileManager.default.fileExists(atPath: dir + "/unet/config.json") else {
+      let fm = FileManager.default
+      guard fm.fileExists(atPath: dir + "/unet/config.json") || fm.fileExists(atPath: dir + "/transformer/config.json")
+      else {
         throw ValidationError(
-          "--model must be unet, dit or a pipeline folder written by loom train diffusion (DIR/unet/config.json), got '\(dir)'")
+          "--model must be unet, dit or a pipeline folder written by loom train diffusion (DIR/unet/ or DIR/transformer/), got '\(dir)'")
       }
     }
     if let n = trainLimit, n < 1 { throw ValidationError("--train-limit must be at least 1, got \(n)") }
@@ -133,13 +156,14 @@ struct TrainDiffusionCommand: ParsableCommand {
       throw ValidationError("--image-size must be in 28...1024 (the 28×28 images are padded, never cropped), got \(imageSize)")
     }
     let f = 1 << max(try parsedChannels().count - 1, 0)
-    if architecture != nil, imageSize % f != 0 {
+    if architecture == "unet", imageSize % f != 0 {
       throw ValidationError(
         "--image-size \(imageSize) cannot be halved \(try parsedChannels().count - 1) times by this U-Net "
           + "(--block-out-channels \(blockOutChannels)); use a multiple of \(f), e.g. \(imageSize + f - imageSize % f)")
     }
     _ = try schedulerConfig()
-    if architecture != nil { _ = try unetConfig(classes: classConditional ? 10 : nil) }
+    if architecture == "unet" { _ = try unetConfig(classes: classConditional ? 10 : nil) }
+    if architecture == "dit" { _ = try ditConfig(classes: 10) }
     guard (0..<1).contains(labelDropout) else {
       throw ValidationError("--label-dropout must be in [0, 1), got \(labelDropout)")
     }
@@ -167,31 +191,37 @@ struct TrainDiffusionCommand: ParsableCommand {
     return (try DiffusionImageDataset(train, imageSize: imageSize, numClasses: 10), test)
   }
 
-  /// A new U-Net, or the one in --model DIR (raw weights from model.safetensors when present).
-  func makeUNet(classes: Int) throws -> UNet2DModel {
-    guard let dir = training.model, architecture == nil else {
-      return try UNet2DModel(try unetConfig(classes: classConditional ? classes : nil))
+  /// A new U-Net or DiT, or the model in --model DIR (raw weights from model.safetensors when present).
+  func makeDenoiser(classes: Int) throws -> any DiffusionDenoiser {
+    switch architecture {
+    case "unet": return try UNet2DModel(try unetConfig(classes: classConditional ? classes : nil))
+    case "dit": return try DiTTransformer2DModel(try ditConfig(classes: classes))
+    default: break
     }
-    let unet = try UNet2DModel.from(directory: dir + "/unet")
+    let dir = training.model!
+    let model = try DiffusionPipelineFiles.loadDenoiser(directory: dir)
     let raw = dir + "/model.safetensors"
     if FileManager.default.fileExists(atPath: raw) {
-      try unet.loadStateDict(try SafeTensors.load(raw, as: .float32), source: raw)
+      try model.loadStateDict(try SafeTensors.load(raw, as: .float32), source: raw)
     }
-    if (unet.config.numClassEmbeds != nil) != classConditional {
+    if let unet = model as? UNet2DModel, (unet.config.numClassEmbeds != nil) != classConditional {
       throw LoomError(
         "\(dir)/unet is \(unet.config.numClassEmbeds == nil ? "unconditional" : "class-conditional"); "
           + (classConditional ? "drop --class-conditional" : "pass --class-conditional") + " to continue training it")
     }
-    guard unet.config.sampleSize == [imageSize, imageSize] else {
-      throw LoomError("\(dir)/unet was trained at sample_size \(unet.config.sampleSize ?? []); pass --image-size to match")
+    if model is DiTTransformer2DModel, !classConditional {
+      throw LoomError("\(dir)/transformer is a DiT, which is class-conditional; pass --class-conditional")
     }
-    return unet
+    guard model.sampleSize == [imageSize, imageSize] else {
+      throw LoomError(
+        "\(dir)/\(model.componentName) was trained at sample_size \(model.sampleSize ?? []); pass --image-size to match")
+    }
+    return model
   }
 
   func run() throws {
     setvbuf(stdout, nil, _IOLBF, 0)
     let args = try training.arguments(defaults: defaults)
-    let out = args.outputDir
     try Trainer.checkOutputDirectory(args)
     let device = try training.useDevice()
     manualSeed(args.seed)
@@ -199,18 +229,26 @@ struct TrainDiffusionCommand: ParsableCommand {
     guard args.perDeviceTrainBatchSize <= train.count else {
       throw LoomError("--batch-size \(args.perDeviceTrainBatchSize) is larger than the \(train.count) training images")
     }
-    let unet = try makeUNet(classes: train.numClasses).to(device: device)
+    let model = try makeDenoiser(classes: train.numClasses)
+    try fit(model.to(device: device), train: train, test: test, args: args)
+  }
+
+  func fit<D: DiffusionDenoiser>(
+    _ model: D, train: DiffusionImageDataset, test: DiffusionImageDataset?, args: TrainingArguments
+  ) throws {
+    let out = args.outputDir
     let scheduler = try DDPMScheduler(config: try schedulerConfig())
     let ema =
       emaDecay > 0
-      ? try EMAModel(unet, decay: emaDecay, updateAfterStep: emaUpdateAfterStep) : nil
+      ? try EMAModel(model, decay: emaDecay, updateAfterStep: emaUpdateAfterStep) : nil
     var evalArgs = args
     if test == nil { evalArgs.evalStrategy = .no }
     let trainer = try DiffusionTrainer(
-      denoiser: unet, scheduler: scheduler, args: evalArgs, trainDataset: train, evalDataset: test, ema: ema,
-      labelDropout: classConditional ? labelDropout : 0, pipelineClassName: "DDPMPipeline")
+      denoiser: model, scheduler: scheduler, args: evalArgs, trainDataset: train, evalDataset: test, ema: ema,
+      labelDropout: classConditional ? labelDropout : 0,
+      pipelineClassName: model is DiTTransformer2DModel ? "DiTPipeline" : "DDPMPipeline")
     print(
-      "U-Net: \(unet.parameterCount()) parameters, \(imageSize)×\(imageSize), \(predictionType), "
+      "\(model is DiTTransformer2DModel ? "DiT" : "U-Net"): \(model.parameterCount()) parameters, \(imageSize)×\(imageSize), \(predictionType), "
         + (classConditional ? "\(train.numClasses) classes + null label" : "unconditional"))
 
     let grids = DiffusionSampleGrids(
@@ -218,13 +256,16 @@ struct TrainDiffusionCommand: ParsableCommand {
       classes: classConditional ? train.numClasses : nil, steps: sampleSteps, scheduler: scheduler.config)
     trainer.addCallback(
       EpochEndCallback { [unowned trainer] state in
-        let path = try grids.write(trainer.averagedDenoiser(), epoch: Int(state.epoch.rounded()))
-        print("epoch \(Int(state.epoch.rounded())): wrote \(path)")
+        let epoch = Int(state.epoch.rounded(.up))
+        let path = try grids.write(trainer.averagedDenoiser(), epoch: epoch)
+        print("epoch \(epoch): wrote \(path)")
       })
     let state = try trainer.train()
     try trainer.saveModel(out)
     try DiffusionReports.lossPlot(state.logHistory, to: out + "/loss.png")
-    print("wrote \(out)/{model_index.json, scheduler/, unet/ (EMA weights), model.safetensors, metrics.jsonl, loss.png, samples/}")
+    print(
+      "wrote \(out)/{model_index.json, scheduler/, \(model.componentName)/ (EMA weights), model.safetensors, metrics.jsonl, "
+        + "loss.png, samples/}")
   }
 }
 
