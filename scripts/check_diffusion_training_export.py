@@ -6,7 +6,8 @@
    `DiTTransformer2DModel.from_pretrained(DIR/transformer)` and `DDPMScheduler.from_pretrained(DIR/scheduler)`;
 2. the U-Net diffusers loads equals Loom's: `loom sample --scheduler ddim --noise` from noise drawn here and
    diffusers' DDIMScheduler loop from the same noise (with the same labels and guidance for a class-conditional
-   model, the null label being the last class-embedding row) agree to 1e-4.
+   model, the null label being the last class-embedding row) agree to 1e-4, or as closely as diffusers' own float32
+   run agrees with float64 (ε-prediction under guidance amplifies rounding).
 
 Not run by CI. Run:
   /work/venv/bin/python scripts/check_diffusion_training_export.py DIR [path/to/loom]
@@ -51,18 +52,31 @@ if k is None:
 n, steps, guidance = 4, 10, (2.0 if k else 1.0)
 labels = [i % (k - 1) for i in range(n)] if k else None
 noise = torch.randn(n, config.in_channels, config.sample_size, config.sample_size, generator=torch.Generator().manual_seed(3))
-sched = DDIMScheduler.from_config(scheduler_config)
-sched.set_timesteps(steps)
-x = noise
-with torch.no_grad():
-    for t in sched.timesteps:
-        if k:
-            both = unet(torch.cat([x, x]), t, class_labels=torch.tensor([k - 1] * n + labels))
-            uncond, cond = both.chunk(2)
-            out = uncond + guidance * (cond - uncond)
-        else:
-            out = unet(x, t)
-        x = sched.step(out, t, x, eta=0.0).prev_sample
+
+
+def ddim(dtype):
+    """diffusers' DDIM loop (eta 0) from `noise`, in float32 or float64."""
+    model.to(dtype)
+    sched = DDIMScheduler.from_config(scheduler_config)
+    sched.set_timesteps(steps)
+    x = noise.to(dtype)
+    with torch.no_grad():
+        for t in sched.timesteps:
+            if k:
+                both = unet(torch.cat([x, x]), t, class_labels=torch.tensor([k - 1] * n + labels))
+                uncond, cond = both.chunk(2)
+                out = uncond + guidance * (cond - uncond)
+            else:
+                out = unet(x, t)
+            x = sched.step(out, t, x, eta=0.0).prev_sample
+    model.to(torch.float32)
+    return x.float()
+
+
+x, exact = ddim(torch.float32), ddim(torch.float64)
+# ε-prediction divides by √ᾱ_t (≈ 0.006 at t = 999), so float32 rounding grows over the steps, the more so under
+# guidance; Loom must be as close as diffusers' own float32 run is to float64, or within 1e-4.
+tolerance = max(1e-4, 2 * (x - exact).abs().max().item())
 
 with tempfile.TemporaryDirectory() as tmp:
     save_file({"noise": noise.contiguous()}, f"{tmp}/noise.safetensors")
@@ -73,5 +87,7 @@ with tempfile.TemporaryDirectory() as tmp:
     subprocess.run(cmd, check=True)
     ours = load_file(f"{tmp}/out.safetensors")["images"]
 diff = (ours - x).abs().max().item()
-print(f"loom sample vs diffusers DDIM ({steps} steps{', guidance %.1f' % guidance if k else ''}): max abs difference {diff:.3g}")
-assert diff <= 1e-4, diff
+print(f"loom sample vs diffusers DDIM ({steps} steps{', guidance %.1f' % guidance if k else ''}): max abs difference "
+      f"{diff:.3g} (diffusers float32 vs float64: {(x - exact).abs().max().item():.3g}; Loom vs float64: "
+      f"{(ours - exact).abs().max().item():.3g})")
+assert diff <= tolerance, (diff, tolerance)
