@@ -57,7 +57,9 @@ final class DiTParityTests: XCTestCase {
     XCTAssertEqual(Set(try SafeTensors.load(dir + "/" + DiTTransformer2DModel.weightsName).keys), theirs)
     let back = try DiTTransformer2DModel.from(directory: dir)
     XCTAssertEqual(back.config, dit.config)
-    assertClose(try back.denoise(x, timesteps: [3], classLabels: labels), try dit.denoise(x, timesteps: [3], classLabels: labels), 0, "reloaded")
+    assertClose(
+      try back.denoise(x, timesteps: [3], classLabels: labels), try dit.denoise(x, timesteps: [3], classLabels: labels),
+      0, "reloaded")
   }
 
   func testFreshModelIsAdaLNZeroAndBadInputsAreClearErrors() throws {
@@ -77,9 +79,13 @@ final class DiTParityTests: XCTestCase {
         return "no error"
       } catch { return "\(error)" }
     }
-    XCTAssertTrue(message { try dit.denoise(x, timesteps: [5], classLabels: Tensor([Int64(0), 11])) }.contains("class label 11 is out of range 0...10"))
+    XCTAssertTrue(
+      message { try dit.denoise(x, timesteps: [5], classLabels: Tensor([Int64(0), 11])) }.contains(
+        "class label 11 is out of range 0...10"))
     XCTAssertTrue(message { try dit.denoise(x, timesteps: [5], classLabels: nil) }.contains("pass class labels"))
-    XCTAssertTrue(message { try dit.denoise(Tensor.zeros([1, 1, 6, 6]), timesteps: [5], classLabels: Tensor([Int64(0)])) }.contains("[N, 1, 8, 8]"))
+    XCTAssertTrue(
+      message { try dit.denoise(Tensor.zeros([1, 1, 6, 6]), timesteps: [5], classLabels: Tensor([Int64(0)])) }.contains(
+        "[N, 1, 8, 8]"))
     c.sampleSize = 9
     XCTAssertTrue(message { try DiTTransformer2DModel(c) }.contains("multiple of patch_size 2"))
     c.sampleSize = 8

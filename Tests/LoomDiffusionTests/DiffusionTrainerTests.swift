@@ -105,7 +105,8 @@ final class DiffusionTrainerTests: XCTestCase {
     let averaged = try t.averagedDenoiser()
     XCTAssertNotEqual(averaged.convIn.weight.toArray(Float.self), t.denoiser.convIn.weight.toArray(Float.self))
     try t.saveModel(dir + "/final")
-    let index = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/final/model_index.json")))
+    let index =
+      try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/final/model_index.json")))
       as? [String: Any]
     XCTAssertEqual(index?["_class_name"] as? String, "DDPMPipeline")
     XCTAssertEqual(index?["unet"] as? [String], ["diffusers", "UNet2DModel"])
@@ -116,6 +117,37 @@ final class DiffusionTrainerTests: XCTestCase {
     XCTAssertEqual(loaded.scheduler.config.numTrainTimesteps, 100)
     let raw = try SafeTensors.load(dir + "/final/model.safetensors")
     XCTAssertEqual(raw["conv_in.weight"]?.toArray(Float.self), t.denoiser.convIn.weight.toArray(Float.self))
+  }
+
+  func testResumingContinuesTheLossesAndTheEMA() throws {
+    func run(_ dir: String, resume: String?) throws -> (losses: [Double], ema: [Float], steps: Int) {
+      manualSeed(0)
+      var args = TrainingArguments(outputDir: dir)
+      (args.maxSteps, args.perDeviceTrainBatchSize, args.learningRate, args.loggingSteps) = (4, 4, 1e-3, 1)
+      (args.saveStrategy, args.saveSteps, args.resumeFromCheckpoint, args.overwriteOutputDir) = (
+        .steps, 2, resume, true
+      )
+      let unet = try tinyUNet(classes: 3)
+      var config = SchedulerConfig()
+      config.numTrainTimesteps = 100
+      let t = try DiffusionTrainer(
+        denoiser: unet, scheduler: try DDPMScheduler(config: config), args: args,
+        trainDataset: try DiffusionImageDataset(try images(8), imageSize: 8, numClasses: 3),
+        ema: try EMAModel(unet, decay: 0.9), pipelineClassName: "DDPMPipeline")
+      let state = try t.train()
+      return (
+        state.logHistory.compactMap { $0["loss"] }, t.ema!.stateDict["conv_in.weight"]!.toArray(Float.self),
+        t.ema!.optimizationStep
+      )
+    }
+    let whole = try run(temporaryDirectory(), resume: nil)
+    let dir = temporaryDirectory()
+    _ = try run(dir, resume: nil)
+    let resumed = try run(dir, resume: dir + "/checkpoint-2")
+    XCTAssertEqual(resumed.losses, whole.losses)
+    XCTAssertEqual(resumed.steps, 4)
+    let worst = zip(resumed.ema, whole.ema).map { abs($0 - $1) }.max()!
+    XCTAssertLessThanOrEqual(worst, 1e-6, "EMA after resuming from checkpoint-2")
   }
 
   func testSampleTypePredictionIsRejected() throws {

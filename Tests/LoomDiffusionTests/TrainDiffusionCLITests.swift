@@ -68,7 +68,8 @@ final class TrainDiffusionCLITests: XCTestCase {
     XCTAssertEqual(r.status, 0, r.err)
     let fm = FileManager.default
     for f in [
-      "model_index.json", "scheduler/scheduler_config.json", "unet/config.json", "unet/diffusion_pytorch_model.safetensors",
+      "model_index.json", "scheduler/scheduler_config.json", "unet/config.json",
+      "unet/diffusion_pytorch_model.safetensors",
       "model.safetensors", "metrics.jsonl", "loss.png", "samples/epoch-001.png",
     ] {
       XCTAssertTrue(fm.fileExists(atPath: r.dir + "/" + f), "missing \(f)\n\(r.out)\(r.err)")
@@ -125,8 +126,9 @@ final class TrainDiffusionCLITests: XCTestCase {
       "--attention-head-dim", "8", "--patch-size", "4", "--image-size", "28",
     ])
     XCTAssertEqual(r.status, 0, r.err)
-    let index = try JSONSerialization.jsonObject(
-      with: Data(contentsOf: URL(fileURLWithPath: r.dir + "/model_index.json"))) as? [String: Any]
+    let index =
+      try JSONSerialization.jsonObject(
+        with: Data(contentsOf: URL(fileURLWithPath: r.dir + "/model_index.json"))) as? [String: Any]
     XCTAssertEqual(index?["_class_name"] as? String, "DiTPipeline")
     XCTAssertEqual(index?["transformer"] as? [String], ["diffusers", "DiTTransformer2DModel"])
     let dit = try DiTTransformer2DModel.from(directory: r.dir + "/transformer")

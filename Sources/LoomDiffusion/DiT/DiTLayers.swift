@@ -35,7 +35,8 @@ public final class DiTPatchEmbed: Module {
       c.inChannels, c.innerDim, kernelSize: (c.patchSize, c.patchSize), stride: (c.patchSize, c.patchSize),
       generator: generator)
     _posEmbed = Buffer(
-      wrappedValue: Tensor(sinCosPositions2D(dim: c.innerDim, grid: g), shape: [1, g * g, c.innerDim]), persistent: false)
+      wrappedValue: Tensor(sinCosPositions2D(dim: c.innerDim, grid: g), shape: [1, g * g, c.innerDim]),
+      persistent: false)
     super.init()
   }
 

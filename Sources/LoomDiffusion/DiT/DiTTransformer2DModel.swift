@@ -62,15 +62,19 @@ public final class DiTTransformer2DModel: Module {
         "DiTTransformer2DModel expects samples [N, \(config.inChannels), \(s), \(s)] (its sample_size), got \(x.shape)")
     }
     guard timesteps == 1 || timesteps == x.shape[0] else {
-      throw LoomError("DiTTransformer2DModel: \(timesteps) timesteps for a batch of \(x.shape[0]); give one or one per item")
+      throw LoomError(
+        "DiTTransformer2DModel: \(timesteps) timesteps for a batch of \(x.shape[0]); give one or one per item")
     }
     guard classLabels.shape == [x.shape[0]] else {
-      throw LoomError("DiTTransformer2DModel: class labels \(classLabels.shape) must be [\(x.shape[0])], one per sample")
+      throw LoomError(
+        "DiTTransformer2DModel: class labels \(classLabels.shape) must be [\(x.shape[0])], one per sample")
     }
     let k = config.numEmbedsAdaNorm
     if let bad = classLabels.toArray(Int64.self).first(where: { $0 < 0 || $0 > k }) {
       throw LoomError(
-        "DiTTransformer2DModel: class label \(bad) is out of range 0...\(k) (num_embeds_ada_norm classes, \(k) the null label)")
+        "DiTTransformer2DModel: class label \(bad) is out of range 0...\(k) (num_embeds_ada_norm classes, "
+          + "\(k) the null label)"
+      )
     }
   }
 }
@@ -87,7 +91,9 @@ extension DiTTransformer2DModel: DiffusionDenoiser {
   public func denoise(_ sample: Tensor, timesteps: [Int], classLabels: Tensor?) throws -> Tensor {
     guard let classLabels else {
       throw LoomError(
-        "DiTTransformer2DModel is class-conditional; pass class labels (\(config.numEmbedsAdaNorm), the null label, for none)")
+        "DiTTransformer2DModel is class-conditional; pass class labels "
+          + "(\(config.numEmbedsAdaNorm), the null label, for none)"
+      )
     }
     let out = try self(sample, timesteps: timesteps, classLabels: classLabels)
     return config.learnSigma ? out.split([config.inChannels, config.inChannels], dim: 1)[0] : out
@@ -101,7 +107,8 @@ extension DiTTransformer2DModel: DiffusionDenoiser {
   public static func from(directory: String) throws -> DiTTransformer2DModel {
     let configPath = (directory as NSString).appendingPathComponent(DiTConfig.fileName)
     guard let data = FileManager.default.contents(atPath: configPath) else {
-      throw LoomError("no DiTTransformer2DModel config at \(configPath); a diffusers transformer folder holds config.json")
+      throw LoomError(
+        "no DiTTransformer2DModel config at \(configPath); a diffusers transformer folder holds config.json")
     }
     guard let json = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
       throw LoomError("\(configPath) is not a JSON object")
@@ -110,7 +117,9 @@ extension DiTTransformer2DModel: DiffusionDenoiser {
       throw LoomError("\(configPath): _class_name \(name) is not DiTTransformer2DModel")
     }
     let config: DiTConfig
-    do { config = try DiTConfig(json: json) } catch let e as LoomError { throw LoomError("\(configPath): \(e.message)") }
+    do { config = try DiTConfig(json: json) } catch let e as LoomError {
+      throw LoomError("\(configPath): \(e.message)")
+    }
     let weightsPath = (directory as NSString).appendingPathComponent(weightsName)
     guard FileManager.default.fileExists(atPath: weightsPath) else {
       throw LoomError("missing DiTTransformer2DModel weights \(weightsPath) (Loom reads safetensors, not .bin)")

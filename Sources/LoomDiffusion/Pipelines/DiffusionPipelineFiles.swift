@@ -15,7 +15,8 @@ public enum DiffusionPipelineFiles {
       denoiser.componentName: ["diffusers", denoiser.diffusersClassName],
     ]
     let data = try JSONSerialization.data(withJSONObject: index, options: [.prettyPrinted, .sortedKeys])
-    try data.write(to: URL(fileURLWithPath: (directory as NSString).appendingPathComponent(DDIMPipeline.modelIndexName)))
+    try data.write(
+      to: URL(fileURLWithPath: (directory as NSString).appendingPathComponent(DDIMPipeline.modelIndexName)))
     try scheduler.save(to: (directory as NSString).appendingPathComponent("scheduler"))
     try denoiser.save(to: (directory as NSString).appendingPathComponent(denoiser.componentName))
   }

@@ -46,7 +46,10 @@ struct DiffusionSampleGrids {
 enum DiffusionReports {
   /// The training (and evaluation) MSE against the step.
   static func lossPlot(_ history: [[String: Double]], to path: String) throws {
-    var trainX: [Double] = [], trainY: [Double] = [], evalX: [Double] = [], evalY: [Double] = []
+    var trainX: [Double] = []
+    var trainY: [Double] = []
+    var evalX: [Double] = []
+    var evalY: [Double] = []
     for r in history {
       guard let step = r["step"] else { continue }
       if let l = r["loss"] { (trainX, trainY) = (trainX + [step], trainY + [l]) }

@@ -47,7 +47,8 @@ struct TrainDiffusionCommand: ParsableCommand {
   @Option(parsing: .unconditional, help: "DiT num_layers.") var numLayers = 4
   @Option(parsing: .unconditional, help: "DiT num_attention_heads.") var numAttentionHeads = 4
   @Option(parsing: .unconditional, help: "DiT attention_head_dim.") var attentionHeadDim = 16
-  @Flag(help: "DiT learn_sigma: out_channels = 2 · in_channels (the variance channels get no loss; sampling drops them).")
+  @Flag(
+    help: "DiT learn_sigma: out_channels = 2 · in_channels (the variance channels get no loss; sampling drops them).")
   var learnSigma = false
   @Option(parsing: .unconditional, help: "Images in each epoch's sample grid (fixed noise).") var numSampleImages = 20
   @Option(parsing: .unconditional, help: "DDIM steps for the sample grids.") var sampleSteps = 50
@@ -89,7 +90,9 @@ struct TrainDiffusionCommand: ParsableCommand {
     }
     guard let b = BetaSchedule(rawValue: betaSchedule) else {
       throw ValidationError(
-        "--beta-schedule must be one of \(BetaSchedule.allCases.map(\.rawValue).joined(separator: ", ")), got '\(betaSchedule)'")
+        "--beta-schedule must be one of \(BetaSchedule.allCases.map(\.rawValue).joined(separator: ", ")), "
+          + "got '\(betaSchedule)'"
+      )
     }
     c.predictionType = p
     c.betaSchedule = b
@@ -127,7 +130,9 @@ struct TrainDiffusionCommand: ParsableCommand {
     )
     do { try c.validate() } catch let e as LoomError {
       throw ValidationError(
-        "DiT: \(e.message) (set by --image-size, --patch-size, --num-layers, --num-attention-heads, --attention-head-dim)")
+        "DiT: \(e.message) (set by --image-size, --patch-size, --num-layers, --num-attention-heads, "
+          + "--attention-head-dim)"
+      )
     }
     return c
   }
@@ -140,20 +145,25 @@ struct TrainDiffusionCommand: ParsableCommand {
     }
     if architecture == "dit", !classConditional {
       throw ValidationError(
-        "--model dit is class-conditional (diffusers' DiTTransformer2DModel embeds a label in every block); pass --class-conditional")
+        "--model dit is class-conditional (diffusers' DiTTransformer2DModel embeds a label in every block); "
+          + "pass --class-conditional"
+      )
     }
     if let dir = training.model, architecture == nil {
       let fm = FileManager.default
       guard fm.fileExists(atPath: dir + "/unet/config.json") || fm.fileExists(atPath: dir + "/transformer/config.json")
       else {
         throw ValidationError(
-          "--model must be unet, dit or a pipeline folder written by loom train diffusion (DIR/unet/ or DIR/transformer/), got '\(dir)'")
+          "--model must be unet, dit or a pipeline folder written by loom train diffusion (DIR/unet/ or "
+            + "DIR/transformer/), got '\(dir)'"
+        )
       }
     }
     if let n = trainLimit, n < 1 { throw ValidationError("--train-limit must be at least 1, got \(n)") }
     if testLimit < 0 { throw ValidationError("--test-limit must be >= 0, got \(testLimit)") }
     guard (28...1024).contains(imageSize) else {
-      throw ValidationError("--image-size must be in 28...1024 (the 28×28 images are padded, never cropped), got \(imageSize)")
+      throw ValidationError(
+        "--image-size must be in 28...1024 (the 28×28 images are padded, never cropped), got \(imageSize)")
     }
     let f = 1 << max(try parsedChannels().count - 1, 0)
     if architecture == "unet", imageSize % f != 0 {
@@ -214,7 +224,8 @@ struct TrainDiffusionCommand: ParsableCommand {
     }
     guard model.sampleSize == [imageSize, imageSize] else {
       throw LoomError(
-        "\(dir)/\(model.componentName) was trained at sample_size \(model.sampleSize ?? []); pass --image-size to match")
+        "\(dir)/\(model.componentName) was trained at sample_size \(model.sampleSize ?? []); pass --image-size to match"
+      )
     }
     return model
   }
@@ -248,7 +259,8 @@ struct TrainDiffusionCommand: ParsableCommand {
       labelDropout: classConditional ? labelDropout : 0,
       pipelineClassName: model is DiTTransformer2DModel ? "DiTPipeline" : "DDPMPipeline")
     print(
-      "\(model is DiTTransformer2DModel ? "DiT" : "U-Net"): \(model.parameterCount()) parameters, \(imageSize)×\(imageSize), \(predictionType), "
+      "\(model is DiTTransformer2DModel ? "DiT" : "U-Net"): \(model.parameterCount()) parameters, "
+        + "\(imageSize)×\(imageSize), \(predictionType), "
         + (classConditional ? "\(train.numClasses) classes + null label" : "unconditional"))
 
     let grids = DiffusionSampleGrids(
@@ -264,7 +276,8 @@ struct TrainDiffusionCommand: ParsableCommand {
     try trainer.saveModel(out)
     try DiffusionReports.lossPlot(state.logHistory, to: out + "/loss.png")
     print(
-      "wrote \(out)/{model_index.json, scheduler/, \(model.componentName)/ (EMA weights), model.safetensors, metrics.jsonl, "
+      "wrote \(out)/{model_index.json, scheduler/, \(model.componentName)/ (EMA weights), model.safetensors, "
+        + "metrics.jsonl, "
         + "loss.png, samples/}")
   }
 }
