@@ -16,7 +16,10 @@ struct TrainDiffusionCommand: ParsableCommand {
       --model unet (default) builds a new U-Net, --model dit a DiT (diffusers' DiTTransformer2DModel, always \
       class-conditional: pass --class-conditional); --model DIR continues from a pipeline folder this command wrote. \
       With --class-conditional the model gets one class-embedding row per class plus a last, null row; labels \
-      are dropped to it with probability --label-dropout, so `loom sample --guidance-scale` can use it.
+      are dropped to it with probability --label-dropout, so `loom sample --guidance-scale` can use it. Training \
+      defaults follow diffusers' train_unconditional.py: AdamW (--lr 1e-4, --weight-decay 1e-6), cosine schedule, \
+      --max-grad-norm 1; here with --batch-size 64, 100 warmup steps (diffusers: 500) and one epoch; evaluation, \
+      a sample grid and a checkpoint every epoch.
       """)
 
   @OptionGroup var training: TrainingFlags
