@@ -5,7 +5,8 @@ import LoomDiffusion
 import LoomIO
 import LoomPlot
 
-/// `loom sample`: images from a diffusers pipeline folder (model_index.json, scheduler/, unet/) with a
+/// `loom sample`: images from a diffusers pipeline folder (model_index.json, scheduler/, unet/ or a DiT's
+/// transformer/) with a
 /// DDPM or DDIM scheduler built from the saved scheduler_config.json (diffusers' `from_config`).
 struct SampleCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
@@ -14,7 +15,7 @@ struct SampleCommand: ParsableCommand {
       "Sample images from a diffusion pipeline folder (diffusers layout) into a PNG grid or a safetensors file."
   )
 
-  @Option(help: "Pipeline directory: model_index.json, scheduler/scheduler_config.json, unet/.")
+  @Option(help: "Pipeline directory: model_index.json, scheduler/scheduler_config.json, unet/ or transformer/ (DiT).")
   var model: String
   @Option(
     help:
@@ -26,7 +27,7 @@ struct SampleCommand: ParsableCommand {
   var timestepSpacing: String?
   @Option(
     help:
-      "Classifier-free guidance scale for a class-conditional model (> 1 mixes in the null label, the last class embedding)."
+      "Classifier-free guidance scale for a class-conditional model (> 1 mixes in the null label: the last class-embedding row, which loom train diffusion --class-conditional trains)."
   ) var guidanceScale: Double?
   @Option(help: "Comma-separated class labels, one per image (or one for all).") var classLabels:
     String?
@@ -82,8 +83,8 @@ struct SampleCommand: ParsableCommand {
   }
 
   func run() throws {
-    let pipe = try DDIMPipeline.from(directory: model)
-    let unet = pipe.unet
+    let denoiser = try DiffusionPipelineFiles.loadDenoiser(directory: model)
+    let component = "\(model)/\(denoiser.componentName)"
     let (savedClass, savedConfig) = try SchedulerConfig.load(
       (model as NSString).appendingPathComponent("scheduler"))
     var config = savedConfig
@@ -97,16 +98,16 @@ struct SampleCommand: ParsableCommand {
     if kind == "ddpm" { sched = try DDPMScheduler(config: config) } else { sched = try DDIMScheduler(config: config) }
 
     // Every input is checked before sampling starts.
-    let k = unet.config.numClassEmbeds
+    let k = denoiser.classEmbeddingRows
     if let g = guidanceScale, k == nil {
       throw LoomError(
-        "--guidance-scale \(g) needs a class-conditional model; \(model)/unet has no class embedding (num_class_embeds is null)"
+        "--guidance-scale \(g) needs a class-conditional model; \(component) has no class embedding (num_class_embeds is null)"
       )
     }
     var labels = try parsedLabels()
     if labels != nil, k == nil {
       throw LoomError(
-        "--class-labels given but \(model)/unet is unconditional (num_class_embeds is null)")
+        "--class-labels given but \(component) is unconditional (num_class_embeds is null)")
     }
     let guided = (guidanceScale ?? 1) > 1
     if let k {
@@ -114,13 +115,13 @@ struct SampleCommand: ParsableCommand {
       let classes = guided ? k - 1 : k
       if let bad = labels?.first(where: { $0 < 0 || $0 >= classes }) {
         throw LoomError(
-          "class label \(bad) is out of range 0..<\(classes) for \(model)/unet (num_class_embeds \(k)"
+          "class label \(bad) is out of range 0..<\(classes) for \(component) (\(k) class-embedding rows"
             + (guided ? ", the last one being the null label for guidance)" : ")"))
       }
     }
     // One label applies to every image; several set the batch size.
     let initial = try initialNoise(
-      unet: unet.config, labelCount: labels.flatMap { $0.count > 1 ? $0.count : nil })
+      channels: denoiser.inChannels, sampleSize: denoiser.sampleSize, labelCount: labels.flatMap { $0.count > 1 ? $0.count : nil })
     let n = initial.shape[0]
     if let k {
       let classes = guided ? k - 1 : k
@@ -135,7 +136,7 @@ struct SampleCommand: ParsableCommand {
 
     let steps = numInferenceSteps ?? (kind == "ddpm" ? 1000 : 50)
     let generator = Generator(seed: seed &+ 1)
-    let images = try DiffusionSampler(unet: unet, scheduler: sched)(
+    let images = try DiffusionSampler(denoiser: denoiser, scheduler: sched)(
       noise: initial, numInferenceSteps: steps, eta: eta, classLabels: labels,
       guidanceScale: guidanceScale ?? 1,
       generator: generator)
@@ -144,8 +145,8 @@ struct SampleCommand: ParsableCommand {
       "wrote \(n) images \(images.shape) to \(output) (\(kind), \(sched.timesteps.count) steps)")
   }
 
-  /// The `noise` tensor of --noise, or unit Gaussian noise of the U-Net's sample size from --seed.
-  func initialNoise(unet c: UNet2DConfig, labelCount: Int?) throws -> Tensor {
+  /// The `noise` tensor of --noise, or unit Gaussian noise of the model's sample size from --seed.
+  func initialNoise(channels: Int, sampleSize: [Int]?, labelCount: Int?) throws -> Tensor {
     if let noise {
       guard FileManager.default.fileExists(atPath: noise) else {
         throw LoomError("--noise \(noise) does not exist")
@@ -158,23 +159,23 @@ struct SampleCommand: ParsableCommand {
       }
       let t = try file.tensor("noise").to(.float32)
       let n = numImages ?? labelCount ?? t.shape.first ?? 0
-      let hw = c.sampleSize.map { "\($0[0]), \($0[1])" } ?? "H, W"
-      guard t.rank == 4, t.shape[0] == n, t.shape[1] == c.inChannels,
-        c.sampleSize.map({ [t.shape[2], t.shape[3]] == $0 }) ?? true
+      let hw = sampleSize.map { "\($0[0]), \($0[1])" } ?? "H, W"
+      guard t.rank == 4, t.shape[0] == n, t.shape[1] == channels,
+        sampleSize.map({ [t.shape[2], t.shape[3]] == $0 }) ?? true
       else {
         throw LoomError(
-          "--noise \(noise): `noise` must be [\(n), \(c.inChannels), \(hw)] for this model, found \(t.shape)"
+          "--noise \(noise): `noise` must be [\(n), \(channels), \(hw)] for this model, found \(t.shape)"
         )
       }
       return t
     }
-    guard let size = c.sampleSize else {
+    guard let size = sampleSize else {
       throw LoomError(
         "\(model)/unet/config.json has no sample_size; pass --noise FILE.safetensors to set the image size"
       )
     }
     let n = numImages ?? labelCount ?? 8
-    return Tensor.randn([n, c.inChannels, size[0], size[1]], generator: Generator(seed: seed))
+    return Tensor.randn([n, channels, size[0], size[1]], generator: Generator(seed: seed))
   }
 
   func write(_ images: Tensor) throws {

@@ -16,7 +16,7 @@ struct TrainCommand: ParsableCommand {
       TrainGPTCommand.self, TrainAECommand.self, TrainDAECommand.self, TrainVAECommand.self, TrainMLMCommand.self,
       TrainClassifyCommand.self, TrainTokenClassifyCommand.self, TrainQACommand.self, TrainSeq2SeqCommand.self,
       TrainDistillCommand.self, TrainRewardCommand.self, TrainDPOCommand.self, TrainPPOCommand.self,
-      TrainGANCommand.self,
+      TrainGANCommand.self, TrainDiffusionCommand.self,
     ])
 }
 

@@ -1,20 +1,24 @@
 import LoomCore
 
-/// The sampling loop behind `loom sample`: any DDPM / DDIM scheduler, optional class labels and
+/// The sampling loop behind `loom sample`: a U-Net or DiT, any DDPM / DDIM scheduler, optional class labels and
 /// classifier-free guidance. Returns the final latents in the model's value range (diffusers'
 /// pipelines then map them to [0, 1] with `(x / 2 + 0.5).clamp(0, 1)`).
 public struct DiffusionSampler {
-  public let unet: UNet2DModel
+  public let denoiser: any DiffusionDenoiser
   public let scheduler: any DiffusionScheduler
 
-  public init(unet: UNet2DModel, scheduler: any DiffusionScheduler) {
-    self.unet = unet
+  public init(denoiser: any DiffusionDenoiser, scheduler: any DiffusionScheduler) {
+    self.denoiser = denoiser
     self.scheduler = scheduler
   }
 
-  /// The label that stands for "no class" under guidance: the last class embedding, as DiT and
-  /// class-conditional trainers that drop labels keep one extra row for it.
-  public var nullClassLabel: Int? { unet.config.numClassEmbeds.map { $0 - 1 } }
+  public init(unet: UNet2DModel, scheduler: any DiffusionScheduler) {
+    self.init(denoiser: unet, scheduler: scheduler)
+  }
+
+  /// The label that stands for "no class" under guidance: the last class-embedding row, the one
+  /// `DiffusionTrainer` (and DiT's label dropout) trains for dropped labels: K classes → K + 1 rows.
+  public var nullClassLabel: Int? { denoiser.classEmbeddingRows.map { $0 - 1 } }
 
   /// Runs the reverse process from `noise` [N, C, H, W]. `guidanceScale` > 1 mixes the conditional and
   /// null-label outputs as ε_u + g·(ε_c − ε_u) (diffusers' classifier-free guidance).
@@ -23,9 +27,9 @@ public struct DiffusionSampler {
     guidanceScale: Double = 1,
     generator: Generator = .global
   ) throws -> Tensor {
-    let c = unet.config
-    guard noise.rank == 4, noise.shape[1] == c.inChannels else {
-      throw LoomError("noise must be [N, \(c.inChannels), H, W] for this U-Net, got \(noise.shape)")
+    let channels = denoiser.inChannels
+    guard noise.rank == 4, noise.shape[1] == channels else {
+      throw LoomError("noise must be [N, \(channels), H, W] for this model, got \(noise.shape)")
     }
     let n = noise.shape[0]
     if let labels = classLabels, labels.count != n {
@@ -58,11 +62,11 @@ public struct DiffusionSampler {
       for t in scheduler.timesteps {
         let out: Tensor
         if guided, let doubledLabels {
-          let both = try unet(Tensor.cat([x, x]), timesteps: [t], classLabels: doubledLabels)
+          let both = try denoiser.denoise(Tensor.cat([x, x]), timesteps: [t], classLabels: doubledLabels)
           let halves = both.chunk(2)
           out = halves[0] + guidanceScale * (halves[1] - halves[0])
         } else {
-          out = try unet(x, timesteps: [t], classLabels: labelTensor)
+          out = try denoiser.denoise(x, timesteps: [t], classLabels: labelTensor)
         }
         x = try step(out, t: t, x: x, eta: eta, generator: generator)
       }
