@@ -124,6 +124,12 @@ public protocol Backend: AnyObject {
   func adafactorStep(
     param: Tensor, grad: Tensor, rowVar: Tensor?, colVar: Tensor?, variance: Tensor?,
     _ options: AdafactorStepOptions)
+  /// bitsandbytes' 8-bit blockwise AdamW on a float32 parameter (BlockwiseQuantization.swift).
+  func adam8bitStep(param: Tensor, grad: Tensor, state: QuantizedAdamState, _ options: AdamStepOptions)
+  /// uint8 codes and float32 absmax [blocks] of dense float32 `x`, per block of `blockSize`.
+  func quantizeBlockwise(_ x: Tensor, code: Tensor, blockSize: Int) -> (codes: Tensor, absmax: Tensor)
+  /// float32 code[q] · absmax[block] in `q`'s shape.
+  func dequantizeBlockwise(_ q: Tensor, absmax: Tensor, code: Tensor, blockSize: Int) -> Tensor
 }
 
 /// What `Backend.fillRandom` draws.

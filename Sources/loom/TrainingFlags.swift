@@ -104,6 +104,8 @@ struct TrainingFlags: ParsableArguments {
       "true or false: leave NaN and infinite losses out of the logged training and evaluation loss (TrainingArguments: true; the gradients are unchanged)."
   )
   var loggingNanInfFilter: Bool?
+  @Flag(help: "Recompute each transformer block's activations in backward: less memory, same results, ~1.3x step time.")
+  var gradientCheckpointing = false
 
   /// The flag for a TrainingArguments field, spelled as given (an alias when the user
   /// passed the alias), so errors name what was typed.
@@ -201,6 +203,7 @@ struct TrainingFlags: ParsableArguments {
     if let v = resumeFromCheckpoint { a.resumeFromCheckpoint = v }
     if stopOnNaN { a.stopOnNaN = true }
     if let v = loggingNanInfFilter { a.loggingNanInfFilter = v }
+    if gradientCheckpointing { a.gradientCheckpointing = true }
     do {
       try a.validate(naming: flagName)
       try Trainer.checkOutputDirectory(a)
