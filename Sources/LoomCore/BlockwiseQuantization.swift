@@ -5,7 +5,7 @@ import Foundation
 /// relative precision. Signed for Adam's first moment, unsigned for the second.
 public enum DynamicQuantizationMap {
   /// The map with bnb's defaults (7 exponent bits, 8 bits in all). Values are computed in double
-  /// and rounded once (torch's vectorised float32 linspace inside bnb differs by ≤ 1 ulp in
+  /// and rounded once (torch's vectorised float32 linspace inside bnb differs by a few ulp in
   /// about 60 entries).
   public static func create(signed: Bool) -> [Float] {
     let exponentBits = 7, nonSignBits = 7

@@ -5,7 +5,7 @@ import LoomOptim
 import XCTest
 
 /// 8-bit AdamW against bitsandbytes 0.50.2 (fixtures from scripts/fixtures/make_adam8bit_fixtures.py):
-/// the dynamic maps, three steps of the published algorithm (PyTorch reference) to float rounding,
+/// the dynamic maps (to a few ulp), three steps of the published algorithm (PyTorch reference) to float rounding,
 /// bnb's CPU build to its quantizer's error, state bytes, and a state-dict round trip.
 final class Adam8bitParityTests: XCTestCase {
   static let file: SafeTensorsFile = {
@@ -35,7 +35,8 @@ final class Adam8bitParityTests: XCTestCase {
       let ours = DynamicQuantizationMap.create(signed: signed)
       let theirs = load(key).floats
       XCTAssertEqual(ours.count, 256)
-      for (a, b) in zip(ours, theirs) { XCTAssertEqual(a, b, accuracy: b.ulp, "signed \(signed)") }
+      // torch's vectorised float32 linspace inside bnb rounds a few ulp away from the double values.
+      for (a, b) in zip(ours, theirs) { XCTAssertEqual(a, b, accuracy: 4 * b.ulp, "signed \(signed)") }
       XCTAssertEqual(ours.first, signed ? theirs.first : 0)
       XCTAssertEqual(ours.last, 1)
     }
@@ -59,7 +60,10 @@ final class Adam8bitParityTests: XCTestCase {
       XCTAssertLessThanOrEqual(differing.count, 10, key)
       XCTAssertTrue(differing.allSatisfy { Swift.abs(Int($0) - Int($1)) == 1 }, key)
     }
-    XCTAssertLessThan(maxDiff(state["0.absmax2"]!, load("ref.absmax2")), 1e-9)
+    for key in ["absmax1", "absmax2"] {
+      let ref = load("ref.\(key)")
+      XCTAssertLessThan(maxDiff(state["0.\(key)"]!, ref) / ref.floats.max()!, 1e-5, key)
+    }
   }
 
   func testMatchesBitsandbytesCPU() {
