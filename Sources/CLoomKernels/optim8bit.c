@@ -8,11 +8,9 @@
 // stay left): the nearest entry, as bnb's CUDA kernel finds it. (bnb's CPU build searches an
 // approximate grid that sends small values to a coarser neighbour; see the fixture script.)
 static inline uint8_t nearest_code(const float *code, float x) {
-  int lo = 0, hi = 255;
-  while (lo < hi) {
-    int mid = (lo + hi + 1) / 2;
-    if (code[mid] <= x) lo = mid; else hi = mid - 1;
-  }
+  // Branch-free: eight halving steps over the 256 ascending entries (conditional moves).
+  int lo = 0;
+  for (int s = 128; s > 0; s >>= 1) lo += code[lo + s] <= x ? s : 0;
   if (lo < 255 && fabsf(x - code[lo + 1]) < fabsf(x - code[lo])) lo += 1;
   return (uint8_t)lo;
 }
