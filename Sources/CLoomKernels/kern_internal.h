@@ -16,6 +16,17 @@ typedef struct {
   float eps;
 } loom_adam_consts;
 
+// bitsandbytes' 8-bit blockwise Adam(W): the float32 update of one block, in bnb's CPU order.
+typedef struct {
+  float beta1, w1;  // m = m*beta1 + w1*g
+  float beta2, c2;  // v = v*beta2 + c2*g*g
+  float bc2_sqrt;   // denom = sqrt(v)/bc2_sqrt + eps
+  float eps;
+  float decay;      // p *= decay before the update (1 - lr*wd; 1 when wd = 0)
+  float step_size;  // -lr / bc1
+} loom_adam8_consts;
+#define LOOM_ADAM8_MAX_BLOCK 4096
+
 typedef struct {
   int width_bits;
   void (*binop)(int op, const float *a, const float *b, float *out, int64_t n);
@@ -49,6 +60,8 @@ typedef struct {
   float (*attn_scores)(float *row, int64_t vis, int64_t n, float scale);
   void (*attn_ds)(const float *p, float *dp, float d, float scale, int64_t n);
   void (*adam)(float *p, const float *g, float *m, float *v, int64_t n, const loom_adam_consts *c);
+  // One block (n <= LOOM_ADAM8_MAX_BLOCK) of dequantized moments m, v updated in place with p.
+  void (*adam8_block)(float *p, const float *g, float *m, float *v, int64_t n, const loom_adam8_consts *c);
   void (*sgd)(float *p, const float *g, float *buf, int64_t n, float lr, float momentum, float dampening,
               float wd, int nesterov, int first_step);
   void (*bce)(const float *p, const float *t, float *out, int64_t n);

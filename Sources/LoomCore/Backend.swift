@@ -135,6 +135,14 @@ public protocol Backend: AnyObject {
   /// Block-wise 8-bit codes with the signed dynamic map, one absmax per block, of dense float32 x.
   func quantizeBlockwise(_ x: Tensor, blockSize: Int) -> (codes: Tensor, absmax: Tensor)
   func dequantizeBlockwise(codes: Tensor, absmax: Tensor, blockSize: Int) -> Tensor
+
+  // 8-bit optimizer states (bitsandbytes' blockwise dynamic quantization).
+  /// bitsandbytes' 8-bit blockwise AdamW on a float32 parameter (BlockwiseQuantization.swift).
+  func adam8bitStep(param: Tensor, grad: Tensor, state: QuantizedAdamState, _ options: AdamStepOptions)
+  /// uint8 codes and float32 absmax [blocks] of dense float32 `x`, per block of `blockSize`.
+  func quantizeBlockwise(_ x: Tensor, code: Tensor, blockSize: Int) -> (codes: Tensor, absmax: Tensor)
+  /// float32 code[q] · absmax[block] in `q`'s shape.
+  func dequantizeBlockwise(_ q: Tensor, absmax: Tensor, code: Tensor, blockSize: Int) -> Tensor
 }
 
 /// What `Backend.fillRandom` draws.

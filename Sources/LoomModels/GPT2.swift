@@ -196,7 +196,13 @@ public final class GPT2Model: Module {
     var x = dropout(embedded, p: config.embdPdrop, training: training)
     // Key padding mask [B, 1, 1, past + T]: true where a real token is.
     let keyMask = attentionMask.map { $0.to(.bool).reshape([x.shape[0], 1, 1, -1]) }
-    for (i, block) in h.enumerated() { x = block(x, keyMask: keyMask, cache: caches?[i]) }
+    for (i, block) in h.enumerated() {
+      // Mixture-of-experts blocks keep their routing for the loss, so they always run directly.
+      let cache = caches?[i]
+      x = block.checkpointed(x, enabled: cache == nil && block.mlp is GPT2MLP) {
+        block($0, keyMask: keyMask, cache: cache)
+      }
+    }
     return ln_f(x)
   }
 

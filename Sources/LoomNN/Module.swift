@@ -35,6 +35,8 @@ public struct LoadStateDictError: Error, CustomStringConvertible, Equatable {
 /// write `module(x)`, which runs the forward hooks around it (PyTorch's `__call__`).
 open class Module: CustomStringConvertible {
   public private(set) var training = true
+  /// Set by `gradientCheckpointingEnable()` (GradientCheckpointing.swift).
+  public internal(set) var gradientCheckpointing = false
   /// Hooks registered on this module (see Hooks.swift); nil when none ever were.
   var forwardHooks: ForwardHookList?
 

@@ -14,10 +14,14 @@ public enum OptimizerNames: String, CaseIterable, Codable, Sendable {
   case adamwTorchFused = "adamw_torch_fused"
   case adamw
   case adamwHf = "adamw_hf"
+  /// bitsandbytes' 8-bit AdamW (blockwise-quantized moments; `Adam8bit`), and its aliases.
+  case adamwBnb8bit = "adamw_bnb_8bit"
+  case adamw8bit = "adamw_8bit"
+  case adam8bit
 
   /// The order error messages list them in.
   static let listed: [OptimizerNames] = [
-    .adamwTorch, .adam, .sgd, .adafactor, .adamwTorchFused, .adamw, .adamwHf,
+    .adamwTorch, .adam, .sgd, .adafactor, .adamwTorchFused, .adamw, .adamwHf, .adamwBnb8bit, .adamw8bit, .adam8bit,
   ]
 
   /// Parses a name, or throws listing the valid ones.
@@ -38,6 +42,7 @@ public enum OptimizerNames: String, CaseIterable, Codable, Sendable {
   public var canonical: OptimizerNames {
     switch self {
     case .adamwTorchFused, .adamw, .adamwHf: return .adamwTorch
+    case .adamw8bit, .adam8bit: return .adamwBnb8bit
     default: return self
     }
   }

@@ -10,6 +10,7 @@ extension Trainer {
   /// then log / evaluate / save as the control flags say.
   func runTraining() throws -> TrainerState {
     try args.validate()
+    if args.gradientCheckpointing { model.gradientCheckpointingEnable() }
     guard trainDataset.count > 0, batchesPerEpoch > 0 else {
       throw LoomError(
         "the training set has \(trainDataset.count) examples: not enough for one batch of \(args.perDeviceTrainBatchSize)\(args.dataloaderDropLast ? " with dataloader_drop_last" : "")"

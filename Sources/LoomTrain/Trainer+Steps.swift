@@ -42,6 +42,8 @@ extension Trainer {
       return Adafactor(groups)
     case .adamwTorch, .adamwTorchFused, .adamw, .adamwHf:
       return AdamW(groups, betas: (args.adamBeta1, args.adamBeta2), eps: args.adamEpsilon)
+    case .adamwBnb8bit, .adamw8bit, .adam8bit:
+      return Adam8bit(groups, betas: (args.adamBeta1, args.adamBeta2), eps: args.adamEpsilon)
     }
   }
 

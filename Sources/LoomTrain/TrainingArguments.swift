@@ -54,6 +54,9 @@ public struct TrainingArguments: Codable, Equatable, Sendable {
   /// is finite. Only logging changes, never the gradients. Off, such losses are logged as
   /// they are (null in JSON).
   public var loggingNanInfFilter = true
+  /// HF's `gradient_checkpointing`: the Trainer calls `model.gradientCheckpointingEnable()`,
+  /// so block activations are recomputed in backward (less memory, same results).
+  public var gradientCheckpointing = false
 
   public init(outputDir: String) { self.outputDir = outputDir }
 
@@ -70,6 +73,7 @@ public struct TrainingArguments: Codable, Equatable, Sendable {
     case dataloaderDropLast = "dataloader_drop_last", resumeFromCheckpoint = "resume_from_checkpoint"
     case dataloaderPrefetch = "dataloader_prefetch", optim, sgdMomentum = "sgd_momentum"
     case stopOnNaN = "stop_on_nan", loggingNanInfFilter = "logging_nan_inf_filter"
+    case gradientCheckpointing = "gradient_checkpointing"
   }
 
   /// Loom's three original optimizers (every accepted name: `OptimizerNames.allCases`).

@@ -143,6 +143,20 @@ void loom_rms_norm_backward_f32(const float *gy, const float *x, const float *w,
 /// p -= lr * (m / bc1) / (sqrt(v / bc2) + eps), with bc1 = 1-b1^step, bc2 = 1-b2^step.
 void loom_adamw_step_f32(float *p, const float *g, float *m, float *v, int64_t n, float lr,
                          float beta1, float beta2, float eps, float weight_decay, int64_t step);
+/// bitsandbytes' 8-bit blockwise AdamW (optimizer_update_8bit_blockwise, "adam"): per block of
+/// `blocksize` elements, m and v are dequantized (code[q] * absmax), updated as `k_adam8_block`,
+/// and requantized: absmax = max|x|, q = the code entry nearest x / absmax (binary search, ties
+/// to the lower entry). code_m / code_v are 256 ascending entries (signed / unsigned dynamic maps).
+void loom_adam8bit_step_f32(float *p, const float *g, uint8_t *qm, uint8_t *qv, float *absmax_m,
+                            float *absmax_v, const float *code_m, const float *code_v, int64_t n,
+                            int64_t blocksize, float lr, float beta1, float beta2, float eps,
+                            float weight_decay, int64_t step);
+/// Blockwise 8-bit quantization with a 256-entry code (bnb's quantize_blockwise on CPU).
+void loom_quantize_blockwise_f32(const float *x, const float *code, uint8_t *q, float *absmax, int64_t n,
+                                 int64_t blocksize);
+/// out[i] = code[q[i]] * absmax[i / blocksize].
+void loom_dequantize_blockwise_f32(const uint8_t *q, const float *code, const float *absmax, float *out,
+                                   int64_t n, int64_t blocksize);
 /// PyTorch Adam with L2 weight decay (g += wd * p), same update otherwise.
 void loom_adam_step_f32(float *p, const float *g, float *m, float *v, int64_t n, float lr,
                         float beta1, float beta2, float eps, float weight_decay, int64_t step);

@@ -237,7 +237,7 @@ public final class BertEncoder: Module {
     var h = x
     var all: [Tensor]? = keepAll ? [x] : nil
     for l in layer {
-      h = l(h, keyMask: keyMask)
+      h = l.checkpointed(h) { l($0, keyMask: keyMask) }
       all?.append(h)
     }
     return (h, all)

@@ -74,7 +74,8 @@ public final class BloomModel: Module, EncoderModel {
     let keyMask = mask.map { $0.to(.bool).reshape([b, 1, 1, -1]) }
     var states: [Tensor]? = all ? [x] : nil
     for (i, block) in h.enumerated() {
-      x = block(x, alibi: alibi, keyMask: keyMask, cache: caches?[i])
+      let cache = caches?[i]
+      x = block.checkpointed(x, enabled: cache == nil) { block($0, alibi: alibi, keyMask: keyMask, cache: cache) }
       states?.append(x)
     }
     let out = ln_f(x)

@@ -173,7 +173,7 @@ public final class DistilBertModel: Module, EncoderModel {
     let keyMask = try BertModel.keyMask(inputs, device: h.device, model: name)
     var all: [Tensor]? = inputs.outputHiddenStates ? [h] : nil
     for l in transformer.layer {
-      h = l(h, keyMask: keyMask)
+      h = l.checkpointed(h) { l($0, keyMask: keyMask) }
       all?.append(h)
     }
     var out = EncoderOutput()

@@ -68,7 +68,8 @@ public final class LlamaModel: Module, EncoderModel {
     // Key padding mask [B, 1, 1, past + T]: true where a real token is.
     let keyMask = attentionMask.map { $0.to(.bool).reshape([b, 1, 1, -1]) }
     for (i, layer) in layers.enumerated() {
-      x = layer(x, rotary: rotary, keyMask: keyMask, cache: caches?[i])
+      let cache = caches?[i]
+      x = layer.checkpointed(x, enabled: cache == nil) { layer($0, rotary: rotary, keyMask: keyMask, cache: cache) }
     }
     return norm(x)
   }

@@ -288,4 +288,25 @@ public final class EmulatedBackend: Backend, @unchecked Sendable {
       if let h, let t { writeBack(h, into: t) }
     }
   }
+
+  public func adam8bitStep(param: Tensor, grad: Tensor, state: QuantizedAdamState, _ options: AdamStepOptions) {
+    let p = host(param)
+    let s = [state.state1, state.state2, state.absmax1, state.absmax2].map { host($0) }
+    let hs = try! QuantizedAdamState(
+      state1: s[0], state2: s[1], absmax1: s[2], absmax2: s[3], count: param.count, blockSize: state.blockSize, device: .cpu)
+    cpu.adam8bitStep(param: p, grad: host(grad), state: hs, options)
+    writeBack(p, into: param)
+    for (h, t) in zip([hs.state1, hs.state2, hs.absmax1, hs.absmax2], [state.state1, state.state2, state.absmax1, state.absmax2]) {
+      writeBack(h, into: t)
+    }
+  }
+
+  public func quantizeBlockwise(_ x: Tensor, code: Tensor, blockSize: Int) -> (codes: Tensor, absmax: Tensor) {
+    let (q, a) = cpu.quantizeBlockwise(host(x), code: host(code), blockSize: blockSize)
+    return (device(q), device(a))
+  }
+
+  public func dequantizeBlockwise(_ q: Tensor, absmax: Tensor, code: Tensor, blockSize: Int) -> Tensor {
+    device(cpu.dequantizeBlockwise(host(q), absmax: host(absmax), code: host(code), blockSize: blockSize))
+  }
 }

@@ -76,6 +76,8 @@ extension PPOTrainer {
     case .adafactor: return Adafactor(groups)
     case .adamwTorch, .adamwTorchFused, .adamw, .adamwHf:
       return AdamW(groups, betas: (args.adamBeta1, args.adamBeta2), eps: args.adamEpsilon)
+    case .adamwBnb8bit, .adamw8bit, .adam8bit:
+      return Adam8bit(groups, betas: (args.adamBeta1, args.adamBeta2), eps: args.adamEpsilon)
     }
   }
 
