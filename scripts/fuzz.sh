@@ -2,8 +2,9 @@
 # Builds the libFuzzer targets of Fuzz/ and runs each for SECONDS, failing on a crash.
 #   scripts/fuzz.sh [TARGET|all] SECONDS [extra libFuzzer flags…]
 # TARGET is a name without the fuzz- prefix (safetensors, config, tokenizer-json, vocab-merges,
-# vocab-txt, char-vocab, idx, checkpoint, csv, jsonl, squad, adapter-config, c-analyser; the last is not in `all`
-# yet: it is not yet run by CI). Each target starts from the committed seeds in
+# vocab-txt, char-vocab, idx, checkpoint, csv, jsonl, squad, adapter-config, preference (DPO/reward JSON lines and
+# PPO's --prompts file), diffusers-config (scheduler_config.json, UNet2DModel config.json, model_index.json),
+# c-analyser (the cage's C analyser on libclang); `all` runs them all). Each target starts from the committed seeds in
 # Fuzz/corpus/TARGET and grows a scratch corpus in Fuzz/.corpus/TARGET (not committed);
 # crashes are written to Fuzz/.crashes/TARGET/. libFuzzer's final stats (-print_final_stats)
 # are printed per target, then one summary line each: executions, corpus size, crashes.
@@ -13,7 +14,8 @@ cd "$(dirname "$0")/../Fuzz"
 which="${1:-all}"
 seconds="${2:-30}"
 shift 2 2>/dev/null || shift $#
-all=(safetensors config tokenizer-json vocab-merges vocab-txt char-vocab idx checkpoint csv jsonl squad adapter-config)
+all=(safetensors config tokenizer-json vocab-merges vocab-txt char-vocab idx checkpoint csv jsonl squad adapter-config
+  preference diffusers-config c-analyser)
 if [ "$which" = all ]; then targets=("${all[@]}"); else targets=("$which"); fi
 sanitizers="${FUZZ_SANITIZERS:-fuzzer,address}"
 

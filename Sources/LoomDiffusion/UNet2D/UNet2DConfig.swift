@@ -33,6 +33,15 @@ public struct UNet2DConfig: Equatable, Sendable {
 
   public func validate() throws {
     let n = blockOutChannels.count
+    // Sizes are capped before anything is allocated (a file's number must not size an allocation unchecked);
+    // more than 16 blocks would also halve the image past any size (1 << 64 wraps to 0).
+    guard n <= 16 else { throw LoomError("UNet2DModel block_out_channels has \(n) blocks; Loom's limit is 16") }
+    for (key, v, limit) in [
+      ("in_channels", inChannels, 1 << 16), ("out_channels", outChannels, 1 << 16),
+      ("layers_per_block", layersPerBlock, 1 << 8), ("time_embedding_dim", timeEmbeddingDim ?? 1, 1 << 18),
+    ] where v > limit {
+      throw LoomError("UNet2DModel \(key) = \(v) is beyond Loom's limit of \(limit); is config.json right?")
+    }
     guard n >= 1, downBlockTypes.count == n, upBlockTypes.count == n else {
       throw LoomError(
         "UNet2DModel needs as many down_block_types (\(downBlockTypes.count)) and up_block_types "
@@ -53,7 +62,8 @@ public struct UNet2DConfig: Equatable, Sendable {
     }
     for (i, c) in blockOutChannels.enumerated() where c < 1 || c % normNumGroups != 0 || c > 1 << 16 {
       throw LoomError(
-        "UNet2DModel block_out_channels[\(i)] = \(c) must be a positive multiple of norm_num_groups (\(normNumGroups))")
+        "UNet2DModel block_out_channels[\(i)] = \(c) must be a positive multiple of norm_num_groups "
+          + "(\(normNumGroups)) and at most \(1 << 16)")
     }
     if let h = attentionHeadDim {
       for (i, c) in blockOutChannels.enumerated() where h < 1 || c % h != 0 {
@@ -69,12 +79,18 @@ public struct UNet2DConfig: Equatable, Sendable {
     if let k = numClassEmbeds, k < 1 || k > 1 << 20 {
       throw LoomError("UNet2DModel num_class_embeds must be in 1...\(1 << 20), got \(k)")
     }
+    if let k = numClassEmbeds, k * timeEmbedDim > 1 << 28 {
+      throw LoomError(
+        "UNet2DModel num_class_embeds (\(k)) × the time embedding size (\(timeEmbedDim)) is beyond Loom's limit of "
+          + "\(1 << 28) class-embedding weights; is config.json right?")
+    }
     if let d = timeEmbeddingDim, d < 1 { throw LoomError("UNet2DModel time_embedding_dim must be positive, got \(d)") }
     if let s = sampleSize {
       let f = 1 << downsamplings
-      guard s.count == 2, s.allSatisfy({ $0 >= 1 && $0 % f == 0 }) else {
+      guard s.count == 2, s.allSatisfy({ $0 >= 1 && $0 <= 1 << 16 && $0 % f == 0 }) else {
         throw LoomError(
-          "UNet2DModel sample_size \(s) cannot be halved \(downsamplings) times; use a multiple of \(f)")
+          "UNet2DModel sample_size \(s) cannot be halved \(downsamplings) times; use a multiple of \(f) "
+            + "up to \(1 << 16)")
       }
     }
   }
@@ -98,6 +114,13 @@ extension UNet2DConfig {
       }
       return Int(d)
     }
+    /// A JSON number that must be a whole number (Int(d) traps on a huge or fractional one).
+    func whole(_ key: String, _ d: Double) throws -> Int {
+      guard d == d.rounded(), abs(d) < 1e9 else {
+        throw LoomError("UNet2DModel config \(key) must hold integers below 10^9, got \(d)")
+      }
+      return Int(d)
+    }
     func require(_ key: String, _ allowed: [String?], _ v: Any?) throws {
       let s = v as? String
       if (v == nil || v is NSNull) ? !allowed.contains(nil) : !allowed.contains(s) {
@@ -108,9 +131,9 @@ extension UNet2DConfig {
     }
     if let v = j["sample_size"], !(v is NSNull) {
       if let n = jsonDouble(v) {
-        sampleSize = [Int(n), Int(n)]
+        sampleSize = try [whole("sample_size", n), whole("sample_size", n)]
       } else if let a = v as? [Any], case let d = a.compactMap(jsonDouble), d.count == a.count {
-        sampleSize = d.map { Int($0) }
+        sampleSize = try d.map { try whole("sample_size", $0) }
       } else {
         throw LoomError("UNet2DModel config sample_size must be an integer or [height, width], got \(v)")
       }
@@ -126,7 +149,7 @@ extension UNet2DConfig {
     if j.keys.contains("mid_block_type") { midBlockType = try value("mid_block_type", String.self) }
     if let v = try value("up_block_types", [String].self) { upBlockTypes = v }
     if let v = try value("block_out_channels", [Any].self) {
-      blockOutChannels = v.compactMap(jsonDouble).map { Int($0) }
+      blockOutChannels = try v.compactMap(jsonDouble).map { try whole("block_out_channels", $0) }
       guard blockOutChannels.count == v.count else {
         throw LoomError("UNet2DModel block_out_channels must be integers")
       }

@@ -43,7 +43,9 @@ public enum PreferenceData {
       throw LoomError("\(path): not UTF-8 text")
     }
     var rows: [PreferenceRow] = []
-    for (i, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+    // "\r\n" is one Character in Swift, so splitting on "\n" alone would keep a CRLF file in one line.
+    let lines = text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" })
+    for (i, line) in lines.enumerated() {
       let trimmed = line.trimmingCharacters(in: .whitespacesAndNewlines)
       if trimmed.isEmpty { continue }
       rows.append(try parse(trimmed, at: "\(path):\(i + 1)", requirePrompt: requirePrompt))

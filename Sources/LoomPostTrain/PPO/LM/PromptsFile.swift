@@ -13,7 +13,9 @@ public enum PromptsFile {
     }
     let json = path.hasSuffix(".jsonl") || path.hasSuffix(".json")
     var prompts: [String] = []
-    for (i, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+    // "\r\n" is one Character in Swift, so splitting on "\n" alone would keep a CRLF file in one line.
+    let lines = text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" })
+    for (i, line) in lines.enumerated() {
       let trimmed = line.trimmingCharacters(in: .whitespacesAndNewlines)
       if trimmed.isEmpty { continue }
       guard json else {
