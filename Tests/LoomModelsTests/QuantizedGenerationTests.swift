@@ -4,6 +4,7 @@ import LoomGenerate
 import LoomModels
 import LoomNN
 import LoomTokenizers
+import LoomTestSupport
 import XCTest
 
 /// A GPT-2 quantized by `Module.quantize(BitsAndBytesConfig)` (int8, NF4, FP4 with double quantization):
@@ -91,28 +92,28 @@ final class QuantizedGenerationTests: XCTestCase {
     try m.save(to: dir)
     try codec.save(to: dir, source: nil)
     let args = ["generate", "--model", dir, "--prompt", "ab", "--max-new-tokens", "8"]
-    let plain = try runLoom(args)
+    let plain = try loom(args)
     XCTAssertEqual(plain.status, 0, plain.err)
-    let int8 = try runLoom(args + ["--load-in-8bit"])
+    let int8 = try loom(args + ["--load-in-8bit"])
     XCTAssertEqual(int8.status, 0, int8.err)
     XCTAssertTrue(int8.err.contains("quantized 4 layers to int8"), int8.err)
     XCTAssertEqual(int8.out.count, plain.out.count)
     // 16-wide layers cannot hold 64-weight blocks: only the MLP's c_proj (in_features 64) is quantized.
-    let nf4 = try runLoom(args + ["--load-in-4bit", "--bnb-4bit-use-double-quant"])
+    let nf4 = try loom(args + ["--load-in-4bit", "--bnb-4bit-use-double-quant"])
     XCTAssertEqual(nf4.status, 0, nf4.err)
     XCTAssertTrue(nf4.err.contains("quantized 1 layers to nf4 (block 64, double quant)"), nf4.err)
     XCTAssertTrue(nf4.err.contains("kept in float: transformer.h.0.attn.c_attn (in_features 16 is not a multiple of 64)"), nf4.err)
     XCTAssertTrue(nf4.err.contains("kept in float: transformer.h.0.mlp.c_fc (in_features 16"), nf4.err)
     XCTAssertEqual(nf4.out.count, plain.out.count)
-    let bad = try runLoom(args + ["--load-in-4bit", "--bnb-4bit-quant-type", "int4"])
+    let bad = try loom(args + ["--load-in-4bit", "--bnb-4bit-quant-type", "int4"])
     XCTAssertNotEqual(bad.status, 0)
     XCTAssertTrue(bad.err.contains("--bnb-4bit-quant-type: 'int4' is not a 4-bit type; use nf4 or fp4"), bad.err)
-    let train = try runLoom([
+    let train = try loom([
       "train", "gpt", "--model", dir, "--data", dir + "/config.json", "--output-dir", dir + "/q", "--load-in-4bit",
     ])
     XCTAssertNotEqual(train.status, 0)
     XCTAssertTrue(train.err.contains("frozen quantized base (QLoRA): pass --model DIR and --lora-r R"), train.err)
-    let both = try runLoom(args + ["--load-in-4bit", "--load-in-8bit"])
+    let both = try loom(args + ["--load-in-4bit", "--load-in-8bit"])
     XCTAssertNotEqual(both.status, 0)
     XCTAssertTrue(both.err.contains("exclude each other"), both.err)
   }
