@@ -72,6 +72,9 @@ final class SchedulerConfigTests: XCTestCase {
     XCTAssertTrue(message(["thresholding": true]).contains("thresholding"))
     XCTAssertTrue(message(["trained_betas": [0.1, 0.2]]).contains("trained_betas must hold"))
     XCTAssertTrue(message(["beta_start": 0.5, "beta_end": 0.1]).contains("beta_start <= beta_end"))
+    XCTAssertTrue(
+      message(["num_train_timesteps": 1, "rescale_betas_zero_snr": true]).contains(
+        "rescale_betas_zero_snr needs num_train_timesteps >= 2, got 1"))
     let dir = try temporaryDirectory()
     XCTAssertThrowsError(try loadScheduler(dir)) { XCTAssertTrue("\($0)".contains("no scheduler config at")) }
     try #"{"_class_name": "EulerDiscreteScheduler"}"#.write(

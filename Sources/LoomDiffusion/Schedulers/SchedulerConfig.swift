@@ -59,6 +59,10 @@ public struct SchedulerConfig: Equatable, Sendable {
     guard !thresholding else {
       throw LoomError("scheduler thresholding (dynamic thresholding) is not supported by Loom; set it to false")
     }
+    // Rescaling divides by (first − last) of √ᾱ, which is 0 with a single step (diffusers gives NaN there).
+    guard !rescaleBetasZeroSnr || numTrainTimesteps >= 2 else {
+      throw LoomError("scheduler rescale_betas_zero_snr needs num_train_timesteps >= 2, got \(numTrainTimesteps)")
+    }
     guard stepsOffset >= 0 else { throw LoomError("scheduler steps_offset must be >= 0, got \(stepsOffset)") }
   }
 }
