@@ -15,9 +15,7 @@ which="${1:-all}"
 seconds="${2:-30}"
 shift 2 2>/dev/null || shift $#
 all=(safetensors config tokenizer-json vocab-merges vocab-txt char-vocab idx checkpoint csv jsonl squad adapter-config
-  preference c-analyser)
-# diffusers-config is left out of `all` until the assertion failure CI found (session 13, input in
-# Fuzz/known-crashes/diffusers-config/) is fixed; run it by name: scripts/fuzz.sh diffusers-config 60
+  preference diffusers-config c-analyser)
 if [ "$which" = all ]; then targets=("${all[@]}"); else targets=("$which"); fi
 sanitizers="${FUZZ_SANITIZERS:-fuzzer,address}"
 
