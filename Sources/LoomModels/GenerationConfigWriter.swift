@@ -26,6 +26,18 @@ public enum GenerationConfigWriter {
     for key in modelConfigKeys {
       if let value = config[key], !(value is NSNull) { out[key] = value }
     }
-    return try JSONSerialization.data(withJSONObject: out, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+    return try encode(out)
+  }
+
+  /// The file's JSON for a model loaded with generation_config.json `loaded`: its fields as
+  /// they were, stamped with this `transformers_version` (as a re-save in transformers does).
+  public static func json(loaded: [String: Any]) throws -> Data {
+    var out = loaded
+    out["transformers_version"] = transformersVersion
+    return JSONFloats.writing(JSONFloats.floatKeys(of: loaded), in: try encode(out))
+  }
+
+  static func encode(_ object: [String: Any]) throws -> Data {
+    try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
   }
 }

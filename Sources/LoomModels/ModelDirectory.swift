@@ -107,6 +107,7 @@ public enum ModelDirectory {
 
   /// Reads the directory's weights into `model` (in place), strictly.
   static func loadWeights<M: PretrainedModel>(into model: M, config: M.Config, from directory: String) throws {
+    if model is any GenerativeModel { LoadedGenerationConfig.record(from: directory, for: model) }
     let read = try readWeights(in: directory)
     var weights = read.mapValues(\.tensor)
     var fileOf: [ObjectIdentifier: String] = [:]

@@ -53,19 +53,7 @@ extension PretrainedModel {
     object["model_type"] = modelType
     object["architectures"] = [Self.architecture]
     let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
-    return Self.writingFloats(Config.floatOnlyKeys, in: data)
-  }
-
-  /// `"key" : 0` → `"key" : 0.0` for `keys` (JSONSerialization drops the decimal point).
-  static func writingFloats(_ keys: [String], in data: Data) -> Data {
-    guard !keys.isEmpty, var text = String(data: data, encoding: .utf8) else { return data }
-    for key in keys {
-      let pattern = "(\"\(NSRegularExpression.escapedPattern(for: key))\" ?: ?-?[0-9]+)(?=[,\\n }])"
-      guard let re = try? NSRegularExpression(pattern: pattern) else { continue }
-      text = re.stringByReplacingMatches(
-        in: text, range: NSRange(text.startIndex..., in: text), withTemplate: "$1.0")
-    }
-    return Data(text.utf8)
+    return JSONFloats.writing(Config.floatOnlyKeys, in: data)
   }
 }
 
@@ -85,13 +73,15 @@ extension Module {
     guard let pretrained else { return }
     let config = try pretrained.configJSON()
     try AtomicFile.write(config, to: directory + "/config.json")
-    // Models that generate get HF's generation_config.json too (as `save_pretrained` writes it).
-    if self is any GenerativeModel,
-      let object = try JSONSerialization.jsonObject(with: config) as? [String: Any]
-    {
-      try AtomicFile.write(
-        try GenerationConfigWriter.json(fromModelConfig: object),
-        to: directory + "/" + GenerationConfigWriter.fileName)
+    // Models that generate get HF's generation_config.json too (as `save_pretrained` writes
+    // it): the one the model was loaded with, else one derived from config.json.
+    if self is any GenerativeModel {
+      let file = directory + "/" + GenerationConfigWriter.fileName
+      if let loaded = LoadedGenerationConfig.object(for: self) {
+        try AtomicFile.write(try GenerationConfigWriter.json(loaded: loaded), to: file)
+      } else if let object = try JSONSerialization.jsonObject(with: config) as? [String: Any] {
+        try AtomicFile.write(try GenerationConfigWriter.json(fromModelConfig: object), to: file)
+      }
     }
   }
 }

@@ -90,4 +90,46 @@ final class GenerationConfigSaveTests: XCTestCase {
     XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/config.json"))
     XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/generation_config.json"))
   }
+
+  /// A model loaded with its own generation_config.json saves that file back (transformers
+  /// keeps it as `model.generation_config`), not one re-derived from config.json: fine-tuning
+  /// keeps the source's beams, lengths and forced ids. Floats stay floats.
+  func testLoadedGenerationConfigIsSavedBack() throws {
+    let source = NSTemporaryDirectory() + "loom-genconfig-source-\(getpid())"
+    addTeardownBlock { try? FileManager.default.removeItem(atPath: source) }
+    try FileManager.default.createDirectory(atPath: source, withIntermediateDirectories: true)
+    for file in ["config.json", "model.safetensors"] {
+      try FileManager.default.copyItem(atPath: Self.fixtures + "/bart-tiny/" + file, toPath: source + "/" + file)
+    }
+    let custom = """
+      {"decoder_start_token_id": 2, "eos_token_id": 2, "forced_bos_token_id": 0, "num_beams": 4,
+       "max_length": 20, "no_repeat_ngram_size": 3, "length_penalty": 2.0, "temperature": 1.0,
+       "early_stopping": true, "transformers_version": "4.40.0"}
+      """
+    try Data(custom.utf8).write(to: URL(fileURLWithPath: source + "/generation_config.json"))
+    let bart = try AutoModelForSeq2SeqLM.from(directory: source)
+    let dir = try saved(bart, "bart-custom")
+    let data = try XCTUnwrap(FileManager.default.contents(atPath: dir + "/generation_config.json"))
+    let text = try XCTUnwrap(String(data: data, encoding: .utf8))
+    XCTAssertTrue(text.contains("\"length_penalty\" : 2.0"), text)
+    XCTAssertTrue(text.contains("\"temperature\" : 1.0"), text)
+    let file = try XCTUnwrap(try GenerationConfigFile.load(directory: dir))
+    XCTAssertEqual(file.config.numBeams, 4)
+    XCTAssertEqual(file.config.maxLength, 20)
+    XCTAssertEqual(file.config.noRepeatNgramSize, 3)
+    XCTAssertEqual(file.config.forcedBosTokenId, 0)
+    XCTAssertEqual(file.config.lengthPenalty, 2.0)
+    let written = try XCTUnwrap(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+    XCTAssertEqual(written["transformers_version"] as? String, "5.25.0")
+    XCTAssertNil(written["_from_model_config"], "the loaded file had none")
+
+    // A model built from a config (nothing loaded) still derives its file from config.json.
+    let loaded = try XCTUnwrap(bart as? BartForConditionalGeneration)
+    let fresh = try BartForConditionalGeneration.make(config: loaded.config)
+    let derived = try XCTUnwrap(
+      FileManager.default.contents(atPath: try saved(fresh, "bart-fresh") + "/generation_config.json"))
+    let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: derived) as? [String: Any])
+    XCTAssertEqual(object["_from_model_config"] as? Bool, true)
+    XCTAssertNil(object["num_beams"])
+  }
 }
