@@ -117,12 +117,16 @@ void loom_q4_dequantize(const uint8_t *packed, const float *absmax, int64_t n, i
   }
 }
 
+// bitsandbytes' `quantize_blockwise` (used for NF4's double quantization of absmax). Its 8-bit optimizers
+// quantize their state with a different rounding (x / absmax, nearest code, ties left; an all-zero block kept
+// at zero): that is `loom_quantize_blockwise_f32` in optim8bit.c. Both are pinned bit for bit to their bnb
+// path by fixtures, so the two quantizers stay separate; dequantization is the same and shared.
 void loom_q8_blockwise_quantize(const float *x, int64_t n, int64_t bs, uint8_t *codes, float *absmax) {
   quantize_blocks(x, n, bs, dynamic_map, 256, NULL, codes, absmax);
 }
 
 void loom_q8_blockwise_dequantize(const uint8_t *codes, const float *absmax, int64_t n, int64_t bs, float *out) {
-  for (int64_t i = 0; i < n; i++) out[i] = dynamic_map[codes[i]] * absmax[i / bs];
+  loom_dequantize_blockwise_f32(codes, dynamic_map, absmax, out, n, bs);
 }
 
 void loom_int8_rows_quantize(const float *w, int64_t rows, int64_t cols, int8_t *codes, float *scb) {
