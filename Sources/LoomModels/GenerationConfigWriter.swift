@@ -18,6 +18,12 @@ public enum GenerationConfigWriter {
     "output_hidden_states",
   ]
 
+  /// `GenerationConfig`'s float fields: JSONSerialization reads `1.0` back as an integer.
+  static let floatFields = [
+    "temperature", "top_p", "min_p", "typical_p", "epsilon_cutoff", "eta_cutoff", "diversity_penalty",
+    "repetition_penalty", "encoder_repetition_penalty", "length_penalty", "guidance_scale",
+  ]
+
   /// The file's JSON for a model whose config.json holds `config`.
   public static func json(fromModelConfig config: [String: Any]) throws -> Data {
     var out: [String: Any] = [
@@ -34,7 +40,8 @@ public enum GenerationConfigWriter {
   public static func json(loaded: [String: Any]) throws -> Data {
     var out = loaded
     out["transformers_version"] = transformersVersion
-    return JSONFloats.writing(JSONFloats.floatKeys(of: loaded), in: try encode(out))
+    let floats = Set(floatFields).union(JSONFloats.floatKeys(of: loaded)).sorted()
+    return JSONFloats.writing(floats, in: try encode(out))
   }
 
   static func encode(_ object: [String: Any]) throws -> Data {

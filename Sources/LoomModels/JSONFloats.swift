@@ -15,7 +15,8 @@ enum JSONFloats {
     return Data(text.utf8)
   }
 
-  /// The top-level keys of `object` whose values were read as floating-point numbers.
+  /// The top-level keys of `object` whose values were read as floating-point numbers (a number
+  /// with a fraction; `1.0` reads as an integer).
   static func floatKeys(of object: [String: Any]) -> [String] {
     object.compactMap { key, value in
       guard let number = value as? NSNumber, !(value is Bool) else { return nil }
