@@ -17,7 +17,7 @@ final class DPOParityTests: XCTestCase {
 
   static let metricNames = [
     "rewards/chosen", "rewards/rejected", "rewards/accuracies", "rewards/margins", "logps/chosen",
-    "logps/rejected", "logits/chosen", "logits/rejected",
+    "logps/rejected", "logits/chosen", "logits/rejected", "entropy", "mean_token_accuracy",
   ]
 
   func trainer(_ config: DPOConfig, reference: DPOReference? = nil, dataset: PreferenceDataset? = nil) throws
@@ -44,6 +44,42 @@ final class DPOParityTests: XCTestCase {
       let got = out.logps.double().toArray(Double.self)
       for (i, (a, b)) in zip(got, doubles(expected[key])).enumerated() { assertClose(a, b, "\(key)[\(i)]") }
     }
+  }
+
+  /// trl's token metrics on a completion the policy itself chose greedily: every next token is
+  /// the logits' argmax (accuracy 1), and the entropy sum is Σ −p·log p of the softmax computed
+  /// here in double precision.
+  func testTokenAccuracyAndEntropyOnAGreedyCompletion() throws {
+    let model = try AutoModelForCausalLM.from(directory: PreferenceFixtures.policy)
+    var ids: [Int64] = [5, 17, 3, 42]
+    let prompt = ids.count
+    for _ in 0..<6 {
+      let logits = noGrad { model.logits(ids: Tensor(ids).reshape([1, ids.count]), attentionMask: nil, state: nil) }
+      let last = logits[0, ids.count - 1].toArray(Double.self)
+      ids.append(Int64(last.indices.max { last[$0] < last[$1] }!))
+    }
+    let input = Tensor(ids).reshape([1, ids.count])
+    let completion = Tensor((0..<ids.count).map { Int64($0 >= prompt ? 1 : 0) }).reshape([1, ids.count])
+    let out = noGrad { SequenceLogProbs.compute(model, inputIds: input, attentionMask: nil, completionMask: completion) }
+    XCTAssertEqual(out.tokenCounts.item(), 6)
+    XCTAssertEqual(out.top1Counts.item(), 6, "a greedy completion is all top-1")
+    let logits = noGrad { model.logits(ids: input, attentionMask: nil, state: nil) }
+    var entropy = 0.0
+    for t in (prompt - 1)..<(ids.count - 1) {
+      let row = logits[0, t].toArray(Double.self)
+      let m = row.max()!
+      let z = row.map { exp($0 - m) }.reduce(0, +)
+      entropy -= row.map { exp($0 - m) / z * (($0 - m) - log(z)) }.reduce(0, +)
+    }
+    XCTAssertEqual(out.entropySums.item(), entropy, accuracy: 1e-4 * entropy)
+    // Shifted by one token, the completion is no longer the argmax everywhere.
+    var other = ids
+    for i in prompt..<ids.count { other[i] = (ids[i] + 1) % 50 }
+    let shifted = noGrad {
+      SequenceLogProbs.compute(
+        model, inputIds: Tensor(other).reshape([1, ids.count]), attentionMask: nil, completionMask: completion)
+    }
+    XCTAssertLessThan(shifted.top1Counts.item(), 6)
   }
 
   func testEachLossTypeAndMetricMatchTrl() throws {

@@ -18,7 +18,8 @@ public enum DPOReference {
 /// trl's `DPOTrainer`: the factored Trainer with `computeLoss` replaced by the DPO loss on
 /// a batch of chosen rows followed by rejected rows (one policy forward), and trl's metrics
 /// (`rewards/chosen`, `rewards/rejected`, `rewards/accuracies`, `rewards/margins`,
-/// `logps/chosen`, `logps/rejected`, `logits/chosen`, `logits/rejected`) logged as loss
+/// `logps/chosen`, `logps/rejected`, `logits/chosen`, `logits/rejected`, `entropy`,
+/// `mean_token_accuracy`) logged as loss
 /// parts, so metrics.jsonl carries them averaged over each logging window (`eval_…` in evaluation).
 open class DPOTrainer: Trainer {
   public let policy: Module & CausalLanguageModel
@@ -117,6 +118,8 @@ open class DPOTrainer: Trainer {
         "logps/rejected": rejected.detach().mean(),
         "logits/chosen": logitSumChosen.sum() / countChosen.sum().clamp(min: 1),
         "logits/rejected": logitSumRejected.sum() / countRejected.sum().clamp(min: 1),
+        "entropy": out.entropySums.sum() / out.tokenCounts.sum().clamp(min: 1),
+        "mean_token_accuracy": halves(out.top1Counts).0.sum() / countChosen.sum().clamp(min: 1),
       ]
     }
     return LossOutput(loss: loss, parts: parts)
