@@ -7,7 +7,8 @@ import LoomPlot
 
 /// `loom sample`: images from a diffusers pipeline folder (model_index.json, scheduler/, unet/ or a DiT's
 /// transformer/) with a
-/// DDPM or DDIM scheduler built from the saved scheduler_config.json (diffusers' `from_config`).
+/// DDPM or DDIM scheduler built from the saved scheduler_config.json (diffusers' `from_config`), or
+/// from a GAN that `loom train gan` saved (its generator on Gaussian latents).
 struct SampleCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "sample",
@@ -15,7 +16,9 @@ struct SampleCommand: ParsableCommand {
       "Sample images from a diffusion pipeline folder (diffusers layout) into a PNG grid or a safetensors file."
   )
 
-  @Option(help: "Pipeline directory: model_index.json, scheduler/scheduler_config.json, unet/ or transformer/ (DiT).")
+  @Option(
+    help:
+      "Pipeline directory: model_index.json, scheduler/scheduler_config.json, unet/ or transformer/ (DiT); or a loom train gan output directory (generator/).")
   var model: String
   @Option(
     help:
@@ -83,6 +86,10 @@ struct SampleCommand: ParsableCommand {
   }
 
   func run() throws {
+    if let generatorDirectory = GANFiles.generatorDirectory(model) {
+      try sampleGAN(generatorDirectory)
+      return
+    }
     let denoiser = try DiffusionPipelineFiles.loadDenoiser(directory: model)
     let component = "\(model)/\(denoiser.componentName)"
     let (savedClass, savedConfig) = try SchedulerConfig.load(

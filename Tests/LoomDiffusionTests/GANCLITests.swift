@@ -1,4 +1,6 @@
 import Foundation
+import LoomCore
+import LoomDiffusion
 import LoomIO
 import LoomTestSupport
 import XCTest
@@ -52,6 +54,25 @@ final class GANCLITests: XCTestCase {
         as? [String: Any])
     XCTAssertEqual(config["variant"] as? String, "dcgan")
     XCTAssertEqual(config["latent_dim"] as? Int, 8)
+
+    // Loaded back: `loom sample` runs the saved generator on latents from --seed, exactly as the
+    // generator loaded here computes them; a PNG grid too; diffusion-only flags are refused.
+    let sampled = dir + "/samples.safetensors"
+    let s = try loom(["sample", "--model", out, "--num-images", "4", "--seed", "3", "--output", sampled])
+    XCTAssertEqual(s.status, 0, s.err)
+    let images = try XCTUnwrap(try SafeTensors.load(sampled)["images"])
+    XCTAssertEqual(images.shape, [4, 1, 28, 28])
+    let generator = try GANFiles.loadGenerator(directory: out + "/generator")
+    let want = noGrad { generator(Tensor.randn([4, 8], generator: Generator(seed: 3)), labels: nil) }
+    let worst = zip(images.floats, want.floats).map { abs($0 - $1) }.max()!
+    XCTAssertLessThanOrEqual(worst, 1e-6)
+    XCTAssertLessThanOrEqual(images.floats.map(abs).max()!, 1, "tanh range")
+    let png = try loom(["sample", "--model", out + "/generator", "--output", dir + "/grid.png"])
+    XCTAssertEqual(png.status, 0, png.err)
+    XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/grid.png"))
+    let refused = try loom(["sample", "--model", out, "--guidance-scale", "2", "--output", dir + "/x.png"])
+    XCTAssertNotEqual(refused.status, 0)
+    XCTAssertTrue(refused.err.contains("--guidance-scale applies to diffusion pipelines"), refused.err)
   }
 
   func testWGANGPClassConditionalLogsWassersteinAndGradientNorm() throws {
@@ -70,6 +91,19 @@ final class GANCLITests: XCTestCase {
     let d = try SafeTensors.load(out + "/discriminator/model.safetensors")
     XCTAssertEqual(d["main.3.weight"]?.shape, [4, 7, 7])  // LayerNorm over [C, H, W]
     XCTAssertEqual(d["label_emb.weight"]?.shape, [10, 784])
+
+    // A class-conditional generator samples the labels asked for; labels outside 0..<10 are refused,
+    // as is a --noise tensor of the wrong latent size.
+    let sampled = dir + "/labelled.safetensors"
+    let s = try loom(["sample", "--model", out, "--class-labels", "3,7", "--output", sampled])
+    XCTAssertEqual(s.status, 0, s.err)
+    XCTAssertEqual(try SafeTensors.load(sampled)["images"]?.shape, [2, 1, 28, 28])
+    let bad = try loom(["sample", "--model", out, "--class-labels", "12", "--output", sampled])
+    XCTAssertTrue(bad.err.contains("class label 12 is out of range 0..<10"), bad.err)
+    let noise = dir + "/noise.safetensors"
+    try SafeTensors.save(["noise": Tensor.zeros([2, 5])], to: noise)
+    let wrong = try loom(["sample", "--model", out, "--noise", noise, "--output", sampled])
+    XCTAssertTrue(wrong.err.contains("`noise` must be [2, 4] latents for this GAN, found [2, 5]"), wrong.err)
   }
 
   func testBadInputFailsBeforeWork() throws {
