@@ -10,6 +10,21 @@ public func scaledDotProductAttention(
   else {
     opFailure(LoomError("scaledDotProductAttention: incompatible shapes q \(q.shape), k \(k.shape), v \(v.shape)"))
   }
+  if Autocast.isEnabled {
+    return Autocast.lowerPrecision([q, k, v]) { t in
+      scaledDotProductAttention(
+        t[0], t[1], t[2], mask: mask, isCausal: isCausal, dropoutP: dropoutP, training: training, scale: scale,
+        generator: generator)
+    }
+  }
+  if q.dtype.isHalf, k.dtype == q.dtype, v.dtype == q.dtype {
+    // Float32 scores and softmax (the flash kernel), the output rounded once.
+    return computedInFloat32([q, k, v], as: q.dtype) { t in
+      scaledDotProductAttention(
+        t[0], t[1], t[2], mask: mask, isCausal: isCausal, dropoutP: dropoutP, training: training, scale: scale,
+        generator: generator)
+    }
+  }
   let d = q.shape[q.rank - 1]
   let s = scale ?? 1 / Double(d).squareRoot()
   if let fused = fusedAttention(

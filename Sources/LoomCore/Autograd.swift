@@ -180,8 +180,12 @@ func runBackward(
       let inputGrads = node.apply(gradient: g, output: t)
       let inputs = node.inputs
       if !retainGraph { node.release() }
-      for (input, ig) in zip(inputs, inputGrads) {
-        guard let ig, input.requiresGrad else { continue }
+      for (input, ig0) in zip(inputs, inputGrads) {
+        guard let ig0, input.requiresGrad else { continue }
+        // A gradient has its input's dtype (torch's engine casts in validate_outputs): a half
+        // op's float32-computed gradient is rounded, a cast's gradient is widened.
+        let ig = ig0.dtype != input.dtype && ig0.dtype.isFloatingPoint && input.dtype.isFloatingPoint
+          ? ig0.to(input.dtype) : ig0
         precondition(
           ig.shape == input.shape,
           "Loom internal: \(node.name) backward gave gradient shape \(ig.shape) for input \(input.shape)"

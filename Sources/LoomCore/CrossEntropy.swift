@@ -11,6 +11,16 @@ public func crossEntropy(
   _ logits: Tensor, _ targets: Tensor, ignoreIndex: Int = -100, labelSmoothing: Double = 0,
   reduction: Reduction = .mean
 ) -> Tensor {
+  if Autocast.isEnabled {
+    return Autocast.inFloat32([logits]) {
+      crossEntropy($0[0], targets, ignoreIndex: ignoreIndex, labelSmoothing: labelSmoothing, reduction: reduction)
+    }
+  }
+  if logits.dtype.isHalf {
+    return computedInFloat32([logits], as: logits.dtype) {
+      crossEntropy($0[0], targets, ignoreIndex: ignoreIndex, labelSmoothing: labelSmoothing, reduction: reduction)
+    }
+  }
   guard logits.rank >= 1 else { opFailure(LoomError("crossEntropy: logits must have a class dimension, got a scalar")) }
   let classes = logits.shape[logits.rank - 1]
   guard targets.shape == Array(logits.shape.dropLast()) else {

@@ -4,12 +4,14 @@
 extension Tensor {
   /// Matrix product with PyTorch's `matmul` rules (1-D operands, broadcast batch dims).
   public func matmul(_ other: Tensor) -> Tensor {
+    if Autocast.isEnabled { return Autocast.lowerPrecision([self, other]) { $0[0].matmul($0[1]) } }
     if rank == 1 && other.rank == 1 { return (self * other).sum() }
     if rank == 1 { return unsqueeze(0).matmul(other).squeeze(-2) }
     if other.rank == 1 { return matmul(other.unsqueeze(1)).squeeze(-1) }
-    guard dtype == other.dtype, dtype == .float32 || dtype == .float64 else {
-      opFailure(LoomError("matmul: operands must both be float32 or float64, got \(dtype) and \(other.dtype)"))
+    guard dtype == other.dtype, dtype.isFloatingPoint else {
+      opFailure(LoomError("matmul: operands must both be float32, float64, bfloat16 or float16, got \(dtype) and \(other.dtype) (cast one with .to(_:), or run under Autocast)"))
     }
+    if dtype.isHalf { return computedInFloat32([self, other], as: dtype) { $0[0].matmul($0[1]) } }
     let k = shape[rank - 1]
     let k2 = other.shape[other.rank - 2], n = other.shape[other.rank - 1]
     guard k == k2 else {
@@ -56,6 +58,12 @@ public func addmm(_ x: Tensor, weight: Tensor, bias: Tensor? = nil) -> Tensor {
 }
 
 func affine(_ x: Tensor, weight: Tensor, bias: Tensor?, inputMajor: Bool, op: String) -> Tensor {
+  let operands: [Tensor] = bias.map { [x, weight, $0] } ?? [x, weight]
+  if Autocast.isEnabled {
+    return Autocast.lowerPrecision(operands) { t in
+      affine(t[0], weight: t[1], bias: t.count > 2 ? t[2] : nil, inputMajor: inputMajor, op: op)
+    }
+  }
   let inF = weight.rank == 2 ? weight.shape[inputMajor ? 0 : 1] : -1
   let outF = weight.rank == 2 ? weight.shape[inputMajor ? 1 : 0] : -1
   guard weight.rank == 2, x.rank >= 1, x.shape.last == inF else {
@@ -64,8 +72,13 @@ func affine(_ x: Tensor, weight: Tensor, bias: Tensor?, inputMajor: Bool, op: St
   if let bias, bias.shape != [outF] {
     opFailure(LoomError("\(op): bias shape \(bias.shape) does not match weight shape \(weight.shape) (expected [\(outF)])"))
   }
-  guard x.dtype == weight.dtype, x.dtype.isComputeType else {
-    opFailure(LoomError("\(op): input dtype \(x.dtype) and weight dtype \(weight.dtype) must match (float32 or float64)"))
+  guard x.dtype == weight.dtype, x.dtype.isFloatingPoint else {
+    opFailure(LoomError("\(op): input dtype \(x.dtype) and weight dtype \(weight.dtype) must match (float32, float64, bfloat16 or float16; cast with .to(_:) or run under Autocast)"))
+  }
+  if x.dtype.isHalf {
+    return computedInFloat32(operands, as: x.dtype) { t in
+      affine(t[0], weight: t[1], bias: t.count > 2 ? t[2] : nil, inputMajor: inputMajor, op: op)
+    }
   }
   let lead = Array(x.shape.dropLast())
   let x2 = x.detach().reshape([-1, inF])

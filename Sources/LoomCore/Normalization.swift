@@ -7,6 +7,13 @@ public func layerNorm(_ x: Tensor, weight: Tensor?, bias: Tensor?, eps: Double =
       opFailure(LoomError("layerNorm: \(name) shape \(p.shape) does not match normalized shape [\(cols)] of input \(x.shape)"))
     }
   }
+  if x.dtype.isHalf {
+    // torch's CPU kernel: float32 statistics, the output in the input's type.
+    let operands: [Tensor] = [x] + [weight, bias].compactMap { $0 }
+    return computedInFloat32(operands, as: x.dtype) { t in
+      layerNorm(t[0], weight: weight == nil ? nil : t[1], bias: bias == nil ? nil : t[weight == nil ? 1 : 2], eps: eps)
+    }
+  }
   if x.dtype != .float32 {
     return layerNormComposite(x, weight, bias, eps)
   }
@@ -47,6 +54,12 @@ public func rmsNorm(_ x: Tensor, weight: Tensor?, eps: Double = 1e-6) -> Tensor 
   if let weight, weight.shape != [cols] {
     opFailure(LoomError("rmsNorm: weight shape \(weight.shape) does not match normalized shape [\(cols)] of input \(x.shape)"))
   }
+  if x.dtype.isHalf {
+    let operands: [Tensor] = weight.map { [x, $0] } ?? [x]
+    return computedInFloat32(operands, as: x.dtype) { t in
+      rmsNorm(t[0], weight: t.count > 1 ? t[1] : nil, eps: eps)
+    }
+  }
   if x.dtype != .float32 { return rmsNormComposite(x, weight, eps) }
   let xc = x.detach().contiguous()
   let wc = weight?.detach()
@@ -73,6 +86,8 @@ public func dropout(_ x: Tensor, p: Double, training: Bool = true, generator: Ge
   guard (0...1).contains(p) else { opFailure(LoomError("dropout: p must be in [0, 1], got \(p)")) }
   if !training || p == 0 { return x }
   if p == 1 { return x * 0 }
-  let mask = Tensor.bernoulli(x.shape, p: 1 - p, dtype: x.dtype, generator: generator, device: x.device)
+  // Half types draw the mask in float32 (the fast fill; the same draws) and convert it.
+  let maskType: DType = x.dtype.isHalf ? .float32 : x.dtype
+  let mask = Tensor.bernoulli(x.shape, p: 1 - p, dtype: maskType, generator: generator, device: x.device).to(x.dtype)
   return x * (mask * (1 / (1 - p)))
 }

@@ -11,6 +11,7 @@ extension Tensor {
 
   /// softmax along `dim` (fused kernel for float32).
   public func softmax(dim: Int = -1) -> Tensor {
+    if dtype.isHalf { return computedInFloat32([self], as: dtype) { $0[0].softmax(dim: dim) } }
     if dtype != .float32 {
       let m = noGrad { self.max(dim: dim, keepDim: true).values }
       let e = (self - m).exp()
@@ -32,6 +33,7 @@ extension Tensor {
 
   /// log(softmax) along `dim`, computed stably (fused kernel for float32).
   public func logSoftmax(dim: Int = -1) -> Tensor {
+    if dtype.isHalf { return computedInFloat32([self], as: dtype) { $0[0].logSoftmax(dim: dim) } }
     if dtype != .float32 {
       return self - logSumExp(dim: dim, keepDim: true)
     }

@@ -16,17 +16,22 @@ public enum Loss {
 
   public static func mse(_ input: Tensor, _ target: Tensor, reduction: Reduction = .mean) -> Tensor {
     checkSameShape(input, target, "mse")
+    if Autocast.isEnabled { return Autocast.inFloat32([input, target]) { mse($0[0], $0[1], reduction: reduction) } }
     return reduce((input - target).square(), reduction)
   }
 
   public static func l1(_ input: Tensor, _ target: Tensor, reduction: Reduction = .mean) -> Tensor {
     checkSameShape(input, target, "l1")
+    if Autocast.isEnabled { return Autocast.inFloat32([input, target]) { l1($0[0], $0[1], reduction: reduction) } }
     return reduce((input - target).abs(), reduction)
   }
 
   /// Huber-style: 0.5·d²/β where |d| < β, else |d| − 0.5·β.
   public static func smoothL1(_ input: Tensor, _ target: Tensor, beta: Double = 1, reduction: Reduction = .mean) -> Tensor {
     checkSameShape(input, target, "smoothL1")
+    if Autocast.isEnabled {
+      return Autocast.inFloat32([input, target]) { smoothL1($0[0], $0[1], beta: beta, reduction: reduction) }
+    }
     let d = (input - target).abs()
     let quadratic = d.square() * (0.5 / beta)
     let linearPart = d - 0.5 * beta
@@ -36,6 +41,9 @@ public enum Loss {
   /// Binary cross-entropy on probabilities; log terms clamped at −100 like PyTorch.
   public static func bce(_ input: Tensor, _ target: Tensor, weight: Tensor? = nil, reduction: Reduction = .mean) -> Tensor {
     checkSameShape(input, target, "bce")
+    if Autocast.isEnabled {
+      return Autocast.inFloat32([input, target]) { bce($0[0], $0[1], weight: weight, reduction: reduction) }
+    }
     var l = input.binaryCrossEntropy(target)
     if let weight { l = l * weight }
     return reduce(l, reduction)
@@ -46,6 +54,11 @@ public enum Loss {
     _ input: Tensor, _ target: Tensor, posWeight: Tensor? = nil, reduction: Reduction = .mean
   ) -> Tensor {
     checkSameShape(input, target, "bceWithLogits")
+    if Autocast.isEnabled {
+      return Autocast.inFloat32([input, target]) {
+        bceWithLogits($0[0], $0[1], posWeight: posWeight, reduction: reduction)
+      }
+    }
     let softplusNeg = (-input.abs()).exp().add(1).log() + (-input).relu()  // log(1 + e^−x)
     let l: Tensor
     if let posWeight {
@@ -67,6 +80,9 @@ public enum Loss {
   /// Negative log-likelihood of log-probabilities [N, C] at integer targets [N].
   public static func nll(_ logProbs: Tensor, _ target: Tensor, ignoreIndex: Int = -100, reduction: Reduction = .mean) -> Tensor {
     precondition(logProbs.rank == 2 && target.shape == [logProbs.shape[0]], "Loom: nll: expected [N, C] and [N], got \(logProbs.shape) and \(target.shape)")
+    if Autocast.isEnabled {
+      return Autocast.inFloat32([logProbs]) { nll($0[0], target, ignoreIndex: ignoreIndex, reduction: reduction) }
+    }
     let keep = target != Double(ignoreIndex)
     let safe = Tensor.where(keep, target.to(.int64), Tensor.zeros([], dtype: .int64, device: target.device))
     let picked = -logProbs.gather(dim: 1, index: safe.unsqueeze(1)).squeeze(1)

@@ -30,6 +30,8 @@ extension Trainer {
     let scheduler = try createScheduler(numTrainingSteps: total, optimizer: optimizer)
     self.optimizer = optimizer
     lrScheduler = scheduler
+    // torch.amp.GradScaler's defaults, as accelerate builds it for HF's fp16.
+    gradScaler = args.fp16 ? GradScaler(initScale: gradScalerInitScale) : nil
     state = TrainerState(
       maxSteps: total, numTrainEpochs: Int(min(args.numTrainEpochs.rounded(.up), 0x1p62)),
       trainBatchSize: args.perDeviceTrainBatchSize)
@@ -113,6 +115,11 @@ extension Trainer {
       let first = state.logHistory.first { $0.values.contains { !$0.isFinite } }?["step"]
       FileHandle.standardError.write(
         "warning: training ended with non-finite weights (\(name))\(first.map { "; the logs show nan from step \(Int($0))" } ?? ""). Lower the learning rate or raise adam_epsilon; stop_on_nan (--stop-on-nan) stops at the first one\n"
+          .data(using: .utf8)!)
+    }
+    if let gradScaler, gradScaler.skippedSteps > 0, isWorldProcessZero() {
+      FileHandle.standardError.write(
+        "fp16: \(gradScaler.skippedSteps) optimizer step\(gradScaler.skippedSteps == 1 ? " was" : "s were") skipped for inf/NaN gradients (final loss scale \(gradScaler.scale))\n"
           .data(using: .utf8)!)
     }
     callbackHandler.onTrainEnd(args, state, &control)

@@ -21,9 +21,16 @@ extension Trainer {
 
   func defaultTrainingStep(model: Module, inputs: Batch) throws -> LossOutput {
     model.train()
-    let output = computeLoss(model: model, inputs: prepareInputs(inputs))
+    let batch = prepareInputs(inputs)
+    // bf16 / fp16: the forward and the loss under autocast, backward outside it (as torch's
+    // recipe); parameters stay float32, so their gradients arrive in float32.
+    let output = Autocast.run(dtype: args.mixedPrecision ?? .bfloat16, enabled: args.mixedPrecision != nil) {
+      computeLoss(model: model, inputs: batch)
+    }
     let accumulation = args.gradientAccumulationSteps
-    (accumulation > 1 ? output.loss / Double(accumulation) : output.loss).backward()
+    var loss = accumulation > 1 ? output.loss / Double(accumulation) : output.loss
+    if let gradScaler { loss = gradScaler.scaled(loss) }
+    loss.backward()
     return output.detached()
   }
 
@@ -61,11 +68,26 @@ extension Trainer {
   }
 
   func defaultOptimizerStep(optimizer: any Optimizer, scheduler: LRScheduler) {
+    // fp16: gradients are unscaled before clipping sees them (torch's recipe).
+    gradScaler?.unscale(optimizer)
     if args.maxGradNorm > 0 { clipGradNorm(model.parameters(), maxNorm: args.maxGradNorm) }
     callbackHandler.onPreOptimizerStep(args, state, &control)
-    optimizer.step()
+    var stepped = true
+    if let gradScaler {
+      let scale = gradScaler.scale
+      stepped = gradScaler.step(optimizer)
+      gradScaler.update()
+      if !stepped && isWorldProcessZero() {
+        FileHandle.standardError.write(
+          "step \(state.globalStep + 1): fp16 gradients overflowed (inf/NaN) at loss scale \(scale): optimizer step skipped, loss scale now \(gradScaler.scale)\n"
+            .data(using: .utf8)!)
+      }
+    } else {
+      optimizer.step()
+    }
     callbackHandler.onOptimizerStep(args, state, &control)
-    scheduler.step()
+    // HF steps the schedule only when the optimizer ran (accelerate's optimizer_step_was_skipped).
+    if stepped { scheduler.step() }
     optimizer.zeroGrad()
   }
 }

@@ -82,6 +82,12 @@ open class Trainer {
   /// The optimizer and schedule of the current `train()` (nil before).
   public internal(set) var optimizer: (any Optimizer)?
   public internal(set) var lrScheduler: LRScheduler?
+  /// The loss scaler of an `fp16` run (nil otherwise); `skippedSteps` counts the optimizer
+  /// steps skipped for inf/NaN gradients.
+  public internal(set) var gradScaler: GradScaler?
+  /// The fp16 loss scaler's starting scale (accelerate's `GradScalerKwargs(init_scale=)`; torch's
+  /// default 2^16, which typically overflows and backs off in the first steps).
+  public var gradScalerInitScale: Double = 65536
   /// Data parallelism (nil: one process). Each rank trains on its shard with gradients
   /// averaged across ranks; rank 0 alone logs, shows progress, evaluates and saves.
   public var distributed: DistributedContext? = Trainer.defaultDistributed

@@ -57,6 +57,12 @@ public struct TrainingArguments: Codable, Equatable, Sendable {
   /// HF's `gradient_checkpointing`: the Trainer calls `model.gradientCheckpointingEnable()`,
   /// so block activations are recomputed in backward (less memory, same results).
   public var gradientCheckpointing = false
+  /// HF's `bf16`: forward and loss under `Autocast` to bfloat16 (torch's CPU op lists), float32
+  /// master weights and optimizer. No loss scaling: bfloat16 has float32's exponent range.
+  public var bf16 = false
+  /// HF's `fp16`: forward and loss under `Autocast` to float16, float32 master weights, and a
+  /// `GradScaler` (dynamic loss scaling; steps whose gradients overflow are skipped and reported).
+  public var fp16 = false
 
   public init(outputDir: String) { self.outputDir = outputDir }
 
@@ -74,7 +80,11 @@ public struct TrainingArguments: Codable, Equatable, Sendable {
     case dataloaderPrefetch = "dataloader_prefetch", optim, sgdMomentum = "sgd_momentum"
     case stopOnNaN = "stop_on_nan", loggingNanInfFilter = "logging_nan_inf_filter"
     case gradientCheckpointing = "gradient_checkpointing"
+    case bf16, fp16
   }
+
+  /// The autocast type `bf16` / `fp16` ask for (nil: float32 training).
+  public var mixedPrecision: DType? { bf16 ? .bfloat16 : (fp16 ? .float16 : nil) }
 
   /// Loom's three original optimizers (every accepted name: `OptimizerNames.allCases`).
   public static let optimizers: [OptimizerNames] = [.adamwTorch, .adam, .sgd]
@@ -127,6 +137,9 @@ public struct TrainingArguments: Codable, Equatable, Sendable {
     if let e = evalSteps { try atLeast("eval_steps", e, 1) }
     try atLeast("save_steps", saveSteps, 1)
     if let l = saveTotalLimit { try atLeast("save_total_limit", l, 1) }
+    if bf16 && fp16 {
+      throw LoomError("at most one of \(name("bf16")) and \(name("fp16")) can be set (they pick the autocast type)")
+    }
     if let m = metricForBestModel, m.isEmpty { throw fail("metric_for_best_model", "a metric name", "''") }
     if loadBestModelAtEnd {
       let flag = name("load_best_model_at_end")

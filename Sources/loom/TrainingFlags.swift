@@ -114,6 +114,10 @@ struct TrainingFlags: ParsableArguments {
   var zeroStage: Int?
   @Flag(help: "Recompute each transformer block's activations in backward: less memory, same results, ~1.3x step time.")
   var gradientCheckpointing = false
+  @Flag(help: "Mixed precision (HF's bf16): forward and loss under bfloat16 autocast, float32 master weights.")
+  var bf16 = false
+  @Flag(help: "Mixed precision (HF's fp16): forward and loss under float16 autocast, float32 master weights, dynamic loss scaling (overflowing steps are skipped and reported).")
+  var fp16 = false
 
   /// The flag for a TrainingArguments field, spelled as given (an alias when the user
   /// passed the alias), so errors name what was typed.
@@ -212,6 +216,8 @@ struct TrainingFlags: ParsableArguments {
     if stopOnNaN { a.stopOnNaN = true }
     if let v = loggingNanInfFilter { a.loggingNanInfFilter = v }
     if gradientCheckpointing { a.gradientCheckpointing = true }
+    if bf16 { a.bf16 = true }
+    if fp16 { a.fp16 = true }
     do {
       try DistributedLaunch.configure(timeout: ddpTimeout, zeroStage: zeroStage)
       try a.validate(naming: flagName)

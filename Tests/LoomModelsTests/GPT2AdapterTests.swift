@@ -117,8 +117,8 @@ final class GPT2AdapterTests: XCTestCase {
     let originals = model.namedParameters().map { ($0.0, $0.1.toArray(Float.self), $0.1.shape) }
     try model.to(dtype: .bfloat16)
     XCTAssertTrue(model.parameters().allSatisfy { $0.dtype == .bfloat16 })
-    // Matmuls compute in float32/float64 only, so bfloat16 is a storage format here:
-    // cast back to run (a bfloat16 forward stops with addmm's dtype error).
+    // Cast back: the round trip keeps the bfloat16-rounded values (a bfloat16 forward is
+    // AutocastParityTests' subject).
     try model.to(dtype: .float32)
     for (name, values, shape) in originals {
       XCTAssertEqual(

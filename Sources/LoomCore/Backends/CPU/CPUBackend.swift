@@ -23,6 +23,9 @@ public final class CPUBackend: Backend, @unchecked Sendable {
   }
 
   public func unaryBackward(_ op: UnaryOp, input: Tensor, gradOutput: Tensor) -> Tensor? {
+    if input.dtype.isHalf && gradOutput.dtype == input.dtype {
+      return unaryBackward(op, input: input.to(.float32), gradOutput: gradOutput.to(.float32))?.to(input.dtype)
+    }
     guard input.dtype == .float32, gradOutput.dtype == .float32, op.rawValue < 100 else { return nil }
     let x = input.contiguous(), g = gradOutput.contiguous()
     let gx = Tensor(cpu: input.shape, dtype: .float32)
@@ -31,6 +34,7 @@ public final class CPUBackend: Backend, @unchecked Sendable {
   }
 
   public func pow(_ x: Tensor, exponent: Double) -> Tensor {
+    if x.dtype.isHalf { return pow(x.detach().to(.float32), exponent: exponent).to(x.dtype) }
     guard x.dtype == .float32 else { return binary(.pow, x, Tensor.scalar(exponent, dtype: x.dtype, device: .cpu)) }
     let xc = x.contiguous()
     let out = Tensor(cpu: x.shape, dtype: .float32)
@@ -39,6 +43,7 @@ public final class CPUBackend: Backend, @unchecked Sendable {
   }
 
   public func leakyRelu(_ x: Tensor, negativeSlope: Double) -> Tensor {
+    if x.dtype.isHalf { return leakyRelu(x.detach().to(.float32), negativeSlope: negativeSlope).to(x.dtype) }
     let xc = (x.dtype.isComputeType ? x : x.to(.float32)).contiguous()
     let out = Tensor(cpu: x.shape, dtype: xc.dtype)
     if xc.dtype == .float32 {

@@ -5,6 +5,8 @@ import CLoomKernels
 extension CPUBackend {
   /// Sum over `dims` (all when empty); no autograd.
   public func sum(_ x0: Tensor, dims: [Int], keepDim: Bool) -> Tensor {
+    // Half types: float32 accumulation, the result rounded back (torch's dtype).
+    if x0.dtype.isHalf { return sum(x0.detach().to(.float32), dims: dims, keepDim: keepDim).to(x0.dtype) }
     let x = (x0.dtype.isComputeType ? x0 : x0.to(x0.dtype.isFloatingPoint ? .float32 : .float64)).detach()
     let reduce = Set(dims)
     let keptShape = x.shape.enumerated().map { reduce.contains($0.offset) ? 1 : $0.element }

@@ -39,6 +39,10 @@ extension CPUBackend {
   /// out = a op b with broadcasting; no autograd.
   public func binary(_ op: BinaryOp, _ a0: Tensor, _ b0: Tensor) -> Tensor {
     let dtype = promoted(a0.dtype, b0.dtype)
+    if dtype.isHalf {
+      // No half arithmetic on this CPU: the float32 kernels, one rounding of the result.
+      return binary(op, a0.detach().to(.float32), b0.detach().to(.float32)).to(dtype)
+    }
     let a = a0.to(dtype).detach()
     let b = b0.to(dtype).detach()
     let outShape = validate { try Shape.broadcast(a.shape, b.shape, op: op.name) }
@@ -145,6 +149,7 @@ extension CPUBackend {
 
   /// y = f(x); no autograd.
   public func unary(_ op: UnaryOp, _ x0: Tensor) -> Tensor {
+    if x0.dtype.isHalf { return unary(op, x0.detach().to(.float32)).to(x0.dtype) }
     let x = (x0.dtype.isComputeType ? x0 : x0.to(.float32)).detach().contiguous()
     let out = Tensor(cpu: x.shape, dtype: x.dtype)
     let n = x.count
