@@ -3,8 +3,9 @@
 #   scripts/fuzz.sh [TARGET|all] SECONDS [extra libFuzzer flags…]
 # TARGET is a name without the fuzz- prefix (safetensors, config, tokenizer-json, vocab-merges,
 # vocab-txt, char-vocab, idx, checkpoint, csv, jsonl, squad, adapter-config, preference (DPO/reward JSON lines and
-# PPO's --prompts file), diffusers-config (scheduler_config.json, UNet2DModel config.json, model_index.json),
-# c-analyser (the cage's C analyser on libclang); `all` runs them all). Each target starts from the committed seeds in
+# PPO's --prompts file), diffusers-config (scheduler_config.json, UNet2DModel and DiTTransformer2DModel config.json,
+# model_index.json), c-analyser (the cage's C analyser on libclang), cage-config (the cage's JSON config file, as
+# `loom cage check --config F` reads it); `all` runs them all). Each target starts from the committed seeds in
 # Fuzz/corpus/TARGET and grows a scratch corpus in Fuzz/.corpus/TARGET (not committed);
 # crashes are written to Fuzz/.crashes/TARGET/. libFuzzer's final stats (-print_final_stats)
 # are printed per target, then one summary line each: executions, corpus size, crashes.
@@ -15,7 +16,7 @@ which="${1:-all}"
 seconds="${2:-30}"
 shift 2 2>/dev/null || shift $#
 all=(safetensors config tokenizer-json vocab-merges vocab-txt char-vocab idx checkpoint csv jsonl squad adapter-config
-  preference diffusers-config c-analyser)
+  preference diffusers-config c-analyser cage-config)
 if [ "$which" = all ]; then targets=("${all[@]}"); else targets=("$which"); fi
 sanitizers="${FUZZ_SANITIZERS:-fuzzer,address}"
 
@@ -46,7 +47,10 @@ for t in "${targets[@]}"; do
     "$bin/fuzz-$t" "$corpus" "corpus/$t" -max_total_time="$seconds" -print_final_stats=1 \
     -rss_limit_mb=2048 -timeout=10 -max_len=65536 -artifact_prefix="$crashes/" "$@" >"$log" 2>&1
   rc=$?
-  grep -E "^stat::|^(==|SUMMARY|Done)|^#[0-9]+[[:space:]]+DONE" "$log" | sed "s/^/fuzz-$t: /" | tail -20
+  # A Swift trap shows as "Swift runtime failure: …" from the runtime's backtracer, whose memory dump ASan may then
+  # report as an "unknown-crash": the trap line and its first frames are the bug.
+  grep -E "^stat::|^(==|SUMMARY|Done)|^#[0-9]+[[:space:]]+DONE|Swift runtime failure|Fatal error|^ +1 " "$log" |
+    sed "s/^/fuzz-$t: /" | tail -20
   runs=$(grep -E "^stat::number_of_executed_units" "$log" | awk '{print $2}')
   files=$(ls "$corpus" | wc -l)
   found=$(ls "$crashes" | wc -l)

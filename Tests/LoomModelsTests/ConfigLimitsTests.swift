@@ -34,6 +34,25 @@ final class ConfigLimitsTests: XCTestCase {
     } catch { return "\(error)" }
   }
 
+  /// The input behind session 13's "AddressSanitizer error" in fuzz-config: a trap (`0..<-5` is no Range) in
+  /// SwitchTransformersConfig.validate(), which checked bos_token_id against vocab_size before vocab_size itself; the
+  /// ASan report was the Swift runtime's backtracer reading memory after the trap. Also Fuzz/corpus/config seed
+  /// switch-negative-vocab.json; run as fuzz-config runs it (config.json, then the same bytes as generation_config.json).
+  func testSwitchTokenIdsWithANegativeVocabSizeAreAFieldErrorNotATrap() throws {
+    let cases = [
+      #"{"model_type": "switch_transformers", "vocab_size": -5, "bos_token_id": 0}"#,
+      #"{"model_type": "switch_transformers", "vocab_size": -1, "decoder_start_token_id": 0}"#,
+    ]
+    for json in cases {
+      try Data(json.utf8).write(to: URL(fileURLWithPath: dir + "/config.json"))
+      let text = error { try AutoConfig.from(directory: dir) }
+      XCTAssertTrue(text.contains("\(dir!)/config.json"), text)
+      XCTAssertTrue(text.contains("vocab_size must be positive, got"), text)
+      try Data(json.utf8).write(to: URL(fileURLWithPath: dir + "/" + GenerationConfigFile.fileName))
+      XCTAssertEqual(try GenerationConfigFile.load(directory: dir)?.config.eosTokenIds, [])
+    }
+  }
+
   func testPositionsOf2To31Minus1IsAFieldErrorNotAFatalError() throws {
     let m = try model(["n_positions": 2_147_483_647])
     let text = error { try AutoModelForCausalLM.from(directory: m) }

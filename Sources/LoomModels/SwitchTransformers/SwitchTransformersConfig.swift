@@ -176,6 +176,8 @@ public struct SwitchTransformersConfig: PretrainedConfig, Equatable {
     try MixtureOfExperts.check(
       numExperts: numExperts, topK: 1, capacity: .tokens(expertCapacity),
       jitterNoise: routerJitterNoise)
+    // T5's sizes first: a token-id range over a vocab_size ≤ 0 would trap (0..<-5 is no Range).
+    try t5.validate()
     if let start = decoderStartTokenId, !(0..<vocabSize).contains(start) {
       throw LoomError(
         "config: decoder_start_token_id \(start) is outside the vocabulary (vocab_size \(vocabSize))"
@@ -185,7 +187,6 @@ public struct SwitchTransformersConfig: PretrainedConfig, Equatable {
       throw LoomError(
         "config: bos_token_id \(bos) is outside the vocabulary (vocab_size \(vocabSize))")
     }
-    try t5.validate()
     try Self.checkParameterCount(
       [[parameterEstimate ?? 0]],
       fields: "num_experts with T5's sizes (d_model, d_ff, num_(decoder_)layers…)")
