@@ -218,7 +218,11 @@ static conv_entry *entry_get(const loom_conv_shape *s, int pass, int bias, int *
       pthread_mutex_unlock(&g_cache_mu);
       return e;
     }
+  // Kernels fix their thread count when created: create them single-threaded too.
+  int threads = omp_get_max_threads();
+  if (threads != 1) omp_set_num_threads(1);
   conv_entry *e = entry_create(s, pass, bias);
+  if (threads != 1) omp_set_num_threads(threads);
   if (e && g_cache_count < CACHE_LIMIT) {
     e->next = g_cache;
     g_cache = e;
