@@ -143,6 +143,18 @@ public protocol Backend: AnyObject {
   func quantizeBlockwise(_ x: Tensor, code: Tensor, blockSize: Int) -> (codes: Tensor, absmax: Tensor)
   /// float32 code[q] · absmax[block] in `q`'s shape.
   func dequantizeBlockwise(_ q: Tensor, absmax: Tensor, code: Tensor, blockSize: Int) -> Tensor
+
+  // Convolutions (Convolution.swift): NCHW, weights [O, C/groups, kh, kw]. Each returns nil
+  // when the backend has no kernel for the case (dtype, geometry); layers then use their
+  // composite definition (patch gather + matmul).
+  /// y [N, O, OH, OW] = conv(x, weight) (+ bias [O]).
+  func convolution(_ x: Tensor, weight: Tensor, bias: Tensor?, _ geometry: ConvolutionGeometry) -> Tensor?
+  /// The input gradient [N, C, H, W] from gradOutput [N, O, OH, OW] and the weight.
+  func convolutionBackwardData(_ gradOutput: Tensor, weight: Tensor, _ geometry: ConvolutionGeometry)
+    -> Tensor?
+  /// The weight gradient [O, C/groups, kh, kw] from the input and gradOutput.
+  func convolutionBackwardWeights(_ x: Tensor, gradOutput: Tensor, _ geometry: ConvolutionGeometry)
+    -> Tensor?
 }
 
 /// What `Backend.fillRandom` draws.

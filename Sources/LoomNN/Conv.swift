@@ -41,6 +41,11 @@ public enum Functional {
     groups: Int, cache: PatchIndexCache?
   ) -> Tensor {
     precondition(x.rank == 4, "conv2d: expected input [N, C, H, W], got \(x.shape)")
+    if let y = backendConvolution(
+      x, weight: weight, bias: bias, stride: stride, padding: padding, dilation: dilation, groups: groups)
+    {
+      return y
+    }
     let g = PatchGeometry(
       channels: x.shape[1], height: x.shape[2], width: x.shape[3],
       kernel: (weight.shape[2], weight.shape[3]),
@@ -132,6 +137,12 @@ open class Conv1d: Module {
       stride: (1, stride), dilation: (1, dilation), padBefore: (0, padding), padAfter: (0, padding),
       groups: groups)
     let w4 = weight.reshape([weight.shape[0], weight.shape[1], 1, weight.shape[2]])
+    if let y = backendConvolution(
+      x.unsqueeze(2), weight: w4, bias: bias, stride: (1, stride), padding: (0, padding),
+      dilation: (1, dilation), groups: groups)
+    {
+      return y.squeeze(2)
+    }
     return convolve(x.unsqueeze(2), weight: w4, bias: bias, geometry: g, cache: cache).squeeze(2)
   }
 }
@@ -212,6 +223,12 @@ extension Functional {
     precondition(x.rank == 4, "ConvTranspose2d: expected input [N, C, H, W], got \(x.shape)")
     let (cin, og, kh, kw) = (weight.shape[0], weight.shape[1], weight.shape[2], weight.shape[3])
     let cg = cin / groups
+    if let y = backendTransposedConvolution(
+      x, weight: weight, bias: bias, stride: stride, padding: padding, outputPadding: outputPadding,
+      dilation: dilation, groups: groups)
+    {
+      return y
+    }
     if groups == 1 {
       return transposedByColumnAdd(
         x, weight: weight, bias: bias, stride: stride, padding: padding,
@@ -270,6 +287,44 @@ extension Functional {
     guard let bias else { return y }
     return y + bias.reshape([1, cout, 1, 1])
   }
+}
+
+/// The backend's convolution kernel (oneDNN on the CPU) when it has one for the case: nil
+/// for other dtypes or a mis-shaped call, which the patch path then runs or reports.
+func backendConvolution(
+  _ x: Tensor, weight: Tensor, bias: Tensor?, stride: (Int, Int), padding: (Int, Int), dilation: (Int, Int),
+  groups: Int
+) -> Tensor? {
+  guard x.rank == 4, weight.rank == 4, x.shape[1] == weight.shape[1] * groups else { return nil }
+  let g = ConvolutionGeometry(
+    batch: x.shape[0], inChannels: x.shape[1], height: x.shape[2], width: x.shape[3],
+    outChannels: weight.shape[0], kernel: (weight.shape[2], weight.shape[3]), stride: stride, padding: padding,
+    dilation: dilation, groups: groups)
+  return Tensor.convolution(x, weight: weight, bias: bias, g)
+}
+
+/// A transposed convolution as the backward-data pass of the convolution it inverts (whose
+/// input is this layer's output), on the backend's kernel; nil when it has none or the
+/// output padding makes that convolution not map back onto x's size.
+func backendTransposedConvolution(
+  _ x: Tensor, weight: Tensor, bias: Tensor?, stride: (Int, Int), padding: (Int, Int),
+  outputPadding: (Int, Int), dilation: (Int, Int), groups: Int
+) -> Tensor? {
+  guard x.rank == 4, weight.rank == 4, x.shape[1] == weight.shape[0], groups > 0 else { return nil }
+  let (n, cin, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
+  let (og, kh, kw) = (weight.shape[1], weight.shape[2], weight.shape[3])
+  let oh = (h - 1) * stride.0 - 2 * padding.0 + dilation.0 * (kh - 1) + outputPadding.0 + 1
+  let ow = (w - 1) * stride.1 - 2 * padding.1 + dilation.1 * (kw - 1) + outputPadding.1 + 1
+  guard oh > 0, ow > 0 else { return nil }
+  let g = ConvolutionGeometry(
+    batch: n, inChannels: og * groups, height: oh, width: ow, outChannels: cin, kernel: (kh, kw),
+    stride: stride, padding: padding, dilation: dilation, groups: groups)
+  guard g.outHeight == h, g.outWidth == w,
+    bias.map({ $0.shape == [og * groups] }) ?? true,
+    let y = Tensor.convolutionBackwardData(x, weight: weight, g)
+  else { return nil }
+  guard let bias else { return y }
+  return y + bias.reshape([1, og * groups, 1, 1])
 }
 
 /// PyTorch's Conv extra_repr: defaults (padding 0, dilation 1, groups 1, bias) left out.

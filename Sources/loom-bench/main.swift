@@ -17,6 +17,7 @@ let suites: [String: ([String]) throws -> Void] = [
   "ddp": runDDPBench,
   "cage": runCageBench,
   "quant": runQuantBench,
+  "images": runImagesBench,
 ]
 guard let suite = arguments.first, let run = suites[suite] else {
   let names = suites.keys.sorted().joined(separator: ", ")

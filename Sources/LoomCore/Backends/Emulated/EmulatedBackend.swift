@@ -309,4 +309,22 @@ public final class EmulatedBackend: Backend, @unchecked Sendable {
   public func dequantizeBlockwise(_ q: Tensor, absmax: Tensor, code: Tensor, blockSize: Int) -> Tensor {
     device(cpu.dequantizeBlockwise(host(q), absmax: host(absmax), code: host(code), blockSize: blockSize))
   }
+
+  // Convolutions.
+
+  public func convolution(_ x: Tensor, weight: Tensor, bias: Tensor?, _ geometry: ConvolutionGeometry) -> Tensor? {
+    device(cpu.convolution(host(x), weight: host(weight), bias: host(bias), geometry))
+  }
+
+  public func convolutionBackwardData(_ gradOutput: Tensor, weight: Tensor, _ geometry: ConvolutionGeometry)
+    -> Tensor?
+  {
+    device(cpu.convolutionBackwardData(host(gradOutput), weight: host(weight), geometry))
+  }
+
+  public func convolutionBackwardWeights(_ x: Tensor, gradOutput: Tensor, _ geometry: ConvolutionGeometry)
+    -> Tensor?
+  {
+    device(cpu.convolutionBackwardWeights(host(x), gradOutput: host(gradOutput), geometry))
+  }
 }
