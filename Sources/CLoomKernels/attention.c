@@ -106,6 +106,9 @@ static void forward_range(void *ctx, int64_t begin, int64_t end) {
         memset(at(a->o, b, h, r0 + i), 0, sizeof(float) * a->dv);
       }
       int64_t kend = key_limit(a, r0 + rows - 1) + 1;
+      // Right padding: keys past the prefix get probability 0, so their Q·Kᵀ and P·V columns
+      // are skipped (a batch padded to its longest row does no work for the shorter rows' pads).
+      if (prefix >= 0 && prefix < kend) kend = prefix;
       for (int64_t c0 = 0; c0 < kend; c0 += bk) {
         int64_t cols = kend - c0 < bk ? kend - c0 : bk;
         loom_sgemm_serial(0, 1, rows, cols, a->d, 1.0f,
@@ -198,6 +201,7 @@ static void backward_range(void *ctx, int64_t begin, int64_t end) {
         // Keys of this block that the block's last query row can see (causal).
         int64_t cols = key_limit(a, r0 + rows - 1) + 1 - c0;
         cols = cols < block_cols ? cols : block_cols;
+        if (prefix >= 0 && c0 + cols > prefix) cols = prefix - c0;  // padded keys: P = 0, dK = dV = 0
         if (cols <= 0) continue;  // more queries than keys: these rows see nothing yet
         loom_sgemm_serial(0, 1, rows, cols, a->d, 1.0f,
                           at(a->q, b, h, r0), a->q.stride_t, at(a->k, b, h, c0), a->k.stride_t, 0.0f, p, bk);

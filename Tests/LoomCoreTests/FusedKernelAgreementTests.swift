@@ -73,10 +73,12 @@ final class FusedKernelAgreementTests: XCTestCase {
 /// with blocks that cross the 32-row query tiles and the 512-wide key blocks (the online
 /// softmax across key blocks), causal and padding masks, Tq ≠ Tk.
 final class FusedAttentionTests: XCTestCase {
-  /// `padded`: right padding (3·i keys masked in batch i, the kernel's prefix fast path);
+  /// `padded`: right padding (`padStep`·i keys masked in batch i, the kernel's prefix fast path, which
+  /// skips the padded key columns);
   /// `holes`: every third key masked from key 1 on (the per-key masking pass).
   func run(
-    b: Int, h: Int, tq: Int, tk: Int, d: Int, causal: Bool, padded: Bool, holes: Bool = false, secondOrder: Bool = false
+    b: Int, h: Int, tq: Int, tk: Int, d: Int, causal: Bool, padded: Bool, padStep: Int = 3, holes: Bool = false,
+    secondOrder: Bool = false
   ) {
     let gen = Generator(seed: UInt64(tq * 1000 + tk))
     let q0 = Tensor.randn([b, h, tq, d], dtype: .float64, generator: gen)
@@ -86,7 +88,7 @@ final class FusedAttentionTests: XCTestCase {
     var mask: Tensor? = nil
     if padded {
       var keep = [Bool](repeating: true, count: b * tk)
-      for i in 0..<b { for t in 0..<tk where t >= tk - 3 * i { keep[i * tk + t] = false } }
+      for i in 0..<b { for t in 0..<tk where t >= tk - padStep * i { keep[i * tk + t] = false } }
       mask = Tensor(keep, shape: [b, 1, 1, tk])
     }
     if holes {
@@ -123,6 +125,10 @@ final class FusedAttentionTests: XCTestCase {
     run(b: 2, h: 1, tq: 40, tk: 1030, d: 4, causal: false, padded: true)
     run(b: 1, h: 1, tq: 70, tk: 530, d: 4, causal: true, padded: false)
     run(b: 2, h: 2, tq: 40, tk: 40, d: 8, causal: false, padded: false, holes: true)
+    // Heavy right padding: batch 1 sees 350 of 600 keys (inside the first 512-wide key block),
+    // batch 2 only 100; a short padded batch with a query tile over its visible keys.
+    run(b: 3, h: 2, tq: 40, tk: 600, d: 4, causal: false, padded: true, padStep: 250)
+    run(b: 3, h: 2, tq: 37, tk: 37, d: 8, causal: false, padded: true, padStep: 11)
     run(b: 1, h: 1, tq: 20, tk: 600, d: 4, causal: true, padded: false, holes: true)
   }
 }

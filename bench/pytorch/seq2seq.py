@@ -22,7 +22,7 @@ import time
 here = os.path.dirname(os.path.abspath(__file__))
 sys.path = [p for p in sys.path if os.path.abspath(p or ".") != here]
 
-BENCHES = ("bart-train", "bart-beam")
+BENCHES = ("bart-train", "bart-beam", "switch-train")
 quick = "--quick" in sys.argv
 only = sys.argv[sys.argv.index("--only") + 1].split(",") if "--only" in sys.argv else None
 lockstep = "--lockstep" in sys.argv
@@ -126,6 +126,49 @@ def bart_beam():
          new_tokens=new_tokens)
 
 
+def switch_base_8(layers):
+    from transformers import SwitchTransformersConfig, SwitchTransformersForConditionalGeneration
+    torch.manual_seed(0)
+    config = SwitchTransformersConfig(vocab_size=32128, d_model=768, d_kv=64, d_ff=3072, num_heads=12,
+                                      num_experts=8, expert_capacity=64, num_layers=layers,
+                                      num_decoder_layers=layers, num_sparse_encoder_layers=layers // 2,
+                                      num_sparse_decoder_layers=layers // 2, decoder_start_token_id=0)
+    return SwitchTransformersForConditionalGeneration(config)
+
+
+def t5_random_ids(g, batch, length, vocab=32128):
+    """Random ids past T5's specials (pad 0, eos 1, unk 2), each row ending in eos."""
+    ids = torch.randint(3, vocab, (batch, length), generator=g)
+    ids[:, -1] = 1
+    return ids
+
+
+def switch_train():
+    batch, seq, layers = 4, 128, 6
+    model = switch_base_8(layers)
+    model.train()
+    decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
+    no_decay = [p for n, p in model.named_parameters() if p.dim() < 2]
+    groups = [{"params": decay, "weight_decay": 0.01}, {"params": no_decay, "weight_decay": 0.0}]
+    opt = torch.optim.AdamW(groups, lr=5e-5, fused=True)
+    g = torch.Generator().manual_seed(0)
+    source, labels = t5_random_ids(g, batch, seq), t5_random_ids(g, batch, seq)
+    mask = torch.ones_like(source)
+
+    def step():
+        loss = model(input_ids=source, attention_mask=mask, labels=labels, output_router_logits=True).loss
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        opt.zero_grad(set_to_none=True)
+
+    step()
+    step()
+    seconds = timed(step, 2 if quick else 6)
+    emit("switch-train", "switch-base-8-6+6", 2 * batch * seq / seconds, "tokens/s", "torch", batch=batch, seq=seq,
+         layers=layers, parameters=sum(p.numel() for p in model.parameters()))
+
+
 for name in only:
     if name == "bart-train":
         bart_train("torch-sdpa")
@@ -133,5 +176,7 @@ for name in only:
             bart_train("torch")
     elif name == "bart-beam":
         bart_beam()
+    elif name == "switch-train":
+        switch_train()
     else:
         sys.exit(f"unknown bench {name} (benches: {', '.join(BENCHES)})")
