@@ -26,7 +26,7 @@ struct CageCheckCommand: ParsableCommand {
     commandName: "check",
     abstract: "Run a cage's validators on files or stdin and print the findings.")
 
-  @Option(help: "Cage file (JSON); without it the built-in cage of --lang.") var config: String?
+  @Option(help: "Cage file (JSON, or YAML as .yml/.yaml); without it the built-in cage of --lang.") var config: String?
   @Option(name: .customLong("file"), help: "A file to check (repeat for several).") var files: [String] = []
   @Flag(help: "Check standard input.") var stdin = false
   @Option(help: "Language of the built-in cage: c or text (default: by each file's extension; text for stdin).")
