@@ -36,7 +36,7 @@ final class CageYAMLConfigTests: XCTestCase {
             "append_findings_to_prompt": true},
            {"name": "pii", "rules": {"disable": ["text.pii.phone"]}, "policy": "filter"},
            {"name": "json", "schema": {"type": "object", "required": ["a"]}, "stream": false},
-           {"name": "c_code", "threshold": "high", "rules": {"disable": ["c.gets"]}}
+           {"name": "c_code", "threshold": "high", "rules": {"disable": ["c.dangerous-function.gets"]}}
          ]}
         """#.utf8), source: "cage.json")
     let yaml = try parse(

@@ -1,9 +1,10 @@
 import CClang
 import Foundation
 
-// One libclang parse of a code block held in memory (an unsaved file; nothing is read from disk: `#include`s are
-// blanked first, so `#include "/dev/stdin"` cannot block and no local header is read). Snippets rarely come with
-// their headers, so the code is parsed after CPrelude (libc types and prototypes) with KeepGoing | Incomplete, and
+// One libclang parse of a code block held in memory (an unsaved file; no input file is read from disk: `#include`s
+// are blanked first, so `#include "/dev/stdin"` cannot block and no local header is read). Snippets rarely come with
+// their headers, so the code is parsed after CPrelude (libc types and prototypes; precompiled once per process, see
+// PrecompiledPrelude) with KeepGoing | Incomplete, and
 // — only when the first parse reports them — a second parse adds what the diagnostics show is missing: typedefs for
 // unknown type names, empty macros for attribute-like names (`WOLFSSL_API int f(void);`), variables for undeclared
 // identifiers, and a wrapping function when bare statements stand at file scope. Grammar errors that remain after
@@ -226,20 +227,26 @@ enum ClangParser {
 
   private static let wrapperOpen = "void __loom_snippet(void) {\n"
 
+  /// The compiler arguments of every parse (and of the precompiled prelude, which must match them).
+  static func arguments(_ language: CLanguage) -> [String] {
+    language == .cplusplus
+      ? ["-x", "c++", "-std=c++17", "-nostdinc", "-nostdinc++", "-w", "-fno-spell-checking", "-ferror-limit=0"]
+      : ["-x", "c", "-std=c11", "-nostdinc", "-w", "-fno-spell-checking", "-ferror-limit=0"]
+  }
+
   private static func parseOnce(_ code: [UInt8], language: CLanguage, extraDeclarations: String, wrap: Bool) throws
     -> Attempt
   {
-    var buffer = Array(CPrelude.text(cplusplus: language == .cplusplus).utf8)
+    // The prelude comes from its precompiled header when there is one, else as text before the code.
+    let pch = PrecompiledPrelude.forLanguage(language)
+    var buffer = pch == nil ? Array(CPrelude.text(cplusplus: language == .cplusplus).utf8) : []
     buffer += Array(extraDeclarations.utf8)
     if wrap { buffer += Array(wrapperOpen.utf8) }
     let codeStart = buffer.count
     buffer += code
     buffer += Array((wrap ? "\n}\n" : "\n").utf8)
     let fileName = language == .cplusplus ? "loom-input.cpp" : "loom-input.c"
-    let arguments =
-      language == .cplusplus
-      ? ["-x", "c++", "-std=c++17", "-nostdinc", "-nostdinc++", "-w", "-fno-spell-checking", "-ferror-limit=0"]
-      : ["-x", "c", "-std=c11", "-nostdinc", "-w", "-fno-spell-checking", "-ferror-limit=0"]
+    let arguments = Self.arguments(language) + (pch.map { ["-include-pch", $0.path] } ?? [])
     guard let index = clang_createIndex(0, 0) else { throw CageError("libclang could not create an index") }
     var unit: CXTranslationUnit?
     let options =
@@ -248,12 +255,8 @@ enum ClangParser {
       buffer.withUnsafeBufferPointer { bytes in
         bytes.baseAddress!.withMemoryRebound(to: CChar.self, capacity: bytes.count) { contents in
           var unsaved = CXUnsavedFile(Filename: name, Contents: contents, Length: UInt(bytes.count))
-          let cArguments = arguments.map { strdup($0) }
-          defer { cArguments.forEach { free($0) } }
-          var argumentPointers = cArguments.map { UnsafePointer<CChar>($0) }
-          return argumentPointers.withUnsafeMutableBufferPointer { argv in
-            clang_parseTranslationUnit2(
-              index, name, argv.baseAddress, Int32(argv.count), &unsaved, 1, options, &unit)
+          return withCStrings(arguments) { argv, count in
+            clang_parseTranslationUnit2(index, name, argv, count, &unsaved, 1, options, &unit)
           }
         }
       }
@@ -263,7 +266,8 @@ enum ClangParser {
       throw CageError(
         "libclang could not parse the code (CXErrorCode \(status.rawValue)); the input is rejected (fail closed)")
     }
-    let builder = TreeBuilder(codeStart: codeStart, codeCount: code.count)
+    let mainFile = clang_getFile(unit, fileName)
+    let builder = TreeBuilder(codeStart: codeStart, codeCount: code.count, mainFile: mainFile)
     builder.build(clang_getTranslationUnitCursor(unit))
     let tree = CSyntaxTree(code: code, roots: builder.roots, nodes: builder.nodes, truncated: builder.truncated)
 
@@ -280,9 +284,11 @@ enum ClangParser {
       let message = clang_getDiagnosticSpelling(diagnostic).consume()
       let category = clang_getDiagnosticCategoryText(diagnostic).consume()
       var offset: UInt32 = 0
-      clang_getExpansionLocation(clang_getDiagnosticLocation(diagnostic), nil, nil, nil, &offset)
+      var file: CXFile?
+      clang_getExpansionLocation(clang_getDiagnosticLocation(diagnostic), &file, nil, nil, &offset)
       let local = Int(offset) - codeStart
-      let inCode = local >= 0 && local <= code.count
+      // Offsets count in the file they lie in; only the parsed buffer's are the code's (the prelude's PCH is another).
+      let inCode = local >= 0 && local <= code.count && (file == nil || clang_File_isEqual(file, mainFile) != 0)
       if message.hasPrefix("use of undeclared identifier '") || message.hasPrefix("unknown type name '") {
         if let name = message.split(separator: "'").dropFirst().first.map(String.init), inCode,
           seen.insert(name).inserted
@@ -409,9 +415,13 @@ private final class TreeBuilder {
   var stack: [CNode] = []
   var truncated = false
 
-  init(codeStart: Int, codeCount: Int) {
+  /// The parsed buffer: top-level declarations elsewhere (the precompiled prelude) are skipped.
+  let mainFile: CXFile?
+
+  init(codeStart: Int, codeCount: Int, mainFile: CXFile?) {
     self.codeStart = codeStart
     self.codeCount = codeCount
+    self.mainFile = mainFile
   }
 
   func build(_ root: CXCursor) {
@@ -423,11 +433,18 @@ private final class TreeBuilder {
     let extent = clang_getCursorExtent(cursor)
     var startOffset: UInt32 = 0
     var endOffset: UInt32 = 0
-    clang_getExpansionLocation(clang_getRangeStart(extent), nil, nil, nil, &startOffset)
+    var file: CXFile?
+    if stack.isEmpty {
+      clang_getExpansionLocation(clang_getRangeStart(extent), &file, nil, nil, &startOffset)
+    } else {
+      clang_getExpansionLocation(clang_getRangeStart(extent), nil, nil, nil, &startOffset)
+    }
     clang_getExpansionLocation(clang_getRangeEnd(extent), nil, nil, nil, &endOffset)
     let end = Int(endOffset) - codeStart
-    // Declarations of the prelude (and of inferred names) lie wholly before the code.
-    if stack.isEmpty && end <= 0 { return CXChildVisit_Continue }
+    // Declarations of the prelude (its PCH, or text before the code) and of inferred names lie outside the code.
+    if stack.isEmpty && (end <= 0 || (file != nil && mainFile != nil && clang_File_isEqual(file, mainFile) == 0)) {
+      return CXChildVisit_Continue
+    }
     if stack.count >= CSyntaxTree.maximumDepth {
       truncated = true
       stack.last?.cut = true
