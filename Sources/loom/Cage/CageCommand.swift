@@ -32,7 +32,8 @@ struct CageCheckCommand: ParsableCommand {
   @Option(help: "Language of the built-in cage: c or text (default: by each file's extension; text for stdin).")
   var lang: String?
   @Option(help: "Report format: text, json or sarif.") var format: String = "text"
-  @Option(help: "Files checked at once (threads; default 1).") var jobs = 1
+  @Option(help: "Files checked at once (threads; default: the number of cores).")
+  var jobs = ProcessInfo.processInfo.activeProcessorCount
 
   func validate() throws {
     if files.isEmpty == !stdin {
