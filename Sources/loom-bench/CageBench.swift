@@ -164,7 +164,7 @@ private func processCPU() -> Double {
 /// CPU time of this process's waited-for children, seconds.
 private func childrenCPU() -> Double {
   var usage = rusage()
-  getrusage(RUSAGE_CHILDREN, &usage)
+  getrusage(__rusage_who_t(RUSAGE_CHILDREN.rawValue), &usage)
   func seconds(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) * 1e-6 }
   return seconds(usage.ru_utime) + seconds(usage.ru_stime)
 }

@@ -144,7 +144,7 @@ struct GenerateCommand: ParsableCommand {
     // The cage's input validators see the raw prompt before anything is loaded or tokenized; the model sees the
     // prompt after their fixes.
     let checkedPrompt = try cage.map {
-      try CagedGenerate.checkPrompt(prompt, cagePath: $0, auditLog: auditLog, modelName: model)
+      try CagedGenerate.checkPrompt(self.prompt, cagePath: $0, auditLog: auditLog, modelName: model)
     }
     if checkedPrompt?.refrained == true { return }
     let prompt = checkedPrompt?.input.text ?? self.prompt

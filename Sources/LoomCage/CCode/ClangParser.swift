@@ -50,7 +50,7 @@ enum ClangParser {
     let clock = ContinuousClock()
     let started = clock.now
     var current = try parseOnce(code, language: block.language, extraDeclarations: "", wrap: false)
-    let wrap = current.errorCount > 0 && !current.tree.roots.contains(where: isFunctionDefinition)
+    let wrap = current.errorCount > 0 && !current.definesFunction
       && !looksLikeFunctionDefinition(code)
     var declared = Set<String>()
     var declarations = ""
@@ -167,10 +167,6 @@ enum ClangParser {
     return Double(seconds) * 1e3 + Double(attoseconds) * 1e-15
   }
 
-  private static func isFunctionDefinition(_ node: CNode) -> Bool {
-    (node.kind == CXCursor_FunctionDecl || node.kind == CXCursor_CXXMethod)
-      && node.children.contains { $0.kind == CXCursor_CompoundStmt }
-  }
 
   /// Overwrites `#include` / `#import` / `#include_next` directives with spaces (offsets stay put).
   static func blankIncludes(_ code: [UInt8]) -> [UInt8] {
@@ -204,8 +200,14 @@ enum ClangParser {
     return out
   }
 
+  /// One parse. The Swift tree is built only for the parse that is kept (`finish`): earlier ones only tell which
+  /// names were missing and whether a function is defined at file scope.
   private struct Attempt {
-    let tree: CSyntaxTree
+    let code: [UInt8]
+    let codeStart: Int
+    let mainFile: CXFile?
+    /// A function definition (a body) stands at file scope in the code.
+    let definesFunction: Bool
     let syntaxErrors: [CParseDiagnostic]
     let errorCount: Int
     /// Names clang reported as undeclared or unknown types, with the offset of the first report.
@@ -219,7 +221,10 @@ enum ClangParser {
     }
 
     func finish(parseMilliseconds: Double, parses: Int) -> CParsedUnit {
-      CParsedUnit(
+      let builder = TreeBuilder(codeStart: codeStart, codeCount: code.count, mainFile: mainFile)
+      builder.build(clang_getTranslationUnitCursor(unit))
+      let tree = CSyntaxTree(code: code, roots: builder.roots, nodes: builder.nodes, truncated: builder.truncated)
+      return CParsedUnit(
         tree: tree, syntaxErrors: syntaxErrors, parseMilliseconds: parseMilliseconds, parses: parses, index: index,
         unit: unit)
     }
@@ -267,9 +272,8 @@ enum ClangParser {
         "libclang could not parse the code (CXErrorCode \(status.rawValue)); the input is rejected (fail closed)")
     }
     let mainFile = clang_getFile(unit, fileName)
-    let builder = TreeBuilder(codeStart: codeStart, codeCount: code.count, mainFile: mainFile)
-    builder.build(clang_getTranslationUnitCursor(unit))
-    let tree = CSyntaxTree(code: code, roots: builder.roots, nodes: builder.nodes, truncated: builder.truncated)
+    let scan = TreeBuilder(codeStart: codeStart, codeCount: code.count, mainFile: mainFile, topLevelOnly: true)
+    scan.build(clang_getTranslationUnitCursor(unit))
 
     var syntaxErrors: [CParseDiagnostic] = []
     var undeclared: [(name: String, offset: Int, typeName: Bool)] = []
@@ -303,7 +307,8 @@ enum ClangParser {
       }
     }
     return Attempt(
-      tree: tree, syntaxErrors: syntaxErrors, errorCount: errorCount, undeclared: undeclared, index: index, unit: unit)
+      code: code, codeStart: codeStart, mainFile: mainFile, definesFunction: scan.definesFunction,
+      syntaxErrors: syntaxErrors, errorCount: errorCount, undeclared: undeclared, index: index, unit: unit)
   }
 
   // MARK: Inferring what a snippet's missing headers would have declared
@@ -418,10 +423,16 @@ private final class TreeBuilder {
   /// The parsed buffer: top-level declarations elsewhere (the precompiled prelude) are skipped.
   let mainFile: CXFile?
 
-  init(codeStart: Int, codeCount: Int, mainFile: CXFile?) {
+  /// Only file-scope declarations are looked at, for `definesFunction`; no nodes are made.
+  let topLevelOnly: Bool
+  /// A file-scope function (or C++ method) with a body: a compound statement among its children.
+  var definesFunction = false
+
+  init(codeStart: Int, codeCount: Int, mainFile: CXFile?, topLevelOnly: Bool = false) {
     self.codeStart = codeStart
     self.codeCount = codeCount
     self.mainFile = mainFile
+    self.topLevelOnly = topLevelOnly
   }
 
   func build(_ root: CXCursor) {
@@ -445,6 +456,17 @@ private final class TreeBuilder {
     if stack.isEmpty && (end <= 0 || (file != nil && mainFile != nil && clang_File_isEqual(file, mainFile) == 0)) {
       return CXChildVisit_Continue
     }
+    if topLevelOnly {
+      let kind = clang_getCursorKind(cursor)
+      if !definesFunction && (kind == CXCursor_FunctionDecl || kind == CXCursor_CXXMethod) {
+        var body = false
+        withUnsafeMutablePointer(to: &body) { flag in
+          _ = clang_visitChildren(cursor, bodyVisitor, UnsafeMutableRawPointer(flag))
+        }
+        definesFunction = body
+      }
+      return CXChildVisit_Continue
+    }
     if stack.count >= CSyntaxTree.maximumDepth {
       truncated = true
       stack.last?.cut = true
@@ -462,6 +484,13 @@ private final class TreeBuilder {
     node.subtreeEnd = nodes.count
     return CXChildVisit_Continue
   }
+}
+
+/// Sets the Bool behind `data` when a child is a compound statement (a function's body).
+private let bodyVisitor: CXCursorVisitor = { cursor, _, data in
+  guard clang_getCursorKind(cursor) == CXCursor_CompoundStmt else { return CXChildVisit_Continue }
+  data!.assumingMemoryBound(to: Bool.self).pointee = true
+  return CXChildVisit_Break
 }
 
 private let treeVisitor: CXCursorVisitor = { cursor, _, data in

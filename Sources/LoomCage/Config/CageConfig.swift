@@ -31,7 +31,9 @@ public enum CageConfig {
     case .json:
       do { root = try JSONValue.parse(text) } catch { throw CageError("\(source): \(error)") }
     case .yaml:
-      (root, lines) = try YAMLConfig.parse(text, source: source)
+      let parsed = try YAMLConfig.parse(text, source: source)
+      root = parsed.0
+      lines = parsed.1
     }
     let top = try ConfigObject(root, source: source, lines: lines, format: format)
     try top.checkKeys(topKeys)

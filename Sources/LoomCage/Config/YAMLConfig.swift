@@ -117,21 +117,22 @@ enum YAMLConfig {
 
     func convert(_ scalar: Node.Scalar, node: Node, path: String) throws -> JSONValue {
       let line = node.mark.map { ":\($0.line)" } ?? ""
-      switch node.tag.name {
-      case .str: return .string(scalar.string)
-      case .null: return .null
-      case .bool: return .bool(["true", "True", "TRUE"].contains(scalar.string))
-      case .int:
+      let tag = node.tag.rawValue
+      switch tag {
+      case Tag.Name.str.rawValue: return .string(scalar.string)
+      case Tag.Name.null.rawValue: return .null
+      case Tag.Name.bool.rawValue: return .bool(["true", "True", "TRUE"].contains(scalar.string))
+      case Tag.Name.int.rawValue:
         guard let i = node.int else { throw CageError("\(source)\(line): '\(scalar.string)' is not a whole number Loom can hold") }
         return .number(Double(i))
-      case .float:
+      case Tag.Name.float.rawValue:
         guard let d = node.float, d.isFinite else {
           throw CageError("\(source)\(line): '\(scalar.string)' is not a finite number")
         }
         return .number(d)
       default:
         throw CageError(
-          "\(source)\(line): the YAML tag '\(node.tag.name.rawValue)' is not read in a cage file; write a plain string, "
+          "\(source)\(line): the YAML tag '\(tag)' is not read in a cage file; write a plain string, "
             + "number, true/false, list or mapping")
       }
     }
