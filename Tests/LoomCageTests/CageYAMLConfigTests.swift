@@ -104,7 +104,7 @@ final class CageYAMLConfigTests: XCTestCase {
     XCTAssertTrue(notList.contains("cage.yml:1: 'output' must be a list of validator objects"), notList)
     XCTAssertTrue(error("# nothing but a comment\n").contains("cage.yml: the YAML document is empty"))
     XCTAssertTrue(error("input: []\n").contains("no validators; list some under input: or output:"))
-    XCTAssertTrue(error("- 1\n- 2\n").contains("cage.yml must be a YAML mapping"), error("- 1\n- 2\n"))
+    XCTAssertTrue(error("- 1\n- 2\n").contains("cage.yml:1 must be a YAML mapping"), error("- 1\n- 2\n"))
     let regex = error("output:\n  - name: regex\n    forbid:\n      - \"(x\"\n")
     XCTAssertTrue(regex.contains("cage.yml:3: output[0] (regex): forbid"), regex)
     XCTAssertTrue(regex.contains("not a valid regular expression"), regex)

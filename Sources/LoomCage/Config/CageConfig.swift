@@ -80,8 +80,10 @@ public enum CageConfig {
     if let r = try o.object("rules") {
       try r.checkKeys(["enable", "disable"])
       let known = validator.rules.map(\.id)
-      for id in (try r.strings("enable") ?? []) + (try r.strings("disable") ?? []) where !known.contains(id) {
-        throw CageError("\(r.what): unknown rule '\(id)'; \(name)'s rules: \(known.joined(separator: ", "))")
+      for key in ["enable", "disable"] {
+        for id in try r.strings(key) ?? [] where !known.contains(id) {
+          throw CageError("\(r.at(key)): unknown rule '\(id)'; \(name)'s rules: \(known.joined(separator: ", "))")
+        }
       }
       var enabled = Set(try r.strings("enable") ?? known)
       enabled.subtract(try r.strings("disable") ?? [])
