@@ -3,10 +3,14 @@ import XCTest
 
 @testable import LoomCage
 
-/// The prelude's precompiled header changes only the speed: every finding (rule, position, message, fix) is the same
-/// as with the prelude's text before the code, on the labelled corpus, flawfinder's example, C++ and wolfSSL files.
+/// The prelude's precompiled header and the reuse of translation units change only the speed: every finding (rule,
+/// position, message, fix), tree and parse count is the same as with the prelude's text before the code and a fresh
+/// unit per parse, on the labelled corpus, flawfinder's example, C++ and wolfSSL files.
 final class CCodePreludeTests: XCTestCase {
-  override func tearDown() { PrecompiledPrelude.bypassed = false }
+  override func tearDown() {
+    PrecompiledPrelude.bypassed = false
+    TranslationUnitPool.enabled = true
+  }
 
   private func corpus() throws -> [(String, String)] {
     let directory = try XCTUnwrap(Bundle.module.url(forResource: "Fixtures/c-corpus", withExtension: nil))
@@ -39,10 +43,13 @@ final class CCodePreludeTests: XCTestCase {
     var compared = 0
     var findings = 0
     var parses = (pch: 0, text: 0)
+    let reparsesBefore = TranslationUnitPool.shared.reparses
     for (name, text) in try corpus() {
       PrecompiledPrelude.bypassed = false
+      TranslationUnitPool.enabled = true
       let withPCH = try validator.analyze(text)
       PrecompiledPrelude.bypassed = true
+      TranslationUnitPool.enabled = false
       let withText = try validator.analyze(text)
       XCTAssertEqual(withPCH.findings, withText.findings, name)
       XCTAssertEqual(withPCH.nodes, withText.nodes, "\(name): the same syntax tree")
@@ -52,10 +59,12 @@ final class CCodePreludeTests: XCTestCase {
       findings += withPCH.findings.count
     }
     XCTAssertEqual(parses.pch, parses.text)
+    XCTAssertGreaterThan(TranslationUnitPool.shared.reparses - reparsesBefore, compared, "units were re-parsed")
     XCTAssertGreaterThanOrEqual(compared, 40)
     XCTAssertGreaterThan(findings, 40, "the comparison covers real findings")
-    // The syntax error is still reported with the PCH.
+    // The syntax error is still reported with the PCH and a re-parsed unit.
     PrecompiledPrelude.bypassed = false
+    TranslationUnitPool.enabled = true
     let broken = try validator.validate("int f(void) { return 1 +; }")
     XCTAssertEqual(broken.map(\.ruleId), ["c.parse.syntax-error"])
     XCTAssertEqual(broken.first?.location?.line, 1)

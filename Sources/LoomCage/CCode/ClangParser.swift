@@ -4,7 +4,8 @@ import Foundation
 // One libclang parse of a code block held in memory (an unsaved file; no input file is read from disk: `#include`s
 // are blanked first, so `#include "/dev/stdin"` cannot block and no local header is read). Snippets rarely come with
 // their headers, so the code is parsed after CPrelude (libc types and prototypes; precompiled once per process, see
-// PrecompiledPrelude) with KeepGoing | Incomplete, and
+// PrecompiledPrelude; units are re-parsed rather than made afresh, see TranslationUnitPool) with KeepGoing |
+// Incomplete, and
 // — only when the first parse reports them — a second parse adds what the diagnostics show is missing: typedefs for
 // unknown type names, empty macros for attribute-like names (`WOLFSSL_API int f(void);`), variables for undeclared
 // identifiers, and a wrapping function when bare statements stand at file scope. Grammar errors that remain after
@@ -23,25 +24,21 @@ final class CParsedUnit {
   /// Wall time of the libclang parse(s), milliseconds.
   let parseMilliseconds: Double
   let parses: Int
-  private let index: CXIndex
-  private let unit: CXTranslationUnit
+  private let entry: TranslationUnitPool.Entry
 
   fileprivate init(
-    tree: CSyntaxTree, syntaxErrors: [CParseDiagnostic], parseMilliseconds: Double, parses: Int, index: CXIndex,
-    unit: CXTranslationUnit
+    tree: CSyntaxTree, syntaxErrors: [CParseDiagnostic], parseMilliseconds: Double, parses: Int,
+    entry: TranslationUnitPool.Entry
   ) {
     self.tree = tree
     self.syntaxErrors = syntaxErrors
     self.parseMilliseconds = parseMilliseconds
     self.parses = parses
-    self.index = index
-    self.unit = unit
+    self.entry = entry
   }
 
-  deinit {
-    clang_disposeTranslationUnit(unit)
-    clang_disposeIndex(index)
-  }
+  /// The tree's cursors die with the unit's next parse: it goes back to the pool only now.
+  deinit { TranslationUnitPool.shared.give(entry) }
 }
 
 enum ClangParser {
@@ -63,16 +60,10 @@ enum ClangParser {
       if extra.isEmpty && !(parses == 1 && wrap) { break }
       missing.forEach { declared.insert($0.name) }
       declarations += extra
-      let next: Attempt
-      do {
-        next = try parseOnce(code, language: block.language, extraDeclarations: declarations, wrap: wrap)
-      } catch {
-        current.dispose()
-        throw error
-      }
-      parses += 1
+      // What the next parse needs is copied out; the unit can be re-parsed right away.
       current.dispose()
-      current = next
+      current = try parseOnce(code, language: block.language, extraDeclarations: declarations, wrap: wrap)
+      parses += 1
     }
     return current.finish(parseMilliseconds: milliseconds(clock.now - started), parses: parses)
   }
@@ -210,23 +201,20 @@ enum ClangParser {
     let definesFunction: Bool
     let syntaxErrors: [CParseDiagnostic]
     let errorCount: Int
+    let entry: TranslationUnitPool.Entry
     /// Names clang reported as undeclared or unknown types, with the offset of the first report.
     let undeclared: [(name: String, offset: Int, typeName: Bool)]
-    let index: CXIndex
-    let unit: CXTranslationUnit
+    var unit: CXTranslationUnit { entry.unit }
 
-    func dispose() {
-      clang_disposeTranslationUnit(unit)
-      clang_disposeIndex(index)
-    }
+    /// Hands the unit back for reuse (its cursors are not used after this).
+    func dispose() { TranslationUnitPool.shared.give(entry) }
 
     func finish(parseMilliseconds: Double, parses: Int) -> CParsedUnit {
       let builder = TreeBuilder(codeStart: codeStart, codeCount: code.count, mainFile: mainFile)
       builder.build(clang_getTranslationUnitCursor(unit))
       let tree = CSyntaxTree(code: code, roots: builder.roots, nodes: builder.nodes, truncated: builder.truncated)
       return CParsedUnit(
-        tree: tree, syntaxErrors: syntaxErrors, parseMilliseconds: parseMilliseconds, parses: parses, index: index,
-        unit: unit)
+        tree: tree, syntaxErrors: syntaxErrors, parseMilliseconds: parseMilliseconds, parses: parses, entry: entry)
     }
   }
 
@@ -252,25 +240,8 @@ enum ClangParser {
     buffer += Array((wrap ? "\n}\n" : "\n").utf8)
     let fileName = language == .cplusplus ? "loom-input.cpp" : "loom-input.c"
     let arguments = Self.arguments(language) + (pch.map { ["-include-pch", $0.path] } ?? [])
-    guard let index = clang_createIndex(0, 0) else { throw CageError("libclang could not create an index") }
-    var unit: CXTranslationUnit?
-    let options =
-      CXTranslationUnit_KeepGoing.rawValue | CXTranslationUnit_Incomplete.rawValue
-    let status: CXErrorCode = fileName.withCString { name in
-      buffer.withUnsafeBufferPointer { bytes in
-        bytes.baseAddress!.withMemoryRebound(to: CChar.self, capacity: bytes.count) { contents in
-          var unsaved = CXUnsavedFile(Filename: name, Contents: contents, Length: UInt(bytes.count))
-          return withCStrings(arguments) { argv, count in
-            clang_parseTranslationUnit2(index, name, argv, count, &unsaved, 1, options, &unit)
-          }
-        }
-      }
-    }
-    guard status == CXError_Success, let unit else {
-      clang_disposeIndex(index)
-      throw CageError(
-        "libclang could not parse the code (CXErrorCode \(status.rawValue)); the input is rejected (fail closed)")
-    }
+    let entry = try parse(buffer, fileName: fileName, language: language, pch: pch?.path, arguments: arguments)
+    let unit = entry.unit
     let mainFile = clang_getFile(unit, fileName)
     let scan = TreeBuilder(codeStart: codeStart, codeCount: code.count, mainFile: mainFile, topLevelOnly: true)
     scan.build(clang_getTranslationUnitCursor(unit))
@@ -308,7 +279,41 @@ enum ClangParser {
     }
     return Attempt(
       code: code, codeStart: codeStart, mainFile: mainFile, definesFunction: scan.definesFunction,
-      syntaxErrors: syntaxErrors, errorCount: errorCount, undeclared: undeclared, index: index, unit: unit)
+      syntaxErrors: syntaxErrors, errorCount: errorCount, entry: entry, undeclared: undeclared)
+  }
+
+  /// Parses `buffer` as `fileName`: a pooled unit of the same invocation is re-parsed with it, else a fresh unit is
+  /// made. A failed reparse leaves the unit unusable: it is disposed and the parse is done afresh.
+  private static func parse(_ buffer: [UInt8], fileName: String, language: CLanguage, pch: String?, arguments: [String])
+    throws -> TranslationUnitPool.Entry
+  {
+    let pool = TranslationUnitPool.shared
+    return try fileName.withCString { name in
+      try buffer.withUnsafeBufferPointer { bytes in
+        try bytes.baseAddress!.withMemoryRebound(to: CChar.self, capacity: bytes.count) { contents in
+          var unsaved = CXUnsavedFile(Filename: name, Contents: contents, Length: UInt(bytes.count))
+          if let reused = pool.take(language: language, pch: pch) {
+            if clang_reparseTranslationUnit(reused.unit, 1, &unsaved, clang_defaultReparseOptions(reused.unit)) == 0 {
+              pool.countReparse()
+              return reused
+            }
+            reused.dispose()
+          }
+          guard let index = clang_createIndex(0, 0) else { throw CageError("libclang could not create an index") }
+          var unit: CXTranslationUnit?
+          let options = CXTranslationUnit_KeepGoing.rawValue | CXTranslationUnit_Incomplete.rawValue
+          let status = withCStrings(arguments) { argv, count in
+            clang_parseTranslationUnit2(index, name, argv, count, &unsaved, 1, options, &unit)
+          }
+          guard status == CXError_Success, let unit else {
+            clang_disposeIndex(index)
+            throw CageError(
+              "libclang could not parse the code (CXErrorCode \(status.rawValue)); the input is rejected (fail closed)")
+          }
+          return TranslationUnitPool.Entry(index: index, unit: unit, language: language, pch: pch)
+        }
+      }
+    }
   }
 
   // MARK: Inferring what a snippet's missing headers would have declared
