@@ -74,15 +74,15 @@ func runCageBench(_ args: [String]) throws {
   // A model's answer of about 256 tokens: prose and one fenced C function.
   let answer = cageBenchAnswer()
   _ = try validator.analyze(answer)
-  let perAnswer = median(
-    try (0..<max(repeats * 3, 15)).map { _ in
-      let start = now()
-      _ = try validator.analyze(answer)
-      return (now() - start) * 1e3
-    })
+  let answerRuns = try (0..<max(repeats * 3, 15)).map { _ -> (wall: Double, cpu: Double) in
+    let start = now()
+    let cpu = processCPU()
+    _ = try validator.analyze(answer)
+    return ((now() - start) * 1e3, (processCPU() - cpu) * 1e3)
+  }
   emit(
-    suite: "cage", bench: "c_answer_256_tokens", config: "\(answer.utf8.count) bytes, \(pch)", value: perAnswer,
-    unit: "ms")
+    suite: "cage", bench: "c_answer_256_tokens", config: "\(answer.utf8.count) bytes, \(pch)",
+    value: median(answerRuns.map(\.wall)), unit: "ms", extra: ["cpu_ms": median(answerRuns.map(\.cpu))])
   if !args.contains("--skip-generation") { try cageGenerationOverhead(answer: answer, repeats: repeats) }
 }
 
@@ -106,16 +106,22 @@ private func cageGenerationOverhead(answer: String, repeats: Int) throws {
   let cage = SafetyCage(output: [CageEntry(CCodeValidator(), policy: .noop)])
   _ = try Generation.generate(model, prompts: [ids], config: g)
   var plain: [Double] = []
+  var plainCPU: [Double] = []
   var check: [Double] = []
+  var checkCPU: [Double] = []
   var caged: [Double] = []
   var plainAgain: [Double] = []
   for _ in 0..<max(repeats, 5) {
     var start = now()
+    var cpu = processCPU()
     _ = try Generation.generate(model, prompts: [ids], config: g)
     plain.append(now() - start)
+    plainCPU.append(processCPU() - cpu)
     start = now()
+    cpu = processCPU()
     _ = cage.check(answer, stage: .output)
     check.append(now() - start)
+    checkCPU.append(processCPU() - cpu)
     start = now()
     _ = try Generation.generate(model, prompt: prompt, codec: codec, config: g, cage: cage)
     caged.append(now() - start)
@@ -126,10 +132,14 @@ private func cageGenerationOverhead(answer: String, repeats: Int) throws {
   let generation = median(plain + plainAgain)
   emit(
     suite: "cage", bench: "generation_256_tokens", config: "GPT-2 shape 4x128, greedy, uncaged", value: generation * 1e3,
-    unit: "ms", extra: ["runs": plain.count + plainAgain.count])
+    unit: "ms", extra: ["runs": plain.count + plainAgain.count, "cpu_ms": median(plainCPU) * 1e3])
   emit(
     suite: "cage", bench: "c_cage_check_share", config: "C cage check of a 256-token C answer / 256-token generation",
-    value: median(check) / generation * 100, unit: "%", extra: ["check_ms": median(check) * 1e3])
+    value: median(check) / generation * 100, unit: "%",
+    extra: [
+      "check_ms": median(check) * 1e3, "check_cpu_ms": median(checkCPU) * 1e3,
+      "cpu_share_percent": median(checkCPU) / median(plainCPU) * 100,
+    ])
   emit(
     suite: "cage", bench: "caged_generation_overhead", config: "Generation.generate(cage: C cage) vs uncaged, interleaved",
     value: (median(caged) - generation) / generation * 100, unit: "%", extra: ["caged_ms": median(caged) * 1e3])
