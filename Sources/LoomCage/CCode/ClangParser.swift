@@ -5,8 +5,7 @@ import Foundation
 // are blanked first, so `#include "/dev/stdin"` cannot block and no local header is read). Snippets rarely come with
 // their headers, so the code is parsed after CPrelude (libc types and prototypes; precompiled once per process, see
 // PrecompiledPrelude; units are re-parsed rather than made afresh, see TranslationUnitPool) with KeepGoing |
-// Incomplete, and
-// — only when the first parse reports them — a second parse adds what the diagnostics show is missing: typedefs for
+// Incomplete, and — only when the first parse reports them — a second parse adds what the diagnostics show is missing: typedefs for
 // unknown type names, empty macros for attribute-like names (`WOLFSSL_API int f(void);`), variables for undeclared
 // identifiers, and a wrapping function when bare statements stand at file scope. Grammar errors that remain after
 // that ("expected ';'", unbalanced braces, unterminated literals) are reported as syntax errors.
@@ -157,7 +156,6 @@ enum ClangParser {
     let (seconds, attoseconds) = duration.components
     return Double(seconds) * 1e3 + Double(attoseconds) * 1e-15
   }
-
 
   /// Overwrites `#include` / `#import` / `#include_next` directives with spaces (offsets stay put).
   static func blankIncludes(_ code: [UInt8]) -> [UInt8] {
