@@ -38,6 +38,7 @@ let package = Package(
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
     .package(url: "https://github.com/apple/swift-numerics", from: "1.0.0"),
+    .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
   ],
   targets: [
     .systemLibrary(
@@ -85,7 +86,9 @@ let package = Package(
     // The safety cage: validators around a model's inputs and outputs (C analysis, text, model-based), policies, audit.
     .target(
       name: "LoomCage",
-      dependencies: ["LoomCore", "LoomNN", "LoomIO", "LoomModels", "LoomGenerate", "LoomTokenizers", "CClang"]),
+      dependencies: ["LoomCore", "LoomNN", "LoomIO", "LoomModels", "LoomGenerate", "LoomTokenizers", "CClang",
+        .product(name: "Yams", package: "Yams"),
+      ]),
     // libclang (Debian's libclang-dev, LLVM 14) for the cage's C analyser; scripts/install.sh writes libclang.pc.
     .systemLibrary(
       name: "CClang", path: "Sources/CClang", pkgConfig: "libclang",

@@ -52,7 +52,7 @@ struct GenerateCommand: ParsableCommand {
   @Flag(help: "Past n_positions, keep generating over the last n_positions − 1 tokens instead of failing.")
   var slidingWindow = false
   @Option(help: "Device to run on: cpu or emulated.") var device = "cpu"
-  @Option(help: "Safety cage file (JSON): the prompt and every candidate are validated; only a passing candidate is printed.")
+  @Option(help: "Safety cage file (JSON or YAML): the prompt and every candidate are validated; only a passing candidate is printed.")
   var cage: String?
   @Option(help: "With --cage: append one JSON line per validator verdict to this file.") var auditLog: String?
   @OptionGroup var quantization: QuantizationFlags
@@ -141,6 +141,13 @@ struct GenerateCommand: ParsableCommand {
       throw ValidationError("--load-in-8bit / --load-in-4bit work with causal language models in this Loom; \(model) is an encoder–decoder model")
     }
     if Generation.isSeq2Seq(directory: model) { return try runSeq2Seq() }
+    // The cage's input validators see the raw prompt before anything is loaded or tokenized; the model sees the
+    // prompt after their fixes.
+    let checkedPrompt = try cage.map {
+      try CagedGenerate.checkPrompt(self.prompt, cagePath: $0, auditLog: auditLog, modelName: model)
+    }
+    if checkedPrompt?.refrained == true { return }
+    let prompt = checkedPrompt?.input.text ?? self.prompt
     let (base, modelDefaults) = try Generation.loadTextGenerationModel(from: model)
     let lm = try Self.applying(adapter: adapter, to: base)
     try quantization.apply(to: lm)
@@ -163,9 +170,9 @@ struct GenerateCommand: ParsableCommand {
     if g.eosTokenIds.isEmpty, let eos = codec.eosTokenId, eos < lm.vocabularySize { g.eosTokenIds = [eos] }
     g.padTokenId = g.padTokenId ?? g.eosTokenIds.first
     g.suppressTokens = codec.unusedIds(modelVocabSize: lm.vocabularySize)
-    if let cage {
+    if let checkedPrompt {
       return try CagedGenerate.run(
-        lm, modelName: model, prompt: prompt, codec: codec, config: g, cagePath: cage, auditLog: auditLog, stream: stream)
+        lm, modelName: model, prompt: self.prompt, codec: codec, config: g, checked: checkedPrompt, stream: stream)
     }
     let streaming = stream && g.numBeams == 1 && g.numReturnSequences == 1
     var streamer = StreamPrinter(codec: codec)

@@ -82,9 +82,21 @@ final class CageConfigTests: XCTestCase {
     let dir = NSTemporaryDirectory() + "loom-cage-config-\(UUID().uuidString)"
     try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(atPath: dir) }
+    // YAML by extension, and by content under another name; JSON under another name by its first character.
     try "output:\n  - name: pii\n".write(toFile: dir + "/cage.yml", atomically: true, encoding: .utf8)
-    XCTAssertThrowsError(try CageConfig.load(path: dir + "/cage.yml")) {
-      XCTAssertTrue("\($0)".contains("YAML cage files are not read"), "\($0)")
+    XCTAssertEqual(try CageConfig.load(path: dir + "/cage.yml").output.map(\.validator.name), ["pii"])
+    try "output:\n  - name: secrets\n".write(toFile: dir + "/cage.conf", atomically: true, encoding: .utf8)
+    XCTAssertEqual(try CageConfig.load(path: dir + "/cage.conf").output.map(\.validator.name), ["secrets"])
+    try "\n {\"output\": [{\"name\": \"pii\"}]}".write(toFile: dir + "/cage", atomically: true, encoding: .utf8)
+    XCTAssertEqual(try CageConfig.load(path: dir + "/cage").output.map(\.validator.name), ["pii"])
+    // A .json file is read as JSON even though YAML would accept it: JSON's errors are the clearer ones there.
+    try "output: []\n".write(toFile: dir + "/yaml-in.json", atomically: true, encoding: .utf8)
+    XCTAssertThrowsError(try CageConfig.load(path: dir + "/yaml-in.json")) {
+      XCTAssertTrue("\($0)".contains("not valid JSON"), "\($0)")
+    }
+    try Data([0xff, 0xfe, 0x00]).write(to: URL(fileURLWithPath: dir + "/bin.yaml"))
+    XCTAssertThrowsError(try CageConfig.load(path: dir + "/bin.yaml")) {
+      XCTAssertTrue("\($0)".contains("not UTF-8 text"), "\($0)")
     }
     try Data([0xff, 0xfe, 0x00]).write(to: URL(fileURLWithPath: dir + "/bin.json"))
     XCTAssertThrowsError(try CageConfig.load(path: dir + "/bin.json")) {

@@ -77,7 +77,8 @@ public struct CCodeValidator: Validator {
           .tooDeep, start: nil, end: nil,
           "the code nests deeper than \(CSyntaxTree.maximumDepth) levels; the deepest parts were not checked")
       }
-      analysis.run()
+      // The rules read the unit's cursors; it must outlive them (its deinit hands it to the next parse).
+      withExtendedLifetime(unit) { analysis.run() }
       report.findings += analysis.findings
     }
     report.findings.sort {

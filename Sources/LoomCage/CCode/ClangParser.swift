@@ -1,10 +1,11 @@
 import CClang
 import Foundation
 
-// One libclang parse of a code block held in memory (an unsaved file; nothing is read from disk: `#include`s are
-// blanked first, so `#include "/dev/stdin"` cannot block and no local header is read). Snippets rarely come with
-// their headers, so the code is parsed after CPrelude (libc types and prototypes) with KeepGoing | Incomplete, and
-// — only when the first parse reports them — a second parse adds what the diagnostics show is missing: typedefs for
+// One libclang parse of a code block held in memory (an unsaved file; no input file is read from disk: `#include`s
+// are blanked first, so `#include "/dev/stdin"` cannot block and no local header is read). Snippets rarely come with
+// their headers, so the code is parsed after CPrelude (libc types and prototypes; precompiled once per process, see
+// PrecompiledPrelude; units are re-parsed rather than made afresh, see TranslationUnitPool) with KeepGoing |
+// Incomplete, and — only when the first parse reports them — a second parse adds what the diagnostics show is missing: typedefs for
 // unknown type names, empty macros for attribute-like names (`WOLFSSL_API int f(void);`), variables for undeclared
 // identifiers, and a wrapping function when bare statements stand at file scope. Grammar errors that remain after
 // that ("expected ';'", unbalanced braces, unterminated literals) are reported as syntax errors.
@@ -22,25 +23,21 @@ final class CParsedUnit {
   /// Wall time of the libclang parse(s), milliseconds.
   let parseMilliseconds: Double
   let parses: Int
-  private let index: CXIndex
-  private let unit: CXTranslationUnit
+  private let entry: TranslationUnitPool.Entry
 
   fileprivate init(
-    tree: CSyntaxTree, syntaxErrors: [CParseDiagnostic], parseMilliseconds: Double, parses: Int, index: CXIndex,
-    unit: CXTranslationUnit
+    tree: CSyntaxTree, syntaxErrors: [CParseDiagnostic], parseMilliseconds: Double, parses: Int,
+    entry: TranslationUnitPool.Entry
   ) {
     self.tree = tree
     self.syntaxErrors = syntaxErrors
     self.parseMilliseconds = parseMilliseconds
     self.parses = parses
-    self.index = index
-    self.unit = unit
+    self.entry = entry
   }
 
-  deinit {
-    clang_disposeTranslationUnit(unit)
-    clang_disposeIndex(index)
-  }
+  /// The tree's cursors die with the unit's next parse: it goes back to the pool only now.
+  deinit { TranslationUnitPool.shared.give(entry) }
 }
 
 enum ClangParser {
@@ -49,7 +46,7 @@ enum ClangParser {
     let clock = ContinuousClock()
     let started = clock.now
     var current = try parseOnce(code, language: block.language, extraDeclarations: "", wrap: false)
-    let wrap = current.errorCount > 0 && !current.tree.roots.contains(where: isFunctionDefinition)
+    let wrap = current.errorCount > 0 && !current.definesFunction
       && !looksLikeFunctionDefinition(code)
     var declared = Set<String>()
     var declarations = ""
@@ -62,16 +59,10 @@ enum ClangParser {
       if extra.isEmpty && !(parses == 1 && wrap) { break }
       missing.forEach { declared.insert($0.name) }
       declarations += extra
-      let next: Attempt
-      do {
-        next = try parseOnce(code, language: block.language, extraDeclarations: declarations, wrap: wrap)
-      } catch {
-        current.dispose()
-        throw error
-      }
-      parses += 1
+      // What the next parse needs is copied out; the unit can be re-parsed right away.
       current.dispose()
-      current = next
+      current = try parseOnce(code, language: block.language, extraDeclarations: declarations, wrap: wrap)
+      parses += 1
     }
     return current.finish(parseMilliseconds: milliseconds(clock.now - started), parses: parses)
   }
@@ -166,11 +157,6 @@ enum ClangParser {
     return Double(seconds) * 1e3 + Double(attoseconds) * 1e-15
   }
 
-  private static func isFunctionDefinition(_ node: CNode) -> Bool {
-    (node.kind == CXCursor_FunctionDecl || node.kind == CXCursor_CXXMethod)
-      && node.children.contains { $0.kind == CXCursor_CompoundStmt }
-  }
-
   /// Overwrites `#include` / `#import` / `#include_next` directives with spaces (offsets stay put).
   static func blankIncludes(_ code: [UInt8]) -> [UInt8] {
     var out = code
@@ -203,69 +189,60 @@ enum ClangParser {
     return out
   }
 
+  /// One parse. The Swift tree is built only for the parse that is kept (`finish`): earlier ones only tell which
+  /// names were missing and whether a function is defined at file scope.
   private struct Attempt {
-    let tree: CSyntaxTree
+    let code: [UInt8]
+    let codeStart: Int
+    let mainFile: CXFile?
+    /// A function definition (a body) stands at file scope in the code.
+    let definesFunction: Bool
     let syntaxErrors: [CParseDiagnostic]
     let errorCount: Int
+    let entry: TranslationUnitPool.Entry
     /// Names clang reported as undeclared or unknown types, with the offset of the first report.
     let undeclared: [(name: String, offset: Int, typeName: Bool)]
-    let index: CXIndex
-    let unit: CXTranslationUnit
+    var unit: CXTranslationUnit { entry.unit }
 
-    func dispose() {
-      clang_disposeTranslationUnit(unit)
-      clang_disposeIndex(index)
-    }
+    /// Hands the unit back for reuse (its cursors are not used after this).
+    func dispose() { TranslationUnitPool.shared.give(entry) }
 
     func finish(parseMilliseconds: Double, parses: Int) -> CParsedUnit {
-      CParsedUnit(
-        tree: tree, syntaxErrors: syntaxErrors, parseMilliseconds: parseMilliseconds, parses: parses, index: index,
-        unit: unit)
+      let builder = TreeBuilder(codeStart: codeStart, codeCount: code.count, mainFile: mainFile)
+      builder.build(clang_getTranslationUnitCursor(unit))
+      let tree = CSyntaxTree(code: code, roots: builder.roots, nodes: builder.nodes, truncated: builder.truncated)
+      return CParsedUnit(
+        tree: tree, syntaxErrors: syntaxErrors, parseMilliseconds: parseMilliseconds, parses: parses, entry: entry)
     }
   }
 
   private static let wrapperOpen = "void __loom_snippet(void) {\n"
 
+  /// The compiler arguments of every parse (and of the precompiled prelude, which must match them).
+  static func arguments(_ language: CLanguage) -> [String] {
+    language == .cplusplus
+      ? ["-x", "c++", "-std=c++17", "-nostdinc", "-nostdinc++", "-w", "-fno-spell-checking", "-ferror-limit=0"]
+      : ["-x", "c", "-std=c11", "-nostdinc", "-w", "-fno-spell-checking", "-ferror-limit=0"]
+  }
+
   private static func parseOnce(_ code: [UInt8], language: CLanguage, extraDeclarations: String, wrap: Bool) throws
     -> Attempt
   {
-    var buffer = Array(CPrelude.text(cplusplus: language == .cplusplus).utf8)
+    // The prelude comes from its precompiled header when there is one, else as text before the code.
+    let pch = PrecompiledPrelude.forLanguage(language)
+    var buffer = pch == nil ? Array(CPrelude.text(cplusplus: language == .cplusplus).utf8) : []
     buffer += Array(extraDeclarations.utf8)
     if wrap { buffer += Array(wrapperOpen.utf8) }
     let codeStart = buffer.count
     buffer += code
     buffer += Array((wrap ? "\n}\n" : "\n").utf8)
     let fileName = language == .cplusplus ? "loom-input.cpp" : "loom-input.c"
-    let arguments =
-      language == .cplusplus
-      ? ["-x", "c++", "-std=c++17", "-nostdinc", "-nostdinc++", "-w", "-fno-spell-checking", "-ferror-limit=0"]
-      : ["-x", "c", "-std=c11", "-nostdinc", "-w", "-fno-spell-checking", "-ferror-limit=0"]
-    guard let index = clang_createIndex(0, 0) else { throw CageError("libclang could not create an index") }
-    var unit: CXTranslationUnit?
-    let options =
-      CXTranslationUnit_KeepGoing.rawValue | CXTranslationUnit_Incomplete.rawValue
-    let status: CXErrorCode = fileName.withCString { name in
-      buffer.withUnsafeBufferPointer { bytes in
-        bytes.baseAddress!.withMemoryRebound(to: CChar.self, capacity: bytes.count) { contents in
-          var unsaved = CXUnsavedFile(Filename: name, Contents: contents, Length: UInt(bytes.count))
-          let cArguments = arguments.map { strdup($0) }
-          defer { cArguments.forEach { free($0) } }
-          var argumentPointers = cArguments.map { UnsafePointer<CChar>($0) }
-          return argumentPointers.withUnsafeMutableBufferPointer { argv in
-            clang_parseTranslationUnit2(
-              index, name, argv.baseAddress, Int32(argv.count), &unsaved, 1, options, &unit)
-          }
-        }
-      }
-    }
-    guard status == CXError_Success, let unit else {
-      clang_disposeIndex(index)
-      throw CageError(
-        "libclang could not parse the code (CXErrorCode \(status.rawValue)); the input is rejected (fail closed)")
-    }
-    let builder = TreeBuilder(codeStart: codeStart, codeCount: code.count)
-    builder.build(clang_getTranslationUnitCursor(unit))
-    let tree = CSyntaxTree(code: code, roots: builder.roots, nodes: builder.nodes, truncated: builder.truncated)
+    let arguments = Self.arguments(language) + (pch.map { ["-include-pch", $0.path] } ?? [])
+    let entry = try parse(buffer, fileName: fileName, language: language, pch: pch?.path, arguments: arguments)
+    let unit = entry.unit
+    let mainFile = clang_getFile(unit, fileName)
+    let scan = TreeBuilder(codeStart: codeStart, codeCount: code.count, mainFile: mainFile, topLevelOnly: true)
+    scan.build(clang_getTranslationUnitCursor(unit))
 
     var syntaxErrors: [CParseDiagnostic] = []
     var undeclared: [(name: String, offset: Int, typeName: Bool)] = []
@@ -280,9 +257,11 @@ enum ClangParser {
       let message = clang_getDiagnosticSpelling(diagnostic).consume()
       let category = clang_getDiagnosticCategoryText(diagnostic).consume()
       var offset: UInt32 = 0
-      clang_getExpansionLocation(clang_getDiagnosticLocation(diagnostic), nil, nil, nil, &offset)
+      var file: CXFile?
+      clang_getExpansionLocation(clang_getDiagnosticLocation(diagnostic), &file, nil, nil, &offset)
       let local = Int(offset) - codeStart
-      let inCode = local >= 0 && local <= code.count
+      // Offsets count in the file they lie in; only the parsed buffer's are the code's (the prelude's PCH is another).
+      let inCode = local >= 0 && local <= code.count && (file == nil || clang_File_isEqual(file, mainFile) != 0)
       if message.hasPrefix("use of undeclared identifier '") || message.hasPrefix("unknown type name '") {
         if let name = message.split(separator: "'").dropFirst().first.map(String.init), inCode,
           seen.insert(name).inserted
@@ -297,7 +276,42 @@ enum ClangParser {
       }
     }
     return Attempt(
-      tree: tree, syntaxErrors: syntaxErrors, errorCount: errorCount, undeclared: undeclared, index: index, unit: unit)
+      code: code, codeStart: codeStart, mainFile: mainFile, definesFunction: scan.definesFunction,
+      syntaxErrors: syntaxErrors, errorCount: errorCount, entry: entry, undeclared: undeclared)
+  }
+
+  /// Parses `buffer` as `fileName`: a pooled unit of the same invocation is re-parsed with it, else a fresh unit is
+  /// made. A failed reparse leaves the unit unusable: it is disposed and the parse is done afresh.
+  private static func parse(_ buffer: [UInt8], fileName: String, language: CLanguage, pch: String?, arguments: [String])
+    throws -> TranslationUnitPool.Entry
+  {
+    let pool = TranslationUnitPool.shared
+    return try fileName.withCString { name in
+      try buffer.withUnsafeBufferPointer { bytes in
+        try bytes.baseAddress!.withMemoryRebound(to: CChar.self, capacity: bytes.count) { contents in
+          var unsaved = CXUnsavedFile(Filename: name, Contents: contents, Length: UInt(bytes.count))
+          if let reused = pool.take(language: language, pch: pch) {
+            if clang_reparseTranslationUnit(reused.unit, 1, &unsaved, clang_defaultReparseOptions(reused.unit)) == 0 {
+              pool.countReparse()
+              return reused
+            }
+            reused.dispose()
+          }
+          guard let index = clang_createIndex(0, 0) else { throw CageError("libclang could not create an index") }
+          var unit: CXTranslationUnit?
+          let options = CXTranslationUnit_KeepGoing.rawValue | CXTranslationUnit_Incomplete.rawValue
+          let status = withCStrings(arguments) { argv, count in
+            clang_parseTranslationUnit2(index, name, argv, count, &unsaved, 1, options, &unit)
+          }
+          guard status == CXError_Success, let unit else {
+            clang_disposeIndex(index)
+            throw CageError(
+              "libclang could not parse the code (CXErrorCode \(status.rawValue)); the input is rejected (fail closed)")
+          }
+          return TranslationUnitPool.Entry(index: index, unit: unit, language: language, pch: pch)
+        }
+      }
+    }
   }
 
   // MARK: Inferring what a snippet's missing headers would have declared
@@ -409,9 +423,19 @@ private final class TreeBuilder {
   var stack: [CNode] = []
   var truncated = false
 
-  init(codeStart: Int, codeCount: Int) {
+  /// The parsed buffer: top-level declarations elsewhere (the precompiled prelude) are skipped.
+  let mainFile: CXFile?
+
+  /// Only file-scope declarations are looked at, for `definesFunction`; no nodes are made.
+  let topLevelOnly: Bool
+  /// A file-scope function (or C++ method) with a body: a compound statement among its children.
+  var definesFunction = false
+
+  init(codeStart: Int, codeCount: Int, mainFile: CXFile?, topLevelOnly: Bool = false) {
     self.codeStart = codeStart
     self.codeCount = codeCount
+    self.mainFile = mainFile
+    self.topLevelOnly = topLevelOnly
   }
 
   func build(_ root: CXCursor) {
@@ -423,11 +447,29 @@ private final class TreeBuilder {
     let extent = clang_getCursorExtent(cursor)
     var startOffset: UInt32 = 0
     var endOffset: UInt32 = 0
-    clang_getExpansionLocation(clang_getRangeStart(extent), nil, nil, nil, &startOffset)
+    var file: CXFile?
+    if stack.isEmpty {
+      clang_getExpansionLocation(clang_getRangeStart(extent), &file, nil, nil, &startOffset)
+    } else {
+      clang_getExpansionLocation(clang_getRangeStart(extent), nil, nil, nil, &startOffset)
+    }
     clang_getExpansionLocation(clang_getRangeEnd(extent), nil, nil, nil, &endOffset)
     let end = Int(endOffset) - codeStart
-    // Declarations of the prelude (and of inferred names) lie wholly before the code.
-    if stack.isEmpty && end <= 0 { return CXChildVisit_Continue }
+    // Declarations of the prelude (its PCH, or text before the code) and of inferred names lie outside the code.
+    if stack.isEmpty && (end <= 0 || (file != nil && mainFile != nil && clang_File_isEqual(file, mainFile) == 0)) {
+      return CXChildVisit_Continue
+    }
+    if topLevelOnly {
+      let kind = clang_getCursorKind(cursor)
+      if !definesFunction && (kind == CXCursor_FunctionDecl || kind == CXCursor_CXXMethod) {
+        var body = false
+        withUnsafeMutablePointer(to: &body) { flag in
+          _ = clang_visitChildren(cursor, bodyVisitor, UnsafeMutableRawPointer(flag))
+        }
+        definesFunction = body
+      }
+      return CXChildVisit_Continue
+    }
     if stack.count >= CSyntaxTree.maximumDepth {
       truncated = true
       stack.last?.cut = true
@@ -445,6 +487,13 @@ private final class TreeBuilder {
     node.subtreeEnd = nodes.count
     return CXChildVisit_Continue
   }
+}
+
+/// Sets the Bool behind `data` when a child is a compound statement (a function's body).
+private let bodyVisitor: CXCursorVisitor = { cursor, _, data in
+  guard clang_getCursorKind(cursor) == CXCursor_CompoundStmt else { return CXChildVisit_Continue }
+  data!.assumingMemoryBound(to: Bool.self).pointee = true
+  return CXChildVisit_Break
 }
 
 private let treeVisitor: CXCursorVisitor = { cursor, _, data in

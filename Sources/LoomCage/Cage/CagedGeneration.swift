@@ -27,14 +27,22 @@ extension Generation {
   /// chunks of `cage.streamChunkTokens` tokens, each emitted only after the text so far passed (generation stops at
   /// the first failing chunk); when an output validator cannot check partial text (`stream: false`) nothing streams
   /// before the whole text passed. `config` is complete (eos, pad, suppressed tokens set as the caller wants).
+  /// `checkedInput` is `checkPrompt`'s result when the caller already ran the input validators on the raw prompt
+  /// (the CLI does, before it loads and tokenizes anything); it must have been released.
   public static func generate(
     _ model: any CausalLanguageModel, prompt: String, codec: TextCodec, config: GenerationConfig, cage: SafetyCage,
-    audit: AuditLog? = nil, modelName: String = "model", onText: ((String) -> Void)? = nil
+    audit: AuditLog? = nil, modelName: String = "model", checkedInput: CageCheck? = nil,
+    onText: ((String) -> Void)? = nil
   ) throws -> CagedOutput {
     var checks: [CageCheck] = []
-    let input = cage.check(prompt, stage: .input)
-    checks.append(input)
-    try audit?.record(input, model: modelName, prompt: prompt, stage: .input, attempt: 0)
+    let input: CageCheck
+    if let checkedInput {
+      input = checkedInput
+      checks.append(input)
+    } else {
+      input = try checkPrompt(prompt, cage: cage, audit: audit, modelName: modelName)
+      checks.append(input)
+    }
     switch input.decision {
     case .release: break
     case .refrain: return CagedOutput(text: nil, prompt: prompt, attempts: 0, checks: checks)
@@ -113,6 +121,21 @@ extension Generation {
           checkedPrompt + "\n(The previous answer was rejected: "
           + last.findings.map(\.message).joined(separator: "; ") + ". Answer again without these problems.)\n"
       }
+    }
+  }
+
+  /// The input validators on the raw prompt text, recorded in the audit log; runs before any tokenization, so a
+  /// prompt the tokenizer cannot encode (or that is too long for the model) still gets the cage's verdict.
+  /// A refusal throws `CageRefusal`; a `refrain` decision is returned for the caller to release nothing.
+  public static func checkPrompt(_ prompt: String, cage: SafetyCage, audit: AuditLog? = nil, modelName: String = "model")
+    throws -> CageCheck
+  {
+    let input = cage.check(prompt, stage: .input)
+    try audit?.record(input, model: modelName, prompt: prompt, stage: .input, attempt: 0)
+    switch input.decision {
+    case .release, .refrain: return input
+    case .refuse, .regenerate:
+      throw CageRefusal(description: "the cage refused the prompt:\n\(input.summary)", attempts: 0, lastCheck: input)
     }
   }
 

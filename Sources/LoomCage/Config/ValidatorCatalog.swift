@@ -51,12 +51,12 @@ public enum ValidatorCatalog {
       }
       return v
     case "json":
-      return JSONValidator(schema: try o.fields["schema"].map { try JSONSchemaSubset($0, what: "\(o.what): schema") })
+      return JSONValidator(schema: try o.fields["schema"].map { try JSONSchemaSubset($0, what: "\(o.at("schema")): schema") })
     case "regex":
       let ci = try o.bool("case_insensitive") ?? false
-      let forbid = try (o.strings("forbid") ?? []).map { try configRegex($0, caseInsensitive: ci, what: "\(o.what): forbid") }
+      let forbid = try (o.strings("forbid") ?? []).map { try configRegex($0, caseInsensitive: ci, what: "\(o.at("forbid")): forbid") }
       let require = try (o.strings("require") ?? []).map {
-        try configRegex($0, caseInsensitive: ci, what: "\(o.what): require")
+        try configRegex($0, caseInsensitive: ci, what: "\(o.at("require")): require")
       }
       if forbid.isEmpty && require.isEmpty { throw CageError("\(o.what): give 'forbid' or 'require' patterns") }
       return RegexValidator(

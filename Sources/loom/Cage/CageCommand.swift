@@ -26,13 +26,14 @@ struct CageCheckCommand: ParsableCommand {
     commandName: "check",
     abstract: "Run a cage's validators on files or stdin and print the findings.")
 
-  @Option(help: "Cage file (JSON); without it the built-in cage of --lang.") var config: String?
+  @Option(help: "Cage file (JSON, or YAML as .yml/.yaml); without it the built-in cage of --lang.") var config: String?
   @Option(name: .customLong("file"), help: "A file to check (repeat for several).") var files: [String] = []
   @Flag(help: "Check standard input.") var stdin = false
   @Option(help: "Language of the built-in cage: c or text (default: by each file's extension; text for stdin).")
   var lang: String?
   @Option(help: "Report format: text, json or sarif.") var format: String = "text"
-  @Option(help: "Files checked at once (threads; default 1).") var jobs = 1
+  @Option(help: "Files checked at once (threads; default: the number of cores).")
+  var jobs = ProcessInfo.processInfo.activeProcessorCount
 
   func validate() throws {
     if files.isEmpty == !stdin {
