@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Issue 17's prompt-tuning learning check, on a GPT-2-shaped character model Loom pretrains itself.
 #  1. `loom train gpt --char --preset tiny` on four plays (a few minutes of one core).
-#  2. A classification-as-generation task from other plays' sentences: "<sentence> => ask" when the
-#     sentence is a question, "<sentence> => tell" otherwise, balanced; the sentence's own final
+#  2. A classification-as-generation task from other plays' sentences: "<sentence> -- ask" when the
+#     sentence is a question, "<sentence> -- tell" otherwise, balanced; the sentence's own final
 #     punctuation is removed (TASK=strip, the default), so the prompt has to read the words
 #     ("what", "shall I", word order), or kept (TASK=keep: the '?' itself is the cue).
 #  3. `loom train gpt --model base --prompt-tuning-virtual-tokens 16` trains only the prompt (the
@@ -62,8 +62,8 @@ rng.shuffle(pairs)
 def body(s):
     return s[:-1].rstrip() if task == "strip" else s
 evaluation, training = pairs[:400], pairs[400:]
-open(f"{work}/task.txt", "w").write("".join(f"{body(s)} => {y}\n" for s, y in training))
-json.dump([[body(s) + " => ", y] for s, y in evaluation], open(f"{work}/eval.json", "w"))
+open(f"{work}/task.txt", "w").write("".join(f"{body(s)} -- {y}\n" for s, y in training))
+json.dump([[body(s) + " -- ", y] for s, y in evaluation], open(f"{work}/eval.json", "w"))
 print(f"task {task}: {n} questions and {n} statements; {len(training)} training lines, {len(evaluation)} held out")
 PY
 
