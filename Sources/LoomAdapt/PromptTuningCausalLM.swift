@@ -58,7 +58,11 @@ public final class PromptTuningCausalLM: Module, CausalLanguageModel {
       )
     }
     if let given = c.taskType, given != task {
-      let what = task == .causalLM ? "a causal LM" : "a sequence classifier"
+      let what =
+        [
+          .causalLM: "a causal LM", .sequenceClassification: "a sequence classifier",
+          .tokenClassification: "a token classifier", .questionAnswering: "a question-answering model",
+        ][task] ?? "a \(task.rawValue) model"
       throw PromptTuningError("task_type is \(given.rawValue); this is \(what) (\(task.rawValue))")
     }
     c.taskType = task

@@ -4,7 +4,7 @@ import LoomIO
 import LoomModels
 import LoomNN
 
-/// PEFT's files for a SEQ_CLS prompt-tuning adapter: adapter_config.json and
+/// PEFT's files for a SEQ_CLS, TOKEN_CLS or QUESTION_ANS prompt-tuning adapter: adapter_config.json and
 /// adapter_model.safetensors with `prompt_embeddings` and the trained heads under PEFT's names
 /// (`base_model.classifier.weight`, …: the modules_to_save wrapper's names with it removed).
 extension PromptTuningSequenceClassifier {
@@ -28,18 +28,18 @@ extension PromptTuningSequenceClassifier {
       to: dir.appendingPathComponent(PromptTuningCausalLM.weightsFile))
   }
 
-  /// `PeftModel.from_pretrained(base, directory)` for a SEQ_CLS prompt-tuning adapter (PEFT's or
+  /// `PeftModel.from_pretrained(base, directory)` for a `task` prompt-tuning adapter (PEFT's or
   /// Loom's): the prompt and the saved heads, checked against the base. They train when
   /// `isTrainable`; the rest of the base stays frozen.
   public static func fromPretrained(
     base: Module & EncoderModel & InputEmbeddingsModel, adapterDirectory directory: String,
-    isTrainable: Bool = false
+    task: PeftTaskType = .sequenceClassification, isTrainable: Bool = false
   ) throws -> PromptTuningSequenceClassifier {
     var config = try PromptTuningConfig.load(directory: directory)
     config.inferenceMode = true  // no initialisation: the weights come from the file
     let configPath = "\(directory)/\(PromptTuningCausalLM.configFile)"
     let model: PromptTuningSequenceClassifier
-    do { model = try PromptTuningSequenceClassifier(base: base, config: config) } catch let e
+    do { model = try PromptTuningSequenceClassifier(base: base, config: config, task: task) } catch let e
       as PromptTuningError
     {
       throw PromptTuningError("\(configPath): \(e.message)")

@@ -3,12 +3,21 @@ import LoomCore
 import LoomModels
 import LoomNN
 
-/// A prompt-tuned sequence classifier, as PEFT's `PeftModelForSequenceClassification` computes it
-/// with a prompt-tuning config: the virtual tokens' embeddings go in front of the words', the
-/// attention mask gains ones and token_type_ids zeros for them, position_ids are dropped (PEFT
-/// ignores them), and the base runs from `inputs_embeds`. The base is frozen except the heads
-/// PEFT adds to modules_to_save ("classifier", "score": every module whose path ends so), which
-/// train and are saved with the prompt.
+/// A prompt-tuned encoder head, as PEFT's `PeftModelForSequenceClassification` (SEQ_CLS),
+/// `PeftModelForTokenClassification` (TOKEN_CLS) and `PeftModelForQuestionAnswering`
+/// (QUESTION_ANS) compute it with a prompt-tuning config: the virtual tokens' embeddings go in
+/// front of the words', the attention mask gains ones and token_type_ids zeros for them,
+/// position_ids are dropped (PEFT ignores them), and the base runs from `inputs_embeds`. The base
+/// is frozen except the heads PEFT adds to modules_to_save ("classifier", "score" for the
+/// classifiers, "qa_outputs" for QA: every module whose path ends so), which train and are saved
+/// with the prompt.
+///
+/// Token-level outputs: PEFT hands TOKEN_CLS labels and QA positions to the base as they are,
+/// though the base's logits then cover n + T columns (labels [B, T] fail transformers' loss, and
+/// positions point n tokens early). Loom does what PEFT does for causal LMs instead: labels gain
+/// −100 for the virtual tokens, positions shift by n, and the virtual columns' logits are dropped
+/// from `logits` / `startLogits` / `endLogits`, so outputs line up with the caller's tokens.
+/// The loss and gradients equal PEFT's given labels padded (positions shifted) that way.
 public final class PromptTuningSequenceClassifier: Module, EncoderModel {
   @Child public var base_model: Module
   @Child public var prompt_encoder: [String: PromptEmbedding]
@@ -16,16 +25,21 @@ public final class PromptTuningSequenceClassifier: Module, EncoderModel {
   public internal(set) var peftConfig: PromptTuningConfig
   private let _encoder: any EncoderModel & InputEmbeddingsModel
 
-  /// `get_peft_model(base, config)` for SEQ_CLS (`tokenize` for TEXT init, see `PromptEmbedding`).
+  /// `get_peft_model(base, config)` for `task` (SEQ_CLS, TOKEN_CLS or QUESTION_ANS; `tokenize`
+  /// for TEXT init, see `PromptEmbedding`).
   public init(
     base: Module & EncoderModel & InputEmbeddingsModel, config: PromptTuningConfig,
+    task: PeftTaskType = .sequenceClassification,
     tokenize: ((String) throws -> [Int])? = nil, generator: Generator = .global
   ) throws {
-    var resolved = try PromptTuningCausalLM.resolve(
-      config, for: base, task: .sequenceClassification)
-    // PeftModelForSequenceClassification appends its head names to modules_to_save.
+    guard let heads = Self.headNames[task] else {
+      throw PromptTuningError(
+        "task_type \(task.rawValue) is not an encoder head's; prompt-tuned encoders take SEQ_CLS, TOKEN_CLS or QUESTION_ANS")
+    }
+    var resolved = try PromptTuningCausalLM.resolve(config, for: base, task: task)
+    // PEFT's task wrappers append their head names to modules_to_save.
     var saved = resolved.modulesToSave ?? []
-    for head in Self.headNames where !saved.contains(head) { saved.append(head) }
+    for head in heads where !saved.contains(head) { saved.append(head) }
     resolved.modulesToSave = saved
     let prompt = try PromptEmbedding(
       config: resolved, wordEmbeddings: base.inputEmbeddings, tokenize: tokenize,
@@ -35,11 +49,19 @@ public final class PromptTuningSequenceClassifier: Module, EncoderModel {
     prompt_encoder = ["default": prompt]
     peftConfig = resolved
     _encoder = base
+    self.task = task
     super.init()
     for (_, t) in headParameters { t.requiresGrad = !resolved.inferenceMode }
   }
 
-  static let headNames = ["classifier", "score"]
+  /// The modules_to_save names each PEFT task wrapper adds.
+  static let headNames: [PeftTaskType: [String]] = [
+    .sequenceClassification: ["classifier", "score"], .tokenClassification: ["classifier", "score"],
+    .questionAnswering: ["qa_outputs"],
+  ]
+
+  /// PEFT's task_type: which head the base has.
+  public let task: PeftTaskType
 
   public var prompt: PromptEmbedding { prompt_encoder["default"]! }
   public var numVirtualTokens: Int { peftConfig.numVirtualTokens }
@@ -66,8 +88,9 @@ public final class PromptTuningSequenceClassifier: Module, EncoderModel {
     [prompt.embedding.weight] + headParameters.map(\.1)
   }
 
-  /// PEFT's forward: input_ids [B, T] (attention_mask, token_type_ids [B, T], labels [B] or
-  /// [B, num_labels]) → the base's logits and loss with the prompt in front.
+  /// PEFT's forward: input_ids [B, T] (attention_mask, token_type_ids [B, T]; labels [B] or
+  /// [B, num_labels] for SEQ_CLS, [B, T] for TOKEN_CLS; start/end positions [B] for QA) → the
+  /// base's logits and loss with the prompt in front (token-level logits for the T real columns).
   public func forward(_ inputs: EncoderInputs) throws -> EncoderOutput {
     let ids = inputs.inputIds
     guard ids.rank == 2, ids.shape[1] > 0 else {
@@ -93,6 +116,19 @@ public final class PromptTuningSequenceClassifier: Module, EncoderModel {
     let words = _encoder.inputEmbeddings(ids.to(device: table.device))
     let embeds = Tensor.cat([prompt.prompts(batch: b).to(words.dtype), words], dim: 1)
     var prompted = EncoderInputs(inputsEmbeds: embeds, labels: inputs.labels)
+    if task == .tokenClassification, let labels = inputs.labels {
+      guard labels.shape == ids.shape else {
+        throw PromptTuningError("labels has shape \(labels.shape), input_ids has \(ids.shape); token labels are [batch, sequence]")
+      }
+      let ignored = Tensor.full([b, n], -100, dtype: labels.dtype, device: labels.device)
+      prompted.labels = Tensor.cat([ignored, labels], dim: 1)
+    }
+    // Positions count the virtual tokens too (clamped-out positions stay out: T + n is ignored).
+    let shifted = { (p: Tensor) in
+      Tensor(p.to(.int64).int64s.map { $0 + Int64(n) }, shape: p.shape, device: p.device)
+    }
+    prompted.startPositions = inputs.startPositions.map(shifted)
+    prompted.endPositions = inputs.endPositions.map(shifted)
     prompted.attentionMask = inputs.attentionMask.map {
       Tensor.cat([Tensor.ones([b, n], dtype: $0.dtype, device: $0.device), $0], dim: 1)
     }
@@ -100,6 +136,12 @@ public final class PromptTuningSequenceClassifier: Module, EncoderModel {
       Tensor.cat([Tensor.zeros([b, n], dtype: .int64, device: $0.device), $0.to(.int64)], dim: 1)
     }
     prompted.outputHiddenStates = inputs.outputHiddenStates
-    return try _encoder.forward(prompted)
+    var out = try _encoder.forward(prompted)
+    guard task != .sequenceClassification else { return out }
+    let real = { (t: Tensor) in t.slice(dim: 1, start: n, end: t.shape[1]) }
+    out.logits = out.logits.map(real)
+    out.startLogits = out.startLogits.map(real)
+    out.endLogits = out.endLogits.map(real)
+    return out
   }
 }

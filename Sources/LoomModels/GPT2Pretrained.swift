@@ -59,6 +59,17 @@ public final class GPT2ForSequenceClassification: Module, EncoderModel {
 
   public func forward(_ inputs: EncoderInputs) throws -> EncoderOutput {
     let name = "GPT2ForSequenceClassification"
+    if let embeds = inputs.inputsEmbeds {
+      // HF without input_ids (prompt tuning): positions 0..<T and every row pooled at its last
+      // column, since padding cannot be seen.
+      try LlamaForSequenceClassification.checkEmbeds(embeds, inputs, hiddenSize: config.nEmbd, model: "GPT-2")
+      guard embeds.shape[1] <= config.nPositions else {
+        throw LoomError(
+          "\(name): \(embeds.shape[1]) positions (virtual tokens included) are more than n_positions = \(config.nPositions); truncate the input (max_length)")
+      }
+      let hidden = transformer(inputsEmbeds: embeds, attentionMask: inputs.attentionMask)
+      return try pooled(hidden, rows: try LlamaForSequenceClassification.lastColumns(embeds, padTokenId: config.padTokenId), labels: inputs.labels)
+    }
     let ids = inputs.inputIds
     guard ids.rank == 2, ids.shape[1] > 0 else {
       throw LoomError("\(name): input_ids must be [batch, sequence] with at least one token, got shape \(ids.shape)")
@@ -80,14 +91,18 @@ public final class GPT2ForSequenceClassification: Module, EncoderModel {
       words = words + transformer.wte(tt.to(.int64).to(device: device))
     }
     let hidden = transformer(inputsEmbeds: words, attentionMask: inputs.attentionMask)
+    return try pooled(hidden, rows: try Self.lastNonPadIndices(ids, padTokenId: config.padTokenId), labels: inputs.labels)
+  }
+
+  /// `score` on each row's hidden state at `rows`, and the loss when labels are given.
+  private func pooled(_ hidden: Tensor, rows: [Int], labels: Tensor?) throws -> EncoderOutput {
     let (b, t, c) = (hidden.shape[0], hidden.shape[1], hidden.shape[2])
-    let rows = try Self.lastNonPadIndices(ids, padTokenId: config.padTokenId)
     let index = Tensor(rows.enumerated().map { Int64($0.offset * t + $0.element) }, shape: [b], device: hidden.device)
     let logits = score(hidden.reshape([b * t, c]).indexSelect(dim: 0, index: index))
     var out = EncoderOutput()
     out.lastHiddenState = hidden
     out.logits = logits
-    if let labels = inputs.labels {
+    if let labels {
       out.loss = try HeadLoss.sequenceClassification(
         logits, labels.to(device: logits.device), numLabels: config.numLabels,
         problemType: config.labels.problemType)

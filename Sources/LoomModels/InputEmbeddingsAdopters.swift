@@ -92,3 +92,54 @@ extension DistilBertForSequenceClassification: InputEmbeddingsModel {
     (config.dim, config.nLayers, config.nHeads)
   }
 }
+
+// The encoders' token-classification and question-answering heads and GPT-2's classifier
+// (prompt tuning's TOKEN_CLS, QUESTION_ANS and SEQ_CLS wrappers).
+extension BertForTokenClassification: InputEmbeddingsModel {
+  public var inputEmbeddings: Embedding { bert.embeddings.word_embeddings }
+  public var promptLearningSizes: (tokenDim: Int, layers: Int, attentionHeads: Int) {
+    (config.hiddenSize, config.numHiddenLayers, config.numAttentionHeads)
+  }
+}
+
+extension BertForQuestionAnswering: InputEmbeddingsModel {
+  public var inputEmbeddings: Embedding { bert.embeddings.word_embeddings }
+  public var promptLearningSizes: (tokenDim: Int, layers: Int, attentionHeads: Int) {
+    (config.hiddenSize, config.numHiddenLayers, config.numAttentionHeads)
+  }
+}
+
+extension RobertaForTokenClassification: InputEmbeddingsModel {
+  public var inputEmbeddings: Embedding { roberta.embeddings.word_embeddings }
+  public var promptLearningSizes: (tokenDim: Int, layers: Int, attentionHeads: Int) {
+    (config.bert.hiddenSize, config.bert.numHiddenLayers, config.bert.numAttentionHeads)
+  }
+}
+
+extension RobertaForQuestionAnswering: InputEmbeddingsModel {
+  public var inputEmbeddings: Embedding { roberta.embeddings.word_embeddings }
+  public var promptLearningSizes: (tokenDim: Int, layers: Int, attentionHeads: Int) {
+    (config.bert.hiddenSize, config.bert.numHiddenLayers, config.bert.numAttentionHeads)
+  }
+}
+
+extension DistilBertForTokenClassification: InputEmbeddingsModel {
+  public var inputEmbeddings: Embedding { distilbert.embeddings.word_embeddings }
+  public var promptLearningSizes: (tokenDim: Int, layers: Int, attentionHeads: Int) {
+    (config.dim, config.nLayers, config.nHeads)
+  }
+}
+
+extension DistilBertForQuestionAnswering: InputEmbeddingsModel {
+  public var inputEmbeddings: Embedding { distilbert.embeddings.word_embeddings }
+  public var promptLearningSizes: (tokenDim: Int, layers: Int, attentionHeads: Int) {
+    (config.dim, config.nLayers, config.nHeads)
+  }
+}
+
+extension GPT2ForSequenceClassification: InputEmbeddingsModel {
+  public var inputEmbeddings: Embedding { transformer.wte }
+  public var promptLearningSizes: (tokenDim: Int, layers: Int, attentionHeads: Int) {
+    (config.nEmbd, config.nLayer, config.nHead)
+  }
+}

@@ -35,12 +35,17 @@ enum InferenceAdapter {
     }
     let tok = try EncoderLoading.tokenizer(nil, model: model, modelVocabSize: EncoderLoading.vocabSize(encoder))
     if isPromptTuning(adapter) {
-      guard task == .sequenceClassification, let embeddable = encoder as? any Module & EncoderModel & InputEmbeddingsModel
+      let peftTasks: [AutoTask: PeftTaskType] = [
+        .sequenceClassification: .sequenceClassification, .tokenClassification: .tokenClassification,
+        .questionAnswering: .questionAnswering,
+      ]
+      guard let peftTask = peftTasks[task], let embeddable = encoder as? any Module & EncoderModel & InputEmbeddingsModel
       else {
         throw LoomError(
-          "--adapter \(adapter): a prompt-tuning adapter needs a sequence classifier that runs from input embeddings (BERT, RoBERTa, DistilBERT); \(type(of: encoder)) does not")
+          "--adapter \(adapter): a prompt-tuning adapter needs a classifier, token classifier or QA model that runs from input embeddings (BERT, RoBERTa, DistilBERT; GPT-2, Llama, BLOOM classifiers); \(type(of: encoder)) does not")
       }
-      let prompted = try PromptTuningSequenceClassifier.fromPretrained(base: embeddable, adapterDirectory: adapter)
+      let prompted = try PromptTuningSequenceClassifier.fromPretrained(
+        base: embeddable, adapterDirectory: adapter, task: peftTask)
       return EncoderPipelineParts(model: prompted, tokenizer: tok, config: config)
     }
     try apply(adapter, to: encoder)

@@ -30,9 +30,10 @@ struct PeftTraining {
       return PeftTraining(peft: peft, merge: flags.mergeAdapter)
     case .promptTuning:
       // LoomAdapt's prompt tuning is PeftModelForCausalLM's (`loom train gpt`, see
-      // `PromptTuningRun`) and PeftModelForSequenceClassification's (`loom train classify`).
+      // `PromptTuningRun`) and the encoder heads' (`loom train classify / token-classify / qa`,
+      // see `PromptTuningClassifyRun`); those commands wrap before they get here.
       throw LoomError(
-        "--prompt-tuning-virtual-tokens: prompt tuning trains causal language models (loom train gpt --model DIR) and sequence classifiers (loom train classify) in this loom; use --lora-r R here"
+        "--prompt-tuning-virtual-tokens: prompt tuning trains causal language models (loom train gpt --model DIR), classifiers, token classifiers and QA models (loom train classify / token-classify / qa) in this loom; use --lora-r R here"
       )
     }
   }
@@ -66,29 +67,32 @@ struct PeftTraining {
   }
 }
 
-/// `loom train classify --model DIR --prompt-tuning-virtual-tokens N [--prompt-tuning-init-text T]`:
-/// PEFT's PeftModelForSequenceClassification with prompt tuning; the prompt and the classifier
-/// head (PEFT's modules_to_save) train, the rest of the base is frozen.
+/// `loom train classify / token-classify / qa --model DIR --prompt-tuning-virtual-tokens N
+/// [--prompt-tuning-init-text T]`: PEFT's PeftModelForSequenceClassification /
+/// …ForTokenClassification / …ForQuestionAnswering with prompt tuning; the prompt and the head
+/// (PEFT's modules_to_save) train, the rest of the base is frozen.
 enum PromptTuningClassifyRun {
   static func wrap(
     _ flags: PeftFlags, base: any EncoderModel, baseDirectory: String, tokenizer: String,
-    encode: @escaping (String) throws -> [Int]
+    task: PeftTaskType = .sequenceClassification, encode: @escaping (String) throws -> [Int]
   ) throws -> PromptTuningSequenceClassifier? {
-    guard
-      case .promptTuning(let n, let text)? = try flags.method(
-        task: .sequenceClassification, base: baseDirectory)
+    guard case .promptTuning(let n, let text)? = try flags.method(task: task, base: baseDirectory)
     else { return nil }
     guard let embeddable = base as? any Module & EncoderModel & InputEmbeddingsModel else {
+      let bases =
+        task == .sequenceClassification
+        ? "a BERT, RoBERTa, DistilBERT, GPT-2, Llama or BLOOM base" : "a BERT, RoBERTa or DistilBERT base"
       throw LoomError(
-        "--prompt-tuning-virtual-tokens: \(type(of: base)) cannot run from input embeddings, so prompt tuning cannot classify with it; use a BERT, RoBERTa, DistilBERT, Llama or BLOOM base, or --lora-r R"
+        "--prompt-tuning-virtual-tokens: \(type(of: base)) cannot run from input embeddings, so prompt tuning cannot train it (\(task.rawValue)); use \(bases), or --lora-r R"
       )
     }
     var config = PromptTuningConfig(
       numVirtualTokens: n, promptTuningInit: text == nil ? .random : .text,
       promptTuningInitText: text, tokenizerNameOrPath: text == nil ? nil : tokenizer,
-      taskType: .sequenceClassification)
+      taskType: task)
     config.baseModelNameOrPath = baseDirectory
-    let model = try PromptTuningSequenceClassifier(base: embeddable, config: config, tokenize: encode)
+    let model = try PromptTuningSequenceClassifier(
+      base: embeddable, config: config, task: task, tokenize: encode)
     if let note = model.prompt.initNote { print(note) }
     // PEFT counts the head twice in all params (its modules_to_save wrapper keeps the original).
     let head = model.headParameters.reduce(0) { $0 + $1.1.count }

@@ -24,8 +24,14 @@ struct QACommand: ParsableCommand {
 
   func run() throws {
     Device.default = try Device(parsing: device)
-    let pipe = try QuestionAnsweringPipeline(directory: model)
-    try InferenceAdapter.apply(adapter, to: pipe.parts.model)
+    let pipe: QuestionAnsweringPipeline
+    if let adapter, InferenceAdapter.isPromptTuning(adapter) {
+      pipe = QuestionAnsweringPipeline(
+        parts: try InferenceAdapter.classifierParts(.questionAnswering, model: model, adapter: adapter))
+    } else {
+      pipe = try QuestionAnsweringPipeline(directory: model)
+      try InferenceAdapter.apply(adapter, to: pipe.parts.model)
+    }
     _ = pipe.parts.model.to(device: Device.default)
     print(try pipe(question: question, context: context, maxAnswerLength: maxAnswerLen).json)
   }

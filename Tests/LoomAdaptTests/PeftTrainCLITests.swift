@@ -314,12 +314,13 @@ final class PeftTrainCLITests: XCTestCase {
     ])
     XCTAssertEqual(g.status, 0, g.err)
     XCTAssertTrue(g.out.hasPrefix("ab"), g.out)
-    // Prompt tuning is for causal LMs and sequence classifiers here; a QA run says so before training.
+    // MLM is pretraining: prompt tuning refuses it before training, naming the commands that take it.
     let c = try loom([
-      "train", "qa", "--model", Self.roberta, "--data", Self.encoderCLI + "/squad.json", "--max-steps", "1",
-      "--prompt-tuning-virtual-tokens", "4", "--output-dir", dir + "/pt-qa",
+      "train", "mlm", "--model", Self.roberta, "--data", Self.encoderCLI + "/mlm.txt", "--max-steps", "1",
+      "--prompt-tuning-virtual-tokens", "4", "--output-dir", dir + "/pt-mlm",
     ])
     XCTAssertNotEqual(c.status, 0)
-    XCTAssertTrue(c.err.contains("loom train gpt --model DIR"), c.err)
+    XCTAssertTrue(c.err.contains("loom train classify / token-classify / qa"), c.err)
+    XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/pt-mlm/adapter_config.json"))
   }
 }

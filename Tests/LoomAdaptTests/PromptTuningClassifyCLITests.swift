@@ -71,13 +71,13 @@ extension PeftTrainCLITests {
     ])
     XCTAssertNotEqual(withoutAdapter.out, c.out, "the adapter changes the answer")
 
-    // Commands prompt tuning does not serve say so before training.
-    let tag = try loom([
-      "train", "token-classify", "--model", Self.roberta, "--data", Self.encoderCLI + "/ner.jsonl",
-      "--max-steps", "1",
-      "--prompt-tuning-virtual-tokens", "4", "--output-dir", dir + "/pt-tag",
+    // Commands prompt tuning does not serve (seq2seq here) say so before training.
+    let s2s = try loom([
+      "train", "seq2seq", "--model", Self.bart, "--data", Self.encoderCLI + "/mlm.txt", "--max-steps", "1",
+      "--prompt-tuning-virtual-tokens", "4", "--output-dir", dir + "/pt-s2s",
     ])
-    XCTAssertNotEqual(tag.status, 0)
-    XCTAssertTrue(tag.err.contains("sequence classifiers (loom train classify)"), tag.err)
+    XCTAssertNotEqual(s2s.status, 0)
+    XCTAssertTrue(s2s.err.contains("loom train classify / token-classify / qa"), s2s.err)
+    XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/pt-s2s/adapter_config.json"))
   }
 }

@@ -63,9 +63,14 @@ struct TrainQACommand: ParsableCommand {
     let module = try EncoderLoading.load(.questionAnswering, from: modelDir, edits: [:])
     guard let model = module as? any EncoderModel else { throw LoomError("\(modelDir): not an encoder") }
     _ = model.to(device: device)
-    let peft = try PeftTraining.apply(adapter, to: model, task: .questionAnswering, base: modelDir)
     let tok = try EncoderLoading.tokenizer(tokenizer, model: modelDir, modelVocabSize: EncoderLoading.vocabSize(model))
-    let maxLength = try EncoderLoading.maxLength(maxSeqLength, tokenizer: tok, model: model)
+    let prompted = try PromptTuningClassifyRun.wrap(
+      adapter, base: model, baseDirectory: modelDir, tokenizer: tokenizer ?? modelDir, task: .questionAnswering,
+      encode: { try tok.encode($0).ids.map(Int.init) })
+    let peft = prompted != nil ? nil : try PeftTraining.apply(adapter, to: model, task: .questionAnswering, base: modelDir)
+    // What trains: the prompt-tuned wrapper (its span logits cover the real tokens), else the model.
+    let trained: any EncoderModel = prompted ?? model
+    let maxLength = try EncoderLoading.maxLength(maxSeqLength, tokenizer: tok, model: trained)
     let keys = ["input_ids", "attention_mask", "start_positions", "end_positions"]
       + (EncoderLoading.takesTokenTypes(model) ? ["token_type_ids"] : [])
     func examples(_ d: Dataset) throws -> CollatedDataset {
@@ -85,13 +90,13 @@ struct TrainQACommand: ParsableCommand {
     print("loom train qa: \(type(of: model)); \(train.count) questions → \(trainSet.count) windows of ≤ \(maxLength) tokens")
     let (nBest, maxAnswer) = (nBestSize, maxAnswerLength)
     let trainer = EncoderFineTuning.trainer(
-      model, tokenizer: tok, args: &args, train: trainSet, eval: evalSet,
+      trained, tokenizer: tok, args: &args, train: trainSet, eval: evalSet,
       metrics: { p in
         guard let eval, let windows = evalWindows, let logits = p.predictions else { return [:] }
         return Self.squad(logits, examples: eval, windows: windows, nBest: nBest, maxAnswerLength: maxAnswer)
-      }, peft: peft)
-    try EncoderFineTuning.trainAndSave(trainer, model, tokenizer: tok, peft: peft)
-    print("model saved to \(args.outputDir)")
+      }, peft: peft, prompt: prompted)
+    try EncoderFineTuning.trainAndSave(trainer, model, tokenizer: tok, peft: peft, prompt: prompted)
+    print("\(prompted != nil || (peft.map { !$0.merge } ?? false) ? "adapter" : "model") saved to \(args.outputDir)")
   }
 
   /// Exact match and F1 (percentages, as the SQuAD script prints them) of the post-processed answers.

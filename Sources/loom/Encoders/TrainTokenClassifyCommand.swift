@@ -49,9 +49,14 @@ struct TrainTokenClassifyCommand: ParsableCommand {
     let module = try EncoderLoading.load(.tokenClassification, from: modelDir, edits: edits)
     guard let model = module as? any EncoderModel else { throw LoomError("\(modelDir): not an encoder") }
     _ = model.to(device: device)
-    let peft = try PeftTraining.apply(adapter, to: model, task: .tokenClassification, base: modelDir)
     let tok = try EncoderLoading.tokenizer(tokenizer, model: modelDir, modelVocabSize: EncoderLoading.vocabSize(model))
-    let maxLength = try EncoderLoading.maxLength(maxSeqLength, tokenizer: tok, model: model)
+    let prompted = try PromptTuningClassifyRun.wrap(
+      adapter, base: model, baseDirectory: modelDir, tokenizer: tokenizer ?? modelDir, task: .tokenClassification,
+      encode: { try tok.encode($0).ids.map(Int.init) })
+    let peft = prompted != nil ? nil : try PeftTraining.apply(adapter, to: model, task: .tokenClassification, base: modelDir)
+    // What trains: the prompt-tuned wrapper (its logits cover the real tokens), else the model.
+    let trained: any EncoderModel = prompted ?? model
+    let maxLength = try EncoderLoading.maxLength(maxSeqLength, tokenizer: tok, model: trained)
     let types = EncoderLoading.takesTokenTypes(model)
     func examples(_ d: WordTagging, _ source: String) throws -> CollatedDataset {
       let (ids, tt, labels) = try d.encode(tokenizer: tok, tagIds: tagIds, maxLength: maxLength, source: source)
@@ -65,14 +70,15 @@ struct TrainTokenClassifyCommand: ParsableCommand {
     let trainSet = try examples(train, "--data \(data)")
     let evalSet = try eval.map { try examples($0, "--validation-data \(validationData!)") }
     let trainer = EncoderFineTuning.trainer(
-      model, tokenizer: tok, args: &args, train: trainSet, eval: evalSet, metrics: { p in Self.metrics(p, names: names) },
-      peft: peft)
+      trained, tokenizer: tok, args: &args, train: trainSet, eval: evalSet, metrics: { p in Self.metrics(p, names: names) },
+      peft: peft, prompt: prompted)
     print("loom train token-classify: \(type(of: model)), tags \(names.joined(separator: ", "))")
     print("data: \(trainSet.count) training and \(evalSet?.count ?? 0) evaluation rows")
     try EncoderFineTuning.trainAndSave(
       trainer, model, tokenizer: tok, peft: peft,
-      labelsConfig: try EncoderLoading.configJSON(modelDir).merging(edits) { $1 })
-    print("\(peft == nil || peft!.merge ? "model" : "adapter") saved to \(args.outputDir)")
+      labelsConfig: try EncoderLoading.configJSON(modelDir).merging(edits) { $1 }, prompt: prompted)
+    let adapterOnly = prompted != nil || (peft.map { !$0.merge } ?? false)
+    print("\(adapterOnly ? "adapter" : "model") saved to \(args.outputDir)")
   }
 
   /// seqeval's entity-level scores over the labelled (first sub-token) positions.
