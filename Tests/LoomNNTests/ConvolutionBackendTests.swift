@@ -62,6 +62,18 @@ final class ConvolutionBackendTests: XCTestCase {
     }
   }
 
+  /// 8+ input channels per group: oneDNN's blocked layouts and the reorders around them.
+  func testBlockedLayoutShapes() {
+    assertMatchesPatchPath("conv2d 16 channels", [[3, 16, 6, 5], [8, 16, 3, 3], [8]], expectedOp: "ConvolutionBackward") {
+      Functional.conv2d($0[0], weight: $0[1], bias: $0[2], stride: (2, 1), padding: (1, 1))
+    }
+    assertMatchesPatchPath(
+      "convTranspose2d to 16 channels", [[2, 8, 3, 3], [8, 16, 4, 4]], expectedOp: "ConvolutionBackwardDataBackward"
+    ) {
+      Functional.convTranspose2d($0[0], weight: $0[1], stride: (2, 2), padding: (1, 1))
+    }
+  }
+
   func testDepthwiseConv2d() {
     assertMatchesPatchPath("depthwise conv2d", [[2, 4, 6, 6], [4, 1, 3, 3], [4]], expectedOp: "ConvolutionBackward") {
       Functional.conv2d($0[0], weight: $0[1], bias: $0[2], padding: (1, 1), groups: 4)

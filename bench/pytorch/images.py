@@ -8,8 +8,8 @@ convolutions), the same work as Sources/loom-bench/ImagesBench.swift:
   unet-step       one epsilon-MSE AdamW step of diffusers' UNet2DModel(bench/configs/images_unet.json), batch 64
   ddim-sample     10 DDIM steps (eta 0) of that U-Net under inference_mode, batch 64
   vae-step        one Adam step of the conv VAE (Images I), batch 128
---channels-last runs models and inputs in torch.channels_last (faster for some convolutions on CPU);
-impl says which. Each bench runs in its own process so that its peak RSS is its own. --only a,b picks benches;
+Each bench runs in the memory format that measured faster for it (CHANNELS_LAST_BENCHES); --channels-last or
+--contiguous forces one; impl says which. Each bench runs in its own process so that its peak RSS is its own. --only a,b picks benches;
 --quick takes fewer steps; --lockstep (with --only BENCH) speaks bench/paired.py's protocol."""
 import json
 import os
@@ -25,19 +25,28 @@ sys.path = [p for p in sys.path if os.path.abspath(p or ".") != here]
 BENCHES = ("conv2d", "conv-transpose", "dcgan-step", "unet-step", "ddim-sample", "vae-step")
 quick = "--quick" in sys.argv
 lockstep = "--lockstep" in sys.argv
-channels_last = "--channels-last" in sys.argv
+# The faster memory format per bench, measured with --quick on the 2-core host (medians, ms):
+# channels-last won conv2d (239 vs 394 on the U-Net layer) and dcgan-step (572 vs 704); NCHW won
+# conv-transpose (156 vs 294 on 256->128) and tied vae-step (175 vs 187). --channels-last / --contiguous force one.
+CHANNELS_LAST_BENCHES = ("conv2d", "dcgan-step")
 only = sys.argv[sys.argv.index("--only") + 1].split(",") if "--only" in sys.argv else None
 if lockstep and (only is None or len(only) != 1):
     sys.exit("--lockstep needs --only with exactly one bench")
-if only is None:
-    passthrough = [a for a in sys.argv[1:] if a in ("--quick", "--channels-last")]
-    for name in BENCHES:
+if only is None or len(only) > 1:
+    passthrough = [a for a in sys.argv[1:] if a in ("--quick", "--channels-last", "--contiguous")]
+    for name in only or BENCHES:
         subprocess.run([sys.executable, os.path.abspath(__file__), "--only", name, *passthrough], check=True)
     sys.exit(0)
 BENCH = only[0]
 if BENCH not in BENCHES:
     sys.exit(f"unknown bench {BENCH} (benches: {', '.join(BENCHES)})")
+channels_last = "--channels-last" in sys.argv or (BENCH in CHANNELS_LAST_BENCHES and "--contiguous" not in sys.argv)
 
+# libgomp's threads spin between parallel regions by default; on a host whose cores other work
+# shares (ours: other builds), a spinning thread holds a core the next region needs, and the
+# convolution benches ran 2-3x slower than with passive waiting. PASSIVE is PyTorch's stronger
+# setting there (override by setting OMP_WAIT_POLICY).
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 import torch  # noqa: E402
 import torch.nn as nn  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
@@ -74,6 +83,7 @@ def section(config, steps, body):
             samples.append((time.perf_counter() - t0) * 1000)
     print(json.dumps({"suite": "images", "bench": BENCH, "config": config, "value": statistics.median(samples),
                       "unit": "ms/step", "impl": IMPL, "threads": torch.get_num_threads(),
+                      "omp_wait_policy": os.environ["OMP_WAIT_POLICY"],
                       "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}, sort_keys=True),
           flush=True)
 
