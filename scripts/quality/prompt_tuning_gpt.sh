@@ -108,3 +108,6 @@ result = {
 json.dump(result, open(f"{work}/result.json", "w"))
 print(json.dumps(result))
 PY
+# Restricted-choice accuracy (a vs t at the label position) and the label word's loss, read by
+# transformers + PEFT from Loom's files (needs the fixture venv).
+"${PYTHON:-/work/venv/bin/python}" "$(dirname "$0")/prompt_tuning_score.py" "$work"
