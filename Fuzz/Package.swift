@@ -18,6 +18,7 @@ let targets: [(String, [Target.Dependency])] = [
   ("fuzz-squad", [.product(name: "LoomDatasets", package: "Loom"), .product(name: "LoomTokenizers", package: "Loom")]),
   ("fuzz-adapter-config", [.product(name: "LoomAdapt", package: "Loom")]),
   ("fuzz-c-analyser", [.product(name: "LoomCage", package: "Loom")]),
+  ("fuzz-cage-config", [.product(name: "LoomCage", package: "Loom")]),
   ("fuzz-preference", [.product(name: "LoomPostTrain", package: "Loom")]),
   ("fuzz-diffusers-config", [
     .product(name: "LoomDiffusion", package: "Loom"), .product(name: "LoomCore", package: "Loom"),

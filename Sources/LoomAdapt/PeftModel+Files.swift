@@ -75,9 +75,16 @@ extension PeftModel {
           + "adapter_model.safetensors (written by PeftModel.save_pretrained or Loom's save(to:))")
     }
     do {
+      // Parsed first so broken JSON says where (Foundation's detail), not a DecodingError dump.
+      _ = try JSONInput.parse(data, path: path)
       return try JSONDecoder().decode(LoraConfig.self, from: data)
     } catch let error as PeftError {
       throw PeftError("\(path): \(error.message)")
+    } catch let error as JSONInputError {
+      throw PeftError(error.description)
+    } catch let error as DecodingError {
+      throw PeftError(
+        "\(path): not a valid LoRA config: \(JSONInput.describe(error, decoding: LoraConfig.self, from: data))")
     } catch {
       throw PeftError("\(path): not a valid LoRA config (\(error))")
     }

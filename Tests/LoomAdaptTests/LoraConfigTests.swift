@@ -168,6 +168,14 @@ final class LoraConfigTests: XCTestCase {
     XCTAssertTrue(
       text.contains("'transformer.h.1.attn.c_attn.base_layer.bias'")
         && text.contains("different base"), text)
+    // Found by CLIMutationTests (loom generate --adapter): broken JSON and a wrongly typed field printed a raw
+    // DecodingError; now the file, the field, the type wanted and what was found.
+    text = load(String(original.dropLast(3)))
+    XCTAssertTrue(text.contains("adapter_config.json: not valid JSON") && !text.contains("DecodingError"), text)
+    text = load(original.replacingOccurrences(of: #""fan_in_fan_out": true"#, with: #""fan_in_fan_out": 1"#))
+    XCTAssertTrue(
+      text.contains("adapter_config.json: not a valid LoRA config: field 'fan_in_fan_out' must be true or false, got the number 1")
+        && !text.contains("DecodingError"), text)
     // No adapter here at all.
     text = message { try PeftModel.load(try self.tinyGPT2(), from: dir + "/nothing") }
     XCTAssertTrue(text.contains("no adapter_config.json"), text)

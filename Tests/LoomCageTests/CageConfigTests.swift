@@ -45,6 +45,20 @@ final class CageConfigTests: XCTestCase {
     XCTAssertEqual((cage.output[4].validator as? CCodeValidator)?.minimumSeverity, .high)
   }
 
+  /// Found by CLIMutationTests: a number beyond a double's range inside a list printed a raw DecodingError ("expected
+  /// Dictionary<String, Any> but found an array") instead of where the bad value is.
+  func testANumberOutOfRangeIsNamedByItsPath() {
+    for (json, path) in [
+      (#"{"output": [{"name": "secrets", "entropy_threshold": 1e999}]}"#, "output[0].entropy_threshold"),
+      (#"{"output": [{"name": "pii"}], "max_input_bytes": -1e400}"#, "max_input_bytes"),
+    ] {
+      let text = error(json)
+      XCTAssertTrue(text.contains("cage.json: not valid JSON at \(path): a number beyond ±1.8e308"), text)
+      XCTAssertFalse(text.contains("DecodingError"), text)
+    }
+    XCTAssertEqual(try JSONValue.parse(#"[1, {"a": [true, null, "x"]}]"#), .array([.number(1), .object(["a": .array([.bool(true), .null, .string("x")])])]))
+  }
+
   func testMistakesAreClearErrors() {
     XCTAssertTrue(
       error(#"{"output": [{"name": "secretz"}]}"#).contains(

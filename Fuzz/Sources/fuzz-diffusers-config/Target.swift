@@ -6,13 +6,15 @@ import LoomDiffusion
 /// One JSON file through diffusers' config readers as `loom sample` calls them: as
 /// scheduler_config.json (loadScheduler, a round trip, then DDPM's and DDIM's timesteps and one step
 /// on a 1×1×1×1 sample for every spacing, as `--scheduler` / `--timestep-spacing` override it), as a
-/// U-Net config.json and as a pipeline's model_index.json with the same bytes in scheduler/ and unet/.
-/// No weights file is written, so UNet2DModel.from must stop with an error before allocating a model.
+/// U-Net config.json, as a DiT (DiTTransformer2DModel) config.json and as a pipeline's model_index.json with the
+/// same bytes in scheduler/, unet/ and transformer/ (loadDenoiser picks unet/ or transformer/ by model_index.json, as
+/// `loom sample` does). No weights file is written, so UNet2DModel.from and DiTTransformer2DModel.from must stop with
+/// an error before allocating a model.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzOne(_ input: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
   guard let input else { return 0 }
   let bytes = UnsafeRawBufferPointer(start: input, count: size)
-  for name in ["model_index.json", "scheduler/scheduler_config.json", "unet/config.json"] {
+  for name in ["model_index.json", "scheduler/scheduler_config.json", "unet/config.json", "transformer/config.json"] {
     Scratch.write(name, bytes)
   }
   let dir = Scratch.directory
@@ -23,6 +25,21 @@ public func fuzzOne(_ input: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
       let again = try UNet2DConfig(json: config.json)
       if again != config { fatalError("UNet2DModel config does not round-trip: \(config) → \(again)") }
     }
+  } catch { Scratch.check(error) }
+  do {
+    if let json = try JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any] {
+      let config = try DiTConfig(json: json)
+      let again = try DiTConfig(json: config.json)
+      if again != config { fatalError("DiT config does not round-trip: \(config) → \(again)") }
+    }
+  } catch { Scratch.check(error) }
+  do {
+    _ = try DiTTransformer2DModel.from(directory: dir + "/transformer")
+    fatalError("DiTTransformer2DModel.from loaded a model without a weights file")
+  } catch { Scratch.check(error) }
+  do {
+    _ = try DiffusionPipelineFiles.loadDenoiser(directory: dir)
+    fatalError("loadDenoiser loaded a denoiser without a weights file")
   } catch { Scratch.check(error) }
   do {
     _ = try UNet2DModel.from(directory: dir + "/unet")
@@ -65,7 +82,7 @@ func schedulers(_ path: String) throws {
 
 @main enum Main {
   static func main() {
-    for d in ["scheduler", "unet"] {
+    for d in ["scheduler", "unet", "transformer"] {
       try? FileManager.default.createDirectory(
         atPath: Scratch.directory + "/" + d, withIntermediateDirectories: true)
     }

@@ -10,6 +10,20 @@ public indirect enum JSONValue: Decodable, Equatable, Sendable {
   case object([String: JSONValue])
 
   public init(from decoder: Decoder) throws {
+    // Arrays and objects are told apart by their containers, so an error inside one keeps its own path: a `try?`
+    // chain read a list holding one bad number as "expected an object, found an array" (a raw DecodingError).
+    if var list = try? decoder.unkeyedContainer() {
+      var items: [JSONValue] = []
+      while !list.isAtEnd { items.append(try list.decode(JSONValue.self)) }
+      self = .array(items)
+      return
+    }
+    if let object = try? decoder.container(keyedBy: Key.self) {
+      var fields: [String: JSONValue] = [:]
+      for key in object.allKeys { fields[key.stringValue] = try object.decode(JSONValue.self, forKey: key) }
+      self = .object(fields)
+      return
+    }
     let c = try decoder.singleValueContainer()
     if c.decodeNil() {
       self = .null
@@ -19,11 +33,16 @@ public indirect enum JSONValue: Decodable, Equatable, Sendable {
       self = .number(d)
     } else if let s = try? c.decode(String.self) {
       self = .string(s)
-    } else if let a = try? c.decode([JSONValue].self) {
-      self = .array(a)
     } else {
-      self = .object(try c.decode([String: JSONValue].self))
+      throw DecodingError.dataCorruptedError(in: c, debugDescription: "a number beyond ±1.8e308 (a double's range)")
     }
+  }
+
+  private struct Key: CodingKey {
+    let stringValue: String
+    init(stringValue: String) { self.stringValue = stringValue }
+    var intValue: Int? { nil }
+    init?(intValue: Int) { nil }
   }
 
   /// Deepest nesting parsed: deeper documents are refused before the recursive decoder sees them.
@@ -39,7 +58,8 @@ public indirect enum JSONValue: Decodable, Equatable, Sendable {
       return try JSONDecoder().decode(JSONValue.self, from: Data(text.utf8))
     } catch let DecodingError.dataCorrupted(context) {
       let why = (context.underlyingError as NSError?)?.userInfo[NSDebugDescriptionErrorKey] as? String
-      throw CageError("not valid JSON: \(why ?? context.debugDescription)")
+      let at = context.codingPath.map { $0.intValue.map { "[\($0)]" } ?? "." + $0.stringValue }.joined()
+      throw CageError("not valid JSON\(at.isEmpty ? "" : " at " + at.drop(while: { $0 == "." })): \(why ?? context.debugDescription)")
     } catch {
       throw CageError("not valid JSON: \(error)")
     }
