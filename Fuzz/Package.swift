@@ -20,6 +20,7 @@ let targets: [(String, [Target.Dependency])] = [
   ("fuzz-c-analyser", [.product(name: "LoomCage", package: "Loom")]),
   ("fuzz-cage-config", [.product(name: "LoomCage", package: "Loom")]),
   ("fuzz-preference", [.product(name: "LoomPostTrain", package: "Loom")]),
+  ("fuzz-gan-config", [.product(name: "LoomDiffusion", package: "Loom"), .product(name: "LoomIO", package: "Loom")]),
   ("fuzz-diffusers-config", [
     .product(name: "LoomDiffusion", package: "Loom"), .product(name: "LoomCore", package: "Loom"),
   ]),

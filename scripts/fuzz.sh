@@ -5,7 +5,8 @@
 # vocab-txt, char-vocab, idx, checkpoint, csv, jsonl, squad, adapter-config, preference (DPO/reward JSON lines and
 # PPO's --prompts file), diffusers-config (scheduler_config.json, UNet2DModel and DiTTransformer2DModel config.json,
 # model_index.json), c-analyser (the cage's C analyser on libclang), cage-config (the cage's JSON config file, as
-# `loom cage check --config F` reads it); `all` runs them all). Each target starts from the committed seeds in
+# `loom cage check --config F` reads it), gan-config (a saved GAN's generator/config.json beside real weights, as
+# `loom sample --model DIR` reads it); `all` runs them all). Each target starts from the committed seeds in
 # Fuzz/corpus/TARGET and grows a scratch corpus in Fuzz/.corpus/TARGET (not committed);
 # crashes are written to Fuzz/.crashes/TARGET/. libFuzzer's final stats (-print_final_stats)
 # are printed per target, then one summary line each: executions, corpus size, crashes.
@@ -16,7 +17,7 @@ which="${1:-all}"
 seconds="${2:-30}"
 shift 2 2>/dev/null || shift $#
 all=(safetensors config tokenizer-json vocab-merges vocab-txt char-vocab idx checkpoint csv jsonl squad adapter-config
-  preference diffusers-config c-analyser cage-config)
+  preference diffusers-config c-analyser cage-config gan-config)
 if [ "$which" = all ]; then targets=("${all[@]}"); else targets=("$which"); fi
 sanitizers="${FUZZ_SANITIZERS:-fuzzer,address}"
 

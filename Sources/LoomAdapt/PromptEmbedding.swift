@@ -10,7 +10,7 @@ public final class PromptEmbedding: Module {
 
   /// Initialises as `config.promptTuningInit` says (the config's sizes filled in). TEXT needs
   /// `tokenize` (the tokenizer at tokenizer_name_or_path, as AutoTokenizer would call it);
-  /// TEXT and SAMPLE_VOCAB copy rows of `wordEmbeddings`.
+  /// TEXT and SAMPLE_VOCAB copy rows of `wordEmbeddings` (through its forward, as PEFT does).
   public init(
     config: PromptTuningConfig, wordEmbeddings: Embedding,
     tokenize: ((String) throws -> [Int])? = nil,
@@ -51,7 +51,8 @@ public final class PromptEmbedding: Module {
       noGrad {
         let index = Tensor(
           ids.map { Int64($0) }, shape: [total], device: wordEmbeddings.weight.device)
-        let rows = wordEmbeddings.weight.indexSelect(dim: 0, index: index).to(.float32)
+        // Through the module, as PEFT calls word_embeddings(ids): BART's scaled embedding scales.
+        let rows = wordEmbeddings(index).to(.float32)
         table.weight.copyIn(rows.to(device: table.weight.device))
       }
     }

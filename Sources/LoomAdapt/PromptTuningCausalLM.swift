@@ -51,8 +51,9 @@ public final class PromptTuningCausalLM: Module, CausalLanguageModel {
     c.tokenDim = sizes.tokenDim
     c.numLayers = c.numLayers ?? sizes.layers
     c.numAttentionHeads = c.numAttentionHeads ?? sizes.attentionHeads
-    c.numTransformerSubmodules = c.numTransformerSubmodules ?? 1
-    guard c.numTransformerSubmodules == 1 else {
+    // PEFT's default: 2 for SEQ_2_SEQ_LM (whose prompt tuning still uses only the first n rows), else 1.
+    c.numTransformerSubmodules = c.numTransformerSubmodules ?? (task == .seq2SeqLM ? 2 : 1)
+    guard task == .seq2SeqLM || c.numTransformerSubmodules == 1 else {
       throw PromptTuningError(
         "num_transformer_submodules is \(c.numTransformerSubmodules!); this model takes 1 (2 is for encoder–decoder models)"
       )
@@ -62,6 +63,7 @@ public final class PromptTuningCausalLM: Module, CausalLanguageModel {
         [
           .causalLM: "a causal LM", .sequenceClassification: "a sequence classifier",
           .tokenClassification: "a token classifier", .questionAnswering: "a question-answering model",
+          .seq2SeqLM: "an encoder–decoder LM",
         ][task] ?? "a \(task.rawValue) model"
       throw PromptTuningError("task_type is \(given.rawValue); this is \(what) (\(task.rawValue))")
     }

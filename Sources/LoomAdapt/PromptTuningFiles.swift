@@ -14,13 +14,18 @@ extension PromptTuningCausalLM {
   /// `save_pretrained`: the config (inference_mode true, as PEFT saves it) and the prompt, each
   /// written atomically into `directory` (created when missing).
   public func saveAdapter(to directory: String) throws {
+    try Self.writeAdapter(config: peftConfig, prompt: prompt.embedding.weight, to: directory)
+  }
+
+  /// adapter_config.json (with inference_mode true) and the one-tensor adapter_model.safetensors.
+  static func writeAdapter(config: PromptTuningConfig, prompt: Tensor, to directory: String) throws {
     try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-    var config = peftConfig
+    var config = config
     config.inferenceMode = true
     let dir = directory as NSString
     try AtomicFile.write(
       Data(config.jsonText().utf8), to: dir.appendingPathComponent(Self.configFile))
-    let weight = noGrad { prompt.embedding.weight.to(.float32).contiguous() }
+    let weight = noGrad { prompt.to(.float32).contiguous() }
     try SafeTensors.save(
       [Self.tensorName: weight], metadata: ["format": "pt"],
       to: dir.appendingPathComponent(Self.weightsFile))

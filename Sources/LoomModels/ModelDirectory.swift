@@ -34,31 +34,17 @@ public enum ModelDirectory {
     return try ConfigFile.decode(C.self, at: path)
   }
 
-  /// Before a model is built from `directory`: no integer size of its config may exceed
-  /// both the largest dimension of any tensor in the weights and their number (with a floor
-  /// of `sizeFloor`), so a config.json that does not belong to the weights (or asks for
-  /// 256 GB) is refused before anything is allocated. Reads the safetensors headers only.
+  /// Before a model is built from `directory`: its config's sizes and parameter estimate must
+  /// fit the weights (`WeightsSizeCheck`; token ids are exempt). Reads the safetensors headers only.
   static func checkConfig<C: PretrainedConfig>(_ config: C, against directory: String) throws {
     let shapes = try readWeights(in: directory).values.map(\.tensor.shape)
-    let largest = shapes.flatMap { $0 }.max() ?? 0
-    let bound = max(largest, shapes.count, sizeFloor)
-    for f in C.fields where !f.key.hasSuffix("_token_id") {
-      for value in f.integers(config) where value > bound {
-        throw LoomError(
-          "\(directory)/config.json: \(f.key) = \(value), but no tensor of the weights has a dimension that large (largest: \(largest), \(shapes.count) tensors); does config.json belong to these weights?")
-      }
+    let sizes = C.fields.filter { !$0.key.hasSuffix("_token_id") }.flatMap { f in
+      f.integers(config).map { (key: f.key, value: $0) }
     }
-    // The model config.json describes may not be much larger than the weights it loads.
-    let stored = shapes.reduce(0) { $0 + $1.reduce(1) { $0.multipliedReportingOverflow(by: $1).overflow ? Int.max : $0 * $1 } }
-    if let estimate = config.parameterEstimate, estimate > 2 * stored + (1 << 20) {
-      throw LoomError(
-        "\(directory)/config.json describes a model of about \(estimate) parameters but the weights hold \(stored); does config.json belong to these weights? (\(sizeSummary(config)))")
-    }
+    try WeightsSizeCheck.check(
+      sizes: sizes, estimate: config.parameterEstimate, shapes: shapes, config: "\(directory)/config.json",
+      summary: sizeSummary(config))
   }
-  /// Sizes up to this always pass `checkConfig`'s field check (fields a model does not use,
-  /// such as a convolutional VAE's input_size, must not fail it); their cost is bounded by
-  /// `validate()` and `parameterEstimate`.
-  static let sizeFloor = 4096
 
   /// Every tensor of the directory's weights with the file it came from.
   public static func readWeights(in directory: String) throws -> [String: (tensor: Tensor, file: String)] {

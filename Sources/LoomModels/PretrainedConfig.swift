@@ -87,21 +87,7 @@ extension PretrainedConfig {
   public static var floatOnlyKeys: [String] { [] }
 
   /// Σ Π of `terms` with checked arithmetic (Int.max on overflow).
-  public static func count(_ terms: [[Int]]) -> Int {
-    var total = 0
-    for factors in terms {
-      var product = 1
-      for f in factors {
-        let (p, o) = product.multipliedReportingOverflow(by: max(f, 0))
-        guard !o else { return Int.max }
-        product = p
-      }
-      let (t, o) = total.addingReportingOverflow(product)
-      guard !o else { return Int.max }
-      total = t
-    }
-    return total
-  }
+  public static func count(_ terms: [[Int]]) -> Int { WeightsSizeCheck.parameterCount(terms) }
 
   /// Largest model Loom builds from a config: 2^32 parameters (16 GiB in float32).
   public static var parameterLimit: Int { 1 << 32 }

@@ -23,7 +23,7 @@ struct GenerateCommand: ParsableCommand {
   ) var tokenizer: String?
   @Option(help: "Text to continue.") var prompt: String
   @Option(
-    help: "LoRA adapter directory in PEFT's layout (adapter_config.json + adapter_model.safetensors, from PEFT or Loom) applied to --model (merged into its weights)."
+    help: "LoRA or prompt-tuning adapter directory in PEFT's layout (adapter_config.json + adapter_model.safetensors, from PEFT or Loom) applied to --model (LoRA merged into its weights; a prompt goes in front of the input)."
   ) var adapter: String?
   // Flags left out take the model directory's generation_config.json values, then HF's defaults.
   @Option(parsing: .unconditional, help: "Tokens to generate (default 50, unless --max-length is given).")
@@ -131,9 +131,6 @@ struct GenerateCommand: ParsableCommand {
     let target = try Device(parsing: device)
     Device.default = target
     try Generation.checkModelType(directory: model, seq2seq: true)
-    if adapter != nil && Generation.isSeq2Seq(directory: model) {
-      throw ValidationError("--adapter works with causal language models in this Loom; \(model) is an encoder–decoder model")
-    }
     if cage != nil && Generation.isSeq2Seq(directory: model) {
       throw ValidationError("--cage works with causal language models in this Loom; \(model) is an encoder–decoder model")
     }
@@ -209,6 +206,23 @@ extension GenerateCommand {
           "--adapter \(adapter): a prompt-tuning adapter needs a model that takes input embeddings (GPT-2, Llama or BLOOM in this Loom); \(type(of: base)) does not")
       }
       return try PromptTuningCausalLM.fromPretrained(base: embeddable, adapterDirectory: adapter)
+    }
+    _ = try PeftModel.load(base, from: adapter).mergeAndUnload()
+    return base
+  }
+
+  /// `--adapter DIR` on an encoder–decoder model: LoRA is merged into the weights; a SEQ_2_SEQ_LM
+  /// prompt-tuning adapter wraps the model (its virtual tokens go in front of the encoder's input).
+  static func applying(adapter: String?, toSeq2Seq base: Module & EncoderDecoderModel) throws
+    -> Module & EncoderDecoderModel
+  {
+    guard let adapter else { return base }
+    if InferenceAdapter.isPromptTuning(adapter) {
+      guard let embeddable = base as? Module & InputEmbeddingsSeq2SeqLM else {
+        throw ValidationError(
+          "--adapter \(adapter): a prompt-tuning adapter needs an encoder that takes input embeddings (BART, T5 or Switch Transformers in this Loom); \(type(of: base)) does not")
+      }
+      return try PromptTuningSeq2SeqLM.fromPretrained(base: embeddable, adapterDirectory: adapter)
     }
     _ = try PeftModel.load(base, from: adapter).mergeAndUnload()
     return base

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import LoomAdapt
 import LoomCore
 import LoomGenerate
 import LoomModels
@@ -7,10 +8,12 @@ import LoomModels
 /// `loom generate` for an encoder–decoder model (BART), as HF's text2text-generation pipeline:
 /// the prompt, with the tokenizer's special tokens, is the encoder input; the decoder starts
 /// from decoder_start_token_id (then forced_bos_token_id when the config has one); the output
-/// alone is printed, decoded with special tokens skipped.
+/// alone is printed, decoded with special tokens skipped. `--adapter` applies a LoRA or prompt-tuning
+/// adapter in PEFT's layout.
 extension GenerateCommand {
   func runSeq2Seq() throws {
-    let (lm, defaults) = try Generation.loadSeq2SeqLanguageModel(from: model)
+    let (base, defaults) = try Generation.loadSeq2SeqLanguageModel(from: model)
+    let lm = try Self.applying(adapter: adapter, toSeq2Seq: base)
     lm.to(device: Device.default)
     lm.eval()
     let vocab = lm.vocabularySize
@@ -31,9 +34,11 @@ extension GenerateCommand {
         "the tokenizer gives id \(bad), outside the model's vocab_size \(vocab): is --tokenizer the model's?"
       )
     }
-    guard ids.count <= lm.maxPositions else {
+    // A prompt-tuning adapter's virtual tokens take the first encoder positions.
+    let virtual = (lm as? PromptTuningSeq2SeqLM)?.numVirtualTokens ?? 0
+    guard ids.count + virtual <= lm.maxPositions else {
       throw ValidationError(
-        "--prompt is \(ids.count) tokens with the tokenizer's special tokens, more than the model's max_position_embeddings (\(lm.maxPositions)): shorten it"
+        "--prompt is \(ids.count) tokens with the tokenizer's special tokens\(virtual > 0 ? " after the adapter's \(virtual) virtual tokens" : ""), more than the model's max_position_embeddings (\(lm.maxPositions)): shorten it"
       )
     }
     if slidingWindow {

@@ -30,10 +30,11 @@ struct PeftTraining {
       return PeftTraining(peft: peft, merge: flags.mergeAdapter)
     case .promptTuning:
       // LoomAdapt's prompt tuning is PeftModelForCausalLM's (`loom train gpt`, see
-      // `PromptTuningRun`) and the encoder heads' (`loom train classify / token-classify / qa`,
-      // see `PromptTuningClassifyRun`); those commands wrap before they get here.
+      // `PromptTuningRun`), PeftModelForSeq2SeqLM's (`loom train seq2seq`) and the encoder heads'
+      // (`loom train classify / token-classify / qa`, see `PromptTuningClassifyRun`); those
+      // commands wrap before they get here.
       throw LoomError(
-        "--prompt-tuning-virtual-tokens: prompt tuning trains causal language models (loom train gpt --model DIR), classifiers, token classifiers and QA models (loom train classify / token-classify / qa) in this loom; use --lora-r R here"
+        "--prompt-tuning-virtual-tokens: prompt tuning trains causal language models (loom train gpt --model DIR), encoder–decoder LMs (loom train seq2seq --model DIR), classifiers, token classifiers and QA models (loom train classify / token-classify / qa) in this loom; use --lora-r R here"
       )
     }
   }
@@ -123,11 +124,38 @@ enum PromptTuningRun {
     config.baseModelNameOrPath = baseDirectory
     let model = try PromptTuningCausalLM(base: base, config: config, tokenize: encode)
     if let note = model.prompt.initNote { print(note) }
-    let trainable = model.trainableParameters.reduce(0) { $0 + $1.count }
-    let all = model.parameterCount()
+    printTrainable(model.trainableParameters.reduce(0) { $0 + $1.count }, of: model.parameterCount())
+    return model
+  }
+
+  /// `loom train seq2seq --model DIR --prompt-tuning-virtual-tokens N`: PEFT's SEQ_2_SEQ_LM prompt
+  /// tuning (the prompt in front of the encoder's input) on a frozen BART, T5 or Switch base.
+  static func wrapSeq2Seq(
+    _ flags: PeftFlags, base: Module & Seq2SeqLanguageModel, baseDirectory: String?, tokenizer: String,
+    encode: @escaping (String) throws -> [Int]
+  ) throws -> PromptTuningSeq2SeqLM? {
+    guard let baseDirectory,
+      case .promptTuning(let n, let text)? = try flags.method(task: .seq2SeqLM, base: baseDirectory)
+    else { return nil }
+    guard let embeddable = base as? any Module & InputEmbeddingsSeq2SeqLM else {
+      throw LoomError(
+        "--prompt-tuning-virtual-tokens: \(type(of: base)) cannot run its encoder from input embeddings, so prompt tuning cannot train it; use a BART, T5 or Switch Transformers base, or --lora-r R"
+      )
+    }
+    var config = PromptTuningConfig(
+      numVirtualTokens: n, promptTuningInit: text == nil ? .random : .text, promptTuningInitText: text,
+      tokenizerNameOrPath: text == nil ? nil : tokenizer, taskType: .seq2SeqLM)
+    config.baseModelNameOrPath = baseDirectory
+    let model = try PromptTuningSeq2SeqLM(base: embeddable, config: config, tokenize: encode)
+    if let note = model.prompt.initNote { print(note) }
+    printTrainable(model.trainableParameters.reduce(0) { $0 + $1.count }, of: model.parameterCount())
+    return model
+  }
+
+  /// PEFT's `print_trainable_parameters` line.
+  static func printTrainable(_ trainable: Int, of all: Int) {
     print(
       "trainable params: \(trainable.formatted()) || all params: \(all.formatted()) || trainable%: "
         + String(format: "%.4f", 100 * Double(trainable) / Double(all)))
-    return model
   }
 }

@@ -71,13 +71,13 @@ extension PeftTrainCLITests {
     ])
     XCTAssertNotEqual(withoutAdapter.out, c.out, "the adapter changes the answer")
 
-    // Commands prompt tuning does not serve (seq2seq here) say so before training.
-    let s2s = try loom([
-      "train", "seq2seq", "--model", Self.bart, "--data", Self.encoderCLI + "/mlm.txt", "--max-steps", "1",
-      "--prompt-tuning-virtual-tokens", "4", "--output-dir", dir + "/pt-s2s",
+    // Commands prompt tuning does not serve (masked-LM pretraining here) say so before training.
+    let mlm = try loom([
+      "train", "mlm", "--model", Self.roberta, "--data", Self.encoderCLI + "/mlm.txt", "--max-steps", "1",
+      "--prompt-tuning-virtual-tokens", "4", "--output-dir", dir + "/pt-mlm",
     ])
-    XCTAssertNotEqual(s2s.status, 0)
-    XCTAssertTrue(s2s.err.contains("loom train classify / token-classify / qa"), s2s.err)
-    XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/pt-s2s/adapter_config.json"))
+    XCTAssertNotEqual(mlm.status, 0)
+    XCTAssertTrue(mlm.err.contains("loom train classify / token-classify / qa"), mlm.err)
+    XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/pt-mlm/adapter_config.json"))
   }
 }

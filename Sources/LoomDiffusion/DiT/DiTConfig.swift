@@ -1,5 +1,6 @@
 import Foundation
 import LoomCore
+import LoomIO
 
 /// diffusers' `DiTTransformer2DModel` config.json (same keys and defaults). `learn_sigma` is
 /// out_channels = 2 · in_channels: the extra channels (the variance) are dropped at sampling.
@@ -101,5 +102,25 @@ extension DiTConfig {
       "activation_fn": "gelu-approximate", "num_embeds_ada_norm": numEmbedsAdaNorm, "upcast_attention": false,
       "norm_type": "ada_norm_zero", "norm_elementwise_affine": false, "norm_eps": normEps,
     ]
+  }
+}
+
+extension DiTConfig {
+  /// The integer sizes config.json gives, for `WeightsSizeCheck`.
+  public var sizes: [(key: String, value: Int)] {
+    [
+      ("num_attention_heads", numAttentionHeads), ("attention_head_dim", attentionHeadDim), ("in_channels", inChannels),
+      ("out_channels", resolvedOutChannels), ("num_layers", numLayers), ("sample_size", sampleSize),
+      ("patch_size", patchSize), ("num_embeds_ada_norm", numEmbedsAdaNorm),
+    ]
+  }
+
+  /// A lower bound of the parameters: per block q, k, v, out (4 d²), the feed-forward (8 d²),
+  /// adaLN-Zero's modulation (6 d²) and its class table; the patch projections.
+  public var parameterEstimate: Int {
+    let d = innerDim
+    return WeightsSizeCheck.parameterCount([
+      [numLayers, 18, d, d], [numLayers, numEmbedsAdaNorm + 1, d], [patchSize, patchSize, inChannels + resolvedOutChannels, d],
+    ])
   }
 }

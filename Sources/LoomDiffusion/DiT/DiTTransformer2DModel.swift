@@ -124,6 +124,8 @@ extension DiTTransformer2DModel: DiffusionDenoiser {
     guard FileManager.default.fileExists(atPath: weightsPath) else {
       throw LoomError("missing DiTTransformer2DModel weights \(weightsPath) (Loom reads safetensors, not .bin)")
     }
+    try WeightsSizeCheck.check(
+      sizes: config.sizes, estimate: config.parameterEstimate, weights: weightsPath, config: configPath)
     let model = try DiTTransformer2DModel(config, generator: Generator(seed: 0))
     try model.loadStateDict(try SafeTensors.load(weightsPath, as: .float32), source: weightsPath)
     return model

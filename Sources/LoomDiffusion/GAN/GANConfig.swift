@@ -1,5 +1,6 @@
 import Foundation
 import LoomCore
+import LoomIO
 
 /// The four GAN recipes of `loom train gan`.
 public enum GANVariant: String, Codable, CaseIterable, Sendable {
@@ -80,5 +81,28 @@ public struct GANConfig: Codable, Equatable, Sendable {
     if variant == .wganGP && criticNorm == .batchNorm {
       throw LoomError("GAN: wgan-gp's critic cannot use batch_norm (the gradient penalty is per example); use layer_norm or none")
     }
+  }
+}
+
+extension GANConfig {
+  /// The integer sizes config.json gives, for `WeightsSizeCheck`.
+  public var sizes: [(key: String, value: Int)] {
+    [
+      ("latent_dim", latentDim), ("image_size", imageSize), ("channels", channels),
+      ("generator_features", generatorFeatures), ("discriminator_features", discriminatorFeatures),
+      ("hidden_size", hiddenSize), ("num_classes", numClasses ?? 0),
+    ]
+  }
+
+  /// The generator's weights (biases and norms aside), as `GANGenerator` builds them.
+  public var generatorParameterEstimate: Int {
+    let z = latentDim + (numClasses ?? 0)
+    let f = generatorFeatures
+    let h = hiddenSize
+    let label = [numClasses ?? 0, numClasses ?? 0]
+    if variant.isConvolutional {
+      return WeightsSizeCheck.parameterCount([[z, 4 * f, 49], [4 * f, 2 * f, 16], [2 * f, channels, 16], label])
+    }
+    return WeightsSizeCheck.parameterCount([[z, h], [2, h, h], [8, h, h], [4, h, channels, imageSize, imageSize], label])
   }
 }

@@ -31,6 +31,9 @@ public enum GANFiles {
     guard FileManager.default.fileExists(atPath: weightsPath) else {
       throw LoomError("\(directory) has config.json but no model.safetensors")
     }
+    try WeightsSizeCheck.check(
+      sizes: config.sizes, estimate: config.generatorParameterEstimate, weights: weightsPath,
+      config: directory + "/config.json")
     let generator = GANGenerator(config, generator: Generator(seed: 0))
     try generator.loadStateDict(try SafeTensors.load(weightsPath), strict: true, source: weightsPath)
     generator.eval()

@@ -1,5 +1,6 @@
 import Foundation
 import LoomCore
+import LoomIO
 
 /// diffusers' `UNet2DModel` config.json (same keys and defaults; Loom builds the
 /// positional-embedding, conv-resampling, default-time-norm variant and rejects the others clearly).
@@ -194,5 +195,31 @@ extension UNet2DConfig {
       "resnet_time_scale_shift": "default", "add_attention": addAttention, "class_embed_type": NSNull(),
       "num_class_embeds": opt(numClassEmbeds), "num_train_timesteps": NSNull(),
     ]
+  }
+}
+
+extension UNet2DConfig {
+  /// The integer sizes config.json gives, for `WeightsSizeCheck`.
+  public var sizes: [(key: String, value: Int)] {
+    var out: [(key: String, value: Int)] = [
+      ("in_channels", inChannels), ("out_channels", outChannels), ("layers_per_block", layersPerBlock),
+      ("time_embedding_dim", timeEmbedDim), ("norm_num_groups", normNumGroups),
+    ]
+    out += blockOutChannels.enumerated().map { ("block_out_channels[\($0)]", $1) }
+    out += (sampleSize ?? []).map { ("sample_size", $0) }
+    if let h = attentionHeadDim { out.append(("attention_head_dim", h)) }
+    if let k = numClassEmbeds { out.append(("num_class_embeds", k)) }
+    return out
+  }
+
+  /// A lower bound of the parameters: each resnet's second 3 × 3 convolution (c → c) — the
+  /// down path has layers_per_block of them per block, the up path one more —, the mid block's
+  /// two resnets, the time embedding's second linear and the class table.
+  public var parameterEstimate: Int {
+    let t = timeEmbedDim
+    var terms = blockOutChannels.map { [2 * layersPerBlock + 1, 9, $0, $0] }
+    if midBlockType != nil, let last = blockOutChannels.last { terms.append([4, 9, last, last]) }
+    terms += [[t, t], [numClassEmbeds ?? 0, t]]
+    return WeightsSizeCheck.parameterCount(terms)
   }
 }

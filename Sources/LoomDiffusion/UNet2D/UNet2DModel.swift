@@ -127,6 +127,8 @@ extension UNet2DModel {
     guard FileManager.default.fileExists(atPath: weightsPath) else {
       throw LoomError("missing UNet2DModel weights \(weightsPath) (Loom reads safetensors, not .bin)")
     }
+    try WeightsSizeCheck.check(
+      sizes: config.sizes, estimate: config.parameterEstimate, weights: weightsPath, config: configPath)
     let model = try UNet2DModel(config, generator: Generator(seed: 0))
     try model.loadStateDict(try SafeTensors.load(weightsPath, as: .float32), source: weightsPath)
     return model

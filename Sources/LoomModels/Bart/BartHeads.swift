@@ -38,11 +38,42 @@ public final class BartForConditionalGeneration: Module, EncoderDecoderModel {
     if let labels, labels.rank != 2 {
       throw LoomError("BART: labels must be [batch, target length], got shape \(labels.shape)")
     }
-    let dec = try decoderInputIds ?? labels.map { try BartModel.shiftTokensRight($0, config) }
-    var out = try model.forward(
-      inputIds: inputIds, attentionMask: attentionMask, decoderInputIds: dec,
-      decoderAttentionMask: decoderAttentionMask)
-    let logits = self.logits(out.lastHiddenState)
+    let dec =
+      try decoderInputIds ?? labels.map { try BartModel.shiftTokensRight($0, config) }
+      ?? BartModel.shiftTokensRight(inputIds, config)
+    let enc = try model.encode(inputIds, attentionMask: attentionMask)
+    return try decoding(
+      enc, attentionMask: attentionMask, decoderInputIds: dec, decoderAttentionMask: decoderAttentionMask,
+      labels: labels)
+  }
+
+  /// The same from HF's `inputs_embeds` [B, S, d_model] (prompt tuning's entry); the decoder needs
+  /// `decoderInputIds` or `labels`.
+  public func forward(
+    inputsEmbeds: Tensor, attentionMask: Tensor? = nil, decoderInputIds: Tensor? = nil,
+    decoderAttentionMask: Tensor? = nil, labels: Tensor? = nil
+  ) throws -> BartOutput {
+    if let labels, labels.rank != 2 {
+      throw LoomError("BART: labels must be [batch, target length], got shape \(labels.shape)")
+    }
+    guard let dec = try decoderInputIds ?? labels.map({ try BartModel.shiftTokensRight($0, config) }) else {
+      throw LoomError("BART: with inputs_embeds, pass labels or decoder_input_ids for the decoder")
+    }
+    let enc = try model.encode(inputsEmbeds: inputsEmbeds, attentionMask: attentionMask)
+    return try decoding(
+      enc, attentionMask: attentionMask, decoderInputIds: dec, decoderAttentionMask: decoderAttentionMask,
+      labels: labels)
+  }
+
+  /// The decoder, LM head and loss over encoder outputs `enc`.
+  func decoding(
+    _ enc: Tensor, attentionMask: Tensor?, decoderInputIds: Tensor, decoderAttentionMask: Tensor?, labels: Tensor?
+  ) throws -> BartOutput {
+    let h = try model.decode(
+      decoderInputIds, decoderAttentionMask: decoderAttentionMask, encoderHiddenStates: enc,
+      encoderMask: attentionMask)
+    var out = BartOutput(lastHiddenState: h, encoderLastHiddenState: enc)
+    let logits = self.logits(h)
     out.logits = logits
     if let labels {
       out.loss = try Seq2SeqLMHead.loss(
@@ -62,7 +93,12 @@ public final class BartForConditionalGeneration: Module, EncoderDecoderModel {
     do { hidden = try model.encode(ids, attentionMask: attentionMask) } catch {
       fatalError("Loom: \(error)")
     }
-    return GenerationState(
+    return generationState(encoded: hidden, attentionMask: attentionMask)
+  }
+
+  /// Empty decoder caches over encoder outputs `hidden`.
+  func generationState(encoded hidden: Tensor, attentionMask: Tensor?) -> GenerationState {
+    GenerationState(
       selfAttention: (0..<config.decoderLayers).map { _ in KVCache() },
       crossAttention: (0..<config.decoderLayers).map { _ in KVCache(isCrossAttention: true) },
       encoderHiddenStates: hidden, encoderAttentionMask: attentionMask?.to(device: hidden.device))

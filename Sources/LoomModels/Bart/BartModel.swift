@@ -39,7 +39,12 @@ public final class BartEncoder: Module {
   func callAsFunction(_ ids: Tensor, attentionMask: Tensor?, shared: BartScaledWordEmbedding)
     -> Tensor
   {
-    let x = (embed_tokens ?? shared)(ids) + embed_positions(length: ids.shape[1], past: 0)
+    self(inputsEmbeds: (embed_tokens ?? shared)(ids), attentionMask: attentionMask)
+  }
+
+  /// HF's `inputs_embeds` [B, S, C] (already scaled, as the word embedding returns them) → [B, S, C].
+  func callAsFunction(inputsEmbeds: Tensor, attentionMask: Tensor?) -> Tensor {
+    let x = inputsEmbeds + embed_positions(length: inputsEmbeds.shape[1], past: 0)
     var h = dropout(layernorm_embedding(x), p: dropoutP, training: training)
     let padding = attentionMask.map { $0.to(.bool).logicalNot() }
     for layer in layers where !BartModel.dropsLayer(layerdrop, training: training) {
@@ -127,6 +132,16 @@ public final class BartModel: Module {
     try BartInputs.checkMask(attentionMask, for: ids)
     return encoder(
       ids.to(device: device), attentionMask: attentionMask?.to(device: device), shared: shared)
+  }
+
+  /// Encoder outputs [B, S, C] from HF's `inputs_embeds` [B, S, d_model] (what `shared` returns
+  /// for ids, scale included): prompt tuning's entry.
+  public func encode(inputsEmbeds: Tensor, attentionMask: Tensor? = nil) throws -> Tensor {
+    let device = shared.weight.device
+    try InputsEmbedsCheck.check(
+      inputsEmbeds, width: config.dModel, maxLength: config.maxPositionEmbeddings, mask: attentionMask, model: "BART")
+    return encoder(
+      inputsEmbeds: inputsEmbeds.to(device: device), attentionMask: attentionMask?.to(device: device))
   }
 
   /// Decoder outputs [B, T, C] for `decoderIds` after the positions `state` caches;

@@ -87,6 +87,44 @@ public final class SwitchTransformersForConditionalGeneration: Module, EncoderDe
       )
     }
     let enc = try encode(inputIds, attentionMask: attentionMask)
+    return try decoding(
+      enc, attentionMask: attentionMask, decoderInputIds: dec, decoderAttentionMask: decoderAttentionMask,
+      labels: labels, outputRouterLogits: outputRouterLogits)
+  }
+
+  /// The same from HF's `inputs_embeds` [B, S, d_model] (prompt tuning's entry).
+  public func forward(
+    inputsEmbeds: Tensor, attentionMask: Tensor? = nil, decoderInputIds: Tensor? = nil,
+    decoderAttentionMask: Tensor? = nil, labels: Tensor? = nil, outputRouterLogits: Bool = false
+  ) throws -> SwitchTransformersOutput {
+    if let labels, labels.rank != 2 {
+      throw LoomError(
+        "Switch Transformers: labels must be [batch, target length], got shape \(labels.shape)")
+    }
+    guard let dec = try decoderInputIds ?? labels.map({ try shiftRight($0) }) else {
+      throw LoomError(
+        "SwitchTransformersForConditionalGeneration: pass labels or decoder_input_ids for the decoder"
+      )
+    }
+    let enc = try encoderOutputs(inputsEmbeds: inputsEmbeds, attentionMask: attentionMask)
+    return try decoding(
+      enc, attentionMask: attentionMask, decoderInputIds: dec, decoderAttentionMask: decoderAttentionMask,
+      labels: labels, outputRouterLogits: outputRouterLogits)
+  }
+
+  /// Encoder outputs [B, S, C] from HF's `inputs_embeds` (the encoder's routings stay recorded).
+  public func encoderOutputs(inputsEmbeds: Tensor, attentionMask: Tensor? = nil) throws -> Tensor {
+    try T5Core.encode(
+      inputsEmbeds: inputsEmbeds, attentionMask: attentionMask, encoder: encoder, config: t5,
+      device: shared.weight.device)
+  }
+
+  /// The decoder, LM head, loss and router losses over encoder outputs `enc` (just computed:
+  /// the encoder's routings are taken here).
+  func decoding(
+    _ enc: Tensor, attentionMask: Tensor?, decoderInputIds dec: Tensor, decoderAttentionMask: Tensor?,
+    labels: Tensor?, outputRouterLogits: Bool
+  ) throws -> SwitchTransformersOutput {
     let encRoutings = SwitchStack.takeRoutings(encoder)
     let h = try T5Core.decode(
       dec, decoderAttentionMask: decoderAttentionMask, encoderHiddenStates: enc,
@@ -144,6 +182,11 @@ public final class SwitchTransformersForConditionalGeneration: Module, EncoderDe
     do { hidden = try encode(ids, attentionMask: attentionMask) } catch {
       fatalError("Loom: \(error)")
     }
+    return generationState(encoded: hidden, attentionMask: attentionMask)
+  }
+
+  /// Empty decoder caches over encoder outputs `hidden` (the encoder's routings dropped).
+  func generationState(encoded hidden: Tensor, attentionMask: Tensor?) -> GenerationState {
     _ = SwitchStack.takeRoutings(encoder)
     return GenerationState(
       selfAttention: (0..<config.decoderLayers).map { _ in KVCache() },

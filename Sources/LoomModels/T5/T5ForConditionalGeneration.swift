@@ -50,6 +50,39 @@ public final class T5ForConditionalGeneration: Module, EncoderDecoderModel {
       throw LoomError("T5ForConditionalGeneration: pass labels or decoder_input_ids for the decoder")
     }
     let enc = try encode(inputIds, attentionMask: attentionMask)
+    return try decoding(
+      enc, attentionMask: attentionMask, decoderInputIds: dec, decoderAttentionMask: decoderAttentionMask,
+      labels: labels)
+  }
+
+  /// The same from HF's `inputs_embeds` [B, S, d_model] (prompt tuning's entry).
+  public func forward(
+    inputsEmbeds: Tensor, attentionMask: Tensor? = nil, decoderInputIds: Tensor? = nil,
+    decoderAttentionMask: Tensor? = nil, labels: Tensor? = nil
+  ) throws -> T5Output {
+    if let labels, labels.rank != 2 {
+      throw LoomError("T5: labels must be [batch, target length], got shape \(labels.shape)")
+    }
+    guard let dec = try decoderInputIds ?? labels.map({ try T5Model.shiftRight($0, config) }) else {
+      throw LoomError("T5ForConditionalGeneration: pass labels or decoder_input_ids for the decoder")
+    }
+    let enc = try encoderOutputs(inputsEmbeds: inputsEmbeds, attentionMask: attentionMask)
+    return try decoding(
+      enc, attentionMask: attentionMask, decoderInputIds: dec, decoderAttentionMask: decoderAttentionMask,
+      labels: labels)
+  }
+
+  /// Encoder outputs [B, S, C] from HF's `inputs_embeds`.
+  public func encoderOutputs(inputsEmbeds: Tensor, attentionMask: Tensor? = nil) throws -> Tensor {
+    try T5Core.encode(
+      inputsEmbeds: inputsEmbeds, attentionMask: attentionMask, encoder: encoder, config: config,
+      device: shared.weight.device)
+  }
+
+  /// The decoder, LM head and loss over encoder outputs `enc`.
+  func decoding(
+    _ enc: Tensor, attentionMask: Tensor?, decoderInputIds dec: Tensor, decoderAttentionMask: Tensor?, labels: Tensor?
+  ) throws -> T5Output {
     let h = try T5Core.decode(
       dec, decoderAttentionMask: decoderAttentionMask, encoderHiddenStates: enc,
       encoderMask: attentionMask, state: nil, shared: shared, decoder: decoder, config: config)
@@ -73,7 +106,12 @@ public final class T5ForConditionalGeneration: Module, EncoderDecoderModel {
   public func encode(ids: Tensor, attentionMask: Tensor?) -> GenerationState {
     let hidden: Tensor
     do { hidden = try encode(ids, attentionMask: attentionMask) } catch { fatalError("Loom: \(error)") }
-    return GenerationState(
+    return generationState(encoded: hidden, attentionMask: attentionMask)
+  }
+
+  /// Empty decoder caches over encoder outputs `hidden`.
+  func generationState(encoded hidden: Tensor, attentionMask: Tensor?) -> GenerationState {
+    GenerationState(
       selfAttention: (0..<config.decoderLayers).map { _ in KVCache() },
       crossAttention: (0..<config.decoderLayers).map { _ in KVCache(isCrossAttention: true) },
       encoderHiddenStates: hidden, encoderAttentionMask: attentionMask?.to(device: hidden.device))

@@ -76,6 +76,14 @@ enum T5Core {
     return encoder(shared(ids.to(device: device)), attentionMask: attentionMask?.to(device: device))
   }
 
+  /// The encoder over HF's `inputs_embeds` [B, S, d_model] (prompt tuning's entry).
+  static func encode(inputsEmbeds: Tensor, attentionMask: Tensor?, encoder: T5Stack, config: T5Config, device: Device)
+    throws -> Tensor
+  {
+    try InputsEmbedsCheck.check(inputsEmbeds, width: config.dModel, maxLength: nil, mask: attentionMask, model: "T5")
+    return encoder(inputsEmbeds.to(device: device), attentionMask: attentionMask?.to(device: device))
+  }
+
   /// `decoderAttentionMask` [B, past + T] (HF's decoder_attention_mask) masks padded decoder
   /// keys on top of the causal mask, as HF adds it to the position bias.
   static func decode(

@@ -1,7 +1,9 @@
 import ArgumentParser
 import Foundation
+import LoomAdapt
 import LoomCore
 import LoomGenerate
+import LoomIO
 import LoomModels
 import LoomNN
 import LoomTokenizers
@@ -107,10 +109,18 @@ struct TrainSeq2SeqCommand: ParsableCommand {
     let model = try Seq2SeqModels.build(
       directory: training.model, modelType: modelType, config: config, preset: preset, tokenizer: tok)
     _ = model.to(device: device)
-    let peft = try training.model.flatMap { try PeftTraining.apply(adapter, to: model, task: .seq2SeqLM, base: $0) }
+    let prompted = try PromptTuningRun.wrapSeq2Seq(
+      adapter, base: model, baseDirectory: training.model, tokenizer: tokSource,
+      encode: { try tok.encode($0).ids.map(Int.init) })
+    let peft =
+      prompted != nil
+      ? nil : try training.model.flatMap { try PeftTraining.apply(adapter, to: model, task: .seq2SeqLM, base: $0) }
+    // What trains: the prompt-tuned wrapper (only its prompt) or the model (LoRA-wrapped in place).
+    let trained: Module & Seq2SeqLanguageModel = prompted ?? model
     try EncoderPipelineParts.checkVocabulary(
       tokenizerSize: tok.vocabSize, modelSize: model.vocabularySize, modelName: training.model ?? "the model config")
-    let maxSource = min(maxSourceLength, model.maxPositions)
+    // Prompt tuning's virtual tokens take the first encoder positions.
+    let maxSource = min(maxSourceLength, model.maxPositions - (prompted?.numVirtualTokens ?? 0))
     let maxTarget = min(maxTargetLength, model.maxPositions)
     let pad = try Seq2SeqExamples.padId(tok, tokSource)
     let prepared = try Seq2SeqExamples(command: self, tokenizer: tok, tokenizerSource: tokSource)
@@ -142,10 +152,10 @@ struct TrainSeq2SeqCommand: ParsableCommand {
     )
     print("data: \(examples.count) examples → \(trainSet.count) training and \(evalSet?.count ?? 0) evaluation")
     let trainer = Trainer(
-      model: model, args: args, trainDataset: trainSet, evalDataset: evalSet,
+      model: trained, args: args, trainDataset: trainSet, evalDataset: evalSet,
       lossAndLogits: { b in
         do {
-          let out = try model.seq2seqForward(
+          let out = try trained.seq2seqForward(
             inputIds: b.inputs, attentionMask: b.attentionMask, decoderInputIds: b.decoderInputIds,
             decoderAttentionMask: b.decoderAttentionMask, labels: b.labels)
           return (LossOutput(loss: out.loss, parts: out.parts), out.logits)
@@ -154,13 +164,27 @@ struct TrainSeq2SeqCommand: ParsableCommand {
         }
       },
       saveModel: { m, dir in
-        if let peft { try peft.saveCheckpoint(dir) } else { try m.savePretrained(to: dir) }
+        if let prompted {
+          // The whole wrapped state (what resuming restores) and the adapter in PEFT's layout.
+          try SafeTensors.save(prompted.stateDict(), to: dir + "/model.safetensors")
+          try prompted.saveAdapter(to: dir)
+        } else if let peft {
+          try peft.saveCheckpoint(dir)
+        } else {
+          try m.savePretrained(to: dir)
+        }
         try tok.savePretrained(dir)
       })
     trainer.isLanguageModel = true
     let state = try trainer.train()
     guard trainer.isWorldProcessZero() else { return }  // data parallel: rank 0 writes the results
-    if let peft { try peft.saveFinal(args.outputDir) } else { try model.savePretrained(to: args.outputDir) }
+    if let prompted {
+      try prompted.saveAdapter(to: args.outputDir)
+    } else if let peft {
+      try peft.saveFinal(args.outputDir)
+    } else {
+      try model.savePretrained(to: args.outputDir)
+    }
     try tok.savePretrained(args.outputDir)
     if let plot = try LossPlot.write(history: state.logHistory, to: args.outputDir + "/loss.png") {
       print("loss plot: \(plot)")
@@ -168,7 +192,7 @@ struct TrainSeq2SeqCommand: ParsableCommand {
     print("model saved to \(args.outputDir)")
     if reconstructionExamples > 0, let evalSet {
       let r = try Seq2SeqReconstruction.measure(
-        model: model, dataset: evalSet, count: reconstructionExamples, tokenizer: tok, padId: pad)
+        model: trained, dataset: evalSet, count: reconstructionExamples, tokenizer: tok, padId: pad)
       try r.write(to: args.outputDir + "/reconstruction.json")
       print(r.summary)
     }
