@@ -139,4 +139,29 @@ extension CLIMutationTests {
       return train(i, d + "/" + seed.name, d)
     }
   }
+
+  // MARK: - a saved GAN's generator/config.json
+
+  /// `loom sample --model DIR` on a GAN Loom trained: the seed config describes the weights beside it, the
+  /// mutants' sizes are checked against them (WeightsSizeCheck) before the generator is built.
+  func testMutatedGANConfigsThroughSample() throws {
+    guard FileManager.default.fileExists(atPath: "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz") else {
+      throw XCTSkip("needs Fashion-MNIST (scripts/install.sh)")
+    }
+    let gan = dir + "/gan"
+    try assertSeedRuns([
+      "train", "gan", "--variant", "dcgan", "--train-limit", "16", "--batch-size", "16", "--epochs", "1",
+      "--features", "4", "--latent-dim", "8", "--class-conditional", "--output-dir", gan,
+    ])
+    let seed = Array(try Data(contentsOf: URL(fileURLWithPath: gan + "/generator/config.json")))
+    let sample = { (d: String) in ["sample", "--model", d, "--num-images", "1", "--output", d + "/x.safetensors"] }
+    try assertSeedRuns(sample(gan))
+    try runCLI("GAN config.json", cases: Self.cases) { i, d in
+      try FileManager.default.createDirectory(atPath: d + "/generator", withIntermediateDirectories: true)
+      try FileManager.default.copyItem(
+        atPath: gan + "/generator/model.safetensors", toPath: d + "/generator/model.safetensors")
+      try Self.write(Self.mutant(seed, i, salt: 24), d + "/generator/config.json")
+      return sample(d)
+    }
+  }
 }
