@@ -300,7 +300,21 @@ func backendConvolution(
     batch: x.shape[0], inChannels: x.shape[1], height: x.shape[2], width: x.shape[3],
     outChannels: weight.shape[0], kernel: (weight.shape[2], weight.shape[3]), stride: stride, padding: padding,
     dilation: dilation, groups: groups)
-  return Tensor.convolution(x, weight: weight, bias: bias, g)
+  return autocastConvolution([x, weight] + (bias.map { [$0] } ?? [])) { t in
+    Tensor.convolution(t[0], weight: t[1], bias: t.count > 2 ? t[2] : nil, g)
+  }
+}
+
+/// torch's CPU autocast runs convolutions (and transposed ones) in the half type: under `Autocast`
+/// the float32 / half inputs are rounded to it, the float32 kernel accumulates in float32, and the
+/// output is rounded once to the half type (so its gradients reach float32 weights in float32).
+/// Outside autocast, `body` runs on the inputs as they are.
+func autocastConvolution(_ inputs: [Tensor], _ body: ([Tensor]) -> Tensor?) -> Tensor? {
+  guard let half = Autocast.dtype, inputs.allSatisfy({ $0.dtype == .float32 || $0.dtype.isHalf }) else {
+    return body(inputs)
+  }
+  let rounded = inputs.map { $0.to(half).to(.float32) }
+  return Autocast.run(enabled: false) { body(rounded) }?.to(half)
 }
 
 /// A transposed convolution as the backward-data pass of the convolution it inverts (whose
@@ -319,12 +333,11 @@ func backendTransposedConvolution(
   let g = ConvolutionGeometry(
     batch: n, inChannels: og * groups, height: oh, width: ow, outChannels: cin, kernel: (kh, kw),
     stride: stride, padding: padding, dilation: dilation, groups: groups)
-  guard g.outHeight == h, g.outWidth == w,
-    bias.map({ $0.shape == [og * groups] }) ?? true,
-    let y = Tensor.convolutionBackwardData(x, weight: weight, g)
-  else { return nil }
-  guard let bias else { return y }
-  return y + bias.reshape([1, og * groups, 1, 1])
+  guard g.outHeight == h, g.outWidth == w, bias.map({ $0.shape == [og * groups] }) ?? true else { return nil }
+  return autocastConvolution([x, weight] + (bias.map { [$0] } ?? [])) { t in
+    guard let y = Tensor.convolutionBackwardData(t[0], weight: t[1], g) else { return nil }
+    return t.count > 2 ? y + t[2].reshape([1, og * groups, 1, 1]) : y
+  }
 }
 
 /// PyTorch's Conv extra_repr: defaults (padding 0, dilation 1, groups 1, bias) left out.

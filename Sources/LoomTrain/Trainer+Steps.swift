@@ -21,6 +21,14 @@ extension Trainer {
 
   func defaultTrainingStep(model: Module, inputs: Batch) throws -> LossOutput {
     model.train()
+    return try lossAndBackward(model: model, inputs: inputs)
+  }
+
+  /// The body of HF's `training_step` with the model's mode left to the caller: the forward and
+  /// loss (under autocast with bf16 / fp16), the backward scaled for gradient accumulation and the
+  /// fp16 loss scaler. A `trainingStep` override should call it, so mixed precision and loss scaling
+  /// still apply (DPO's, which runs the policy in eval mode, does).
+  public func lossAndBackward(model: Module, inputs: Batch) throws -> LossOutput {
     let batch = prepareInputs(inputs)
     // bf16 / fp16: the forward and the loss under autocast, backward outside it (as torch's
     // recipe); parameters stay float32, so their gradients arrive in float32.

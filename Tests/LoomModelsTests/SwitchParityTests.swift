@@ -73,6 +73,13 @@ final class SwitchParityTests: XCTestCase {
     XCTAssertEqual(
       (0..<2).map { SwitchTransformersConfig.isSparse(block: $0, step: 1) }, [true, true])
     XCTAssertFalse(SwitchTransformersConfig.isSparse(block: 1, step: 0))
+    // transformers 5 keeps a step config.json gives over the one it derives (2 // 3 = 0 here).
+    let given = try JSONDecoder().decode(
+      SwitchTransformersConfig.self,
+      from: Data(#"{"num_layers": 2, "num_decoder_layers": 2, "encoder_sparse_step": 2, "decoder_sparse_step": 1}"#.utf8))
+    XCTAssertEqual([given.numSparseEncoderLayers, given.encoderSparseStep, given.decoderSparseStep], [3, 2, 1])
+    let derived = try JSONDecoder().decode(SwitchTransformersConfig.self, from: Data(#"{"num_layers": 2}"#.utf8))
+    XCTAssertEqual(derived.encoderSparseStep, 0)
   }
 
   func testHiddenStatesLogitsRouterLossesAndEveryGradientMatchTransformers() throws {

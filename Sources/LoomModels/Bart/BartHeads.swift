@@ -35,12 +35,7 @@ public final class BartForConditionalGeneration: Module, EncoderDecoderModel {
     inputIds: Tensor, attentionMask: Tensor? = nil, decoderInputIds: Tensor? = nil,
     decoderAttentionMask: Tensor? = nil, labels: Tensor? = nil
   ) throws -> BartOutput {
-    if let labels, labels.rank != 2 {
-      throw LoomError("BART: labels must be [batch, target length], got shape \(labels.shape)")
-    }
-    let dec =
-      try decoderInputIds ?? labels.map { try BartModel.shiftTokensRight($0, config) }
-      ?? BartModel.shiftTokensRight(inputIds, config)
+    let dec = try decoderIds(decoderInputIds, labels: labels) ?? BartModel.shiftTokensRight(inputIds, config)
     let enc = try model.encode(inputIds, attentionMask: attentionMask)
     return try decoding(
       enc, attentionMask: attentionMask, decoderInputIds: dec, decoderAttentionMask: decoderAttentionMask,
@@ -53,16 +48,21 @@ public final class BartForConditionalGeneration: Module, EncoderDecoderModel {
     inputsEmbeds: Tensor, attentionMask: Tensor? = nil, decoderInputIds: Tensor? = nil,
     decoderAttentionMask: Tensor? = nil, labels: Tensor? = nil
   ) throws -> BartOutput {
-    if let labels, labels.rank != 2 {
-      throw LoomError("BART: labels must be [batch, target length], got shape \(labels.shape)")
-    }
-    guard let dec = try decoderInputIds ?? labels.map({ try BartModel.shiftTokensRight($0, config) }) else {
+    guard let dec = try decoderIds(decoderInputIds, labels: labels) else {
       throw LoomError("BART: with inputs_embeds, pass labels or decoder_input_ids for the decoder")
     }
     let enc = try model.encode(inputsEmbeds: inputsEmbeds, attentionMask: attentionMask)
     return try decoding(
       enc, attentionMask: attentionMask, decoderInputIds: dec, decoderAttentionMask: decoderAttentionMask,
       labels: labels)
+  }
+
+  /// `decoderInputIds`, else `labels` [B, T] shifted right after decoder_start_token_id, else nil.
+  func decoderIds(_ decoderInputIds: Tensor?, labels: Tensor?) throws -> Tensor? {
+    if let labels, labels.rank != 2 {
+      throw LoomError("BART: labels must be [batch, target length], got shape \(labels.shape)")
+    }
+    return try decoderInputIds ?? labels.map { try BartModel.shiftTokensRight($0, config) }
   }
 
   /// The decoder, LM head and loss over encoder outputs `enc`.

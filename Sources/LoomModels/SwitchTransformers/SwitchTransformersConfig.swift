@@ -79,10 +79,17 @@ public struct SwitchTransformersConfig: PretrainedConfig, Equatable {
 
   public init() {}
 
-  public init(from decoder: Decoder) throws { self = try Self.decodeFields(from: decoder) }
+  /// The fields, then `encoder_sparse_step` / `decoder_sparse_step` when config.json gives them:
+  /// transformers 5 keeps a given step over the one `__post_init__` derives from the sparse-layer
+  /// counts (so `SwitchTransformersConfig(num_layers=2, encoder_sparse_step=2)` has a sparse block 1).
+  public init(from decoder: Decoder) throws {
+    self = try Self.decodeFields(from: decoder)
+    let c = try decoder.container(keyedBy: JSONKey.self)
+    givenEncoderSparseStep = try c.decodeIfPresent(Int.self, forKey: JSONKey("encoder_sparse_step"))
+    givenDecoderSparseStep = try c.decodeIfPresent(Int.self, forKey: JSONKey("decoder_sparse_step"))
+  }
 
-  /// The fields, then HF's derived `encoder_sparse_step` / `decoder_sparse_step` (recomputed
-  /// when read, as transformers does).
+  /// The fields, then the sparse steps the model uses.
   public func encode(to encoder: Encoder) throws {
     try encodeFields(to: encoder)
     var c = encoder.container(keyedBy: JSONKey.self)
@@ -92,12 +99,17 @@ public struct SwitchTransformersConfig: PretrainedConfig, Equatable {
 
   public var decoderLayers: Int { numDecoderLayers ?? numLayers }
 
-  /// HF's `__post_init__`: layers ÷ sparse layers, or the layer count when none are asked for.
+  /// config.json's own `encoder_sparse_step` / `decoder_sparse_step`, which win over the derived ones.
+  public var givenEncoderSparseStep: Int?
+  public var givenDecoderSparseStep: Int?
+
+  /// The given step, else HF's `__post_init__`: layers ÷ sparse layers, or the layer count when
+  /// none are asked for.
   public var encoderSparseStep: Int {
-    numSparseEncoderLayers > 0 ? numLayers / numSparseEncoderLayers : numLayers
+    givenEncoderSparseStep ?? (numSparseEncoderLayers > 0 ? numLayers / numSparseEncoderLayers : numLayers)
   }
   public var decoderSparseStep: Int {
-    numSparseDecoderLayers > 0 ? decoderLayers / numSparseDecoderLayers : decoderLayers
+    givenDecoderSparseStep ?? (numSparseDecoderLayers > 0 ? decoderLayers / numSparseDecoderLayers : decoderLayers)
   }
 
   /// `SwitchTransformersStack`'s rule: block i is sparse when i % step == 1 or step == 1

@@ -77,15 +77,7 @@ public final class SwitchTransformersForConditionalGeneration: Module, EncoderDe
     inputIds: Tensor, attentionMask: Tensor? = nil, decoderInputIds: Tensor? = nil,
     decoderAttentionMask: Tensor? = nil, labels: Tensor? = nil, outputRouterLogits: Bool = false
   ) throws -> SwitchTransformersOutput {
-    if let labels, labels.rank != 2 {
-      throw LoomError(
-        "Switch Transformers: labels must be [batch, target length], got shape \(labels.shape)")
-    }
-    guard let dec = try decoderInputIds ?? labels.map({ try shiftRight($0) }) else {
-      throw LoomError(
-        "SwitchTransformersForConditionalGeneration: pass labels or decoder_input_ids for the decoder"
-      )
-    }
+    let dec = try decoderIds(decoderInputIds, labels: labels)
     let enc = try encode(inputIds, attentionMask: attentionMask)
     return try decoding(
       enc, attentionMask: attentionMask, decoderInputIds: dec, decoderAttentionMask: decoderAttentionMask,
@@ -97,15 +89,7 @@ public final class SwitchTransformersForConditionalGeneration: Module, EncoderDe
     inputsEmbeds: Tensor, attentionMask: Tensor? = nil, decoderInputIds: Tensor? = nil,
     decoderAttentionMask: Tensor? = nil, labels: Tensor? = nil, outputRouterLogits: Bool = false
   ) throws -> SwitchTransformersOutput {
-    if let labels, labels.rank != 2 {
-      throw LoomError(
-        "Switch Transformers: labels must be [batch, target length], got shape \(labels.shape)")
-    }
-    guard let dec = try decoderInputIds ?? labels.map({ try shiftRight($0) }) else {
-      throw LoomError(
-        "SwitchTransformersForConditionalGeneration: pass labels or decoder_input_ids for the decoder"
-      )
-    }
+    let dec = try decoderIds(decoderInputIds, labels: labels)
     let enc = try encoderOutputs(inputsEmbeds: inputsEmbeds, attentionMask: attentionMask)
     return try decoding(
       enc, attentionMask: attentionMask, decoderInputIds: dec, decoderAttentionMask: decoderAttentionMask,
@@ -117,6 +101,20 @@ public final class SwitchTransformersForConditionalGeneration: Module, EncoderDe
     try T5Core.encode(
       inputsEmbeds: inputsEmbeds, attentionMask: attentionMask, encoder: encoder, config: t5,
       device: shared.weight.device)
+  }
+
+  /// `decoderInputIds`, else `labels` [B, T] shifted right.
+  func decoderIds(_ decoderInputIds: Tensor?, labels: Tensor?) throws -> Tensor {
+    if let labels, labels.rank != 2 {
+      throw LoomError(
+        "Switch Transformers: labels must be [batch, target length], got shape \(labels.shape)")
+    }
+    guard let dec = try decoderInputIds ?? labels.map({ try shiftRight($0) }) else {
+      throw LoomError(
+        "SwitchTransformersForConditionalGeneration: pass labels or decoder_input_ids for the decoder"
+      )
+    }
+    return dec
   }
 
   /// The decoder, LM head, loss and router losses over encoder outputs `enc` (just computed:

@@ -43,12 +43,7 @@ public final class T5ForConditionalGeneration: Module, EncoderDecoderModel {
     inputIds: Tensor, attentionMask: Tensor? = nil, decoderInputIds: Tensor? = nil,
     decoderAttentionMask: Tensor? = nil, labels: Tensor? = nil
   ) throws -> T5Output {
-    if let labels, labels.rank != 2 {
-      throw LoomError("T5: labels must be [batch, target length], got shape \(labels.shape)")
-    }
-    guard let dec = try decoderInputIds ?? labels.map({ try T5Model.shiftRight($0, config) }) else {
-      throw LoomError("T5ForConditionalGeneration: pass labels or decoder_input_ids for the decoder")
-    }
+    let dec = try decoderIds(decoderInputIds, labels: labels)
     let enc = try encode(inputIds, attentionMask: attentionMask)
     return try decoding(
       enc, attentionMask: attentionMask, decoderInputIds: dec, decoderAttentionMask: decoderAttentionMask,
@@ -60,12 +55,7 @@ public final class T5ForConditionalGeneration: Module, EncoderDecoderModel {
     inputsEmbeds: Tensor, attentionMask: Tensor? = nil, decoderInputIds: Tensor? = nil,
     decoderAttentionMask: Tensor? = nil, labels: Tensor? = nil
   ) throws -> T5Output {
-    if let labels, labels.rank != 2 {
-      throw LoomError("T5: labels must be [batch, target length], got shape \(labels.shape)")
-    }
-    guard let dec = try decoderInputIds ?? labels.map({ try T5Model.shiftRight($0, config) }) else {
-      throw LoomError("T5ForConditionalGeneration: pass labels or decoder_input_ids for the decoder")
-    }
+    let dec = try decoderIds(decoderInputIds, labels: labels)
     let enc = try encoderOutputs(inputsEmbeds: inputsEmbeds, attentionMask: attentionMask)
     return try decoding(
       enc, attentionMask: attentionMask, decoderInputIds: dec, decoderAttentionMask: decoderAttentionMask,
@@ -77,6 +67,17 @@ public final class T5ForConditionalGeneration: Module, EncoderDecoderModel {
     try T5Core.encode(
       inputsEmbeds: inputsEmbeds, attentionMask: attentionMask, encoder: encoder, config: config,
       device: shared.weight.device)
+  }
+
+  /// `decoderInputIds`, else `labels` [B, T] shifted right after decoder_start_token_id.
+  func decoderIds(_ decoderInputIds: Tensor?, labels: Tensor?) throws -> Tensor {
+    if let labels, labels.rank != 2 {
+      throw LoomError("T5: labels must be [batch, target length], got shape \(labels.shape)")
+    }
+    guard let dec = try decoderInputIds ?? labels.map({ try T5Model.shiftRight($0, config) }) else {
+      throw LoomError("T5ForConditionalGeneration: pass labels or decoder_input_ids for the decoder")
+    }
+    return dec
   }
 
   /// The decoder, LM head and loss over encoder outputs `enc`.

@@ -128,10 +128,7 @@ open class DPOTrainer: Trainer {
   override open func trainingStep(model: Module, inputs: Batch) throws -> LossOutput {
     guard disableDropout else { return try super.trainingStep(model: model, inputs: inputs) }
     model.eval()  // eval mode only switches dropout off; gradients still flow
-    let output = computeLoss(model: model, inputs: prepareInputs(inputs))
-    let accumulation = args.gradientAccumulationSteps
-    (accumulation > 1 ? output.loss / Double(accumulation) : output.loss).backward()
-    return output.detached()
+    return try lossAndBackward(model: model, inputs: inputs)
   }
 
   /// Evaluation always computes the DPO loss and metrics (the batches have no labels).
