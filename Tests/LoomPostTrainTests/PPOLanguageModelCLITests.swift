@@ -72,6 +72,43 @@ final class PPOLanguageModelCLITests: XCTestCase {
     }
   }
 
+  /// A reward model that is not GPT-2: a RoBERTa sentiment classifier `loom train classify` made (its own
+  /// BPE tokenizer) reads each decoded response; the chosen label's logit is the score.
+  func testATextClassifierRewardModelScoresDecodedResponses() throws {
+    let (model, prompts) = try setUpModelAndPrompts()
+    let fixtures =
+      URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().path
+      + "/LoomModelsTests/Fixtures/encoder-cli"
+    let classifier = dir + "/sentiment"
+    let c = try loom([
+      "train", "classify", "--model", fixtures + "/roberta-tiny", "--data", fixtures + "/classify.csv",
+      "--text-column", "sentence", "--label-column", "label", "--max-steps", "2", "--batch-size", "4",
+      "--eval-strategy", "no", "--save-strategy", "no", "--output-dir", classifier,
+    ])
+    XCTAssertEqual(c.status, 0, c.err)
+    let newline = String(Self.chars.firstIndex(of: "\n")!)
+    let ppo = [
+      "train", "ppo", "--model", model, "--reward-model", classifier, "--prompts", prompts,
+      "--response-length", "6", "--stop-token-id", newline, "--pad-token-id", newline, "--batch-size", "2",
+      "--max-steps", "2", "--lr", "1e-3", "--seed", "3",
+    ]
+    let unnamed = try loom(ppo + ["--output-dir", dir + "/unnamed"])
+    XCTAssertNotEqual(unnamed.status, 0)
+    XCTAssertTrue(unnamed.err.contains("has 2 labels (neg, pos)"), unnamed.err)
+    XCTAssertTrue(unnamed.err.contains("--reward-label"), unnamed.err)
+    let out = dir + "/out"
+    let r = try loom(ppo + ["--reward-label", "pos", "--output-dir", out])
+    XCTAssertEqual(r.status, 0, r.err + r.out)
+    let lines = try String(contentsOfFile: out + "/metrics.jsonl", encoding: .utf8).split(separator: "\n")
+    XCTAssertEqual(lines.count, 2)
+    let record = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(lines[1].utf8)) as? [String: Any])
+    let scores = try XCTUnwrap(record["objective/scores"] as? Double)
+    XCTAssertTrue(scores.isFinite && scores != 0, "\(scores)")
+    let wrong = try loom(ppo + ["--reward-label", "happy", "--output-dir", dir + "/wrong"])
+    XCTAssertNotEqual(wrong.status, 0)
+    XCTAssertTrue(wrong.err.contains("has the labels neg, pos"), wrong.err)
+  }
+
   func testBadFlagsAreClearErrors() throws {
     let (model, prompts) = try setUpModelAndPrompts()
     let out = dir + "/bad"

@@ -11,8 +11,13 @@ import LoomTrain
 /// `loom train ppo`'s language-model flags beyond the shared `PPOFlags` (trl's PPOConfig fields as
 /// kebab-case flags).
 struct PPOLanguageModelFlags: ParsableArguments {
-  @Option(help: "Reward model directory (a GPT-2 sequence-classification model with one output).")
+  @Option(
+    help:
+      "Reward model directory: a GPT-2 sequence-classification model with one output (scores the policy's tokens), or any other sequence classifier with its tokenizer (scores the decoded response)."
+  )
   var rewardModel: String?
+  @Option(help: "With a text-classifier --reward-model of several labels: the label (name or index) whose logit is the reward.")
+  var rewardLabel: String?
   @Option(
     help:
       "A builtin reward on the decoded response instead of a reward model: \(BuiltinReward.names.map { "builtin:" + $0 }.joined(separator: ", "))."
@@ -25,7 +30,7 @@ struct PPOLanguageModelFlags: ParsableArguments {
     String?
   @Option(
     help:
-      "Value model directory (default: the reward model's, else the policy's trunk with a fresh score head)."
+      "Value model directory (default: a GPT-2 reward model's, else the policy's trunk with a fresh score head)."
   )
   var valueModel: String?
   @Option(parsing: .unconditional, help: "Tokens sampled per response (response_length; 53).")
@@ -68,6 +73,9 @@ struct PPOLanguageModelFlags: ParsableArguments {
     case (.some, .some):
       throw ValidationError("--reward-model and --reward contradict each other: pick one")
     default: break
+    }
+    if rewardLabel != nil && rewardModel == nil {
+      throw ValidationError("--reward-label picks a label of --reward-model's classifier: pass --reward-model DIR")
     }
     if let reward {
       do { _ = try BuiltinReward(parsing: reward) } catch let e as LoomError {
@@ -127,12 +135,21 @@ struct PPOLanguageModelRun {
         "\(modelDir) has no pad_token_id and its tokenizer no EOS: pass --pad-token-id")
     }
     let reward: PPORewardSource
-    if let dir = flags.rewardModel {
+    // A GPT-2 reward model scores the policy's tokens (and is the default value model); any other
+    // classifier reads the decoded responses with its own tokenizer.
+    let scoresTokens = flags.rewardModel.map(TextClassifierReward.isGPT2) ?? false
+    if let dir = flags.rewardModel, scoresTokens {
+      if flags.rewardLabel != nil {
+        throw LoomError("--reward-label: \(dir) is a GPT-2 score model with one output; drop the flag")
+      }
       reward = .model(try TokenScoreModel.load(from: dir, role: "reward model", freshHead: false))
+    } else if let dir = flags.rewardModel {
+      let classifier = try TextClassifierReward(directory: dir, label: flags.rewardLabel)
+      reward = .texts(classifier.scores, decode: { codec.decode($0) })
     } else {
       reward = .function(try BuiltinReward(parsing: flags.reward!), decode: { codec.decode($0) })
     }
-    let valueDir = flags.valueModel ?? flags.rewardModel ?? modelDir
+    let valueDir = flags.valueModel ?? (scoresTokens ? flags.rewardModel : nil) ?? modelDir
     let value = try TokenScoreModel.load(
       from: valueDir, role: "value model", freshHead: valueDir == modelDir)
     let texts = try PromptsFile.read(flags.prompts!)

@@ -6,6 +6,9 @@ import LoomCore
 public enum PPORewardSource {
   case model(TokenScoreModel)
   case function(BuiltinReward, decode: ([Int]) -> String)
+  /// A scorer of the decoded response texts (one score each): a text classifier with its own
+  /// tokenizer, as trl's sentiment recipes score responses with a classification pipeline.
+  case texts(([String]) throws -> [Double], decode: ([Int]) -> String)
 }
 
 /// One batch of rollouts as trl's PPOTrainer holds it before the PPO epochs: the sampled

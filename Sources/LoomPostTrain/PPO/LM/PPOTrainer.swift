@@ -170,19 +170,29 @@ public final class PPOTrainer {
   }
 
   /// Scores [B] of the post-processed responses: the reward model at each last real token, or the
-  /// builtin function on the text before the stop token.
+  /// builtin function or a text scorer on the text before the stop token.
   func score(queries: [[Int]], post: [[Int]], responses: [[Int]]) throws -> Tensor {
     switch reward {
     case .model(let model):
       let qr = PPORollouts.tensor(zip(queries, post).map { $0 + $1 })
       return model.reward(qr, padTokenId: padTokenId, contextLength: queries[0].count).scores
     case .function(let f, let decode):
-      let texts = responses.map { r -> String in
-        let end = config.stopTokenId.map { PPORollouts.firstIndex(in: r, of: $0) } ?? r.count
-        return decode(Array(r[..<end]))
-      }
-      let values = texts.map { Float(f.score($0)) }
+      let values = texts(responses, decode).map { Float(f.score($0)) }
       return Tensor(values, shape: [values.count])
+    case .texts(let scorer, let decode):
+      let values: [Float] = try scorer(texts(responses, decode)).map { Float($0) }
+      guard values.count == responses.count else {
+        throw LoomError("PPOTrainer: the reward scorer gave \(values.count) scores for \(responses.count) responses")
+      }
+      return Tensor(values, shape: [values.count])
+    }
+  }
+
+  /// Each response decoded up to its stop token.
+  func texts(_ responses: [[Int]], _ decode: ([Int]) -> String) -> [String] {
+    responses.map { r in
+      let end = config.stopTokenId.map { PPORollouts.firstIndex(in: r, of: $0) } ?? r.count
+      return decode(Array(r[..<end]))
     }
   }
 
