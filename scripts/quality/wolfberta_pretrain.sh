@@ -14,7 +14,7 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 out="${1:-/tmp/loom-wolfberta}"
-epochs="${2:-2}"
+epochs="${2:-4}"
 shift $(($# < 2 ? $# : 2))
 loom="$root/.build/release/loom"
 [ -x "$loom" ] || (cd "$root" && swift build -c release --product loom)
