@@ -30,6 +30,9 @@ final class Node {
   /// Set for `slice` views: lets backward write the gradient straight into its region of
   /// the input's gradient instead of materialising a zero-padded copy per slice.
   var slice: (dim: Int, start: Int, step: Int)?
+  /// Set for row gathers (`indexSelect` along dim 0, embeddings): lets backward add the rows
+  /// straight into a gradient buffer the input already has instead of a zeroed [V, C] copy.
+  var rowIndex: Tensor?
   private(set) var inputs: [Tensor]
   /// (gradient of output, the output itself) -> gradient of each input (nil = none).
   private var backwardFn: ((Tensor, Tensor) -> [Tensor?])?
@@ -177,6 +180,12 @@ func runBackward(
         if !retainGraph { node.release() }
         continue
       }
+      if !createGraph, let index = node.rowIndex, let input = node.inputs.first, input.requiresGrad,
+        sliceGradients.addRows(g, at: index, into: input, grads: &grads)
+      {
+        if !retainGraph { node.release() }
+        continue
+      }
       let inputGrads = node.apply(gradient: g, output: t)
       let inputs = node.inputs
       if !retainGraph { node.release() }
@@ -191,9 +200,17 @@ func runBackward(
           "Loom internal: \(node.name) backward gave gradient shape \(ig.shape) for input \(input.shape)"
         )
         let iid = ObjectIdentifier(input)
-        if let existing = grads[iid] {
+        if grads[iid] != nil {
           sliceGradients.settle(iid, grads: grads)
-          grads[iid] = existing + ig
+          var existing = grads.removeValue(forKey: iid)!
+          if !createGraph && (sliceGradients.owns(iid) || Tensor.isPrivateGradientBuffer(&existing)) {
+            // A buffer nothing else sees (a sum made here, or a fresh op output): add in
+            // place, as PyTorch's InputBuffer does, instead of a third buffer of this size.
+            existing.backend.accumulate(ig, into: existing)
+            grads[iid] = existing
+          } else {
+            grads[iid] = existing + ig
+          }
           sliceGradients.adopt(iid)
         } else {
           grads[iid] = ig
@@ -218,6 +235,12 @@ extension Tensor {
       // Own the memory so later in-place updates of .grad never alias other tensors.
       grad = g.detach().contiguousCopy()
     }
+  }
+
+  /// True when `reference` is the tensor's only reference, it has no graph and it is the only
+  /// tensor viewing its storage: a gradient the engine may add into in place.
+  static func isPrivateGradientBuffer(_ reference: inout Tensor) -> Bool {
+    isKnownUniquelyReferenced(&reference) && reference.gradFn == nil && reference.ownsStorageExclusively
   }
 
   /// True when this dense tensor is the only one viewing its storage, so in-place
@@ -298,6 +321,28 @@ struct SliceGradientAccumulator {
     zeroed.remove(iid)
     unzeroed.remove(iid)
   }
+
+  /// Adds the rows of `g` at `index` into `input`'s gradient when it already has a buffer that
+  /// nothing else sees; false (nothing done) otherwise.
+  mutating func addRows(
+    _ g: Tensor, at index: Tensor, into input: Tensor, grads: inout [ObjectIdentifier: Tensor]
+  ) -> Bool {
+    let iid = ObjectIdentifier(input)
+    guard grads[iid] != nil else { return false }
+    settle(iid, grads: grads)
+    var existing = grads.removeValue(forKey: iid)!
+    guard owns(iid) || Tensor.isPrivateGradientBuffer(&existing), existing.dtype == input.dtype else {
+      grads[iid] = existing
+      return false
+    }
+    existing.backend.accumulateRows(into: existing, index: index, source: g.detach())
+    grads[iid] = existing
+    adopt(iid)
+    return true
+  }
+
+  /// Whether `grads[iid]` is a buffer this accumulator (or a sum) made.
+  func owns(_ iid: ObjectIdentifier) -> Bool { owned[iid] != nil }
 
   /// `grads[iid]` may alias other tensors: never written in place.
   mutating func disown(_ iid: ObjectIdentifier) {

@@ -95,6 +95,12 @@ public protocol Backend: AnyObject {
   func takeRows(_ x: Tensor, index: Tensor) -> Tensor
   /// A copy of `base` with rows of `source` added at `index` along dim 0.
   func addRows(_ base: Tensor, index: Tensor, source: Tensor) -> Tensor
+  /// Adds rows of `source` at `index` along dim 0 into the dense `base` itself (an embedding's
+  /// gradient without a second [V, C] buffer).
+  func accumulateRows(into base: Tensor, index: Tensor, source: Tensor)
+  /// `destination += source` in place (same shape and dtype, `destination` dense): gradients
+  /// summed into a buffer the autograd engine owns.
+  func accumulate(_ source: Tensor, into destination: Tensor)
   /// out[r, j] = x[r, index[j]] for dense x [rows, cols] and an int64 index [picked] shared by
   /// every row (index_select along the last dimension: convolution patches). Entries are in
   /// [0, cols), or −1 for a zero column.
@@ -223,6 +229,14 @@ public enum ComparisonOp: Int, Sendable {
 }
 
 extension Backend {
+  public func accumulateRows(into base: Tensor, index: Tensor, source: Tensor) {
+    copy(addRows(base, index: index, source: source), into: base)
+  }
+
+  public func accumulate(_ source: Tensor, into destination: Tensor) {
+    copy(binary(.add, destination, source), into: destination)
+  }
+
   /// Staged through one host buffer, then a single `upload`.
   public func uploadRows(
     _ source: UnsafeRawBufferPointer, rowBytes: Int, rows: [Int], into tensor: Tensor

@@ -25,8 +25,15 @@ extension Tensor {
     let movedShape = moved.shape
     let dtype = self.dtype
     let picked = out0.recorded("IndexSelectBackward", inputs: [moved]) { g, _ in
-      [Tensor.zeros(movedShape, dtype: dtype, device: g.device).indexAdd(index: idx, source: g)]
+      guard !GradMode.isEnabled else {
+        return [Tensor.zeros(movedShape, dtype: dtype, device: g.device).indexAdd(index: idx, source: g)]
+      }
+      // One buffer: rows added into the zeros in place (a [V, C] embedding gradient, not two).
+      let grad = Tensor.zeros(movedShape, dtype: dtype, device: g.device)
+      grad.backend.accumulateRows(into: grad, index: idx, source: g.detach())
+      return [grad]
     }
+    if d == 0 { picked.gradFn?.rowIndex = idx }
     return d == 0 ? picked : picked.transpose(0, d)
   }
 

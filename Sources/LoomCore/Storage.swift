@@ -86,10 +86,21 @@ public final class BufferPool: @unchecked Sendable {
   /// Allocation statistics, for tests and benchmarks.
   public private(set) var mallocCount = 0
   public private(set) var reuseCount = 0
+  /// Bytes handed out and not yet returned, and the most there have been.
+  public private(set) var liveBytes = 0
+  public private(set) var peakLiveBytes = 0
+  /// The most bytes held at once, live plus cached (what the pool adds to peak RSS).
+  public private(set) var peakHeldBytes = 0
 
   init() {
     let env = ProcessInfo.processInfo.environment["LOOM_POOL_LIMIT_MB"].flatMap { Int($0) }
     limitBytes = (env ?? 4096) << 20
+  }
+
+  private func noteAllocated(_ size: Int) {
+    liveBytes += size
+    peakLiveBytes = max(peakLiveBytes, liveBytes)
+    peakHeldBytes = max(peakHeldBytes, liveBytes + cachedBytes)
   }
 
   static func bucket(_ bytes: Int) -> Int {
@@ -120,10 +131,12 @@ public final class BufferPool: @unchecked Sendable {
       if free[found]!.isEmpty { cachedSizes.remove(at: i) }
       cachedBytes -= found
       reuseCount += 1
+      noteAllocated(found)
       lock.unlock()
       return (p, found)
     }
     mallocCount += 1
+    noteAllocated(size)
     lock.unlock()
     var raw: UnsafeMutableRawPointer? = nil
     let status = posix_memalign(&raw, 64, size)
@@ -135,6 +148,7 @@ public final class BufferPool: @unchecked Sendable {
 
   func release(_ pointer: UnsafeMutableRawPointer, capacity: Int) {
     lock.lock()
+    liveBytes -= capacity
     if cachedBytes + capacity <= limitBytes {
       free[capacity, default: []].append(pointer)
       if free[capacity]!.count == 1 {

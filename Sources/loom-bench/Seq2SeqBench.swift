@@ -166,12 +166,16 @@ func benchSwitchTrain(seconds: (() throws -> Void) throws -> Double) throws {
   }
   try step()
   try step()
+  let misses = BufferPool.shared.mallocCount
   let s = try seconds(step)
+  let missesPerStep = BufferPool.shared.mallocCount - misses
   emit(
     suite: "seq2seq", bench: "switch-train", config: "switch-base-8-6+6", value: Double(2 * batch * seq) / s,
     unit: "tokens/s",
     extra: [
       "impl": "loom", "peak_rss_mb": peakRSSMegabytes(), "batch": batch, "seq": seq, "layers": layers,
+      "pool_peak_live_mb": Double(BufferPool.shared.peakLiveBytes) / 1_048_576,
+      "pool_peak_held_mb": Double(BufferPool.shared.peakHeldBytes) / 1_048_576, "pool_misses_timed": missesPerStep,
       "parameters": model.parameterCount(),
     ])
 }

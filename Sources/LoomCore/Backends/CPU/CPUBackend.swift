@@ -120,6 +120,12 @@ public final class CPUBackend: Backend, @unchecked Sendable {
   public func addRows(_ base: Tensor, index: Tensor, source: Tensor) -> Tensor {
     let out = Tensor(cpu: base.shape, dtype: base.dtype)
     copy(base, into: out)
+    accumulateRows(into: out, index: index, source: source)
+    return out
+  }
+
+  public func accumulateRows(into out: Tensor, index: Tensor, source: Tensor) {
+    precondition(out.isContiguous, "Loom internal: accumulateRows needs a dense base")
     let src = source.to(out.dtype).contiguous()
     let rows = out.shape[0]
     let rowElems = out.count / Swift.max(rows, 1)
@@ -137,6 +143,17 @@ public final class CPUBackend: Backend, @unchecked Sendable {
         for j in 0..<rowElems { d[j] += s[j] }
       }
     }
-    return out
+  }
+
+  public func accumulate(_ source: Tensor, into destination: Tensor) {
+    precondition(
+      destination.isContiguous && source.shape == destination.shape && source.dtype == destination.dtype,
+      "Loom internal: accumulate needs a dense destination of the source's shape and dtype")
+    guard destination.dtype == .float32 else {
+      copy(binary(.add, destination, source), into: destination)
+      return
+    }
+    let src = source.contiguous()
+    loom_axpy_f32(1, src.pointer(as: Float.self), destination.pointer(as: Float.self), Int64(destination.count))
   }
 }
