@@ -208,7 +208,7 @@ public final class GPT2Model: Module {
 
   /// Positions count real tokens only, so left-padded prompts start at 0 (HF's
   /// cumsum(attention_mask) − 1, with padding positions set to 1).
-  static func positionIDs(
+  public static func positionIDs(
     batch: Int, past: Int, length: Int, attentionMask: Tensor?, device: Device = .default
   ) -> Tensor {
     guard let mask = attentionMask else {

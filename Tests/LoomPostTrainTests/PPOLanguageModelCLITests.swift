@@ -130,4 +130,37 @@ final class PPOLanguageModelCLITests: XCTestCase {
     XCTAssertNotEqual(r.status, 0)
     XCTAssertTrue(r.err.contains("holds no prompts"), r.err)
   }
+
+  /// A Llama policy with a Llama reward model (num_labels 1): both score tokens as trl's get_reward does,
+  /// and the value model defaults to the reward model's trunk and head.
+  func testLlamaPolicyWithALlamaRewardModel() throws {
+    let (_, prompts) = try setUpModelAndPrompts()
+    var config = LlamaConfig(
+      vocabSize: Self.chars.count, hiddenSize: 16, intermediateSize: 32, numHiddenLayers: 1,
+      numAttentionHeads: 2, maxPositionEmbeddings: 32)
+    let (policy, rewardDir) = (dir + "/llama", dir + "/llama-reward")
+    manualSeed(5)
+    try LlamaForCausalLM(config).savePretrained(to: policy)
+    config.numLabels = 1
+    try LlamaForSequenceClassification(config).savePretrained(to: rewardDir)
+    let vocab = try JSONEncoder().encode(Self.chars.map(String.init))
+    for d in [policy, rewardDir] { _ = FileManager.default.createFile(atPath: d + "/char_vocab.json", contents: vocab) }
+    let newline = String(Self.chars.firstIndex(of: "\n")!)
+    let out = dir + "/out-llama"
+    let r = try loom([
+      "train", "ppo", "--model", policy, "--reward-model", rewardDir, "--prompts", prompts, "--output-dir", out,
+      "--response-length", "5", "--stop-token-id", newline, "--pad-token-id", newline, "--batch-size", "2",
+      "--max-steps", "2", "--lr", "1e-3", "--seed", "3",
+    ])
+    XCTAssertEqual(r.status, 0, r.err + r.out)
+    let lines = try String(contentsOfFile: out + "/metrics.jsonl", encoding: .utf8).split(separator: "\n")
+    XCTAssertEqual(lines.count, 2)
+    let record = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(lines[1].utf8)) as? [String: Any])
+    for key in ["objective/scores", "objective/kl", "loss/value_avg"] {
+      let v = try XCTUnwrap(record[key] as? Double, "\(key) missing from \(lines[1])")
+      XCTAssertTrue(v.isFinite, "\(key) = \(v)")
+    }
+    XCTAssertTrue(FileManager.default.fileExists(atPath: out + "/model.safetensors"))
+  }
+
 }

@@ -13,7 +13,7 @@ import LoomTrain
 struct PPOLanguageModelFlags: ParsableArguments {
   @Option(
     help:
-      "Reward model directory: a GPT-2 sequence-classification model with one output (scores the policy's tokens), or any other sequence classifier with its tokenizer (scores the decoded response)."
+      "Reward model directory: a GPT-2, Llama or BLOOM sequence-classification model with one output (scores the policy's tokens, as trl does), or any other sequence classifier with its tokenizer, or one picked by --reward-label (scores the decoded response)."
   )
   var rewardModel: String?
   @Option(help: "With a text-classifier --reward-model of several labels: the label (name or index) whose logit is the reward.")
@@ -30,7 +30,7 @@ struct PPOLanguageModelFlags: ParsableArguments {
     String?
   @Option(
     help:
-      "Value model directory (default: a GPT-2 reward model's, else the policy's trunk with a fresh score head)."
+      "Value model directory (default: a token-scoring reward model's, else the policy's trunk with a fresh score head; GPT-2, Llama or BLOOM)."
   )
   var valueModel: String?
   @Option(parsing: .unconditional, help: "Tokens sampled per response (response_length; 53).")
@@ -135,13 +135,11 @@ struct PPOLanguageModelRun {
         "\(modelDir) has no pad_token_id and its tokenizer no EOS: pass --pad-token-id")
     }
     let reward: PPORewardSource
-    // A GPT-2 reward model scores the policy's tokens (and is the default value model); any other
-    // classifier reads the decoded responses with its own tokenizer.
-    let scoresTokens = flags.rewardModel.map(TextClassifierReward.isGPT2) ?? false
+    // A GPT-2, Llama or BLOOM reward model scores the policy's tokens as trl's get_reward does (and
+    // is the default value model); --reward-label, or any other classifier, reads the decoded
+    // responses with the classifier's own tokenizer.
+    let scoresTokens = flags.rewardModel.map(TokenScoreModel.supports) ?? false && flags.rewardLabel == nil
     if let dir = flags.rewardModel, scoresTokens {
-      if flags.rewardLabel != nil {
-        throw LoomError("--reward-label: \(dir) is a GPT-2 score model with one output; drop the flag")
-      }
       reward = .model(try TokenScoreModel.load(from: dir, role: "reward model", freshHead: false))
     } else if let dir = flags.rewardModel {
       let classifier = try TextClassifierReward(directory: dir, label: flags.rewardLabel)

@@ -3,7 +3,7 @@ import LoomCore
 import LoomGenerate
 import LoomModels
 
-/// `loom train ppo --reward-model DIR` when DIR is not a GPT-2 score model: a sequence classifier
+/// `loom train ppo --reward-model DIR` when DIR is not a token-scoring model (GPT-2, Llama, BLOOM with one output) or --reward-label is given: a sequence classifier
 /// (BERT, RoBERTa, DistilBERT, … with its own tokenizer, e.g. from `loom train classify`) that reads
 /// each decoded response and rewards it with one label's logit — trl's sentiment recipe, which scores
 /// responses with a text-classification pipeline (`function_to_apply="none"`).
@@ -30,13 +30,6 @@ struct TextClassifierReward {
       }
       self.label = 0
     }
-  }
-
-  /// Whether `directory` holds a GPT-2 (read as a per-token score model) rather than a text classifier.
-  static func isGPT2(_ directory: String) -> Bool {
-    let object = (try? Data(contentsOf: URL(fileURLWithPath: directory + "/config.json")))
-      .flatMap { try? JSONSerialization.jsonObject(with: $0) } as? [String: Any]
-    return (object?["model_type"] as? String ?? "gpt2") == "gpt2"
   }
 
   /// The chosen label's logit for each text.

@@ -3,32 +3,50 @@ import LoomCore
 import LoomModels
 import LoomNN
 
-/// trl's value and reward models: a GPT-2 trunk with transformers' `score` Linear (no bias) applied
-/// to every token — what `AutoModelForSequenceClassification(num_labels=1)` holds, read through its
-/// `base_model_prefix` backbone and `score` as trl's `get_reward` does (no pooling by the head).
-/// Loads a GPT2ForSequenceClassification directory (`transformer.*` + `score.weight`) or, for a value
-/// model started from the policy, a GPT2LMHeadModel directory with a fresh one-output head.
+/// trl's value and reward models: a causal LM's trunk with transformers' `score` Linear (no bias)
+/// applied to every token — what `AutoModelForSequenceClassification(num_labels=1)` holds, read
+/// through its `base_model_prefix` backbone and `score` as trl's `get_reward` does (no pooling by
+/// the head). GPT-2 and BLOOM keep the trunk under `transformer.*`, Llama under `model.*`, so the
+/// files are those classes'. Loads a ForSequenceClassification directory (trunk + `score.weight`)
+/// or, for a value model started from the policy, a causal-LM directory with a fresh one-output head.
 public final class TokenScoreModel: Module {
-  @Child public var transformer: GPT2Model
+  /// The trunk, keyed by its family's `base_model_prefix`.
+  @Child public var backbone: any TokenScoreTrunk
   @Child public var score: Linear
-  public let config: GPT2Config
 
-  /// A trunk from `config` and a fresh `score` [numLabels, n_embd] drawn N(0, initializer_range) as
-  /// transformers initialises it.
-  public init(_ config: GPT2Config, numLabels: Int = 1, generator: Generator = .global) throws {
-    transformer = try GPT2LMHeadModel(config, generator: generator).transformer
-    let head = Linear(config.nEmbd, numLabels, bias: false, generator: generator)
+  /// A trunk and a fresh `score` [numLabels, hidden] drawn N(0, initializer_range) as transformers
+  /// initialises it.
+  public init(trunk: any TokenScoreTrunk, numLabels: Int = 1, generator: Generator = .global) {
+    backbone = trunk
+    let head = Linear(trunk.hiddenSize, numLabels, bias: false, generator: generator)
     noGrad {
-      head.weight.copyIn(
-        Tensor.randn(head.weight.shape, std: config.initializerRange, generator: generator))
+      head.weight.copyIn(Tensor.randn(head.weight.shape, std: trunk.initializerRange, generator: generator))
     }
     score = head
-    self.config = config
     super.init()
   }
 
+  /// A GPT-2 trunk from `config` with a fresh head.
+  public convenience init(_ config: GPT2Config, numLabels: Int = 1, generator: Generator = .global) throws {
+    self.init(
+      trunk: try GPT2LMHeadModel(config, generator: generator).transformer, numLabels: numLabels,
+      generator: generator)
+  }
+
+  override public var keyOverrides: [String: String] { ["backbone": type(of: backbone).baseModelPrefix] }
+
   public var numLabels: Int { score.weight.shape[0] }
-  public var vocabularySize: Int { config.vocabSize }
+  public var vocabularySize: Int { backbone.vocabularySize }
+
+  /// The `model_type`s whose trunks score tokens here.
+  public static let modelTypes = ["gpt2", "llama", "bloom"]
+
+  /// Whether `directory`'s config.json names a family this class reads (a missing model_type is GPT-2's).
+  public static func supports(_ directory: String) -> Bool {
+    let object = (try? Data(contentsOf: URL(fileURLWithPath: directory + "/config.json")))
+      .flatMap { try? JSONSerialization.jsonObject(with: $0) } as? [String: Any]
+    return modelTypes.contains(object?["model_type"] as? String ?? "gpt2")
+  }
 
   /// Loads `directory`. `role` names the model in errors ("reward model", "value model"). Without a
   /// `score.weight` in the file the head is fresh when `freshHead` (trl's value model from the policy),
@@ -36,21 +54,27 @@ public final class TokenScoreModel: Module {
   public static func load(from directory: String, role: String, freshHead: Bool) throws
     -> TokenScoreModel
   {
-    let trunk: GPT2Model
+    let object = try ConfigFile.object(at: directory + "/config.json")
+    let modelType = object["model_type"] as? String ?? "gpt2"
+    let trunk: any TokenScoreTrunk
     do {
-      trunk = try GPT2Model.fromPretrained(directory)
+      switch modelType {
+      case "gpt2": trunk = try GPT2Model.fromPretrained(directory)
+      case "llama": trunk = try LlamaModel.fromPretrained(directory)
+      case "bloom": trunk = try BloomModel.fromPretrained(directory)
+      default:
+        throw LoomError(
+          "model_type '\(modelType)' cannot score tokens; PPO's score models are \(modelTypes.joined(separator: ", ")) checkpoints")
+      }
     } catch let e as LoomError {
-      throw LoomError(
-        "\(role) \(directory): \(e.message) (PPO's score models are GPT-2 checkpoints)")
+      throw LoomError("\(role) \(directory): \(e.message)")
     }
-    let model = try TokenScoreModel(trunk.config)
-    model.transformer = trunk
+    let model = TokenScoreModel(trunk: trunk)
     let weights = try ModelDirectory.readWeights(in: directory)
     if let w = weights["score.weight"]?.tensor {
-      guard w.rank == 2, w.shape[1] == trunk.config.nEmbd else {
+      guard w.rank == 2, w.shape[1] == trunk.hiddenSize else {
         throw LoomError(
-          "\(role) \(directory): score.weight has shape \(w.shape), expected [num_labels, \(trunk.config.nEmbd)]"
-        )
+          "\(role) \(directory): score.weight has shape \(w.shape), expected [num_labels, \(trunk.hiddenSize)]")
       }
       guard w.shape[0] == 1 else {
         throw LoomError(
@@ -58,12 +82,11 @@ public final class TokenScoreModel: Module {
         )
       }
       noGrad {
-        model.score.weight.copyIn(
-          w.to(model.score.weight.dtype).to(device: model.score.weight.device))
+        model.score.weight.copyIn(w.to(model.score.weight.dtype).to(device: model.score.weight.device))
       }
     } else if !freshHead {
       throw LoomError(
-        "\(role) \(directory) has no score.weight: save a sequence-classification model with num_labels=1 (GPT2ForSequenceClassification)"
+        "\(role) \(directory) has no score.weight: save a sequence-classification model with num_labels=1 (e.g. \(type(of: trunk).classifierName))"
       )
     }
     return model
@@ -74,8 +97,7 @@ public final class TokenScoreModel: Module {
   public func tokenScores(_ ids: Tensor, padTokenId: Int) -> Tensor {
     let mask = PPORollouts.attentionMask(ids, padTokenId: padTokenId)
     let inputs = ids.maskedFill(mask.logicalNot(), value: 0)
-    let hidden = transformer(inputs, attentionMask: mask)
-    return score(hidden).squeeze(-1)
+    return score(backbone.hiddenStates(inputs, attentionMask: mask)).squeeze(-1)
   }
 
   /// trl's `get_reward`: the score at each row's last token before the first pad after
