@@ -4,6 +4,9 @@
 # pretrained model. The mean score (objective/scores) should rise while objective/kl stays bounded.
 # First run (30 updates of 16 prompts, 2 shared cores, ~30 s after a 2.5 min pretraining): objective/scores −0.87 at
 # update 1 → −0.31 mean of the last 5; objective/kl 0 → 2–4.7 nats per response (summed over ≤ 32 tokens).
+# Long run (session 16, 300 updates, one thread, bench/results/session16-ppo-char-long.json): objective/scores −0.54 over
+# updates 1–25 → −0.04 over 276–300 (0 is the optimum); objective/kl climbs to 4–5 nats by update 40, then levels off
+# and eases to 2.9 (means of 25 updates: 2.8, 4.2, 4.0, 3.8, 3.6, 3.4, 3.3, 3.3, 3.2, 3.2, 3.0, 2.9).
 # usage: scripts/quality/ppo_char_gpt.sh [WORKDIR] [UPDATES] (needs ~/.cache/loom/shakespeare)
 set -euo pipefail
 work=${1:-/tmp/loom-ppo-char}
