@@ -60,6 +60,9 @@ final class PostTrainCLITests: XCTestCase {
     XCTAssertLessThan(l.last!["loss"]!, l.first!["loss"]! - 0.1)
     for name in DPOParityTests.metricNames { XCTAssertNotNil(l.last![name], name) }
     XCTAssertEqual(l.last!["rewards/accuracies"], 1)
+    for plot in ["loss.png", "rewards.png", "accuracies.png"] {
+      XCTAssertTrue(FileManager.default.fileExists(atPath: out + "/" + plot), plot)
+    }
     let model = try AutoModelForCausalLM.from(directory: out)
     XCTAssertEqual(model.vocabularySize, 300)
   }

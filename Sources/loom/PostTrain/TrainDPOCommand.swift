@@ -4,6 +4,7 @@ import LoomAdapt
 import LoomCore
 import LoomModels
 import LoomNN
+import LoomPlot
 import LoomPostTrain
 import LoomTrain
 
@@ -118,8 +119,30 @@ struct TrainDPOCommand: ParsableCommand {
     if let peft { try peft.saveFinal(args.outputDir) } else { try policy.savePretrained(to: args.outputDir) }
     try tok.savePretrained(args.outputDir)
     _ = try? LossPlot.write(history: trainer.state.logHistory, to: args.outputDir + "/loss.png")
+    try? Self.plot(trainer.state.logHistory, to: args.outputDir)
     print("last log: " + PreferenceLoading.summary(trainer.state.logHistory, ["rewards/accuracies", "rewards/margins"]))
     print("model saved to \(args.outputDir)")
+  }
+
+  /// rewards.png (trl's implicit rewards β·log π/π_ref of chosen and rejected, and their margin: how far the
+  /// policy moved from the reference on the pairs) and accuracies.png (rewards/accuracies), training and evaluation.
+  static func plot(_ history: [[String: Double]], to dir: String) throws {
+    func series(_ key: String) -> (x: [Double], y: [Double]) {
+      let rows = history.filter { $0[key] != nil }
+      return (rows.map { $0["step"] ?? 0 }, rows.map { $0[key]! })
+    }
+    var rewards = LinePlot(title: "DPO implicit rewards", xLabel: "step", yLabel: "β·log π/π_ref")
+    var accuracies = LinePlot(title: "DPO preference accuracy", xLabel: "step", yLabel: "rewards/accuracies")
+    for prefix in ["", "eval_"] {
+      for key in ["rewards/chosen", "rewards/rejected", "rewards/margins"] {
+        let s = series(prefix + key)
+        if !s.x.isEmpty { rewards.add(prefix + key, x: s.x, y: s.y, dashed: !prefix.isEmpty) }
+      }
+      let a = series(prefix + "rewards/accuracies")
+      if !a.x.isEmpty { accuracies.add(prefix + "rewards/accuracies", x: a.x, y: a.y, dashed: !prefix.isEmpty) }
+    }
+    try rewards.write(to: dir + "/rewards.png")
+    try accuracies.write(to: dir + "/accuracies.png")
   }
 
   func check(_ ref: Module & CausalLanguageModel, against policy: Module & CausalLanguageModel) throws {
