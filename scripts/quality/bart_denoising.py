@@ -26,6 +26,9 @@ def main():
     p.add_argument("--max-steps", type=int, default=1500)
     p.add_argument("--work", default="/tmp/loom-bart-denoising")
     p.add_argument("--plays", type=int, default=12, help="how many plays (alphabetical) to train on")
+    p.add_argument("--copy-steps", type=int, default=0,
+                   help="first train this many steps with no noise (mask ratio 0: learn to copy), then denoise from "
+                        "that model; the held-out blocks are the same in both runs (same data, split and seed)")
     p.add_argument("--dropout", type=float, default=None,
                    help="bart-tiny with this dropout (a config.json); a tiny BART with dropout 0.1 does not learn to "
                         "copy in 15,000 steps, with 0 it copies after ~1,000 (HF's BART in PyTorch alike)")
@@ -48,6 +51,16 @@ def main():
         shape = ["--config", os.path.join(a.work, "bart-tiny.json")]
         json.dump(config, open(shape[1], "w"))
     start = time.time()
+    if a.copy_steps > 0:
+        copy = os.path.join(a.work, "copy")
+        subprocess.run(
+            [loom, "train", "seq2seq", "--data", *plays, "--objective", "denoising", "--tokenizer", tok, *shape,
+             "--max-source-length", "64", "--max-steps", str(a.copy_steps), "--batch-size", "16", "--lr", "5e-4",
+             "--warmup-steps", "100", "--weight-decay", "0.01", "--logging-steps", "50", "--eval-strategy", "no",
+             "--save-strategy", "no", "--validation-split", "0.05", "--output-dir", copy, "--overwrite-output-dir",
+             "--seed", "1", *extra, "--mask-ratio", "0", "--random-ratio", "0", "--permute-sentence-ratio", "0"],
+            check=True, env=env, capture_output=True, text=True)
+        shape = ["--model", copy]
     run = subprocess.run(
         [loom, "train", "seq2seq", "--data", *plays, "--objective", "denoising", "--tokenizer", tok,
          *shape, "--max-source-length", "64", "--max-steps", str(a.max_steps),
@@ -74,7 +87,7 @@ def main():
     loom_ids = ids["reconstruction"]
     result = {
         "task": "bart denoising, shakespeare", "date": time.strftime("%Y-%m-%d"), "steps": a.max_steps,
-        "preset": "bart-tiny", "dropout": a.dropout, "plays": len(plays), "extra_flags": extra, "threads": 1, "seconds": round(seconds, 1),
+        "preset": "bart-tiny", "dropout": a.dropout, "copy_steps": a.copy_steps, "plays": len(plays), "extra_flags": extra, "threads": 1, "seconds": round(seconds, 1),
         "first_losses": losses[:3], "last_losses": losses[-3:],
         "heldout_examples": rec["examples"],
         "corrupted_token_accuracy": rec["corrupted_token_accuracy"],
