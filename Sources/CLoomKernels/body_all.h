@@ -7,4 +7,5 @@
 #include "body_norm.h"
 #include "body_optim.h"
 #include "body_quant.h"
+#include "body_random.h"
 #include "body_table.h"

@@ -10,5 +10,5 @@ const loom_ktable KT_NAME = {
     .ln_row = k_ln_row, .ln_bwd_row = k_ln_bwd_row, .rms_row = k_rms_row, .rms_bwd_row = k_rms_bwd_row,
     .exp_store_sum = k_exp_store_sum, .dot = k_dot, .attn_scores = k_attn_scores, .attn_ds = k_attn_ds,
     .adam = k_adam, .adam8_block = k_adam8_block, .sgd = k_sgd, .bce = k_bce, .bce_bwd = k_bce_bwd,
-    .q4_rows = k_q4_rows, .q8_rows = k_q8_rows,
+    .q4_rows = k_q4_rows, .q8_rows = k_q8_rows, .rand = k_rand,
 };

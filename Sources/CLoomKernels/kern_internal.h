@@ -72,6 +72,8 @@ typedef struct {
                   float *wrow);
   void (*q8_rows)(const float *x, int64_t m, int64_t k, const int8_t *w, const float *scale, const float *bias,
                   float *y, int64_t n_total, int64_t n0, int64_t n1, float *wrow);
+  // Philox fills (body_random.h): n words from block `block0` on.
+  void (*rand)(int kind, uint64_t seed, uint64_t block0, float lo, float span, double p, float *out, int64_t n);
 } loom_ktable;
 
 extern const loom_ktable loom_kt_scalar;

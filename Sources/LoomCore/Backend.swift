@@ -52,6 +52,9 @@ public protocol Backend: AnyObject {
   /// y = x · wᵀ + b for x [N, in], w [out, in] (or x · w for w [in, out] when
   /// `weightIsInputMajor`, Hugging Face's Conv1D layout), b [out].
   func linear(_ x: Tensor, weight: Tensor, bias: Tensor?, weightIsInputMajor: Bool) -> Tensor
+  /// Whether `matmul` and `linear` take `dtype` operands themselves (accumulating in float32,
+  /// rounding once); otherwise half-type products run as float32 products of converted copies.
+  func hasNativeMatmul(for dtype: DType) -> Bool
 
   // Fused ops over the last dimension of dense tensors.
   func softmax(_ x: Tensor, log: Bool) -> Tensor
@@ -229,6 +232,8 @@ public enum ComparisonOp: Int, Sendable {
 }
 
 extension Backend {
+  public func hasNativeMatmul(for dtype: DType) -> Bool { !dtype.isHalf }
+
   public func accumulateRows(into base: Tensor, index: Tensor, source: Tensor) {
     copy(addRows(base, index: index, source: source), into: base)
   }

@@ -11,7 +11,9 @@ extension Tensor {
     guard dtype == other.dtype, dtype.isFloatingPoint else {
       opFailure(LoomError("matmul: operands must both be float32, float64, bfloat16 or float16, got \(dtype) and \(other.dtype) (cast one with .to(_:), or run under Autocast)"))
     }
-    if dtype.isHalf { return computedInFloat32([self, other], as: dtype) { $0[0].matmul($0[1]) } }
+    if !backend.hasNativeMatmul(for: dtype) {
+      return computedInFloat32([self, other], as: dtype) { $0[0].matmul($0[1]) }
+    }
     let k = shape[rank - 1]
     let k2 = other.shape[other.rank - 2], n = other.shape[other.rank - 1]
     guard k == k2 else {
@@ -75,7 +77,7 @@ func affine(_ x: Tensor, weight: Tensor, bias: Tensor?, inputMajor: Bool, op: St
   guard x.dtype == weight.dtype, x.dtype.isFloatingPoint else {
     opFailure(LoomError("\(op): input dtype \(x.dtype) and weight dtype \(weight.dtype) must match (float32, float64, bfloat16 or float16; cast with .to(_:) or run under Autocast)"))
   }
-  if x.dtype.isHalf {
+  if !x.backend.hasNativeMatmul(for: x.dtype) {
     return computedInFloat32(operands, as: x.dtype) { t in
       affine(t[0], weight: t[1], bias: t.count > 2 ? t[2] : nil, inputMajor: inputMajor, op: op)
     }

@@ -22,4 +22,31 @@ final class RandomFillTests: XCTestCase {
     let values = t.toArray(Float.self)
     XCTAssertEqual(values.enumerated().filter { $0.element != 0 }.map(\.offset), [4, 7, 10])
   }
+
+  /// The vectorized, pool-split uniform and Bernoulli fills give `Philox.forEachWord`'s words
+  /// mapped as documented, for counts that end mid-block, mid-chunk and span several threads,
+  /// from an offset that is not a multiple of four.
+  func testUniformAndBernoulliFillsMatchTheScalarPhiloxStream() {
+    for count in [1, 3, 65, 1000, 200_003] {
+      let generator = Generator(seed: 0xDEAD_BEEF_1234)
+      generator.state = [0xDEAD_BEEF_1234, 12_347]
+      let uniform = Tensor.rand([count], low: -0.5, high: 1.5, generator: generator).toArray(Float.self)
+      let offset = generator.offset
+      let bernoulli = Tensor.bernoulli([count], p: 0.8, generator: generator).toArray(Float.self)
+      var expectedUniform = [Float](repeating: 0, count: count)
+      var expectedBernoulli = [Float](repeating: 0, count: count)
+      Philox.forEachWord(seed: 0xDEAD_BEEF_1234, offset: 12_347, count: count) { i, w in
+        expectedUniform[i] = -0.5 + 2 * (Float(w >> 8) * 0x1.0p-24)
+      }
+      Philox.forEachWord(seed: 0xDEAD_BEEF_1234, offset: offset, count: count) { i, w in
+        expectedBernoulli[i] = Double(w) * 0x1.0p-32 < 0.8 ? 1 : 0
+      }
+      XCTAssertEqual(uniform, expectedUniform, "uniform, \(count) values")
+      XCTAssertEqual(bernoulli, expectedBernoulli, "bernoulli, \(count) values")
+      if count == 200_003 {
+        let kept = bernoulli.reduce(0, +) / Float(count)
+        XCTAssertEqual(kept, 0.8, accuracy: 0.005, "the share of ones should be p")
+      }
+    }
+  }
 }

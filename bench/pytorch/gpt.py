@@ -23,6 +23,9 @@ import torch.nn.functional as F  # noqa: E402
 from transformers import GPT2Config, GPT2LMHeadModel  # noqa: E402
 
 quick = "--quick" in sys.argv
+# `--bf16`: the seeds' config only, under CPU autocast to bfloat16 (float32 master weights), as
+# `Trainer(bf16=True)` trains; compared with `loom-bench gpt --bf16`.
+bf16 = "--bf16" in sys.argv
 
 
 def emit(bench, config, value, unit, **extra):
@@ -89,7 +92,8 @@ def train(name, config, batch, block, steps, impl="torch"):
     ids = torch.randint(0, config.vocab_size, (batch, block))
 
     def step():
-        loss = model(ids, ids) if strongest else model(ids, labels=ids).loss
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            loss = model(ids, ids) if strongest else model(ids, labels=ids).loss
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
@@ -102,14 +106,17 @@ def train(name, config, batch, block, steps, impl="torch"):
         step()
         samples.append(time.perf_counter() - t0)
     emit("train", name, batch * block / statistics.median(samples), "tokens/s", batch=batch, block=block,
-         **({"impl": impl} if strongest else {}))
+         precision="bf16-autocast" if bf16 else "fp32", **({"impl": impl} if strongest else {}))
 
 
 seed = GPT2Config(vocab_size=65, n_positions=256, n_embd=384, n_layer=6, n_head=6, resid_pdrop=0.2, embd_pdrop=0.2,
                   attn_pdrop=0.2, activation_function="gelu_new")
 for impl in ("torch", "torch-sdpa"):
     train("seed", seed, 8, 256, 2 if quick else 5, impl)
-    train("gpt2-small", GPT2Config(), 4, 128, 1 if quick else 3, impl)
+    if not bf16:
+        train("gpt2-small", GPT2Config(), 4, 128, 1 if quick else 3, impl)
+if bf16:
+    sys.exit(0)
 
 torch.manual_seed(0)
 model = GPT2LMHeadModel(GPT2Config()).eval()

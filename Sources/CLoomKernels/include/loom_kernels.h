@@ -67,6 +67,20 @@ void loom_sgemm(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, float
 /// Row-major y = alpha·op(A)·x + beta·y (A rows×cols) on Loom's pool, split over y.
 void loom_sgemv(int trans, int64_t rows, int64_t cols, float alpha, const float *a, int64_t lda, const float *x,
                 int64_t incx, float beta, float *y);
+enum { LOOM_RAND_UNIFORM = 0, LOOM_RAND_BERNOULLI = 1 };
+/// Philox-4x32-10 float32 fills on Loom's pool, equal bit for bit to LoomCore's `Philox`:
+/// element i comes from word i % 4 of the block at counter offset + i / 4. Uniform:
+/// lo + span · u with u = (w >> 8) · 2⁻²⁴; Bernoulli: 1 where w · 2⁻³² < p, else 0.
+void loom_rand_f32(int kind, uint64_t seed, uint64_t offset, float lo, float span, double p, float *out, int64_t n);
+
+/// Whether `loom_gemm_bf16` has a native kernel on this CPU (oneDNN with AVX512-BF16 or AMX;
+/// LOOM_BF16_GEMM=0 turns it off).
+int loom_has_bf16_gemm(void);
+/// Row-major C = op(A)·op(B) + beta·C with bfloat16 A and B, float32 accumulation and C in
+/// bfloat16 (`c_is_bf16`) or float32; beta 0 or 1. oneDNN's native kernel where the CPU has
+/// one, else float32 copies and `loom_sgemm`. Returns 0 only when memory ran out.
+int loom_gemm_bf16(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, const uint16_t *a, int64_t lda,
+                   const uint16_t *b, int64_t ldb, float beta, void *c, int64_t ldc, int c_is_bf16);
 /// Makes BLAS single-threaded (Loom's pool does the splitting); idempotent.
 void loom_blas_serial(void);
 /// The OpenBLAS kernel family in use ("SkylakeX", "Haswell", ...; "" when not OpenBLAS).

@@ -1,3 +1,5 @@
+import CLoomKernels
+
 /// Direct access to host tensor memory: for the CPU backend's kernels only (internal to
 /// LoomCore, used under Backends/). Storage of any other device refuses it.
 extension Tensor {
@@ -107,20 +109,16 @@ extension CPUBackend {
     let n = t.count
     switch distribution {
     case .uniform(let low, let high) where t.dtype == .float32:
-      let p = t.pointer(as: Float.self)
-      let lo = Float(low), span = Float(high - low)
-      Philox.forEachWord(seed: seed, offset: offset, count: n) { i, w in
-        p[i] = lo + span * (Float(w >> 8) * 0x1.0p-24)
-      }
+      // `Philox.forEachWord`'s words, vectorized and split over the pool in C.
+      loom_rand_f32(
+        Int32(LOOM_RAND_UNIFORM), seed, offset, Float(low), Float(high - low), 0, t.pointer(as: Float.self),
+        Int64(n))
     case .uniform(let low, let high):
       t.withMutableDoubles(n) { i in
         low + (high - low) * Philox.uniformDouble(seed: seed, counter: offset &+ UInt64(i))
       }
     case .bernoulli(let p) where t.dtype == .float32:
-      let out = t.pointer(as: Float.self)
-      Philox.forEachWord(seed: seed, offset: offset, count: n) { i, w in
-        out[i] = Double(w) * 0x1.0p-32 < p ? 1 : 0
-      }
+      loom_rand_f32(Int32(LOOM_RAND_BERNOULLI), seed, offset, 0, 0, p, t.pointer(as: Float.self), Int64(n))
     case .bernoulli(let p):
       var words = [UInt32](repeating: 0, count: n)
       Philox.forEachWord(seed: seed, offset: offset, count: n) { i, w in words[i] = w }

@@ -115,6 +115,8 @@ public final class EmulatedBackend: Backend, @unchecked Sendable {
 
   public func matmul(_ a: Tensor, _ b: Tensor) -> Tensor { device(cpu.matmul(host(a), host(b))) }
 
+  public func hasNativeMatmul(for dtype: DType) -> Bool { cpu.hasNativeMatmul(for: dtype) }
+
   public func linear(_ x: Tensor, weight: Tensor, bias: Tensor?, weightIsInputMajor: Bool) -> Tensor {
     device(cpu.linear(host(x), weight: host(weight), bias: host(bias), weightIsInputMajor: weightIsInputMajor))
   }
