@@ -86,8 +86,10 @@ public func dropout(_ x: Tensor, p: Double, training: Bool = true, generator: Ge
   guard (0...1).contains(p) else { opFailure(LoomError("dropout: p must be in [0, 1], got \(p)")) }
   if !training || p == 0 { return x }
   if p == 1 { return x * 0 }
-  // Half types draw the mask in float32 (the fast fill; the same draws) and convert it.
+  // Half types draw and scale the mask in float32 (the fast fill; the same draws); the product
+  // is rounded once, round(x / (1 - p)) as torch's bf16 dropout gives.
   let maskType: DType = x.dtype.isHalf ? .float32 : x.dtype
-  let mask = Tensor.bernoulli(x.shape, p: 1 - p, dtype: maskType, generator: generator, device: x.device).to(x.dtype)
+  let mask = Tensor.bernoulli(x.shape, p: 1 - p, dtype: maskType, generator: generator, device: x.device)
+  if x.dtype.isHalf { return (x * (mask * (1 / (1 - p)))).to(x.dtype) }
   return x * (mask * (1 / (1 - p)))
 }

@@ -15,7 +15,7 @@ public final class Storage: @unchecked Sendable {
   private let capacity: Int
   private let pooled: Bool
   /// Keeps foreign memory (e.g. a memory-mapped file) alive while tensors view it.
-  private let owner: AnyObject?
+  package let owner: AnyObject?
 
   /// Uninitialised memory of at least `byteCount` bytes from the caching allocator, tagged
   /// with the device whose backend owns it (backends call this from `allocate`).

@@ -6,11 +6,12 @@ import LoomNN
 extension Generation {
   /// Any causal LM of the Auto registry that generation knows the token defaults of
   /// (GPT-2, Llama, BLOOM), with the defaults transformers takes from its config.json.
-  public static func loadTextGenerationModel(from directory: String) throws -> (
+  /// `dtype`: the model's parameters are built and loaded in it (`--torch-dtype`).
+  public static func loadTextGenerationModel(from directory: String, dtype: DType = .float32) throws -> (
     model: Module & CausalLanguageModel, defaults: GenerationConfig
   ) {
     try checkModelType(directory: directory)
-    let model = try AutoModelForCausalLM.from(directory: directory)
+    let model = try AutoModelForCausalLM.from(directory: directory, dtype: dtype)
     if let gpt = model as? GPT2LMHeadModel {
       return (gpt, GenerationConfig(defaultsOf: gpt.config))
     }

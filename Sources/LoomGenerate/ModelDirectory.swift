@@ -57,11 +57,12 @@ extension Generation {
   /// An encoder–decoder model for generation through `AutoModelForSeq2SeqLM`, with its
   /// generation defaults: generation_config.json's when the directory has one, else those
   /// transformers takes from config.json (eos, pad, forced BOS/EOS, decoder start).
-  public static func loadSeq2SeqLanguageModel(from directory: String) throws -> (
+  /// `dtype`: the model's parameters are built and loaded in it (`--torch-dtype`).
+  public static func loadSeq2SeqLanguageModel(from directory: String, dtype: DType = .float32) throws -> (
     model: Module & EncoderDecoderModel, defaults: GenerationConfig
   ) {
     try checkModelType(directory: directory, seq2seq: true)
-    let loaded = try AutoModelForSeq2SeqLM.from(directory: directory)
+    let loaded = try AutoModelForSeq2SeqLM.from(directory: directory, dtype: dtype)
     let model: Module & EncoderDecoderModel
     let base: GenerationConfig
     if let t = loaded as? TransformerSeq2SeqLM {

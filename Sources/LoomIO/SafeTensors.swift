@@ -23,7 +23,7 @@ public struct SafeTensorsError: Error, CustomStringConvertible, Equatable {
 /// open; tensors are views of the mapping (zero-copy) when their offset is aligned to
 /// the element size, else copied. The mapping is private copy-on-write, so writing to
 /// a loaded tensor never touches the file.
-public final class SafeTensorsFile: @unchecked Sendable {
+public final class SafeTensorsFile: FileMappingOwner, @unchecked Sendable {
   public struct Entry: Equatable, Sendable {
     public let name: String
     /// The file's dtype name ("F32", "BF16", …).
@@ -180,6 +180,18 @@ public final class SafeTensorsFile: @unchecked Sendable {
       throw SafeTensorsError(path: path, tensor: name, reason: "no such tensor (the file has \(entries.count): \(names.prefix(8).joined(separator: ", "))\(entries.count > 8 ? ", …" : ""))")
     }
     return entries[i]
+  }
+
+  /// Page-aligned inward, so neighbouring tensors' pages stay; MADV_DONTNEED on the private
+  /// mapping drops the pages (clean ones are read from the file again when touched).
+  public func discardResidentPages(_ bytes: UnsafeRawBufferPointer) {
+    guard let start = bytes.baseAddress, bytes.count > 0 else { return }
+    let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+    let first = (Int(bitPattern: start) + page - 1) / page * page
+    let last = (Int(bitPattern: start) + bytes.count) / page * page
+    let mapStart = Int(bitPattern: base), mapEnd = mapStart + mappedLength
+    guard last > first, first >= mapStart, last <= mapEnd else { return }
+    _ = madvise(UnsafeMutableRawPointer(bitPattern: first), last - first, Int32(MADV_DONTNEED))
   }
 
   /// Raw bytes of one tensor, valid while this file object lives.

@@ -108,10 +108,7 @@ public final class GPT2Block: Module {
         capacity: config.expertCapacity, jitterNoise: config.routerJitterNoise, generator: generator
       ) { _ in GPT2MLP(config, generator: generator) }
       // HF initialises every Linear N(0, initializer_range).
-      noGrad {
-        moe.router.classifier.weight.copyIn(
-          Tensor.randn(moe.router.classifier.weight.shape, std: config.initializerRange, generator: generator))
-      }
+      Init.redrawNormal(moe.router.classifier.weight, std: config.initializerRange, generator: generator)
       mlp = moe
     } else {
       mlp = GPT2MLP(config, generator: generator)
@@ -136,11 +133,7 @@ public final class GPT2Model: Module {
   init(_ config: GPT2Config, generator: Generator) throws {
     let tokens = Embedding(config.vocabSize, config.nEmbd, generator: generator)
     let positions = Embedding(config.nPositions, config.nEmbd, generator: generator)
-    noGrad {
-      for e in [tokens, positions] {
-        e.weight.copyIn(Tensor.randn(e.weight.shape, std: config.initializerRange, generator: generator))
-      }
-    }
+    for e in [tokens, positions] { Init.redrawNormal(e.weight, std: config.initializerRange, generator: generator) }
     wte = tokens
     wpe = positions
     h = try (0..<config.nLayer).map { try GPT2Block(config, layerIndex: $0, generator: generator) }
@@ -246,7 +239,7 @@ public final class GPT2LMHeadModel: Module, CausalLanguageModel {
     transformer = try GPT2Model(config, generator: generator)
     let head = config.tieWordEmbeddings ? nil : Linear(config.nEmbd, config.vocabSize, bias: false, generator: generator)
     if let head {  // HF initialises every Linear N(0, initializer_range)
-      noGrad { head.weight.copyIn(Tensor.randn(head.weight.shape, std: config.initializerRange, generator: generator)) }
+      Init.redrawNormal(head.weight, std: config.initializerRange, generator: generator)
     }
     lm_head = head
     super.init()

@@ -129,7 +129,7 @@ public enum ModelDirectory {
         (["error loading \(directory) into \(M.self) (model_type '\(model.modelType)'):"] + lines
           + ["  (does config.json match the weights? \(sizeSummary(config)))"]).joined(separator: "\n"))
     }
-    try model.loadStateDict(weights, source: directory + "/" + source)
+    try model.loadStateDict(weights, source: directory + "/" + source, releasingMappedSources: true)
   }
 
   /// HF's `base_model_prefix` rule: a head model reading a base checkpoint adds the

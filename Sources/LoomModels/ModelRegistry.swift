@@ -211,8 +211,9 @@ public enum AutoModel {
 
 /// HF's `AutoModelForCausalLM` (GPT-2 → `GPT2LMHeadModel`).
 public enum AutoModelForCausalLM {
-  public static func from(directory: String) throws -> Module & CausalLanguageModel {
-    let model = try ModelRegistry.load(.causalLM, from: directory)
+  /// `dtype`: `from_pretrained(…, torch_dtype=…)` (see `LoadingDType`).
+  public static func from(directory: String, dtype: DType = .float32) throws -> Module & CausalLanguageModel {
+    let model = try LoadingDType.load(in: dtype) { try ModelRegistry.load(.causalLM, from: directory) }
     guard let lm = model as? Module & CausalLanguageModel else {
       throw LoomError("\(type(of: model)) is registered as a causal LM but is not a CausalLanguageModel")
     }
@@ -235,8 +236,9 @@ public enum AutoModelForSequenceClassification {
 /// HF's `AutoModelForSeq2SeqLM` (BART → `BartForConditionalGeneration`, transformer →
 /// `TransformerSeq2SeqLM`).
 public enum AutoModelForSeq2SeqLM {
-  public static func from(directory: String) throws -> Module & EncoderDecoderModel {
-    let model = try ModelRegistry.load(.seq2seqLM, from: directory)
+  /// `dtype`: `from_pretrained(…, torch_dtype=…)` (see `LoadingDType`).
+  public static func from(directory: String, dtype: DType = .float32) throws -> Module & EncoderDecoderModel {
+    let model = try LoadingDType.load(in: dtype) { try ModelRegistry.load(.seq2seqLM, from: directory) }
     guard let s2s = model as? Module & EncoderDecoderModel else {
       throw LoomError("\(type(of: model)) is registered as a seq2seq LM but is not an EncoderDecoderModel")
     }

@@ -10,11 +10,15 @@ public enum Init {
   }
 
   public static func uniform(_ shape: [Int], bound: Double, generator: Generator = .global) -> Tensor {
-    Tensor.rand(shape, low: -bound, high: bound, generator: generator).requiringGrad()
+    ParameterCreation.initialized(shape) {
+      Tensor.rand(shape, low: -bound, high: bound, generator: generator).requiringGrad()
+    }
   }
 
   public static func normal(_ shape: [Int], mean: Double = 0, std: Double, generator: Generator = .global) -> Tensor {
-    Tensor.randn(shape, mean: mean, std: std, generator: generator).requiringGrad()
+    ParameterCreation.initialized(shape) {
+      Tensor.randn(shape, mean: mean, std: std, generator: generator).requiringGrad()
+    }
   }
 
   /// kaiming_uniform_(a): bound = gain · sqrt(3 / fan_in), gain = sqrt(2 / (1 + a²)).
@@ -38,6 +42,17 @@ public enum Init {
     return normal(shape, std: gain * (2 / Double(i + o)).squareRoot(), generator: generator)
   }
 
-  public static func zeros(_ shape: [Int]) -> Tensor { Tensor.zeros(shape).requiringGrad() }
-  public static func ones(_ shape: [Int]) -> Tensor { Tensor.ones(shape).requiringGrad() }
+  /// Re-draws an existing weight N(mean, std²) in place (HF's `_init_weights`, torch's
+  /// `normal_`); nothing to do while a model is built for loading (`ParameterCreation`).
+  public static func redrawNormal(_ weight: Tensor, mean: Double = 0, std: Double, generator: Generator = .global) {
+    if ParameterCreation.scope?.skipsInitialization == true { return }
+    noGrad { weight.fillNormal(mean: mean, std: std, generator: generator) }
+  }
+
+  public static func zeros(_ shape: [Int]) -> Tensor {
+    ParameterCreation.initialized(shape) { Tensor.zeros(shape).requiringGrad() }
+  }
+  public static func ones(_ shape: [Int]) -> Tensor {
+    ParameterCreation.initialized(shape) { Tensor.ones(shape).requiringGrad() }
+  }
 }

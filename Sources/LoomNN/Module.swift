@@ -258,7 +258,8 @@ open class Module: CustomStringConvertible {
   /// skipped.
   @discardableResult
   public func loadStateDict(
-    _ dict: [String: Tensor], strict: Bool = true, source: String = "state dict"
+    _ dict: [String: Tensor], strict: Bool = true, source: String = "state dict",
+    releasingMappedSources: Bool = false
   ) throws
     -> LoadStateDictError
   {
@@ -266,7 +267,11 @@ open class Module: CustomStringConvertible {
     var targets: [String: (Tensor) -> Void] = [:]
     var shapes: [String: [Int]] = [:]
     for (k, p) in namedParameters() {
-      targets[k] = { v in noGrad { p.copyIn(v) } }
+      targets[k] = { v in
+        noGrad {
+          if releasingMappedSources { Self.copyReleasingSource(v, into: p) } else { p.copyIn(v) }
+        }
+      }
       shapes[k] = p.shape
     }
     for (k, d, persistent) in bufferDeclarations() where persistent {
@@ -287,6 +292,28 @@ open class Module: CustomStringConvertible {
     if !report.mismatched.isEmpty || (strict && !report.isEmpty) { throw report }
     for (k, apply) in targets { if let v = dict[k] { apply(v) } }
     return report
+  }
+
+  /// Copies (converting the dtype) a file-mapped weight into `destination` a few MiB of rows at
+  /// a time, giving each stretch's file pages back as soon as it is copied: loading never holds
+  /// more than the model plus one stretch, whatever the checkpoint's dtype.
+  static func copyReleasingSource(_ source: Tensor, into destination: Tensor) {
+    let rows = source.rank == 0 ? 1 : source.shape[0]
+    let rowBytes = source.count / Swift.max(rows, 1) * source.dtype.byteSize
+    guard source.rank >= 1, source.shape == destination.shape, source.isContiguous, rows > 1 else {
+      destination.copyIn(source)
+      source.discardMappedPages()
+      return
+    }
+    let step = Swift.max(1, (8 << 20) / Swift.max(rowBytes, 1))
+    var start = 0
+    while start < rows {
+      let length = Swift.min(step, rows - start)
+      let part = source.narrow(dim: 0, start: start, length: length)
+      destination.narrow(dim: 0, start: start, length: length).copyIn(part)
+      part.discardMappedPages()
+      start += length
+    }
   }
 }
 

@@ -51,10 +51,14 @@ public final class Parameter<Value: TensorPropertyValue> {
 
   @inlinable public var wrappedValue: Value {
     get { stored! }
-    set { stored = newValue }
+    set {
+      ParameterCreation.adopt(newValue.tensorIfPresent)
+      stored = newValue
+    }
   }
 
   public init(wrappedValue: Value, key: String? = nil) {
+    ParameterCreation.adopt(wrappedValue.tensorIfPresent)
     stored = wrappedValue
     self.key = key
   }

@@ -56,6 +56,10 @@ struct GenerateCommand: ParsableCommand {
   var cage: String?
   @Option(help: "With --cage: append one JSON line per validator verdict to this file.") var auditLog: String?
   @OptionGroup var quantization: QuantizationFlags
+  @Option(
+    name: .customLong("torch-dtype"),
+    help: "Load and run the model in this dtype: auto (config.json's torch_dtype), float32, bfloat16 or float16 (default float32).")
+  var torchDType = "float32"
 
   /// The flags over `defaults` (the model directory's generation settings); with neither
   /// max_new_tokens nor max_length anywhere, 50 new tokens.
@@ -125,6 +129,10 @@ struct GenerateCommand: ParsableCommand {
     }
     do { _ = try Device(parsing: device) } catch { throw ValidationError("--device: \(error)") }
     if auditLog != nil && cage == nil { throw ValidationError("--audit-log needs --cage") }
+    do { _ = try LoadingDType(parsing: torchDType) } catch { throw ValidationError("--torch-dtype: \(error)") }
+    if quantization.config != nil && torchDType != "float32" {
+      throw ValidationError("--torch-dtype with --load-in-8bit / --load-in-4bit: the quantized model keeps its other layers in float32 in this Loom; drop --torch-dtype")
+    }
   }
 
   func run() throws {
@@ -145,7 +153,8 @@ struct GenerateCommand: ParsableCommand {
     }
     if checkedPrompt?.refrained == true { return }
     let prompt = checkedPrompt?.input.text ?? self.prompt
-    let (base, modelDefaults) = try Generation.loadTextGenerationModel(from: model)
+    let (base, modelDefaults) = try Generation.loadTextGenerationModel(
+      from: model, dtype: try LoadingDType(parsing: torchDType).resolve(for: model))
     let lm = try Self.applying(adapter: adapter, to: base)
     try quantization.apply(to: lm)
     lm.to(device: target)

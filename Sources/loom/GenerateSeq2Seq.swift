@@ -12,7 +12,8 @@ import LoomModels
 /// adapter in PEFT's layout.
 extension GenerateCommand {
   func runSeq2Seq() throws {
-    let (base, defaults) = try Generation.loadSeq2SeqLanguageModel(from: model)
+    let (base, defaults) = try Generation.loadSeq2SeqLanguageModel(
+      from: model, dtype: try LoadingDType(parsing: torchDType).resolve(for: model))
     let lm = try Self.applying(adapter: adapter, toSeq2Seq: base)
     lm.to(device: Device.default)
     lm.eval()

@@ -53,6 +53,26 @@ final class GenerateCLITests: XCTestCase {
     XCTAssertEqual(String(s.out.dropLast()), try pipe("abc", config: config)[0])
   }
 
+  /// `--torch-dtype`: the model is loaded and run in the half type; a dtype that is not one is a
+  /// usage error before anything is loaded.
+  func testTorchDTypeRunsTheModelInTheHalfType() throws {
+    let model = try charModel()
+    for dtype in ["bfloat16", "float16", "auto", "float32"] {
+      let r = try loom(["generate", "--model", model, "--prompt", "ab", "--max-new-tokens", "8", "--torch-dtype", dtype])
+      XCTAssertEqual(r.status, 0, "\(dtype): \(r.err)")
+      XCTAssertEqual(r.out.dropLast().unicodeScalars.count, 10, "\(dtype): \(r.out)")
+    }
+    let bad = try loom(["generate", "--model", model, "--prompt", "ab", "--torch-dtype", "int8"])
+    XCTAssertNotEqual(bad.status, 0)
+    XCTAssertTrue(
+      bad.err.contains("--torch-dtype: torch_dtype 'int8' is not one of auto, float32, bfloat16, float16"), bad.err)
+    let quantized = try loom([
+      "generate", "--model", model, "--prompt", "ab", "--torch-dtype", "bfloat16", "--load-in-8bit",
+    ])
+    XCTAssertNotEqual(quantized.status, 0)
+    XCTAssertTrue(quantized.err.contains("--torch-dtype with --load-in-8bit / --load-in-4bit"), quantized.err)
+  }
+
   func testDeviceCPUGivesTheSameText() throws {
     let model = try charModel()
     let plain = try loom(["generate", "--model", model, "--prompt", "ab", "--max-new-tokens", "8"])

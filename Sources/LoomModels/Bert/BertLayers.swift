@@ -278,6 +278,7 @@ enum EncoderInit {
   /// N(0, std²) float32 draws written into `w` in place (no temporary the size of the
   /// word-embedding table); other dtypes take the float32 draws converted, as before.
   static func normal(_ w: Tensor, std: Double, generator: Generator) {
+    if ParameterCreation.scope?.skipsInitialization == true { return }  // weights are loaded next
     if w.dtype == .float32 {
       w.fillNormal(std: std, generator: generator)
     } else {

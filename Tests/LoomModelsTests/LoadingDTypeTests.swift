@@ -1,0 +1,88 @@
+import Foundation
+import LoomCore
+import LoomIO
+import LoomModels
+import LoomNN
+import XCTest
+
+/// `from_pretrained(torch_dtype=…)`: a model built and loaded straight in bfloat16 / float16
+/// holds exactly the checkpoint's values rounded once, keeps tied weights tied, and computes
+/// what the float32 model computes up to half-precision rounding.
+final class LoadingDTypeTests: XCTestCase {
+  static let fixtures = Bundle.module.url(forResource: "Fixtures", withExtension: nil)!.path
+
+  func testParsingHFSpellingsAndAutoFromConfig() throws {
+    XCTAssertEqual(try LoadingDType(parsing: "bfloat16"), .exactly(.bfloat16))
+    XCTAssertEqual(try LoadingDType(parsing: "torch.float16"), .exactly(.float16))
+    XCTAssertEqual(try LoadingDType(parsing: "fp32"), .exactly(.float32))
+    XCTAssertEqual(try LoadingDType(parsing: "auto"), .auto)
+    XCTAssertThrowsError(try LoadingDType(parsing: "int8")) { error in
+      XCTAssertEqual("\(error)", "torch_dtype 'int8' is not one of auto, float32, bfloat16, float16")
+    }
+    let dir = NSTemporaryDirectory() + "loom-dtype-\(UUID().uuidString)"
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    for (json, expected) in [
+      (#"{"torch_dtype": "bfloat16"}"#, DType.bfloat16), (#"{"dtype": "float16"}"#, .float16), ("{}", .float32),
+    ] {
+      try json.write(toFile: dir + "/config.json", atomically: true, encoding: .utf8)
+      XCTAssertEqual(try LoadingDType.auto.resolve(for: dir), expected, json)
+    }
+    try #"{"torch_dtype": "int4"}"#.write(toFile: dir + "/config.json", atomically: true, encoding: .utf8)
+    XCTAssertThrowsError(try LoadingDType.auto.resolve(for: dir)) { error in
+      XCTAssertTrue("\(error)".contains("torch_dtype 'int4' is not float32, bfloat16 or float16"), "\(error)")
+    }
+  }
+
+  /// Inside the construction scope parameters are born in the half type: zeros when
+  /// initialisation is skipped, else the float32 draws rounded once (same generator state).
+  func testConstructionScopeStoresParametersInTheHalfType() throws {
+    let config = GPT2Config(vocabSize: 50, nPositions: 16, nEmbd: 16, nLayer: 1, nHead: 2)
+    manualSeed(3)
+    let reference = try GPT2LMHeadModel(config)
+    manualSeed(3)
+    let drawn = try ParameterCreation.run(dtype: .bfloat16) { try GPT2LMHeadModel(config) }
+    let skipped = try ParameterCreation.run(dtype: .bfloat16, skippingInitialization: true) {
+      try GPT2LMHeadModel(config)
+    }
+    let expected = reference.stateDict()
+    for (name, p) in drawn.stateDict() where expected[name]!.dtype.isFloatingPoint {
+      XCTAssertEqual(p.dtype, .bfloat16, name)
+      XCTAssertEqual(p.to(.float32).floats, expected[name]!.to(.bfloat16).to(.float32).floats, name)
+    }
+    for (name, p) in skipped.stateDict() where p.dtype.isFloatingPoint {
+      XCTAssertEqual(p.dtype, .bfloat16, name)
+      XCTAssertEqual(p.abs().sum().item(), 0, "\(name) should not be drawn when it is about to be loaded")
+    }
+    XCTAssertEqual(ParameterCreation.scope == nil, true, "the scope ends with run")
+    XCTAssertEqual(try GPT2LMHeadModel(config).transformer.wte.weight.dtype, .float32)
+  }
+
+  func testCausalAndSeq2SeqModelsLoadInHalfTypes() throws {
+    for name in ["gpt2-tiny", "llama-tied", "bloom-tiny"] {
+      let dir = Self.fixtures + "/" + name
+      let full = try AutoModelForCausalLM.from(directory: dir)
+      let ids = Tensor([Int64(1), 7, 3, 9, 2], shape: [1, 5])
+      let expectedLogits = full(ids)
+      let weights = full.stateDict()
+      for dtype in [DType.bfloat16, .float16] {
+        let half = try AutoModelForCausalLM.from(directory: dir, dtype: dtype)
+        for (key, p) in half.stateDict() where weights[key]!.dtype.isFloatingPoint {
+          XCTAssertEqual(p.dtype, dtype, "\(name) \(key)")
+          XCTAssertEqual(p.to(.float32).floats, weights[key]!.to(dtype).to(.float32).floats, "\(name) \(key)")
+        }
+        // Tied weights stay one tensor (the head reads the embedding table).
+        let parameters = half.parameters()
+        XCTAssertEqual(
+          Set(parameters.map { ObjectIdentifier($0) }).count, full.parameters().count, "\(name): parameter count")
+        let logits = half(ids)
+        XCTAssertEqual(logits.dtype, dtype, name)
+        let scale = expectedLogits.abs().max().item()
+        let error = (logits.to(.float32) - expectedLogits).abs().max().item()
+        XCTAssertLessThan(error, 0.05 * scale, "\(name) in \(dtype): logits error \(error) at scale \(scale)")
+      }
+    }
+    let bart = try AutoModelForSeq2SeqLM.from(directory: Self.fixtures + "/bart-tiny", dtype: .bfloat16)
+    XCTAssertTrue(bart.parameters().allSatisfy { $0.dtype == .bfloat16 })
+  }
+}
