@@ -86,13 +86,17 @@ let package = Package(
     // The safety cage: validators around a model's inputs and outputs (C analysis, text, model-based), policies, audit.
     .target(
       name: "LoomCage",
-      dependencies: ["LoomCore", "LoomNN", "LoomIO", "LoomModels", "LoomGenerate", "LoomTokenizers", "CClang",
+      dependencies: ["LoomCore", "LoomNN", "LoomIO", "LoomModels", "LoomGenerate", "LoomTokenizers", "CClang", "CClangLoader",
         .product(name: "Yams", package: "Yams"),
       ]),
-    // libclang (Debian's libclang-dev, LLVM 14) for the cage's C analyser; scripts/install.sh writes libclang.pc.
+    // libclang's headers (Debian's libclang-dev, LLVM 14) for the cage's C analyser; scripts/install.sh writes
+    // libclang.pc. The library itself is not linked: CClangLoader opens it when the analyser first runs.
     .systemLibrary(
       name: "CClang", path: "Sources/CClang", pkgConfig: "libclang",
       providers: [.apt(["libclang-dev"])]),
+    .target(
+      name: "CClangLoader", dependencies: ["CClang"], path: "Sources/CClangLoader",
+      linkerSettings: [.linkedLibrary("dl", .when(platforms: [.linux]))]),
     // Data parallelism over MPI (OpenMPI): collectives, DistributedDataParallel, the Trainer's context.
     .systemLibrary(
       name: "CMPI", path: "Sources/CMPI", pkgConfig: "ompi-c",

@@ -16,11 +16,13 @@ if [ "${#need[@]}" -gt 0 ]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
 fi
-# Debian ships no pkg-config file for libclang; the CClang system-library target finds it through this one.
-if [ ! -f /usr/local/lib/pkgconfig/libclang.pc ] && command -v llvm-config-14 >/dev/null; then
+# Debian ships no pkg-config file for libclang; the CClang system-library target finds its headers through this
+# one. No Libs: libclang is opened at run time by the C analyser only (Sources/CClangLoader), not linked.
+if { [ ! -f /usr/local/lib/pkgconfig/libclang.pc ] || grep -q -- '-lclang' /usr/local/lib/pkgconfig/libclang.pc; } &&
+  command -v llvm-config-14 >/dev/null; then
   $SUDO mkdir -p /usr/local/lib/pkgconfig
-  printf 'Name: libclang\nDescription: the C interface to Clang (LLVM 14)\nVersion: %s\nCflags: -I%s\nLibs: -L%s -lclang\n' \
-    "$(llvm-config-14 --version)" "$(llvm-config-14 --includedir)" "$(llvm-config-14 --libdir)" |
+  printf 'Name: libclang\nDescription: the C interface to Clang (LLVM 14)\nVersion: %s\nCflags: -I%s\nLibs:\n' \
+    "$(llvm-config-14 --version)" "$(llvm-config-14 --includedir)" |
     $SUDO tee /usr/local/lib/pkgconfig/libclang.pc >/dev/null
 fi
 if ! command -v swift >/dev/null; then

@@ -1,4 +1,5 @@
 import CClang
+import CClangLoader
 import Foundation
 
 // One libclang parse of a code block held in memory (an unsaved file; no input file is read from disk: `#include`s
@@ -285,6 +286,7 @@ enum ClangParser {
   private static func parse(_ buffer: [UInt8], fileName: String, language: CLanguage, pch: String?, arguments: [String])
     throws -> TranslationUnitPool.Entry
   {
+    try ClangLibrary.load()
     let pool = TranslationUnitPool.shared
     return try fileName.withCString { name in
       try buffer.withUnsafeBufferPointer { bytes in

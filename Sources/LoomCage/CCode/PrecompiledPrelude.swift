@@ -48,7 +48,7 @@ final class PrecompiledPrelude: @unchecked Sendable {
     do {
       try CPrelude.text(cplusplus: cplusplus).write(toFile: header, atomically: true, encoding: .utf8)
     } catch { return nil }
-    guard let index = clang_createIndex(0, 0) else { return nil }
+    guard (try? ClangLibrary.load()) != nil, let index = clang_createIndex(0, 0) else { return nil }
     defer { clang_disposeIndex(index) }
     let arguments = ClangParser.arguments(cplusplus ? .cplusplus : .c) + ["-x", cplusplus ? "c++-header" : "c-header"]
     var unit: CXTranslationUnit?
