@@ -9,29 +9,71 @@
 #include <strings.h>
 
 
-// Without a native kernel: the operands' spans converted to float32, one float32 GEMM, C
-// rounded back (what the native kernel computes, float32 accumulation, one rounding).
-static int gemm_bf16_in_f32(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, const uint16_t *a,
-                            int64_t lda, const uint16_t *b, int64_t ldb, float beta, void *c, int64_t ldc,
-                            int c_is_bf16) {
-  int64_t a_span = trans_a ? (k - 1) * lda + m : (m - 1) * lda + k;
-  int64_t b_span = trans_b ? (n - 1) * ldb + k : (k - 1) * ldb + n;
-  int64_t c_span = (m - 1) * ldc + n;
-  float *af = malloc(sizeof(float) * (size_t)a_span), *bf = malloc(sizeof(float) * (size_t)b_span);
-  float *cf = c_is_bf16 ? malloc(sizeof(float) * (size_t)c_span) : c;
-  int ok = af && bf && cf;
+// Without a native kernel: float32 copies and `loom_sgemm`, one rounding of C — what the native
+// kernel computes. A (activations) is converted whole; B (weights) a block of about 4 MiB of
+// float32 at a time, so a half-precision model never has a float32 copy of a weight matrix
+// (the language-model head is 150 MiB in float32 for GPT-2).
+static int gemm_half_in_f32(int is_f16, int trans_a, int trans_b, int64_t m, int64_t n, int64_t k,
+                            const uint16_t *a, int64_t lda, const uint16_t *b, int64_t ldb, float beta, void *c,
+                            int64_t ldc, int c_is_half) {
+  void (*widen)(const uint16_t *, float *, int64_t) = is_f16 ? loom_f16_to_f32 : loom_bf16_to_f32;
+  void (*narrow)(const float *, uint16_t *, int64_t) = is_f16 ? loom_f32_to_f16 : loom_f32_to_bf16;
+  int64_t a_rows = trans_a ? k : m, a_cols = trans_a ? m : k;
+  int64_t block = (int64_t)1 << 20;  // float32 elements of B per block
+  int64_t nb = block / (k > 0 ? k : 1);
+  if (nb < 16) nb = 16;
+  if (nb > n) nb = n;
+  float *af = malloc(sizeof(float) * (size_t)(a_rows * a_cols));
+  float *bf = malloc(sizeof(float) * (size_t)(k * nb));
+  float *cf = c_is_half ? malloc(sizeof(float) * (size_t)(m * nb)) : NULL;
+  int ok = af && bf && (cf || !c_is_half);
   if (ok) {
-    loom_bf16_to_f32(a, af, a_span);
-    loom_bf16_to_f32(b, bf, b_span);
-    if (c_is_bf16 && beta != 0) loom_bf16_to_f32(c, cf, c_span);
-    loom_sgemm(trans_a, trans_b, m, n, k, 1, af, lda, bf, ldb, beta, cf, ldc);
-    if (c_is_bf16)
-      for (int64_t i = 0; i < m; i++) loom_f32_to_bf16(cf + i * ldc, (uint16_t *)c + i * ldc, n);
+    for (int64_t r = 0; r < a_rows; r++) widen(a + r * lda, af + r * a_cols, a_cols);
+    for (int64_t j0 = 0; j0 < n; j0 += nb) {
+      int64_t w = n - j0 < nb ? n - j0 : nb;
+      int64_t ldb_f;
+      if (trans_b) {  // B stored [n, k]: output columns j0..<j0+w are rows of it
+        for (int64_t r = 0; r < w; r++) widen(b + (j0 + r) * ldb, bf + r * k, k);
+        ldb_f = k;
+      } else {  // B stored [k, n]: the block's columns of every row
+        for (int64_t r = 0; r < k; r++) widen(b + r * ldb + j0, bf + r * w, w);
+        ldb_f = w;
+      }
+      if (c_is_half) {
+        uint16_t *ch = (uint16_t *)c;
+        if (beta != 0)
+          for (int64_t i = 0; i < m; i++) widen(ch + i * ldc + j0, cf + i * w, w);
+        loom_sgemm(trans_a, trans_b, m, w, k, 1, af, a_cols, bf, ldb_f, beta, cf, w);
+        for (int64_t i = 0; i < m; i++) narrow(cf + i * w, ch + i * ldc + j0, w);
+      } else {
+        loom_sgemm(trans_a, trans_b, m, w, k, 1, af, a_cols, bf, ldb_f, beta, (float *)c + j0, ldc);
+      }
+    }
   }
   free(af);
   free(bf);
-  if (c_is_bf16) free(cf);
+  free(cf);
   return ok;
+}
+
+static int gemm_bf16_in_f32(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, const uint16_t *a,
+                            int64_t lda, const uint16_t *b, int64_t ldb, float beta, void *c, int64_t ldc,
+                            int c_is_bf16) {
+  return gemm_half_in_f32(0, trans_a, trans_b, m, n, k, a, lda, b, ldb, beta, c, ldc, c_is_bf16);
+}
+
+static void zero_rows(void *c, int64_t m, int64_t n, int64_t ldc, size_t size) {
+  for (int64_t i = 0; i < m; i++) memset((char *)c + (size_t)(i * ldc) * size, 0, (size_t)n * size);
+}
+
+int loom_gemm_f16(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, const uint16_t *a, int64_t lda,
+                  const uint16_t *b, int64_t ldb, float beta, void *c, int64_t ldc, int c_is_f16) {
+  if (m <= 0 || n <= 0) return 1;
+  if (k <= 0) {
+    if (beta == 0) zero_rows(c, m, n, ldc, c_is_f16 ? 2 : 4);
+    return 1;
+  }
+  return gemm_half_in_f32(1, trans_a, trans_b, m, n, k, a, lda, b, ldb, beta, c, ldc, c_is_f16);
 }
 
 #if defined(__APPLE__) || !defined(__x86_64__)
@@ -225,8 +267,7 @@ int loom_gemm_bf16(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, co
                    const uint16_t *b, int64_t ldb, float beta, void *c, int64_t ldc, int c_is_bf16) {
   if (m <= 0 || n <= 0) return 1;
   if (k <= 0) {
-    if (beta == 0)
-      for (int64_t i = 0; i < m; i++) memset((char *)c + (size_t)(i * ldc) * (c_is_bf16 ? 2 : 4), 0, (size_t)n * (c_is_bf16 ? 2 : 4));
+    if (beta == 0) zero_rows(c, m, n, ldc, c_is_bf16 ? 2 : 4);
     return 1;
   }
   if (!loom_has_bf16_gemm())

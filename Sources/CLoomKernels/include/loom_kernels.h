@@ -81,6 +81,10 @@ int loom_has_bf16_gemm(void);
 /// one, else float32 copies and `loom_sgemm`. Returns 0 only when memory ran out.
 int loom_gemm_bf16(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, const uint16_t *a, int64_t lda,
                    const uint16_t *b, int64_t ldb, float beta, void *c, int64_t ldc, int c_is_bf16);
+/// The same for float16 operands (C float16 when `c_is_f16`): float32 copies of A and of B a
+/// block at a time, `loom_sgemm`, one rounding.
+int loom_gemm_f16(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, const uint16_t *a, int64_t lda,
+                  const uint16_t *b, int64_t ldb, float beta, void *c, int64_t ldc, int c_is_f16);
 /// Makes BLAS single-threaded (Loom's pool does the splitting); idempotent.
 void loom_blas_serial(void);
 /// The OpenBLAS kernel family in use ("SkylakeX", "Haswell", ...; "" when not OpenBLAS).

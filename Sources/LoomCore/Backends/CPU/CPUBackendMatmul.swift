@@ -45,22 +45,24 @@ extension CPUBackend {
     return GemmOperand(tensor: c, transposed: false, ld: Swift.max(cols, 1))
   }
 
-  /// bfloat16 products run in `loom_gemm_bf16` (oneDNN's AVX512-BF16 / AMX kernels where the
-  /// CPU has them, float32 copies elsewhere); float16 ones as float32 products of copies.
-  public func hasNativeMatmul(for dtype: DType) -> Bool { dtype != .float16 }
+  /// Half-type products run in one C call: bfloat16 in `loom_gemm_bf16` (oneDNN's AVX512-BF16 /
+  /// AMX kernels where the CPU has them), float16 and bfloat16 elsewhere on float32 copies made a
+  /// block of the weight at a time (no whole float32 weight while half-weight models run).
+  public func hasNativeMatmul(for dtype: DType) -> Bool { true }
 
   /// C[M,N] = A[M,K] · B[K,N] for raw operands at element offsets.
   func gemm(
     _ a: GemmOperand, _ aOffset: Int, _ b: GemmOperand, _ bOffset: Int, _ out: Tensor, _ outOffset: Int,
     m: Int, n: Int, k: Int, beta: Double = 0
   ) {
-    if out.dtype == .bfloat16 {
-      let done = loom_gemm_bf16(
+    if out.dtype.isHalf {
+      let gemmHalf = out.dtype == .bfloat16 ? loom_gemm_bf16 : loom_gemm_f16
+      let done = gemmHalf(
         a.transposed ? 1 : 0, b.transposed ? 1 : 0, Int64(m), Int64(n), Int64(k),
         a.tensor.rawPointer.assumingMemoryBound(to: UInt16.self) + aOffset, Int64(a.ld), b.tensor.rawPointer.assumingMemoryBound(to: UInt16.self) + bOffset,
         Int64(b.ld), Float(beta), out.rawPointer + outOffset * 2,
         Int64(Swift.max(n, 1)), 1)
-      if done == 0 { opFailure(LoomError("matmul: out of memory for a bfloat16 GEMM of \(m)×\(k)×\(n)")) }
+      if done == 0 { opFailure(LoomError("matmul: out of memory for a \(out.dtype) GEMM of \(m)×\(k)×\(n)")) }
       return
     }
     if m == 1 && n > 1 {
