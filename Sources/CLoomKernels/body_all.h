@@ -8,4 +8,5 @@
 #include "body_optim.h"
 #include "body_quant.h"
 #include "body_random.h"
+#include "body_halfgemv.h"
 #include "body_table.h"

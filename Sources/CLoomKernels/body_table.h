@@ -11,4 +11,5 @@ const loom_ktable KT_NAME = {
     .exp_store_sum = k_exp_store_sum, .dot = k_dot, .attn_scores = k_attn_scores, .attn_ds = k_attn_ds,
     .adam = k_adam, .adam8_block = k_adam8_block, .sgd = k_sgd, .bce = k_bce, .bce_bwd = k_bce_bwd,
     .q4_rows = k_q4_rows, .q8_rows = k_q8_rows, .rand = k_rand,
+    .bf16_gemv_dot = k_bf16_gemv_dot, .bf16_gemv_axpy = k_bf16_gemv_axpy,
 };

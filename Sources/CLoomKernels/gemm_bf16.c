@@ -56,6 +56,69 @@ static int gemm_half_in_f32(int is_f16, int trans_a, int trans_b, int64_t m, int
   return ok;
 }
 
+// One-row products (decoding) read the weight once in the ISA's bf16 GEMV, split over the pool
+// by output columns; oneDNN's matmul and the widening path both do worse at m = 1.
+typedef struct {
+  const loom_ktable *kt;
+  const float *x;
+  const uint16_t *w;
+  int64_t ldw, k;
+  float *y;
+  int dot;
+} gemv_bf16_ctx;
+
+static void gemv_bf16_range(void *ctx, int64_t lo, int64_t hi) {
+  const gemv_bf16_ctx *g = ctx;
+  if (g->dot) g->kt->bf16_gemv_dot(g->x, g->w, g->ldw, g->k, g->y, lo, hi);
+  else g->kt->bf16_gemv_axpy(g->x, g->w, g->ldw, g->k, g->y, lo, hi);
+}
+
+static int gemv_bf16(int trans_a, int trans_b, int64_t n, int64_t k, const uint16_t *a, int64_t lda,
+                     const uint16_t *b, int64_t ldb, float beta, void *c, int c_is_bf16) {
+  float *x = malloc(sizeof(float) * (size_t)k);
+  int direct = !c_is_bf16 && beta == 0;
+  float *y = direct ? (float *)c : malloc(sizeof(float) * (size_t)n);
+  if (!x || !y) {
+    free(x);
+    if (!direct) free(y);
+    return 0;
+  }
+  if (trans_a) {  // A stored [k, 1]: its column, lda apart
+    for (int64_t i = 0; i < k; i++) {
+      uint16_t h = a[i * lda];
+      loom_bf16_to_f32(&h, x + i, 1);
+    }
+  } else {
+    loom_bf16_to_f32(a, x, k);
+  }
+  gemv_bf16_ctx g = {KT(), x, b, ldb, k, y, trans_b};
+  // ~64 KiB of weights per chunk at least: waking the pool costs a few µs.
+  int64_t grain = (32768 + k - 1) / k;
+  if (grain < 16) grain = 16;
+  loom_parallel_for(n, grain, gemv_bf16_range, &g);
+  if (c_is_bf16) {
+    uint16_t *ch = c;
+    if (beta != 0) {
+      float *old = malloc(sizeof(float) * (size_t)n);
+      if (!old) {
+        free(x);
+        free(y);
+        return 0;
+      }
+      loom_bf16_to_f32(ch, old, n);
+      for (int64_t j = 0; j < n; j++) y[j] += old[j];
+      free(old);
+    }
+    loom_f32_to_bf16(y, ch, n);
+  } else if (!direct) {
+    float *cf = c;
+    for (int64_t j = 0; j < n; j++) cf[j] += y[j];
+  }
+  free(x);
+  if (!direct) free(y);
+  return 1;
+}
+
 static int gemm_bf16_in_f32(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, const uint16_t *a,
                             int64_t lda, const uint16_t *b, int64_t ldb, float beta, void *c, int64_t ldc,
                             int c_is_bf16) {
@@ -81,6 +144,11 @@ int loom_has_bf16_gemm(void) { return 0; }
 int loom_gemm_bf16(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, const uint16_t *a, int64_t lda,
                    const uint16_t *b, int64_t ldb, float beta, void *c, int64_t ldc, int c_is_bf16) {
   if (m <= 0 || n <= 0) return 1;
+  if (k <= 0) {
+    if (beta == 0) zero_rows(c, m, n, ldc, c_is_bf16 ? 2 : 4);
+    return 1;
+  }
+  if (m == 1) return gemv_bf16(trans_a, trans_b, n, k, a, lda, b, ldb, beta, c, c_is_bf16);
   return gemm_bf16_in_f32(trans_a, trans_b, m, n, k, a, lda, b, ldb, beta, c, ldc, c_is_bf16);
 }
 #else
@@ -270,6 +338,7 @@ int loom_gemm_bf16(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, co
     if (beta == 0) zero_rows(c, m, n, ldc, c_is_bf16 ? 2 : 4);
     return 1;
   }
+  if (m == 1) return gemv_bf16(trans_a, trans_b, n, k, a, lda, b, ldb, beta, c, c_is_bf16);
   if (!loom_has_bf16_gemm())
     return gemm_bf16_in_f32(trans_a, trans_b, m, n, k, a, lda, b, ldb, beta, c, ldc, c_is_bf16);
   bf16_ctx g = {trans_a, trans_b, beta != 0, c_is_bf16, m >= n, m, n, k, lda, ldb, ldc, 0, a, b, c,

@@ -74,6 +74,9 @@ typedef struct {
                   float *y, int64_t n_total, int64_t n0, int64_t n1, float *wrow);
   // Philox fills (body_random.h): n words from block `block0` on.
   void (*rand)(int kind, uint64_t seed, uint64_t block0, float lo, float span, double p, float *out, int64_t n);
+  // One-row products with bf16 weights (body_halfgemv.h), outputs [n0, n1).
+  void (*bf16_gemv_dot)(const float *x, const uint16_t *w, int64_t ldw, int64_t k, float *y, int64_t n0, int64_t n1);
+  void (*bf16_gemv_axpy)(const float *x, const uint16_t *w, int64_t ldw, int64_t k, float *y, int64_t n0, int64_t n1);
 } loom_ktable;
 
 extern const loom_ktable loom_kt_scalar;

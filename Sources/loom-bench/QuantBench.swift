@@ -5,7 +5,8 @@ import LoomGenerate
 import LoomModels
 import LoomNN
 
-/// `loom-bench quant [--quick] [--model DIR --text FILE]`: float32 vs bitsandbytes-format weights on this CPU.
+/// `loom-bench quant [--quick] [--bf16] [--model DIR --text FILE]`: float32 vs bitsandbytes-format weights on this
+/// CPU; `--bf16` adds each format with the rest of the model in bfloat16.
 /// Decode: one-row products of GPT-2 small's MLP shape (768 → 3072) and the whole GPT-2 small-shaped greedy
 /// generation with the KV cache (random weights; the tied LM head stays float32, as transformers keeps it).
 /// With --model / --text: perplexity of a Loom-trained causal LM over the text, in windows of its context.
@@ -51,9 +52,13 @@ func runQuantBench(_ args: [String]) throws {
   let newTokens = quick ? 16 : 64
   var g = GenerationConfig()
   g.maxNewTokens = newTokens
-  for (name, config) in formats {
+  // The same with the model in bfloat16 around the quantized layers (torch_dtype=bfloat16, as QLoRA loads
+  // models): the tied LM head, embeddings and norms in bf16, the 4-/8-bit layers computing in float32.
+  let halfFormats: [(String, BitsAndBytesConfig?)] = args.contains("--bf16") ? formats.map { ($0.0 + "+bf16", $0.1) } : []
+  for (name, config) in formats + halfFormats {
     manualSeed(0)
     let model = try GPT2LMHeadModel(.small)
+    if name.hasSuffix("+bf16") { try model.to(dtype: .bfloat16) }
     model.eval()
     var report: QuantizationReport?
     if let config { report = try model.quantize(config) }

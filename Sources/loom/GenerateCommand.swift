@@ -130,9 +130,6 @@ struct GenerateCommand: ParsableCommand {
     do { _ = try Device(parsing: device) } catch { throw ValidationError("--device: \(error)") }
     if auditLog != nil && cage == nil { throw ValidationError("--audit-log needs --cage") }
     do { _ = try LoadingDType(parsing: torchDType) } catch { throw ValidationError("--torch-dtype: \(error)") }
-    if quantization.config != nil && torchDType != "float32" {
-      throw ValidationError("--torch-dtype with --load-in-8bit / --load-in-4bit: the quantized model keeps its other layers in float32 in this Loom; drop --torch-dtype")
-    }
   }
 
   func run() throws {

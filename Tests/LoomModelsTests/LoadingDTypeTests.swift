@@ -85,4 +85,35 @@ final class LoadingDTypeTests: XCTestCase {
     let bart = try AutoModelForSeq2SeqLM.from(directory: Self.fixtures + "/bart-tiny", dtype: .bfloat16)
     XCTAssertTrue(bart.parameters().allSatisfy { $0.dtype == .bfloat16 })
   }
+
+  /// transformers' `load_in_4bit` / `load_in_8bit` with `torch_dtype=bfloat16`: the quantizable layers hold the
+  /// codes of their (bf16) weights, the rest stays bf16, activations cross the float32 kernels and come back in
+  /// bf16; the logits are those of the same quantized layers in a float32 model, up to bf16 rounding.
+  func testQuantizedLayersInABFloat16Model() throws {
+    let config = GPT2Config(vocabSize: 96, nPositions: 16, nEmbd: 64, nLayer: 2, nHead: 2)
+    manualSeed(9)
+    let half = try GPT2LMHeadModel(config).to(dtype: .bfloat16)
+    let full = try GPT2LMHeadModel(config)
+    try full.loadStateDict(half.stateDict().mapValues { $0.to(.float32) })
+    let ids = Tensor([Int64(5), 17, 42, 8, 23, 39, 1], shape: [1, 7])
+    for quantization in [BitsAndBytesConfig(loadIn4bit: true), BitsAndBytesConfig(loadIn8bit: true)] {
+      let h = try GPT2LMHeadModel(config)
+      try h.to(dtype: .bfloat16).loadStateDict(half.stateDict())
+      let f = try GPT2LMHeadModel(config)
+      try f.loadStateDict(full.stateDict())
+      let reportHalf = try h.quantize(quantization), reportFull = try f.quantize(quantization)
+      XCTAssertEqual(reportHalf.quantized, reportFull.quantized)
+      XCTAssertEqual(reportHalf.quantized.count, 8, "c_attn, c_proj, c_fc, mlp.c_proj of both blocks")
+      for (key, codes) in f.stateDict() where codes.dtype == .uint8 {
+        XCTAssertEqual(h.stateDict()[key]!.toArray(Double.self), codes.toArray(Double.self), "\(key): same codes")
+      }
+      h.eval()
+      f.eval()
+      let logits = h(ids), expected = f(ids)
+      XCTAssertEqual(logits.dtype, .bfloat16)
+      let scale = expected.abs().max().item()
+      let error = (logits.to(.float32) - expected).abs().max().item()
+      XCTAssertLessThan(error, 0.05 * scale, "\(quantization): logits error \(error) at scale \(scale)")
+    }
+  }
 }

@@ -9,8 +9,13 @@ public func quantizedLinear(_ x: Tensor, weight: QuantizedWeight, bias: Tensor? 
   if let bias, bias.shape != [n] {
     opFailure(LoomError("quantizedLinear: bias shape \(bias.shape) does not match out_features \(n)"))
   }
+  if x.dtype.isHalf {
+    // bitsandbytes' compute dtype: a half-precision model's activations go through the float32
+    // kernel and come back in their type (differentiably, for QLoRA).
+    return quantizedLinear(x.to(.float32), weight: weight, bias: bias?.to(.float32)).to(x.dtype)
+  }
   guard x.dtype == .float32 else {
-    opFailure(LoomError("quantizedLinear: input dtype \(x.dtype) must be float32"))
+    opFailure(LoomError("quantizedLinear: input dtype \(x.dtype) must be float32, bfloat16 or float16"))
   }
   let lead = Array(x.shape.dropLast())
   let x2 = x.detach().reshape([-1, k]).contiguous()

@@ -79,8 +79,10 @@ public enum Quantization {
 
   /// Quantizes a dense float32 weight [out, in].
   public static func quantize(_ weight: Tensor, as format: QuantizedWeightFormat) throws -> QuantizedWeight {
+    // A half-precision model's weight is quantized from its float32 value (exact: every half value is one).
+    if weight.dtype.isHalf && weight.rank == 2 { return try quantize(weight.detach().to(.float32), as: format) }
     guard weight.rank == 2, weight.dtype == .float32 else {
-      throw LoomError("quantize: expected a float32 weight [out, in], got \(weight.dtype) \(weight.shape)")
+      throw LoomError("quantize: expected a float32, bfloat16 or float16 weight [out, in], got \(weight.dtype) \(weight.shape)")
     }
     guard format.accepts(inFeatures: weight.shape[1]) else {
       throw LoomError(

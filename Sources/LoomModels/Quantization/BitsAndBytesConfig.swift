@@ -83,8 +83,8 @@ extension Module {
         report.keptInFloat.append((path, "skipped module (llm_int8_skip_modules)"))
         return nil
       }
-      guard weight.dtype == .float32 else {
-        report.keptInFloat.append((path, "weight dtype \(weight.dtype), not float32"))
+      guard weight.dtype == .float32 || weight.dtype.isHalf else {
+        report.keptInFloat.append((path, "weight dtype \(weight.dtype), not float32, bfloat16 or float16"))
         return nil
       }
       guard format.accepts(inFeatures: inFeatures) else {
