@@ -12,7 +12,10 @@ extension Tensor {
   /// was mapped would revert to the file's bytes, so only call it on a tensor nobody reads again
   /// (a checkpoint's weight once loaded).
   public func discardMappedPages() {
-    guard let owner = storage.owner as? FileMappingOwner, storage.isHostMemory, isContiguous, count > 0 else { return }
-    owner.discardResidentPages(UnsafeRawBufferPointer(start: rawPointer, count: count * dtype.byteSize))
+    guard let owner = storage.owner as? FileMappingOwner, storage.isHostMemory, isContiguous,
+      count > 0
+    else { return }
+    owner.discardResidentPages(
+      UnsafeRawBufferPointer(start: rawPointer, count: count * dtype.byteSize))
   }
 }

@@ -32,9 +32,13 @@ public enum LoadingDType: Equatable, Sendable {
       guard let data = FileManager.default.contents(atPath: path),
         let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any]
       else { return .float32 }
-      guard let recorded = (object["torch_dtype"] ?? object["dtype"]) as? String else { return .float32 }
+      guard let recorded = (object["torch_dtype"] ?? object["dtype"]) as? String else {
+        return .float32
+      }
       guard case .exactly(let dtype) = try? LoadingDType(parsing: recorded) else {
-        throw LoomError("\(path): torch_dtype '\(recorded)' is not float32, bfloat16 or float16; pass the dtype to load in explicitly")
+        throw LoomError(
+          "\(path): torch_dtype '\(recorded)' is not float32, bfloat16 or float16; pass the dtype to load in explicitly"
+        )
       }
       return dtype
     }
@@ -46,7 +50,9 @@ public enum LoadingDType: Equatable, Sendable {
   /// `Module.to(dtype:)`). float32 is the ordinary path.
   public static func load<M: Module>(in dtype: DType, _ build: () throws -> M) throws -> M {
     if dtype == .float32 { return try build() }
-    let model = try ParameterCreation.run(dtype: dtype, skippingInitialization: true) { try build() }
+    let model = try ParameterCreation.run(dtype: dtype, skippingInitialization: true) {
+      try build()
+    }
     return try model.to(dtype: dtype)
   }
 }

@@ -19,17 +19,23 @@ public enum ParameterCreation {
   /// The scope in force, or nil outside `run`.
   public static var scope: Scope? { current }
 
-  public static func run<R>(dtype: DType, skippingInitialization: Bool = false, _ body: () throws -> R) throws -> R {
+  public static func run<R>(
+    dtype: DType, skippingInitialization: Bool = false, _ body: () throws -> R
+  ) throws -> R {
     guard dtype.isFloatingPoint else {
-      throw LoomError("ParameterCreation.run: \(dtype) is not a floating-point type; use float32, bfloat16 or float16")
+      throw LoomError(
+        "ParameterCreation.run: \(dtype) is not a floating-point type; use float32, bfloat16 or float16"
+      )
     }
-    return try $current.withValue(Scope(dtype: dtype, skipsInitialization: skippingInitialization), operation: body)
+    return try $current.withValue(
+      Scope(dtype: dtype, skipsInitialization: skippingInitialization), operation: body)
   }
 
   /// Stores a newly declared parameter's tensor in the scope's dtype (in place).
   @usableFromInline
   static func adopt(_ tensor: Tensor?) {
-    guard let scope = current, let tensor, tensor.dtype.isFloatingPoint, tensor.dtype != scope.dtype else { return }
+    guard let scope = current, let tensor, tensor.dtype.isFloatingPoint, tensor.dtype != scope.dtype
+    else { return }
     noGrad { tensor.setData(tensor.detach().to(scope.dtype)) }
   }
 

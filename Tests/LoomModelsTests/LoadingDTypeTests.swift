@@ -17,20 +17,24 @@ final class LoadingDTypeTests: XCTestCase {
     XCTAssertEqual(try LoadingDType(parsing: "fp32"), .exactly(.float32))
     XCTAssertEqual(try LoadingDType(parsing: "auto"), .auto)
     XCTAssertThrowsError(try LoadingDType(parsing: "int8")) { error in
-      XCTAssertEqual("\(error)", "torch_dtype 'int8' is not one of auto, float32, bfloat16, float16")
+      XCTAssertEqual(
+        "\(error)", "torch_dtype 'int8' is not one of auto, float32, bfloat16, float16")
     }
     let dir = NSTemporaryDirectory() + "loom-dtype-\(UUID().uuidString)"
     try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(atPath: dir) }
     for (json, expected) in [
-      (#"{"torch_dtype": "bfloat16"}"#, DType.bfloat16), (#"{"dtype": "float16"}"#, .float16), ("{}", .float32),
+      (#"{"torch_dtype": "bfloat16"}"#, DType.bfloat16), (#"{"dtype": "float16"}"#, .float16),
+      ("{}", .float32),
     ] {
       try json.write(toFile: dir + "/config.json", atomically: true, encoding: .utf8)
       XCTAssertEqual(try LoadingDType.auto.resolve(for: dir), expected, json)
     }
-    try #"{"torch_dtype": "int4"}"#.write(toFile: dir + "/config.json", atomically: true, encoding: .utf8)
+    try #"{"torch_dtype": "int4"}"#.write(
+      toFile: dir + "/config.json", atomically: true, encoding: .utf8)
     XCTAssertThrowsError(try LoadingDType.auto.resolve(for: dir)) { error in
-      XCTAssertTrue("\(error)".contains("torch_dtype 'int4' is not float32, bfloat16 or float16"), "\(error)")
+      XCTAssertTrue(
+        "\(error)".contains("torch_dtype 'int4' is not float32, bfloat16 or float16"), "\(error)")
     }
   }
 
@@ -52,7 +56,8 @@ final class LoadingDTypeTests: XCTestCase {
     }
     for (name, p) in skipped.stateDict() where p.dtype.isFloatingPoint {
       XCTAssertEqual(p.dtype, .bfloat16, name)
-      XCTAssertEqual(p.abs().sum().item(), 0, "\(name) should not be drawn when it is about to be loaded")
+      XCTAssertEqual(
+        p.abs().sum().item(), 0, "\(name) should not be drawn when it is about to be loaded")
     }
     XCTAssertEqual(ParameterCreation.scope == nil, true, "the scope ends with run")
     XCTAssertEqual(try GPT2LMHeadModel(config).transformer.wte.weight.dtype, .float32)
@@ -69,20 +74,24 @@ final class LoadingDTypeTests: XCTestCase {
         let half = try AutoModelForCausalLM.from(directory: dir, dtype: dtype)
         for (key, p) in half.stateDict() where weights[key]!.dtype.isFloatingPoint {
           XCTAssertEqual(p.dtype, dtype, "\(name) \(key)")
-          XCTAssertEqual(p.to(.float32).floats, weights[key]!.to(dtype).to(.float32).floats, "\(name) \(key)")
+          XCTAssertEqual(
+            p.to(.float32).floats, weights[key]!.to(dtype).to(.float32).floats, "\(name) \(key)")
         }
         // Tied weights stay one tensor (the head reads the embedding table).
         let parameters = half.parameters()
         XCTAssertEqual(
-          Set(parameters.map { ObjectIdentifier($0) }).count, full.parameters().count, "\(name): parameter count")
+          Set(parameters.map { ObjectIdentifier($0) }).count, full.parameters().count,
+          "\(name): parameter count")
         let logits = half(ids)
         XCTAssertEqual(logits.dtype, dtype, name)
         let scale = expectedLogits.abs().max().item()
         let error = (logits.to(.float32) - expectedLogits).abs().max().item()
-        XCTAssertLessThan(error, 0.05 * scale, "\(name) in \(dtype): logits error \(error) at scale \(scale)")
+        XCTAssertLessThan(
+          error, 0.05 * scale, "\(name) in \(dtype): logits error \(error) at scale \(scale)")
       }
     }
-    let bart = try AutoModelForSeq2SeqLM.from(directory: Self.fixtures + "/bart-tiny", dtype: .bfloat16)
+    let bart = try AutoModelForSeq2SeqLM.from(
+      directory: Self.fixtures + "/bart-tiny", dtype: .bfloat16)
     XCTAssertTrue(bart.parameters().allSatisfy { $0.dtype == .bfloat16 })
   }
 
@@ -96,24 +105,32 @@ final class LoadingDTypeTests: XCTestCase {
     let full = try GPT2LMHeadModel(config)
     try full.loadStateDict(half.stateDict().mapValues { $0.to(.float32) })
     let ids = Tensor([Int64(5), 17, 42, 8, 23, 39, 1], shape: [1, 7])
-    for quantization in [BitsAndBytesConfig(loadIn4bit: true), BitsAndBytesConfig(loadIn8bit: true)] {
+    for quantization in [
+      BitsAndBytesConfig(loadIn4bit: true), BitsAndBytesConfig(loadIn8bit: true),
+    ] {
       let h = try GPT2LMHeadModel(config)
       try h.to(dtype: .bfloat16).loadStateDict(half.stateDict())
       let f = try GPT2LMHeadModel(config)
       try f.loadStateDict(full.stateDict())
-      let reportHalf = try h.quantize(quantization), reportFull = try f.quantize(quantization)
+      let reportHalf = try h.quantize(quantization)
+      let reportFull = try f.quantize(quantization)
       XCTAssertEqual(reportHalf.quantized, reportFull.quantized)
-      XCTAssertEqual(reportHalf.quantized.count, 8, "c_attn, c_proj, c_fc, mlp.c_proj of both blocks")
+      XCTAssertEqual(
+        reportHalf.quantized.count, 8, "c_attn, c_proj, c_fc, mlp.c_proj of both blocks")
       for (key, codes) in f.stateDict() where codes.dtype == .uint8 {
-        XCTAssertEqual(h.stateDict()[key]!.toArray(Double.self), codes.toArray(Double.self), "\(key): same codes")
+        XCTAssertEqual(
+          h.stateDict()[key]!.toArray(Double.self), codes.toArray(Double.self), "\(key): same codes"
+        )
       }
       h.eval()
       f.eval()
-      let logits = h(ids), expected = f(ids)
+      let logits = h(ids)
+      let expected = f(ids)
       XCTAssertEqual(logits.dtype, .bfloat16)
       let scale = expected.abs().max().item()
       let error = (logits.to(.float32) - expected).abs().max().item()
-      XCTAssertLessThan(error, 0.05 * scale, "\(quantization): logits error \(error) at scale \(scale)")
+      XCTAssertLessThan(
+        error, 0.05 * scale, "\(quantization): logits error \(error) at scale \(scale)")
     }
   }
 }

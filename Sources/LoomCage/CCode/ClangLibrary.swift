@@ -8,6 +8,7 @@ enum ClangLibrary {
     var reason = [CChar](repeating: 0, count: 512)
     guard loom_clang_load(&reason, reason.count) == 0 else { return }
     throw CageError(
-      "the C analyser needs libclang (LLVM 14), which could not be loaded: \(String(cString: reason)); install it with `apt install libclang-dev` or name the library file in LOOM_LIBCLANG")
+      "the C analyser needs libclang (LLVM 14), which could not be loaded: \(String(cString: reason)); install it with `apt install libclang-dev` or name the library file in LOOM_LIBCLANG"
+    )
   }
 }
