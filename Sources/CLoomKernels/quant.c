@@ -97,15 +97,47 @@ static void quantize_blocks(const float *x, int64_t n, int64_t bs, const float *
   }
 }
 
+typedef struct {
+  const float *x, *bounds;
+  const uint8_t *order;
+  int64_t n, bs;
+  uint8_t *packed;
+  float *absmax;
+} q4q_ctx;
+
+static uint8_t q4_code_of(float v, const q4q_ctx *c) {
+  int q = bucket(clamp1(v), c->bounds, 15);
+  return c->order ? c->order[q] : (uint8_t)q;
+}
+
+// Blocks [b, e): quantize_blocks' arithmetic, two codes packed per byte as they are found. Blocks start at
+// even offsets (the block size is a multiple of 16), so no byte straddles two tasks.
+static void q4_quantize_range(void *p, int64_t b, int64_t e) {
+  const q4q_ctx *c = p;
+  for (int64_t blk = b; blk < e; blk++) {
+    int64_t b0 = blk * c->bs, len = c->n - b0 < c->bs ? c->n - b0 : c->bs;
+    const float *x = c->x + b0;
+    float am = 0.0f;
+    for (int64_t i = 0; i < len; i++) am = fmaxf(am, fabsf(x[i]));
+    c->absmax[blk] = am;
+    float floor_am = am > 1e-38f ? am : 1e-38f, inv = 1.0f / floor_am;
+    for (int64_t i = 0; i + 1 < len; i += 2) {
+      float v0 = len == c->bs ? x[i] * inv : x[i] / floor_am;
+      float v1 = len == c->bs ? x[i + 1] * inv : x[i + 1] / floor_am;
+      c->packed[(b0 + i) / 2] = (uint8_t)(q4_code_of(v0, c) << 4 | q4_code_of(v1, c));
+    }
+  }
+}
+
 void loom_q4_quantize(const float *x, int64_t n, int64_t bs, int quant_type, uint8_t *packed, float *absmax) {
   const float *code = loom_q4_code(quant_type);
-  float sorted[16];
+  float sorted[16], bounds[15];
   for (int i = 0; i < 16; i++) sorted[i] = quant_type == LOOM_Q4_NF4 ? code[i] : code[fp4_order[i]];
-  uint8_t *codes = malloc((size_t)n);
-  if (!codes) return;
-  quantize_blocks(x, n, bs, sorted, 16, quant_type == LOOM_Q4_NF4 ? NULL : fp4_order, codes, absmax);
-  for (int64_t i = 0; i + 1 < n; i += 2) packed[i / 2] = (uint8_t)(codes[i] << 4 | codes[i + 1]);
-  free(codes);
+  for (int i = 0; i < 15; i++) bounds[i] = (sorted[i] + sorted[i + 1]) / 2.0f;
+  q4q_ctx c = {.x = x, .bounds = bounds, .order = quant_type == LOOM_Q4_NF4 ? NULL : fp4_order, .n = n, .bs = bs,
+               .packed = packed, .absmax = absmax};
+  int64_t blocks = (n + bs - 1) / bs, grain = 65536 / bs;
+  loom_parallel_for(blocks, grain < 1 ? 1 : grain, q4_quantize_range, &c);
 }
 
 void loom_q4_dequantize(const uint8_t *packed, const float *absmax, int64_t n, int64_t bs, int quant_type,

@@ -67,9 +67,13 @@ extension LoraLayer {
     var out = base
     for name in lora.active {
       guard let s = lora.settings[name] else { continue }
+      // PEFT: the input in the adapter's dtype (float32 factors over a bf16 or quantized base), the
+      // sum in the wider type, the result in the base's.
+      let adapterType = factors(name).first?.tensor.dtype ?? x.dtype
+      let cast = x.dtype == adapterType ? x : x.to(adapterType)
       let input =
-        s.dropout > 0 ? dropout(x, p: s.dropout, training: training, generator: lora.generator) : x
-      out = out + update(name, input) * s.scaling
+        s.dropout > 0 ? dropout(cast, p: s.dropout, training: training, generator: lora.generator) : cast
+      out = adding(update(name, input) * s.scaling, to: out)
     }
     return out
   }
@@ -111,6 +115,12 @@ extension LoraLayer {
 }
 
 /// Factors A [r, in] and B [out, r] as bias-free Linears (PEFT's `lora_A` / `lora_B`).
+/// `base + delta` in the wider of their dtypes, returned in the base's (PEFT's
+/// `result.to(torch_result_dtype)`): one rounding when float32 adapters update a half base.
+private func adding(_ delta: Tensor, to base: Tensor) -> Tensor {
+  delta.dtype == base.dtype ? base + delta : (base.to(delta.dtype) + delta).to(base.dtype)
+}
+
 private func linearFactors(
   inFeatures: Int, outFeatures: Int, r: Int, initialization: LoraInit, generator: Generator
 ) -> (Linear, Linear) {
@@ -301,7 +311,7 @@ public final class LoraEmbedding: Embedding, LoraLayer {
       let f = factors(name)
       guard f.count == 2, let s = lora.settings[name] else { continue }
       let rows = Tensor.embedding(ids, weight: f[0].tensor.T.contiguous())
-      out = out + rows.matmul(f[1].tensor.T) * s.scaling
+      out = adding(rows.matmul(f[1].tensor.T) * s.scaling, to: out)
     }
     return out
   }

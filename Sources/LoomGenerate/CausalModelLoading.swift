@@ -7,11 +7,13 @@ extension Generation {
   /// Any causal LM of the Auto registry that generation knows the token defaults of
   /// (GPT-2, Llama, BLOOM), with the defaults transformers takes from its config.json.
   /// `dtype`: the model's parameters are built and loaded in it (`--torch-dtype`).
-  public static func loadTextGenerationModel(from directory: String, dtype: DType = .float32) throws -> (
-    model: Module & CausalLanguageModel, defaults: GenerationConfig
-  ) {
+  public static func loadTextGenerationModel(
+    from directory: String, dtype: DType = .float32, quantization: BitsAndBytesConfig? = nil,
+    report: (QuantizationReport) -> Void = { _ in }
+  ) throws -> (model: Module & CausalLanguageModel, defaults: GenerationConfig) {
     try checkModelType(directory: directory)
-    let model = try AutoModelForCausalLM.from(directory: directory, dtype: dtype)
+    let model = try AutoModelForCausalLM.from(
+      directory: directory, dtype: dtype, quantization: quantization, report: report)
     if let gpt = model as? GPT2LMHeadModel {
       return (gpt, GenerationConfig(defaultsOf: gpt.config))
     }

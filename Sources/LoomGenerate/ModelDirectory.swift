@@ -13,9 +13,13 @@ extension Generation {
   /// Loads a model directory for text generation through `AutoModelForCausalLM`, after checking
   /// config.json's `model_type`, so that e.g. a BERT directory is named as unsupported instead of
   /// being read as GPT-2 with missing weights.
-  public static func loadCausalLanguageModel(from directory: String) throws -> GPT2LMHeadModel {
+  public static func loadCausalLanguageModel(
+    from directory: String, dtype: DType = .float32, quantization: BitsAndBytesConfig? = nil,
+    report: (QuantizationReport) -> Void = { _ in }
+  ) throws -> GPT2LMHeadModel {
     try checkModelType(directory: directory)
-    let model = try AutoModelForCausalLM.from(directory: directory)
+    let model = try AutoModelForCausalLM.from(
+      directory: directory, dtype: dtype, quantization: quantization, report: report)
     guard let gpt = model as? GPT2LMHeadModel else {
       throw LoomError("\(directory): \(type(of: model)) cannot run text generation in this Loom yet (GPT-2 only)")
     }

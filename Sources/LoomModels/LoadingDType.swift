@@ -48,11 +48,31 @@ public enum LoadingDType: Equatable, Sendable {
   /// they are declared, random initialisation skipped (the weights are loaded next), each loaded
   /// weight converted as it is copied in — then casts the floating-point buffers too (as
   /// `Module.to(dtype:)`). float32 is the ordinary path.
-  public static func load<M: Module>(in dtype: DType, _ build: () throws -> M) throws -> M {
-    if dtype == .float32 { return try build() }
-    let model = try ParameterCreation.run(dtype: dtype, skippingInitialization: true) {
-      try build()
+  ///
+  /// With `quantization` (`from_pretrained(quantization_config=…)`) the Linear / Conv1D weights are
+  /// quantized from the checkpoint as it is read (`QuantizedLoading`) and `report` receives what was
+  /// quantized and what stayed float; the other weights are in `dtype`.
+  public static func load<M: Module>(
+    in dtype: DType, quantization: BitsAndBytesConfig? = nil,
+    report: (QuantizationReport) -> Void = { _ in }, _ build: () throws -> M
+  ) throws -> M {
+    guard let quantization else {
+      if dtype == .float32 { return try build() }
+      let model = try ParameterCreation.run(dtype: dtype, skippingInitialization: true) {
+        try build()
+      }
+      return try model.to(dtype: dtype)
     }
+    let session = QuantizedLoading.Session(quantization)
+    let model = try QuantizedLoading.$current.withValue(session) {
+      try ParameterCreation.run(dtype: dtype, skippingInitialization: true) { try build() }
+    }
+    guard let done = session.report else {
+      throw LoomError(
+        "\(M.self): quantized loading needs a model read from a directory (from_pretrained); quantize a built model with quantize(_:)"
+      )
+    }
+    report(done)
     return try model.to(dtype: dtype)
   }
 }

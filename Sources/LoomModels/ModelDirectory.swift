@@ -91,6 +91,14 @@ public enum ModelDirectory {
     return map
   }
 
+  /// Builds a model whose every weight is about to be read (strictly) from a directory: no random draws,
+  /// parameters left empty until loaded (HF's meta-device construction), in the dtype of an enclosing
+  /// `ParameterCreation` scope (`from_pretrained(torch_dtype=…)`) or float32. Loading GPT-2-small no longer
+  /// spends seconds drawing 124M numbers it overwrites, nor moves the global generator.
+  static func buildForLoading<M>(_ make: () throws -> M) throws -> M {
+    try ParameterCreation.run(dtype: ParameterCreation.scope?.dtype ?? .float32, skippingInitialization: true, make)
+  }
+
   /// Reads the directory's weights into `model` (in place), strictly.
   static func loadWeights<M: PretrainedModel>(into model: M, config: M.Config, from directory: String) throws {
     if model is any GenerativeModel { LoadedGenerationConfig.record(from: directory, for: model) }
@@ -129,7 +137,11 @@ public enum ModelDirectory {
         (["error loading \(directory) into \(M.self) (model_type '\(model.modelType)'):"] + lines
           + ["  (does config.json match the weights? \(sizeSummary(config)))"]).joined(separator: "\n"))
     }
-    try model.loadStateDict(weights, source: directory + "/" + source, releasingMappedSources: true)
+    if let quantizing = QuantizedLoading.current {
+      try QuantizedLoading.load(weights, into: model, session: quantizing, source: directory + "/" + source)
+    } else {
+      try model.loadStateDict(weights, source: directory + "/" + source, releasingMappedSources: true)
+    }
   }
 
   /// HF's `base_model_prefix` rule: a head model reading a base checkpoint adds the

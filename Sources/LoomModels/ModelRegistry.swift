@@ -28,7 +28,9 @@ public struct ModelClass: Sendable {
     load = { config, directory in
       let c = config as! M.Config
       try ModelDirectory.checkConfig(c, against: directory)
-      guard let model = try M.make(config: c) as? M else { throw LoomError("\(M.self).make(config:) built another class") }
+      guard let model = try ModelDirectory.buildForLoading({ try M.make(config: c) }) as? M else {
+        throw LoomError("\(M.self).make(config:) built another class")
+      }
       try ModelDirectory.loadWeights(into: model, config: c, from: directory)
       return model
     }
@@ -211,9 +213,16 @@ public enum AutoModel {
 
 /// HF's `AutoModelForCausalLM` (GPT-2 → `GPT2LMHeadModel`).
 public enum AutoModelForCausalLM {
-  /// `dtype`: `from_pretrained(…, torch_dtype=…)` (see `LoadingDType`).
-  public static func from(directory: String, dtype: DType = .float32) throws -> Module & CausalLanguageModel {
-    let model = try LoadingDType.load(in: dtype) { try ModelRegistry.load(.causalLM, from: directory) }
+  /// `dtype`: `from_pretrained(…, torch_dtype=…)` (see `LoadingDType`); `quantization`:
+  /// `from_pretrained(…, quantization_config=…)`, the weights quantized as they are read, `report` told
+  /// which layers were.
+  public static func from(
+    directory: String, dtype: DType = .float32, quantization: BitsAndBytesConfig? = nil,
+    report: (QuantizationReport) -> Void = { _ in }
+  ) throws -> Module & CausalLanguageModel {
+    let model = try LoadingDType.load(in: dtype, quantization: quantization, report: report) {
+      try ModelRegistry.load(.causalLM, from: directory)
+    }
     guard let lm = model as? Module & CausalLanguageModel else {
       throw LoomError("\(type(of: model)) is registered as a causal LM but is not a CausalLanguageModel")
     }

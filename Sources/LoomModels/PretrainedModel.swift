@@ -39,7 +39,7 @@ extension PretrainedModel {
   public static func fromPretrained(_ directory: String) throws -> Self {
     let config = try ModelDirectory.config(Config.self, in: directory, for: architecture)
     try ModelDirectory.checkConfig(config, against: directory)
-    guard let model = try make(config: config) as? Self else {
+    guard let model = try ModelDirectory.buildForLoading({ try make(config: config) }) as? Self else {
       throw LoomError("\(Self.self).make(config:) built another class")
     }
     try ModelDirectory.loadWeights(into: model, config: config, from: directory)

@@ -3,8 +3,10 @@ import LoomCore
 /// Building a module straight in a half type, as `from_pretrained(torch_dtype=…)` does: inside
 /// `ParameterCreation.run(dtype:)` every floating-point parameter is stored in `dtype` as its
 /// module declares it (converted in place, so tied weights stay one tensor), and with
-/// `skippingInitialization` the `Init` helpers hand out zeros instead of random draws (the
-/// weights are about to be loaded; HF's `_fast_init`). The float32 model never exists whole:
+/// `skippingInitialization` the `Init` helpers hand out empty tensors — memory neither drawn nor
+/// written, so not yet resident — instead of random draws (the weights are about to be loaded;
+/// HF's `_fast_init` and meta-device construction). Every such parameter must then be loaded or
+/// replaced: its values are undefined until it is. The float32 model never exists whole:
 /// at most one float32 parameter at a time, for layers that draw their own.
 ///
 /// Task-local like `Autocast`: other threads and tasks are not affected.
@@ -39,12 +41,12 @@ public enum ParameterCreation {
     noGrad { tensor.setData(tensor.detach().to(scope.dtype)) }
   }
 
-  /// An `Init` helper's tensor: zeros in the scope's dtype when initialisation is skipped, else the
+  /// An `Init` helper's tensor: empty in the scope's dtype when initialisation is skipped, else the
   /// draw (converted when the parameter is declared).
   @inline(__always)
   static func initialized(_ shape: [Int], _ draw: () -> Tensor) -> Tensor {
     if let scope = current, scope.skipsInitialization {
-      return Tensor.zeros(shape, dtype: scope.dtype).requiringGrad()
+      return Tensor(empty: shape, dtype: scope.dtype).requiringGrad()
     }
     return draw()
   }

@@ -35,8 +35,7 @@ public final class GradScaler {
     noGrad {
       for p in optimizer.allParameters {
         guard let g = p.grad else { continue }
-        // inf·0 and NaN·0 are NaN, finite·0 is 0: one reduction finds any non-finite entry.
-        if !(g * 0).sum().item().isFinite { foundInf = true }
+        if !foundInf && !g.isAllFinite() { foundInf = true }
         p.grad = g * inverse
       }
     }

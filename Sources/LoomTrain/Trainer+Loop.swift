@@ -139,11 +139,9 @@ extension Trainer {
     return Int(steps)
   }
 
-  /// The name of the first parameter holding a NaN or infinity (x − x is 0 only when finite).
+  /// The name of the first parameter holding a NaN or infinity.
   func firstNonFiniteParameter() -> String? {
-    noGrad {
-      model.namedParameters().first { (_, p) in !((p - p).abs().sum().item() == 0) }?.0
-    }
+    model.namedParameters().first { (_, p) in !p.isAllFinite() }?.0
   }
 
   /// The error that ends a run with stop_on_nan: the step, what went wrong and the

@@ -16,6 +16,7 @@ struct ClassifyCommand: ParsableCommand {
   @Option(help: "Second text, for models trained on pairs (--text-pair-column).") var textPair: String?
   @Flag(help: "Print every label, best first (HF's top_k=None).") var allLabels = false
   @Option(help: "Device to run on: cpu or emulated.") var device = "cpu"
+  @OptionGroup var dtype: TorchDTypeFlag
 
   func validate() throws {
     if text.isEmpty { throw ValidationError("--text must not be empty") }
@@ -24,9 +25,11 @@ struct ClassifyCommand: ParsableCommand {
 
   func run() throws {
     Device.default = try Device(parsing: device)
-    let pipe = try adapter.map {
-      TextClassificationPipeline(parts: try InferenceAdapter.classifierParts(.sequenceClassification, model: model, adapter: $0))
-    } ?? TextClassificationPipeline(directory: model)
+    let pipe = try dtype.loading(model, model: { $0.parts.model }) {
+      try adapter.map {
+        TextClassificationPipeline(parts: try InferenceAdapter.classifierParts(.sequenceClassification, model: model, adapter: $0))
+      } ?? TextClassificationPipeline(directory: model)
+    }
     _ = pipe.parts.model.to(device: Device.default)
     let predictions = try pipe(text, pair: textPair)
     for p in allLabels ? predictions : Array(predictions.prefix(1)) { print(p.json) }

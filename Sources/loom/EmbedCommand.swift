@@ -18,6 +18,7 @@ struct EmbedCommand: ParsableCommand {
   @Flag(help: "L2-normalise each vector (sentence-transformers' Normalize).") var normalize = false
   @Option(help: "Texts per forward pass.") var batchSize = 32
   @Option(help: "Device to run on: cpu or emulated.") var device = "cpu"
+  @OptionGroup var dtype: TorchDTypeFlag
 
   func validate() throws {
     if text.isEmpty == (file == nil) { throw ValidationError("pass --text T … or --file F (one of them)") }
@@ -37,9 +38,12 @@ struct EmbedCommand: ParsableCommand {
         .filter { !$0.trimmingCharacters(in: .whitespaces).isEmpty }
       guard !texts.isEmpty else { throw LoomError("--file \(file) has no non-empty lines") }
     }
-    let pipe = try SentenceEmbeddingPipeline(
-      directory: model, pooling: pooling.flatMap(SentencePooling.init(rawValue:)), normalize: normalize)
-    try InferenceAdapter.apply(adapter, to: pipe.parts.model)
+    let pipe = try dtype.loading(model, model: { (p: SentenceEmbeddingPipeline) in p.parts.model }) {
+      let pipe = try SentenceEmbeddingPipeline(
+        directory: model, pooling: pooling.flatMap(SentencePooling.init(rawValue:)), normalize: normalize)
+      try InferenceAdapter.apply(adapter, to: pipe.parts.model)
+      return pipe
+    }
     _ = pipe.parts.model.to(device: Device.default)
     for v in try pipe(texts, batchSize: batchSize) {
       print("[" + v.map { "\($0)" }.joined(separator: ", ") + "]")

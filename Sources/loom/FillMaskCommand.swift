@@ -15,6 +15,7 @@ struct FillMaskCommand: ParsableCommand {
   @Option(help: "Text with the mask token (<mask> for RoBERTa, [MASK] for BERT).") var text: String
   @Option(help: "Candidates per mask token.") var topK = 5
   @Option(help: "Device to run on: cpu or emulated.") var device = "cpu"
+  @OptionGroup var dtype: TorchDTypeFlag
 
   func validate() throws {
     if topK < 1 { throw ValidationError("--top-k must be at least 1, got \(topK)") }
@@ -24,8 +25,11 @@ struct FillMaskCommand: ParsableCommand {
 
   func run() throws {
     Device.default = try Device(parsing: device)
-    let pipe = try FillMaskPipeline(directory: model, tokenizer: tokenizer)
-    try InferenceAdapter.apply(adapter, to: pipe.parts.model)
+    let pipe = try dtype.loading(model, model: { (p: FillMaskPipeline) in p.parts.model }) {
+      let pipe = try FillMaskPipeline(directory: model, tokenizer: tokenizer)
+      try InferenceAdapter.apply(adapter, to: pipe.parts.model)
+      return pipe
+    }
     _ = pipe.parts.model.to(device: Device.default)
     for candidates in try pipe(text, topK: topK) {
       for c in candidates { print(c.json) }

@@ -150,10 +150,13 @@ struct GenerateCommand: ParsableCommand {
     }
     if checkedPrompt?.refrained == true { return }
     let prompt = checkedPrompt?.input.text ?? self.prompt
+    // Without an adapter the weights are quantized as they are read (the float model never exists
+    // whole); a LoRA adapter is merged into the float weights first, then those are quantized.
     let (base, modelDefaults) = try Generation.loadTextGenerationModel(
-      from: model, dtype: try LoadingDType(parsing: torchDType).resolve(for: model))
+      from: model, dtype: try LoadingDType(parsing: torchDType).resolve(for: model),
+      quantization: adapter == nil ? quantization.config : nil, report: QuantizationFlags.show)
     let lm = try Self.applying(adapter: adapter, to: base)
-    try quantization.apply(to: lm)
+    if adapter != nil { try quantization.apply(to: lm) }
     lm.to(device: target)
     lm.eval()
     let codec = try TextCodec.load(tokenizer ?? model, modelVocabSize: lm.vocabularySize)

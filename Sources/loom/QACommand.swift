@@ -14,6 +14,7 @@ struct QACommand: ParsableCommand {
   @Option(help: "The text holding the answer.") var context: String
   @Option(help: "Longest answer, in tokens (the pipeline's max_answer_len).") var maxAnswerLen = 15
   @Option(help: "Device to run on: cpu or emulated.") var device = "cpu"
+  @OptionGroup var dtype: TorchDTypeFlag
 
   func validate() throws {
     if question.trimmingCharacters(in: .whitespaces).isEmpty { throw ValidationError("--question must not be empty") }
@@ -24,13 +25,14 @@ struct QACommand: ParsableCommand {
 
   func run() throws {
     Device.default = try Device(parsing: device)
-    let pipe: QuestionAnsweringPipeline
-    if let adapter, InferenceAdapter.isPromptTuning(adapter) {
-      pipe = QuestionAnsweringPipeline(
-        parts: try InferenceAdapter.classifierParts(.questionAnswering, model: model, adapter: adapter))
-    } else {
-      pipe = try QuestionAnsweringPipeline(directory: model)
+    let pipe = try dtype.loading(model, model: { (p: QuestionAnsweringPipeline) in p.parts.model }) {
+      if let adapter, InferenceAdapter.isPromptTuning(adapter) {
+        return QuestionAnsweringPipeline(
+          parts: try InferenceAdapter.classifierParts(.questionAnswering, model: model, adapter: adapter))
+      }
+      let pipe = try QuestionAnsweringPipeline(directory: model)
       try InferenceAdapter.apply(adapter, to: pipe.parts.model)
+      return pipe
     }
     _ = pipe.parts.model.to(device: Device.default)
     print(try pipe(question: question, context: context, maxAnswerLength: maxAnswerLen).json)

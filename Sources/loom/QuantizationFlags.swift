@@ -44,7 +44,11 @@ struct QuantizationFlags: ParsableArguments {
   /// Quantizes `model` when a flag asks for it; the report goes to stderr.
   func apply(to model: Module) throws {
     guard let config else { return }
-    let report = try model.quantize(config)
+    Self.show(try model.quantize(config))
+  }
+
+  /// A quantization report, on stderr (also what quantized loading passes back).
+  static func show(_ report: QuantizationReport) {
     FileHandle.standardError.write(Data((report.summary + "\n").utf8))
   }
 }

@@ -21,6 +21,7 @@ struct TokenClassifyCommand: ParsableCommand {
   @Option(help: "none (one entry per token) or simple (adjacent tokens of one entity grouped).")
   var aggregationStrategy = "none"
   @Option(help: "Device to run on: cpu or emulated.") var device = "cpu"
+  @OptionGroup var dtype: TorchDTypeFlag
 
   func validate() throws {
     if text.trimmingCharacters(in: .whitespaces).isEmpty {
@@ -35,11 +36,12 @@ struct TokenClassifyCommand: ParsableCommand {
 
   func run() throws {
     Device.default = try Device(parsing: device)
-    let parts =
+    let parts = try dtype.loading(model, model: { $0.model }) {
       try adapter.map {
         try InferenceAdapter.classifierParts(.tokenClassification, model: model, adapter: $0)
       }
-      ?? EncoderPipelineParts.load(.tokenClassification, directory: model)
+        ?? EncoderPipelineParts.load(.tokenClassification, directory: model)
+    }
     _ = parts.model.to(device: Device.default)
     let tokens = try TokenTagger(parts: parts).tag(text)
     // As HF: "O" tokens separate groups, then entries tagged "O" are dropped.
@@ -78,7 +80,8 @@ struct TokenTagger {
     let enc = try parts.tokenizer.encode(text)
     try parts.checkLength(enc.ids.count, what: "token classification: the text")
     parts.model.eval()
-    let logits = try noGrad { try parts.model.forward(parts.inputs([enc])).mainLogits }
+    // Scores from float32 logits, as HF's pipelines upcast a half model's.
+    let logits = try noGrad { try parts.model.forward(parts.inputs([enc])).mainLogits }.to(.float32)
     let k = logits.shape[logits.rank - 1]
     let probs = logits.reshape([-1, k]).softmax(dim: -1).floats
     var names = parts.labelNames

@@ -51,6 +51,10 @@ struct TrainGPTCommand: ParsableCommand {
   @OptionGroup var training: TrainingFlags
   @OptionGroup var adapter: PeftFlags
   @OptionGroup var quantization: QuantizationFlags
+  @Option(
+    name: .customLong("torch-dtype"),
+    help: "With --model and an adapter (--lora-r, prompt tuning): load the frozen base in this dtype, auto (config.json's torch_dtype), float32, bfloat16 or float16 (default float32); adapters train in float32.")
+  var torchDType = "float32"
 
   /// `loom train gpt`'s TrainingArguments defaults (see the flags' help for HF's).
   static let defaults: TrainingArguments = {
@@ -100,6 +104,10 @@ struct TrainGPTCommand: ParsableCommand {
       if adapter.mergeAdapter {
         throw ValidationError("--merge-adapter cannot merge into quantized weights; save the adapter and merge it into the float model (loom generate --model DIR --adapter OUT)")
       }
+    }
+    do { _ = try LoadingDType(parsing: torchDType) } catch { throw ValidationError("--torch-dtype: \(error)") }
+    if torchDType != "float32" && training.model == nil {
+      throw ValidationError("--torch-dtype is the dtype a pretrained --model is loaded in: pass --model DIR")
     }
     let positions = try declaredPositions()  // also checks --preset
     if let block = blockSize, let positions, block > positions {
@@ -176,10 +184,19 @@ struct TrainGPTCommand: ParsableCommand {
     return g
   }
 
-  /// The pretrained language model in `dir` (one function, so the Auto registry can
-  /// replace it).
-  static func loadPretrained(_ dir: String) throws -> GPT2LMHeadModel {
-    try Generation.loadCausalLanguageModel(from: dir)
+  /// The pretrained language model in `dir`, in --torch-dtype, its Linear / Conv1D weights quantized as they
+  /// are read under --load-in-8bit / --load-in-4bit (QLoRA's base).
+  func loadPretrained(_ dir: String) throws -> GPT2LMHeadModel {
+    let dtype = try LoadingDType(parsing: torchDType).resolve(for: dir)
+    // Training a half model's own weights would round every update away: that is what --bf16 / --fp16
+    // (float32 master weights) are for. A frozen base under adapters is what a half load is for.
+    if dtype != .float32 && adapter.loraR == nil && adapter.promptTuningVirtualTokens == nil {
+      throw LoomError(
+        "--torch-dtype \(dtype) loads \(dir) in \(dtype) for adapter training over a frozen base (--lora-r R or prompt tuning); to train all weights in mixed precision keep float32 and pass --bf16 or --fp16"
+      )
+    }
+    return try Generation.loadCausalLanguageModel(
+      from: dir, dtype: dtype, quantization: quantization.config, report: QuantizationFlags.show)
   }
 
   func run() throws {
@@ -198,7 +215,7 @@ struct TrainGPTCommand: ParsableCommand {
     guard !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
       throw LoomError("the --data files contain no text")
     }
-    let pretrained = try training.model.map(Self.loadPretrained)
+    let pretrained = try training.model.map(loadPretrained)
     let codec: TextCodec
     if let tokenizer {
       codec = try TextCodec.load(tokenizer)
@@ -262,8 +279,7 @@ struct TrainGPTCommand: ParsableCommand {
       prompted != nil
       ? nil
       : try training.model.flatMap {
-        try quantization.apply(to: model)
-        return try PeftTraining.apply(adapter, to: model, task: .causalLM, base: $0)
+        try PeftTraining.apply(adapter, to: model, task: .causalLM, base: $0)
       }
     print("loom train gpt: \(modelConfig.nLayer) layers, \(modelConfig.nHead) heads, width \(modelConfig.nEmbd), block \(block), vocabulary \(codec.vocabSize); \(model.parameterCount()) parameters")
     if modelConfig.numExperts > 0 {

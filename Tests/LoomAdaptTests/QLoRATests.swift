@@ -55,4 +55,47 @@ final class QLoRATests: XCTestCase {
       try file.tensor("base_model.model.transformer.h.0.attn.c_attn.lora_B.weight").shape, [192, 8])
     XCTAssertEqual(try file.tensor("base_model.model.transformer.h.1.mlp.c_proj.lora_A.weight").shape, [8, 256])
   }
+
+  /// QLoRA's usual setting, a bf16 model with float32 adapters (PEFT casts the input to the adapter's dtype,
+  /// adds in float32 and returns the base's dtype): a layer's output is exactly
+  /// bf16(float32(base(x)) + B(A(float32(x)))·scaling), the gradients reach the float32 factors, and training
+  /// over a 4-bit base in a bf16 model lowers the loss.
+  func testFloat32AdaptersOverABFloat16Base() throws {
+    manualSeed(23)
+    let model = try GPT2LMHeadModel(
+      GPT2Config(vocabSize: 40, nPositions: 32, nEmbd: 64, nLayer: 2, nHead: 4, bosTokenId: nil, eosTokenId: nil)
+    ).to(dtype: .bfloat16)
+    try model.quantize(BitsAndBytesConfig(loadIn4bit: true))
+    _ = try getPeftModel(
+      model, LoraConfig(r: 4, loraAlpha: 8, targetModules: .names(["c_attn", "c_fc"]), fanInFanOut: true),
+      modelType: "gpt2", generator: Generator(seed: 3))
+    let layer = try XCTUnwrap(model.transformer.h[0].attn.c_attn as? LoraConv1D)
+    // Non-zero B, so the update is seen.
+    noGrad { (layer.lora_B["default"] as! Linear).weight.copyIn(Tensor.randn([192, 4]) * 0.1) }
+    let x = (Tensor.randn([3, 64]) * 0.5).to(.bfloat16)
+    let y = layer(x)
+    XCTAssertEqual(y.dtype, .bfloat16)
+    let a = (layer.lora_A["default"] as! Linear).weight, b = (layer.lora_B["default"] as! Linear).weight
+    let base = try XCTUnwrap(layer.baseLayer() as? QuantizedConv1D)(x)
+    let expected = (base.to(.float32) + linear(linear(x.to(.float32), weight: a), weight: b) * 2).to(.bfloat16)
+    XCTAssertEqual(y.to(.float32).floats, expected.to(.float32).floats)
+    y.to(.float32).sum().backward()
+    XCTAssertEqual(a.grad?.dtype, .float32)
+    XCTAssertGreaterThan(try XCTUnwrap(a.grad).abs().sum().item(), 0)
+
+    let trainable = model.parameters().filter(\.requiresGrad)
+    XCTAssertTrue(trainable.allSatisfy { $0.dtype == .float32 })
+    model.zeroGrad()
+    let opt = AdamW(trainable, lr: 1e-2)
+    let ids = Tensor.randint(0, 40, [4, 32], generator: Generator(seed: 9))
+    var losses: [Double] = []
+    for _ in 0..<40 {
+      let loss = model.loss(ids, labels: ids).loss
+      losses.append(loss.to(.float32).item())
+      loss.backward()
+      opt.step()
+      opt.zeroGrad()
+    }
+    XCTAssertLessThan(losses.last!, 0.85 * losses[0], "\(losses)")
+  }
 }

@@ -57,6 +57,36 @@ final class EncoderCLITests: XCTestCase {
     }
   }
 
+  /// `--torch-dtype bfloat16 / float16` on fill-mask and embed: the same candidates' scores as float32 up to
+  /// half rounding (scores from float32 logits), MiniLM's vectors at cosine ≥ 0.999, bad values refused.
+  func testHalfDTypeOnEncoderCommands() throws {
+    let args = ["fill-mask", "--model", Self.roberta, "--text", "the <mask> sat", "--top-k", "3"]
+    let full = jsonLines(try loom(args).out) as! [[String: Any]]
+    XCTAssertEqual(full.count, 3)
+    for dtype in ["bfloat16", "float16"] {
+      let r = try loom(args + ["--torch-dtype", dtype])
+      XCTAssertEqual(r.status, 0, r.err)
+      let half = jsonLines(r.out) as! [[String: Any]]
+      XCTAssertEqual(half.count, 3, dtype)
+      let scores = Dictionary(uniqueKeysWithValues: full.map { ($0["token"] as! Int, $0["score"] as! Double) })
+      let top = try XCTUnwrap(half.first)
+      XCTAssertEqual(
+        top["score"] as! Double, scores[top["token"] as! Int] ?? full[0]["score"] as! Double, accuracy: 0.02, dtype)
+    }
+    let bad = try loom(args + ["--torch-dtype", "int8"])
+    XCTAssertNotEqual(bad.status, 0)
+    XCTAssertTrue(bad.err.contains("--torch-dtype: torch_dtype 'int8' is not one of auto"), bad.err)
+    let minilm = NSHomeDirectory() + "/.cache/loom/minilm"
+    guard FileManager.default.fileExists(atPath: minilm + "/model.safetensors") else { return }
+    let sentences = ["A man is playing a guitar.", "The weather is lovely today."]
+    let reference = jsonLines(try loom(["embed", "--model", minilm, "--normalize", "--text"] + sentences).out)
+    let r = try loom(["embed", "--model", minilm, "--normalize", "--torch-dtype", "bfloat16", "--text"] + sentences)
+    XCTAssertEqual(r.status, 0, r.err)
+    for (g, e) in zip(jsonLines(r.out) as! [[Double]], reference as! [[Double]]) {
+      XCTAssertGreaterThanOrEqual(Self.dot(g, e) / (Self.dot(g, g) * Self.dot(e, e)).squareRoot(), 0.999)
+    }
+  }
+
   func testEmbedMatchesSentenceTransformers() throws {
     let minilm = NSHomeDirectory() + "/.cache/loom/minilm"
     guard FileManager.default.fileExists(atPath: minilm + "/model.safetensors") else {

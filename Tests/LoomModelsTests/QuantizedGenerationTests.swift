@@ -113,6 +113,19 @@ final class QuantizedGenerationTests: XCTestCase {
     ])
     XCTAssertNotEqual(train.status, 0)
     XCTAssertTrue(train.err.contains("frozen quantized base (QLoRA): pass --model DIR and --lora-r R"), train.err)
+    // QLoRA as usually run: 4-bit base quantized as it loads, the rest bf16, float32 adapters.
+    try String(repeating: "abc defg, hab.\n", count: 40).write(toFile: dir + "/text.txt", atomically: true, encoding: .utf8)
+    let trainArgs = [
+      "train", "gpt", "--model", dir, "--data", dir + "/text.txt", "--output-dir", dir + "/q", "--max-steps", "2",
+      "--block-size", "8", "--samples", "0", "--validation-fraction", "0", "--torch-dtype", "bfloat16",
+    ]
+    let qlora = try loom(trainArgs + ["--load-in-4bit", "--lora-r", "4"])
+    XCTAssertEqual(qlora.status, 0, qlora.err)
+    XCTAssertTrue(qlora.err.contains("quantized 1 layers to nf4 (block 64)"), qlora.err)
+    XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/q/adapter_model.safetensors"))
+    let halfFull = try loom(trainArgs.map { $0 == dir + "/q" ? dir + "/q-full" : $0 })
+    XCTAssertNotEqual(halfFull.status, 0)
+    XCTAssertTrue(halfFull.err.contains("for adapter training over a frozen base (--lora-r R or prompt tuning)"), halfFull.err)
     let both = try loom(args + ["--load-in-4bit", "--load-in-8bit"])
     XCTAssertNotEqual(both.status, 0)
     XCTAssertTrue(both.err.contains("exclude each other"), both.err)

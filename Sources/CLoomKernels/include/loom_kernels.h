@@ -86,6 +86,9 @@ int loom_gemm_bf16(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, co
 int loom_gemm_f16(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, const uint16_t *a, int64_t lda,
                   const uint16_t *b, int64_t ldb, float beta, void *c, int64_t ldc, int c_is_f16);
 /// Makes BLAS single-threaded (Loom's pool does the splitting); idempotent.
+/// Blocks of `bytes` and more become their own mappings, returned to the system when freed (glibc's
+/// fixed M_MMAP_THRESHOLD; no-op elsewhere).
+void loom_fix_mmap_threshold(int64_t bytes);
 void loom_blas_serial(void);
 /// The OpenBLAS kernel family in use ("SkylakeX", "Haswell", ...; "" when not OpenBLAS).
 const char *loom_blas_core(void);

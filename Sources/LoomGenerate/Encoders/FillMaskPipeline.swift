@@ -52,7 +52,8 @@ public final class FillMaskPipeline {
     }
     try parts.checkLength(enc.ids.count, what: "fill-mask: the input")
     parts.model.eval()
-    let logits = try noGrad { try parts.model.forward(parts.inputs([enc])).mainLogits }  // [1, S, V]
+    // [1, S, V]; scores from float32 logits, as HF's pipelines upcast a half model's.
+    let logits = try noGrad { try parts.model.forward(parts.inputs([enc])).mainLogits }.to(.float32)
     let vocab = logits.shape[2]
     let k = min(topK, vocab)
     let single = positions.count == 1

@@ -41,7 +41,8 @@ public final class TextClassificationPipeline {
     let enc = try parts.tokenizer.encode(text, pair: pair)
     try parts.checkLength(enc.ids.count, what: "text classification: the input")
     parts.model.eval()
-    let logits = try noGrad { try parts.model.forward(parts.inputs([enc])).mainLogits }.reshape([-1])
+    // Scores from float32 logits, as HF's pipelines upcast a half model's.
+    let logits = try noGrad { try parts.model.forward(parts.inputs([enc])).mainLogits }.reshape([-1]).to(.float32)
     let scores: [Float]
     switch scoreFunction {
     case .softmax: scores = logits.softmax(dim: -1).floats

@@ -64,6 +64,15 @@ extension Module {
   /// cannot tile (in_features not a multiple of the 4-bit block, or of 16 for int8) stay float and are reported.
   @discardableResult
   public func quantize(_ config: BitsAndBytesConfig) throws -> QuantizationReport {
+    try quantize(config) { _, layerWeight in layerWeight }
+  }
+
+  /// `quantize(_:)` with the values to quantize supplied per layer: `values(path, layerWeight)` returns the
+  /// weight in the layer's own layout — its current weight, or a checkpoint's tensor while loading, so a layer
+  /// built empty is quantized without its float weight ever being filled (`QuantizedLoading`).
+  func quantize(
+    _ config: BitsAndBytesConfig, values: (_ path: String, _ layerWeight: Tensor) throws -> Tensor
+  ) throws -> QuantizationReport {
     guard let format = config.format else {
       throw LoomError("quantize: set loadIn8bit or loadIn4bit in the BitsAndBytesConfig")
     }
@@ -92,14 +101,14 @@ extension Module {
         report.keptInFloat.append((path, "in_features \(inFeatures) is not a multiple of \(need)"))
         return nil
       }
+      let source = try values(path, weight)
       let replacement: any QuantizedLayer
       if let conv = module as? Conv1D {
-        replacement = try QuantizedConv1D(quantizing: conv, as: format)
-      } else if let linear = module as? Linear, format == .int8 {
-        replacement = try Linear8bitLt(quantizing: linear)
+        replacement = try QuantizedConv1D(quantizingWeight: source, bias: conv.bias, as: format)
       } else if let linear = module as? Linear {
-        replacement = try Linear4bit(
-          quantizing: linear, quantType: config.bnb4bitQuantType, doubleQuant: config.bnb4bitUseDoubleQuant)
+        let q = try Quantization.quantize(source, as: format)
+        replacement =
+          format == .int8 ? Linear8bitLt(quantized: q, bias: linear.bias) : Linear4bit(quantized: q, bias: linear.bias)
       } else {
         return nil
       }

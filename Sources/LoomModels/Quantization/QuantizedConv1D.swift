@@ -13,12 +13,17 @@ public final class QuantizedConv1D: Conv1D, QuantizedLayer {
   private let _inFeatures: Int
   private let _offset: Float
 
-  public init(quantizing base: Conv1D, as format: QuantizedWeightFormat) throws {
-    let q = try Quantization.quantize(base.weight.transpose(0, 1).contiguous(), as: format)
+  public convenience init(quantizing base: Conv1D, as format: QuantizedWeightFormat) throws {
+    try self.init(quantizingWeight: base.weight, bias: base.bias, as: format)
+  }
+
+  /// Quantizes `weight` ([in, out], Conv1D's layout; e.g. a checkpoint's tensor as it is loaded) over `bias`.
+  public init(quantizingWeight weight: Tensor, bias: Tensor, as format: QuantizedWeightFormat) throws {
+    let q = try Quantization.quantize(weight.transpose(0, 1).contiguous(), as: format)
     weight_absmax = q.absmax
     weight_nested_absmax = q.nestedAbsmax
     (_format, _outFeatures, _inFeatures, _offset) = (format, q.outFeatures, q.inFeatures, q.offset)
-    super.init(weight: q.codes, bias: base.bias)
+    super.init(weight: q.codes, bias: bias)
   }
 
   public var quantizedWeight: QuantizedWeight {
