@@ -129,13 +129,28 @@ static void zero_rows(void *c, int64_t m, int64_t n, int64_t ldc, size_t size) {
   for (int64_t i = 0; i < m; i++) memset((char *)c + (size_t)(i * ldc) * size, 0, (size_t)n * size);
 }
 
+// What every half GEMM settles the same way: an empty C, and k = 0 (C = 0, or left as it is when accumulating).
+// Returns 1 when it settled the call.
+static int half_gemm_trivial(int64_t m, int64_t n, int64_t k, float beta, void *c, int64_t ldc, int c_is_half) {
+  if (m <= 0 || n <= 0) return 1;
+  if (k > 0) return 0;
+  if (beta == 0) zero_rows(c, m, n, ldc, c_is_half ? 2 : 4);
+  return 1;
+}
+
+// The start shared by both builds of loom_gemm_bf16: the trivial cases, and one-row products (decode) through
+// the ISA kernels. Returns the call's result, or -1 when the caller runs the product.
+static int bf16_gemm_start(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, const uint16_t *a,
+                           int64_t lda, const uint16_t *b, int64_t ldb, float beta, void *c, int64_t ldc,
+                           int c_is_bf16) {
+  if (half_gemm_trivial(m, n, k, beta, c, ldc, c_is_bf16)) return 1;
+  if (m == 1) return gemv_bf16(trans_a, trans_b, n, k, a, lda, b, ldb, beta, c, c_is_bf16);
+  return -1;
+}
+
 int loom_gemm_f16(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, const uint16_t *a, int64_t lda,
                   const uint16_t *b, int64_t ldb, float beta, void *c, int64_t ldc, int c_is_f16) {
-  if (m <= 0 || n <= 0) return 1;
-  if (k <= 0) {
-    if (beta == 0) zero_rows(c, m, n, ldc, c_is_f16 ? 2 : 4);
-    return 1;
-  }
+  if (half_gemm_trivial(m, n, k, beta, c, ldc, c_is_f16)) return 1;
   return gemm_half_in_f32(1, trans_a, trans_b, m, n, k, a, lda, b, ldb, beta, c, ldc, c_is_f16);
 }
 
@@ -143,12 +158,8 @@ int loom_gemm_f16(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, con
 int loom_has_bf16_gemm(void) { return 0; }
 int loom_gemm_bf16(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, const uint16_t *a, int64_t lda,
                    const uint16_t *b, int64_t ldb, float beta, void *c, int64_t ldc, int c_is_bf16) {
-  if (m <= 0 || n <= 0) return 1;
-  if (k <= 0) {
-    if (beta == 0) zero_rows(c, m, n, ldc, c_is_bf16 ? 2 : 4);
-    return 1;
-  }
-  if (m == 1) return gemv_bf16(trans_a, trans_b, n, k, a, lda, b, ldb, beta, c, c_is_bf16);
+  int settled = bf16_gemm_start(trans_a, trans_b, m, n, k, a, lda, b, ldb, beta, c, ldc, c_is_bf16);
+  if (settled >= 0) return settled;
   return gemm_bf16_in_f32(trans_a, trans_b, m, n, k, a, lda, b, ldb, beta, c, ldc, c_is_bf16);
 }
 #else
@@ -303,7 +314,7 @@ static int plan_run(const bf16_plan *p, const uint16_t *a, const uint16_t *b, vo
 
 typedef struct {
   int ta, tb, accumulate, c_is_bf16, by_rows;
-  int64_t m, n, k, lda, ldb, ldc, per;
+  int64_t m, n, k, lda, ldb, ldc;
   const uint16_t *a, *b;
   char *c;
   size_t c_size;
@@ -333,15 +344,11 @@ static void bf16_block(void *ctx, int64_t lo, int64_t hi) {
 
 int loom_gemm_bf16(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, const uint16_t *a, int64_t lda,
                    const uint16_t *b, int64_t ldb, float beta, void *c, int64_t ldc, int c_is_bf16) {
-  if (m <= 0 || n <= 0) return 1;
-  if (k <= 0) {
-    if (beta == 0) zero_rows(c, m, n, ldc, c_is_bf16 ? 2 : 4);
-    return 1;
-  }
-  if (m == 1) return gemv_bf16(trans_a, trans_b, n, k, a, lda, b, ldb, beta, c, c_is_bf16);
+  int settled = bf16_gemm_start(trans_a, trans_b, m, n, k, a, lda, b, ldb, beta, c, ldc, c_is_bf16);
+  if (settled >= 0) return settled;
   if (!loom_has_bf16_gemm())
     return gemm_bf16_in_f32(trans_a, trans_b, m, n, k, a, lda, b, ldb, beta, c, ldc, c_is_bf16);
-  bf16_ctx g = {trans_a, trans_b, beta != 0, c_is_bf16, m >= n, m, n, k, lda, ldb, ldc, 0, a, b, c,
+  bf16_ctx g = {trans_a, trans_b, beta != 0, c_is_bf16, m >= n, m, n, k, lda, ldb, ldc, a, b, c,
                 c_is_bf16 ? 2 : 4, 0};
   int64_t extent = g.by_rows ? m : n;
   int nt = loom_num_threads();

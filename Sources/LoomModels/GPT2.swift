@@ -208,19 +208,7 @@ public final class GPT2Model: Module {
       return Tensor.arange(Double(past), Double(past + length), device: device).reshape([1, length])
         .expand([batch, length])
     }
-    let total = mask.shape[1]
-    // A running sum over a [B, T] mask, read on the host.
-    let mp = mask.to(.int64).int64s
-    var out = [Int64](repeating: 0, count: batch * length)
-    for r in 0..<batch {
-      var running: Int64 = 0
-      for c in 0..<total {
-        running += mp[r * total + c]
-        if c >= total - length {
-          out[r * length + c - (total - length)] = mp[r * total + c] == 0 ? 1 : running - 1
-        }
-      }
-    }
+    let out = MaskPositions.positions(mask, lastColumns: length, padding: .constant(1))
     return Tensor(out, shape: [batch, length], device: mask.device)
   }
 }

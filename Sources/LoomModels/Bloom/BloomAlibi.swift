@@ -33,19 +33,7 @@ public enum Alibi {
     guard let mask = attentionMask else {
       return (0..<batch).flatMap { _ in (past..<past + length).map(Float.init) }
     }
-    let total = mask.shape[1]
-    let m = mask.to(.int64).int64s
-    var out = [Float](repeating: 0, count: batch * length)
-    for r in 0..<batch {
-      var running: Int64 = 0
-      for c in 0..<total {
-        running += m[r * total + c]
-        if c >= total - length {
-          out[r * length + c - (total - length)] = Float((running - 1) * m[r * total + c])
-        }
-      }
-    }
-    return out
+    return MaskPositions.positions(mask, lastColumns: length, padding: .constant(0)).map(Float.init)
   }
 
   /// The extra columns for a batch: `query` [B, H, T, 1] (slope_h / scale) and `key`

@@ -77,19 +77,8 @@ public final class LlamaModel: Module, EncoderModel {
   /// transformers' generation positions: cumsum(attention_mask) − 1, padding at 0, for the
   /// last `length` columns of the [B, past + T] mask.
   static func generationPositions(attentionMask mask: Tensor, length: Int) -> Tensor {
-    let (batch, total) = (mask.shape[0], mask.shape[1])
-    let mp = mask.to(.int64).int64s
-    var out = [Int64](repeating: 0, count: batch * length)
-    for r in 0..<batch {
-      var running: Int64 = 0
-      for c in 0..<total {
-        running += mp[r * total + c]
-        if c >= total - length {
-          out[r * length + c - (total - length)] = mp[r * total + c] == 0 ? 0 : running - 1
-        }
-      }
-    }
-    return Tensor(out, shape: [batch, length], device: mask.device)
+    let out = MaskPositions.positions(mask, lastColumns: length, padding: .constant(0))
+    return Tensor(out, shape: [mask.shape[0], length], device: mask.device)
   }
 
   /// The encoder-style entry point (feature extraction; the heads call the trunk through it).

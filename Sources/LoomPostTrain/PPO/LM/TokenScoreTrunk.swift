@@ -31,15 +31,7 @@ extension LlamaModel: TokenScoreTrunk {
   public func hiddenStates(_ ids: Tensor, attentionMask: Tensor) -> Tensor {
     // trl's position_ids = cumsum(mask) − mask: real tokens count from 0, a pad takes the count so far.
     let (b, t) = (ids.shape[0], ids.shape[1])
-    let m = attentionMask.to(.int64).int64s
-    var positions = [Int64](repeating: 0, count: b * t)
-    for r in 0..<b {
-      var running: Int64 = 0
-      for c in 0..<t {
-        running += m[r * t + c]
-        positions[r * t + c] = running - m[r * t + c]
-      }
-    }
+    let positions = MaskPositions.positions(attentionMask, lastColumns: t, padding: .tokensBefore)
     return self(ids, attentionMask: attentionMask, positionIds: Tensor(positions, shape: [b, t], device: ids.device))
   }
 }
