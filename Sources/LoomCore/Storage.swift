@@ -100,8 +100,9 @@ public final class BufferPool: @unchecked Sendable {
     // system at once. glibc's default raises the threshold to the largest block freed so far (up to 32 MiB),
     // after which tensors come from the heap, where freed blocks are reused — and written — by whatever
     // comes next: quantizing a GPT-2-medium as it loads peaked at 944 MB that way instead of 322 MB. Steady
-    // loops reuse the pool's blocks and rarely reach malloc.
-    loom_fix_mmap_threshold(1 << 20)
+    // loops reuse the pool's blocks and rarely reach malloc. LOOM_MMAP_THRESHOLD=BYTES sets another; 0 keeps glibc's.
+    let threshold = ProcessInfo.processInfo.environment["LOOM_MMAP_THRESHOLD"].flatMap { Int($0) } ?? (1 << 20)
+    if threshold > 0 { loom_fix_mmap_threshold(Int64(threshold)) }
   }
 
   private func noteAllocated(_ size: Int) {
